@@ -65,11 +65,11 @@ type typeCount struct {
 }
 
 type infoReport struct {
-	Path       string       `json:"path"`
-	Version    uint32       `json:"version"`
-	Alignment  uint64       `json:"alignment"`
-	FileSize   int64        `json:"file_size"`
-	DataOffset int64        `json:"data_offset"`
+	Path       string `json:"path"`
+	Version    uint32 `json:"version"`
+	Alignment  uint64 `json:"alignment"`
+	FileSize   int64  `json:"file_size"`
+	DataOffset int64  `json:"data_offset"`
 	Model      struct {
 		Architecture string `json:"architecture"`
 		Name         string `json:"name,omitempty"`
@@ -77,9 +77,9 @@ type infoReport struct {
 		Tokens       int    `json:"tokens,omitempty"`
 		Tokenizer    string `json:"tokenizer,omitempty"`
 	} `json:"model"`
-	Metadata   []infoKV     `json:"metadata"`
-	Tensors    []infoTensor `json:"tensors"`
-	Totals     struct {
+	Metadata []infoKV     `json:"metadata"`
+	Tensors  []infoTensor `json:"tensors"`
+	Totals   struct {
 		Tensors       int         `json:"tensors"`
 		Params        uint64      `json:"params"`
 		Bytes         uint64      `json:"bytes"`
