@@ -64,25 +64,55 @@ func Dot(t DType, n int, w, a []byte) (float32, error) {
 	if len(w) < wn || len(a) < an {
 		return 0, fmt.Errorf("dot: %s x %s of %d elements needs %d and %d bytes, have %d and %d", t, vt, n, wn, an, len(w), len(a))
 	}
-	switch t {
-	case F32, F16, BF16:
-		return dotFloat(t, n, w, a), nil
-	case Q4_0, Q5_0, Q8_0, IQ4_NL:
-		return dotQ8_0(t, n, w, a), nil
-	case Q4_1, Q5_1:
-		return dotQ8_1(t, n, w, a), nil
-	}
-	return dotQ8_K(t, n, w, a), nil
+	return DotFunc(t)(n, w, a), nil
 }
 
-func dotFloat(t DType, n int, w, a []byte) float32 {
-	x := make([]float32, n)
-	y := make([]float32, n)
-	dequantizers[t](w, x)
-	dequantizers[t](a, y)
+// DotFunc returns the unchecked dot product kernel for weights of type t (nil when t has
+// none): n elements, w and a long enough. It does not allocate.
+func DotFunc(t DType) func(n int, w, a []byte) float32 {
+	switch t {
+	case F32:
+		return dotF32
+	case F16:
+		return dotF16
+	case BF16:
+		return dotBF16
+	case Q4_0, Q5_0, Q8_0, IQ4_NL:
+		return func(n int, w, a []byte) float32 { return dotQ8_0(t, n, w, a) }
+	case Q4_1, Q5_1:
+		return func(n int, w, a []byte) float32 { return dotQ8_1(t, n, w, a) }
+	case Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS:
+		return func(n int, w, a []byte) float32 { return dotQ8_K(t, n, w, a) }
+	}
+	return nil
+}
+
+// Float dot products accumulate in float64, like ggml's ggml_float leftovers; the SIMD
+// kernels add float32 partial sums instead, which differs only in the last bits.
+func dotF32(n int, w, a []byte) float32 {
 	var s float64
-	for i := range x {
-		s += float64(x[i] * y[i])
+	for i := 0; i < n; i++ {
+		x := math.Float32frombits(binary.LittleEndian.Uint32(w[4*i:]))
+		y := math.Float32frombits(binary.LittleEndian.Uint32(a[4*i:]))
+		s += float64(x * y)
+	}
+	return float32(s)
+}
+
+func dotF16(n int, w, a []byte) float32 {
+	var s float64
+	for i := 0; i < n; i++ {
+		s += float64(f16(w[2*i:]) * f16(a[2*i:]))
+	}
+	return float32(s)
+}
+
+func dotBF16(n int, w, a []byte) float32 {
+	var s float64
+	for i := 0; i < n; i++ {
+		x := BF16ToFP32(binary.LittleEndian.Uint16(w[2*i:]))
+		y := BF16ToFP32(binary.LittleEndian.Uint16(a[2*i:]))
+		s += float64(x * y)
 	}
 	return float32(s)
 }

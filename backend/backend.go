@@ -1,0 +1,71 @@
+// Package backend defines the small set of operations a transformer forward step is
+// made of. The model (package model/llama) is written once against this interface;
+// package cpu implements it in Go and package metal on Apple GPUs, and every backend
+// op is tested against the CPU implementation.
+package backend
+
+import "github.com/inferno-go/inferno/tensor"
+
+// Tensor is a backend-owned matrix of Rows rows of Cols elements. Weights keep their
+// GGUF type; activations are F32.
+type Tensor interface {
+	Rows() int
+	Cols() int
+	DType() tensor.DType
+}
+
+// KVCache holds keys and values of every layer for up to Len() positions.
+type KVCache interface {
+	Len() int
+}
+
+// AttentionParams describe one attention call.
+type AttentionParams struct {
+	Layer   int
+	NHead   int
+	NKVHead int
+	HeadDim int
+	Scale   float32 // usually 1/sqrt(HeadDim)
+}
+
+// RopeParams describe rotary position embedding.
+type RopeParams struct {
+	NHead   int
+	HeadDim int
+	Dims    int     // rotated dimensions per head (<= HeadDim)
+	Base    float32 // frequency base, e.g. 10000
+	NeoX    bool    // rotate (i, i+Dims/2) pairs instead of adjacent (2i, 2i+1)
+}
+
+// Backend runs the ops. Destination first; an op works on the first x.Rows() rows, so a
+// batch of n tokens is a view of n rows (View) of larger scratch tensors.
+type Backend interface {
+	Name() string
+	// Weight wraps (or uploads) a GGUF tensor of rows x cols elements.
+	Weight(name string, t tensor.DType, rows, cols int, data []byte) (Tensor, error)
+	// Activation allocates an F32 rows x cols tensor.
+	Activation(rows, cols int) Tensor
+	// View is rows [lo, hi) of t.
+	View(t Tensor, lo, hi int) Tensor
+	Write(dst Tensor, src []float32)
+	Read(src Tensor, dst []float32)
+
+	// GetRows: dst[i] = table[ids[i]] as float32.
+	GetRows(dst, table Tensor, ids []int32)
+	// RMSNorm: dst[i] = x[i] / sqrt(mean(x[i]^2) + eps) * w.
+	RMSNorm(dst, x, w Tensor, eps float32)
+	// MatMul: dst[i] = W x[i] for a weight W of W.Rows() outputs, W.Cols() inputs.
+	MatMul(dst, w, x Tensor)
+	// Rope rotates x (rows of NHead*HeadDim) in place; pos[i] is row i's position.
+	Rope(x Tensor, pos []int32, p RopeParams)
+	// Add: dst = a + b.
+	Add(dst, a, b Tensor)
+	// SwiGLU: dst = silu(gate) * up.
+	SwiGLU(dst, gate, up Tensor)
+
+	// NewKVCache allocates a cache for nLayer layers and nCtx positions.
+	NewKVCache(nLayer, nCtx, kvDim int, f16 bool) KVCache
+	// Attention stores k and v (rows of NKVHead*HeadDim) at positions pos in the cache,
+	// then dst[i] = causal attention of q[i] over cache positions 0..pos[i].
+	Attention(dst, q, k, v Tensor, cache KVCache, pos []int32, p AttentionParams)
+}

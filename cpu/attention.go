@@ -1,0 +1,123 @@
+package cpu
+
+import (
+	"math"
+
+	"github.com/inferno-go/inferno/backend"
+	"github.com/inferno-go/inferno/tensor"
+)
+
+// KVCache stores K and V rows per layer and position, as float16 bits (llama.cpp's
+// default) or float32.
+type KVCache struct {
+	nLayer, nCtx, kvDim int
+	f16                 bool
+	k16, v16            []uint16
+	k32, v32            []float32
+}
+
+func (c *KVCache) Len() int { return c.nCtx }
+
+func (b *Backend) NewKVCache(nLayer, nCtx, kvDim int, f16 bool) backend.KVCache {
+	c := &KVCache{nLayer: nLayer, nCtx: nCtx, kvDim: kvDim, f16: f16}
+	n := nLayer * nCtx * kvDim
+	if f16 {
+		c.k16, c.v16 = make([]uint16, n), make([]uint16, n)
+	} else {
+		c.k32, c.v32 = make([]float32, n), make([]float32, n)
+	}
+	return c
+}
+
+func (c *KVCache) store(layer, pos int, k, v []float32) {
+	off := (layer*c.nCtx + pos) * c.kvDim
+	if c.f16 {
+		for i := range k {
+			c.k16[off+i] = tensor.FP32ToFP16(k[i])
+			c.v16[off+i] = tensor.FP32ToFP16(v[i])
+		}
+		return
+	}
+	copy(c.k32[off:], k)
+	copy(c.v32[off:], v)
+}
+
+// Attention mirrors llama.cpp's non-flash path: with an F16 cache the query is rounded
+// to F16 for KQ, softmax runs in F32 (sum in float64) on kq*scale with the causal
+// mask, and the probabilities are rounded to F16 for KQV.
+func (b *Backend) Attention(dst, q, k, v backend.Tensor, cache backend.KVCache, pos []int32, p backend.AttentionParams) {
+	d, qs, ks, vs := dst.(*Tensor), q.(*Tensor), k.(*Tensor), v.(*Tensor)
+	c := cache.(*KVCache)
+	kvDim := p.NKVHead * p.HeadDim
+	for i := 0; i < ks.rows; i++ {
+		c.store(p.Layer, int(pos[i]), ks.f32[i*kvDim:(i+1)*kvDim], vs.f32[i*kvDim:(i+1)*kvDim])
+	}
+	group := p.NHead / p.NKVHead
+	hd := p.HeadDim
+	tab := b.fp16tab
+	base := p.Layer * c.nCtx * kvDim
+	b.pool.For(qs.rows*p.NHead, 1, func(lo, hi int) {
+		scores := make([]float32, c.nCtx)
+		qh := make([]float32, hd)
+		acc := make([]float32, hd)
+		for job := lo; job < hi; job++ {
+			i, h := job/p.NHead, job%p.NHead
+			kvh := h / group
+			n := int(pos[i]) + 1
+			qrow := qs.f32[i*qs.cols+h*hd : i*qs.cols+(h+1)*hd]
+			for e := range qh {
+				if c.f16 {
+					qh[e] = tab[tensor.FP32ToFP16(qrow[e])]
+				} else {
+					qh[e] = qrow[e]
+				}
+			}
+			maxS := float32(math.Inf(-1))
+			for j := 0; j < n; j++ {
+				off := base + j*kvDim + kvh*hd
+				var s float32
+				if c.f16 {
+					kr := c.k16[off : off+hd]
+					for e := range qh {
+						s += tab[kr[e]] * qh[e]
+					}
+				} else {
+					kr := c.k32[off : off+hd]
+					for e := range qh {
+						s += kr[e] * qh[e]
+					}
+				}
+				s *= p.Scale
+				scores[j] = s
+				maxS = max(maxS, s)
+			}
+			var sum float64
+			for j := 0; j < n; j++ {
+				e := float32(math.Exp(float64(scores[j] - maxS)))
+				scores[j] = e
+				sum += float64(e)
+			}
+			inv := float32(1 / sum)
+			for e := range acc {
+				acc[e] = 0
+			}
+			for j := 0; j < n; j++ {
+				pj := scores[j] * inv
+				off := base + j*kvDim + kvh*hd
+				if c.f16 {
+					pj = tab[tensor.FP32ToFP16(pj)]
+					vr := c.v16[off : off+hd]
+					for e := range acc {
+						acc[e] += tab[vr[e]] * pj
+					}
+				} else {
+					vr := c.v32[off : off+hd]
+					for e := range acc {
+						acc[e] += vr[e] * pj
+					}
+				}
+			}
+			copy(d.f32[i*d.cols+h*hd:], acc)
+		}
+	})
+}

@@ -1,0 +1,192 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+	"unsafe"
+
+	"github.com/inferno-go/inferno/backend"
+	"github.com/inferno-go/inferno/tensor"
+)
+
+// Tensor is a CPU tensor: F32 activations in f32, weights as raw GGUF bytes.
+type Tensor struct {
+	rows, cols int
+	dt         tensor.DType
+	raw        []byte    // weights
+	f32        []float32 // F32 data (activations, and F32 weights)
+	rowBytes   int
+	name       string
+}
+
+func (t *Tensor) Rows() int           { return t.rows }
+func (t *Tensor) Cols() int           { return t.cols }
+func (t *Tensor) DType() tensor.DType { return t.dt }
+
+// Floats exposes the F32 data of an activation (tests, and the model's output).
+func (t *Tensor) Floats() []float32 { return t.f32[:t.rows*t.cols] }
+
+// Backend implements backend.Backend on the CPU.
+type Backend struct {
+	pool    *Pool
+	actBuf  []byte // quantized activations for MatMul
+	fp16tab *[1 << 16]float32
+}
+
+// New returns a CPU backend with the given number of threads (<= 0: all CPUs).
+func New(threads int) *Backend {
+	return &Backend{pool: NewPool(threads), fp16tab: fp16Table()}
+}
+
+// Threads is the number of worker threads.
+func (b *Backend) Threads() int { return b.pool.Threads() }
+
+// Close stops the worker pool.
+func (b *Backend) Close() { b.pool.Close() }
+
+func (b *Backend) Name() string { return "cpu" }
+
+func bytesAsF32(b []byte) []float32 {
+	if len(b) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4)
+}
+
+func f32AsBytes(f []float32) []byte {
+	if len(f) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&f[0])), 4*len(f))
+}
+
+func (b *Backend) Weight(name string, t tensor.DType, rows, cols int, data []byte) (backend.Tensor, error) {
+	rb, err := t.RowSize(cols)
+	if err != nil {
+		return nil, fmt.Errorf("cpu: weight %s: %w", name, err)
+	}
+	if len(data) < rb*rows {
+		return nil, fmt.Errorf("cpu: weight %s: %d bytes for %d x %d %s, need %d", name, len(data), rows, cols, t, rb*rows)
+	}
+	w := &Tensor{rows: rows, cols: cols, dt: t, raw: data[:rb*rows], rowBytes: rb, name: name}
+	if t == tensor.F32 {
+		if uintptr(unsafe.Pointer(&data[0]))%4 != 0 {
+			w.f32 = make([]float32, rows*cols)
+			tensor.DequantizeF32(data, w.f32)
+		} else {
+			w.f32 = bytesAsF32(w.raw)
+		}
+	} else if _, ok := tensor.VecDotType(t); !ok {
+		return nil, fmt.Errorf("cpu: weight %s: type %s has no matrix product", name, t)
+	}
+	return w, nil
+}
+
+func (b *Backend) Activation(rows, cols int) backend.Tensor {
+	return &Tensor{rows: rows, cols: cols, dt: tensor.F32, f32: make([]float32, rows*cols)}
+}
+
+func (b *Backend) View(t backend.Tensor, lo, hi int) backend.Tensor {
+	c := *t.(*Tensor)
+	if lo < 0 || hi > c.rows || lo > hi {
+		panic(fmt.Sprintf("cpu: view of rows [%d, %d) of a %d-row tensor", lo, hi, c.rows))
+	}
+	c.rows = hi - lo
+	if c.f32 != nil {
+		c.f32 = c.f32[lo*c.cols : hi*c.cols]
+	}
+	if c.raw != nil {
+		c.raw = c.raw[lo*c.rowBytes : hi*c.rowBytes]
+	}
+	return &c
+}
+
+func (b *Backend) Write(dst backend.Tensor, src []float32) { copy(dst.(*Tensor).f32, src) }
+func (b *Backend) Read(src backend.Tensor, dst []float32)  { copy(dst, src.(*Tensor).Floats()) }
+
+func (b *Backend) GetRows(dst, table backend.Tensor, ids []int32) {
+	d, w := dst.(*Tensor), table.(*Tensor)
+	for i, id := range ids {
+		row := d.f32[i*d.cols : (i+1)*d.cols]
+		if w.dt == tensor.F32 {
+			copy(row, w.f32[int(id)*w.cols:])
+			continue
+		}
+		if err := tensor.Dequantize(w.dt, w.raw[int(id)*w.rowBytes:], row); err != nil {
+			panic(err)
+		}
+	}
+}
+
+// RMSNorm follows ggml: the sum of squares in float64, scale = 1/sqrtf(mean+eps) in
+// float32, then the weight multiply (a separate ggml op, same rounding).
+func (b *Backend) RMSNorm(dst, x, w backend.Tensor, eps float32) {
+	d, xs, ws := dst.(*Tensor), x.(*Tensor), w.(*Tensor)
+	n := xs.cols
+	for r := 0; r < xs.rows; r++ {
+		row := xs.f32[r*n : (r+1)*n]
+		var sum float64
+		for _, v := range row {
+			sum += float64(v * v)
+		}
+		mean := float32(sum / float64(n))
+		scale := 1 / float32(math.Sqrt(float64(mean+eps)))
+		out := d.f32[r*n : (r+1)*n]
+		for i, v := range row {
+			out[i] = (v * scale) * ws.f32[i]
+		}
+	}
+}
+
+func (b *Backend) Add(dst, a, c backend.Tensor) {
+	d, x, y := dst.(*Tensor), a.(*Tensor), c.(*Tensor)
+	n := x.rows * x.cols
+	for i := 0; i < n; i++ {
+		d.f32[i] = x.f32[i] + y.f32[i]
+	}
+}
+
+// SwiGLU: silu(g) * u with silu(g) = g / (1 + exp(-g)).
+func (b *Backend) SwiGLU(dst, gate, up backend.Tensor) {
+	d, g, u := dst.(*Tensor), gate.(*Tensor), up.(*Tensor)
+	n := g.rows * g.cols
+	b.pool.For(n, 4096, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			x := g.f32[i]
+			s := x / (1 + float32(math.Exp(float64(-x))))
+			d.f32[i] = s * u.f32[i]
+		}
+	})
+}
+
+// Rope rotates pairs with theta = pos * base^(-2i/dims), computed like ggml: theta is
+// multiplied by the float32 step base^(-2/dims) once per pair.
+func (b *Backend) Rope(x backend.Tensor, pos []int32, p backend.RopeParams) {
+	xs := x.(*Tensor)
+	step := float32(math.Pow(float64(p.Base), -2.0/float64(p.Dims)))
+	half := p.Dims / 2
+	var cs [512][2]float32
+	for r := 0; r < xs.rows; r++ {
+		theta := float32(pos[r])
+		for i := 0; i < half; i++ {
+			cs[i] = [2]float32{float32(math.Cos(float64(theta))), float32(math.Sin(float64(theta)))}
+			theta *= step
+		}
+		row := xs.f32[r*xs.cols : (r+1)*xs.cols]
+		for h := 0; h < p.NHead; h++ {
+			v := row[h*p.HeadDim : (h+1)*p.HeadDim]
+			for i := 0; i < half; i++ {
+				a, c := 2*i, 2*i+1
+				if p.NeoX {
+					a, c = i, i+half
+				}
+				x0, x1 := v[a], v[c]
+				cos, sin := cs[i][0], cs[i][1]
+				v[a] = x0*cos - x1*sin
+				v[c] = x0*sin + x1*cos
+			}
+		}
+	}
+}
+
+var _ backend.Backend = (*Backend)(nil)

@@ -1,0 +1,110 @@
+package cpu
+
+import (
+	"encoding/binary"
+
+	"github.com/inferno-go/inferno/backend"
+	"github.com/inferno-go/inferno/tensor"
+)
+
+// MatMul computes dst[t] = W x[t]. As in llama.cpp's CPU backend the activations are
+// first converted to the weight type's dot partner (Q8_0, Q8_1, Q8_K or F16); each
+// weight row is then dotted with every token, so a row is read once per call.
+func (b *Backend) MatMul(dst, w, x backend.Tensor) {
+	d, ws, xs := dst.(*Tensor), w.(*Tensor), x.(*Tensor)
+	ntok, k, nout := xs.rows, xs.cols, ws.rows
+	if ws.cols != k || d.cols != nout || d.rows < ntok {
+		panic("cpu: MatMul shape mismatch")
+	}
+	if ws.dt == tensor.F32 {
+		b.pool.For(nout, 16, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				wr := ws.f32[r*k : (r+1)*k]
+				for t := 0; t < ntok; t++ {
+					d.f32[t*nout+r] = dotF32(wr, xs.f32[t*k:(t+1)*k])
+				}
+			}
+		})
+		return
+	}
+	vt, _ := tensor.VecDotType(ws.dt)
+	arb, _ := vt.RowSize(k)
+	if need := arb * ntok; len(b.actBuf) < need {
+		b.actBuf = make([]byte, need)
+	}
+	act := b.actBuf
+	b.pool.For(ntok, 1, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			b.quantizeAct(vt, xs.f32[t*k:(t+1)*k], act[t*arb:(t+1)*arb])
+		}
+	})
+	var dot func(n int, w, a []byte) float32
+	if ws.dt == tensor.F16 {
+		tab := b.fp16tab
+		dot = func(n int, w, a []byte) float32 { return dotF16(tab, n, w, a) }
+	} else {
+		dot = tensor.DotFunc(ws.dt)
+	}
+	b.pool.For(nout, 16, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			wr := ws.raw[r*ws.rowBytes : (r+1)*ws.rowBytes]
+			for t := 0; t < ntok; t++ {
+				d.f32[t*nout+r] = dot(k, wr, act[t*arb:(t+1)*arb])
+			}
+		}
+	})
+}
+
+func (b *Backend) quantizeAct(vt tensor.DType, x []float32, dst []byte) {
+	switch vt {
+	case tensor.Q8_0:
+		tensor.QuantizeQ8_0Act(x, dst)
+	case tensor.Q8_1:
+		tensor.QuantizeQ8_1Act(x, dst)
+	case tensor.Q8_K:
+		tensor.QuantizeQ8_K(x, dst)
+	case tensor.F16:
+		tensor.QuantizeF16(x, dst)
+	case tensor.BF16:
+		tensor.QuantizeBF16(x, dst)
+	default:
+		panic("cpu: no activation quantizer for " + vt.String())
+	}
+}
+
+func dotF32(a, b []float32) float32 {
+	var s0, s1, s2, s3 float32
+	n := len(a)
+	i := 0
+	for ; i+4 <= n; i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < n; i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+func dotF16(tab *[1 << 16]float32, n int, w, a []byte) float32 {
+	var s0, s1 float32
+	i := 0
+	for ; i+2 <= n; i += 2 {
+		s0 += tab[binary.LittleEndian.Uint16(w[2*i:])] * tab[binary.LittleEndian.Uint16(a[2*i:])]
+		s1 += tab[binary.LittleEndian.Uint16(w[2*i+2:])] * tab[binary.LittleEndian.Uint16(a[2*i+2:])]
+	}
+	for ; i < n; i++ {
+		s0 += tab[binary.LittleEndian.Uint16(w[2*i:])] * tab[binary.LittleEndian.Uint16(a[2*i:])]
+	}
+	return s0 + s1
+}
+
+func fp16Table() *[1 << 16]float32 {
+	var t [1 << 16]float32
+	for i := range t {
+		t[i] = tensor.FP16ToFP32(uint16(i))
+	}
+	return &t
+}
