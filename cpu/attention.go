@@ -57,7 +57,7 @@ func (b *Backend) Attention(dst, q, k, v backend.Tensor, cache backend.KVCache, 
 	tab := b.fp16tab
 	base := p.Layer * c.nCtx * kvDim
 	b.pool.For(qs.rows*p.NHead, 1, func(lo, hi int) {
-		scores := make([]float32, c.nCtx)
+		scores := make([]float32, (c.nCtx+31)/32*32)
 		qh := make([]float32, hd)
 		acc := make([]float32, hd)
 		for job := lo; job < hi; job++ {
@@ -91,11 +91,18 @@ func (b *Backend) Attention(dst, q, k, v backend.Tensor, cache backend.KVCache, 
 				scores[j] = s
 				maxS = max(maxS, s)
 			}
+			// ggml's softmax runs over n_kv padded to 32 (masked entries give 0), with the
+			// vectorized exp and a float32 sum per group of 16 added into a float64.
+			padded := (n + 31) / 32 * 32
+			for j := n; j < padded; j++ {
+				scores[j] = 0
+			}
 			var sum float64
-			for j := 0; j < n; j++ {
-				e := float32(math.Exp(float64(scores[j] - maxS)))
-				scores[j] = e
-				sum += float64(e)
+			for j := 0; j < padded; j += 16 {
+				for e := j; e < min(j+16, n); e++ {
+					scores[e] = ExpF(scores[e] - maxS)
+				}
+				sum += float64(reduceAdd16(scores[j : j+16]))
 			}
 			inv := float32(1 / sum)
 			for e := range acc {

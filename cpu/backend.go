@@ -146,15 +146,22 @@ func (b *Backend) Add(dst, a, c backend.Tensor) {
 	}
 }
 
-// SwiGLU: silu(g) * u with silu(g) = g / (1 + exp(-g)).
+// SwiGLU: silu(g) * u. Like ggml_vec_silu_f32, each row's elements in whole groups of 16
+// use the vectorized exp (SiLUF) and the tail uses libm's expf.
 func (b *Backend) SwiGLU(dst, gate, up backend.Tensor) {
 	d, g, u := dst.(*Tensor), gate.(*Tensor), up.(*Tensor)
-	n := g.rows * g.cols
-	b.pool.For(n, 4096, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			x := g.f32[i]
-			s := x / (1 + float32(math.Exp(float64(-x))))
-			d.f32[i] = s * u.f32[i]
+	n := g.cols
+	b.pool.For(g.rows, 1, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			gr, ur, dr := g.f32[r*n:(r+1)*n], u.f32[r*n:(r+1)*n], d.f32[r*n:(r+1)*n]
+			vec := n / 16 * 16
+			for i := 0; i < vec; i++ {
+				dr[i] = SiLUF(gr[i]) * ur[i]
+			}
+			for i := vec; i < n; i++ {
+				x := gr[i]
+				dr[i] = x / (1 + float32(math.Exp(float64(-x)))) * ur[i]
+			}
 		}
 	})
 }
@@ -182,8 +189,8 @@ func (b *Backend) Rope(x backend.Tensor, pos []int32, p backend.RopeParams) {
 				}
 				x0, x1 := v[a], v[c]
 				cos, sin := cs[i][0], cs[i][1]
-				v[a] = x0*cos - x1*sin
-				v[c] = x0*sin + x1*cos
+				v[a] = fma32(x0, cos, -(x1 * sin))
+				v[c] = fma32(x0, sin, x1*cos)
 			}
 		}
 	}
