@@ -189,8 +189,8 @@ func (b *Backend) Rope(x backend.Tensor, pos []int32, p backend.RopeParams) {
 				}
 				x0, x1 := v[a], v[c]
 				cos, sin := cs[i][0], cs[i][1]
-				v[a] = fma32(x0, cos, -(x1 * sin))
-				v[c] = fma32(x0, sin, x1*cos)
+				v[a] = x0*cos - x1*sin
+				v[c] = x0*sin + x1*cos
 			}
 		}
 	}
