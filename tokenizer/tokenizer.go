@@ -51,7 +51,7 @@ type Tokenizer struct {
 	ignoreMerges                 bool
 	eog                          map[int32]bool
 
-	special []int32 // control, user-defined and unknown tokens, longest text first
+	special []int32        // control, user-defined and unknown tokens, longest text first
 	rstrip  map[int32]bool // strip whitespace after the token when partitioning (Phi-3)
 	ranks   map[[2]string]int
 	pretok  *preTokenizer

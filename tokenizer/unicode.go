@@ -62,7 +62,9 @@ func flagsOf(r rune) cptFlags {
 var byteToRune, runeToByte = func() ([256]rune, map[rune]byte) {
 	var b2r [256]rune
 	r2b := map[rune]byte{}
-	printable := func(c int) bool { return (c >= 0x21 && c <= 0x7e) || (c >= 0xa1 && c <= 0xac) || (c >= 0xae && c <= 0xff) }
+	printable := func(c int) bool {
+		return (c >= 0x21 && c <= 0x7e) || (c >= 0xa1 && c <= 0xac) || (c >= 0xae && c <= 0xff)
+	}
 	n := 0
 	for c := 0; c < 256; c++ {
 		if printable(c) {
