@@ -3,6 +3,7 @@ package llama
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/inferno-go/inferno/backend"
 	"github.com/inferno-go/inferno/gguf"
@@ -15,6 +16,7 @@ type Model struct {
 	HParams
 	W       *Weights
 	Backend backend.Backend
+	mu      sync.Mutex // one forward pass at a time: backends keep scratch state
 }
 
 // Load reads the hyperparameters and maps the weights of f onto b.
@@ -80,6 +82,8 @@ func (s *State) Forward(tokens []int32, pos []int32, allLogits bool) ([]float32,
 			return nil, fmt.Errorf("model: token id %d is outside the vocabulary of %d", t, s.m.NVocab)
 		}
 	}
+	s.m.mu.Lock()
+	defer s.m.mu.Unlock()
 	var all []float32
 	for start := 0; start < len(tokens); start += s.maxBatch {
 		end := min(len(tokens), start+s.maxBatch)

@@ -1,0 +1,216 @@
+package inferno
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/inferno-go/inferno/model/llama"
+	"github.com/inferno-go/inferno/sample"
+)
+
+// ErrContextFull is returned when a prompt or generation would exceed the context.
+var ErrContextFull = errors.New("context full")
+
+// Session is one conversation: its KV cache and the tokens in it.
+type Session struct {
+	m      *Model
+	state  *llama.State
+	tokens []int32 // tokens whose K/V are in the cache, in order
+}
+
+// NewSession allocates a KV cache of the model's context size.
+func (m *Model) NewSession() *Session {
+	return &Session{m: m, state: m.LLM.NewState(m.opts.ContextSize, m.opts.BatchSize, m.opts.F32KVCache)}
+}
+
+// Tokens returns the tokens in the session's cache.
+func (s *Session) Tokens() []int32 { return s.tokens }
+
+// Reset empties the session.
+func (s *Session) Reset() { s.tokens = s.tokens[:0] }
+
+// Eval appends tokens to the session and returns the logits after the last one.
+func (s *Session) Eval(tokens []int32) ([]float32, error) {
+	if len(s.tokens)+len(tokens) > s.state.NCtx {
+		return nil, fmt.Errorf("%w: %d tokens in the session + %d new > context size %d", ErrContextFull, len(s.tokens), len(tokens), s.state.NCtx)
+	}
+	pos := make([]int32, len(tokens))
+	for i := range pos {
+		pos[i] = int32(len(s.tokens) + i)
+	}
+	logits, err := s.state.Forward(tokens, pos, false)
+	if err != nil {
+		return nil, err
+	}
+	s.tokens = append(s.tokens, tokens...)
+	return logits, nil
+}
+
+// EvalAll is Eval returning the logits of every new position (row-major, n x vocab).
+func (s *Session) EvalAll(tokens []int32) ([]float32, error) {
+	if len(s.tokens)+len(tokens) > s.state.NCtx {
+		return nil, fmt.Errorf("%w: %d + %d tokens > context size %d", ErrContextFull, len(s.tokens), len(tokens), s.state.NCtx)
+	}
+	pos := make([]int32, len(tokens))
+	for i := range pos {
+		pos[i] = int32(len(s.tokens) + i)
+	}
+	logits, err := s.state.Forward(tokens, pos, true)
+	if err != nil {
+		return nil, err
+	}
+	s.tokens = append(s.tokens, tokens...)
+	return logits, nil
+}
+
+// GenerateOptions control one generation.
+type GenerateOptions struct {
+	MaxTokens int // 0: until the context is full
+	Sampling  sample.Params
+	Stop      []string // stop strings; the text stops before them
+	IgnoreEOS bool
+}
+
+// Stop reasons.
+const (
+	StopEOS       = "eos"
+	StopMaxTokens = "max_tokens"
+	StopString    = "stop_string"
+	StopCancelled = "cancelled"
+	StopContext   = "context_full"
+)
+
+// Result describes a finished generation. Token counts are real tokens.
+type Result struct {
+	PromptTokens []int32
+	Tokens       []int32 // generated tokens (an end-of-generation token is not included)
+	Text         string
+	StopReason   string
+	PromptTime   time.Duration
+	GenTime      time.Duration
+}
+
+// PromptTokensPerSecond is prompt tokens processed per second.
+func (r *Result) PromptTokensPerSecond() float64 {
+	if r.PromptTime <= 0 {
+		return 0
+	}
+	return float64(len(r.PromptTokens)) / r.PromptTime.Seconds()
+}
+
+// GenTokensPerSecond counts generated tokens over the time spent generating them.
+func (r *Result) GenTokensPerSecond() float64 {
+	if r.GenTime <= 0 {
+		return 0
+	}
+	return float64(len(r.Tokens)) / r.GenTime.Seconds()
+}
+
+// Generate evaluates prompt (appended to the session) and samples tokens, calling emit
+// with each piece of text as soon as it is complete UTF-8 and not part of a possible
+// stop string. Cancelling ctx stops generation; the Result is still returned.
+func (s *Session) Generate(ctx context.Context, prompt []int32, opt GenerateOptions, emit func(text string) error) (*Result, error) {
+	if len(prompt) == 0 {
+		return nil, errors.New("generate: empty prompt")
+	}
+	smp, err := sample.New(opt.Sampling)
+	if err != nil {
+		return nil, fmt.Errorf("sampling: %w", err)
+	}
+	res := &Result{PromptTokens: append([]int32(nil), prompt...)}
+	t0 := time.Now()
+	logits, err := s.Eval(prompt)
+	res.PromptTime = time.Since(t0)
+	if err != nil {
+		return res, err
+	}
+	dec := s.m.Tokenizer.NewStreamDecoder()
+	var text strings.Builder // everything decoded so far
+	emitted := 0             // bytes of text already passed to emit
+	flush := func(final bool) error {
+		out := text.String()
+		upto := len(out)
+		if !final {
+			upto -= holdBack(out[emitted:], opt.Stop)
+		}
+		if upto > emitted && emit != nil {
+			if err := emit(out[emitted:upto]); err != nil {
+				return err
+			}
+		}
+		emitted = max(emitted, upto)
+		return nil
+	}
+	t1 := time.Now()
+	defer func() { res.GenTime = time.Since(t1) }()
+	for {
+		if err := ctx.Err(); err != nil {
+			res.StopReason = StopCancelled
+			break
+		}
+		if opt.MaxTokens > 0 && len(res.Tokens) >= opt.MaxTokens {
+			res.StopReason = StopMaxTokens
+			break
+		}
+		tok := smp.Sample(logits, s.tokens)
+		if s.m.Tokenizer.IsEOG(tok) && !opt.IgnoreEOS {
+			res.StopReason = StopEOS
+			break
+		}
+		res.Tokens = append(res.Tokens, tok)
+		text.WriteString(dec.Next(tok))
+		if i, ok := findStop(text.String(), opt.Stop); ok {
+			full := text.String()[:i]
+			text.Reset()
+			text.WriteString(full)
+			res.StopReason = StopString
+			break
+		}
+		if err := flush(false); err != nil {
+			return res, err
+		}
+		if len(s.tokens) >= s.state.NCtx {
+			res.StopReason = StopContext
+			break
+		}
+		if logits, err = s.Eval([]int32{tok}); err != nil {
+			return res, err
+		}
+	}
+	if res.StopReason != StopString {
+		text.WriteString(dec.Flush())
+	}
+	res.Text = text.String()
+	return res, flush(true)
+}
+
+func findStop(text string, stops []string) (int, bool) {
+	best := -1
+	for _, s := range stops {
+		if s == "" {
+			continue
+		}
+		if i := strings.Index(text, s); i >= 0 && (best < 0 || i < best) {
+			best = i
+		}
+	}
+	return best, best >= 0
+}
+
+// holdBack is the length of the longest suffix of text that is a proper prefix of a
+// stop string: it must not be shown until we know whether the stop string follows.
+func holdBack(text string, stops []string) int {
+	n := 0
+	for _, s := range stops {
+		for k := min(len(s)-1, len(text)); k > n; k-- {
+			if strings.HasSuffix(text, s[:k]) {
+				n = k
+				break
+			}
+		}
+	}
+	return n
+}
