@@ -40,7 +40,7 @@ dist:
 
 # The main job on the default model.
 run: build
-	$(BIN) info $(MODEL)
+	$(BIN) run --model $(MODEL) --prompt "$(PROMPT)" --tokens 64 --temp 0
 
 # Fuzz the GGUF reader (not part of CI). FUZZTIME=30m make fuzz
 fuzz:

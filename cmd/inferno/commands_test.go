@@ -1,0 +1,140 @@
+package main
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/inferno-go/inferno"
+	"github.com/inferno-go/inferno/internal/refdata"
+)
+
+func TestRunOutputJSON(t *testing.T) {
+	model := refdata.Path(t, "models", "stories260K.gguf")
+	out := filepath.Join(t.TempDir(), "run.json")
+	stdout, err := runCLI(t, "run", "-m", model, "-p", "Once upon a time", "--temp", "0", "-n", "64", "--output-json", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref struct {
+		PromptIDs     []int32 `json:"prompt_ids"`
+		GeneratedIDs  []int32 `json:"generated_ids"`
+		GeneratedText string  `json:"generated_text"`
+	}
+	raw, _ := os.ReadFile(refdata.Path(t, "reference", "stories260K_once_upon_a_time.json"))
+	json.Unmarshal(raw, &ref)
+	var got runJSON
+	raw, err = os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.PromptTokens, ref.PromptIDs) || !reflect.DeepEqual(got.Tokens, ref.GeneratedIDs) ||
+		got.Text != ref.GeneratedText || got.StopReason != "max_tokens" || got.Backend != "cpu" {
+		t.Errorf("run json: %+v", got)
+	}
+	if got.Timings.GenTokensPerS <= 0 || got.Timings.PromptTokensPerS <= 0 {
+		t.Errorf("timings: %+v", got.Timings)
+	}
+	if !strings.Contains(stdout, ref.GeneratedText) || !strings.Contains(stdout, "generation: 64 tokens") {
+		t.Errorf("stdout/stderr: %q", stdout)
+	}
+}
+
+func TestRunRejectsBadFlags(t *testing.T) {
+	model := refdata.Path(t, "models", "stories260K.gguf")
+	for _, args := range [][]string{
+		{"run", "-m", model, "-p", "x", "--temp", "-1"},
+		{"run", "-m", model, "-p", "x", "--top-p", "0"},
+		{"run", "-m", model, "-p", "x", "--tokens", "-3"},
+		{"run", "-m", model},
+		{"run", "-p", "x"},
+		{"run", "-m", model, "-p", "x", "--bogus"},
+		{"run", "-m", "/nonexistent.gguf", "-p", "x"},
+	} {
+		if _, err := runCLI(t, args...); err == nil {
+			t.Errorf("%v: accepted", args)
+		}
+	}
+}
+
+func TestTokenizeAndLogits(t *testing.T) {
+	model := refdata.Path(t, "models", "stories260K.gguf")
+	out, err := runCLI(t, "tokenize", "-m", model, "--text", "Once upon a time", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct{ IDs []int32 }
+	json.Unmarshal([]byte(out), &tok)
+	if !reflect.DeepEqual(tok.IDs, []int32{1, 403, 407, 261, 378}) {
+		t.Errorf("tokenize: %s", out)
+	}
+	path := filepath.Join(t.TempDir(), "logits.json")
+	if _, err := runCLI(t, "logits", "-m", model, "-p", "Once upon a time", "--output-json", path); err != nil {
+		t.Fatal(err)
+	}
+	var lg struct {
+		PromptTokens []int32   `json:"prompt_tokens"`
+		Logits       []float32 `json:"logits"`
+	}
+	raw, _ := os.ReadFile(path)
+	json.Unmarshal(raw, &lg)
+	var ref struct {
+		LastLogits []float32 `json:"last_logits"`
+	}
+	raw, _ = os.ReadFile(refdata.Path(t, "reference", "stories260K_once_upon_a_time.json"))
+	json.Unmarshal(raw, &ref)
+	if len(lg.Logits) != 512 || len(lg.PromptTokens) != 5 {
+		t.Fatalf("logits: %d values, %d prompt tokens", len(lg.Logits), len(lg.PromptTokens))
+	}
+	var num, den float64
+	for i := range ref.LastLogits {
+		d := float64(lg.Logits[i] - ref.LastLogits[i])
+		num += d * d
+		den += float64(ref.LastLogits[i]) * float64(ref.LastLogits[i])
+	}
+	if num/den > 1e-6 {
+		t.Errorf("logits NMSE %.3g", num/den)
+	}
+}
+
+// TestPerplexity: within 0.5% of llama-perplexity's figures.
+func TestPerplexity(t *testing.T) {
+	story, err := os.ReadFile(refdata.Path(t, "reference", "story.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		model    string
+		ctx      int
+		ppl, err float64
+	}{
+		{"stories260K.gguf", 128, 3.8480, 0.26189},
+		{"stories260K.gguf", 256, 3.9540, 0.28521},
+		{"stories260K-Q4_K_M-mixed.gguf", 128, 3.9140, 0.26902},
+		{"mini/mini-llama-Q4_K_M.gguf", 128, 35669.9049, 0},
+	} {
+		m, err := inferno.Load(refdata.Path(t, "models", c.model), inferno.Options{Threads: 2, ContextSize: c.ctx})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := perplexity(m, string(story), c.ctx, nil)
+		m.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rel := math.Abs(res.PPL-c.ppl) / c.ppl; rel > 0.005 {
+			t.Errorf("%s c=%d: PPL %.4f, llama.cpp %.4f (%.2f%% off)", c.model, c.ctx, res.PPL, c.ppl, 100*rel)
+		}
+		if c.err > 0 && math.Abs(res.StdErr-c.err)/c.err > 0.01 {
+			t.Errorf("%s c=%d: ± %.5f, llama.cpp %.5f", c.model, c.ctx, res.StdErr, c.err)
+		}
+		t.Logf("%s c=%d: PPL %.4f ± %.5f (llama.cpp %.4f)", c.model, c.ctx, res.PPL, res.StdErr, c.ppl)
+	}
+}

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func newLogitsCmd() *cobra.Command {
+	var mf modelFlags
+	var prompt, out string
+	cmd := &cobra.Command{
+		Use:     "logits",
+		Short:   "Write the last-position logits of a prompt (full vocabulary) as JSON",
+		Example: `  inferno logits -m ../shared/refdata/models/stories260K.gguf -p "Once upon a time" --output-json logits.json`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			m, err := mf.load(cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			ids := m.Tokenize(prompt)
+			logits, err := m.NewSession().Eval(ids)
+			if err != nil {
+				return err
+			}
+			if err := writeJSONFile(out, map[string]any{"prompt_tokens": ids, "logits": logits}); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d logits after %d prompt tokens to %s\n", len(logits), len(ids), out)
+			return nil
+		},
+	}
+	mf.register(cmd)
+	cmd.Flags().StringVarP(&prompt, "prompt", "p", "", "prompt text (required)")
+	cmd.Flags().StringVar(&out, "output-json", "", "output file (required)")
+	_ = cmd.MarkFlagRequired("prompt")
+	_ = cmd.MarkFlagRequired("output-json")
+	return cmd
+}

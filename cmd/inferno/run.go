@@ -1,0 +1,185 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+
+	"github.com/inferno-go/inferno"
+	"github.com/inferno-go/inferno/sample"
+	"github.com/spf13/cobra"
+)
+
+// modelFlags are shared by every command that loads a model.
+type modelFlags struct {
+	model   string
+	threads int
+	ctx     int
+	batch   int
+	f32KV   bool
+}
+
+func (f *modelFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&f.model, "model", "m", "", "GGUF model file (required)")
+	cmd.Flags().IntVarP(&f.threads, "threads", "t", 0, "CPU threads (0: all cores)")
+	cmd.Flags().IntVar(&f.ctx, "ctx", 0, "context size in tokens (0: the model's, at most 4096)")
+	cmd.Flags().IntVar(&f.batch, "batch", 512, "prompt tokens per forward pass")
+	cmd.Flags().BoolVar(&f.f32KV, "f32-kv", false, "keep the KV cache in float32 (default float16, as llama.cpp)")
+	_ = cmd.MarkFlagRequired("model")
+}
+
+func (f *modelFlags) validate() error {
+	switch {
+	case f.threads < 0:
+		return fmt.Errorf("--threads %d must be >= 0", f.threads)
+	case f.ctx < 0:
+		return fmt.Errorf("--ctx %d must be >= 0", f.ctx)
+	case f.batch <= 0:
+		return fmt.Errorf("--batch %d must be > 0", f.batch)
+	}
+	return nil
+}
+
+func (f *modelFlags) load(stderr io.Writer) (*inferno.Model, error) {
+	if err := f.validate(); err != nil {
+		return nil, err
+	}
+	m, err := inferno.Load(f.model, inferno.Options{Threads: f.threads, ContextSize: f.ctx, BatchSize: f.batch, F32KVCache: f.f32KV})
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stderr, "GGUF backend - GPU enabled: false, GPU layers: 0 (backend %s, %d threads, context %d)\n",
+		m.BackendName(), m.Threads(), m.ContextSize())
+	return m, nil
+}
+
+type samplingFlags struct {
+	temp, topP, minP, repeat, freq, presence float32
+	topK, lastN                              int
+	seed                                     int64
+}
+
+func (s *samplingFlags) register(cmd *cobra.Command) {
+	d := sample.Defaults()
+	cmd.Flags().Float32Var(&s.temp, "temp", d.Temperature, "temperature (0: greedy)")
+	cmd.Flags().IntVar(&s.topK, "top-k", d.TopK, "top-k (0: disabled)")
+	cmd.Flags().Float32Var(&s.topP, "top-p", d.TopP, "top-p in (0, 1] (1: disabled)")
+	cmd.Flags().Float32Var(&s.minP, "min-p", d.MinP, "min-p in [0, 1] (0: disabled)")
+	cmd.Flags().Float32Var(&s.repeat, "repeat-penalty", d.RepeatPenalty, "repetition penalty (1: disabled)")
+	cmd.Flags().Float32Var(&s.freq, "frequency-penalty", 0, "frequency penalty")
+	cmd.Flags().Float32Var(&s.presence, "presence-penalty", 0, "presence penalty")
+	cmd.Flags().IntVar(&s.lastN, "repeat-last-n", d.PenaltyLastN, "tokens of history the penalties see (-1: all)")
+	cmd.Flags().Int64Var(&s.seed, "seed", -1, "random seed (-1: random)")
+}
+
+func (s *samplingFlags) params() (sample.Params, error) {
+	p := sample.Params{Temperature: s.temp, TopK: s.topK, TopP: s.topP, MinP: s.minP, RepeatPenalty: s.repeat,
+		FrequencyPenalty: s.freq, PresencePenalty: s.presence, PenaltyLastN: s.lastN, Seed: uint64(s.seed)}
+	if s.seed < 0 {
+		p.Seed = uint64(randomSeed())
+	}
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("sampling flags: %w", err)
+	}
+	return p, nil
+}
+
+type runJSON struct {
+	Model        string      `json:"model"`
+	Backend      string      `json:"backend"`
+	PromptTokens []int32     `json:"prompt_tokens"`
+	Tokens       []int32     `json:"tokens"`
+	Text         string      `json:"text"`
+	StopReason   string      `json:"stop_reason"`
+	Timings      timingsJSON `json:"timings"`
+}
+
+type timingsJSON struct {
+	LoadMS           float64 `json:"load_ms"`
+	PromptMS         float64 `json:"prompt_ms"`
+	PromptTokensPerS float64 `json:"prompt_tokens_per_s"`
+	GenMS            float64 `json:"gen_ms"`
+	GenTokensPerS    float64 `json:"gen_tokens_per_s"`
+}
+
+func newRunCmd() *cobra.Command {
+	var mf modelFlags
+	var sf samplingFlags
+	var prompt, outJSON string
+	var tokens int
+	var stops []string
+	var ignoreEOS bool
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Generate text from a prompt, streaming it to stdout",
+		Example: `  inferno run -m ../shared/refdata/models/stories260K.gguf -p "Once upon a time" --temp 0
+  inferno run -m model.gguf -p "Hello" --tokens 64 --temp 0.7 --top-p 0.9 --seed 42 --output-json out.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if tokens < 0 {
+				return fmt.Errorf("--tokens %d must be >= 0", tokens)
+			}
+			params, err := sf.params()
+			if err != nil {
+				return err
+			}
+			stderr := cmd.ErrOrStderr()
+			m, err := mf.load(stderr)
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			ids := m.Tokenize(prompt)
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			defer stop()
+			out := cmd.OutOrStdout()
+			res, err := m.NewSession().Generate(ctx, ids, inferno.GenerateOptions{
+				MaxTokens: tokens, Sampling: params, Stop: stops, IgnoreEOS: ignoreEOS,
+			}, func(s string) error { _, err := io.WriteString(out, s); return err })
+			fmt.Fprintln(out)
+			if res != nil {
+				fmt.Fprintf(stderr, "load: %.1f ms | prompt: %d tokens in %.1f ms (%.2f tok/s) | generation: %d tokens in %.1f ms (%.2f tok/s) | stop: %s\n",
+					ms(m.LoadTime), len(res.PromptTokens), ms(res.PromptTime), res.PromptTokensPerSecond(),
+					len(res.Tokens), ms(res.GenTime), res.GenTokensPerSecond(), res.StopReason)
+			}
+			if err != nil {
+				return err
+			}
+			if outJSON != "" {
+				j := runJSON{Model: mf.model, Backend: m.BackendName(), PromptTokens: res.PromptTokens, Tokens: res.Tokens,
+					Text: res.Text, StopReason: res.StopReason, Timings: timingsJSON{
+						LoadMS: ms(m.LoadTime), PromptMS: ms(res.PromptTime), PromptTokensPerS: res.PromptTokensPerSecond(),
+						GenMS: ms(res.GenTime), GenTokensPerS: res.GenTokensPerSecond()}}
+				if j.Tokens == nil {
+					j.Tokens = []int32{}
+				}
+				if err := writeJSONFile(outJSON, j); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	mf.register(cmd)
+	sf.register(cmd)
+	cmd.Flags().StringVarP(&prompt, "prompt", "p", "", "prompt text (required)")
+	cmd.Flags().IntVarP(&tokens, "tokens", "n", 128, "tokens to generate (0: until end of text or context)")
+	cmd.Flags().StringArrayVar(&stops, "stop", nil, "stop string (repeatable)")
+	cmd.Flags().BoolVar(&ignoreEOS, "ignore-eos", false, "keep generating past end-of-text tokens")
+	cmd.Flags().StringVar(&outJSON, "output-json", "", "write prompt/generated ids, text and timings to this JSON file")
+	_ = cmd.MarkFlagRequired("prompt")
+	return cmd
+}
+
+func writeJSONFile(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("--output-json: %w", err)
+	}
+	return nil
+}

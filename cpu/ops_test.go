@@ -1,0 +1,216 @@
+package cpu
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/inferno-go/inferno/backend"
+	"github.com/inferno-go/inferno/tensor"
+)
+
+func randVec(r *rand.Rand, n int) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	return x
+}
+
+func nmse(a []float32, b []float64) float64 {
+	var num, den float64
+	for i := range b {
+		d := float64(a[i]) - b[i]
+		num += d * d
+		den += b[i] * b[i]
+	}
+	return num / den
+}
+
+func act(b *Backend, rows, cols int, data []float32) *Tensor {
+	t := b.Activation(rows, cols).(*Tensor)
+	copy(t.f32, data)
+	return t
+}
+
+func TestRMSNormAndSwiGLU(t *testing.T) {
+	b := New(2)
+	defer b.Close()
+	r := rand.New(rand.NewPCG(1, 1))
+	x, w := randVec(r, 3*96), randVec(r, 96)
+	out := b.Activation(3, 96)
+	b.RMSNorm(out, act(b, 3, 96, x), act(b, 1, 96, w), 1e-5)
+	want := make([]float64, len(x))
+	for row := 0; row < 3; row++ {
+		var ss float64
+		for i := 0; i < 96; i++ {
+			ss += float64(x[row*96+i]) * float64(x[row*96+i])
+		}
+		s := 1 / math.Sqrt(ss/96+1e-5)
+		for i := 0; i < 96; i++ {
+			want[row*96+i] = float64(x[row*96+i]) * s * float64(w[i])
+		}
+	}
+	if e := nmse(out.(*Tensor).Floats(), want); e > 1e-12 {
+		t.Errorf("RMSNorm NMSE %.3g", e)
+	}
+	g, u := randVec(r, 2*40), randVec(r, 2*40) // 40: groups of 16 plus a scalar tail
+	b.SwiGLU(out, act(b, 2, 40, g), act(b, 2, 40, u))
+	want = want[:80]
+	for i := range want {
+		gv := float64(g[i])
+		want[i] = gv / (1 + math.Exp(-gv)) * float64(u[i])
+	}
+	if e := nmse(out.(*Tensor).f32[:80], want); e > 1e-12 {
+		t.Errorf("SwiGLU NMSE %.3g", e)
+	}
+}
+
+func TestExpFAccuracy(t *testing.T) {
+	for x := float32(-87); x < 88; x += 0.0137 { // normal float32 results
+		got, want := float64(ExpF(x)), math.Exp(float64(x))
+		if math.Abs(got-want) > 3e-7*want {
+			t.Fatalf("ExpF(%v) = %v, exp %v", x, got, want)
+		}
+	}
+	if ExpF(float32(math.Inf(-1))) != 0 || !math.IsInf(float64(ExpF(200)), 1) {
+		t.Error("ExpF limits")
+	}
+}
+
+func TestRope(t *testing.T) {
+	b := New(1)
+	defer b.Close()
+	r := rand.New(rand.NewPCG(2, 2))
+	const nHead, hd, dims = 3, 16, 12 // partial rotation: dims < head dim
+	for _, neox := range []bool{false, true} {
+		x := randVec(r, 2*nHead*hd)
+		xt := act(b, 2, nHead*hd, x)
+		pos := []int32{5, 77}
+		b.Rope(xt, pos, backend.RopeParams{NHead: nHead, HeadDim: hd, Dims: dims, Base: 10000, NeoX: neox})
+		want := make([]float64, len(x))
+		for i := range x {
+			want[i] = float64(x[i])
+		}
+		for row := 0; row < 2; row++ {
+			for h := 0; h < nHead; h++ {
+				base := row*nHead*hd + h*hd
+				for i := 0; i < dims/2; i++ {
+					theta := float64(pos[row]) * math.Pow(10000, -2*float64(i)/dims)
+					a, c := base+2*i, base+2*i+1
+					if neox {
+						a, c = base+i, base+i+dims/2
+					}
+					x0, x1 := float64(x[a]), float64(x[c])
+					want[a] = x0*math.Cos(theta) - x1*math.Sin(theta)
+					want[c] = x0*math.Sin(theta) + x1*math.Cos(theta)
+				}
+			}
+		}
+		if e := nmse(xt.Floats(), want); e > 1e-10 {
+			t.Errorf("rope neox=%v NMSE %.3g", neox, e)
+		}
+	}
+}
+
+// TestAttention against a float64 reference with GQA, on an F32 cache (exact up to
+// rounding) and an F16 cache (F16 rounding of K, V, q and p).
+func TestAttention(t *testing.T) {
+	b := New(2)
+	defer b.Close()
+	r := rand.New(rand.NewPCG(3, 3))
+	const nHead, nKV, hd, n = 4, 2, 32, 37
+	q, k, v := randVec(r, n*nHead*hd), randVec(r, n*nKV*hd), randVec(r, n*nKV*hd)
+	pos := make([]int32, n)
+	for i := range pos {
+		pos[i] = int32(i)
+	}
+	want := make([]float64, n*nHead*hd)
+	scale := 1 / math.Sqrt(hd)
+	for i := 0; i < n; i++ {
+		for h := 0; h < nHead; h++ {
+			kvh := h / (nHead / nKV)
+			s := make([]float64, i+1)
+			maxS := math.Inf(-1)
+			for j := 0; j <= i; j++ {
+				var d float64
+				for e := 0; e < hd; e++ {
+					d += float64(q[i*nHead*hd+h*hd+e]) * float64(k[j*nKV*hd+kvh*hd+e])
+				}
+				s[j] = d * scale
+				maxS = math.Max(maxS, s[j])
+			}
+			var sum float64
+			for j := range s {
+				s[j] = math.Exp(s[j] - maxS)
+				sum += s[j]
+			}
+			for e := 0; e < hd; e++ {
+				var o float64
+				for j := range s {
+					o += s[j] / sum * float64(v[j*nKV*hd+kvh*hd+e])
+				}
+				want[i*nHead*hd+h*hd+e] = o
+			}
+		}
+	}
+	for _, c := range []struct {
+		f16 bool
+		tol float64
+	}{{false, 1e-10}, {true, 5e-6}} {
+		cache := b.NewKVCache(1, 64, nKV*hd, c.f16)
+		out := b.Activation(n, nHead*hd)
+		b.Attention(out, act(b, n, nHead*hd, q), act(b, n, nKV*hd, k), act(b, n, nKV*hd, v), cache, pos,
+			backend.AttentionParams{NHead: nHead, NKVHead: nKV, HeadDim: hd, Scale: float32(scale)})
+		if e := nmse(out.(*Tensor).Floats(), want); e > c.tol {
+			t.Errorf("attention f16=%v NMSE %.3g", c.f16, e)
+		}
+	}
+}
+
+// TestMatMul: every weight type against dequantized weights times float activations,
+// within the error the activation quantization allows.
+func TestMatMul(t *testing.T) {
+	b := New(2)
+	defer b.Close()
+	r := rand.New(rand.NewPCG(4, 4))
+	const rows, cols, ntok = 40, 512, 3
+	x := randVec(r, ntok*cols)
+	for _, dt := range []tensor.DType{tensor.F32, tensor.F16, tensor.BF16, tensor.Q4_0, tensor.Q4_1, tensor.Q5_0, tensor.Q5_1,
+		tensor.Q8_0, tensor.Q2_K, tensor.Q3_K, tensor.Q4_K, tensor.Q5_K, tensor.Q6_K, tensor.IQ4_NL, tensor.IQ4_XS} {
+		wf := randVec(r, rows*cols)
+		sz, _ := dt.RowSize(rows * cols)
+		raw := make([]byte, sz)
+		if err := tensor.Quantize(dt, wf, raw); err != nil {
+			t.Fatal(err)
+		}
+		deq := make([]float32, rows*cols)
+		tensor.Dequantize(dt, raw, deq)
+		w, err := b.Weight("w", dt, rows, cols, raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := b.Activation(ntok, rows)
+		b.MatMul(out, w, act(b, ntok, cols, x))
+		want := make([]float64, ntok*rows)
+		for tk := 0; tk < ntok; tk++ {
+			for o := 0; o < rows; o++ {
+				var s float64
+				for i := 0; i < cols; i++ {
+					s += float64(deq[o*cols+i]) * float64(x[tk*cols+i])
+				}
+				want[tk*rows+o] = s
+			}
+		}
+		tol := 1e-4 // 8-bit activations
+		switch dt {
+		case tensor.F32:
+			tol = 1e-12
+		case tensor.F16, tensor.BF16:
+			tol = 1e-5
+		}
+		if e := nmse(out.(*Tensor).Floats(), want); e > tol {
+			t.Errorf("%s: MatMul NMSE %.3g > %g", dt, e, tol)
+		}
+	}
+}
