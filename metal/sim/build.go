@@ -137,7 +137,7 @@ func Build(files map[string]string, order []string) (string, *Translation, error
 		return "", nil, err
 	}
 	out := filepath.Join(tmp, "kernels.so")
-	cmd := exec.Command(cxx, "-std=c++17", "-O1", "-fPIC", "-shared", "-fno-exceptions", "-ffp-contract=off",
+	cmd := exec.Command(cxx, "-std=c++17", "-O1", "-fsigned-char", "-fPIC", "-shared", "-fno-exceptions", "-ffp-contract=off",
 		"-Wno-unknown-attributes", "-Wno-ignored-attributes", "-I", tmp, "-o", out, cpp, "-lpthread")
 	if log, err := cmd.CombinedOutput(); err != nil {
 		return "", nil, &CompileError{File: strings.Join(order, ", "), Log: string(log)}
@@ -181,7 +181,7 @@ func CheckAddressSpaces(name, source string) error {
 	if err := os.WriteFile(cpp, []byte(tu), 0o644); err != nil {
 		return err
 	}
-	cmd := exec.Command(cxx, "-std=c++17", "-fsyntax-only", "-Wno-unknown-attributes", "-Wno-ignored-attributes", "-I", tmp, cpp)
+	cmd := exec.Command(cxx, "-std=c++17", "-fsigned-char", "-fsyntax-only", "-Wno-unknown-attributes", "-Wno-ignored-attributes", "-I", tmp, cpp)
 	if log, err := cmd.CombinedOutput(); err != nil {
 		return &CompileError{File: name, Log: string(log)}
 	}

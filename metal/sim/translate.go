@@ -278,7 +278,7 @@ func rewriteThreadgroupLocals(s string) string {
 				b.WriteString(" MTL_TG_INIT(" + name + ");")
 			}
 			i += end + 1
-			stmtStart = false
+			stmtStart = true
 			continue
 		}
 		switch c {

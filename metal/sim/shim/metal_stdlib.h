@@ -178,8 +178,9 @@ namespace precise { using ::exp; using ::sqrt; using ::rsqrt; using ::log; using
 namespace fast = metal::fast;
 namespace precise = metal::precise;
 
-#define INFINITY_F __builtin_inff()
-#define FLT_MAX_F 3.402823466e+38f
+#ifndef INFINITY
+#define INFINITY __builtin_inff()
+#endif
 #ifndef FLT_MAX
 #define FLT_MAX 3.402823466e+38f
 #endif

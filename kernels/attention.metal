@@ -1,0 +1,144 @@
+// attention.metal — causal grouped-query attention over the F16 KV cache.
+//
+// Decode (one query per head): split over KV blocks of 32 positions. attn_partial runs
+// one SIMD group per (head, block): lane j scores position j of the block, simd_max and
+// simd_sum give the block's max and sum, the probabilities go through threadgroup
+// memory, and each lane accumulates its dims (head_dim/32 of them). attn_merge then runs
+// one SIMD group per head and combines the blocks' (max, sum, acc) exactly.
+//
+// Prompt (flash attention): attn_prefill runs one SIMD group per (head, query row) and
+// walks the KV positions 0..pos in blocks of 32 with an online softmax, so no n×n score
+// matrix is stored. Head dims: any multiple of 32 up to 256.
+
+#define ATT_BLOCK 32
+#define ATT_MAX_DPL 8   // dims per lane: head_dim / 32
+
+struct AttnArgs {
+    int nhead;
+    int nkvhead;
+    int head_dim;
+    int n_kv;        // decode: valid positions (0..n_kv-1)
+    int nblocks;     // decode: ceil(n_kv / 32)
+    float scale;
+    long layer_offset;
+};
+
+kernel void attn_partial(device const float * q [[buffer(0)]],
+                         device const half * kc [[buffer(1)]],
+                         device const half * vc [[buffer(2)]],
+                         device float * part [[buffer(3)]],
+                         constant AttnArgs & a [[buffer(4)]],
+                         uint3 tgpig [[threadgroup_position_in_grid]],
+                         ushort tiisg [[thread_index_in_simdgroup]]) {
+    threadgroup float p[ATT_BLOCK];
+    int h = tgpig.x, b = tgpig.y;
+    int kvh = h / (a.nhead / a.nkvhead);
+    int kv_dim = a.nkvhead * a.head_dim;
+    device const float * qh = q + h * a.head_dim;
+    int j = b * ATT_BLOCK + tiisg;
+    float s = -INFINITY;
+    if (j < a.n_kv) {
+        device const half * kr = kc + a.layer_offset + (long) j * kv_dim + kvh * a.head_dim;
+        float d = 0.0f;
+        for (int e = 0; e < a.head_dim; e++) {
+            d += float(kr[e]) * qh[e];
+        }
+        s = d * a.scale;
+    }
+    float m = simd_max(s);
+    float e = j < a.n_kv ? exp(s - m) : 0.0f;
+    float l = simd_sum(e);
+    p[tiisg] = e;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    // layout of part per (head, block): [m, l, acc[head_dim]]
+    device float * out = part + ((long) h * a.nblocks + b) * (2 + a.head_dim);
+    int nj = min(ATT_BLOCK, a.n_kv - b * ATT_BLOCK);
+    for (int dd = tiisg; dd < a.head_dim; dd += 32) {
+        float acc = 0.0f;
+        for (int jj = 0; jj < nj; jj++) {
+            acc += p[jj] * float(vc[a.layer_offset + (long) (b * ATT_BLOCK + jj) * kv_dim + kvh * a.head_dim + dd]);
+        }
+        out[2 + dd] = acc;
+    }
+    if (tiisg == 0) {
+        out[0] = m;
+        out[1] = l;
+    }
+}
+
+kernel void attn_merge(device const float * part [[buffer(0)]],
+                       device float * o [[buffer(1)]],
+                       constant AttnArgs & a [[buffer(2)]],
+                       uint3 tgpig [[threadgroup_position_in_grid]],
+                       ushort tiisg [[thread_index_in_simdgroup]]) {
+    int h = tgpig.x;
+    device const float * ph = part + (long) h * a.nblocks * (2 + a.head_dim);
+    float M = -INFINITY;
+    for (int b = 0; b < a.nblocks; b++) {
+        M = max(M, ph[b * (2 + a.head_dim)]);
+    }
+    float L = 0.0f;
+    for (int b = 0; b < a.nblocks; b++) {
+        L += ph[b * (2 + a.head_dim) + 1] * exp(ph[b * (2 + a.head_dim)] - M);
+    }
+    for (int dd = tiisg; dd < a.head_dim; dd += 32) {
+        float acc = 0.0f;
+        for (int b = 0; b < a.nblocks; b++) {
+            acc += ph[b * (2 + a.head_dim) + 2 + dd] * exp(ph[b * (2 + a.head_dim)] - M);
+        }
+        o[h * a.head_dim + dd] = acc / L;
+    }
+}
+
+kernel void attn_prefill(device const float * q [[buffer(0)]],
+                         device const half * kc [[buffer(1)]],
+                         device const half * vc [[buffer(2)]],
+                         device float * o [[buffer(3)]],
+                         device const int * pos [[buffer(4)]],
+                         constant AttnArgs & a [[buffer(5)]],
+                         uint3 tgpig [[threadgroup_position_in_grid]],
+                         ushort tiisg [[thread_index_in_simdgroup]]) {
+    threadgroup float p[ATT_BLOCK];
+    int h = tgpig.x, row = tgpig.y;
+    int kvh = h / (a.nhead / a.nkvhead);
+    int kv_dim = a.nkvhead * a.head_dim;
+    int n = pos[row] + 1;
+    device const float * qh = q + ((long) row * a.nhead + h) * a.head_dim;
+    float acc[ATT_MAX_DPL];
+    for (int i = 0; i < ATT_MAX_DPL; i++) acc[i] = 0.0f;
+    float M = -INFINITY, L = 0.0f;
+    for (int b0 = 0; b0 < n; b0 += ATT_BLOCK) {
+        int j = b0 + tiisg;
+        float s = -INFINITY;
+        if (j < n) {
+            device const half * kr = kc + a.layer_offset + (long) j * kv_dim + kvh * a.head_dim;
+            float d = 0.0f;
+            for (int e = 0; e < a.head_dim; e++) {
+                d += float(kr[e]) * qh[e];
+            }
+            s = d * a.scale;
+        }
+        float mb = simd_max(s);
+        float Mn = max(M, mb);
+        float corr = exp(M - Mn);
+        float e = j < n ? exp(s - Mn) : 0.0f;
+        L = L * corr + simd_sum(e);
+        M = Mn;
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        p[tiisg] = e;
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        int nj = min(ATT_BLOCK, n - b0);
+        for (int i = 0; i < a.head_dim / 32; i++) {
+            int dd = tiisg + 32 * i;
+            float s2 = acc[i] * corr;
+            for (int jj = 0; jj < nj; jj++) {
+                s2 += p[jj] * float(vc[a.layer_offset + (long) (b0 + jj) * kv_dim + kvh * a.head_dim + dd]);
+            }
+            acc[i] = s2;
+        }
+    }
+    device float * orow = o + ((long) row * a.nhead + h) * a.head_dim;
+    for (int i = 0; i < a.head_dim / 32; i++) {
+        orow[tiisg + 32 * i] = acc[i] / L;
+    }
+}

@@ -1,0 +1,229 @@
+// quants.metal — block layouts of every weight type and their dequantization, shared
+// by get_rows, matvec and matmul (concatenated first into the library).
+//
+// Work split: none (device functions). blk<T>::dq16(row, c, n, y) decodes elements
+// [16c, 16c+16) of a row of n elements into y; float types zero-fill past n, so rows
+// of any length work. T is the ggml type id.
+#include <metal_stdlib>
+using namespace metal;
+
+enum {
+    T_F32 = 0, T_F16 = 1, T_Q4_0 = 2, T_Q4_1 = 3, T_Q5_0 = 6, T_Q5_1 = 7, T_Q8_0 = 8,
+    T_Q2_K = 10, T_Q3_K = 11, T_Q4_K = 12, T_Q5_K = 13, T_Q6_K = 14, T_IQ4_NL = 20, T_IQ4_XS = 23,
+};
+
+constant float kvalues_iq4nl[16] = {-127.f, -104.f, -83.f, -65.f, -49.f, -35.f, -22.f, -10.f, 1.f, 13.f, 25.f, 38.f, 53.f, 69.f, 89.f, 113.f};
+
+inline float ld_f16(device const uchar * p) {
+    return float(as_type<half>(ushort(ushort(p[0]) | (ushort(p[1]) << 8))));
+}
+
+inline uint ld_u32(device const uchar * p) {
+    return uint(p[0]) | (uint(p[1]) << 8) | (uint(p[2]) << 16) | (uint(p[3]) << 24);
+}
+
+template <int T> struct blk;
+
+template <> struct blk<T_F32> {
+    enum { QK = 1, BYTES = 4 };
+    static inline void dq16(device const uchar * row, int c, int n, thread float * y) {
+        device const float * x = (device const float *) row;
+        for (int l = 0; l < 16; l++) {
+            int e = 16 * c + l;
+            y[l] = e < n ? x[e] : 0.0f;
+        }
+    }
+};
+
+template <> struct blk<T_F16> {
+    enum { QK = 1, BYTES = 2 };
+    static inline void dq16(device const uchar * row, int c, int n, thread float * y) {
+        device const half * x = (device const half *) row;
+        for (int l = 0; l < 16; l++) {
+            int e = 16 * c + l;
+            y[l] = e < n ? float(x[e]) : 0.0f;
+        }
+    }
+};
+
+template <> struct blk<T_Q4_0> {
+    enum { QK = 32, BYTES = 18 };
+    static inline void dq16(device const uchar * row, int c, int n, thread float * y) {
+        device const uchar * b = row + (c / 2) * BYTES;
+        float d = ld_f16(b);
+        int sh = (c % 2) * 4;
+        for (int l = 0; l < 16; l++) y[l] = d * float(int((b[2 + l] >> sh) & 15) - 8);
+    }
+};
+
+template <> struct blk<T_IQ4_NL> {
+    enum { QK = 32, BYTES = 18 };
+    static inline void dq16(device const uchar * row, int c, int n, thread float * y) {
+        device const uchar * b = row + (c / 2) * BYTES;
+        float d = ld_f16(b);
+        int sh = (c % 2) * 4;
+        for (int l = 0; l < 16; l++) y[l] = d * kvalues_iq4nl[(b[2 + l] >> sh) & 15];
+    }
+};
+
+template <> struct blk<T_Q4_1> {
+    enum { QK = 32, BYTES = 20 };
+    static inline void dq16(device const uchar * row, int c, int n, thread float * y) {
+        device const uchar * b = row + (c / 2) * BYTES;
+        float d = ld_f16(b), m = ld_f16(b + 2);
+        int sh = (c % 2) * 4;
+        for (int l = 0; l < 16; l++) y[l] = d * float((b[4 + l] >> sh) & 15) + m;
+    }
+};
+
+template <> struct blk<T_Q5_0> {
+    enum { QK = 32, BYTES = 22 };
+    static inline void dq16(device const uchar * row, int c, int n, thread float * y) {
+        device const uchar * b = row + (c / 2) * BYTES;
+        float d = ld_f16(b);
+        uint qh = ld_u32(b + 2);
+        int h = c % 2;
+        for (int l = 0; l < 16; l++) {
+            int q = ((b[6 + l] >> (4 * h)) & 15) | (((qh >> (l + 16 * h)) & 1) << 4);
+            y[l] = d * float(q - 16);
+        }
+    }
+};
+
+template <> struct blk<T_Q5_1> {
+    enum { QK = 32, BYTES = 24 };
+    static inline void dq16(device const uchar * row, int c, int n, thread float * y) {
+        device const uchar * b = row + (c / 2) * BYTES;
+        float d = ld_f16(b), m = ld_f16(b + 2);
+        uint qh = ld_u32(b + 4);
+        int h = c % 2;
+        for (int l = 0; l < 16; l++) {
+            int q = ((b[8 + l] >> (4 * h)) & 15) | (((qh >> (l + 16 * h)) & 1) << 4);
+            y[l] = d * float(q) + m;
+        }
+    }
+};
+
+template <> struct blk<T_Q8_0> {
+    enum { QK = 32, BYTES = 34 };
+    static inline void dq16(device const uchar * row, int c, int n, thread float * y) {
+        device const uchar * b = row + (c / 2) * BYTES;
+        float d = ld_f16(b);
+        device const char * q = (device const char *) (b + 2 + 16 * (c % 2));
+        for (int l = 0; l < 16; l++) y[l] = d * float(q[l]);
+    }
+};
+
+template <> struct blk<T_Q2_K> {
+    enum { QK = 256, BYTES = 84 };
+    static inline void dq16(device const uchar * row, int c, int n, thread float * y) {
+        device const uchar * b = row + (c / 16) * BYTES;
+        int g = c % 16;                       // group of 16 = scale index
+        int nn = g / 8, j = (g % 8) / 2, h = g % 2;
+        uchar sc = b[g];
+        float dl = ld_f16(b + 80) * float(sc & 15), ml = ld_f16(b + 82) * float(sc >> 4);
+        device const uchar * q = b + 16 + 32 * nn + 16 * h;
+        for (int l = 0; l < 16; l++) y[l] = dl * float((q[l] >> (2 * j)) & 3) - ml;
+    }
+};
+
+inline int q3k_scale(device const uchar * s, int k) {
+    int lo = k < 8 ? (s[k] & 15) : (s[k - 8] >> 4);
+    int hi = (s[8 + k % 4] >> (2 * (k / 4))) & 3;
+    return (lo | (hi << 4)) - 32;
+}
+
+template <> struct blk<T_Q3_K> {
+    enum { QK = 256, BYTES = 110 };
+    static inline void dq16(device const uchar * row, int c, int n, thread float * y) {
+        device const uchar * b = row + (c / 16) * BYTES;
+        int g = c % 16;
+        int nn = g / 8, j = (g % 8) / 2, h = g % 2;
+        float dl = ld_f16(b + 108) * float(q3k_scale(b + 96, g));
+        uchar m = uchar(1 << (4 * nn + j));
+        for (int l = 0; l < 16; l++) {
+            int idx = 16 * h + l;
+            int q = (b[32 + 32 * nn + idx] >> (2 * j)) & 3;
+            if ((b[idx] & m) == 0) q -= 4;
+            y[l] = dl * float(q);
+        }
+    }
+};
+
+inline void scale_min_k4(int j, device const uchar * q, thread int & d, thread int & m) {
+    if (j < 4) {
+        d = q[j] & 63;
+        m = q[j + 4] & 63;
+    } else {
+        d = (q[j + 4] & 15) | ((q[j - 4] >> 6) << 4);
+        m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+    }
+}
+
+template <> struct blk<T_Q4_K> {
+    enum { QK = 256, BYTES = 144 };
+    static inline void dq16(device const uchar * row, int c, int n, thread float * y) {
+        device const uchar * b = row + (c / 16) * BYTES;
+        int e = 16 * (c % 16);                // first element within the block
+        int s = e / 32, j64 = e / 64, hi = (e % 64) >= 32;
+        int sc, mn;
+        scale_min_k4(s, b + 4, sc, mn);
+        float d = ld_f16(b) * float(sc), m = ld_f16(b + 2) * float(mn);
+        device const uchar * q = b + 16 + 32 * j64 + (e % 32);
+        for (int l = 0; l < 16; l++) y[l] = d * float((q[l] >> (4 * hi)) & 15) - m;
+    }
+};
+
+template <> struct blk<T_Q5_K> {
+    enum { QK = 256, BYTES = 176 };
+    static inline void dq16(device const uchar * row, int c, int n, thread float * y) {
+        device const uchar * b = row + (c / 16) * BYTES;
+        int e = 16 * (c % 16);
+        int s = e / 32, j64 = e / 64, hi = (e % 64) >= 32;
+        int sc, mn;
+        scale_min_k4(s, b + 4, sc, mn);
+        float d = ld_f16(b) * float(sc), m = ld_f16(b + 2) * float(mn);
+        device const uchar * qh = b + 16 + (e % 32);
+        device const uchar * q = b + 48 + 32 * j64 + (e % 32);
+        int bit = 2 * j64 + hi;
+        for (int l = 0; l < 16; l++) {
+            int v = ((q[l] >> (4 * hi)) & 15) | (((qh[l] >> bit) & 1) << 4);
+            y[l] = d * float(v) - m;
+        }
+    }
+};
+
+template <> struct blk<T_Q6_K> {
+    enum { QK = 256, BYTES = 210 };
+    static inline void dq16(device const uchar * row, int c, int n, thread float * y) {
+        device const uchar * b = row + (c / 16) * BYTES;
+        int e = 16 * (c % 16);
+        int nn = e / 128, r = e % 128, quarter = r / 32, l0 = r % 32;
+        float d = ld_f16(b + 208) * float(((device const char *) (b + 192))[8 * nn + l0 / 16 + 2 * quarter]);
+        device const uchar * ql = b + 64 * nn + l0 + (quarter % 2) * 32;
+        device const uchar * qh = b + 128 + 32 * nn + l0;
+        int shl = (quarter / 2) * 4, shh = 2 * quarter;
+        for (int l = 0; l < 16; l++) {
+            int q = ((ql[l] >> shl) & 15) | (((qh[l] >> shh) & 3) << 4);
+            y[l] = d * float(q - 32);
+        }
+    }
+};
+
+template <> struct blk<T_IQ4_XS> {
+    enum { QK = 256, BYTES = 136 };
+    static inline void dq16(device const uchar * row, int c, int n, thread float * y) {
+        device const uchar * b = row + (c / 16) * BYTES;
+        int g = c % 16, ib = g / 2, h = g % 2;
+        int sh = int(b[2]) | (int(b[3]) << 8);
+        int ls = ((b[4 + ib / 2] >> (4 * (ib % 2))) & 15) | (((sh >> (2 * ib)) & 3) << 4);
+        float dl = ld_f16(b) * float(ls - 32);
+        device const uchar * q = b + 8 + 16 * ib;
+        for (int l = 0; l < 16; l++) y[l] = dl * kvalues_iq4nl[(q[l] >> (4 * h)) & 15];
+    }
+};
+
+// Bytes of one row of n elements.
+template <int T> inline int row_bytes(int n) {
+    return (n / blk<T>::QK) * blk<T>::BYTES;
+}
