@@ -11,6 +11,7 @@ import (
 
 	"github.com/inferno-go/inferno"
 	"github.com/inferno-go/inferno/internal/refdata"
+	"github.com/inferno-go/inferno/metal/sim"
 )
 
 func TestRunOutputJSON(t *testing.T) {
@@ -136,5 +137,25 @@ func TestPerplexity(t *testing.T) {
 			t.Errorf("%s c=%d: ± %.5f, llama.cpp %.5f", c.model, c.ctx, res.StdErr, c.err)
 		}
 		t.Logf("%s c=%d: PPL %.4f ± %.5f (llama.cpp %.4f)", c.model, c.ctx, res.PPL, res.StdErr, c.ppl)
+	}
+}
+
+func TestKernelsCommand(t *testing.T) {
+	if _, err := runCLI(t, "kernels", "test", "--backend", "bogus"); err == nil {
+		t.Error("unknown backend accepted")
+	}
+	if _, err := sim.Compiler(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skipf("SKIP: %v", err)
+	}
+	out, err := runCLI(t, "kernels", "test", "--backend", "metal-sim", "--filter", "norm")
+	if err != nil || !strings.Contains(out, "3 passed, 0 failed") || !strings.Contains(out, "PASS  rms_norm 2x4096") {
+		t.Errorf("kernels test: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "kernels", "bench", "--backend", "metal-sim", "--filter", "matvec_q8_0", "--calls", "1", "--json")
+	if err != nil || !strings.Contains(out, `"simulated": true`) || !strings.Contains(out, `"kernel": "matvec_q8_0"`) {
+		t.Errorf("kernels bench: %v\n%s", err, out)
 	}
 }

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime"
+
+	"github.com/inferno-go/inferno/metal"
+	"github.com/inferno-go/inferno/metal/conformance"
+	"github.com/inferno-go/inferno/metal/sim"
+	"github.com/spf13/cobra"
+)
+
+func openKernelDevice(backend string, order string) (metal.Device, error) {
+	switch backend {
+	case "metal-sim":
+		d, err := metal.NewSimDevice()
+		if err != nil {
+			return nil, err
+		}
+		switch order {
+		case "forward":
+			d.Order = sim.Forward
+		case "reverse":
+			d.Order = sim.Reverse
+		case "shuffled":
+			d.Order = sim.Shuffled
+		default:
+			return nil, fmt.Errorf("--lane-order %q: want forward, reverse or shuffled", order)
+		}
+		return d, nil
+	case "metal":
+		if runtime.GOOS != "darwin" {
+			return nil, fmt.Errorf("--backend metal needs macOS on Apple Silicon (this is %s/%s); use --backend metal-sim", runtime.GOOS, runtime.GOARCH)
+		}
+		return metal.NewDevice()
+	}
+	return nil, fmt.Errorf("--backend %q: want metal or metal-sim", backend)
+}
+
+func newKernelsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "kernels",
+		Short: "Test and benchmark the Metal kernels (on a Mac GPU or the simulator)",
+	}
+	var backend, filter, order string
+	var asJSON bool
+	test := &cobra.Command{
+		Use:   "test",
+		Short: "Run the kernel conformance cases and print a verdict per kernel",
+		Example: `  inferno kernels test --backend metal-sim
+  inferno kernels test --backend metal          # on a Mac: checks the GPU in seconds
+  inferno kernels test --backend metal-sim --filter matvec_q4_k`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			d, err := openKernelDevice(backend, order)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "device: %s\n", d.Name())
+			rs := conformance.Run(d, filter)
+			failed := 0
+			for _, r := range rs {
+				verdict := "PASS"
+				if !r.Pass {
+					verdict = "FAIL"
+					failed++
+				}
+				detail := fmt.Sprintf("NMSE %.3g (max %.0g)", r.NMSE, r.Max)
+				if r.Err != nil {
+					detail = r.Err.Error()
+				}
+				fmt.Fprintf(out, "%s  %-40s %s\n", verdict, r.Name, detail)
+			}
+			fmt.Fprintf(out, "%d passed, %d failed\n", len(rs)-failed, failed)
+			if len(rs) == 0 {
+				return fmt.Errorf("no kernel case matches --filter %q", filter)
+			}
+			if failed > 0 {
+				return fmt.Errorf("%d of %d kernel cases failed", failed, len(rs))
+			}
+			return nil
+		},
+	}
+	test.Flags().StringVar(&backend, "backend", "metal-sim", "metal (a Mac GPU) or metal-sim (the simulator)")
+	test.Flags().StringVar(&filter, "filter", "", "only cases whose name contains this (or a family: matvec, attention, ...)")
+	test.Flags().StringVar(&order, "lane-order", "forward", "simulator lane order: forward, reverse or shuffled")
+	var calls int
+	bench := &cobra.Command{
+		Use:   "bench",
+		Short: "Time each kernel × type × shape: µs per call, GB/s of weights, GFLOP/s",
+		Example: `  inferno kernels bench --backend metal-sim --filter matvec
+  inferno kernels bench --backend metal --json > kernels.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if calls < 1 {
+				return fmt.Errorf("--calls %d must be >= 1", calls)
+			}
+			d, err := openKernelDevice(backend, "forward")
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			rs, err := conformance.Bench(d, filter, calls)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				b, _ := json.MarshalIndent(map[string]any{"device": d.Name(), "simulated": d.Simulated(), "results": rs}, "", "  ")
+				fmt.Fprintln(out, string(b))
+				return nil
+			}
+			label := "GPU"
+			if d.Simulated() {
+				label = "SIMULATOR (CPU) figures, not GPU performance"
+			}
+			fmt.Fprintf(out, "device: %s — %s\n", d.Name(), label)
+			fmt.Fprintf(out, "%-18s %-22s %12s %12s %10s\n", "kernel", "shape", "µs/call", "weights GB/s", "GFLOP/s")
+			for _, r := range rs {
+				fmt.Fprintf(out, "%-18s %-22s %12.1f %12.3f %10.3f\n", r.Kernel, r.Shape, r.USPerCall, r.WeightGBs, r.GFLOPs)
+			}
+			return nil
+		},
+	}
+	bench.Flags().StringVar(&backend, "backend", "metal-sim", "metal or metal-sim")
+	bench.Flags().StringVar(&filter, "filter", "", "only kernels whose name contains this")
+	bench.Flags().IntVar(&calls, "calls", 5, "timed calls per case (median reported)")
+	bench.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.AddCommand(test, bench)
+	return cmd
+}
