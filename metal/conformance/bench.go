@@ -88,4 +88,3 @@ func timeIt(d metal.Device, x metal.Dispatch, calls int) (float64, error) {
 	sort.Float64s(ts)
 	return ts[len(ts)/2], nil
 }
-

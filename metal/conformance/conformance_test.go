@@ -2,8 +2,8 @@ package conformance
 
 import (
 	"os"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/inferno-go/inferno/metal"
 	"github.com/inferno-go/inferno/metal/sim"
@@ -41,4 +41,3 @@ func TestSimulator(t *testing.T) {
 		}
 	}
 }
-
