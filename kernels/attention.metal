@@ -8,7 +8,8 @@
 //
 // Prompt (flash attention): attn_prefill runs one SIMD group per (head, query row) and
 // walks the KV positions 0..pos in blocks of 32 with an online softmax, so no n×n score
-// matrix is stored. Head dims: any multiple of 32 up to 256.
+// matrix is stored. Head dims: up to 256 (multiples of 32 use every lane; smaller ones,
+// like stories260K's 8, leave lanes idle in the V accumulation).
 
 #define ATT_BLOCK 32
 #define ATT_MAX_DPL 8   // dims per lane: head_dim / 32
@@ -128,7 +129,7 @@ kernel void attn_prefill(device const float * q [[buffer(0)]],
         p[tiisg] = e;
         threadgroup_barrier(mem_flags::mem_threadgroup);
         int nj = min(ATT_BLOCK, n - b0);
-        for (int i = 0; i < a.head_dim / 32; i++) {
+        for (int i = 0; 32 * i + tiisg < a.head_dim; i++) {
             int dd = tiisg + 32 * i;
             float s2 = acc[i] * corr;
             for (int jj = 0; jj < nj; jj++) {
@@ -138,7 +139,7 @@ kernel void attn_prefill(device const float * q [[buffer(0)]],
         }
     }
     device float * orow = o + ((long) row * a.nhead + h) * a.head_dim;
-    for (int i = 0; i < a.head_dim / 32; i++) {
+    for (int i = 0; 32 * i + tiisg < a.head_dim; i++) {
         orow[tiisg + 32 * i] = acc[i] / L;
     }
 }

@@ -6,6 +6,8 @@ package metal
 
 import (
 	"fmt"
+	"os"
+	"strconv"
 
 	"github.com/inferno-go/inferno/kernels"
 	"github.com/inferno-go/inferno/metal/sim"
@@ -21,15 +23,26 @@ type Buffer interface {
 type Dispatch struct {
 	Kernel      string
 	Buffers     []Buffer
+	Offsets     []int  // byte offset into each buffer (optional)
 	Grid        [3]int // threadgroups
 	Threads     [3]int // threads per threadgroup
 	Threadgroup []int  // bytes of [[threadgroup(i)]] memory
 	Constants   map[int]any
 }
 
+// Info describes a device for the log lines and `inferno system`.
+type Info struct {
+	Name             string
+	Family           string // e.g. MTLGPUFamilyApple9
+	UnifiedMemory    bool
+	MaxWorkingSet    int64 // recommendedMaxWorkingSetSize, bytes
+	MaxBufferLength  int64
+}
+
 // Device runs kernels.
 type Device interface {
 	Name() string
+	Info() Info
 	// Simulated reports whether figures from this device are simulator figures.
 	Simulated() bool
 	NewBuffer(n int) (Buffer, error)
@@ -56,7 +69,19 @@ func NewSimDevice() (*SimDevice, error) {
 	return &SimDevice{lib: lib, Strict: true, Workers: 2}, nil
 }
 
-func (d *SimDevice) Name() string    { return "metal-sim (Metal kernels on the CPU simulator)" }
+func (d *SimDevice) Name() string { return "metal-sim (Metal kernels on the CPU simulator)" }
+
+// Info reports the simulator as a unified-memory device whose working set is the
+// machine's memory ($INFERNO_SIM_WORKING_SET, in bytes, overrides it for tests).
+func (d *SimDevice) Info() Info {
+	ws := physicalMemory()
+	if v := os.Getenv("INFERNO_SIM_WORKING_SET"); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			ws = n
+		}
+	}
+	return Info{Name: "metal-sim", Family: "simulator", UnifiedMemory: true, MaxWorkingSet: ws, MaxBufferLength: 1 << 40}
+}
 func (d *SimDevice) Simulated() bool { return true }
 func (d *SimDevice) Close()          {}
 
@@ -85,7 +110,7 @@ func (d *SimDevice) Run(x Dispatch) error {
 		}
 		bufs[i] = sb.b
 	}
-	_, err := d.lib.Run(sim.Dispatch{Kernel: x.Kernel, Buffers: bufs, Grid: x.Grid, Threads: x.Threads,
+	_, err := d.lib.Run(sim.Dispatch{Kernel: x.Kernel, Buffers: bufs, Offsets: x.Offsets, Grid: x.Grid, Threads: x.Threads,
 		Threadgroup: x.Threadgroup, Constants: x.Constants, Order: d.Order, Seed: d.Seed, Workers: d.Workers, Strict: d.Strict})
 	return err
 }

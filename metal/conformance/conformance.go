@@ -221,13 +221,17 @@ func Cases() []Case {
 			func(d metal.Device) (float64, error) { return argmax(d, n) }})
 	}
 	cs = append(cs, Case{"kv", "kv_store 5 tokens x 256", 0, func(d metal.Device) (float64, error) { return kvStore(d) }})
-	for _, hd := range []int{64, 128} {
-		for _, n := range []int{1, 31, 33, 300} {
+	for _, hd := range []int{8, 64, 128} {
+		ns := []int{1, 31, 33, 300}
+		if hd == 8 { // stories260K's head size: fewer lanes than dims
+			ns = []int{1, 33}
+		}
+		for _, n := range ns {
 			hd, n := hd, n
 			cs = append(cs, Case{"attention", fmt.Sprintf("attn_decode hd%d n_kv=%d", hd, n), 5e-4,
 				func(d metal.Device) (float64, error) { return attention(d, hd, n, false) }})
 		}
-		for _, n := range []int{1, 31, 33, 300} {
+		for _, n := range ns {
 			hd, n := hd, n
 			cs = append(cs, Case{"attention", fmt.Sprintf("attn_prefill hd%d %d tokens", hd, n), 5e-4,
 				func(d metal.Device) (float64, error) { return attention(d, hd, n, true) }})

@@ -108,6 +108,7 @@ func (b *Buffer) Ptr() unsafe.Pointer { return unsafe.Pointer(&b.Data[0]) }
 type Dispatch struct {
 	Kernel      string
 	Buffers     []*Buffer // by [[buffer(i)]] index; nil for unused slots
+	Offsets     []int     // byte offset into each buffer (optional)
 	Grid        [3]int    // threadgroups per grid
 	Threads     [3]int    // threads per threadgroup
 	Threadgroup []int     // bytes of [[threadgroup(i)]] memory
@@ -165,7 +166,14 @@ func (l *Library) Run(d Dispatch) (Diagnostics, error) {
 	defer ptrs.Free()
 	for i, b := range d.Buffers {
 		if b != nil {
-			*(*uintptr)(unsafe.Pointer(&ptrs.Data[8*i])) = uintptr(b.Ptr())
+			off := 0
+			if i < len(d.Offsets) {
+				off = d.Offsets[i]
+			}
+			if off < 0 || off >= len(b.Data) {
+				return Diagnostics{}, fmt.Errorf("metal sim: %s: buffer %d offset %d outside its %d bytes", d.Kernel, i, off, len(b.Data))
+			}
+			*(*uintptr)(unsafe.Pointer(&ptrs.Data[8*i])) = uintptr(b.Ptr()) + uintptr(off)
 		}
 	}
 	meta, err := NewBuffer(4 * (6 + len(d.Threadgroup) + 1))

@@ -9,62 +9,94 @@ import (
 	"github.com/inferno-go/inferno/gguf"
 )
 
-// Model is a loaded model: hyperparameters and weights on a backend. It is read-only
-// after Load and may be shared by any number of sessions (each with its own State),
-// one forward pass at a time per backend.
+// Model is a loaded model: hyperparameters and weights on one or more backends. It is
+// read-only after Load and may be shared by any number of sessions (each with its own
+// State), one forward pass at a time.
 type Model struct {
 	HParams
 	W       *Weights
-	Backend backend.Backend
-	mu      sync.Mutex // one forward pass at a time: backends keep scratch state
+	Backend backend.Backend // the backend of the output head
+	mu      sync.Mutex      // one forward pass at a time: backends keep scratch state
 }
 
 // Load reads the hyperparameters and maps the weights of f onto b.
-func Load(b backend.Backend, f *gguf.File) (*Model, error) {
+func Load(b backend.Backend, f *gguf.File) (*Model, error) { return LoadPlaced(All(b), f) }
+
+// LoadPlaced loads with layers (and embedding, output) on the backends pl names.
+func LoadPlaced(pl Placement, f *gguf.File) (*Model, error) {
 	h, err := ReadHParams(f)
 	if err != nil {
 		return nil, err
 	}
-	w, err := LoadWeights(b, f, h)
+	w, err := LoadWeights(pl, f, h)
 	if err != nil {
 		return nil, err
 	}
-	return &Model{HParams: h, W: w, Backend: b}, nil
+	return &Model{HParams: h, W: w, Backend: pl.Out}, nil
 }
 
-// State is one sequence's KV cache and scratch activations.
-type State struct {
-	m        *Model
-	Cache    backend.KVCache
-	NCtx     int
-	maxBatch int
-	// scratch, maxBatch rows each
+// scratch is one backend's activations, maxBatch rows each, and its KV cache.
+type scratch struct {
 	x, xn, q, k, v, att, o, gate, up, ffn backend.Tensor
-	lastN, logits                         backend.Tensor
-	logitsBuf                             []float32
+	cache                                 backend.KVCache
 }
 
-// NewState allocates a KV cache of nCtx positions (F16 unless f32KV) and scratch for
-// batches of up to maxBatch tokens.
+// State is one sequence's KV caches and scratch activations.
+type State struct {
+	m         *Model
+	NCtx      int
+	maxBatch  int
+	scr       map[backend.Backend]*scratch
+	lastN     backend.Tensor
+	logits    backend.Tensor
+	logitsBuf []float32
+	hostX     []float32 // moving activations between backends
+}
+
+// NewState allocates KV caches of nCtx positions (F16 unless f32KV) and scratch for
+// batches of up to maxBatch tokens on every backend the model uses.
 func (m *Model) NewState(nCtx, maxBatch int, f32KV bool) *State {
-	b := m.Backend
 	kvDim := m.NKVHead * m.HeadDim
-	s := &State{m: m, NCtx: nCtx, maxBatch: maxBatch}
-	s.Cache = b.NewKVCache(m.NLayer, nCtx, kvDim, !f32KV)
-	s.x = b.Activation(maxBatch, m.NEmbd)
-	s.xn = b.Activation(maxBatch, m.NEmbd)
-	s.q = b.Activation(maxBatch, m.NEmbd)
-	s.k = b.Activation(maxBatch, kvDim)
-	s.v = b.Activation(maxBatch, kvDim)
-	s.att = b.Activation(maxBatch, m.NEmbd)
-	s.o = b.Activation(maxBatch, m.NEmbd)
-	s.gate = b.Activation(maxBatch, m.NFF)
-	s.up = b.Activation(maxBatch, m.NFF)
-	s.ffn = b.Activation(maxBatch, m.NEmbd)
-	s.lastN = b.Activation(1, m.NEmbd)
-	s.logits = b.Activation(maxBatch, m.NVocab)
+	s := &State{m: m, NCtx: nCtx, maxBatch: maxBatch, scr: map[backend.Backend]*scratch{}}
+	for _, b := range m.backends() {
+		sc := &scratch{}
+		sc.cache = b.NewKVCache(m.NLayer, nCtx, kvDim, !f32KV)
+		sc.x = b.Activation(maxBatch, m.NEmbd)
+		sc.xn = b.Activation(maxBatch, m.NEmbd)
+		sc.q = b.Activation(maxBatch, m.NEmbd)
+		sc.k = b.Activation(maxBatch, kvDim)
+		sc.v = b.Activation(maxBatch, kvDim)
+		sc.att = b.Activation(maxBatch, m.NEmbd)
+		sc.o = b.Activation(maxBatch, m.NEmbd)
+		sc.gate = b.Activation(maxBatch, m.NFF)
+		sc.up = b.Activation(maxBatch, m.NFF)
+		sc.ffn = b.Activation(maxBatch, m.NEmbd)
+		s.scr[b] = sc
+	}
+	ob := m.W.OutB
+	s.lastN = ob.Activation(1, m.NEmbd)
+	s.logits = ob.Activation(maxBatch, m.NVocab)
 	s.logitsBuf = make([]float32, m.NVocab)
+	s.hostX = make([]float32, maxBatch*m.NEmbd)
 	return s
+}
+
+// backends lists the distinct backends, embedding's first.
+func (m *Model) backends() []backend.Backend {
+	var out []backend.Backend
+	seen := map[backend.Backend]bool{}
+	add := func(b backend.Backend) {
+		if !seen[b] {
+			seen[b] = true
+			out = append(out, b)
+		}
+	}
+	add(m.W.EmbB)
+	for i := range m.W.Layers {
+		add(m.W.Layers[i].B)
+	}
+	add(m.W.OutB)
+	return out
 }
 
 // Forward runs tokens at positions pos[i] through the model and returns the logits of
@@ -88,6 +120,11 @@ func (s *State) Forward(tokens []int32, pos []int32, allLogits bool) ([]float32,
 	for start := 0; start < len(tokens); start += s.maxBatch {
 		end := min(len(tokens), start+s.maxBatch)
 		out := s.forwardBatch(tokens[start:end], pos[start:end], allLogits)
+		for _, b := range s.m.backends() {
+			if e, ok := b.(interface{ Err() error }); ok && e.Err() != nil {
+				return nil, fmt.Errorf("model: %s backend: %w", b.Name(), e.Err())
+			}
+		}
 		if allLogits {
 			all = append(all, out...)
 		} else if end == len(tokens) {
@@ -97,19 +134,34 @@ func (s *State) Forward(tokens []int32, pos []int32, allLogits bool) ([]float32,
 	return all, nil
 }
 
-func (s *State) forwardBatch(tokens, pos []int32, allLogits bool) []float32 {
-	m, b := s.m, s.m.Backend
-	n := len(tokens)
-	v := func(t backend.Tensor) backend.Tensor { return b.View(t, 0, n) }
-	x, xn, q, k, vv, att, o := v(s.x), v(s.xn), v(s.q), v(s.k), v(s.v), v(s.att), v(s.o)
-	gate, up, ffn := v(s.gate), v(s.up), v(s.ffn)
+// move copies the first n rows of x from backend from to backend to's x.
+func (s *State) move(from, to backend.Backend, n int) {
+	if from == to {
+		return
+	}
+	src, dst := s.scr[from].x, s.scr[to].x
+	buf := s.hostX[:n*s.m.NEmbd]
+	from.Read(from.View(src, 0, n), buf)
+	to.Write(to.View(dst, 0, n), buf)
+}
 
-	b.GetRows(x, m.W.TokEmbd, tokens)
+func (s *State) forwardBatch(tokens, pos []int32, allLogits bool) []float32 {
+	m := s.m
+	n := len(tokens)
+	cur := m.W.EmbB
+	cur.GetRows(cur.View(s.scr[cur].x, 0, n), m.W.TokEmbd, tokens)
 	rope := backend.RopeParams{HeadDim: m.HeadDim, Dims: m.RopeDim, Base: m.RopeBase, NeoX: m.RopeNeoX}
 	ap := backend.AttentionParams{NHead: m.NHead, NKVHead: m.NKVHead, HeadDim: m.HeadDim,
 		Scale: float32(1 / math.Sqrt(float64(m.HeadDim)))}
 	for li := range m.W.Layers {
 		l := &m.W.Layers[li]
+		b := l.B
+		s.move(cur, b, n)
+		cur = b
+		sc := s.scr[b]
+		v := func(t backend.Tensor) backend.Tensor { return b.View(t, 0, n) }
+		x, xn, q, k, vv, att, o := v(sc.x), v(sc.xn), v(sc.q), v(sc.k), v(sc.v), v(sc.att), v(sc.o)
+		gate, up, ffn := v(sc.gate), v(sc.up), v(sc.ffn)
 		// attention
 		b.RMSNorm(xn, x, l.AttnNorm, m.RMSEps)
 		b.MatMul(q, l.Wq, xn)
@@ -120,7 +172,7 @@ func (s *State) forwardBatch(tokens, pos []int32, allLogits bool) []float32 {
 		rope.NHead = m.NKVHead
 		b.Rope(k, pos, rope)
 		ap.Layer = li
-		b.Attention(att, q, k, vv, s.Cache, pos, ap)
+		b.Attention(att, q, k, vv, sc.cache, pos, ap)
 		b.MatMul(o, l.Wo, att)
 		b.Add(x, x, o)
 		// feed-forward
@@ -131,19 +183,23 @@ func (s *State) forwardBatch(tokens, pos []int32, allLogits bool) []float32 {
 		b.MatMul(ffn, l.Down, gate)
 		b.Add(x, x, ffn)
 	}
+	ob := m.W.OutB
+	s.move(cur, ob, n)
+	x := ob.View(s.scr[ob].x, 0, n)
 	if allLogits {
-		b.RMSNorm(xn, x, m.W.OutputNorm, m.RMSEps)
-		logits := v(s.logits)
-		b.MatMul(logits, m.W.Output, xn)
+		xn := ob.View(s.scr[ob].xn, 0, n)
+		ob.RMSNorm(xn, x, m.W.OutputNorm, m.RMSEps)
+		logits := ob.View(s.logits, 0, n)
+		ob.MatMul(logits, m.W.Output, xn)
 		out := make([]float32, n*m.NVocab)
-		b.Read(logits, out)
+		ob.Read(logits, out)
 		return out
 	}
 	// Only the last position's logits are needed: norm and project one row.
-	b.RMSNorm(s.lastN, b.View(x, n-1, n), m.W.OutputNorm, m.RMSEps)
-	lg := b.View(s.logits, 0, 1)
-	b.MatMul(lg, m.W.Output, s.lastN)
-	b.Read(lg, s.logitsBuf)
+	ob.RMSNorm(s.lastN, ob.View(x, n-1, n), m.W.OutputNorm, m.RMSEps)
+	lg := ob.View(s.logits, 0, 1)
+	ob.MatMul(lg, m.W.Output, s.lastN)
+	ob.Read(lg, s.logitsBuf)
 	return s.logitsBuf
 }
 

@@ -7,18 +7,33 @@ import (
 	"github.com/inferno-go/inferno/gguf"
 )
 
-// Layer holds one transformer block's weights.
+// Layer holds one transformer block's weights and the backend they live on.
 type Layer struct {
+	B                        backend.Backend
 	AttnNorm, Wq, Wk, Wv, Wo backend.Tensor
 	FFNNorm, Gate, Up, Down  backend.Tensor
 }
 
-// Weights are the model's tensors on a backend.
+// Weights are the model's tensors. The embedding and the output head live on OutB
+// (with the last layer's backend when layers are split).
 type Weights struct {
+	EmbB, OutB backend.Backend
 	TokEmbd    backend.Tensor
 	OutputNorm backend.Tensor
-	Output     backend.Tensor // token_embd when the model ties embeddings
+	Output     backend.Tensor // token_embd when the model ties embeddings (and both share a backend)
 	Layers     []Layer
+}
+
+// Placement says which backend holds what: layer i on Layer(i), the token embedding
+// on Emb, the final norm and output projection on Out.
+type Placement struct {
+	Layer    func(i int) backend.Backend
+	Emb, Out backend.Backend
+}
+
+// All places everything on b.
+func All(b backend.Backend) Placement {
+	return Placement{Layer: func(int) backend.Backend { return b }, Emb: b, Out: b}
 }
 
 // loadTensor checks that name exists with ggml shape [cols, rows] (rows = 1 for
@@ -43,26 +58,30 @@ func loadTensor(b backend.Backend, f *gguf.File, name string, cols, rows int) (b
 }
 
 // LoadWeights maps every tensor the forward pass needs onto b.
-func LoadWeights(b backend.Backend, f *gguf.File, h HParams) (*Weights, error) {
-	w := &Weights{}
+func LoadWeights(pl Placement, f *gguf.File, h HParams) (*Weights, error) {
+	w := &Weights{EmbB: pl.Emb, OutB: pl.Out}
 	var err error
 	kvDim := h.NKVHead * h.HeadDim
-	if w.TokEmbd, err = loadTensor(b, f, "token_embd.weight", h.NEmbd, h.NVocab); err != nil {
+	if w.TokEmbd, err = loadTensor(pl.Emb, f, "token_embd.weight", h.NEmbd, h.NVocab); err != nil {
 		return nil, err
 	}
-	if w.OutputNorm, err = loadTensor(b, f, "output_norm.weight", h.NEmbd, 1); err != nil {
+	if w.OutputNorm, err = loadTensor(pl.Out, f, "output_norm.weight", h.NEmbd, 1); err != nil {
 		return nil, err
 	}
 	if _, err := f.Tensor("output.weight"); err == nil {
-		if w.Output, err = loadTensor(b, f, "output.weight", h.NEmbd, h.NVocab); err != nil {
+		if w.Output, err = loadTensor(pl.Out, f, "output.weight", h.NEmbd, h.NVocab); err != nil {
 			return nil, err
 		}
-	} else {
+	} else if pl.Out == pl.Emb {
 		w.Output = w.TokEmbd // tied embeddings
+	} else if w.Output, err = loadTensor(pl.Out, f, "token_embd.weight", h.NEmbd, h.NVocab); err != nil {
+		return nil, err
 	}
 	w.Layers = make([]Layer, h.NLayer)
 	for i := range w.Layers {
 		l := &w.Layers[i]
+		b := pl.Layer(i)
+		l.B = b
 		p := fmt.Sprintf("blk.%d.", i)
 		for _, t := range []struct {
 			dst        *backend.Tensor

@@ -86,7 +86,29 @@ struct mtl_worker {
     size_t tgBase, tgUsed; // threadgroup memory: dynamic (host-set) and declared in kernels
 };
 
-static const size_t mtl_stack_size = 256 * 1024;
+static const size_t mtl_stack_size = 128 * 1024;
+
+// Fiber stacks are reused across dispatches: mapping and unmapping them for every
+// kernel launch dominated the simulator's cost.
+static std::mutex mtl_stack_mu;
+static std::vector<char *> mtl_stack_pool;
+
+static char *mtl_get_stack() {
+    {
+        std::lock_guard<std::mutex> g(mtl_stack_mu);
+        if (!mtl_stack_pool.empty()) {
+            char *s = mtl_stack_pool.back();
+            mtl_stack_pool.pop_back();
+            return s;
+        }
+    }
+    return (char *)mmap(nullptr, mtl_stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+}
+
+static void mtl_put_stacks(std::vector<char *> &v) {
+    std::lock_guard<std::mutex> g(mtl_stack_mu);
+    for (auto s : v) mtl_stack_pool.push_back(s);
+}
 static thread_local mtl_worker *mtl_w;
 
 static std::mutex mtl_diag_mu;
@@ -333,10 +355,7 @@ extern "C" int mtl_dispatch(int k, void **bufs, const uint32_t *grid, const uint
         w.tgUsed = 0;
         w.fibers.resize(nthreads);
         w.stacks.resize(nthreads);
-        for (int i = 0; i < nthreads; i++) {
-            void *s = mmap(nullptr, mtl_stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-            w.stacks[i] = (char *)s;
-        }
+        for (int i = 0; i < nthreads; i++) w.stacks[i] = mtl_get_stack();
         for (int i = 0; i < ntgmem; i++) w.tgmem.emplace_back(tgmem[i] ? tgmem[i] : 1);
         w.order.resize(nthreads);
         for (int i = 0; i < nthreads; i++) w.order[i] = order == 1 ? nthreads - 1 - i : i;
@@ -362,7 +381,7 @@ extern "C" int mtl_dispatch(int k, void **bufs, const uint32_t *grid, const uint
             mtl_run_threadgroup(&w, g, ntg, ngrid, nthreads);
         }
         mtl_w = nullptr;
-        for (auto s : w.stacks) munmap(s, mtl_stack_size);
+        mtl_put_stacks(w.stacks);
     };
     // Always on fresh threads: the caller may be on a small system stack (purego).
     std::vector<std::thread> ts;

@@ -1,0 +1,154 @@
+package metal_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/inferno-go/inferno/backend"
+	"github.com/inferno-go/inferno/cpu"
+	"github.com/inferno-go/inferno/gguf"
+	"github.com/inferno-go/inferno/internal/refdata"
+	"github.com/inferno-go/inferno/metal"
+	"github.com/inferno-go/inferno/metal/sim"
+	"github.com/inferno-go/inferno/model/llama"
+	"github.com/inferno-go/inferno/sample"
+)
+
+func simBackend(t *testing.T) *metal.Backend {
+	t.Helper()
+	if _, err := sim.Compiler(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skipf("SKIP: %v", err)
+	}
+	d, err := metal.NewSimDevice()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return metal.NewBackend(d)
+}
+
+func open(t *testing.T, path string) *gguf.File {
+	f, err := gguf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+func greedy(t *testing.T, m *llama.Model, prompt []int32, n int) (first []float32, toks []int32) {
+	st := m.NewState(len(prompt)+n+1, 512, false)
+	pos := make([]int32, len(prompt))
+	for i := range pos {
+		pos[i] = int32(i)
+	}
+	logits, err := st.Forward(prompt, pos, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first = append([]float32(nil), logits...)
+	p := int32(len(prompt))
+	for i := 0; i < n; i++ {
+		tok := sample.Argmax(logits)
+		toks = append(toks, tok)
+		if i == n-1 {
+			break
+		}
+		if logits, err = st.Forward([]int32{tok}, []int32{p}, false); err != nil {
+			t.Fatal(err)
+		}
+		p++
+	}
+	return first, toks
+}
+
+func nmse(a, b []float32) float64 {
+	var num, den float64
+	for i := range b {
+		d := float64(a[i]) - float64(b[i])
+		num += d * d
+		den += float64(b[i]) * float64(b[i])
+	}
+	return num / den
+}
+
+// TestStoriesOnSimulatedGPU: 64 greedy tokens on the simulated GPU equal the CPU
+// backend's for the reference prompts, all layers offloaded and with 2 GPU layers.
+func TestStoriesOnSimulatedGPU(t *testing.T) {
+	gpu := simBackend(t)
+	c := cpu.New(2)
+	defer c.Close()
+	f := open(t, refdata.Path(t, "models", "stories260K.gguf"))
+	mc, err := llama.Load(c, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mg, err := llama.Load(gpu, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mixed, err := llama.LoadPlaced(llama.Placement{
+		Layer: func(i int) backend.Backend {
+			if i < 2 {
+				return gpu
+			}
+			return c
+		}, Emb: gpu, Out: c}, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(refdata.Path(t, "reference", "stories260K_[a-z]*_*.json"))
+	for _, path := range files {
+		var ref struct {
+			PromptIDs []int32 `json:"prompt_ids"`
+		}
+		raw, _ := os.ReadFile(path)
+		json.Unmarshal(raw, &ref)
+		_, want := greedy(t, mc, ref.PromptIDs, 64)
+		for name, m := range map[string]*llama.Model{"metal-sim": mg, "gpu-layers 2": mixed} {
+			_, got := greedy(t, m, ref.PromptIDs, 64)
+			same := 0
+			for same < len(got) && got[same] == want[same] {
+				same++
+			}
+			if same != len(want) {
+				t.Errorf("%s %s: tokens diverge at %d\n got %v\nwant %v", name, filepath.Base(path), same, got, want)
+			}
+		}
+	}
+}
+
+// TestMiniLogitsOnSimulatedGPU: last-position logits of every mini model within NMSE
+// 2e-3 of the CPU backend's.
+func TestMiniLogitsOnSimulatedGPU(t *testing.T) {
+	gpu := simBackend(t)
+	c := cpu.New(2)
+	defer c.Close()
+	models, _ := filepath.Glob(refdata.Path(t, "models", "mini", "*.gguf"))
+	if len(models) == 0 {
+		t.Fatal("no mini models")
+	}
+	prompt := []int32{1, 9038, 2501, 263, 931} // "Once upon a time"
+	for _, p := range models {
+		f := open(t, p)
+		mc, err := llama.Load(c, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mg, err := llama.Load(gpu, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := greedy(t, mc, prompt, 1)
+		got, _ := greedy(t, mg, prompt, 1)
+		e := nmse(got, want)
+		t.Logf("%s: NMSE %.3g", filepath.Base(p), e)
+		if e > 2e-3 {
+			t.Errorf("%s: NMSE %.3g > 2e-3", filepath.Base(p), e)
+		}
+	}
+}
