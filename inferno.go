@@ -8,21 +8,28 @@ package inferno
 
 import (
 	"fmt"
+	"io"
+	"runtime"
+	"strings"
 	"time"
 
 	"github.com/inferno-go/inferno/backend"
 	"github.com/inferno-go/inferno/cpu"
 	"github.com/inferno-go/inferno/gguf"
+	"github.com/inferno-go/inferno/metal"
 	"github.com/inferno-go/inferno/model/llama"
 	"github.com/inferno-go/inferno/tokenizer"
 )
 
 // Options configure loading.
 type Options struct {
-	Threads     int  // CPU worker threads; 0: all cores
-	ContextSize int  // tokens per session; 0: the model's training context, at most 4096
-	BatchSize   int  // prompt tokens per forward pass; 0: 512
-	F32KVCache  bool // store K/V in float32 instead of llama.cpp's default float16
+	Threads     int    // CPU worker threads; 0: all cores
+	ContextSize int    // tokens per session; 0: the model's training context, at most 4096
+	BatchSize   int    // prompt tokens per forward pass; 0: 512
+	F32KVCache  bool   // store K/V in float32 instead of llama.cpp's default float16 (CPU)
+	Backend     string // "auto" (default: Metal when a device exists), "cpu", "metal", "metal-sim"
+	GPULayers   int    // transformer blocks on the GPU, first ones first; 0 or more than the model has: all
+	Log         io.Writer
 }
 
 // Model is a loaded model. It is safe for concurrent use by several sessions.
@@ -35,6 +42,10 @@ type Model struct {
 	opts      Options
 	LoadTime  time.Duration
 	cpu       *cpu.Backend
+	gpu       *metal.Backend
+	// OffloadedLayers counts blocks on the GPU (+1 when the output head is there too).
+	OffloadedLayers, TotalLayers int
+	loggedSession                bool
 }
 
 // Load opens a GGUF model.
@@ -52,8 +63,46 @@ func Load(path string, opts Options) (*Model, error) {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	h, err := llama.ReadHParams(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if opts.ContextSize <= 0 {
+		opts.ContextSize = min(h.NCtxTrain, 4096)
+	}
+	log := opts.Log
+	if log == nil {
+		log = io.Discard
+	}
 	b := cpu.New(opts.Threads)
-	m, err := llama.Load(b, f)
+	mm := &Model{Path: path, File: f, Tokenizer: tk, cpu: b, opts: opts, TotalLayers: h.NLayer + 1}
+	place := llama.All(b)
+	gpu, nGPU, err := openGPU(opts, h, f, log)
+	if err != nil {
+		b.Close()
+		f.Close()
+		return nil, err
+	}
+	if gpu != nil {
+		mm.gpu = gpu
+		place = llama.Placement{
+			Layer: func(i int) backend.Backend {
+				if i < nGPU {
+					return gpu
+				}
+				return b
+			},
+			Emb: gpu, Out: b,
+		}
+		mm.OffloadedLayers = nGPU
+		if nGPU == h.NLayer {
+			place.Out = gpu
+			mm.OffloadedLayers++
+		}
+		fmt.Fprintf(log, "load_tensors: offloaded %d/%d layers to GPU\n", mm.OffloadedLayers, mm.TotalLayers)
+	}
+	m, err := llama.LoadPlaced(place, f)
 	if err != nil {
 		b.Close()
 		f.Close()
@@ -64,14 +113,134 @@ func Load(path string, opts Options) (*Model, error) {
 		f.Close()
 		return nil, fmt.Errorf("%s: tokenizer has %d tokens, model %d", path, tk.Len(), m.NVocab)
 	}
-	if opts.ContextSize <= 0 {
-		opts.ContextSize = min(m.NCtxTrain, 4096)
+	mm.LLM, mm.Backend = m, place.Out
+	if gpu != nil {
+		fmt.Fprintf(log, "%s model buffer size = %s\n", gpuPrefix(gpu), metal.MiB(gpu.WeightBytes))
 	}
-	return &Model{Path: path, File: f, LLM: m, Tokenizer: tk, Backend: b, cpu: b, opts: opts, LoadTime: time.Since(start)}, nil
+	mm.LoadTime = time.Since(start)
+	return mm, nil
 }
 
-// BackendName names the backend running the model ("cpu").
-func (m *Model) BackendName() string { return m.Backend.Name() }
+func gpuPrefix(g *metal.Backend) string {
+	if g.Device().Simulated() {
+		return "metal-sim"
+	}
+	return "Metal"
+}
+
+// openGPU picks the GPU backend the options ask for, logs what it chose, and checks
+// the memory plan before anything is allocated on the device.
+func openGPU(opts Options, h llama.HParams, f *gguf.File, log io.Writer) (*metal.Backend, int, error) {
+	name := opts.Backend
+	if name == "" {
+		name = "auto"
+	}
+	nGPU := opts.GPULayers
+	if nGPU <= 0 || nGPU > h.NLayer {
+		nGPU = h.NLayer
+	}
+	var dev metal.Device
+	var err error
+	switch name {
+	case "cpu":
+	case "metal":
+		if runtime.GOOS != "darwin" {
+			return nil, 0, fmt.Errorf("backend metal needs macOS on Apple Silicon (this is %s/%s); use --backend cpu or metal-sim", runtime.GOOS, runtime.GOARCH)
+		}
+		if dev, err = metal.NewDevice(); err != nil {
+			return nil, 0, err
+		}
+	case "metal-sim":
+		if dev, err = metal.NewSimDevice(); err != nil {
+			return nil, 0, err
+		}
+	case "auto":
+		if runtime.GOOS == "darwin" {
+			dev, _ = metal.NewDevice() // no device: CPU
+		}
+	default:
+		return nil, 0, fmt.Errorf("unknown backend %q (want auto, cpu, metal or metal-sim)", name)
+	}
+	if dev == nil {
+		fmt.Fprintf(log, "GGUF backend - GPU enabled: false, GPU layers: 0\n")
+		return nil, 0, nil
+	}
+	layers := opts.GPULayers
+	if layers <= 0 {
+		layers = 999
+	}
+	fmt.Fprintf(log, "GGUF backend - GPU enabled: true, GPU layers: %d\n", layers)
+	info := dev.Info()
+	fmt.Fprintf(log, "%s: device %s, GPU family %s, unified memory: %v, recommended max working set %s\n",
+		map[bool]string{true: "metal-sim", false: "Metal"}[dev.Simulated()], info.Name, info.Family, info.UnifiedMemory, metal.MiB(info.MaxWorkingSet))
+	plan := planMemory(h, f, nGPU, opts)
+	fmt.Fprintf(log, "memory plan: weights %s, KV cache %s, compute %s (total %s)\n",
+		metal.MiB(plan.weights), metal.MiB(plan.kv), metal.MiB(plan.compute), metal.MiB(plan.total()))
+	if info.MaxWorkingSet > 0 && plan.total() > info.MaxWorkingSet {
+		fit := 0
+		for n := nGPU - 1; n >= 0; n-- {
+			if planMemory(h, f, n, opts).total() <= info.MaxWorkingSet {
+				fit = n
+				break
+			}
+		}
+		return nil, 0, fmt.Errorf("the model needs %s on the GPU (weights %s, KV cache %s, compute %s) but %s recommends at most %s: use --gpu-layers %d or a smaller --ctx",
+			metal.MiB(plan.total()), metal.MiB(plan.weights), metal.MiB(plan.kv), metal.MiB(plan.compute), info.Name, metal.MiB(info.MaxWorkingSet), fit)
+	}
+	return metal.NewBackend(dev), nGPU, nil
+}
+
+type memPlan struct{ weights, kv, compute int64 }
+
+func (p memPlan) total() int64 { return p.weights + p.kv + p.compute }
+
+// planMemory estimates what the GPU will hold with nGPU blocks offloaded: the block
+// weights (plus embedding and output when every block is there), one session's F16 KV
+// cache, and the activation scratch of one batch.
+func planMemory(h llama.HParams, f *gguf.File, nGPU int, opts Options) memPlan {
+	var p memPlan
+	all := nGPU >= h.NLayer
+	for i := range f.Tensors {
+		t := &f.Tensors[i]
+		var layer int
+		onGPU := false
+		if _, err := fmt.Sscanf(t.Name, "blk.%d.", &layer); err == nil {
+			onGPU = layer < nGPU
+		} else if strings.HasPrefix(t.Name, "token_embd") {
+			onGPU = nGPU > 0
+		} else {
+			onGPU = all
+		}
+		if onGPU {
+			p.weights += int64(t.Size)
+		}
+	}
+	kvDim := int64(h.NKVHead * h.HeadDim)
+	if nGPU > 0 {
+		p.kv = 2 * 2 * int64(h.NLayer) * int64(opts.ContextSize) * kvDim
+		batch := int64(opts.BatchSize)
+		p.compute = 4 * batch * (7*int64(h.NEmbd) + 2*kvDim + 2*int64(h.NFF))
+		if all {
+			p.compute += 4 * batch * int64(h.NVocab)
+		}
+	}
+	return p
+}
+
+// BackendName names the backend running the model: "cpu", "metal", "metal-sim", or
+// "metal-sim+cpu" when the blocks are split.
+func (m *Model) BackendName() string {
+	if m.gpu == nil {
+		return "cpu"
+	}
+	if m.OffloadedLayers < m.TotalLayers {
+		return m.gpu.Name() + "+cpu"
+	}
+	return m.gpu.Name()
+}
+
+// GPU returns the GPU backend (nil when everything runs on the CPU).
+func (m *Model) GPU() *metal.Backend { return m.gpu }
 
 // Threads is the number of CPU threads.
 func (m *Model) Threads() int { return m.cpu.Threads() }
@@ -82,6 +251,9 @@ func (m *Model) ContextSize() int { return m.opts.ContextSize }
 // Close releases the model; sessions must not be used afterwards.
 func (m *Model) Close() error {
 	m.cpu.Close()
+	if m.gpu != nil {
+		m.gpu.Device().Close()
+	}
 	return m.File.Close()
 }
 

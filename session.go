@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inferno-go/inferno/metal"
 	"github.com/inferno-go/inferno/model/llama"
 	"github.com/inferno-go/inferno/sample"
 )
@@ -23,7 +24,13 @@ type Session struct {
 
 // NewSession allocates a KV cache of the model's context size.
 func (m *Model) NewSession() *Session {
-	return &Session{m: m, state: m.LLM.NewState(m.opts.ContextSize, m.opts.BatchSize, m.opts.F32KVCache)}
+	s := &Session{m: m, state: m.LLM.NewState(m.opts.ContextSize, m.opts.BatchSize, m.opts.F32KVCache)}
+	if m.gpu != nil && m.opts.Log != nil && !m.loggedSession {
+		m.loggedSession = true
+		fmt.Fprintf(m.opts.Log, "%s KV cache size = %s\n%s compute buffer size = %s\n",
+			gpuPrefix(m.gpu), metal.MiB(m.gpu.KVBytes), gpuPrefix(m.gpu), metal.MiB(m.gpu.ScratchBytes))
+	}
+	return s
 }
 
 // Tokens returns the tokens in the session's cache.
@@ -47,6 +54,24 @@ func (s *Session) Eval(tokens []int32) ([]float32, error) {
 	}
 	s.tokens = append(s.tokens, tokens...)
 	return logits, nil
+}
+
+// evalGreedy appends tokens and returns the argmax of the last logits (on the GPU when
+// the model's output head is there).
+func (s *Session) evalGreedy(tokens []int32) (int32, error) {
+	if len(s.tokens)+len(tokens) > s.state.NCtx {
+		return 0, fmt.Errorf("%w: %d tokens in the session + %d new > context size %d", ErrContextFull, len(s.tokens), len(tokens), s.state.NCtx)
+	}
+	pos := make([]int32, len(tokens))
+	for i := range pos {
+		pos[i] = int32(len(s.tokens) + i)
+	}
+	tok, err := s.state.ForwardGreedy(tokens, pos)
+	if err != nil {
+		return 0, err
+	}
+	s.tokens = append(s.tokens, tokens...)
+	return tok, nil
 }
 
 // EvalAll is Eval returning the logits of every new position (row-major, n x vocab).
@@ -121,8 +146,15 @@ func (s *Session) Generate(ctx context.Context, prompt []int32, opt GenerateOpti
 		return nil, fmt.Errorf("sampling: %w", err)
 	}
 	res := &Result{PromptTokens: append([]int32(nil), prompt...)}
+	greedy := opt.Sampling.Greedy()
+	var logits []float32
+	var next int32
 	t0 := time.Now()
-	logits, err := s.Eval(prompt)
+	if greedy {
+		next, err = s.evalGreedy(prompt)
+	} else {
+		logits, err = s.Eval(prompt)
+	}
 	res.PromptTime = time.Since(t0)
 	if err != nil {
 		return res, err
@@ -155,7 +187,10 @@ func (s *Session) Generate(ctx context.Context, prompt []int32, opt GenerateOpti
 			res.StopReason = StopMaxTokens
 			break
 		}
-		tok := smp.Sample(logits, s.tokens)
+		tok := next
+		if !greedy {
+			tok = smp.Sample(logits, s.tokens)
+		}
 		if s.m.Tokenizer.IsEOG(tok) && !opt.IgnoreEOS {
 			res.StopReason = StopEOS
 			break
@@ -176,7 +211,12 @@ func (s *Session) Generate(ctx context.Context, prompt []int32, opt GenerateOpti
 			res.StopReason = StopContext
 			break
 		}
-		if logits, err = s.Eval([]int32{tok}); err != nil {
+		if greedy {
+			next, err = s.evalGreedy([]int32{tok})
+		} else {
+			logits, err = s.Eval([]int32{tok})
+		}
+		if err != nil {
 			return res, err
 		}
 	}

@@ -255,7 +255,7 @@ func (b *Backend) SwiGLU(dst, gate, up backend.Tensor) {
 
 // KVCache is an F16 cache for every layer in two device buffers.
 type KVCache struct {
-	k, v               Buffer
+	k, v                Buffer
 	nLayer, nCtx, kvDim int
 }
 

@@ -32,11 +32,11 @@ type Dispatch struct {
 
 // Info describes a device for the log lines and `inferno system`.
 type Info struct {
-	Name             string
-	Family           string // e.g. MTLGPUFamilyApple9
-	UnifiedMemory    bool
-	MaxWorkingSet    int64 // recommendedMaxWorkingSetSize, bytes
-	MaxBufferLength  int64
+	Name            string
+	Family          string // e.g. MTLGPUFamilyApple9
+	UnifiedMemory   bool
+	MaxWorkingSet   int64 // recommendedMaxWorkingSetSize, bytes
+	MaxBufferLength int64
 }
 
 // Device runs kernels.

@@ -43,33 +43,33 @@ func loadMetal() error {
 }
 
 var (
-	selName              = objc.RegisterName("name")
-	selUTF8              = objc.RegisterName("UTF8String")
-	selStringWithUTF8    = objc.RegisterName("stringWithUTF8String:")
-	selSupportsFamily    = objc.RegisterName("supportsFamily:")
-	selUnified           = objc.RegisterName("hasUnifiedMemory")
-	selWorkingSet        = objc.RegisterName("recommendedMaxWorkingSetSize")
-	selMaxBuffer         = objc.RegisterName("maxBufferLength")
-	selNewQueue          = objc.RegisterName("newCommandQueue")
-	selNewLibrarySource  = objc.RegisterName("newLibraryWithSource:options:error:")
-	selNewFunction       = objc.RegisterName("newFunctionWithName:")
-	selNewPipeline       = objc.RegisterName("newComputePipelineStateWithFunction:error:")
-	selNewBuffer         = objc.RegisterName("newBufferWithLength:options:")
-	selContents          = objc.RegisterName("contents")
-	selRelease           = objc.RegisterName("release")
-	selCommandBuffer     = objc.RegisterName("commandBuffer")
-	selComputeEncoder    = objc.RegisterName("computeCommandEncoder")
-	selSetPipeline       = objc.RegisterName("setComputePipelineState:")
-	selSetBuffer         = objc.RegisterName("setBuffer:offset:atIndex:")
-	selSetTGMem          = objc.RegisterName("setThreadgroupMemoryLength:atIndex:")
-	selDispatch          = objc.RegisterName("dispatchThreadgroups:threadsPerThreadgroup:")
-	selEndEncoding       = objc.RegisterName("endEncoding")
-	selCommit            = objc.RegisterName("commit")
-	selWait              = objc.RegisterName("waitUntilCompleted")
-	selError             = objc.RegisterName("error")
-	selLocalizedDesc     = objc.RegisterName("localizedDescription")
-	selGPUStart          = objc.RegisterName("GPUStartTime")
-	selGPUEnd            = objc.RegisterName("GPUEndTime")
+	selName             = objc.RegisterName("name")
+	selUTF8             = objc.RegisterName("UTF8String")
+	selStringWithUTF8   = objc.RegisterName("stringWithUTF8String:")
+	selSupportsFamily   = objc.RegisterName("supportsFamily:")
+	selUnified          = objc.RegisterName("hasUnifiedMemory")
+	selWorkingSet       = objc.RegisterName("recommendedMaxWorkingSetSize")
+	selMaxBuffer        = objc.RegisterName("maxBufferLength")
+	selNewQueue         = objc.RegisterName("newCommandQueue")
+	selNewLibrarySource = objc.RegisterName("newLibraryWithSource:options:error:")
+	selNewFunction      = objc.RegisterName("newFunctionWithName:")
+	selNewPipeline      = objc.RegisterName("newComputePipelineStateWithFunction:error:")
+	selNewBuffer        = objc.RegisterName("newBufferWithLength:options:")
+	selContents         = objc.RegisterName("contents")
+	selRelease          = objc.RegisterName("release")
+	selCommandBuffer    = objc.RegisterName("commandBuffer")
+	selComputeEncoder   = objc.RegisterName("computeCommandEncoder")
+	selSetPipeline      = objc.RegisterName("setComputePipelineState:")
+	selSetBuffer        = objc.RegisterName("setBuffer:offset:atIndex:")
+	selSetTGMem         = objc.RegisterName("setThreadgroupMemoryLength:atIndex:")
+	selDispatch         = objc.RegisterName("dispatchThreadgroups:threadsPerThreadgroup:")
+	selEndEncoding      = objc.RegisterName("endEncoding")
+	selCommit           = objc.RegisterName("commit")
+	selWait             = objc.RegisterName("waitUntilCompleted")
+	selError            = objc.RegisterName("error")
+	selLocalizedDesc    = objc.RegisterName("localizedDescription")
+	selGPUStart         = objc.RegisterName("GPUStartTime")
+	selGPUEnd           = objc.RegisterName("GPUEndTime")
 )
 
 type mtlSize struct{ W, H, D uint }
@@ -173,7 +173,7 @@ func kernelsLocation(line int) string {
 }
 
 func (g *GPUDevice) Name() string    { return g.info.Name }
-func (g *GPUDevice) Info() Info       { return g.info }
+func (g *GPUDevice) Info() Info      { return g.info }
 func (g *GPUDevice) Simulated() bool { return false }
 
 type gpuBuffer struct {

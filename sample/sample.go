@@ -81,6 +81,12 @@ func Argmax(logits []float32) int32 {
 	return int32(best)
 }
 
+// Greedy reports whether these parameters always pick the largest logit.
+func (p Params) Greedy() bool {
+	penalize := p.PenaltyLastN != 0 && (p.RepeatPenalty != 1 || p.FrequencyPenalty != 0 || p.PresencePenalty != 0)
+	return p.Temperature == 0 && !penalize
+}
+
 // Sample picks a token from logits given the recent history (oldest first). logits is
 // not modified.
 func (s *Sampler) Sample(logits []float32, history []int32) int32 {

@@ -14,11 +14,13 @@ import (
 
 // modelFlags are shared by every command that loads a model.
 type modelFlags struct {
-	model   string
-	threads int
-	ctx     int
-	batch   int
-	f32KV   bool
+	model     string
+	threads   int
+	ctx       int
+	batch     int
+	f32KV     bool
+	backend   string
+	gpuLayers int
 }
 
 func (f *modelFlags) register(cmd *cobra.Command) {
@@ -27,6 +29,8 @@ func (f *modelFlags) register(cmd *cobra.Command) {
 	cmd.Flags().IntVar(&f.ctx, "ctx", 0, "context size in tokens (0: the model's, at most 4096)")
 	cmd.Flags().IntVar(&f.batch, "batch", 512, "prompt tokens per forward pass")
 	cmd.Flags().BoolVar(&f.f32KV, "f32-kv", false, "keep the KV cache in float32 (default float16, as llama.cpp)")
+	cmd.Flags().StringVar(&f.backend, "backend", "auto", "auto (Metal when a device exists), cpu, metal, or metal-sim (the Metal kernels on the CPU simulator)")
+	cmd.Flags().IntVar(&f.gpuLayers, "gpu-layers", 999, "transformer blocks on the GPU, first ones first (0: CPU only)")
 	_ = cmd.MarkFlagRequired("model")
 }
 
@@ -38,6 +42,8 @@ func (f *modelFlags) validate() error {
 		return fmt.Errorf("--ctx %d must be >= 0", f.ctx)
 	case f.batch <= 0:
 		return fmt.Errorf("--batch %d must be > 0", f.batch)
+	case f.gpuLayers < 0:
+		return fmt.Errorf("--gpu-layers %d must be >= 0", f.gpuLayers)
 	}
 	return nil
 }
@@ -46,12 +52,16 @@ func (f *modelFlags) load(stderr io.Writer) (*inferno.Model, error) {
 	if err := f.validate(); err != nil {
 		return nil, err
 	}
-	m, err := inferno.Load(f.model, inferno.Options{Threads: f.threads, ContextSize: f.ctx, BatchSize: f.batch, F32KVCache: f.f32KV})
+	backend := f.backend
+	if f.gpuLayers == 0 {
+		backend = "cpu"
+	}
+	m, err := inferno.Load(f.model, inferno.Options{Threads: f.threads, ContextSize: f.ctx, BatchSize: f.batch,
+		F32KVCache: f.f32KV, Backend: backend, GPULayers: f.gpuLayers, Log: stderr})
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(stderr, "GGUF backend - GPU enabled: false, GPU layers: 0 (backend %s, %d threads, context %d)\n",
-		m.BackendName(), m.Threads(), m.ContextSize())
+	fmt.Fprintf(stderr, "backend %s, %d CPU threads, context %d tokens\n", m.BackendName(), m.Threads(), m.ContextSize())
 	return m, nil
 }
 

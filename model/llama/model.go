@@ -51,6 +51,10 @@ type State struct {
 	logits    backend.Tensor
 	logitsBuf []float32
 	hostX     []float32 // moving activations between backends
+
+	greedy    bool // ForwardGreedy in progress
+	greedyTok int32
+	greedyErr error
 }
 
 // NewState allocates KV caches of nCtx positions (F16 unless f32KV) and scratch for
@@ -199,8 +203,41 @@ func (s *State) forwardBatch(tokens, pos []int32, allLogits bool) []float32 {
 	ob.RMSNorm(s.lastN, ob.View(x, n-1, n), m.W.OutputNorm, m.RMSEps)
 	lg := ob.View(s.logits, 0, 1)
 	ob.MatMul(lg, m.W.Output, s.lastN)
+	if s.greedy {
+		if am, ok := ob.(Argmaxer); ok {
+			s.greedyTok, s.greedyErr = am.Argmax(lg)
+			return nil
+		}
+	}
 	ob.Read(lg, s.logitsBuf)
 	return s.logitsBuf
+}
+
+// Argmaxer is a backend that can pick the largest logit on the device, so a greedy
+// decode step returns one token id instead of the whole vocabulary's logits.
+type Argmaxer interface {
+	Argmax(t backend.Tensor) (int32, error)
+}
+
+// ForwardGreedy is Forward followed by argmax over the last position's logits, done
+// on the device when the output backend can.
+func (s *State) ForwardGreedy(tokens, pos []int32) (int32, error) {
+	s.greedy, s.greedyTok, s.greedyErr = true, 0, nil
+	defer func() { s.greedy = false }()
+	logits, err := s.Forward(tokens, pos, false)
+	if err != nil {
+		return 0, err
+	}
+	if logits == nil {
+		return s.greedyTok, s.greedyErr
+	}
+	best := 0
+	for i, v := range logits {
+		if v > logits[best] {
+			best = i
+		}
+	}
+	return int32(best), nil
 }
 
 // Open is a convenience: open path, load it on b.
