@@ -79,13 +79,25 @@ func (b *Backend) Weight(name string, t tensor.DType, rows, cols int, data []byt
 	if len(data) < n {
 		return nil, fmt.Errorf("metal: weight %s: %d bytes, need %d", name, len(data), n)
 	}
+	b.WeightBytes += int64(n)
+	if hm, ok := b.dev.(HostMapper); ok {
+		buf, off, err := hm.MapHost(data[:n])
+		if err != nil {
+			return nil, fmt.Errorf("metal: weight %s: %w", name, err)
+		}
+		return &Tensor{buf: buf, off: off, rows: rows, cols: cols, dt: t, rowBytes: rb}, nil
+	}
 	buf, err := b.dev.NewBuffer(n)
 	if err != nil {
 		return nil, fmt.Errorf("metal: weight %s: %w", name, err)
 	}
 	copy(buf.Bytes(), data[:n])
-	b.WeightBytes += int64(n)
 	return &Tensor{buf: buf, rows: rows, cols: cols, dt: t, rowBytes: rb}, nil
+}
+
+// HostMapper is a device that can use host memory (the mapped model file) in place.
+type HostMapper interface {
+	MapHost(data []byte) (Buffer, int, error)
 }
 
 func kernelType(t tensor.DType) bool {

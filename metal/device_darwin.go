@@ -5,6 +5,7 @@ package metal
 import (
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -43,33 +44,38 @@ func loadMetal() error {
 }
 
 var (
-	selName             = objc.RegisterName("name")
-	selUTF8             = objc.RegisterName("UTF8String")
-	selStringWithUTF8   = objc.RegisterName("stringWithUTF8String:")
-	selSupportsFamily   = objc.RegisterName("supportsFamily:")
-	selUnified          = objc.RegisterName("hasUnifiedMemory")
-	selWorkingSet       = objc.RegisterName("recommendedMaxWorkingSetSize")
-	selMaxBuffer        = objc.RegisterName("maxBufferLength")
-	selNewQueue         = objc.RegisterName("newCommandQueue")
-	selNewLibrarySource = objc.RegisterName("newLibraryWithSource:options:error:")
-	selNewFunction      = objc.RegisterName("newFunctionWithName:")
-	selNewPipeline      = objc.RegisterName("newComputePipelineStateWithFunction:error:")
-	selNewBuffer        = objc.RegisterName("newBufferWithLength:options:")
-	selContents         = objc.RegisterName("contents")
-	selRelease          = objc.RegisterName("release")
-	selCommandBuffer    = objc.RegisterName("commandBuffer")
-	selComputeEncoder   = objc.RegisterName("computeCommandEncoder")
-	selSetPipeline      = objc.RegisterName("setComputePipelineState:")
-	selSetBuffer        = objc.RegisterName("setBuffer:offset:atIndex:")
-	selSetTGMem         = objc.RegisterName("setThreadgroupMemoryLength:atIndex:")
-	selDispatch         = objc.RegisterName("dispatchThreadgroups:threadsPerThreadgroup:")
-	selEndEncoding      = objc.RegisterName("endEncoding")
-	selCommit           = objc.RegisterName("commit")
-	selWait             = objc.RegisterName("waitUntilCompleted")
-	selError            = objc.RegisterName("error")
-	selLocalizedDesc    = objc.RegisterName("localizedDescription")
-	selGPUStart         = objc.RegisterName("GPUStartTime")
-	selGPUEnd           = objc.RegisterName("GPUEndTime")
+	selName              = objc.RegisterName("name")
+	selUTF8              = objc.RegisterName("UTF8String")
+	selStringWithUTF8    = objc.RegisterName("stringWithUTF8String:")
+	selSupportsFamily    = objc.RegisterName("supportsFamily:")
+	selUnified           = objc.RegisterName("hasUnifiedMemory")
+	selWorkingSet        = objc.RegisterName("recommendedMaxWorkingSetSize")
+	selMaxBuffer         = objc.RegisterName("maxBufferLength")
+	selNewQueue          = objc.RegisterName("newCommandQueue")
+	selNewLibrarySource  = objc.RegisterName("newLibraryWithSource:options:error:")
+	selNewFunction       = objc.RegisterName("newFunctionWithName:")
+	selNewPipeline       = objc.RegisterName("newComputePipelineStateWithFunction:error:")
+	selNewBuffer         = objc.RegisterName("newBufferWithLength:options:")
+	selNewBufferNoCopy   = objc.RegisterName("newBufferWithBytesNoCopy:length:options:deallocator:")
+	selAlloc             = objc.RegisterName("alloc")
+	selInit              = objc.RegisterName("init")
+	selSetConstant       = objc.RegisterName("setConstantValue:type:atIndex:")
+	selNewFunctionConsts = objc.RegisterName("newFunctionWithName:constantValues:error:")
+	selContents          = objc.RegisterName("contents")
+	selRelease           = objc.RegisterName("release")
+	selCommandBuffer     = objc.RegisterName("commandBuffer")
+	selComputeEncoder    = objc.RegisterName("computeCommandEncoder")
+	selSetPipeline       = objc.RegisterName("setComputePipelineState:")
+	selSetBuffer         = objc.RegisterName("setBuffer:offset:atIndex:")
+	selSetTGMem          = objc.RegisterName("setThreadgroupMemoryLength:atIndex:")
+	selDispatch          = objc.RegisterName("dispatchThreadgroups:threadsPerThreadgroup:")
+	selEndEncoding       = objc.RegisterName("endEncoding")
+	selCommit            = objc.RegisterName("commit")
+	selWait              = objc.RegisterName("waitUntilCompleted")
+	selError             = objc.RegisterName("error")
+	selLocalizedDesc     = objc.RegisterName("localizedDescription")
+	selGPUStart          = objc.RegisterName("GPUStartTime")
+	selGPUEnd            = objc.RegisterName("GPUEndTime")
 )
 
 type mtlSize struct{ W, H, D uint }
@@ -202,11 +208,82 @@ func (g *GPUDevice) NewBuffer(n int) (Buffer, error) {
 	return &gpuBuffer{id: id, data: unsafe.Slice(p, max(n, 1))[:n]}, nil
 }
 
-func (g *GPUDevice) pipeline(name string) (objc.ID, error) {
-	if p, ok := g.pipelines[name]; ok {
+// MapHost wraps host memory (a slice of the memory-mapped GGUF) in a Metal buffer
+// without copying: the page-aligned span around data becomes the buffer, and the
+// returned offset locates data in it. Apple Silicon's unified memory makes this free.
+func (g *GPUDevice) MapHost(data []byte) (Buffer, int, error) {
+	if len(data) == 0 {
+		return nil, 0, errors.New("metal: MapHost of an empty range")
+	}
+	page := uintptr(os.Getpagesize())
+	p := uintptr(unsafe.Pointer(&data[0]))
+	start := p &^ (page - 1)
+	end := (p + uintptr(len(data)) + page - 1) &^ (page - 1)
+	if int64(end-start) > g.info.MaxBufferLength {
+		return nil, 0, fmt.Errorf("metal: a %d-byte tensor exceeds maxBufferLength %d", len(data), g.info.MaxBufferLength)
+	}
+	base := unsafe.Add(unsafe.Pointer(&data[0]), -int(p-start))
+	id := g.dev.Send(selNewBufferNoCopy, base, uint(end-start), uint(0), objc.ID(0))
+	if id == 0 {
+		return nil, 0, fmt.Errorf("metal: newBufferWithBytesNoCopy failed for %d bytes", end-start)
+	}
+	return &gpuBuffer{id: id, data: unsafe.Slice((*byte)(base), int(end-start))}, int(p - start), nil
+}
+
+// MTLDataType values for function constants.
+const (
+	mtlDataTypeInt   = 29
+	mtlDataTypeUInt  = 33
+	mtlDataTypeShort = 37
+	mtlDataTypeBool  = 53
+)
+
+func (g *GPUDevice) pipeline(name string, consts map[int]any) (objc.ID, error) {
+	key := name
+	if len(consts) > 0 {
+		key = fmt.Sprintf("%s%v", name, consts)
+	}
+	if p, ok := g.pipelines[key]; ok {
 		return p, nil
 	}
-	fn := g.lib.Send(selNewFunction, nsString(name))
+	var fn objc.ID
+	if len(consts) == 0 {
+		fn = g.lib.Send(selNewFunction, nsString(name))
+	} else {
+		cv := objc.ID(objc.GetClass("MTLFunctionConstantValues")).Send(selAlloc).Send(selInit)
+		vals := make([][8]byte, 0, len(consts))
+		for idx, v := range consts {
+			var buf [8]byte
+			var typ uint
+			switch x := v.(type) {
+			case int32:
+				*(*int32)(unsafe.Pointer(&buf[0])) = x
+				typ = mtlDataTypeInt
+			case uint32:
+				*(*uint32)(unsafe.Pointer(&buf[0])) = x
+				typ = mtlDataTypeUInt
+			case int16:
+				*(*int16)(unsafe.Pointer(&buf[0])) = x
+				typ = mtlDataTypeShort
+			case bool:
+				if x {
+					buf[0] = 1
+				}
+				typ = mtlDataTypeBool
+			default:
+				return 0, fmt.Errorf("metal: function constant %d: unsupported type %T", idx, v)
+			}
+			vals = append(vals, buf)
+			cv.Send(selSetConstant, unsafe.Pointer(&vals[len(vals)-1][0]), typ, uint(idx))
+		}
+		var errID objc.ID
+		fn = g.lib.Send(selNewFunctionConsts, nsString(name), cv, unsafe.Pointer(&errID))
+		runtime.KeepAlive(vals)
+		cv.Send(selRelease)
+		if fn == 0 {
+			return 0, fmt.Errorf("metal: kernel %s with constants %v: %s", name, consts, nsToString(errID.Send(selLocalizedDesc)))
+		}
+	}
 	if fn == 0 {
 		return 0, fmt.Errorf("metal: no kernel %q in the library", name)
 	}
@@ -215,7 +292,7 @@ func (g *GPUDevice) pipeline(name string) (objc.ID, error) {
 	if p == 0 {
 		return 0, fmt.Errorf("metal: pipeline %s: %s", name, nsToString(errID.Send(selLocalizedDesc)))
 	}
-	g.pipelines[name] = p
+	g.pipelines[key] = p
 	return p, nil
 }
 
@@ -223,7 +300,7 @@ func (g *GPUDevice) pipeline(name string) (objc.ID, error) {
 func (g *GPUDevice) Run(d Dispatch) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	p, err := g.pipeline(d.Kernel)
+	p, err := g.pipeline(d.Kernel, d.Constants)
 	if err != nil {
 		return err
 	}
