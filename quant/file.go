@@ -1,0 +1,161 @@
+package quant
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+
+	"github.com/inferno-go/inferno/gguf"
+	"github.com/inferno-go/inferno/tensor"
+)
+
+// Options for Quantize.
+type Options struct {
+	Threads  int
+	Progress func(done, total int, name string) // called after each tensor
+}
+
+// ModelOf reads what the type rules need from a GGUF file.
+func ModelOf(f *gguf.File) (Model, error) {
+	arch, err := f.Arch()
+	if err != nil {
+		return Model{}, err
+	}
+	nl, err := f.Int(arch + ".block_count")
+	if err != nil {
+		return Model{}, err
+	}
+	nh, err := f.Int(arch + ".attention.head_count")
+	if err != nil {
+		return Model{}, err
+	}
+	nkv, err := f.IntOr(arch+".attention.head_count_kv", nh)
+	if err != nil {
+		return Model{}, err
+	}
+	return Model{NLayer: int(nl), NHead: int(nh), NKVHead: int(nkv)}, nil
+}
+
+// Plan is the per-tensor outcome of a quantization.
+type Plan struct {
+	Names []string // in output order
+	Types map[string]tensor.DType
+}
+
+// MakePlan decides every tensor's type.
+func MakePlan(src *gguf.File, ft FType) (*Plan, error) {
+	m, err := ModelOf(src)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{}
+	orig := map[string]tensor.DType{}
+	byName := map[string]*gguf.TensorInfo{}
+	for i := range src.Tensors {
+		t := &src.Tensors[i]
+		p.Names = append(p.Names, t.Name)
+		orig[t.Name] = t.Type
+		byName[t.Name] = t
+	}
+	Order(p.Names)
+	ts := make([]Tensor, len(p.Names))
+	for i, n := range p.Names {
+		ts[i] = Tensor{Name: n, Dims: byName[n].Dims}
+	}
+	p.Types, err = Types(ts, ft, m, orig)
+	return p, err
+}
+
+// Quantize writes src converted to ft to w (a GGUF v3 file).
+func Quantize(src *gguf.File, ft FType, w io.Writer, opt Options) (*Plan, error) {
+	plan, err := MakePlan(src, ft)
+	if err != nil {
+		return nil, err
+	}
+	out := gguf.NewWriter()
+	for _, kv := range src.KVs {
+		if err := out.Set(kv.Key, kv.Value); err != nil {
+			return nil, err
+		}
+	}
+	out.SetAny("general.quantization_version", uint32(2))
+	out.SetAny("general.file_type", ft.ID)
+	threads := opt.Threads
+	if threads <= 0 {
+		threads = runtime.NumCPU()
+	}
+	done := 0
+	for _, name := range plan.Names {
+		ti, _ := src.Tensor(name)
+		nt := plan.Types[name]
+		data := src.TensorData(ti)
+		name := name
+		err := out.AddTensorFunc(name, nt, ti.Dims, func(w io.Writer) error {
+			b, err := Convert(ti.Type, nt, data, int(ti.Dims[0]), int(ti.NumElements()), threads)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			_, err = w.Write(b)
+			done++
+			if opt.Progress != nil {
+				opt.Progress(done, len(plan.Names), name)
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if _, err := out.WriteTo(w); err != nil {
+		return nil, err
+	}
+	return plan, nil
+}
+
+// Convert re-encodes n elements (rows of rowLen) from type from to type to, in parallel
+// over rows. Same type: the bytes are returned as they are.
+func Convert(from, to tensor.DType, data []byte, rowLen, n, threads int) ([]byte, error) {
+	if from == to {
+		return data, nil
+	}
+	inRow, err := from.RowSize(rowLen)
+	if err != nil {
+		return nil, err
+	}
+	outRow, err := to.RowSize(rowLen)
+	if err != nil {
+		return nil, err
+	}
+	rows := n / rowLen
+	out := make([]byte, rows*outRow)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	chunk := (rows + threads - 1) / threads
+	for t := 0; t < threads; t++ {
+		lo, hi := t*chunk, min(rows, (t+1)*chunk)
+		if lo >= hi {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]float32, rowLen)
+			for r := lo; r < hi; r++ {
+				err := tensor.Dequantize(from, data[r*inRow:(r+1)*inRow], buf)
+				if err == nil {
+					err = tensor.Quantize(to, buf, out[r*outRow:(r+1)*outRow])
+				}
+				if err != nil {
+					mu.Lock()
+					firstErr = err
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return out, firstErr
+}
