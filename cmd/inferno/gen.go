@@ -1,0 +1,127 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/inferno-go/inferno/gen"
+	"github.com/inferno-go/inferno/gguf"
+	"github.com/inferno-go/inferno/quant"
+	"github.com/spf13/cobra"
+)
+
+func newGenCmd() *cobra.Command {
+	var preset, typ, vocabFrom, out string
+	var seed uint64
+	var threads int
+	cmd := &cobra.Command{
+		Use:   "gen",
+		Short: "Write a model of a real model's shape with random weights (for benchmarks)",
+		Example: `  inferno gen --preset tinyllama-1.1b --type Q4_K_M --vocab-from ../shared/refdata/vocab/ggml-vocab-llama-spm.gguf -o tinyllama-Q4_K_M.gguf
+  inferno gen --preset llama-2-7b --type Q8_0 -o l7b.gguf`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, err := gen.FindPreset(preset)
+			if err != nil {
+				return fmt.Errorf("--preset: %w", err)
+			}
+			ft, err := quant.ParseFType(typ)
+			if err != nil {
+				return fmt.Errorf("--type: %w", err)
+			}
+			var vocab *gguf.File
+			if vocabFrom != "" {
+				if vocab, err = gguf.Open(vocabFrom); err != nil {
+					return fmt.Errorf("--vocab-from: %w", err)
+				}
+				defer vocab.Close()
+			}
+			tmp := out + ".tmp"
+			fh, err := os.Create(tmp)
+			if err != nil {
+				return err
+			}
+			start := time.Now()
+			stderr := cmd.ErrOrStderr()
+			err = gen.Write(p, ft, fh, gen.Options{Seed: seed, Vocab: vocab, Threads: threads,
+				Progress: func(done, total int, name string) {
+					if done%20 == 0 || done == total {
+						fmt.Fprintf(stderr, "[%d/%d] %s\n", done, total, name)
+					}
+				}})
+			if cerr := fh.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				os.Remove(tmp)
+				return err
+			}
+			if err := os.Rename(tmp, out); err != nil {
+				return err
+			}
+			st, _ := os.Stat(out)
+			fmt.Fprintf(stderr, "wrote %s: %s %s, %.1f MiB in %.1fs\n", out, p.Name, ft.Name, float64(st.Size())/(1<<20), time.Since(start).Seconds())
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&preset, "preset", "", "model shape: tinyllama-1.1b, llama-2-7b, llama-3.2-1b, mistral-7b, stories-260k")
+	cmd.Flags().StringVar(&typ, "type", "Q4_K_M", "weight type or llama.cpp mix (Q4_K_M, Q8_0, Q4_0, F16, ...)")
+	cmd.Flags().StringVar(&vocabFrom, "vocab-from", "", "copy the tokenizer from this GGUF (its token count must match the preset)")
+	cmd.Flags().Uint64Var(&seed, "seed", 42, "random seed (the same seed gives the same file)")
+	cmd.Flags().IntVarP(&threads, "threads", "t", 2, "threads")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "output file (required)")
+	_ = cmd.MarkFlagRequired("preset")
+	_ = cmd.MarkFlagRequired("output")
+	return cmd
+}
+
+func newQuantizeCmd() *cobra.Command {
+	var threads int
+	cmd := &cobra.Command{
+		Use:   "quantize IN OUT TYPE",
+		Short: "Convert a model to another weight type or llama.cpp mix, as llama-quantize does",
+		Example: `  inferno quantize model-F16.gguf model-Q4_K_M.gguf Q4_K_M
+  inferno quantize ../shared/refdata/models/qmini/qmini-F32.gguf q.gguf Q5_K_S --threads 2`,
+		Args: cobra.ExactArgs(3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ft, err := quant.ParseFType(args[2])
+			if err != nil {
+				return err
+			}
+			src, err := gguf.Open(args[0])
+			if err != nil {
+				return err
+			}
+			defer src.Close()
+			tmp := args[1] + ".tmp"
+			fh, err := os.Create(tmp)
+			if err != nil {
+				return err
+			}
+			stderr := cmd.ErrOrStderr()
+			start := time.Now()
+			plan, err := quant.Quantize(src, ft, fh, quant.Options{Threads: threads,
+				Progress: func(done, total int, name string) { fmt.Fprintf(stderr, "[%d/%d] %s\n", done, total, name) }})
+			if cerr := fh.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				os.Remove(tmp)
+				return err
+			}
+			if err := os.Rename(tmp, args[1]); err != nil {
+				return err
+			}
+			counts := map[string]int{}
+			for _, t := range plan.Types {
+				counts[t.String()]++
+			}
+			st, _ := os.Stat(args[1])
+			fmt.Fprintf(stderr, "wrote %s (%s, %.2f MiB) in %.1fs: %v\n", args[1], ft.Name, float64(st.Size())/(1<<20), time.Since(start).Seconds(), counts)
+			return nil
+		},
+	}
+	cmd.Flags().IntVarP(&threads, "threads", "t", 0, "threads (0: all cores)")
+	return cmd
+}
