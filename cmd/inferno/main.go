@@ -21,7 +21,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newInfoCmd(), newRunCmd(), newTokenizeCmd(), newLogitsCmd(), newPerplexityCmd(), newKernelsCmd(), newGenCmd(), newQuantizeCmd())
+	root.AddCommand(newInfoCmd(), newRunCmd(), newTokenizeCmd(), newLogitsCmd(), newPerplexityCmd(), newKernelsCmd(), newGenCmd(), newQuantizeCmd(), newBenchCmd())
 	return root
 }
 
