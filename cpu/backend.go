@@ -13,7 +13,9 @@ import (
 type Tensor struct {
 	rows, cols int
 	dt         tensor.DType
-	raw        []byte    // weights
+	raw        []byte    // weights as in the file
+	rp         []byte    // repacked weights for the matrix product (Q4_K, Q6_K)
+	rpBytes    int       // bytes per repacked row
 	f32        []float32 // F32 data (activations, and F32 weights)
 	rowBytes   int
 	name       string
@@ -28,6 +30,7 @@ func (t *Tensor) Floats() []float32 { return t.f32[:t.rows*t.cols] }
 
 // Backend implements backend.Backend on the CPU.
 type Backend struct {
+	noAsm   bool // force the portable kernels (tests compare both)
 	pool    *Pool
 	actBuf  []byte // quantized activations for MatMul
 	fp16tab *[1 << 16]float32
@@ -78,6 +81,12 @@ func (b *Backend) Weight(name string, t tensor.DType, rows, cols int, data []byt
 		}
 	} else if _, ok := tensor.VecDotType(t); !ok {
 		return nil, fmt.Errorf("cpu: weight %s: type %s has no matrix product", name, t)
+	}
+	switch t {
+	case tensor.Q4_K:
+		w.rp, w.rpBytes = repackQ4K(w.raw), cols/256*q4krBytes
+	case tensor.Q6_K:
+		w.rp, w.rpBytes = repackQ6K(w.raw), cols/256*q6krBytes
 	}
 	return w, nil
 }

@@ -38,21 +38,47 @@ func (b *Backend) MatMul(dst, w, x backend.Tensor) {
 			b.quantizeAct(vt, xs.f32[t*k:(t+1)*k], act[t*arb:(t+1)*arb])
 		}
 	})
-	var dot func(n int, w, a []byte) float32
-	if ws.dt == tensor.F16 {
-		tab := b.fp16tab
-		dot = func(n int, w, a []byte) float32 { return dotF16(tab, n, w, a) }
-	} else {
-		dot = tensor.DotFunc(ws.dt)
+	dot := b.dotFor(ws.dt)
+	wdata, wrow := ws.raw, ws.rowBytes
+	if ws.rp != nil {
+		wdata, wrow = ws.rp, ws.rpBytes
 	}
 	b.pool.For(nout, 16, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
-			wr := ws.raw[r*ws.rowBytes : (r+1)*ws.rowBytes]
+			wr := wdata[r*wrow : (r+1)*wrow]
 			for t := 0; t < ntok; t++ {
 				d.f32[t*nout+r] = dot(k, wr, act[t*arb:(t+1)*arb])
 			}
 		}
 	})
+}
+
+// dotFor picks the row × activation kernel: assembly where we have it, else Go.
+func (b *Backend) dotFor(t tensor.DType) func(n int, w, a []byte) float32 {
+	switch t {
+	case tensor.F16:
+		tab := b.fp16tab
+		return func(n int, w, a []byte) float32 { return dotF16(tab, n, w, a) }
+	case tensor.Q4_K:
+		if useAVX2 && !b.noAsm {
+			return func(n int, w, a []byte) float32 { return dotQ4KRAVX2(n/256, &w[0], &a[0]) }
+		}
+		return func(n int, w, a []byte) float32 { return dotQ4KR(n/256, w, a) }
+	case tensor.Q6_K:
+		if useAVX2 && !b.noAsm {
+			return func(n int, w, a []byte) float32 { return dotQ6KRAVX2(n/256, &w[0], &a[0]) }
+		}
+		return func(n int, w, a []byte) float32 { return dotQ6KR(n/256, w, a) }
+	case tensor.Q8_0:
+		if useAVX2 && !b.noAsm {
+			return func(n int, w, a []byte) float32 { return dotQ8_0AVX2(n/32, &w[0], &a[0]) }
+		}
+	case tensor.Q4_0:
+		if useAVX2 && !b.noAsm {
+			return func(n int, w, a []byte) float32 { return dotQ4_0AVX2(n/32, &w[0], &a[0]) }
+		}
+	}
+	return tensor.DotFunc(t)
 }
 
 func (b *Backend) quantizeAct(vt tensor.DType, x []float32, dst []byte) {

@@ -242,6 +242,10 @@ func makeQKX2Quants(x, weights []float32, nmax int, L, Laux []uint8, rmin, rdelt
 	return scale, -lo
 }
 
+// ScaleMinK4 unpacks the 6-bit scale and min of sub-block j from a Q4_K/Q5_K block's
+// 12 scale bytes.
+func ScaleMinK4(j int, q []byte) (d, m uint8) { return getScaleMinK4(j, q) }
+
 // getScaleMinK4 unpacks the 6-bit scale and min of sub-block j from the 12-byte Q4_K/Q5_K scales.
 func getScaleMinK4(j int, q []byte) (d, m uint8) {
 	if j < 4 {
