@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 FUZZTIME ?= 10m
 
-.PHONY: all build test bench lint cross run fuzz dist clean
+.PHONY: all build test test-noasm bench lint cross run fuzz dist clean
 
 all: build
 
@@ -17,6 +17,10 @@ build:
 # The README's test command: everything, with the race detector off to fit 2 cores.
 test:
 	$(GO) test -count=1 ./...
+
+# The same tests on the portable (pure Go) kernels.
+test-noasm:
+	$(GO) test -count=1 -tags noasm ./...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 200ms ./...

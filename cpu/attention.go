@@ -42,89 +42,113 @@ func (c *KVCache) store(layer, pos int, k, v []float32) {
 	copy(c.v32[off:], v)
 }
 
+// attnOp holds one Attention call's operands for attentionJob.
+type attnOp struct {
+	d, q  *Tensor
+	c     *KVCache
+	pos   []int32
+	p     backend.AttentionParams
+	kvDim int
+	base  int
+}
+
 // Attention mirrors llama.cpp's non-flash path: with an F16 cache the query is rounded
 // to F16 for KQ, softmax runs in F32 (sum in float64) on kq*scale with the causal
 // mask, and the probabilities are rounded to F16 for KQV.
 func (b *Backend) Attention(dst, q, k, v backend.Tensor, cache backend.KVCache, pos []int32, p backend.AttentionParams) {
-	d, qs, ks, vs := dst.(*Tensor), q.(*Tensor), k.(*Tensor), v.(*Tensor)
+	ks, vs := k.(*Tensor), v.(*Tensor)
 	c := cache.(*KVCache)
 	kvDim := p.NKVHead * p.HeadDim
 	for i := 0; i < ks.rows; i++ {
 		c.store(p.Layer, int(pos[i]), ks.f32[i*kvDim:(i+1)*kvDim], vs.f32[i*kvDim:(i+1)*kvDim])
 	}
+	a := &b.att
+	a.d, a.q, a.c, a.pos, a.p, a.kvDim = dst.(*Tensor), q.(*Tensor), c, pos, p, kvDim
+	a.base = p.Layer * c.nCtx * kvDim
+	need := (c.nCtx+31)/32*32 + 2*p.HeadDim
+	for w := range b.attScratch {
+		if len(b.attScratch[w]) < need {
+			b.attScratch[w] = make([]float32, need)
+		}
+	}
+	b.pool.For(a.q.rows*p.NHead, 1, b.attFn)
+}
+
+func (b *Backend) attentionJob(w, lo, hi int) {
+	a := &b.att
+	p, c, kvDim := a.p, a.c, a.kvDim
 	group := p.NHead / p.NKVHead
 	hd := p.HeadDim
 	tab := b.fp16tab
-	base := p.Layer * c.nCtx * kvDim
-	b.pool.For(qs.rows*p.NHead, 1, func(lo, hi int) {
-		scores := make([]float32, (c.nCtx+31)/32*32)
-		qh := make([]float32, hd)
-		acc := make([]float32, hd)
-		for job := lo; job < hi; job++ {
-			i, h := job/p.NHead, job%p.NHead
-			kvh := h / group
-			n := int(pos[i]) + 1
-			qrow := qs.f32[i*qs.cols+h*hd : i*qs.cols+(h+1)*hd]
-			for e := range qh {
-				if c.f16 {
-					qh[e] = tab[tensor.FP32ToFP16(qrow[e])]
-				} else {
-					qh[e] = qrow[e]
-				}
+	scratch := b.attScratch[w]
+	npad := (c.nCtx + 31) / 32 * 32
+	scores, qh, acc := scratch[:npad], scratch[npad:npad+hd], scratch[npad+hd:npad+2*hd]
+	base := a.base
+	qs, d := a.q, a.d
+	for job := lo; job < hi; job++ {
+		i, h := job/p.NHead, job%p.NHead
+		kvh := h / group
+		n := int(a.pos[i]) + 1
+		qrow := qs.f32[i*qs.cols+h*hd : i*qs.cols+(h+1)*hd]
+		for e := range qh {
+			if c.f16 {
+				qh[e] = tab[tensor.FP32ToFP16(qrow[e])]
+			} else {
+				qh[e] = qrow[e]
 			}
-			maxS := float32(math.Inf(-1))
-			for j := 0; j < n; j++ {
-				off := base + j*kvDim + kvh*hd
-				var s float32
-				if c.f16 {
-					kr := c.k16[off : off+hd]
-					for e := range qh {
-						s += tab[kr[e]] * qh[e]
-					}
-				} else {
-					kr := c.k32[off : off+hd]
-					for e := range qh {
-						s += kr[e] * qh[e]
-					}
-				}
-				s *= p.Scale
-				scores[j] = s
-				maxS = max(maxS, s)
-			}
-			// ggml's softmax runs over n_kv padded to 32 (masked entries give 0), with the
-			// vectorized exp and a float32 sum per group of 16 added into a float64.
-			padded := (n + 31) / 32 * 32
-			for j := n; j < padded; j++ {
-				scores[j] = 0
-			}
-			var sum float64
-			for j := 0; j < padded; j += 16 {
-				for e := j; e < min(j+16, n); e++ {
-					scores[e] = ExpF(scores[e] - maxS)
-				}
-				sum += float64(reduceAdd16(scores[j : j+16]))
-			}
-			inv := float32(1 / sum)
-			for e := range acc {
-				acc[e] = 0
-			}
-			for j := 0; j < n; j++ {
-				pj := scores[j] * inv
-				off := base + j*kvDim + kvh*hd
-				if c.f16 {
-					pj = tab[tensor.FP32ToFP16(pj)]
-					vr := c.v16[off : off+hd]
-					for e := range acc {
-						acc[e] += tab[vr[e]] * pj
-					}
-				} else {
-					vr := c.v32[off : off+hd]
-					for e := range acc {
-						acc[e] += vr[e] * pj
-					}
-				}
-			}
-			copy(d.f32[i*d.cols+h*hd:], acc)
 		}
-	})
+		maxS := float32(math.Inf(-1))
+		for j := 0; j < n; j++ {
+			off := base + j*kvDim + kvh*hd
+			var s float32
+			if c.f16 {
+				kr := c.k16[off : off+hd]
+				for e := range qh {
+					s += tab[kr[e]] * qh[e]
+				}
+			} else {
+				kr := c.k32[off : off+hd]
+				for e := range qh {
+					s += kr[e] * qh[e]
+				}
+			}
+			s *= p.Scale
+			scores[j] = s
+			maxS = max(maxS, s)
+		}
+		// ggml's softmax runs over n_kv padded to 32 (masked entries give 0), with the
+		// vectorized exp and a float32 sum per group of 16 added into a float64.
+		padded := (n + 31) / 32 * 32
+		for j := n; j < padded; j++ {
+			scores[j] = 0
+		}
+		var sum float64
+		for j := 0; j < padded; j += 16 {
+			for e := j; e < min(j+16, n); e++ {
+				scores[e] = ExpF(scores[e] - maxS)
+			}
+			sum += float64(reduceAdd16(scores[j : j+16]))
+		}
+		inv := float32(1 / sum)
+		for e := range acc {
+			acc[e] = 0
+		}
+		for j := 0; j < n; j++ {
+			pj := scores[j] * inv
+			off := base + j*kvDim + kvh*hd
+			if c.f16 {
+				pj = tab[tensor.FP32ToFP16(pj)]
+				vr := c.v16[off : off+hd]
+				for e := range acc {
+					acc[e] += tab[vr[e]] * pj
+				}
+			} else {
+				vr := c.v32[off : off+hd]
+				for e := range acc {
+					acc[e] += vr[e] * pj
+				}
+			}
+		}
+		copy(d.f32[i*d.cols+h*hd:], acc)
+	}
 }

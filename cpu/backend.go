@@ -34,11 +34,35 @@ type Backend struct {
 	pool    *Pool
 	actBuf  []byte // quantized activations for MatMul
 	fp16tab *[1 << 16]float32
+	dots    map[tensor.DType]func(n int, w, a []byte) float32
+
+	// Operands of the op in flight and the worker functions that read them, made
+	// once so that ops allocate nothing.
+	mm                            matmulOp
+	att                           attnOp
+	glu                           struct{ d, g, u *Tensor }
+	mmF32, mmQuant, mmRows, attFn func(w, lo, hi int)
+	gluFn                         func(w, lo, hi int)
+	attScratch                    [][]float32 // per worker: scores, q, acc
 }
 
 // New returns a CPU backend with the given number of threads (<= 0: all CPUs).
 func New(threads int) *Backend {
-	return &Backend{pool: NewPool(threads), fp16tab: fp16Table()}
+	return newBackend(threads, false)
+}
+
+func newBackend(threads int, noAsm bool) *Backend {
+	b := &Backend{pool: NewPool(threads), fp16tab: fp16Table(), noAsm: noAsm}
+	b.dots = map[tensor.DType]func(n int, w, a []byte) float32{}
+	for _, t := range tensor.AllTypes() {
+		if f := b.dotFor(t); f != nil {
+			b.dots[t] = f
+		}
+	}
+	b.mmF32, b.mmQuant, b.mmRows = b.matmulF32, b.matmulQuantize, b.matmulRows
+	b.attFn, b.gluFn = b.attentionJob, b.swigluRows
+	b.attScratch = make([][]float32, b.pool.Threads())
+	return b
 }
 
 // Threads is the number of worker threads.
@@ -95,6 +119,7 @@ func (b *Backend) Activation(rows, cols int) backend.Tensor {
 	return &Tensor{rows: rows, cols: cols, dt: tensor.F32, f32: make([]float32, rows*cols)}
 }
 
+// View returns rows [lo, hi) of t. Views allocate; callers on the hot path keep them.
 func (b *Backend) View(t backend.Tensor, lo, hi int) backend.Tensor {
 	c := *t.(*Tensor)
 	if lo < 0 || hi > c.rows || lo > hi {
@@ -158,21 +183,24 @@ func (b *Backend) Add(dst, a, c backend.Tensor) {
 // SwiGLU: silu(g) * u. Like ggml_vec_silu_f32, each row's elements in whole groups of 16
 // use the vectorized exp (SiLUF) and the tail uses libm's expf.
 func (b *Backend) SwiGLU(dst, gate, up backend.Tensor) {
-	d, g, u := dst.(*Tensor), gate.(*Tensor), up.(*Tensor)
+	b.glu.d, b.glu.g, b.glu.u = dst.(*Tensor), gate.(*Tensor), up.(*Tensor)
+	b.pool.For(b.glu.g.rows, 1, b.gluFn)
+}
+
+func (b *Backend) swigluRows(_, lo, hi int) {
+	d, g, u := b.glu.d, b.glu.g, b.glu.u
 	n := g.cols
-	b.pool.For(g.rows, 1, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			gr, ur, dr := g.f32[r*n:(r+1)*n], u.f32[r*n:(r+1)*n], d.f32[r*n:(r+1)*n]
-			vec := n / 16 * 16
-			for i := 0; i < vec; i++ {
-				dr[i] = SiLUF(gr[i]) * ur[i]
-			}
-			for i := vec; i < n; i++ {
-				x := gr[i]
-				dr[i] = x / (1 + float32(math.Exp(float64(-x)))) * ur[i]
-			}
+	for r := lo; r < hi; r++ {
+		gr, ur, dr := g.f32[r*n:(r+1)*n], u.f32[r*n:(r+1)*n], d.f32[r*n:(r+1)*n]
+		vec := n / 16 * 16
+		for i := 0; i < vec; i++ {
+			dr[i] = SiLUF(gr[i]) * ur[i]
 		}
-	})
+		for i := vec; i < n; i++ {
+			x := gr[i]
+			dr[i] = x / (1 + float32(math.Exp(float64(-x)))) * ur[i]
+		}
+	}
 }
 
 // Rope rotates pairs with theta = pos * base^(-2i/dims), computed like ggml: theta is

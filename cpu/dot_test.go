@@ -38,7 +38,7 @@ func TestDotKernels(t *testing.T) {
 			wr = repackQ6K(w)
 		}
 		for _, noAsm := range []bool{false, true} {
-			b := &Backend{noAsm: noAsm, fp16tab: fp16Table()}
+			b := newBackend(1, noAsm)
 			got := b.dotFor(dt)(n, wr, a)
 			if d := math.Abs(float64(got - want)); d > 1e-5*math.Max(1, math.Abs(float64(want))) {
 				t.Errorf("%s noasm=%v: %v, reference %v", dt, noAsm, got, want)
@@ -80,7 +80,7 @@ func BenchmarkDotKernels(b *testing.B) {
 			} else if !useAVX2 {
 				continue
 			}
-			be := &Backend{noAsm: noAsm, fp16tab: fp16Table()}
+			be := newBackend(1, noAsm)
 			f := be.dotFor(dt)
 			b.Run(name, func(b *testing.B) {
 				b.SetBytes(int64(len(wr)))

@@ -16,41 +16,66 @@ func (b *Backend) MatMul(dst, w, x backend.Tensor) {
 	if ws.cols != k || d.cols != nout || d.rows < ntok {
 		panic("cpu: MatMul shape mismatch")
 	}
+	mm := &b.mm
+	mm.d, mm.w, mm.x, mm.ntok, mm.k, mm.nout = d, ws, xs, ntok, k, nout
 	if ws.dt == tensor.F32 {
-		b.pool.For(nout, 16, func(lo, hi int) {
-			for r := lo; r < hi; r++ {
-				wr := ws.f32[r*k : (r+1)*k]
-				for t := 0; t < ntok; t++ {
-					d.f32[t*nout+r] = dotF32(wr, xs.f32[t*k:(t+1)*k])
-				}
-			}
-		})
+		b.pool.For(nout, 16, b.mmF32)
 		return
 	}
-	vt, _ := tensor.VecDotType(ws.dt)
-	arb, _ := vt.RowSize(k)
-	if need := arb * ntok; len(b.actBuf) < need {
+	mm.vt, _ = tensor.VecDotType(ws.dt)
+	mm.arb, _ = mm.vt.RowSize(k)
+	if need := mm.arb * ntok; len(b.actBuf) < need {
 		b.actBuf = make([]byte, need)
 	}
-	act := b.actBuf
-	b.pool.For(ntok, 1, func(lo, hi int) {
-		for t := lo; t < hi; t++ {
-			b.quantizeAct(vt, xs.f32[t*k:(t+1)*k], act[t*arb:(t+1)*arb])
-		}
-	})
-	dot := b.dotFor(ws.dt)
-	wdata, wrow := ws.raw, ws.rowBytes
+	mm.act = b.actBuf
+	b.pool.For(ntok, 1, b.mmQuant)
+	mm.dot = b.dots[ws.dt]
+	mm.wdata, mm.wrow = ws.raw, ws.rowBytes
 	if ws.rp != nil {
-		wdata, wrow = ws.rp, ws.rpBytes
+		mm.wdata, mm.wrow = ws.rp, ws.rpBytes
 	}
-	b.pool.For(nout, 16, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			wr := wdata[r*wrow : (r+1)*wrow]
-			for t := 0; t < ntok; t++ {
-				d.f32[t*nout+r] = dot(k, wr, act[t*arb:(t+1)*arb])
-			}
+	b.pool.For(nout, 16, b.mmRows)
+}
+
+// matmulOp holds one MatMul's operands for the worker functions (which are func
+// values made once, so a MatMul allocates nothing).
+type matmulOp struct {
+	d, w, x       *Tensor
+	ntok, k, nout int
+	vt            tensor.DType
+	arb           int
+	act           []byte
+	dot           func(n int, w, a []byte) float32
+	wdata         []byte
+	wrow          int
+}
+
+func (b *Backend) matmulF32(_, lo, hi int) {
+	mm := &b.mm
+	k, nout := mm.k, mm.nout
+	for r := lo; r < hi; r++ {
+		wr := mm.w.f32[r*k : (r+1)*k]
+		for t := 0; t < mm.ntok; t++ {
+			mm.d.f32[t*nout+r] = dotF32(wr, mm.x.f32[t*k:(t+1)*k])
 		}
-	})
+	}
+}
+
+func (b *Backend) matmulQuantize(_, lo, hi int) {
+	mm := &b.mm
+	for t := lo; t < hi; t++ {
+		b.quantizeAct(mm.vt, mm.x.f32[t*mm.k:(t+1)*mm.k], mm.act[t*mm.arb:(t+1)*mm.arb])
+	}
+}
+
+func (b *Backend) matmulRows(_, lo, hi int) {
+	mm := &b.mm
+	for r := lo; r < hi; r++ {
+		wr := mm.wdata[r*mm.wrow : (r+1)*mm.wrow]
+		for t := 0; t < mm.ntok; t++ {
+			mm.d.f32[t*mm.nout+r] = mm.dot(mm.k, wr, mm.act[t*mm.arb:(t+1)*mm.arb])
+		}
+	}
 }
 
 // dotFor picks the row × activation kernel: assembly where we have it, else Go.

@@ -17,8 +17,8 @@ type Pool struct {
 }
 
 type job struct {
-	fn     func(lo, hi int)
-	lo, hi int
+	fn        func(w, lo, hi int)
+	w, lo, hi int
 }
 
 // NewPool starts n workers (n <= 0: one per CPU).
@@ -33,7 +33,7 @@ func NewPool(n int) *Pool {
 		p.jobs = append(p.jobs, ch)
 		go func() {
 			for j := range ch {
-				j.fn(j.lo, j.hi)
+				j.fn(j.w, j.lo, j.hi)
 				p.wg.Done()
 			}
 		}()
@@ -44,24 +44,26 @@ func NewPool(n int) *Pool {
 // Threads is the number of workers.
 func (p *Pool) Threads() int { return p.n }
 
-// For calls fn over [0, n) split into contiguous ranges, one per worker, and waits.
-// grain is the smallest range worth handing to another worker.
-func (p *Pool) For(n, grain int, fn func(lo, hi int)) {
+// For calls fn(w, lo, hi) over [0, n) split into contiguous ranges, one per worker w
+// (0 <= w < Threads()), and waits. grain is the smallest range worth handing to
+// another worker. fn should be a long-lived func value (not a fresh closure) so that a
+// call allocates nothing.
+func (p *Pool) For(n, grain int, fn func(w, lo, hi int)) {
 	parts := p.n
 	if grain > 0 && n/grain < parts {
 		parts = max(1, n/grain)
 	}
 	if parts <= 1 {
-		fn(0, n)
+		fn(0, 0, n)
 		return
 	}
 	chunk := (n + parts - 1) / parts
 	p.wg.Add(parts - 1)
 	for i := 1; i < parts; i++ {
 		lo, hi := i*chunk, min(n, (i+1)*chunk)
-		p.jobs[i-1] <- job{fn, lo, hi}
+		p.jobs[i-1] <- job{fn, i, lo, hi}
 	}
-	fn(0, min(n, chunk))
+	fn(0, 0, min(n, chunk))
 	p.wg.Wait()
 }
 

@@ -39,6 +39,18 @@ func LoadPlaced(pl Placement, f *gguf.File) (*Model, error) {
 type scratch struct {
 	x, xn, q, k, v, att, o, gate, up, ffn backend.Tensor
 	cache                                 backend.KVCache
+	// views of the first vn rows, kept so a decode step makes none (views allocate)
+	vn                                              int
+	vx, vxn, vq, vk, vv, vatt, vo, vgate, vup, vffn backend.Tensor
+}
+
+func (sc *scratch) views(b backend.Backend, n int) {
+	if sc.vn == n {
+		return
+	}
+	sc.vn = n
+	sc.vx, sc.vxn, sc.vq, sc.vk, sc.vv = b.View(sc.x, 0, n), b.View(sc.xn, 0, n), b.View(sc.q, 0, n), b.View(sc.k, 0, n), b.View(sc.v, 0, n)
+	sc.vatt, sc.vo, sc.vgate, sc.vup, sc.vffn = b.View(sc.att, 0, n), b.View(sc.o, 0, n), b.View(sc.gate, 0, n), b.View(sc.up, 0, n), b.View(sc.ffn, 0, n)
 }
 
 // State is one sequence's KV caches and scratch activations.
@@ -47,10 +59,14 @@ type State struct {
 	NCtx      int
 	maxBatch  int
 	scr       map[backend.Backend]*scratch
-	lastN     backend.Tensor
+	lastNorm  backend.Tensor
 	logits    backend.Tensor
 	logitsBuf []float32
 	hostX     []float32 // moving activations between backends
+	bs        []backend.Backend
+	lastN     int            // n of the cached last-row view
+	lastRow   backend.Tensor // row n-1 of the output backend's x
+	lg        backend.Tensor // first row of logits
 
 	greedy    bool // ForwardGreedy in progress
 	greedyTok int32
@@ -78,8 +94,10 @@ func (m *Model) NewState(nCtx, maxBatch int, f32KV bool) *State {
 		s.scr[b] = sc
 	}
 	ob := m.W.OutB
-	s.lastN = ob.Activation(1, m.NEmbd)
+	s.lastNorm = ob.Activation(1, m.NEmbd)
 	s.logits = ob.Activation(maxBatch, m.NVocab)
+	s.lg = ob.View(s.logits, 0, 1)
+	s.bs = m.backends()
 	s.logitsBuf = make([]float32, m.NVocab)
 	s.hostX = make([]float32, maxBatch*m.NEmbd)
 	return s
@@ -124,7 +142,7 @@ func (s *State) Forward(tokens []int32, pos []int32, allLogits bool) ([]float32,
 	for start := 0; start < len(tokens); start += s.maxBatch {
 		end := min(len(tokens), start+s.maxBatch)
 		out := s.forwardBatch(tokens[start:end], pos[start:end], allLogits)
-		for _, b := range s.m.backends() {
+		for _, b := range s.bs {
 			if e, ok := b.(interface{ Err() error }); ok && e.Err() != nil {
 				return nil, fmt.Errorf("model: %s backend: %w", b.Name(), e.Err())
 			}
@@ -143,17 +161,19 @@ func (s *State) move(from, to backend.Backend, n int) {
 	if from == to {
 		return
 	}
-	src, dst := s.scr[from].x, s.scr[to].x
+	s.scr[from].views(from, n)
+	s.scr[to].views(to, n)
 	buf := s.hostX[:n*s.m.NEmbd]
-	from.Read(from.View(src, 0, n), buf)
-	to.Write(to.View(dst, 0, n), buf)
+	from.Read(s.scr[from].vx, buf)
+	to.Write(s.scr[to].vx, buf)
 }
 
 func (s *State) forwardBatch(tokens, pos []int32, allLogits bool) []float32 {
 	m := s.m
 	n := len(tokens)
 	cur := m.W.EmbB
-	cur.GetRows(cur.View(s.scr[cur].x, 0, n), m.W.TokEmbd, tokens)
+	s.scr[cur].views(cur, n)
+	cur.GetRows(s.scr[cur].vx, m.W.TokEmbd, tokens)
 	rope := backend.RopeParams{HeadDim: m.HeadDim, Dims: m.RopeDim, Base: m.RopeBase, NeoX: m.RopeNeoX}
 	ap := backend.AttentionParams{NHead: m.NHead, NKVHead: m.NKVHead, HeadDim: m.HeadDim,
 		Scale: float32(1 / math.Sqrt(float64(m.HeadDim)))}
@@ -163,9 +183,9 @@ func (s *State) forwardBatch(tokens, pos []int32, allLogits bool) []float32 {
 		s.move(cur, b, n)
 		cur = b
 		sc := s.scr[b]
-		v := func(t backend.Tensor) backend.Tensor { return b.View(t, 0, n) }
-		x, xn, q, k, vv, att, o := v(sc.x), v(sc.xn), v(sc.q), v(sc.k), v(sc.v), v(sc.att), v(sc.o)
-		gate, up, ffn := v(sc.gate), v(sc.up), v(sc.ffn)
+		sc.views(b, n)
+		x, xn, q, k, vv, att, o := sc.vx, sc.vxn, sc.vq, sc.vk, sc.vv, sc.vatt, sc.vo
+		gate, up, ffn := sc.vgate, sc.vup, sc.vffn
 		// attention
 		b.RMSNorm(xn, x, l.AttnNorm, m.RMSEps)
 		b.MatMul(q, l.Wq, xn)
@@ -189,9 +209,10 @@ func (s *State) forwardBatch(tokens, pos []int32, allLogits bool) []float32 {
 	}
 	ob := m.W.OutB
 	s.move(cur, ob, n)
-	x := ob.View(s.scr[ob].x, 0, n)
+	s.scr[ob].views(ob, n)
+	x := s.scr[ob].vx
 	if allLogits {
-		xn := ob.View(s.scr[ob].xn, 0, n)
+		xn := s.scr[ob].vxn
 		ob.RMSNorm(xn, x, m.W.OutputNorm, m.RMSEps)
 		logits := ob.View(s.logits, 0, n)
 		ob.MatMul(logits, m.W.Output, xn)
@@ -200,9 +221,12 @@ func (s *State) forwardBatch(tokens, pos []int32, allLogits bool) []float32 {
 		return out
 	}
 	// Only the last position's logits are needed: norm and project one row.
-	ob.RMSNorm(s.lastN, ob.View(x, n-1, n), m.W.OutputNorm, m.RMSEps)
-	lg := ob.View(s.logits, 0, 1)
-	ob.MatMul(lg, m.W.Output, s.lastN)
+	if s.lastN != n || s.lastRow == nil {
+		s.lastN, s.lastRow = n, ob.View(s.scr[ob].x, n-1, n)
+	}
+	ob.RMSNorm(s.lastNorm, s.lastRow, m.W.OutputNorm, m.RMSEps)
+	lg := s.lg
+	ob.MatMul(lg, m.W.Output, s.lastNorm)
 	if s.greedy {
 		if am, ok := ob.(Argmaxer); ok {
 			s.greedyTok, s.greedyErr = am.Argmax(lg)
