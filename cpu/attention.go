@@ -7,12 +7,12 @@ import (
 	"github.com/inferno-go/inferno/tensor"
 )
 
-// KVCache stores K and V rows per layer and position, as float16 bits (llama.cpp's
-// default) or float32.
+// KVCache stores K and V rows per layer and position. With f16 (llama.cpp's default)
+// every value is rounded to float16 on the way in and kept as the float32 of that
+// half, so the numbers are exactly llama.cpp's while the kernels read plain floats.
 type KVCache struct {
 	nLayer, nCtx, kvDim int
 	f16                 bool
-	k16, v16            []uint16
 	k32, v32            []float32
 }
 
@@ -21,26 +21,23 @@ func (c *KVCache) Len() int { return c.nCtx }
 func (b *Backend) NewKVCache(nLayer, nCtx, kvDim int, f16 bool) backend.KVCache {
 	c := &KVCache{nLayer: nLayer, nCtx: nCtx, kvDim: kvDim, f16: f16}
 	n := nLayer * nCtx * kvDim
-	if f16 {
-		c.k16, c.v16 = make([]uint16, n), make([]uint16, n)
-	} else {
-		c.k32, c.v32 = make([]float32, n), make([]float32, n)
-	}
+	c.k32, c.v32 = make([]float32, n), make([]float32, n)
 	return c
 }
 
 func (c *KVCache) store(layer, pos int, k, v []float32) {
 	off := (layer*c.nCtx + pos) * c.kvDim
-	if c.f16 {
-		for i := range k {
-			c.k16[off+i] = tensor.FP32ToFP16(k[i])
-			c.v16[off+i] = tensor.FP32ToFP16(v[i])
-		}
-		return
-	}
 	copy(c.k32[off:], k)
 	copy(c.v32[off:], v)
+	if c.f16 {
+		for i := range k {
+			c.k32[off+i] = roundF16(k[i])
+			c.v32[off+i] = roundF16(v[i])
+		}
+	}
 }
+
+func roundF16(x float32) float32 { return tensor.FP16ToFP32(tensor.FP32ToFP16(x)) }
 
 // attnOp holds one Attention call's operands for attentionJob.
 type attnOp struct {
@@ -100,18 +97,7 @@ func (b *Backend) attentionJob(w, lo, hi int) {
 		maxS := float32(math.Inf(-1))
 		for j := 0; j < n; j++ {
 			off := base + j*kvDim + kvh*hd
-			var s float32
-			if c.f16 {
-				kr := c.k16[off : off+hd]
-				for e := range qh {
-					s += tab[kr[e]] * qh[e]
-				}
-			} else {
-				kr := c.k32[off : off+hd]
-				for e := range qh {
-					s += kr[e] * qh[e]
-				}
-			}
+			s := b.dotF32s(c.k32[off:off+hd], qh)
 			s *= p.Scale
 			scores[j] = s
 			maxS = max(maxS, s)
@@ -135,19 +121,11 @@ func (b *Backend) attentionJob(w, lo, hi int) {
 		}
 		for j := 0; j < n; j++ {
 			pj := scores[j] * inv
-			off := base + j*kvDim + kvh*hd
 			if c.f16 {
 				pj = tab[tensor.FP32ToFP16(pj)]
-				vr := c.v16[off : off+hd]
-				for e := range acc {
-					acc[e] += tab[vr[e]] * pj
-				}
-			} else {
-				vr := c.v32[off : off+hd]
-				for e := range acc {
-					acc[e] += vr[e] * pj
-				}
 			}
+			off := base + j*kvDim + kvh*hd
+			b.axpy(pj, c.v32[off:off+hd], acc)
 		}
 		copy(d.f32[i*d.cols+h*hd:], acc)
 	}

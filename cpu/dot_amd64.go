@@ -32,3 +32,19 @@ func dotQ4KRAVX2(nb int, w, a *byte) float32
 //
 //go:noescape
 func dotQ6KRAVX2(nb int, w, a *byte) float32
+
+// dotF32AVX2 is Σ a[i]*b[i] for i < n, eight lanes at a time with FMA.
+//
+//go:noescape
+func dotF32AVX2(a, b *float32, n int) float32
+
+// axpyF32AVX2 is y[i] += alpha*x[i] for i < n.
+//
+//go:noescape
+func axpyF32AVX2(alpha float32, x, y *float32, n int)
+
+// dotQ4KR4AVX2 is dotQ4KRAVX2 for four activation rows astride bytes apart, writing
+// out[0..3]; the weight super-blocks are unpacked once for all four.
+//
+//go:noescape
+func dotQ4KR4AVX2(nb int, w, a *byte, astride int, out *float32)

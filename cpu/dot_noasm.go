@@ -8,3 +8,8 @@ func dotQ8_0AVX2(nb int, w, a *byte) float32 { panic("no assembly") }
 func dotQ4_0AVX2(nb int, w, a *byte) float32 { panic("no assembly") }
 func dotQ4KRAVX2(nb int, w, a *byte) float32 { panic("no assembly") }
 func dotQ6KRAVX2(nb int, w, a *byte) float32 { panic("no assembly") }
+
+func dotF32AVX2(a, b *float32, n int) float32         { panic("no assembly") }
+func axpyF32AVX2(alpha float32, x, y *float32, n int) { panic("no assembly") }
+
+func dotQ4KR4AVX2(nb int, w, a *byte, astride int, out *float32) { panic("no assembly") }

@@ -91,3 +91,35 @@ func BenchmarkDotKernels(b *testing.B) {
 		}
 	}
 }
+
+// TestDotQ4KR4: the four-token kernel equals four single-token calls to float32
+// rounding (it applies the activation scale after the weight scales).
+func TestDotQ4KR4(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("SKIP: no AVX2 here (or noasm build)")
+	}
+	r := rand.New(rand.NewPCG(3, 3))
+	const n = 1024
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	w := make([]byte, n/256*144)
+	tensor.Quantize(tensor.Q4_K, x, w)
+	wr := repackQ4K(w)
+	a := make([]byte, 4*n/256*292)
+	for tk := 0; tk < 4; tk++ {
+		for i := range x {
+			x[i] = float32(r.NormFloat64())
+		}
+		tensor.QuantizeQ8_K(x, a[tk*n/256*292:])
+	}
+	var out [4]float32
+	dotQ4KR4AVX2(n/256, &wr[0], &a[0], n/256*292, &out[0])
+	for tk := 0; tk < 4; tk++ {
+		want := dotQ4KRAVX2(n/256, &wr[0], &a[tk*n/256*292])
+		if math.Abs(float64(out[tk]-want)) > 1e-5*math.Max(1, math.Abs(float64(want))) {
+			t.Errorf("token %d: %v, single-token kernel %v", tk, out[tk], want)
+		}
+	}
+}

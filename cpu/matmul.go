@@ -70,9 +70,20 @@ func (b *Backend) matmulQuantize(_, lo, hi int) {
 
 func (b *Backend) matmulRows(_, lo, hi int) {
 	mm := &b.mm
+	four := mm.w.dt == tensor.Q4_K && useAVX2 && !b.noAsm
+	var out [4]float32
 	for r := lo; r < hi; r++ {
 		wr := mm.wdata[r*mm.wrow : (r+1)*mm.wrow]
-		for t := 0; t < mm.ntok; t++ {
+		t := 0
+		if four { // four tokens per pass over the row's super-blocks
+			for ; t+4 <= mm.ntok; t += 4 {
+				dotQ4KR4AVX2(mm.k/256, &wr[0], &mm.act[t*mm.arb], mm.arb, &out[0])
+				for i := 0; i < 4; i++ {
+					mm.d.f32[(t+i)*mm.nout+r] = out[i]
+				}
+			}
+		}
+		for ; t < mm.ntok; t++ {
 			mm.d.f32[t*mm.nout+r] = mm.dot(mm.k, wr, mm.act[t*mm.arb:(t+1)*mm.arb])
 		}
 	}
