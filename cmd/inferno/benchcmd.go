@@ -44,7 +44,10 @@ func newBenchCmd() *cobra.Command {
 					return fmt.Errorf("--compare: %w", err)
 				}
 			}
-			if mf.ctx == 0 {
+			if err := mf.applyConfig(cmd); err != nil {
+				return err
+			}
+			if !cmd.Flags().Changed("ctx") {
 				mf.ctx = max(promptTokens, tokens+1)
 			}
 			stderr := cmd.ErrOrStderr()

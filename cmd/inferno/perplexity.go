@@ -103,6 +103,9 @@ func newPerplexityCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := mf.applyConfig(cmd); err != nil {
+				return err
+			}
 			if mf.ctx == 0 {
 				return fmt.Errorf("--ctx is required for perplexity")
 			}

@@ -48,6 +48,32 @@ func (f *modelFlags) validate() error {
 	return nil
 }
 
+// applyConfig fills every flag the user did not set from the configuration
+// (.inferno.toml, $XDG_CONFIG_HOME/inferno/config.toml, INFERNO_* variables).
+func (f *modelFlags) applyConfig(cmd *cobra.Command) error {
+	c, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	fl := cmd.Flags()
+	if !fl.Changed("threads") {
+		f.threads = c.Int("threads")
+	}
+	if !fl.Changed("ctx") && c.Int("context_size") != 0 {
+		f.ctx = c.Int("context_size")
+	}
+	if !fl.Changed("batch") {
+		f.batch = c.Int("batch_size")
+	}
+	if !fl.Changed("gpu-layers") {
+		f.gpuLayers = c.Int("gpu_layers")
+	}
+	if !fl.Changed("backend") && !c.Bool("gpu_enabled") {
+		f.backend = "cpu"
+	}
+	return nil
+}
+
 func (f *modelFlags) load(stderr io.Writer) (*inferno.Model, error) {
 	if err := f.validate(); err != nil {
 		return nil, err
@@ -82,6 +108,34 @@ func (s *samplingFlags) register(cmd *cobra.Command) {
 	cmd.Flags().Float32Var(&s.presence, "presence-penalty", 0, "presence penalty")
 	cmd.Flags().IntVar(&s.lastN, "repeat-last-n", d.PenaltyLastN, "tokens of history the penalties see (-1: all)")
 	cmd.Flags().Int64Var(&s.seed, "seed", -1, "random seed (-1: random)")
+}
+
+// applyConfig fills unset sampling flags from the [sampling] section.
+func (s *samplingFlags) applyConfig(cmd *cobra.Command) error {
+	c, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	fl := cmd.Flags()
+	if !fl.Changed("temp") {
+		s.temp = float32(c.Float("temperature"))
+	}
+	if !fl.Changed("top-k") {
+		s.topK = c.Int("top_k")
+	}
+	if !fl.Changed("top-p") {
+		s.topP = float32(c.Float("top_p"))
+	}
+	if !fl.Changed("min-p") {
+		s.minP = float32(c.Float("min_p"))
+	}
+	if !fl.Changed("repeat-penalty") {
+		s.repeat = float32(c.Float("repeat_penalty"))
+	}
+	if !fl.Changed("seed") {
+		s.seed = int64(c.Int("seed"))
+	}
+	return nil
 }
 
 func (s *samplingFlags) params() (sample.Params, error) {
@@ -130,6 +184,12 @@ func newRunCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if tokens < 0 {
 				return fmt.Errorf("--tokens %d must be >= 0", tokens)
+			}
+			if err := mf.applyConfig(cmd); err != nil {
+				return err
+			}
+			if err := sf.applyConfig(cmd); err != nil {
+				return err
 			}
 			params, err := sf.params()
 			if err != nil {
