@@ -48,3 +48,13 @@ func axpyF32AVX2(alpha float32, x, y *float32, n int)
 //
 //go:noescape
 func dotQ4KR4AVX2(nb int, w, a *byte, astride int, out *float32)
+
+// dotQ8_04AVX2 is dotQ8_0AVX2 for four activation rows astride bytes apart.
+//
+//go:noescape
+func dotQ8_04AVX2(nb int, w, a *byte, astride int, out *float32)
+
+// dotQ4_04AVX2 is dotQ4_0AVX2 for four activation rows astride bytes apart.
+//
+//go:noescape
+func dotQ4_04AVX2(nb int, w, a *byte, astride int, out *float32)

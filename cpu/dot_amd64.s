@@ -362,3 +362,115 @@ q4k4done:
 	VMOVSS X3, 12(R9)
 	VZEROUPPER
 	RET
+
+// One token of a 4-token Q8_0/Q4_0 block: acc += (dw*da) * Σ w*a, with Y8 = w (int8),
+// Y9 = |w|, Y7 = ones(int16), X11 = dw.
+#define Q8TOK(aptr, acc) \
+	MOVWLZX (aptr), AX \
+	VMOVD AX, X10 \
+	VCVTPH2PS X10, X10 \
+	VMULSS X11, X10, X10 \
+	VBROADCASTSS X10, Y10 \
+	VMOVDQU 2(aptr), Y12 \
+	VPSIGNB Y8, Y12, Y12 \
+	VPMADDUBSW Y12, Y9, Y12 \
+	VPMADDWD Y7, Y12, Y12 \
+	VCVTDQ2PS Y12, Y12 \
+	VFMADD231PS Y12, Y10, acc
+
+#define HSUMTO(acc, xacc, off) \
+	VEXTRACTF128 $1, acc, X4 \
+	VADDPS X4, xacc, xacc \
+	VHADDPS xacc, xacc, xacc \
+	VHADDPS xacc, xacc, xacc \
+	VMOVSS xacc, off(R9)
+
+// func dotQ8_04AVX2(nb int, w, a *byte, astride int, out *float32)
+TEXT ·dotQ8_04AVX2(SB), NOSPLIT, $0-40
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ astride+24(FP), R8
+	MOVQ out+32(FP), R9
+	LEAQ (DI)(R8*1), R10
+	LEAQ (R10)(R8*1), R11
+	LEAQ (R11)(R8*1), R12
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VMOVDQU ones16<>(SB), Y7
+q804loop:
+	TESTQ CX, CX
+	JZ q804done
+	MOVWLZX (SI), AX
+	VMOVD AX, X11
+	VCVTPH2PS X11, X11
+	VMOVDQU 2(SI), Y8
+	VPSIGNB Y8, Y8, Y9
+	Q8TOK(DI, Y0)
+	Q8TOK(R10, Y1)
+	Q8TOK(R11, Y2)
+	Q8TOK(R12, Y3)
+	ADDQ $34, SI
+	ADDQ $34, DI
+	ADDQ $34, R10
+	ADDQ $34, R11
+	ADDQ $34, R12
+	DECQ CX
+	JMP q804loop
+q804done:
+	HSUMTO(Y0, X0, 0)
+	HSUMTO(Y1, X1, 4)
+	HSUMTO(Y2, X2, 8)
+	HSUMTO(Y3, X3, 12)
+	VZEROUPPER
+	RET
+
+// func dotQ4_04AVX2(nb int, w, a *byte, astride int, out *float32)
+TEXT ·dotQ4_04AVX2(SB), NOSPLIT, $0-40
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ astride+24(FP), R8
+	MOVQ out+32(FP), R9
+	LEAQ (DI)(R8*1), R10
+	LEAQ (R10)(R8*1), R11
+	LEAQ (R11)(R8*1), R12
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VMOVDQU ones16<>(SB), Y7
+	VMOVDQU nibmask<>(SB), Y13
+	VMOVDQU eights<>(SB), Y14
+q404loop:
+	TESTQ CX, CX
+	JZ q404done
+	MOVWLZX (SI), AX
+	VMOVD AX, X11
+	VCVTPH2PS X11, X11
+	VMOVDQU 2(SI), X8
+	VPSRLW $4, X8, X15
+	VINSERTI128 $1, X15, Y8, Y8
+	VPAND Y13, Y8, Y8
+	VPSUBB Y14, Y8, Y8
+	VPSIGNB Y8, Y8, Y9
+	Q8TOK(DI, Y0)
+	Q8TOK(R10, Y1)
+	Q8TOK(R11, Y2)
+	Q8TOK(R12, Y3)
+	ADDQ $18, SI
+	ADDQ $34, DI
+	ADDQ $34, R10
+	ADDQ $34, R11
+	ADDQ $34, R12
+	DECQ CX
+	JMP q404loop
+q404done:
+	HSUMTO(Y0, X0, 0)
+	HSUMTO(Y1, X1, 4)
+	HSUMTO(Y2, X2, 8)
+	HSUMTO(Y3, X3, 12)
+	VZEROUPPER
+	RET

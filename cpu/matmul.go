@@ -70,14 +70,25 @@ func (b *Backend) matmulQuantize(_, lo, hi int) {
 
 func (b *Backend) matmulRows(_, lo, hi int) {
 	mm := &b.mm
-	four := mm.w.dt == tensor.Q4_K && useAVX2 && !b.noAsm
+	var four func(nb int, w, a *byte, astride int, out *float32)
+	nb := 0
+	if useAVX2 && !b.noAsm {
+		switch mm.w.dt {
+		case tensor.Q4_K:
+			four, nb = dotQ4KR4AVX2, mm.k/256
+		case tensor.Q8_0:
+			four, nb = dotQ8_04AVX2, mm.k/32
+		case tensor.Q4_0:
+			four, nb = dotQ4_04AVX2, mm.k/32
+		}
+	}
 	var out [4]float32
 	for r := lo; r < hi; r++ {
 		wr := mm.wdata[r*mm.wrow : (r+1)*mm.wrow]
 		t := 0
-		if four { // four tokens per pass over the row's super-blocks
+		if four != nil { // four tokens per pass over the row's blocks
 			for ; t+4 <= mm.ntok; t += 4 {
-				dotQ4KR4AVX2(mm.k/256, &wr[0], &mm.act[t*mm.arb], mm.arb, &out[0])
+				four(nb, &wr[0], &mm.act[t*mm.arb], mm.arb, &out[0])
 				for i := 0; i < 4; i++ {
 					mm.d.f32[(t+i)*mm.nout+r] = out[i]
 				}
