@@ -13,9 +13,11 @@ import (
 type Tensor struct {
 	rows, cols int
 	dt         tensor.DType
-	raw        []byte    // weights as in the file
-	rp         []byte    // repacked weights for the matrix product (Q4_K, Q6_K)
-	rpBytes    int       // bytes per repacked row
+	raw        []byte // weights as in the file
+	rp         []byte // repacked weights for the matrix product (Q4_K, Q6_K)
+	rpBytes    int    // bytes per repacked row
+	split      []byte // Q4_0/Q8_0 rows with float32 scales first (decode kernels)
+	splitBytes int
 	f32        []float32 // F32 data (activations, and F32 weights)
 	rowBytes   int
 	name       string
@@ -42,7 +44,8 @@ type Backend struct {
 	att                           attnOp
 	glu                           struct{ d, g, u *Tensor }
 	mmF32, mmQuant, mmRows, attFn func(w, lo, hi int)
-	gluFn                         func(w, lo, hi int)
+	mmSplit, gluFn                func(w, lo, hi int)
+	actScales                     []float32
 	attScratch                    [][]float32 // per worker: scores, q, acc
 }
 
@@ -59,7 +62,7 @@ func newBackend(threads int, noAsm bool) *Backend {
 			b.dots[t] = f
 		}
 	}
-	b.mmF32, b.mmQuant, b.mmRows = b.matmulF32, b.matmulQuantize, b.matmulRows
+	b.mmF32, b.mmQuant, b.mmRows, b.mmSplit = b.matmulF32, b.matmulQuantize, b.matmulRows, b.matmulSplit
 	b.attFn, b.gluFn = b.attentionJob, b.swigluRows
 	b.attScratch = make([][]float32, b.pool.Threads())
 	return b
@@ -111,6 +114,11 @@ func (b *Backend) Weight(name string, t tensor.DType, rows, cols int, data []byt
 		w.rp, w.rpBytes = repackQ4K(w.raw), cols/256*q4krBytes
 	case tensor.Q6_K:
 		w.rp, w.rpBytes = repackQ6K(w.raw), cols/256*q6krBytes
+	case tensor.Q4_0, tensor.Q8_0:
+		if useAVX2 && !b.noAsm { // the split layout serves the single-token kernels
+			bb := t.TypeSize()
+			w.split, w.splitBytes = repackSplit(w.raw, rows, bb, cols/32), cols/32*(4+bb-2)
+		}
 	}
 	return w, nil
 }

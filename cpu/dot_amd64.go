@@ -58,3 +58,15 @@ func dotQ8_04AVX2(nb int, w, a *byte, astride int, out *float32)
 //
 //go:noescape
 func dotQ4_04AVX2(nb int, w, a *byte, astride int, out *float32)
+
+// dotQ4_0SAVX2 is dotQ4_0AVX2 over a split-repacked row (nb float32 scales, then 16
+// bytes of nibbles per block) with the activations' scales given as float32 (as).
+//
+//go:noescape
+func dotQ4_0SAVX2(nb int, w *byte, as *float32, a *byte) float32
+
+// dotQ8_0SAVX2 is dotQ8_0AVX2 over a split-repacked row (nb float32 scales, then 32
+// int8 per block) with float32 activation scales.
+//
+//go:noescape
+func dotQ8_0SAVX2(nb int, w *byte, as *float32, a *byte) float32

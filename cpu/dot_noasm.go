@@ -16,3 +16,6 @@ func dotQ4KR4AVX2(nb int, w, a *byte, astride int, out *float32) { panic("no ass
 
 func dotQ8_04AVX2(nb int, w, a *byte, astride int, out *float32) { panic("no assembly") }
 func dotQ4_04AVX2(nb int, w, a *byte, astride int, out *float32) { panic("no assembly") }
+
+func dotQ4_0SAVX2(nb int, w *byte, as *float32, a *byte) float32 { panic("no assembly") }
+func dotQ8_0SAVX2(nb int, w *byte, as *float32, a *byte) float32 { panic("no assembly") }

@@ -29,6 +29,20 @@ func (b *Backend) MatMul(dst, w, x backend.Tensor) {
 	}
 	mm.act = b.actBuf
 	b.pool.For(ntok, 1, b.mmQuant)
+	if ws.split != nil && ntok < 4 { // float32 activation scales for the split kernels
+		nb := k / 32
+		if len(b.actScales) < ntok*nb {
+			b.actScales = make([]float32, ntok*nb)
+		}
+		for t := 0; t < ntok; t++ {
+			for i := 0; i < nb; i++ {
+				b.actScales[t*nb+i] = tensor.FP16ToFP32(binary.LittleEndian.Uint16(mm.act[t*mm.arb+34*i:]))
+			}
+		}
+		mm.as = b.actScales
+		b.pool.For(nout, 16, b.mmSplit)
+		return
+	}
 	mm.dot = b.dots[ws.dt]
 	mm.wdata, mm.wrow = ws.raw, ws.rowBytes
 	if ws.rp != nil {
@@ -48,6 +62,24 @@ type matmulOp struct {
 	dot           func(n int, w, a []byte) float32
 	wdata         []byte
 	wrow          int
+	as            []float32
+}
+
+// matmulSplit runs the split-layout Q4_0/Q8_0 kernels (decode: one to three tokens).
+func (b *Backend) matmulSplit(_, lo, hi int) {
+	mm := &b.mm
+	nb := mm.k / 32
+	kern := dotQ8_0SAVX2
+	if mm.w.dt == tensor.Q4_0 {
+		kern = dotQ4_0SAVX2
+	}
+	w := mm.w
+	for r := lo; r < hi; r++ {
+		wr := w.split[r*w.splitBytes : (r+1)*w.splitBytes]
+		for t := 0; t < mm.ntok; t++ {
+			mm.d.f32[t*mm.nout+r] = kern(nb, &wr[0], &mm.as[t*nb], &mm.act[t*mm.arb])
+		}
+	}
 }
 
 func (b *Backend) matmulF32(_, lo, hi int) {

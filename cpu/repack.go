@@ -102,3 +102,20 @@ func dotQ6KR(nb int, w, a []byte) float32 {
 	}
 	return sum
 }
+
+// repackSplit rewrites Q4_0 (18-byte) or Q8_0 (34-byte) rows as nb float32 scales
+// followed by the blocks' quants, so the kernel loads scales without fp16 conversion.
+func repackSplit(src []byte, rows, blockBytes, nb int) []byte {
+	qb := blockBytes - 2
+	rowOut := nb * (4 + qb)
+	out := make([]byte, rows*rowOut)
+	for r := 0; r < rows; r++ {
+		s, d := src[r*nb*blockBytes:], out[r*rowOut:]
+		for i := 0; i < nb; i++ {
+			b := s[i*blockBytes:]
+			putF32(d[4*i:], tensor.FP16ToFP32(binary.LittleEndian.Uint16(b)))
+			copy(d[4*nb+i*qb:4*nb+(i+1)*qb], b[2:blockBytes])
+		}
+	}
+	return out
+}
