@@ -21,6 +21,41 @@ DATA ones16<>+16(SB)/8, $0x0001000100010001
 DATA ones16<>+24(SB)/8, $0x0001000100010001
 GLOBL ones16<>(SB), RODATA|NOPTR, $32
 
+// wordbcast<>+32k: VPSHUFB mask that broadcasts 16-bit word k of each 128-bit lane.
+DATA wordbcast<>+0(SB)/8, $0x0100010001000100
+DATA wordbcast<>+8(SB)/8, $0x0100010001000100
+DATA wordbcast<>+16(SB)/8, $0x0100010001000100
+DATA wordbcast<>+24(SB)/8, $0x0100010001000100
+DATA wordbcast<>+32(SB)/8, $0x0302030203020302
+DATA wordbcast<>+40(SB)/8, $0x0302030203020302
+DATA wordbcast<>+48(SB)/8, $0x0302030203020302
+DATA wordbcast<>+56(SB)/8, $0x0302030203020302
+DATA wordbcast<>+64(SB)/8, $0x0504050405040504
+DATA wordbcast<>+72(SB)/8, $0x0504050405040504
+DATA wordbcast<>+80(SB)/8, $0x0504050405040504
+DATA wordbcast<>+88(SB)/8, $0x0504050405040504
+DATA wordbcast<>+96(SB)/8, $0x0706070607060706
+DATA wordbcast<>+104(SB)/8, $0x0706070607060706
+DATA wordbcast<>+112(SB)/8, $0x0706070607060706
+DATA wordbcast<>+120(SB)/8, $0x0706070607060706
+DATA wordbcast<>+128(SB)/8, $0x0908090809080908
+DATA wordbcast<>+136(SB)/8, $0x0908090809080908
+DATA wordbcast<>+144(SB)/8, $0x0908090809080908
+DATA wordbcast<>+152(SB)/8, $0x0908090809080908
+DATA wordbcast<>+160(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA wordbcast<>+168(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA wordbcast<>+176(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA wordbcast<>+184(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA wordbcast<>+192(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA wordbcast<>+200(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA wordbcast<>+208(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA wordbcast<>+216(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA wordbcast<>+224(SB)/8, $0x0f0e0f0e0f0e0f0e
+DATA wordbcast<>+232(SB)/8, $0x0f0e0f0e0f0e0f0e
+DATA wordbcast<>+240(SB)/8, $0x0f0e0f0e0f0e0f0e
+DATA wordbcast<>+248(SB)/8, $0x0f0e0f0e0f0e0f0e
+GLOBL wordbcast<>(SB), RODATA|NOPTR, $256
+
 // hsum8 adds the 8 floats of Y0 into X0's lowest lane.
 #define HSUM8 \
 	VEXTRACTF128 $1, Y0, X1 \
@@ -109,49 +144,43 @@ q4done:
 // func dotQ4KRAVX2(nb int, w, a *byte) float32
 // w: repacked Q4_K super-blocks of 152 bytes: d f32, dmin f32, scales[8], mins[8], qs[128].
 // a: Q8_K blocks of 292 bytes: d f32, qs[256] int8, bsums[16] int16.
+#define Q4KSTEP(qoff, aoff, m0, m1) \
+	VMOVDQU qoff(SI), Y2 \
+	VPAND Y8, Y2, Y3 \
+	VPSRLW $4, Y2, Y4 \
+	VPAND Y8, Y4, Y4 \
+	VPMADDUBSW aoff(DI), Y3, Y3 \
+	VPMADDUBSW (aoff+32)(DI), Y4, Y4 \
+	VPSHUFB m0(BX), Y15, Y11 \
+	VPSHUFB m1(BX), Y15, Y12 \
+	VPMADDWD Y11, Y3, Y3 \
+	VPMADDWD Y12, Y4, Y4 \
+	VPADDD Y3, Y10, Y10 \
+	VPADDD Y4, Y10, Y10
+
 TEXT ·dotQ4KRAVX2(SB), NOSPLIT, $0-28
 	MOVQ nb+0(FP), CX
 	MOVQ w+8(FP), SI
 	MOVQ a+16(FP), DI
+	LEAQ wordbcast<>(SB), BX
 	VXORPS Y0, Y0, Y0
 	VMOVDQU nibmask<>(SB), Y8
 q4kloop:
 	TESTQ CX, CX
 	JZ q4kdone
 	VPXOR Y10, Y10, Y10          // int32 sums of sc*q*q8
-	XORQ DX, DX                  // j: 0..3 (64 elements each)
-q4kinner:
-	MOVQ DX, AX
-	SHLQ $5, AX                  // 32*j: offset into qs
-	VMOVDQU 24(SI)(AX*1), Y2
-	VPAND Y8, Y2, Y3             // low nibbles: sub-block 2j
-	VPSRLW $4, Y2, Y4
-	VPAND Y8, Y4, Y4             // high nibbles: sub-block 2j+1
-	SHLQ $1, AX                  // 64*j: offset into q8
-	VMOVDQU 4(DI)(AX*1), Y5
-	VMOVDQU 36(DI)(AX*1), Y6
-	VPMADDUBSW Y5, Y3, Y3
-	VPMADDUBSW Y6, Y4, Y4
-	MOVBLZX 8(SI)(DX*2), BX      // scale of sub-block 2j
-	VMOVD BX, X11
-	VPBROADCASTW X11, Y11
-	MOVBLZX 9(SI)(DX*2), BX      // scale of sub-block 2j+1
-	VMOVD BX, X12
-	VPBROADCASTW X12, Y12
-	VPMADDWD Y11, Y3, Y3
-	VPMADDWD Y12, Y4, Y4
-	VPADDD Y3, Y10, Y10
-	VPADDD Y4, Y10, Y10
-	INCQ DX
-	CMPQ DX, $4
-	JLT q4kinner
+	VPMOVZXBW 8(SI), X15         // 8 scales -> words, in both lanes
+	VINSERTI128 $1, X15, Y15, Y15
+	Q4KSTEP(24, 4, 0, 32)
+	Q4KSTEP(56, 68, 64, 96)
+	Q4KSTEP(88, 132, 128, 160)
+	Q4KSTEP(120, 196, 192, 224)
 	// mins: Σ m_j (bsums[2j] + bsums[2j+1])
 	VPMOVZXBW 16(SI), X13        // 8 mins -> 8 words
 	VPUNPCKLWD X13, X13, X14     // m0 m0 m1 m1 m2 m2 m3 m3
-	VPUNPCKHWD X13, X13, X15     // m4 m4 ... m7 m7
-	VINSERTI128 $1, X15, Y14, Y14
-	VMOVDQU 260(DI), Y5          // bsums
-	VPMADDWD Y5, Y14, Y14        // 8 int32
+	VPUNPCKHWD X13, X13, X13     // m4 m4 ... m7 m7
+	VINSERTI128 $1, X13, Y14, Y14
+	VPMADDWD 260(DI), Y14, Y14   // 8 int32
 	VMOVSS (DI), X1              // d of the activations
 	VMULSS (SI), X1, X2          // d
 	VMULSS 4(SI), X1, X3         // dmin
