@@ -8,6 +8,7 @@ import (
 	"os/signal"
 
 	"github.com/inferno-go/inferno"
+	"github.com/inferno-go/inferno/modelcache"
 	"github.com/inferno-go/inferno/sample"
 	"github.com/spf13/cobra"
 )
@@ -24,7 +25,7 @@ type modelFlags struct {
 }
 
 func (f *modelFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVarP(&f.model, "model", "m", "", "GGUF model file (required)")
+	cmd.Flags().StringVarP(&f.model, "model", "m", "", "GGUF model file, or the name of a model in the cache (inferno list) (required)")
 	cmd.Flags().IntVarP(&f.threads, "threads", "t", 0, "CPU threads (0: all cores)")
 	cmd.Flags().IntVar(&f.ctx, "ctx", 0, "context size in tokens (0: the model's, at most 4096)")
 	cmd.Flags().IntVar(&f.batch, "batch", 512, "prompt tokens per forward pass")
@@ -82,7 +83,11 @@ func (f *modelFlags) load(stderr io.Writer) (*inferno.Model, error) {
 	if f.gpuLayers == 0 {
 		backend = "cpu"
 	}
-	m, err := inferno.Load(f.model, inferno.Options{Threads: f.threads, ContextSize: f.ctx, BatchSize: f.batch,
+	path, err := modelcache.Resolve(f.model)
+	if err != nil {
+		return nil, err
+	}
+	m, err := inferno.Load(path, inferno.Options{Threads: f.threads, ContextSize: f.ctx, BatchSize: f.batch,
 		F32KVCache: f.f32KV, Backend: backend, GPULayers: f.gpuLayers, Log: stderr})
 	if err != nil {
 		return nil, err

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/inferno-go/inferno/metal"
+	"github.com/inferno-go/inferno/metal/sim"
+	"github.com/spf13/cobra"
+	"golang.org/x/sys/cpu"
+)
+
+type systemInfo struct {
+	OS          string            `json:"os"`
+	Arch        string            `json:"arch"`
+	CPU         string            `json:"cpu"`
+	Cores       int               `json:"cores"`
+	MemoryBytes int64             `json:"memory_bytes"`
+	Features    []string          `json:"cpu_features"`
+	Kernels     string            `json:"cpu_kernels"`
+	Backends    map[string]string `json:"backends"` // name -> "available" or why not
+	Metal       *metal.Info       `json:"metal,omitempty"`
+	GoVersion   string            `json:"go_version"`
+	Version     string            `json:"inferno_version"`
+}
+
+func gatherSystem() systemInfo {
+	s := systemInfo{OS: runtime.GOOS, Arch: runtime.GOARCH, Cores: runtime.NumCPU(), GoVersion: runtime.Version(), Version: version,
+		Backends: map[string]string{"cpu": "available"}}
+	s.CPU, s.MemoryBytes = cpuModel(), memTotal()
+	add := func(ok bool, name string) {
+		if ok {
+			s.Features = append(s.Features, name)
+		}
+	}
+	switch runtime.GOARCH {
+	case "amd64":
+		add(cpu.X86.HasAVX, "AVX")
+		add(cpu.X86.HasAVX2, "AVX2")
+		add(cpu.X86.HasFMA, "FMA")
+		add(cpu.X86.HasAVX512F, "AVX512F")
+		add(cpu.X86.HasAVX512VNNI, "AVX512_VNNI")
+		add(cpu.X86.HasAVXVNNI, "AVX_VNNI")
+	case "arm64":
+		add(cpu.ARM64.HasASIMD, "NEON")
+		add(cpu.ARM64.HasASIMDDP, "DOTPROD")
+		add(cpu.ARM64.HasI8MM, "I8MM")
+	}
+	s.Kernels = "portable Go"
+	if runtime.GOARCH == "amd64" && cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		s.Kernels = "AVX2+FMA assembly (Q4_0, Q8_0, Q4_K, Q6_K, F32); portable Go for the rest"
+	}
+	if runtime.GOOS == "darwin" {
+		if d, err := metal.NewDevice(); err == nil {
+			info := d.Info()
+			s.Metal = &info
+			s.Backends["metal"] = "available"
+			d.Close()
+		} else {
+			s.Backends["metal"] = err.Error()
+		}
+	} else {
+		s.Backends["metal"] = "needs macOS on Apple Silicon"
+	}
+	if _, err := sim.Compiler(); err == nil {
+		s.Backends["metal-sim"] = "available (clang-19)"
+	} else {
+		s.Backends["metal-sim"] = err.Error()
+	}
+	return s
+}
+
+func cpuModel() string {
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "model name") {
+				if i := strings.Index(l, ":"); i >= 0 {
+					return strings.TrimSpace(l[i+1:])
+				}
+			}
+		}
+	}
+	return runtime.GOARCH
+}
+
+func memTotal() int64 {
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(l); len(f) >= 2 && f[0] == "MemTotal:" {
+				kb, _ := strconv.ParseInt(f[1], 10, 64)
+				return kb * 1024
+			}
+		}
+	}
+	return 0
+}
+
+func newSystemCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:     "system",
+		Short:   "Show the CPU, memory, and which backends are compiled in and available",
+		Example: "  inferno system\n  inferno system --json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s := gatherSystem()
+			out := cmd.OutOrStdout()
+			if asJSON {
+				b, _ := json.MarshalIndent(s, "", "  ")
+				fmt.Fprintln(out, string(b))
+				return nil
+			}
+			fmt.Fprintf(out, "os/arch:   %s/%s\ncpu:       %s, %d cores, features %s\nmemory:    %.1f GiB\ncpu path:  %s\n",
+				s.OS, s.Arch, s.CPU, s.Cores, strings.Join(s.Features, " "), float64(s.MemoryBytes)/(1<<30), s.Kernels)
+			for _, b := range []string{"cpu", "metal", "metal-sim"} {
+				fmt.Fprintf(out, "backend %-10s %s\n", b+":", s.Backends[b])
+			}
+			if s.Metal != nil {
+				fmt.Fprintf(out, "metal:     %s, %s, unified memory %v, recommended working set %s\n",
+					s.Metal.Name, s.Metal.Family, s.Metal.UnifiedMemory, metal.MiB(s.Metal.MaxWorkingSet))
+			}
+			fmt.Fprintf(out, "inferno %s (%s)\n", s.Version, s.GoVersion)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
