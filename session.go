@@ -39,6 +39,16 @@ func (s *Session) Tokens() []int32 { return s.tokens }
 // Reset empties the session.
 func (s *Session) Reset() { s.tokens = s.tokens[:0] }
 
+// Truncate keeps the first n tokens; later positions are overwritten by what comes next.
+func (s *Session) Truncate(n int) {
+	if n < len(s.tokens) {
+		s.tokens = s.tokens[:max(n, 0)]
+	}
+}
+
+// ContextSize is the session's capacity in tokens.
+func (s *Session) ContextSize() int { return s.state.NCtx }
+
 // Eval appends tokens to the session and returns the logits after the last one.
 func (s *Session) Eval(tokens []int32) ([]float32, error) {
 	if len(s.tokens)+len(tokens) > s.state.NCtx {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"github.com/inferno-go/inferno/sample"
 	"math"
 	"os"
 	"path/filepath"
@@ -157,5 +159,75 @@ func TestKernelsCommand(t *testing.T) {
 	out, err = runCLI(t, "kernels", "bench", "--backend", "metal-sim", "--filter", "matvec_q8_0", "--calls", "1", "--json")
 	if err != nil || !strings.Contains(out, `"simulated": true`) || !strings.Contains(out, `"kernel": "matvec_q8_0"`) {
 		t.Errorf("kernels bench: %v\n%s", err, out)
+	}
+}
+
+// TestChatReusesCache: the second turn evaluates only what it adds; /reset starts over.
+func TestChatReusesCache(t *testing.T) {
+	m, err := inferno.Load(refdata.Path(t, "models", "stories260K.gguf"), inferno.Options{Threads: 2, ContextSize: 512})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	var out, log strings.Builder
+	c, err := newConversation(m, "", "Tell stories.", false, &out, &log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.tmpl.Name != "chatml" {
+		t.Errorf("template %s, want the chatml fallback (stories260K has none)", c.tmpl.Name)
+	}
+	p := greedyOpts(24)
+	if _, err := c.turn(context.Background(), "Once upon a time", p, nil); err != nil {
+		t.Fatal(err)
+	}
+	first := c.Evaluated
+	_, full, _ := c.tokens()
+	if _, err := c.turn(context.Background(), "The little dog", p, nil); err != nil {
+		t.Fatal(err)
+	}
+	second := c.Evaluated - first
+	_, full2, _ := c.tokens()
+	if second >= len(full2)-len(full)+20 || second <= 0 {
+		t.Errorf("second turn evaluated %d tokens of a %d-token prompt (first prompt %d)", second, len(full2), len(full))
+	}
+	// the REPL: /reset and /exit
+	out.Reset()
+	c2, _ := newConversation(m, "", "", false, &out, &log)
+	if err := c2.repl(strings.NewReader("Hello\n/reset\nHi\n/exit\n"), p, false); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "(conversation reset)") || len(c2.msgs) != 2 {
+		t.Errorf("repl: %d messages, log %q", len(c2.msgs), log.String())
+	}
+	// context full: the user is asked; "s" stops
+	small, _ := inferno.Load(refdata.Path(t, "models", "stories260K.gguf"), inferno.Options{Threads: 1, ContextSize: 120})
+	defer small.Close()
+	c3, _ := newConversation(small, "", "", false, &out, &log)
+	asked := ""
+	ask := func(q string) string { asked = q; return "s" }
+	var errLast error
+	for i := 0; i < 6 && errLast == nil; i++ {
+		_, errLast = c3.turn(context.Background(), "Once upon a time", greedyOpts(16), ask)
+	}
+	if errLast != errStop || !strings.Contains(asked, "context full") {
+		t.Errorf("context limit: %v, asked %q", errLast, asked)
+	}
+}
+
+func greedyOpts(n int) inferno.GenerateOptions {
+	p := sample.Defaults()
+	p.Temperature = 0
+	return inferno.GenerateOptions{MaxTokens: n, Sampling: p}
+}
+
+func TestRunChatVerbosePrompt(t *testing.T) {
+	model := refdata.Path(t, "models", "stories260K.gguf")
+	out, err := runCLI(t, "run", "-m", model, "-p", "Hi", "--chat", "--system", "Be nice", "--verbose-prompt", "--temp", "0", "-n", "4", "--chat-template", "zephyr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "<|system|>\nBe nice</s>") || !strings.Contains(out, "prompt ids (") {
+		t.Errorf("verbose prompt:\n%s", out)
 	}
 }

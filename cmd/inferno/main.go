@@ -21,7 +21,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newInfoCmd(), newRunCmd(), newTokenizeCmd(), newLogitsCmd(), newPerplexityCmd(), newKernelsCmd(), newGenCmd(), newQuantizeCmd(), newBenchCmd(), newConfigCmd(), newSystemCmd(), newPullCmd(), newListCmd())
+	root.AddCommand(newInfoCmd(), newRunCmd(), newTokenizeCmd(), newLogitsCmd(), newPerplexityCmd(), newKernelsCmd(), newGenCmd(), newQuantizeCmd(), newBenchCmd(), newConfigCmd(), newSystemCmd(), newPullCmd(), newListCmd(), newChatCmd())
 	return root
 }
 

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 
 	"github.com/inferno-go/inferno"
+	"github.com/inferno-go/inferno/chat"
 	"github.com/inferno-go/inferno/modelcache"
 	"github.com/inferno-go/inferno/sample"
 	"github.com/spf13/cobra"
@@ -179,7 +180,8 @@ func newRunCmd() *cobra.Command {
 	var prompt, outJSON string
 	var tokens int
 	var stops []string
-	var ignoreEOS bool
+	var ignoreEOS, useChat, verbosePrompt bool
+	var system, tmpl string
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Generate text from a prompt, streaming it to stdout",
@@ -207,6 +209,24 @@ func newRunCmd() *cobra.Command {
 			}
 			defer m.Close()
 			ids := m.Tokenize(prompt)
+			if useChat {
+				c, err := newConversation(m, tmpl, system, false, io.Discard, stderr)
+				if err != nil {
+					return err
+				}
+				c.msgs = append(c.msgs, chat.Message{Role: "user", Content: prompt})
+				text, cids, err := c.tokens()
+				if err != nil {
+					return err
+				}
+				ids = cids
+				if verbosePrompt {
+					fmt.Fprintf(stderr, "prompt (template %s):\n%s\n", c.tmpl.Name, text)
+				}
+			}
+			if verbosePrompt {
+				fmt.Fprintf(stderr, "prompt ids (%d): %v\n", len(ids), ids)
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
 			out := cmd.OutOrStdout()
@@ -243,6 +263,10 @@ func newRunCmd() *cobra.Command {
 	cmd.Flags().IntVarP(&tokens, "tokens", "n", 128, "tokens to generate (0: until end of text or context)")
 	cmd.Flags().StringArrayVar(&stops, "stop", nil, "stop string (repeatable)")
 	cmd.Flags().BoolVar(&ignoreEOS, "ignore-eos", false, "keep generating past end-of-text tokens")
+	cmd.Flags().BoolVar(&useChat, "chat", false, "wrap the prompt in the model's chat template (as one user turn)")
+	cmd.Flags().StringVar(&system, "system", "", "system message (with --chat)")
+	cmd.Flags().StringVar(&tmpl, "chat-template", "", "built-in template name or Jinja file (with --chat)")
+	cmd.Flags().BoolVar(&verbosePrompt, "verbose-prompt", false, "print the rendered prompt and its token ids first")
 	cmd.Flags().StringVar(&outJSON, "output-json", "", "write prompt/generated ids, text and timings to this JSON file")
 	_ = cmd.MarkFlagRequired("prompt")
 	return cmd
