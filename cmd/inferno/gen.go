@@ -44,12 +44,8 @@ func newGenCmd() *cobra.Command {
 			}
 			start := time.Now()
 			stderr := cmd.ErrOrStderr()
-			err = gen.Write(p, ft, fh, gen.Options{Seed: seed, Vocab: vocab, Threads: threads,
-				Progress: func(done, total int, name string) {
-					if done%20 == 0 || done == total {
-						fmt.Fprintf(stderr, "[%d/%d] %s\n", done, total, name)
-					}
-				}})
+			pr := newProgress(stderr, "gen")
+			err = gen.Write(p, ft, fh, gen.Options{Seed: seed, Vocab: vocab, Threads: threads, Progress: pr.update})
 			if cerr := fh.Close(); err == nil {
 				err = cerr
 			}
@@ -101,8 +97,8 @@ func newQuantizeCmd() *cobra.Command {
 			}
 			stderr := cmd.ErrOrStderr()
 			start := time.Now()
-			plan, err := quant.Quantize(src, ft, fh, quant.Options{Threads: threads,
-				Progress: func(done, total int, name string) { fmt.Fprintf(stderr, "[%d/%d] %s\n", done, total, name) }})
+			pr := newProgress(stderr, "quantize")
+			plan, err := quant.Quantize(src, ft, fh, quant.Options{Threads: threads, Progress: pr.update})
 			if cerr := fh.Close(); err == nil {
 				err = cerr
 			}

@@ -114,8 +114,9 @@ func newPerplexityCmd() *cobra.Command {
 				return err
 			}
 			defer m.Close()
+			pr := newProgress(cmd.ErrOrStderr(), "perplexity")
 			res, err := perplexity(m, string(text), mf.ctx, func(i, n int, ppl float64) {
-				fmt.Fprintf(cmd.ErrOrStderr(), "[%d/%d] running PPL %.4f\n", i, n, ppl)
+				pr.update(i, n, fmt.Sprintf("running PPL %.4f", ppl))
 			})
 			if err != nil {
 				return err

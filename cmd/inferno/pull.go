@@ -8,7 +8,6 @@ import (
 
 	"github.com/inferno-go/inferno/modelcache"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 )
 
 func newPullCmd() *cobra.Command {
@@ -42,10 +41,10 @@ func newPullCmd() *cobra.Command {
 
 // progressPrinter draws a bar on a terminal and prints plain lines otherwise.
 func progressPrinter(w io.Writer) modelcache.Progress {
-	tty := false
-	if f, ok := w.(*os.File); ok {
-		tty = term.IsTerminal(int(f.Fd()))
+	if flagQuiet {
+		w = io.Discard
 	}
+	tty := isTerminal(w)
 	lastPct := -1
 	return func(done, total int64) {
 		if total <= 0 {

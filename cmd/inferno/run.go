@@ -89,11 +89,11 @@ func (f *modelFlags) load(stderr io.Writer) (*inferno.Model, error) {
 		return nil, err
 	}
 	m, err := inferno.Load(path, inferno.Options{Threads: f.threads, ContextSize: f.ctx, BatchSize: f.batch,
-		F32KVCache: f.f32KV, Backend: backend, GPULayers: f.gpuLayers, Log: stderr})
+		F32KVCache: f.f32KV, Backend: backend, GPULayers: f.gpuLayers, Log: logWriter(stderr)})
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(stderr, "backend %s, %d CPU threads, context %d tokens\n", m.BackendName(), m.Threads(), m.ContextSize())
+	fmt.Fprintf(logWriter(stderr), "backend %s, %d CPU threads, context %d tokens\n", m.BackendName(), m.Threads(), m.ContextSize())
 	return m, nil
 }
 
@@ -234,8 +234,8 @@ func newRunCmd() *cobra.Command {
 				MaxTokens: tokens, Sampling: params, Stop: stops, IgnoreEOS: ignoreEOS,
 			}, func(s string) error { _, err := io.WriteString(out, s); return err })
 			fmt.Fprintln(out)
-			if res != nil {
-				fmt.Fprintf(stderr, "load: %.1f ms | prompt: %d tokens in %.1f ms (%.2f tok/s) | generation: %d tokens in %.1f ms (%.2f tok/s) | stop: %s\n",
+			if res != nil && !flagQuiet {
+				fmt.Fprintf(logWriter(stderr), "load: %.1f ms | prompt: %d tokens in %.1f ms (%.2f tok/s) | generation: %d tokens in %.1f ms (%.2f tok/s) | stop: %s\n",
 					ms(m.LoadTime), len(res.PromptTokens), ms(res.PromptTime), res.PromptTokensPerSecond(),
 					len(res.Tokens), ms(res.GenTime), res.GenTokensPerSecond(), res.StopReason)
 			}
