@@ -30,6 +30,8 @@ type Options struct {
 	Backend     string // "auto" (default: Metal when a device exists), "cpu", "metal", "metal-sim"
 	GPULayers   int    // transformer blocks on the GPU, first ones first; 0 or more than the model has: all
 	Log         io.Writer
+	// LoadProgress, when set, is called as transformer blocks are loaded.
+	LoadProgress func(done, total int)
 }
 
 // Model is a loaded model. It is safe for concurrent use by several sessions.
@@ -102,6 +104,7 @@ func Load(path string, opts Options) (*Model, error) {
 		}
 		fmt.Fprintf(log, "load_tensors: offloaded %d/%d layers to GPU\n", mm.OffloadedLayers, mm.TotalLayers)
 	}
+	place.Progress = opts.LoadProgress
 	m, err := llama.LoadPlaced(place, f)
 	if err != nil {
 		b.Close()

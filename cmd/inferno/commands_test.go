@@ -231,3 +231,33 @@ func TestRunChatVerbosePrompt(t *testing.T) {
 		t.Errorf("verbose prompt:\n%s", out)
 	}
 }
+
+func TestSystemAndQuantizeCommands(t *testing.T) {
+	out, err := runCLI(t, "system", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s systemInfo
+	if err := json.Unmarshal([]byte(out), &s); err != nil || s.Cores < 1 || s.Backends["cpu"] != "available" {
+		t.Errorf("system: %v %+v", err, s)
+	}
+	dst := filepath.Join(t.TempDir(), "q.gguf")
+	if _, err := runCLI(t, "quantize", refdata.Path(t, "models", "qmini", "qmini-F32.gguf"), dst, "Q4_K_M", "-q"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := os.ReadFile(refdata.Path(t, "models", "qmini", "qmini-Q4_K_M.gguf"))
+	// same tensor data section (metadata order may differ only in KV position; here it is the same)
+	if len(got) != len(ref) {
+		t.Errorf("quantized file is %d bytes, llama-quantize's %d", len(got), len(ref))
+	}
+	if _, err := runCLI(t, "quantize", "in", "out", "Q9_X"); err == nil || !strings.Contains(err.Error(), "unknown quantization type") {
+		t.Errorf("bad type: %v", err)
+	}
+	if _, err := runCLI(t, "run", "-m", "x", "-p", "y", "--log-format", "xml"); err == nil {
+		t.Error("--log-format xml accepted")
+	}
+}

@@ -88,8 +88,13 @@ func (f *modelFlags) load(stderr io.Writer) (*inferno.Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	lp := newProgress(stderr, "loading")
+	if !lp.tty { // plain logs get one line when done, not ten
+		lp.last = 90
+	}
 	m, err := inferno.Load(path, inferno.Options{Threads: f.threads, ContextSize: f.ctx, BatchSize: f.batch,
-		F32KVCache: f.f32KV, Backend: backend, GPULayers: f.gpuLayers, Log: logWriter(stderr)})
+		F32KVCache: f.f32KV, Backend: backend, GPULayers: f.gpuLayers, Log: logWriter(stderr),
+		LoadProgress: func(done, total int) { lp.update(done, total, "blocks") }})
 	if err != nil {
 		return nil, err
 	}

@@ -29,6 +29,8 @@ type Weights struct {
 type Placement struct {
 	Layer    func(i int) backend.Backend
 	Emb, Out backend.Backend
+	// Progress, when set, is called after each block is loaded.
+	Progress func(done, total int)
 }
 
 // All places everything on b.
@@ -101,6 +103,9 @@ func LoadWeights(pl Placement, f *gguf.File, h HParams) (*Weights, error) {
 			if *t.dst, err = loadTensor(b, f, p+t.name, t.cols, t.rows); err != nil {
 				return nil, err
 			}
+		}
+		if pl.Progress != nil {
+			pl.Progress(i+1, len(w.Layers))
 		}
 	}
 	return w, nil
