@@ -213,6 +213,29 @@ func TestChatReusesCache(t *testing.T) {
 	if errLast != errStop || !strings.Contains(asked, "context full") {
 		t.Errorf("context limit: %v, asked %q", errLast, asked)
 	}
+	// "d" drops the oldest turn and the conversation goes on
+	c4, _ := newConversation(small, "", "", false, &out, &log)
+	drops := 0
+	askDrop := func(string) string { drops++; return "d" }
+	for i := 0; i < 6; i++ {
+		if _, err := c4.turn(context.Background(), "Once upon a time", greedyOpts(16), askDrop); err != nil {
+			t.Fatalf("turn %d after dropping: %v", i, err)
+		}
+	}
+	if drops == 0 || len(c4.msgs) >= 12 {
+		t.Errorf("dropping: asked %d times, %d messages kept", drops, len(c4.msgs))
+	}
+	// Ctrl-C cancels the reply's context: the reply stops, the next turn still works
+	c5, _ := newConversation(m, "", "", false, &out, &log)
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	res, err := c5.turn(cancelled, "Once upon a time", greedyOpts(24), nil)
+	if err != nil || res.StopReason != inferno.StopCancelled {
+		t.Errorf("cancelled turn: %v, stop reason %v", err, res)
+	}
+	if _, err := c5.turn(context.Background(), "The little dog", greedyOpts(8), nil); err != nil {
+		t.Errorf("turn after a cancelled one: %v", err)
+	}
 }
 
 func greedyOpts(n int) inferno.GenerateOptions {
