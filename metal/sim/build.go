@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 )
 
@@ -114,6 +115,7 @@ func Build(files map[string]string, order []string) (string, *Translation, error
 	h.Write(shimHash())
 	h.Write([]byte(tu))
 	h.Write([]byte(cxx))
+	h.Write([]byte(runtime.GOOS + "/" + runtime.GOARCH)) // a cache shared between hosts must not mix architectures
 	key := hex.EncodeToString(h.Sum(nil))[:24]
 	base, err := cacheDir()
 	if err != nil {
