@@ -44,7 +44,7 @@ type Backend struct {
 	att                           attnOp
 	glu                           struct{ d, g, u *Tensor }
 	mmF32, mmQuant, mmRows, attFn func(w, lo, hi int)
-	mmSplit, gluFn                func(w, lo, hi int)
+	mmSplit, mmTile, gluFn        func(w, lo, hi int)
 	actScales                     []float32
 	attScratch                    [][]float32 // per worker: scores, q, acc
 }
@@ -62,7 +62,7 @@ func newBackend(threads int, noAsm bool) *Backend {
 			b.dots[t] = f
 		}
 	}
-	b.mmF32, b.mmQuant, b.mmRows, b.mmSplit = b.matmulF32, b.matmulQuantize, b.matmulRows, b.matmulSplit
+	b.mmF32, b.mmQuant, b.mmRows, b.mmSplit, b.mmTile = b.matmulF32, b.matmulQuantize, b.matmulRows, b.matmulSplit, b.matmulTile
 	b.attFn, b.gluFn = b.attentionJob, b.swigluRows
 	b.attScratch = make([][]float32, b.pool.Threads())
 	return b

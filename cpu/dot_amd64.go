@@ -70,3 +70,12 @@ func dotQ4_0SAVX2(nb int, w *byte, as *float32, a *byte) float32
 //
 //go:noescape
 func dotQ8_0SAVX2(nb int, w *byte, as *float32, a *byte) float32
+
+// dotQ8_0Tile2x4AVX2 is dotQ8_0SAVX2 for a tile of two split-repacked rows (wstride
+// bytes apart) and four activation rows (astride bytes apart, their float32 scales
+// nb apart in as), so each weight and activation block is loaded once per tile:
+//
+//	for r := range 2 { for t := range 4 { out[4*r+t] = dotQ8_0S(nb, w[r], as[t], a[t]) } }
+//
+//go:noescape
+func dotQ8_0Tile2x4AVX2(nb int, w *byte, wstride int, as *float32, a *byte, astride int, out *float32)

@@ -29,7 +29,8 @@ func (b *Backend) MatMul(dst, w, x backend.Tensor) {
 	}
 	mm.act = b.actBuf
 	b.pool.For(ntok, 1, b.mmQuant)
-	if ws.split != nil && ntok < 4 { // float32 activation scales for the split kernels
+	tile := ws.split != nil && ws.dt == tensor.Q8_0 && useAVX2 && !b.noAsm
+	if ws.split != nil && (ntok < 4 || tile) { // float32 activation scales for the split kernels
 		nb := k / 32
 		if len(b.actScales) < ntok*nb {
 			b.actScales = make([]float32, ntok*nb)
@@ -40,7 +41,11 @@ func (b *Backend) MatMul(dst, w, x backend.Tensor) {
 			}
 		}
 		mm.as = b.actScales
-		b.pool.For(nout, 16, b.mmSplit)
+		if ntok >= 4 {
+			b.pool.For(nout, 16, b.mmTile)
+		} else {
+			b.pool.For(nout, 16, b.mmSplit)
+		}
 		return
 	}
 	mm.dot = b.dots[ws.dt]
@@ -82,6 +87,40 @@ func (b *Backend) matmulSplit(_, lo, hi int) {
 	}
 }
 
+// matmulTile runs the split Q8_0 kernel on tiles of two rows × four tokens (prompt
+// processing): bands of rows stay in cache while the token tiles stream past.
+func (b *Backend) matmulTile(_, lo, hi int) {
+	mm := &b.mm
+	nb := mm.k / 32
+	w := mm.w
+	var out [8]float32
+	const band = 16
+	for r0 := lo; r0 < hi; r0 += band {
+		r1 := min(r0+band, hi)
+		t := 0
+		for ; t+4 <= mm.ntok; t += 4 {
+			r := r0
+			for ; r+2 <= r1; r += 2 {
+				dotQ8_0Tile2x4AVX2(nb, &w.split[r*w.splitBytes], w.splitBytes, &mm.as[t*nb], &mm.act[t*mm.arb], mm.arb, &out[0])
+				for i := 0; i < 4; i++ {
+					mm.d.f32[(t+i)*mm.nout+r] = out[i]
+					mm.d.f32[(t+i)*mm.nout+r+1] = out[4+i]
+				}
+			}
+			for ; r < r1; r++ {
+				for i := t; i < t+4; i++ {
+					mm.d.f32[i*mm.nout+r] = dotQ8_0SAVX2(nb, &w.split[r*w.splitBytes], &mm.as[i*nb], &mm.act[i*mm.arb])
+				}
+			}
+		}
+		for ; t < mm.ntok; t++ {
+			for r := r0; r < r1; r++ {
+				mm.d.f32[t*mm.nout+r] = dotQ8_0SAVX2(nb, &w.split[r*w.splitBytes], &mm.as[t*nb], &mm.act[t*mm.arb])
+			}
+		}
+	}
+}
+
 func (b *Backend) matmulF32(_, lo, hi int) {
 	mm := &b.mm
 	k, nout := mm.k, mm.nout
@@ -115,19 +154,28 @@ func (b *Backend) matmulRows(_, lo, hi int) {
 		}
 	}
 	var out [4]float32
-	for r := lo; r < hi; r++ {
-		wr := mm.wdata[r*mm.wrow : (r+1)*mm.wrow]
+	// A band of rows stays in L1/L2 while every token group streams past it, so the
+	// activations are read once per band rather than once per row.
+	const band = 16
+	for r0 := lo; r0 < hi; r0 += band {
+		r1 := min(r0+band, hi)
 		t := 0
-		if four != nil { // four tokens per pass over the row's blocks
+		if four != nil { // four tokens per pass over a row's blocks
 			for ; t+4 <= mm.ntok; t += 4 {
-				four(nb, &wr[0], &mm.act[t*mm.arb], mm.arb, &out[0])
-				for i := 0; i < 4; i++ {
-					mm.d.f32[(t+i)*mm.nout+r] = out[i]
+				a := &mm.act[t*mm.arb]
+				for r := r0; r < r1; r++ {
+					four(nb, &mm.wdata[r*mm.wrow], a, mm.arb, &out[0])
+					for i := 0; i < 4; i++ {
+						mm.d.f32[(t+i)*mm.nout+r] = out[i]
+					}
 				}
 			}
 		}
 		for ; t < mm.ntok; t++ {
-			mm.d.f32[t*mm.nout+r] = mm.dot(mm.k, wr, mm.act[t*mm.arb:(t+1)*mm.arb])
+			at := mm.act[t*mm.arb : (t+1)*mm.arb]
+			for r := r0; r < r1; r++ {
+				mm.d.f32[t*mm.nout+r] = mm.dot(mm.k, mm.wdata[r*mm.wrow:(r+1)*mm.wrow], at)
+			}
 		}
 	}
 }

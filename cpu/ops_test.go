@@ -174,43 +174,47 @@ func TestMatMul(t *testing.T) {
 	b := New(2)
 	defer b.Close()
 	r := rand.New(rand.NewPCG(4, 4))
-	const rows, cols, ntok = 40, 512, 3
-	x := randVec(r, ntok*cols)
-	for _, dt := range []tensor.DType{tensor.F32, tensor.F16, tensor.BF16, tensor.Q4_0, tensor.Q4_1, tensor.Q5_0, tensor.Q5_1,
-		tensor.Q8_0, tensor.Q2_K, tensor.Q3_K, tensor.Q4_K, tensor.Q5_K, tensor.Q6_K, tensor.IQ4_NL, tensor.IQ4_XS} {
-		wf := randVec(r, rows*cols)
-		sz, _ := dt.RowSize(rows * cols)
-		raw := make([]byte, sz)
-		if err := tensor.Quantize(dt, wf, raw); err != nil {
-			t.Fatal(err)
-		}
-		deq := make([]float32, rows*cols)
-		tensor.Dequantize(dt, raw, deq)
-		w, err := b.Weight("w", dt, rows, cols, raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := b.Activation(ntok, rows)
-		b.MatMul(out, w, act(b, ntok, cols, x))
-		want := make([]float64, ntok*rows)
-		for tk := 0; tk < ntok; tk++ {
-			for o := 0; o < rows; o++ {
-				var s float64
-				for i := 0; i < cols; i++ {
-					s += float64(deq[o*cols+i]) * float64(x[tk*cols+i])
-				}
-				want[tk*rows+o] = s
+	// 41 rows: an odd row left over from the two-row tiles and a partial row band;
+	// 1, 3 and 9 tokens: the decode kernels, the four-token tiles and their tail.
+	const rows, cols = 41, 512
+	for _, ntok := range []int{1, 3, 9} {
+		x := randVec(r, ntok*cols)
+		for _, dt := range []tensor.DType{tensor.F32, tensor.F16, tensor.BF16, tensor.Q4_0, tensor.Q4_1, tensor.Q5_0, tensor.Q5_1,
+			tensor.Q8_0, tensor.Q2_K, tensor.Q3_K, tensor.Q4_K, tensor.Q5_K, tensor.Q6_K, tensor.IQ4_NL, tensor.IQ4_XS} {
+			wf := randVec(r, rows*cols)
+			sz, _ := dt.RowSize(rows * cols)
+			raw := make([]byte, sz)
+			if err := tensor.Quantize(dt, wf, raw); err != nil {
+				t.Fatal(err)
 			}
-		}
-		tol := 1e-4 // 8-bit activations
-		switch dt {
-		case tensor.F32:
-			tol = 1e-12
-		case tensor.F16, tensor.BF16:
-			tol = 1e-5
-		}
-		if e := nmse(out.(*Tensor).Floats(), want); e > tol {
-			t.Errorf("%s: MatMul NMSE %.3g > %g", dt, e, tol)
+			deq := make([]float32, rows*cols)
+			tensor.Dequantize(dt, raw, deq)
+			w, err := b.Weight("w", dt, rows, cols, raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := b.Activation(ntok, rows)
+			b.MatMul(out, w, act(b, ntok, cols, x))
+			want := make([]float64, ntok*rows)
+			for tk := 0; tk < ntok; tk++ {
+				for o := 0; o < rows; o++ {
+					var s float64
+					for i := 0; i < cols; i++ {
+						s += float64(deq[o*cols+i]) * float64(x[tk*cols+i])
+					}
+					want[tk*rows+o] = s
+				}
+			}
+			tol := 1e-4 // 8-bit activations
+			switch dt {
+			case tensor.F32:
+				tol = 1e-12
+			case tensor.F16, tensor.BF16:
+				tol = 1e-5
+			}
+			if e := nmse(out.(*Tensor).Floats(), want); e > tol {
+				t.Errorf("%s, %d tokens: MatMul NMSE %.3g > %g", dt, ntok, e, tol)
+			}
 		}
 	}
 }

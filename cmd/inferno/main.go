@@ -22,6 +22,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	addLogFlags(root)
+	addProfileFlag(root)
 	root.AddCommand(newInfoCmd(), newRunCmd(), newTokenizeCmd(), newLogitsCmd(), newPerplexityCmd(), newKernelsCmd(), newGenCmd(), newQuantizeCmd(), newBenchCmd(), newConfigCmd(), newSystemCmd(), newPullCmd(), newListCmd(), newChatCmd())
 	return root
 }
