@@ -79,3 +79,11 @@ func dotQ8_0SAVX2(nb int, w *byte, as *float32, a *byte) float32
 //
 //go:noescape
 func dotQ8_0Tile2x4AVX2(nb int, w *byte, wstride int, as *float32, a *byte, astride int, out *float32)
+
+// dotQ4_0Tile2x4AVX2 is dotQ8_0Tile2x4AVX2 for split-repacked Q4_0 rows (16 bytes of
+// nibbles per block after the nb float32 scales):
+//
+//	for r := range 2 { for t := range 4 { out[4*r+t] = dotQ4_0S(nb, w[r], as[t], a[t]) } }
+//
+//go:noescape
+func dotQ4_0Tile2x4AVX2(nb int, w *byte, wstride int, as *float32, a *byte, astride int, out *float32)

@@ -22,3 +22,6 @@ func dotQ8_0SAVX2(nb int, w *byte, as *float32, a *byte) float32 { panic("no ass
 func dotQ8_0Tile2x4AVX2(nb int, w *byte, wstride int, as *float32, a *byte, astride int, out *float32) {
 	panic("no assembly")
 }
+func dotQ4_0Tile2x4AVX2(nb int, w *byte, wstride int, as *float32, a *byte, astride int, out *float32) {
+	panic("no assembly")
+}

@@ -161,43 +161,51 @@ func TestDot4Legacy(t *testing.T) {
 	}
 }
 
-// TestDotQ8_0Tile: the 2-row × 4-token split Q8_0 kernel equals eight single calls.
-func TestDotQ8_0Tile(t *testing.T) {
+// TestDotTile2x4: the 2-row × 4-token split Q8_0 and Q4_0 kernels equal eight
+// single-token split calls.
+func TestDotTile2x4(t *testing.T) {
 	if !useAVX2 {
 		t.Skip("SKIP: no AVX2 here (or noasm build)")
 	}
 	r := rand.New(rand.NewPCG(5, 5))
-	for _, n := range []int{32, 96, 1024} {
-		nb := n / 32
-		x := make([]float32, n)
-		raw := make([]byte, 2*nb*34)
-		for row := 0; row < 2; row++ {
-			for i := range x {
-				x[i] = float32(r.NormFloat64())
+	for _, c := range []struct {
+		dt     tensor.DType
+		bb     int
+		tile   func(nb int, w *byte, wstride int, as *float32, a *byte, astride int, out *float32)
+		single func(nb int, w *byte, as *float32, a *byte) float32
+	}{{tensor.Q8_0, 34, dotQ8_0Tile2x4AVX2, dotQ8_0SAVX2}, {tensor.Q4_0, 18, dotQ4_0Tile2x4AVX2, dotQ4_0SAVX2}} {
+		for _, n := range []int{32, 96, 1024} {
+			nb := n / 32
+			x := make([]float32, n)
+			raw := make([]byte, 2*nb*c.bb)
+			for row := 0; row < 2; row++ {
+				for i := range x {
+					x[i] = float32(r.NormFloat64())
+				}
+				tensor.Quantize(c.dt, x, raw[row*nb*c.bb:])
 			}
-			tensor.Quantize(tensor.Q8_0, x, raw[row*nb*34:])
-		}
-		w := repackSplit(raw, 2, 34, nb)
-		wstride := nb * 36
-		astride := nb*34 + 34 // a gap: the stride, not the row length, must be used
-		a := make([]byte, 4*astride)
-		as := make([]float32, 4*nb)
-		for tk := 0; tk < 4; tk++ {
-			for i := range x {
-				x[i] = float32(r.NormFloat64())
-			}
-			tensor.QuantizeQ8_0Act(x, a[tk*astride:])
-			for i := 0; i < nb; i++ {
-				as[tk*nb+i] = tensor.FP16ToFP32(uint16(a[tk*astride+34*i]) | uint16(a[tk*astride+34*i+1])<<8)
-			}
-		}
-		var out [8]float32
-		dotQ8_0Tile2x4AVX2(nb, &w[0], wstride, &as[0], &a[0], astride, &out[0])
-		for row := 0; row < 2; row++ {
+			w := repackSplit(raw, 2, c.bb, nb)
+			wstride := nb * (c.bb + 2)
+			astride := nb*34 + 34 // a gap: the stride, not the row length, must be used
+			a := make([]byte, 4*astride)
+			as := make([]float32, 4*nb)
 			for tk := 0; tk < 4; tk++ {
-				want := dotQ8_0SAVX2(nb, &w[row*wstride], &as[tk*nb], &a[tk*astride])
-				if got := out[4*row+tk]; math.Abs(float64(got-want)) > 1e-5*math.Max(1, math.Abs(float64(want))) {
-					t.Errorf("n=%d row %d token %d: %v, single kernel %v", n, row, tk, got, want)
+				for i := range x {
+					x[i] = float32(r.NormFloat64())
+				}
+				tensor.QuantizeQ8_0Act(x, a[tk*astride:])
+				for i := 0; i < nb; i++ {
+					as[tk*nb+i] = tensor.FP16ToFP32(uint16(a[tk*astride+34*i]) | uint16(a[tk*astride+34*i+1])<<8)
+				}
+			}
+			var out [8]float32
+			c.tile(nb, &w[0], wstride, &as[0], &a[0], astride, &out[0])
+			for row := 0; row < 2; row++ {
+				for tk := 0; tk < 4; tk++ {
+					want := c.single(nb, &w[row*wstride], &as[tk*nb], &a[tk*astride])
+					if got := out[4*row+tk]; math.Abs(float64(got-want)) > 1e-5*math.Max(1, math.Abs(float64(want))) {
+						t.Errorf("%s n=%d row %d token %d: %v, single kernel %v", c.dt, n, row, tk, got, want)
+					}
 				}
 			}
 		}

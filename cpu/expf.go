@@ -8,22 +8,31 @@ import "math"
 // here keeps our activations bit-identical to llama.cpp's instead of 1 ulp away,
 // which matters when they are quantized to 8 bits afterwards.
 func ExpF(x float32) float32 {
-	const r = 0x1.8p23
-	z := fma32(x, 0x1.715476p+0, r)
-	n := z - r
-	b := fnma32(n, 0x1.7f7d1cp-20, fnma32(n, 0x1.62e4p-1, x))
+	j, n := expFParts(x)
 	if absf32(n) > 192 {
 		if n <= 0 {
 			return 0
 		}
 		return float32(math.Inf(1))
 	}
+	if absf32(n) <= 126 { // 2^n is a normal float32: one rounding, as Ldexp's
+		return j * math.Float32frombits(uint32(int32(n)+127)<<23)
+	}
+	return float32(math.Ldexp(float64(j), int(n)))
+}
+
+// expFParts splits ExpF(x) into j·2^n (j near 1, n an integer-valued float32).
+func expFParts(x float32) (j, n float32) {
+	const r = 0x1.8p23
+	z := fma32(x, 0x1.715476p+0, r)
+	n = z - r
+	b := fnma32(n, 0x1.7f7d1cp-20, fnma32(n, 0x1.62e4p-1, x))
 	u := b * b
-	j := fma32(
+	j = fma32(
 		fma32(fma32(0x1.0e4020p-7, b, 0x1.573e2ep-5), u, fma32(0x1.555e66p-3, b, 0x1.fffdb6p-2)),
 		u,
 		fma32(0x1.ffffecp-1, b, 1))
-	return float32(math.Ldexp(float64(j), int(n)))
+	return j, n
 }
 
 // SiLUF is ggml_v_silu: x / (1 + ExpF(-x)).

@@ -29,7 +29,7 @@ func (b *Backend) MatMul(dst, w, x backend.Tensor) {
 	}
 	mm.act = b.actBuf
 	b.pool.For(ntok, 1, b.mmQuant)
-	tile := ws.split != nil && ws.dt == tensor.Q8_0 && useAVX2 && !b.noAsm
+	tile := ws.split != nil && useAVX2 && !b.noAsm
 	if ws.split != nil && (ntok < 4 || tile) { // float32 activation scales for the split kernels
 		nb := k / 32
 		if len(b.actScales) < ntok*nb {
@@ -87,12 +87,16 @@ func (b *Backend) matmulSplit(_, lo, hi int) {
 	}
 }
 
-// matmulTile runs the split Q8_0 kernel on tiles of two rows × four tokens (prompt
+// matmulTile runs the split Q8_0/Q4_0 kernels on tiles of two rows × four tokens (prompt
 // processing): bands of rows stay in cache while the token tiles stream past.
 func (b *Backend) matmulTile(_, lo, hi int) {
 	mm := &b.mm
 	nb := mm.k / 32
 	w := mm.w
+	tile, single := dotQ8_0Tile2x4AVX2, dotQ8_0SAVX2
+	if w.dt == tensor.Q4_0 {
+		tile, single = dotQ4_0Tile2x4AVX2, dotQ4_0SAVX2
+	}
 	var out [8]float32
 	const band = 16
 	for r0 := lo; r0 < hi; r0 += band {
@@ -101,7 +105,7 @@ func (b *Backend) matmulTile(_, lo, hi int) {
 		for ; t+4 <= mm.ntok; t += 4 {
 			r := r0
 			for ; r+2 <= r1; r += 2 {
-				dotQ8_0Tile2x4AVX2(nb, &w.split[r*w.splitBytes], w.splitBytes, &mm.as[t*nb], &mm.act[t*mm.arb], mm.arb, &out[0])
+				tile(nb, &w.split[r*w.splitBytes], w.splitBytes, &mm.as[t*nb], &mm.act[t*mm.arb], mm.arb, &out[0])
 				for i := 0; i < 4; i++ {
 					mm.d.f32[(t+i)*mm.nout+r] = out[i]
 					mm.d.f32[(t+i)*mm.nout+r+1] = out[4+i]
@@ -109,13 +113,13 @@ func (b *Backend) matmulTile(_, lo, hi int) {
 			}
 			for ; r < r1; r++ {
 				for i := t; i < t+4; i++ {
-					mm.d.f32[i*mm.nout+r] = dotQ8_0SAVX2(nb, &w.split[r*w.splitBytes], &mm.as[i*nb], &mm.act[i*mm.arb])
+					mm.d.f32[i*mm.nout+r] = single(nb, &w.split[r*w.splitBytes], &mm.as[i*nb], &mm.act[i*mm.arb])
 				}
 			}
 		}
 		for ; t < mm.ntok; t++ {
 			for r := r0; r < r1; r++ {
-				mm.d.f32[t*mm.nout+r] = dotQ8_0SAVX2(nb, &w.split[r*w.splitBytes], &mm.as[t*nb], &mm.act[t*mm.arb])
+				mm.d.f32[t*mm.nout+r] = single(nb, &w.split[r*w.splitBytes], &mm.as[t*nb], &mm.act[t*mm.arb])
 			}
 		}
 	}

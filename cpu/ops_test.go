@@ -76,6 +76,13 @@ func TestExpFAccuracy(t *testing.T) {
 	if ExpF(float32(math.Inf(-1))) != 0 || !math.IsInf(float64(ExpF(200)), 1) {
 		t.Error("ExpF limits")
 	}
+	// the exponent-bits fast path rounds exactly as Ldexp (subnormal results included)
+	for x := float32(-104); x < 89; x += 0.00731 {
+		j, n := expFParts(x)
+		if got, want := ExpF(x), float32(math.Ldexp(float64(j), int(n))); math.Float32bits(got) != math.Float32bits(want) {
+			t.Fatalf("ExpF(%v) = %v, Ldexp path %v", x, got, want)
+		}
+	}
 }
 
 func TestRope(t *testing.T) {
