@@ -87,3 +87,11 @@ func dotQ8_0Tile2x4AVX2(nb int, w *byte, wstride int, as *float32, a *byte, astr
 //
 //go:noescape
 func dotQ4_0Tile2x4AVX2(nb int, w *byte, wstride int, as *float32, a *byte, astride int, out *float32)
+
+// dotQ6KR4AVX2 is dotQ6KRAVX2 for four activation rows astride bytes apart, writing
+// out[0..3]; each chunk's scales are broadcast once for all four:
+//
+//	for t := range 4 { out[t] = dotQ6KR(nb, w, a[t*astride:]) }
+//
+//go:noescape
+func dotQ6KR4AVX2(nb int, w, a *byte, astride int, out *float32)

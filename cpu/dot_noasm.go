@@ -13,6 +13,7 @@ func dotF32AVX2(a, b *float32, n int) float32         { panic("no assembly") }
 func axpyF32AVX2(alpha float32, x, y *float32, n int) { panic("no assembly") }
 
 func dotQ4KR4AVX2(nb int, w, a *byte, astride int, out *float32) { panic("no assembly") }
+func dotQ6KR4AVX2(nb int, w, a *byte, astride int, out *float32) { panic("no assembly") }
 
 func dotQ8_04AVX2(nb int, w, a *byte, astride int, out *float32) { panic("no assembly") }
 func dotQ4_04AVX2(nb int, w, a *byte, astride int, out *float32) { panic("no assembly") }

@@ -92,34 +92,43 @@ func BenchmarkDotKernels(b *testing.B) {
 	}
 }
 
-// TestDotQ4KR4: the four-token kernel equals four single-token calls to float32
-// rounding (it applies the activation scale after the weight scales).
-func TestDotQ4KR4(t *testing.T) {
+// TestDotKR4: the four-token Q4_K and Q6_K kernels equal four single-token calls to
+// float32 rounding (they apply the activation scale after the weight scales).
+func TestDotKR4(t *testing.T) {
 	if !useAVX2 {
 		t.Skip("SKIP: no AVX2 here (or noasm build)")
 	}
 	r := rand.New(rand.NewPCG(3, 3))
 	const n = 1024
-	x := make([]float32, n)
-	for i := range x {
-		x[i] = float32(r.NormFloat64())
-	}
-	w := make([]byte, n/256*144)
-	tensor.Quantize(tensor.Q4_K, x, w)
-	wr := repackQ4K(w)
-	a := make([]byte, 4*n/256*292)
-	for tk := 0; tk < 4; tk++ {
+	for _, c := range []struct {
+		dt     tensor.DType
+		bytes  int
+		repack func([]byte) []byte
+		one    func(nb int, w, a *byte) float32
+		four   func(nb int, w, a *byte, astride int, out *float32)
+	}{{tensor.Q4_K, 144, repackQ4K, dotQ4KRAVX2, dotQ4KR4AVX2}, {tensor.Q6_K, 210, repackQ6K, dotQ6KRAVX2, dotQ6KR4AVX2}} {
+		x := make([]float32, n)
 		for i := range x {
 			x[i] = float32(r.NormFloat64())
 		}
-		tensor.QuantizeQ8_K(x, a[tk*n/256*292:])
-	}
-	var out [4]float32
-	dotQ4KR4AVX2(n/256, &wr[0], &a[0], n/256*292, &out[0])
-	for tk := 0; tk < 4; tk++ {
-		want := dotQ4KRAVX2(n/256, &wr[0], &a[tk*n/256*292])
-		if math.Abs(float64(out[tk]-want)) > 1e-5*math.Max(1, math.Abs(float64(want))) {
-			t.Errorf("token %d: %v, single-token kernel %v", tk, out[tk], want)
+		w := make([]byte, n/256*c.bytes)
+		tensor.Quantize(c.dt, x, w)
+		wr := c.repack(w)
+		stride := n/256*292 + 292 // a gap: the stride, not the row length, must be used
+		a := make([]byte, 4*stride)
+		for tk := 0; tk < 4; tk++ {
+			for i := range x {
+				x[i] = float32(r.NormFloat64())
+			}
+			tensor.QuantizeQ8_K(x, a[tk*stride:])
+		}
+		var out [4]float32
+		c.four(n/256, &wr[0], &a[0], stride, &out[0])
+		for tk := 0; tk < 4; tk++ {
+			want := c.one(n/256, &wr[0], &a[tk*stride])
+			if math.Abs(float64(out[tk]-want)) > 1e-5*math.Max(1, math.Abs(float64(want))) {
+				t.Errorf("%s token %d: %v, single-token kernel %v", c.dt, tk, out[tk], want)
+			}
 		}
 	}
 }

@@ -151,6 +151,8 @@ func (b *Backend) matmulRows(_, lo, hi int) {
 		switch mm.w.dt {
 		case tensor.Q4_K:
 			four, nb = dotQ4KR4AVX2, mm.k/256
+		case tensor.Q6_K:
+			four, nb = dotQ6KR4AVX2, mm.k/256
 		case tensor.Q8_0:
 			four, nb = dotQ8_04AVX2, mm.k/32
 		case tensor.Q4_0:
