@@ -108,11 +108,9 @@ func (b *Backend) attentionJob(w, lo, hi int) {
 		for j := n; j < padded; j++ {
 			scores[j] = 0
 		}
+		b.expSub(scores[:n], maxS)
 		var sum float64
 		for j := 0; j < padded; j += 16 {
-			for e := j; e < min(j+16, n); e++ {
-				scores[e] = ExpF(scores[e] - maxS)
-			}
 			sum += float64(reduceAdd16(scores[j : j+16]))
 		}
 		inv := float32(1 / sum)

@@ -95,3 +95,12 @@ func dotQ4_0Tile2x4AVX2(nb int, w *byte, wstride int, as *float32, a *byte, astr
 //
 //go:noescape
 func dotQ6KR4AVX2(nb int, w, a *byte, astride int, out *float32)
+
+// expSubAVX2 replaces x[i] by ExpF(x[i]-m) eight at a time for i < n (a multiple of 8),
+// stopping before the first block with a lane outside ExpF's fast range; it returns how
+// many elements it did:
+//
+//	for i := 0; i < n; i++ { x[i] = ExpF(x[i] - m) }
+//
+//go:noescape
+func expSubAVX2(x *float32, n int, m float32) int

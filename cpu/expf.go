@@ -64,3 +64,23 @@ func reduceAdd16(v []float32) float32 {
 	a[1] += a[3]
 	return a[0] + a[1]
 }
+
+// expSub sets x[i] = ExpF(x[i]-m): eight lanes at a time with AVX2, per element
+// elsewhere and for the rare block with a lane outside the fast range.
+func (b *Backend) expSub(x []float32, m float32) {
+	i := 0
+	if useAVX2 && !b.noAsm {
+		for i+8 <= len(x) {
+			i += expSubAVX2(&x[i], (len(x)-i)&^7, m)
+			if i+8 <= len(x) { // the block expSubAVX2 stopped at
+				for e := i; e < i+8; e++ {
+					x[e] = ExpF(x[e] - m)
+				}
+				i += 8
+			}
+		}
+	}
+	for ; i < len(x); i++ {
+		x[i] = ExpF(x[i] - m)
+	}
+}

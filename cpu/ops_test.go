@@ -225,3 +225,41 @@ func TestMatMul(t *testing.T) {
 		}
 	}
 }
+
+// TestExpSub: the AVX2 exp equals ExpF lane for lane (both are ggml's AVX-512 expf: the
+// Go one rounds its fused multiply-adds through float64, so allow 1 ulp, rarely), and
+// the portable path is ExpF itself.
+func TestExpSub(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 6))
+	for _, noAsm := range []bool{false, true} {
+		b := New(1)
+		b.noAsm = noAsm
+		for _, n := range []int{1, 7, 8, 9, 64, 1003} {
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = float32(r.NormFloat64() * 30) // some lanes below -87: the slow path
+			}
+			if n > 40 {
+				x[17] = float32(math.Inf(-1)) // a masked score
+			}
+			m := float32(2.5)
+			got := append([]float32(nil), x...)
+			b.expSub(got, m)
+			off := 0
+			for i := range x {
+				want := ExpF(x[i] - m)
+				d := int64(math.Float32bits(got[i])) - int64(math.Float32bits(want))
+				if d != 0 {
+					off++
+				}
+				if d < -1 || d > 1 || (noAsm && d != 0) {
+					t.Fatalf("noasm=%v n=%d: exp(%v-%v) = %v, ExpF %v", noAsm, n, x[i], m, got[i], want)
+				}
+			}
+			if off > n/100+1 {
+				t.Errorf("noasm=%v n=%d: %d lanes 1 ulp off", noAsm, n, off)
+			}
+		}
+		b.Close()
+	}
+}
