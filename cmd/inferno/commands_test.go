@@ -284,3 +284,16 @@ func TestSystemAndQuantizeCommands(t *testing.T) {
 		t.Error("--log-format xml accepted")
 	}
 }
+
+func TestCPUProfileFlag(t *testing.T) {
+	prof := filepath.Join(t.TempDir(), "cpu.prof")
+	if _, err := runCLI(t, "--cpuprofile", prof, "tokenize", "-m", refdata.Path(t, "models", "stories260K.gguf"), "--text", "Once upon a time"); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(prof); err != nil || st.Size() == 0 {
+		t.Errorf("--cpuprofile wrote nothing: %v", err)
+	}
+	if _, err := runCLI(t, "--cpuprofile", filepath.Join(t.TempDir(), "no", "such", "dir", "p"), "system"); err == nil {
+		t.Error("--cpuprofile into a missing directory: accepted")
+	}
+}
