@@ -1,25 +1,26 @@
 //go:build !noasm
 
 #include "textflag.h"
+#include "avx2.h"
 
 // Constants: 0x0F bytes, 8 bytes, 1 words.
-DATA nibmask<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
-DATA nibmask<>+8(SB)/8, $0x0f0f0f0f0f0f0f0f
-DATA nibmask<>+16(SB)/8, $0x0f0f0f0f0f0f0f0f
-DATA nibmask<>+24(SB)/8, $0x0f0f0f0f0f0f0f0f
-GLOBL nibmask<>(SB), RODATA|NOPTR, $32
+DATA ·nibmask+0(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA ·nibmask+8(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA ·nibmask+16(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA ·nibmask+24(SB)/8, $0x0f0f0f0f0f0f0f0f
+GLOBL ·nibmask(SB), RODATA|NOPTR, $32
 
-DATA eights<>+0(SB)/8, $0x0808080808080808
-DATA eights<>+8(SB)/8, $0x0808080808080808
-DATA eights<>+16(SB)/8, $0x0808080808080808
-DATA eights<>+24(SB)/8, $0x0808080808080808
-GLOBL eights<>(SB), RODATA|NOPTR, $32
+DATA ·eights+0(SB)/8, $0x0808080808080808
+DATA ·eights+8(SB)/8, $0x0808080808080808
+DATA ·eights+16(SB)/8, $0x0808080808080808
+DATA ·eights+24(SB)/8, $0x0808080808080808
+GLOBL ·eights(SB), RODATA|NOPTR, $32
 
-DATA ones16<>+0(SB)/8, $0x0001000100010001
-DATA ones16<>+8(SB)/8, $0x0001000100010001
-DATA ones16<>+16(SB)/8, $0x0001000100010001
-DATA ones16<>+24(SB)/8, $0x0001000100010001
-GLOBL ones16<>(SB), RODATA|NOPTR, $32
+DATA ·ones16+0(SB)/8, $0x0001000100010001
+DATA ·ones16+8(SB)/8, $0x0001000100010001
+DATA ·ones16+16(SB)/8, $0x0001000100010001
+DATA ·ones16+24(SB)/8, $0x0001000100010001
+GLOBL ·ones16(SB), RODATA|NOPTR, $32
 
 // wordbcast<>+32k: VPSHUFB mask that broadcasts 16-bit word k of each 128-bit lane.
 DATA wordbcast<>+0(SB)/8, $0x0100010001000100
@@ -69,7 +70,7 @@ TEXT ·dotQ8_0AVX2(SB), NOSPLIT, $0-28
 	MOVQ w+8(FP), SI
 	MOVQ a+16(FP), DI
 	VXORPS Y0, Y0, Y0
-	VMOVDQU ones16<>(SB), Y7
+	VMOVDQU ·ones16(SB), Y7
 q8loop:
 	TESTQ CX, CX
 	JZ q8done
@@ -105,9 +106,9 @@ TEXT ·dotQ4_0AVX2(SB), NOSPLIT, $0-28
 	MOVQ w+8(FP), SI
 	MOVQ a+16(FP), DI
 	VXORPS Y0, Y0, Y0
-	VMOVDQU ones16<>(SB), Y7
-	VMOVDQU nibmask<>(SB), Y8
-	VMOVDQU eights<>(SB), Y9
+	VMOVDQU ·ones16(SB), Y7
+	VMOVDQU ·nibmask(SB), Y8
+	VMOVDQU ·eights(SB), Y9
 q4loop:
 	TESTQ CX, CX
 	JZ q4done
@@ -164,7 +165,7 @@ TEXT ·dotQ4KRAVX2(SB), NOSPLIT, $0-28
 	MOVQ a+16(FP), DI
 	LEAQ wordbcast<>(SB), BX
 	VXORPS Y0, Y0, Y0
-	VMOVDQU nibmask<>(SB), Y8
+	VMOVDQU ·nibmask(SB), Y8
 q4kloop:
 	TESTQ CX, CX
 	JZ q4kdone
@@ -280,7 +281,7 @@ q4k4inner:
 	SHLQ $5, AX
 	VMOVDQU 24(SI)(AX*1), Y9
 	VPSRLW $4, Y9, Y10
-	VMOVDQU nibmask<>(SB), Y8
+	VMOVDQU ·nibmask(SB), Y8
 	VPAND Y8, Y9, Y9             // low nibbles (sub-block 2j)
 	VPAND Y8, Y10, Y10           // high nibbles (2j+1)
 	MOVBLZX 8(SI)(DX*2), BX
@@ -407,13 +408,6 @@ q4k4done:
 	VCVTDQ2PS Y12, Y12 \
 	VFMADD231PS Y12, Y10, acc
 
-#define HSUMTO(acc, xacc, off) \
-	VEXTRACTF128 $1, acc, X4 \
-	VADDPS X4, xacc, xacc \
-	VHADDPS xacc, xacc, xacc \
-	VHADDPS xacc, xacc, xacc \
-	VMOVSS xacc, off(R9)
-
 // func dotQ8_04AVX2(nb int, w, a *byte, astride int, out *float32)
 TEXT ·dotQ8_04AVX2(SB), NOSPLIT, $0-40
 	MOVQ nb+0(FP), CX
@@ -428,7 +422,7 @@ TEXT ·dotQ8_04AVX2(SB), NOSPLIT, $0-40
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-	VMOVDQU ones16<>(SB), Y7
+	VMOVDQU ·ones16(SB), Y7
 q804loop:
 	TESTQ CX, CX
 	JZ q804done
@@ -449,10 +443,10 @@ q804loop:
 	DECQ CX
 	JMP q804loop
 q804done:
-	HSUMTO(Y0, X0, 0)
-	HSUMTO(Y1, X1, 4)
-	HSUMTO(Y2, X2, 8)
-	HSUMTO(Y3, X3, 12)
+	HSUMSTORE(Y0, X0, X4, 0(R9))
+	HSUMSTORE(Y1, X1, X4, 4(R9))
+	HSUMSTORE(Y2, X2, X4, 8(R9))
+	HSUMSTORE(Y3, X3, X4, 12(R9))
 	VZEROUPPER
 	RET
 
@@ -470,9 +464,9 @@ TEXT ·dotQ4_04AVX2(SB), NOSPLIT, $0-40
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-	VMOVDQU ones16<>(SB), Y7
-	VMOVDQU nibmask<>(SB), Y13
-	VMOVDQU eights<>(SB), Y14
+	VMOVDQU ·ones16(SB), Y7
+	VMOVDQU ·nibmask(SB), Y13
+	VMOVDQU ·eights(SB), Y14
 q404loop:
 	TESTQ CX, CX
 	JZ q404done
@@ -497,10 +491,10 @@ q404loop:
 	DECQ CX
 	JMP q404loop
 q404done:
-	HSUMTO(Y0, X0, 0)
-	HSUMTO(Y1, X1, 4)
-	HSUMTO(Y2, X2, 8)
-	HSUMTO(Y3, X3, 12)
+	HSUMSTORE(Y0, X0, X4, 0(R9))
+	HSUMSTORE(Y1, X1, X4, 4(R9))
+	HSUMSTORE(Y2, X2, X4, 8(R9))
+	HSUMSTORE(Y3, X3, X4, 12(R9))
 	VZEROUPPER
 	RET
 
@@ -518,9 +512,9 @@ TEXT ·dotQ4_0SAVX2(SB), NOSPLIT, $0-36
 	LEAQ (SI)(CX*4), R9          // quants
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
-	VMOVDQU ones16<>(SB), Y7
-	VMOVDQU nibmask<>(SB), Y8
-	VMOVDQU eights<>(SB), Y9
+	VMOVDQU ·ones16(SB), Y7
+	VMOVDQU ·nibmask(SB), Y8
+	VMOVDQU ·eights(SB), Y9
 q4sloop2:
 	CMPQ CX, $2
 	JLT q4sone
@@ -594,7 +588,7 @@ TEXT ·dotQ8_0SAVX2(SB), NOSPLIT, $0-36
 	LEAQ (SI)(CX*4), R9
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
-	VMOVDQU ones16<>(SB), Y7
+	VMOVDQU ·ones16(SB), Y7
 q8sloop2:
 	CMPQ CX, $2
 	JLT q8sone

@@ -1,24 +1,7 @@
 //go:build !noasm
 
 #include "textflag.h"
-
-DATA tile4ones16<>+0(SB)/8, $0x0001000100010001
-DATA tile4ones16<>+8(SB)/8, $0x0001000100010001
-DATA tile4ones16<>+16(SB)/8, $0x0001000100010001
-DATA tile4ones16<>+24(SB)/8, $0x0001000100010001
-GLOBL tile4ones16<>(SB), RODATA|NOPTR, $32
-
-DATA tile4nib<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
-DATA tile4nib<>+8(SB)/8, $0x0f0f0f0f0f0f0f0f
-DATA tile4nib<>+16(SB)/8, $0x0f0f0f0f0f0f0f0f
-DATA tile4nib<>+24(SB)/8, $0x0f0f0f0f0f0f0f0f
-GLOBL tile4nib<>(SB), RODATA|NOPTR, $32
-
-DATA tile4eights<>+0(SB)/8, $0x0808080808080808
-DATA tile4eights<>+8(SB)/8, $0x0808080808080808
-DATA tile4eights<>+16(SB)/8, $0x0808080808080808
-DATA tile4eights<>+24(SB)/8, $0x0808080808080808
-GLOBL tile4eights<>(SB), RODATA|NOPTR, $32
+#include "avx2.h"
 
 // Y8/Y9: rows 0/1 as unsigned nibbles 0..15 in element order, Y10/Y11: their scales,
 // Y15: eights. Σ (q-8)·a = Σ q·a − Σ 8·a, the second term shared by both rows.
@@ -27,23 +10,16 @@ GLOBL tile4eights<>(SB), RODATA|NOPTR, $32
 	VPMADDUBSW 2(qa), Y15, Y12 \
 	VPMADDUBSW 2(qa), Y8, Y14 \
 	VPSUBW Y12, Y14, Y14 \
-	VPMADDWD tile4ones16<>(SB), Y14, Y14 \
+	VPMADDWD ·ones16(SB), Y14, Y14 \
 	VCVTDQ2PS Y14, Y14 \
 	VMULPS Y13, Y14, Y14 \
 	VFMADD231PS Y14, Y10, acc0 \
 	VPMADDUBSW 2(qa), Y9, Y14 \
 	VPSUBW Y12, Y14, Y14 \
-	VPMADDWD tile4ones16<>(SB), Y14, Y14 \
+	VPMADDWD ·ones16(SB), Y14, Y14 \
 	VCVTDQ2PS Y14, Y14 \
 	VMULPS Y13, Y14, Y14 \
 	VFMADD231PS Y14, Y11, acc1
-
-#define TILE4HSUM(acc, xacc, off) \
-	VEXTRACTF128 $1, acc, X14 \
-	VADDPS X14, xacc, xacc \
-	VHADDPS xacc, xacc, xacc \
-	VHADDPS xacc, xacc, xacc \
-	VMOVSS xacc, off(DX)
 
 // func dotQ4_0Tile2x4AVX2(nb int, w *byte, wstride int, as *float32, a *byte, astride int, out *float32)
 TEXT ·dotQ4_0Tile2x4AVX2(SB), NOSPLIT, $0-56
@@ -68,18 +44,18 @@ TEXT ·dotQ4_0Tile2x4AVX2(SB), NOSPLIT, $0-56
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
-	VMOVDQU tile4eights<>(SB), Y15
+	VMOVDQU ·eights(SB), Y15
 q4tileloop:
 	TESTQ CX, CX
 	JZ q4tiledone
 	VMOVDQU (R9), X8
 	VPSRLW $4, X8, X12
 	VINSERTI128 $1, X12, Y8, Y8
-	VPAND tile4nib<>(SB), Y8, Y8
+	VPAND ·nibmask(SB), Y8, Y8
 	VMOVDQU (R9)(BX*1), X9
 	VPSRLW $4, X9, X12
 	VINSERTI128 $1, X12, Y9, Y9
-	VPAND tile4nib<>(SB), Y9, Y9
+	VPAND ·nibmask(SB), Y9, Y9
 	VBROADCASTSS (SI), Y10
 	VBROADCASTSS (SI)(BX*1), Y11
 	Q4TILETOK(DI, (R8), Y0, Y4)
@@ -97,13 +73,13 @@ q4tileloop:
 	DECQ CX
 	JMP q4tileloop
 q4tiledone:
-	TILE4HSUM(Y0, X0, 0)
-	TILE4HSUM(Y1, X1, 4)
-	TILE4HSUM(Y2, X2, 8)
-	TILE4HSUM(Y3, X3, 12)
-	TILE4HSUM(Y4, X4, 16)
-	TILE4HSUM(Y5, X5, 20)
-	TILE4HSUM(Y6, X6, 24)
-	TILE4HSUM(Y7, X7, 28)
+	HSUMSTORE(Y0, X0, X14, 0(DX))
+	HSUMSTORE(Y1, X1, X14, 4(DX))
+	HSUMSTORE(Y2, X2, X14, 8(DX))
+	HSUMSTORE(Y3, X3, X14, 12(DX))
+	HSUMSTORE(Y4, X4, X14, 16(DX))
+	HSUMSTORE(Y5, X5, X14, 20(DX))
+	HSUMSTORE(Y6, X6, X14, 24(DX))
+	HSUMSTORE(Y7, X7, X14, 28(DX))
 	VZEROUPPER
 	RET

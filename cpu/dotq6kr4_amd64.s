@@ -1,6 +1,7 @@
 //go:build !noasm
 
 #include "textflag.h"
+#include "avx2.h"
 
 // One token's 32 elements of chunk AX against the unpacked q (Y8) and the chunk's two
 // group scales as words (Y9), added to the token's int32 accumulator.
@@ -21,13 +22,6 @@
 	VBROADCASTSS X11, Y11 \
 	VCVTDQ2PS iacc, iacc \
 	VFMADD231PS iacc, Y11, facc
-
-#define Q6R4HSUM(acc, xacc, off) \
-	VEXTRACTF128 $1, acc, X12 \
-	VADDPS X12, xacc, xacc \
-	VHADDPS xacc, xacc, xacc \
-	VHADDPS xacc, xacc, xacc \
-	VMOVSS xacc, off(R9)
 
 // func dotQ6KR4AVX2(nb int, w, a *byte, astride int, out *float32)
 TEXT ·dotQ6KR4AVX2(SB), NOSPLIT, $0-40
@@ -82,9 +76,9 @@ q6r4inner:
 	JMP q6r4loop
 q6r4done:
 	MOVQ out+32(FP), R9
-	Q6R4HSUM(Y0, X0, 0)
-	Q6R4HSUM(Y1, X1, 4)
-	Q6R4HSUM(Y2, X2, 8)
-	Q6R4HSUM(Y3, X3, 12)
+	HSUMSTORE(Y0, X0, X12, 0(R9))
+	HSUMSTORE(Y1, X1, X12, 4(R9))
+	HSUMSTORE(Y2, X2, X12, 8(R9))
+	HSUMSTORE(Y3, X3, X12, 12(R9))
 	VZEROUPPER
 	RET

@@ -1,12 +1,7 @@
 //go:build !noasm
 
 #include "textflag.h"
-
-DATA tileones16<>+0(SB)/8, $0x0001000100010001
-DATA tileones16<>+8(SB)/8, $0x0001000100010001
-DATA tileones16<>+16(SB)/8, $0x0001000100010001
-DATA tileones16<>+24(SB)/8, $0x0001000100010001
-GLOBL tileones16<>(SB), RODATA|NOPTR, $32
+#include "avx2.h"
 
 // Y8/Y9: |w| of rows 0/1, Y10/Y11: their scales, Y12: activation quants, Y13: the
 // activation scale, Y15: ones. One token against both rows:
@@ -25,13 +20,6 @@ GLOBL tileones16<>(SB), RODATA|NOPTR, $32
 	VCVTDQ2PS Y14, Y14 \
 	VMULPS Y13, Y14, Y14 \
 	VFMADD231PS Y14, Y11, acc1
-
-#define TILEHSUM(acc, xacc, off) \
-	VEXTRACTF128 $1, acc, X14 \
-	VADDPS X14, xacc, xacc \
-	VHADDPS xacc, xacc, xacc \
-	VHADDPS xacc, xacc, xacc \
-	VMOVSS xacc, off(DX)
 
 // func dotQ8_0Tile2x4AVX2(nb int, w *byte, wstride int, as *float32, a *byte, astride int, out *float32)
 TEXT ·dotQ8_0Tile2x4AVX2(SB), NOSPLIT, $0-56
@@ -56,7 +44,7 @@ TEXT ·dotQ8_0Tile2x4AVX2(SB), NOSPLIT, $0-56
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
-	VMOVDQU tileones16<>(SB), Y15
+	VMOVDQU ·ones16(SB), Y15
 q8tileloop:
 	TESTQ CX, CX
 	JZ q8tiledone
@@ -81,13 +69,13 @@ q8tileloop:
 	DECQ CX
 	JMP q8tileloop
 q8tiledone:
-	TILEHSUM(Y0, X0, 0)
-	TILEHSUM(Y1, X1, 4)
-	TILEHSUM(Y2, X2, 8)
-	TILEHSUM(Y3, X3, 12)
-	TILEHSUM(Y4, X4, 16)
-	TILEHSUM(Y5, X5, 20)
-	TILEHSUM(Y6, X6, 24)
-	TILEHSUM(Y7, X7, 28)
+	HSUMSTORE(Y0, X0, X14, 0(DX))
+	HSUMSTORE(Y1, X1, X14, 4(DX))
+	HSUMSTORE(Y2, X2, X14, 8(DX))
+	HSUMSTORE(Y3, X3, X14, 12(DX))
+	HSUMSTORE(Y4, X4, X14, 16(DX))
+	HSUMSTORE(Y5, X5, X14, 20(DX))
+	HSUMSTORE(Y6, X6, X14, 24(DX))
+	HSUMSTORE(Y7, X7, X14, 28(DX))
 	VZEROUPPER
 	RET
