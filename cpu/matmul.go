@@ -29,8 +29,7 @@ func (b *Backend) MatMul(dst, w, x backend.Tensor) {
 	}
 	mm.act = b.actBuf
 	b.pool.For(ntok, 1, b.mmQuant)
-	tile := ws.split != nil && useAVX2 && !b.noAsm
-	if ws.split != nil && (ntok < 4 || tile) { // float32 activation scales for the split kernels
+	if ws.split != nil { // the split kernels (AVX2 only) take float32 activation scales
 		nb := k / 32
 		if len(b.actScales) < ntok*nb {
 			b.actScales = make([]float32, ntok*nb)
