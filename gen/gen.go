@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"strings"
-	"sync"
 
 	"github.com/inferno-go/inferno/gguf"
 	"github.com/inferno-go/inferno/quant"
@@ -183,39 +182,24 @@ func makeTensor(s spec, dt tensor.DType, seed uint64, threads int) ([]byte, erro
 		return nil, err
 	}
 	out := make([]byte, rows*rb)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var firstErr error
-	chunk := (rows + threads - 1) / threads
-	for t := 0; t < threads; t++ {
-		lo, hi := t*chunk, min(rows, (t+1)*chunk)
-		if lo >= hi {
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]float32, rowLen)
-			for r := lo; r < hi; r++ {
-				g := rng{s: seed*0x100000001B3 + uint64(r)}
-				for i := range buf {
-					if s.norm {
-						buf[i] = 1
-					} else {
-						buf[i] = float32(g.normal() * 0.02)
-					}
-				}
-				if err := tensor.Quantize(dt, buf, out[r*rb:(r+1)*rb]); err != nil {
-					mu.Lock()
-					firstErr = err
-					mu.Unlock()
-					return
+	err = quant.ForRows(rows, threads, func(lo, hi int) error {
+		buf := make([]float32, rowLen)
+		for r := lo; r < hi; r++ {
+			g := rng{s: seed*0x100000001B3 + uint64(r)}
+			for i := range buf {
+				if s.norm {
+					buf[i] = 1
+				} else {
+					buf[i] = float32(g.normal() * 0.02)
 				}
 			}
-		}()
-	}
-	wg.Wait()
-	return out, firstErr
+			if err := tensor.Quantize(dt, buf, out[r*rb:(r+1)*rb]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
 }
 
 // writeVocab copies tokenizer.* from vocab, or makes an SPM vocabulary: <unk> <s> </s>,

@@ -129,33 +129,43 @@ func Convert(from, to tensor.DType, data []byte, rowLen, n, threads int) ([]byte
 	}
 	rows := n / rowLen
 	out := make([]byte, rows*outRow)
+	err = ForRows(rows, threads, func(lo, hi int) error {
+		buf := make([]float32, rowLen)
+		for r := lo; r < hi; r++ {
+			if err := tensor.Dequantize(from, data[r*inRow:(r+1)*inRow], buf); err != nil {
+				return err
+			}
+			if err := tensor.Quantize(to, buf, out[r*outRow:(r+1)*outRow]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ForRows runs fn over [0, rows) split into one contiguous range per thread, and
+// returns the first error any of them returned.
+func ForRows(rows, threads int, fn func(lo, hi int) error) error {
+	threads = max(1, threads)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var firstErr error
 	chunk := (rows + threads - 1) / threads
-	for t := 0; t < threads; t++ {
-		lo, hi := t*chunk, min(rows, (t+1)*chunk)
-		if lo >= hi {
-			break
-		}
+	for lo := 0; lo < rows; lo += chunk {
+		hi := min(rows, lo+chunk)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			buf := make([]float32, rowLen)
-			for r := lo; r < hi; r++ {
-				err := tensor.Dequantize(from, data[r*inRow:(r+1)*inRow], buf)
-				if err == nil {
-					err = tensor.Quantize(to, buf, out[r*outRow:(r+1)*outRow])
-				}
-				if err != nil {
-					mu.Lock()
+			if err := fn(lo, hi); err != nil {
+				mu.Lock()
+				if firstErr == nil {
 					firstErr = err
-					mu.Unlock()
-					return
 				}
+				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
-	return out, firstErr
+	return firstErr
 }
