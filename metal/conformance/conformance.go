@@ -267,32 +267,22 @@ func getRows(d metal.Device, t tensor.DType, cols int) (float64, error) {
 	return nmse(got, want), nil
 }
 
+// matvec checks the one-token-per-threadgroup-column kernel (eight rows a group).
 func matvec(d metal.Device, t tensor.DType, rows, cols, ntok int) (float64, error) {
-	r := rand.New(rand.NewPCG(2, uint64(t)*1000+uint64(rows)))
-	raw, _, err := quantized(r, t, rows, cols)
-	if err != nil {
-		return 0, err
-	}
-	x := randVec(r, ntok*cols)
-	b := &bufs{d: d}
-	defer b.release()
-	wb, _ := b.raw(raw)
-	xb, _ := b.f32(x)
-	yb, _ := b.zeros(4 * ntok * rows)
-	ab, _ := b.args(int32(cols), int32(rows))
-	if err := d.Run(metal.Dispatch{Kernel: "matvec_" + suffix(t), Buffers: []metal.Buffer{wb, xb, yb, ab},
-		Grid: [3]int{(rows + 7) / 8, ntok, 1}, Threads: [3]int{64, 1, 1}}); err != nil {
-		return 0, err
-	}
-	want, err := cpuMatMul(t, raw, rows, cols, x, ntok)
-	if err != nil {
-		return 0, err
-	}
-	return nmse(floats(yb, ntok*rows), want), nil
+	return product(d, t, rows, cols, ntok, 2, metal.Dispatch{Kernel: "matvec_" + suffix(t),
+		Grid: [3]int{(rows + 7) / 8, ntok, 1}, Threads: [3]int{64, 1, 1}}, int32(cols), int32(rows))
 }
 
+// matmul checks the 32×32 tiled kernel.
 func matmul(d metal.Device, t tensor.DType, rows, cols, ntok int) (float64, error) {
-	r := rand.New(rand.NewPCG(3, uint64(t)*1000+uint64(rows)))
+	return product(d, t, rows, cols, ntok, 3, metal.Dispatch{Kernel: "matmul_" + suffix(t),
+		Grid: [3]int{(rows + 31) / 32, (ntok + 31) / 32, 1}, Threads: [3]int{128, 1, 1}}, int32(cols), int32(rows), int32(ntok))
+}
+
+// product runs a weight × activation kernel (buffers: weights, x, y, args) on random
+// data and returns its NMSE against the CPU reference.
+func product(d metal.Device, t tensor.DType, rows, cols, ntok int, seed uint64, disp metal.Dispatch, args ...any) (float64, error) {
+	r := rand.New(rand.NewPCG(seed, uint64(t)*1000+uint64(rows)))
 	raw, _, err := quantized(r, t, rows, cols)
 	if err != nil {
 		return 0, err
@@ -303,9 +293,9 @@ func matmul(d metal.Device, t tensor.DType, rows, cols, ntok int) (float64, erro
 	wb, _ := b.raw(raw)
 	xb, _ := b.f32(x)
 	yb, _ := b.zeros(4 * ntok * rows)
-	ab, _ := b.args(int32(cols), int32(rows), int32(ntok))
-	if err := d.Run(metal.Dispatch{Kernel: "matmul_" + suffix(t), Buffers: []metal.Buffer{wb, xb, yb, ab},
-		Grid: [3]int{(rows + 31) / 32, (ntok + 31) / 32, 1}, Threads: [3]int{128, 1, 1}}); err != nil {
+	ab, _ := b.args(args...)
+	disp.Buffers = []metal.Buffer{wb, xb, yb, ab}
+	if err := d.Run(disp); err != nil {
 		return 0, err
 	}
 	want, err := cpuMatMul(t, raw, rows, cols, x, ntok)
