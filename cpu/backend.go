@@ -46,7 +46,9 @@ type Backend struct {
 	mmF32, mmQuant, mmRows, attFn func(w, lo, hi int)
 	mmSplit, mmTile, gluFn        func(w, lo, hi int)
 	actScales                     []float32
+	actSums                       []int32
 	attScratch                    [][]float32 // per worker: scores, q, acc
+	mappings                      [][]byte    // huge-page weight buffers, unmapped by Close
 }
 
 // New returns a CPU backend with the given number of threads (<= 0: all CPUs).
@@ -71,8 +73,25 @@ func newBackend(threads int, noAsm bool) *Backend {
 // Threads is the number of worker threads.
 func (b *Backend) Threads() int { return b.pool.Threads() }
 
-// Close stops the worker pool.
-func (b *Backend) Close() { b.pool.Close() }
+// Close stops the worker pool and releases the repacked weights: no tensor of this
+// backend may be used after it.
+func (b *Backend) Close() {
+	b.pool.Close()
+	for _, m := range b.mappings {
+		unmapWeights(m)
+	}
+	b.mappings = nil
+}
+
+// weightBuf returns n bytes for repacked weights: on huge pages outside the heap when
+// the system offers them (released by Close), else on the heap.
+func (b *Backend) weightBuf(n int) []byte {
+	if buf, m := mapWeights(n); buf != nil {
+		b.mappings = append(b.mappings, m)
+		return buf
+	}
+	return make([]byte, n)
+}
 
 func (b *Backend) Name() string { return "cpu" }
 
@@ -111,13 +130,21 @@ func (b *Backend) Weight(name string, t tensor.DType, rows, cols int, data []byt
 	}
 	switch t {
 	case tensor.Q4_K:
-		w.rp, w.rpBytes = repackQ4K(w.raw), cols/256*q4krBytes
+		w.rpBytes = cols / 256 * q4krBytes
+		w.rp = repackQ4KTo(b.weightBuf(rows*w.rpBytes), w.raw)
 	case tensor.Q6_K:
-		w.rp, w.rpBytes = repackQ6K(w.raw), cols/256*q6krBytes
+		w.rpBytes = cols / 256 * q6krBytes
+		w.rp = repackQ6KTo(b.weightBuf(rows*w.rpBytes), w.raw)
 	case tensor.Q4_0, tensor.Q8_0:
-		if useAVX2 && !b.noAsm { // the split layout serves the single-token kernels
-			bb := t.TypeSize()
-			w.split, w.splitBytes = repackSplit(w.raw, rows, bb, cols/32), cols/32*(4+bb-2)
+		if useAVX2 && !b.noAsm { // the split layouts serve the AVX2 kernels
+			nb := cols / 32
+			if t == tensor.Q4_0 {
+				w.splitBytes = q4PairRowBytes(nb)
+				w.split = repackQ4_0PairsTo(b.weightBuf(rows*w.splitBytes), w.raw, rows, nb)
+			} else {
+				w.splitBytes = nb * 36
+				w.split = repackSplitTo(b.weightBuf(rows*w.splitBytes), w.raw, rows, 34, nb)
+			}
 		}
 	}
 	return w, nil

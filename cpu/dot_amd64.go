@@ -59,11 +59,14 @@ func dotQ8_04AVX2(nb int, w, a *byte, astride int, out *float32)
 //go:noescape
 func dotQ4_04AVX2(nb int, w, a *byte, astride int, out *float32)
 
-// dotQ4_0SAVX2 is dotQ4_0AVX2 over a split-repacked row (nb float32 scales, then 16
-// bytes of nibbles per block) with the activations' scales given as float32 (as).
+// dotQ4_0PAVX2 is dotQ4_0AVX2 over a repackQ4_0Pairs row (nb float32 scales, then the
+// block pairs) with float32 activation scales as and, per activation block, eight
+// int32 whose first is 8·Σa (a8; the rest zero), so that unsigned nibbles can be used:
+//
+//	for i := range nb { s += w.d[i] * as[i] * float32(Σ_j q[i][j]*a[i].q[j] - a8[8*i]) }
 //
 //go:noescape
-func dotQ4_0SAVX2(nb int, w *byte, as *float32, a *byte) float32
+func dotQ4_0PAVX2(nb int, w *byte, as *float32, a *byte, a8 *int32) float32
 
 // dotQ8_0SAVX2 is dotQ8_0AVX2 over a split-repacked row (nb float32 scales, then 32
 // int8 per block) with float32 activation scales.
@@ -80,10 +83,9 @@ func dotQ8_0SAVX2(nb int, w *byte, as *float32, a *byte) float32
 //go:noescape
 func dotQ8_0Tile2x4AVX2(nb int, w *byte, wstride int, as *float32, a *byte, astride int, out *float32)
 
-// dotQ4_0Tile2x4AVX2 is dotQ8_0Tile2x4AVX2 for split-repacked Q4_0 rows (16 bytes of
-// nibbles per block after the nb float32 scales):
+// dotQ4_0Tile2x4AVX2 is dotQ8_0Tile2x4AVX2 for repackQ4_0Pairs rows:
 //
-//	for r := range 2 { for t := range 4 { out[4*r+t] = dotQ4_0S(nb, w[r], as[t], a[t]) } }
+//	for r := range 2 { for t := range 4 { out[4*r+t] = dotQ4_0P(nb, w[r], as[t], a[t], a8[t]) } }
 //
 //go:noescape
 func dotQ4_0Tile2x4AVX2(nb int, w *byte, wstride int, as *float32, a *byte, astride int, out *float32)

@@ -170,6 +170,9 @@ q4kloop:
 	TESTQ CX, CX
 	JZ q4kdone
 	VPXOR Y10, Y10, Y10          // int32 sums of sc*q*q8
+
+
+
 	VPMOVZXBW 8(SI), X15         // 8 scales -> words, in both lanes
 	VINSERTI128 $1, X15, Y15, Y15
 	Q4KSTEP(24, 4, 0, 32)
@@ -211,6 +214,11 @@ TEXT ·dotQ6KRAVX2(SB), NOSPLIT, $0-28
 q6kloop:
 	TESTQ CX, CX
 	JZ q6kdone
+	PREFETCHT0 PFDIST(SI)
+	PREFETCHT0 PFDIST+64(SI)
+	PREFETCHT0 PFDIST+128(SI)
+	PREFETCHT0 PFDIST+192(SI)
+	PREFETCHT0 PFDIST+256(SI)
 	VPXOR Y10, Y10, Y10
 	XORQ DX, DX                  // chunk 0..7 of 32 elements (groups 2k, 2k+1)
 q6kinner:
@@ -503,82 +511,6 @@ q404done:
 // Q8_0: 32 int8 per block. as: the activation blocks' scales as float32, a: the Q8_0
 // activation blocks (34 bytes: their own fp16 scale is not read).
 
-// func dotQ4_0SAVX2(nb int, w *byte, as *float32, a *byte) float32
-TEXT ·dotQ4_0SAVX2(SB), NOSPLIT, $0-36
-	MOVQ nb+0(FP), CX
-	MOVQ w+8(FP), SI             // scales
-	MOVQ as+16(FP), R8
-	MOVQ a+24(FP), DI
-	LEAQ (SI)(CX*4), R9          // quants
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VMOVDQU ·ones16(SB), Y7
-	VMOVDQU ·nibmask(SB), Y8
-	VMOVDQU ·eights(SB), Y9
-q4sloop2:
-	CMPQ CX, $2
-	JLT q4sone
-	VMOVDQU (R9), Y2             // blocks b0, b1: [b0 bytes | b1 bytes]
-	VPSRLW $4, Y2, Y3
-	VPAND Y8, Y2, Y2             // low nibbles [b0 lo | b1 lo]
-	VPAND Y8, Y3, Y3             // high nibbles [b0 hi | b1 hi]
-	VPERM2I128 $0x20, Y3, Y2, Y4 // b0: [lo | hi]
-	VPERM2I128 $0x31, Y3, Y2, Y5 // b1
-	VPSUBB Y9, Y4, Y4
-	VPSUBB Y9, Y5, Y5
-	// block 0
-	VMOVSS (SI), X10
-	VMULSS (R8), X10, X10
-	VBROADCASTSS X10, Y10
-	VMOVDQU 2(DI), Y12
-	VPSIGNB Y4, Y12, Y12
-	VPSIGNB Y4, Y4, Y13
-	VPMADDUBSW Y12, Y13, Y12
-	VPMADDWD Y7, Y12, Y12
-	VCVTDQ2PS Y12, Y12
-	VFMADD231PS Y12, Y10, Y0
-	// block 1
-	VMOVSS 4(SI), X11
-	VMULSS 4(R8), X11, X11
-	VBROADCASTSS X11, Y11
-	VMOVDQU 36(DI), Y14
-	VPSIGNB Y5, Y14, Y14
-	VPSIGNB Y5, Y5, Y15
-	VPMADDUBSW Y14, Y15, Y14
-	VPMADDWD Y7, Y14, Y14
-	VCVTDQ2PS Y14, Y14
-	VFMADD231PS Y14, Y11, Y1
-	ADDQ $8, SI
-	ADDQ $8, R8
-	ADDQ $32, R9
-	ADDQ $68, DI
-	SUBQ $2, CX
-	JMP q4sloop2
-q4sone:
-	TESTQ CX, CX
-	JZ q4sdone
-	VMOVDQU (R9), X2
-	VPSRLW $4, X2, X3
-	VINSERTI128 $1, X3, Y2, Y2
-	VPAND Y8, Y2, Y2
-	VPSUBB Y9, Y2, Y4
-	VMOVSS (SI), X10
-	VMULSS (R8), X10, X10
-	VBROADCASTSS X10, Y10
-	VMOVDQU 2(DI), Y12
-	VPSIGNB Y4, Y12, Y12
-	VPSIGNB Y4, Y4, Y13
-	VPMADDUBSW Y12, Y13, Y12
-	VPMADDWD Y7, Y12, Y12
-	VCVTDQ2PS Y12, Y12
-	VFMADD231PS Y12, Y10, Y0
-q4sdone:
-	VADDPS Y1, Y0, Y0
-	HSUM8
-	VMOVSS X0, ret+32(FP)
-	VZEROUPPER
-	RET
-
 // func dotQ8_0SAVX2(nb int, w *byte, as *float32, a *byte) float32
 TEXT ·dotQ8_0SAVX2(SB), NOSPLIT, $0-36
 	MOVQ nb+0(FP), CX
@@ -592,6 +524,7 @@ TEXT ·dotQ8_0SAVX2(SB), NOSPLIT, $0-36
 q8sloop2:
 	CMPQ CX, $2
 	JLT q8sone
+	PREFETCHT0 PFDIST(R9)
 	VMOVSS (SI), X10
 	VMULSS (R8), X10, X10
 	VBROADCASTSS X10, Y10

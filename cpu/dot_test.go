@@ -170,20 +170,34 @@ func TestDot4Legacy(t *testing.T) {
 	}
 }
 
-// TestDotTile2x4: the 2-row × 4-token split Q8_0 and Q4_0 kernels equal eight
-// single-token split calls.
+// splitAct is what MatMul hands the split kernels for one Q8_0 activation row: the
+// float32 scales and the Q4_0 kernels' 8·Σa vectors.
+func splitAct(a []byte, nb int) ([]float32, []int32) {
+	as, a8 := make([]float32, nb), make([]int32, 8*nb)
+	for i := 0; i < nb; i++ {
+		as[i] = tensor.FP16ToFP32(uint16(a[34*i]) | uint16(a[34*i+1])<<8)
+		for _, q := range a[34*i+2 : 34*i+34] {
+			a8[8*i] += 8 * int32(int8(q))
+		}
+	}
+	return as, a8
+}
+
+// TestDotTile2x4: the single-token split kernels against tensor's reference dot, and
+// the 2-row × 4-token split Q8_0 and Q4_0 kernels against eight single-token calls.
+// Row lengths cover one block, odd block counts (Q4_0's lone last block of a pair) and
+// the eight-block main loop with a tail.
 func TestDotTile2x4(t *testing.T) {
 	if !useAVX2 {
 		t.Skip("SKIP: no AVX2 here (or noasm build)")
 	}
 	r := rand.New(rand.NewPCG(5, 5))
 	for _, c := range []struct {
-		dt     tensor.DType
-		bb     int
-		tile   func(nb int, w *byte, wstride int, as *float32, a *byte, astride int, out *float32)
-		single func(nb int, w *byte, as *float32, a *byte) float32
-	}{{tensor.Q8_0, 34, dotQ8_0Tile2x4AVX2, dotQ8_0SAVX2}, {tensor.Q4_0, 18, dotQ4_0Tile2x4AVX2, dotQ4_0SAVX2}} {
-		for _, n := range []int{32, 96, 1024} {
+		dt   tensor.DType
+		bb   int
+		tile func(nb int, w *byte, wstride int, as *float32, a *byte, astride int, out *float32)
+	}{{tensor.Q8_0, 34, dotQ8_0Tile2x4AVX2}, {tensor.Q4_0, 18, dotQ4_0Tile2x4AVX2}} {
+		for _, n := range []int{32, 96, 416, 1024} {
 			nb := n / 32
 			x := make([]float32, n)
 			raw := make([]byte, 2*nb*c.bb)
@@ -193,25 +207,41 @@ func TestDotTile2x4(t *testing.T) {
 				}
 				tensor.Quantize(c.dt, x, raw[row*nb*c.bb:])
 			}
-			w := repackSplit(raw, 2, c.bb, nb)
-			wstride := nb * (c.bb + 2)
+			w, wstride := repackSplit(raw, 2, c.bb, nb), nb*(c.bb+2)
+			single := func(row int, as []float32, a []byte, a8 []int32) float32 {
+				return dotQ8_0SAVX2(nb, &w[row*wstride], &as[0], &a[0])
+			}
+			if c.dt == tensor.Q4_0 {
+				w, wstride = repackQ4_0Pairs(raw, 2, nb), q4PairRowBytes(nb)
+				single = func(row int, as []float32, a []byte, a8 []int32) float32 {
+					return dotQ4_0PAVX2(nb, &w[row*wstride], &as[0], &a[0], &a8[0])
+				}
+			}
 			astride := nb*34 + 34 // a gap: the stride, not the row length, must be used
 			a := make([]byte, 4*astride)
 			as := make([]float32, 4*nb)
+			a8 := make([][]int32, 4)
 			for tk := 0; tk < 4; tk++ {
 				for i := range x {
 					x[i] = float32(r.NormFloat64())
 				}
-				tensor.QuantizeQ8_0Act(x, a[tk*astride:])
-				for i := 0; i < nb; i++ {
-					as[tk*nb+i] = tensor.FP16ToFP32(uint16(a[tk*astride+34*i]) | uint16(a[tk*astride+34*i+1])<<8)
+				at := a[tk*astride : tk*astride+nb*34]
+				tensor.QuantizeQ8_0Act(x, at)
+				s, s8 := splitAct(at, nb)
+				copy(as[tk*nb:], s)
+				a8[tk] = s8
+				for row := 0; row < 2; row++ {
+					want, _ := tensor.Dot(c.dt, n, raw[row*nb*c.bb:(row+1)*nb*c.bb], at)
+					if got := single(row, as[tk*nb:], at, s8); math.Abs(float64(got-want)) > 1e-5*math.Max(1, math.Abs(float64(want))) {
+						t.Errorf("%s n=%d row %d token %d: single kernel %v, reference %v", c.dt, n, row, tk, got, want)
+					}
 				}
 			}
 			var out [8]float32
 			c.tile(nb, &w[0], wstride, &as[0], &a[0], astride, &out[0])
 			for row := 0; row < 2; row++ {
 				for tk := 0; tk < 4; tk++ {
-					want := c.single(nb, &w[row*wstride], &as[tk*nb], &a[tk*astride])
+					want := single(row, as[tk*nb:], a[tk*astride:], a8[tk])
 					if got := out[4*row+tk]; math.Abs(float64(got-want)) > 1e-5*math.Max(1, math.Abs(float64(want))) {
 						t.Errorf("%s n=%d row %d token %d: %v, single kernel %v", c.dt, n, row, tk, got, want)
 					}

@@ -28,18 +28,22 @@ func (b *Backend) MatMul(dst, w, x backend.Tensor) {
 		b.actBuf = make([]byte, need)
 	}
 	mm.act = b.actBuf
-	b.pool.For(ntok, 1, b.mmQuant)
+	mm.as, mm.a8 = nil, nil
 	if ws.split != nil { // the split kernels (AVX2 only) take float32 activation scales
 		nb := k / 32
 		if len(b.actScales) < ntok*nb {
 			b.actScales = make([]float32, ntok*nb)
 		}
-		for t := 0; t < ntok; t++ {
-			for i := 0; i < nb; i++ {
-				b.actScales[t*nb+i] = tensor.FP16ToFP32(binary.LittleEndian.Uint16(mm.act[t*mm.arb+34*i:]))
-			}
-		}
 		mm.as = b.actScales
+		if ws.dt == tensor.Q4_0 {
+			if len(b.actSums) < ntok*nb*8 {
+				b.actSums = make([]int32, ntok*nb*8)
+			}
+			mm.a8 = b.actSums
+		}
+	}
+	b.pool.For(ntok, 1, b.mmQuant)
+	if ws.split != nil {
 		if ntok >= 4 {
 			b.pool.For(nout, 16, b.mmTile)
 		} else {
@@ -66,22 +70,26 @@ type matmulOp struct {
 	dot           func(n int, w, a []byte) float32
 	wdata         []byte
 	wrow          int
-	as            []float32
+	as            []float32 // split kernels: float32 activation scales, nb per token
+	a8            []int32   // Q4_0 split kernels: per block 8·Σa in the first of 8 int32
+}
+
+// splitDot is row r of a split-layout weight times token t's activations.
+func (mm *matmulOp) splitDot(r, t int) float32 {
+	nb := mm.k / 32
+	w := &mm.w.split[r*mm.w.splitBytes]
+	if mm.w.dt == tensor.Q4_0 {
+		return dotQ4_0PAVX2(nb, w, &mm.as[t*nb], &mm.act[t*mm.arb], &mm.a8[t*nb*8])
+	}
+	return dotQ8_0SAVX2(nb, w, &mm.as[t*nb], &mm.act[t*mm.arb])
 }
 
 // matmulSplit runs the split-layout Q4_0/Q8_0 kernels (decode: one to three tokens).
 func (b *Backend) matmulSplit(_, lo, hi int) {
 	mm := &b.mm
-	nb := mm.k / 32
-	kern := dotQ8_0SAVX2
-	if mm.w.dt == tensor.Q4_0 {
-		kern = dotQ4_0SAVX2
-	}
-	w := mm.w
 	for r := lo; r < hi; r++ {
-		wr := w.split[r*w.splitBytes : (r+1)*w.splitBytes]
 		for t := 0; t < mm.ntok; t++ {
-			mm.d.f32[t*mm.nout+r] = kern(nb, &wr[0], &mm.as[t*nb], &mm.act[t*mm.arb])
+			mm.d.f32[t*mm.nout+r] = mm.splitDot(r, t)
 		}
 	}
 }
@@ -92,9 +100,9 @@ func (b *Backend) matmulTile(_, lo, hi int) {
 	mm := &b.mm
 	nb := mm.k / 32
 	w := mm.w
-	tile, single := dotQ8_0Tile2x4AVX2, dotQ8_0SAVX2
+	tile := dotQ8_0Tile2x4AVX2
 	if w.dt == tensor.Q4_0 {
-		tile, single = dotQ4_0Tile2x4AVX2, dotQ4_0SAVX2
+		tile = dotQ4_0Tile2x4AVX2
 	}
 	var out [8]float32
 	const band = 16
@@ -112,13 +120,13 @@ func (b *Backend) matmulTile(_, lo, hi int) {
 			}
 			for ; r < r1; r++ {
 				for i := t; i < t+4; i++ {
-					mm.d.f32[i*mm.nout+r] = single(nb, &w.split[r*w.splitBytes], &mm.as[i*nb], &mm.act[i*mm.arb])
+					mm.d.f32[i*mm.nout+r] = mm.splitDot(r, i)
 				}
 			}
 		}
 		for ; t < mm.ntok; t++ {
 			for r := r0; r < r1; r++ {
-				mm.d.f32[t*mm.nout+r] = single(nb, &w.split[r*w.splitBytes], &mm.as[t*nb], &mm.act[t*mm.arb])
+				mm.d.f32[t*mm.nout+r] = mm.splitDot(r, t)
 			}
 		}
 	}
@@ -137,8 +145,25 @@ func (b *Backend) matmulF32(_, lo, hi int) {
 
 func (b *Backend) matmulQuantize(_, lo, hi int) {
 	mm := &b.mm
+	nb := mm.k / 32
 	for t := lo; t < hi; t++ {
-		b.quantizeAct(mm.vt, mm.x.f32[t*mm.k:(t+1)*mm.k], mm.act[t*mm.arb:(t+1)*mm.arb])
+		a := mm.act[t*mm.arb : (t+1)*mm.arb]
+		b.quantizeAct(mm.vt, mm.x.f32[t*mm.k:(t+1)*mm.k], a)
+		if mm.as == nil {
+			continue
+		}
+		for i := 0; i < nb; i++ { // Q8_0 blocks: fp16 scale, 32 int8
+			blk := a[34*i : 34*i+34]
+			mm.as[t*nb+i] = tensor.FP16ToFP32(binary.LittleEndian.Uint16(blk))
+			if mm.a8 != nil {
+				var sum int32
+				for _, q := range blk[2:] {
+					sum += int32(int8(q))
+				}
+				c := mm.a8[(t*nb+i)*8 : (t*nb+i)*8+8]
+				c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7] = 8*sum, 0, 0, 0, 0, 0, 0, 0
+			}
+		}
 	}
 }
 

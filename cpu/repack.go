@@ -22,9 +22,11 @@ func putF32(b []byte, f float32) { binary.LittleEndian.PutUint32(b, math.Float32
 func getF32(b []byte) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b)) }
 
 // repackQ4K rewrites Q4_K super-blocks (144 bytes) as q4kr (152 bytes).
-func repackQ4K(src []byte) []byte {
+func repackQ4K(src []byte) []byte { return repackQ4KTo(make([]byte, len(src)/144*q4krBytes), src) }
+
+// repackQ4KTo is repackQ4K into out (len(src)/144*q4krBytes bytes).
+func repackQ4KTo(out, src []byte) []byte {
 	nb := len(src) / 144
-	out := make([]byte, nb*q4krBytes)
 	for i := 0; i < nb; i++ {
 		s, d := src[i*144:], out[i*q4krBytes:]
 		putF32(d[0:], tensor.FP16ToFP32(binary.LittleEndian.Uint16(s[0:])))
@@ -38,9 +40,11 @@ func repackQ4K(src []byte) []byte {
 }
 
 // repackQ6K rewrites Q6_K super-blocks (210 bytes) as q6kr (276 bytes).
-func repackQ6K(src []byte) []byte {
+func repackQ6K(src []byte) []byte { return repackQ6KTo(make([]byte, len(src)/210*q6krBytes), src) }
+
+// repackQ6KTo is repackQ6K into out (len(src)/210*q6krBytes bytes).
+func repackQ6KTo(out, src []byte) []byte {
 	nb := len(src) / 210
-	out := make([]byte, nb*q6krBytes)
 	for i := 0; i < nb; i++ {
 		s, d := src[i*210:], out[i*q6krBytes:]
 		putF32(d[0:], tensor.FP16ToFP32(binary.LittleEndian.Uint16(s[208:])))
@@ -106,15 +110,50 @@ func dotQ6KR(nb int, w, a []byte) float32 {
 // repackSplit rewrites Q4_0 (18-byte) or Q8_0 (34-byte) rows as nb float32 scales
 // followed by the blocks' quants, so the kernel loads scales without fp16 conversion.
 func repackSplit(src []byte, rows, blockBytes, nb int) []byte {
+	return repackSplitTo(make([]byte, rows*nb*(2+blockBytes)), src, rows, blockBytes, nb)
+}
+
+// repackSplitTo is repackSplit into out (rows*nb*(blockBytes+2) bytes).
+func repackSplitTo(out, src []byte, rows, blockBytes, nb int) []byte {
 	qb := blockBytes - 2
 	rowOut := nb * (4 + qb)
-	out := make([]byte, rows*rowOut)
 	for r := 0; r < rows; r++ {
 		s, d := src[r*nb*blockBytes:], out[r*rowOut:]
 		for i := 0; i < nb; i++ {
 			b := s[i*blockBytes:]
 			putF32(d[4*i:], tensor.FP16ToFP32(binary.LittleEndian.Uint16(b)))
 			copy(d[4*nb+i*qb:4*nb+(i+1)*qb], b[2:blockBytes])
+		}
+	}
+	return out
+}
+
+// q4PairRowBytes is the size of a repackQ4_0Pairs row of nb blocks.
+func q4PairRowBytes(nb int) int { return 4*nb + 32*((nb+1)/2) }
+
+// repackQ4_0Pairs rewrites Q4_0 rows (18-byte blocks) as nb float32 scales followed by
+// the quants of block pairs: byte j of pair p holds element j of block 2p in its low
+// nibble and element j of block 2p+1 in its high one (an odd last block has a zero high
+// nibble). One AND and one shift then give two blocks' 32 values in element order, so
+// the decode kernel needs no lane shuffles.
+func repackQ4_0Pairs(src []byte, rows, nb int) []byte {
+	return repackQ4_0PairsTo(make([]byte, rows*q4PairRowBytes(nb)), src, rows, nb)
+}
+
+// repackQ4_0PairsTo is repackQ4_0Pairs into out (rows*q4PairRowBytes(nb) bytes).
+func repackQ4_0PairsTo(out, src []byte, rows, nb int) []byte {
+	rb := q4PairRowBytes(nb)
+	for r := 0; r < rows; r++ {
+		s, d := src[r*nb*18:(r+1)*nb*18], out[r*rb:(r+1)*rb]
+		q := d[4*nb:]
+		for i := 0; i < nb; i++ {
+			b := s[i*18 : (i+1)*18]
+			putF32(d[4*i:], tensor.FP16ToFP32(binary.LittleEndian.Uint16(b)))
+			pair, sh := q[32*(i/2):32*(i/2)+32], uint(4*(i%2))
+			for j := 0; j < 16; j++ {
+				pair[j] |= (b[2+j] & 0xf) << sh
+				pair[j+16] |= (b[2+j] >> 4) << sh
+			}
 		}
 	}
 	return out

@@ -1,0 +1,71 @@
+package cpu
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/inferno-go/inferno/tensor"
+)
+
+// benchWeight makes a rows × cols weight of type dt by repeating one quantized block of
+// 64 rows (speed does not depend on the values; quantizing 64 M floats would).
+func benchWeight(b *testing.B, be *Backend, dt tensor.DType, rows, cols int) *Tensor {
+	r := rand.New(rand.NewPCG(7, 7))
+	const tileRows = 64
+	sz, _ := dt.RowSize(tileRows * cols)
+	tile := make([]byte, sz)
+	if err := tensor.Quantize(dt, randVec(r, tileRows*cols), tile); err != nil {
+		b.Fatal(err)
+	}
+	raw := make([]byte, sz*(rows/tileRows))
+	for off := 0; off < len(raw); off += sz {
+		copy(raw[off:], tile)
+	}
+	w, err := be.Weight("w", dt, rows, cols, raw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return w.(*Tensor)
+}
+
+// BenchmarkMatVec is decode's matrix × vector on a weight far larger than the caches
+// (32768 × 2048), reporting GB/s of weights in the file's encoding: against the
+// machine's memory bandwidth it says how close generation can get to its limit.
+func BenchmarkMatVec(b *testing.B) {
+	const rows, cols = 32768, 2048
+	for _, dt := range []tensor.DType{tensor.Q4_0, tensor.Q8_0, tensor.Q4_K, tensor.Q6_K} {
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/t%d", dt, threads), func(b *testing.B) {
+				be := New(threads)
+				defer be.Close()
+				w := benchWeight(b, be, dt, rows, cols)
+				x := act(be, 1, cols, randVec(rand.New(rand.NewPCG(1, 2)), cols))
+				out := be.Activation(1, rows)
+				b.SetBytes(int64(len(w.raw)))
+				for b.Loop() {
+					be.MatMul(out, w, x)
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkMatMulPrompt is prompt processing's matrix × matrix: 512 tokens through a
+// 2048 × 2048 weight, reporting GFLOP/s (2·rows·cols·tokens per call).
+func BenchmarkMatMulPrompt(b *testing.B) {
+	const rows, cols, ntok = 2048, 2048, 512
+	for _, dt := range []tensor.DType{tensor.Q4_0, tensor.Q8_0, tensor.Q4_K, tensor.Q6_K} {
+		b.Run(dt.String(), func(b *testing.B) {
+			be := New(0)
+			defer be.Close()
+			w := benchWeight(b, be, dt, rows, cols)
+			x := act(be, ntok, cols, randVec(rand.New(rand.NewPCG(1, 3)), ntok*cols))
+			out := be.Activation(ntok, rows)
+			for b.Loop() {
+				be.MatMul(out, w, x)
+			}
+			b.ReportMetric(2*rows*cols*ntok*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
