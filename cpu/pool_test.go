@@ -1,0 +1,55 @@
+package cpu
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestPoolFor: every index of every loop is visited exactly once, by a valid worker,
+// whether the helpers are spinning (back-to-back loops) or parked (after a pause longer
+// than the spin window), for loop sizes around the chunk boundaries.
+func TestPoolFor(t *testing.T) {
+	for _, threads := range []int{1, 2, 3, 8} {
+		p := NewPool(threads)
+		for round := 0; round < 3; round++ {
+			for _, n := range []int{0, 1, 2, 7, 16, 17, 100, 1000, 4097} {
+				for _, grain := range []int{0, 1, 16, 64} {
+					hits := make([]atomic.Int32, n)
+					var bad atomic.Bool
+					p.For(n, grain, func(w, lo, hi int) {
+						if w < 0 || w >= threads || lo < 0 || hi > n || lo >= hi || (grain > 1 && hi-lo < grain && hi != n) {
+							bad.Store(true)
+						}
+						for i := lo; i < hi; i++ {
+							hits[i].Add(1)
+						}
+					})
+					if bad.Load() {
+						t.Fatalf("threads %d n %d grain %d: a call with a bad worker or range", threads, n, grain)
+					}
+					for i := range hits {
+						if c := hits[i].Load(); c != 1 {
+							t.Fatalf("threads %d n %d grain %d: index %d visited %d times", threads, n, grain, i, c)
+						}
+					}
+				}
+			}
+			time.Sleep(20 * time.Millisecond) // let the helpers park
+		}
+		p.Close()
+		p.Close() // idempotent
+	}
+}
+
+// BenchmarkPoolFor is the cost of handing one short loop to the workers and back, the
+// price a decode step pays some two hundred times.
+func BenchmarkPoolFor(b *testing.B) {
+	p := NewPool(2)
+	defer p.Close()
+	var sink atomic.Int64
+	fn := func(_, lo, hi int) { sink.Add(int64(hi - lo)) }
+	for b.Loop() {
+		p.For(64, 1, fn)
+	}
+}
