@@ -16,7 +16,7 @@ type Tensor struct {
 	raw        []byte // weights as in the file
 	rp         []byte // repacked weights for the matrix product (Q4_K, Q6_K)
 	rpBytes    int    // bytes per repacked row
-	split      []byte // Q4_0/Q8_0 rows with float32 scales first (decode kernels)
+	split      []byte // Q8_0 rows with float32 scales first; Q4_0 in the q4x8 layout
 	splitBytes int
 	f32        []float32 // F32 data (activations, and F32 weights)
 	rowBytes   int
@@ -44,9 +44,8 @@ type Backend struct {
 	att                           attnOp
 	glu                           struct{ d, g, u *Tensor }
 	mmF32, mmQuant, mmRows, attFn func(w, lo, hi int)
-	mmSplit, mmTile, gluFn        func(w, lo, hi int)
+	mmSplit, mmTile, mmX8, gluFn  func(w, lo, hi int)
 	actScales                     []float32
-	actSums                       []int32
 	attScratch                    [][]float32 // per worker: scores, q, acc
 	mappings                      [][]byte    // huge-page weight buffers, unmapped by Close
 }
@@ -65,7 +64,7 @@ func newBackend(threads int, noAsm bool) *Backend {
 		}
 	}
 	b.mmF32, b.mmQuant, b.mmRows, b.mmSplit, b.mmTile = b.matmulF32, b.matmulQuantize, b.matmulRows, b.matmulSplit, b.matmulTile
-	b.attFn, b.gluFn = b.attentionJob, b.swigluRows
+	b.attFn, b.gluFn, b.mmX8 = b.attentionJob, b.swigluRows, b.matmulX8
 	b.attScratch = make([][]float32, b.pool.Threads())
 	return b
 }
@@ -139,8 +138,8 @@ func (b *Backend) Weight(name string, t tensor.DType, rows, cols int, data []byt
 		if useAVX2 && !b.noAsm { // the split layouts serve the AVX2 kernels
 			nb := cols / 32
 			if t == tensor.Q4_0 {
-				w.splitBytes = q4PairRowBytes(nb)
-				w.split = repackQ4_0PairsTo(b.weightBuf(rows*w.splitBytes), w.raw, rows, nb)
+				w.splitBytes = q4x8GroupBytes(nb) // per group of eight rows
+				w.split = repackQ4_0x8To(b.weightBuf((rows+7)/8*w.splitBytes), w.raw, rows, nb)
 			} else {
 				w.splitBytes = nb * 36
 				w.split = repackSplitTo(b.weightBuf(rows*w.splitBytes), w.raw, rows, 34, nb)

@@ -59,14 +59,21 @@ func dotQ8_04AVX2(nb int, w, a *byte, astride int, out *float32)
 //go:noescape
 func dotQ4_04AVX2(nb int, w, a *byte, astride int, out *float32)
 
-// dotQ4_0PAVX2 is dotQ4_0AVX2 over a repackQ4_0Pairs row (nb float32 scales, then the
-// block pairs) with float32 activation scales as and, per activation block, eight
-// int32 whose first is 8·Σa (a8; the rest zero), so that unsigned nibbles can be used:
+// dotQ4_0x8AVX2 is one Q8_0 activation row against a group of eight repackQ4_0x8 rows,
+// writing out[0..7]; sa holds per block the activation's float32 scale and 8·Σa as an
+// int32, so that the nibbles are used unsigned:
 //
-//	for i := range nb { s += w.d[i] * as[i] * float32(Σ_j q[i][j]*a[i].q[j] - a8[8*i]) }
+//	for r := range 8 { for i := range nb { out[r] += w.d[r][i] * sa[i].d * float32(Σ_j q[r][i][j]*a[i].q[j] - sa[i].s8) } }
 //
 //go:noescape
-func dotQ4_0PAVX2(nb int, w *byte, as *float32, a *byte, a8 *int32) float32
+func dotQ4_0x8AVX2(nb int, w *byte, sa *float32, a *byte, out *float32)
+
+// dotQ4_0x8x4AVX2 is dotQ4_0x8AVX2 for four activation rows astride bytes apart (their
+// sa 2·nb words apart), token t's results at out + t·ostride bytes; each weight block
+// is unpacked once for the four.
+//
+//go:noescape
+func dotQ4_0x8x4AVX2(nb int, w *byte, sa *float32, a *byte, astride int, out *float32, ostride int)
 
 // dotQ8_0SAVX2 is dotQ8_0AVX2 over a split-repacked row (nb float32 scales, then 32
 // int8 per block) with float32 activation scales.
@@ -82,13 +89,6 @@ func dotQ8_0SAVX2(nb int, w *byte, as *float32, a *byte) float32
 //
 //go:noescape
 func dotQ8_0Tile2x4AVX2(nb int, w *byte, wstride int, as *float32, a *byte, astride int, out *float32)
-
-// dotQ4_0Tile2x4AVX2 is dotQ8_0Tile2x4AVX2 for repackQ4_0Pairs rows:
-//
-//	for r := range 2 { for t := range 4 { out[4*r+t] = dotQ4_0P(nb, w[r], as[t], a[t], a8[t]) } }
-//
-//go:noescape
-func dotQ4_0Tile2x4AVX2(nb int, w *byte, wstride int, as *float32, a *byte, astride int, out *float32)
 
 // dotQ6KR4AVX2 is dotQ6KRAVX2 for four activation rows astride bytes apart, writing
 // out[0..3]; each chunk's scales are broadcast once for all four:

@@ -170,81 +170,104 @@ func TestDot4Legacy(t *testing.T) {
 	}
 }
 
-// splitAct is what MatMul hands the split kernels for one Q8_0 activation row: the
-// float32 scales and the Q4_0 kernels' 8·Σa vectors.
-func splitAct(a []byte, nb int) ([]float32, []int32) {
-	as, a8 := make([]float32, nb), make([]int32, 8*nb)
+// q4x8Act is what MatMul hands the q4x8 kernels for one Q8_0 activation row: per
+// block the float32 scale, then 8·Σa as int32 bits.
+func q4x8Act(a []byte, nb int) []float32 {
+	sa := make([]float32, 2*nb)
 	for i := 0; i < nb; i++ {
-		as[i] = tensor.FP16ToFP32(uint16(a[34*i]) | uint16(a[34*i+1])<<8)
+		var sum int32
 		for _, q := range a[34*i+2 : 34*i+34] {
-			a8[8*i] += 8 * int32(int8(q))
+			sum += int32(int8(q))
 		}
+		sa[2*i] = tensor.FP16ToFP32(uint16(a[34*i]) | uint16(a[34*i+1])<<8)
+		sa[2*i+1] = math.Float32frombits(uint32(8 * sum))
 	}
-	return as, a8
+	return sa
 }
 
-// TestDotTile2x4: the single-token split kernels against tensor's reference dot, and
-// the 2-row × 4-token split Q8_0 and Q4_0 kernels against eight single-token calls.
-// Row lengths cover one block, odd block counts (Q4_0's lone last block of a pair) and
-// the eight-block main loop with a tail.
+// TestDotQ4_0x8: the one- and four-token q4x8 kernels against tensor's reference dot,
+// for 13 rows (a group padded with zero rows) and block counts that are odd, one, and
+// many.
+func TestDotQ4_0x8(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("SKIP: no AVX2 here (or noasm build)")
+	}
+	r := rand.New(rand.NewPCG(6, 6))
+	const rows = 13
+	for _, n := range []int{32, 96, 416, 1024} {
+		nb := n / 32
+		raw := make([]byte, rows*nb*18)
+		for row := 0; row < rows; row++ {
+			tensor.Quantize(tensor.Q4_0, randVec(r, n), raw[row*nb*18:])
+		}
+		w := repackQ4_0x8(raw, rows, nb)
+		astride := nb*34 + 34 // a gap: the stride, not the row length, must be used
+		a := make([]byte, 4*astride)
+		sa := make([]float32, 4*2*nb)
+		for tk := 0; tk < 4; tk++ {
+			tensor.QuantizeQ8_0Act(randVec(r, n), a[tk*astride:tk*astride+nb*34])
+			copy(sa[tk*2*nb:], q4x8Act(a[tk*astride:], nb))
+		}
+		for g := 0; g < 2; g++ {
+			wg := &w[g*q4x8GroupBytes(nb)]
+			var four [4][16]float32 // 16 apart: the output stride must be used
+			dotQ4_0x8x4AVX2(nb, wg, &sa[0], &a[0], astride, &four[0][0], 64)
+			for tk := 0; tk < 4; tk++ {
+				var one [8]float32
+				dotQ4_0x8AVX2(nb, wg, &sa[tk*2*nb], &a[tk*astride], &one[0])
+				for ri := 0; ri < 8; ri++ {
+					row := 8*g + ri
+					want := float32(0)
+					if row < rows {
+						want, _ = tensor.Dot(tensor.Q4_0, n, raw[row*nb*18:(row+1)*nb*18], a[tk*astride:tk*astride+nb*34])
+					}
+					tol := 1e-5 * math.Max(1, math.Abs(float64(want)))
+					if math.Abs(float64(one[ri]-want)) > tol || math.Abs(float64(four[tk][ri]-want)) > tol {
+						t.Errorf("n=%d row %d token %d: one-token %v, four-token %v, reference %v", n, row, tk, one[ri], four[tk][ri], want)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestDotTile2x4: the single-token split Q8_0 kernel against tensor's reference dot, and
+// the 2-row × 4-token tile against eight single-token calls.
 func TestDotTile2x4(t *testing.T) {
 	if !useAVX2 {
 		t.Skip("SKIP: no AVX2 here (or noasm build)")
 	}
 	r := rand.New(rand.NewPCG(5, 5))
-	for _, c := range []struct {
-		dt   tensor.DType
-		bb   int
-		tile func(nb int, w *byte, wstride int, as *float32, a *byte, astride int, out *float32)
-	}{{tensor.Q8_0, 34, dotQ8_0Tile2x4AVX2}, {tensor.Q4_0, 18, dotQ4_0Tile2x4AVX2}} {
-		for _, n := range []int{32, 96, 416, 1024} {
-			nb := n / 32
-			x := make([]float32, n)
-			raw := make([]byte, 2*nb*c.bb)
+	for _, n := range []int{32, 96, 416, 1024} {
+		nb := n / 32
+		raw := make([]byte, 2*nb*34)
+		for row := 0; row < 2; row++ {
+			tensor.Quantize(tensor.Q8_0, randVec(r, n), raw[row*nb*34:])
+		}
+		w, wstride := repackSplit(raw, 2, 34, nb), nb*36
+		astride := nb*34 + 34
+		a := make([]byte, 4*astride)
+		as := make([]float32, 4*nb)
+		for tk := 0; tk < 4; tk++ {
+			at := a[tk*astride : tk*astride+nb*34]
+			tensor.QuantizeQ8_0Act(randVec(r, n), at)
+			for i := 0; i < nb; i++ {
+				as[tk*nb+i] = tensor.FP16ToFP32(uint16(at[34*i]) | uint16(at[34*i+1])<<8)
+			}
 			for row := 0; row < 2; row++ {
-				for i := range x {
-					x[i] = float32(r.NormFloat64())
-				}
-				tensor.Quantize(c.dt, x, raw[row*nb*c.bb:])
-			}
-			w, wstride := repackSplit(raw, 2, c.bb, nb), nb*(c.bb+2)
-			single := func(row int, as []float32, a []byte, a8 []int32) float32 {
-				return dotQ8_0SAVX2(nb, &w[row*wstride], &as[0], &a[0])
-			}
-			if c.dt == tensor.Q4_0 {
-				w, wstride = repackQ4_0Pairs(raw, 2, nb), q4PairRowBytes(nb)
-				single = func(row int, as []float32, a []byte, a8 []int32) float32 {
-					return dotQ4_0PAVX2(nb, &w[row*wstride], &as[0], &a[0], &a8[0])
+				want, _ := tensor.Dot(tensor.Q8_0, n, raw[row*nb*34:(row+1)*nb*34], at)
+				if got := dotQ8_0SAVX2(nb, &w[row*wstride], &as[tk*nb], &at[0]); math.Abs(float64(got-want)) > 1e-5*math.Max(1, math.Abs(float64(want))) {
+					t.Errorf("n=%d row %d token %d: single kernel %v, reference %v", n, row, tk, got, want)
 				}
 			}
-			astride := nb*34 + 34 // a gap: the stride, not the row length, must be used
-			a := make([]byte, 4*astride)
-			as := make([]float32, 4*nb)
-			a8 := make([][]int32, 4)
+		}
+		var out [8]float32
+		dotQ8_0Tile2x4AVX2(nb, &w[0], wstride, &as[0], &a[0], astride, &out[0])
+		for row := 0; row < 2; row++ {
 			for tk := 0; tk < 4; tk++ {
-				for i := range x {
-					x[i] = float32(r.NormFloat64())
-				}
-				at := a[tk*astride : tk*astride+nb*34]
-				tensor.QuantizeQ8_0Act(x, at)
-				s, s8 := splitAct(at, nb)
-				copy(as[tk*nb:], s)
-				a8[tk] = s8
-				for row := 0; row < 2; row++ {
-					want, _ := tensor.Dot(c.dt, n, raw[row*nb*c.bb:(row+1)*nb*c.bb], at)
-					if got := single(row, as[tk*nb:], at, s8); math.Abs(float64(got-want)) > 1e-5*math.Max(1, math.Abs(float64(want))) {
-						t.Errorf("%s n=%d row %d token %d: single kernel %v, reference %v", c.dt, n, row, tk, got, want)
-					}
-				}
-			}
-			var out [8]float32
-			c.tile(nb, &w[0], wstride, &as[0], &a[0], astride, &out[0])
-			for row := 0; row < 2; row++ {
-				for tk := 0; tk < 4; tk++ {
-					want := single(row, as[tk*nb:], a[tk*astride:], a8[tk])
-					if got := out[4*row+tk]; math.Abs(float64(got-want)) > 1e-5*math.Max(1, math.Abs(float64(want))) {
-						t.Errorf("%s n=%d row %d token %d: %v, single kernel %v", c.dt, n, row, tk, got, want)
-					}
+				want := dotQ8_0SAVX2(nb, &w[row*wstride], &as[tk*nb], &a[tk*astride])
+				if got := out[4*row+tk]; math.Abs(float64(got-want)) > 1e-5*math.Max(1, math.Abs(float64(want))) {
+					t.Errorf("n=%d row %d token %d: %v, single kernel %v", n, row, tk, got, want)
 				}
 			}
 		}

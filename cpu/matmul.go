@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"encoding/binary"
+	"math"
 
 	"github.com/inferno-go/inferno/backend"
 	"github.com/inferno-go/inferno/tensor"
@@ -28,27 +29,29 @@ func (b *Backend) MatMul(dst, w, x backend.Tensor) {
 		b.actBuf = make([]byte, need)
 	}
 	mm.act = b.actBuf
-	mm.as, mm.a8 = nil, nil
+	mm.as, mm.sa = nil, nil
 	if ws.split != nil { // the split kernels (AVX2 only) take float32 activation scales
 		nb := k / 32
-		if len(b.actScales) < ntok*nb {
-			b.actScales = make([]float32, ntok*nb)
+		if len(b.actScales) < 2*ntok*nb {
+			b.actScales = make([]float32, 2*ntok*nb)
 		}
-		mm.as = b.actScales
 		if ws.dt == tensor.Q4_0 {
-			if len(b.actSums) < ntok*nb*8 {
-				b.actSums = make([]int32, ntok*nb*8)
-			}
-			mm.a8 = b.actSums
+			mm.sa = b.actScales
+		} else {
+			mm.as = b.actScales
 		}
 	}
 	b.pool.For(ntok, 1, b.mmQuant)
-	if ws.split != nil {
-		if ntok >= 4 {
-			b.pool.For(nout, 16, b.mmTile)
-		} else {
-			b.pool.For(nout, 16, b.mmSplit)
-		}
+	switch {
+	case ws.split == nil:
+	case ws.dt == tensor.Q4_0:
+		b.pool.For((nout+7)/8, 1, b.mmX8)
+		return
+	case ntok >= 4:
+		b.pool.For(nout, 16, b.mmTile)
+		return
+	default:
+		b.pool.For(nout, 16, b.mmSplit)
 		return
 	}
 	mm.dot = b.dots[ws.dt]
@@ -70,21 +73,55 @@ type matmulOp struct {
 	dot           func(n int, w, a []byte) float32
 	wdata         []byte
 	wrow          int
-	as            []float32 // split kernels: float32 activation scales, nb per token
-	a8            []int32   // Q4_0 split kernels: per block 8·Σa in the first of 8 int32
+	as            []float32 // Q8_0 split kernels: float32 activation scales, nb per token
+	sa            []float32 // Q4_0 x8 kernels: per block the scale, then 8·Σa's int32 bits
 }
 
-// splitDot is row r of a split-layout weight times token t's activations.
+// splitDot is row r of a Q8_0 split-layout weight times token t's activations.
 func (mm *matmulOp) splitDot(r, t int) float32 {
 	nb := mm.k / 32
-	w := &mm.w.split[r*mm.w.splitBytes]
-	if mm.w.dt == tensor.Q4_0 {
-		return dotQ4_0PAVX2(nb, w, &mm.as[t*nb], &mm.act[t*mm.arb], &mm.a8[t*nb*8])
-	}
-	return dotQ8_0SAVX2(nb, w, &mm.as[t*nb], &mm.act[t*mm.arb])
+	return dotQ8_0SAVX2(nb, &mm.w.split[r*mm.w.splitBytes], &mm.as[t*nb], &mm.act[t*mm.arb])
 }
 
-// matmulSplit runs the split-layout Q4_0/Q8_0 kernels (decode: one to three tokens).
+// matmulX8 runs the q4x8 Q4_0 kernels over groups [lo, hi) of eight rows: four tokens
+// at a time while a band of groups stays in cache, then one at a time.
+func (b *Backend) matmulX8(_, lo, hi int) {
+	mm := &b.mm
+	nb, nout := mm.k/32, mm.nout
+	gb := q4x8GroupBytes(nb)
+	var tmp [32]float32 // the last group's results when nout is not a multiple of 8
+	const band = 4
+	for g0 := lo; g0 < hi; g0 += band {
+		g1 := min(g0+band, hi)
+		t := 0
+		for ; t+4 <= mm.ntok; t += 4 {
+			for g := g0; g < g1; g++ {
+				w, sa, a := &mm.w.split[g*gb], &mm.sa[2*t*nb], &mm.act[t*mm.arb]
+				if 8*g+8 <= nout {
+					dotQ4_0x8x4AVX2(nb, w, sa, a, mm.arb, &mm.d.f32[t*nout+8*g], 4*nout)
+					continue
+				}
+				dotQ4_0x8x4AVX2(nb, w, sa, a, mm.arb, &tmp[0], 32)
+				for i := 0; i < 4; i++ {
+					copy(mm.d.f32[(t+i)*nout+8*g:(t+i+1)*nout], tmp[8*i:8*i+8])
+				}
+			}
+		}
+		for ; t < mm.ntok; t++ {
+			for g := g0; g < g1; g++ {
+				w, sa, a := &mm.w.split[g*gb], &mm.sa[2*t*nb], &mm.act[t*mm.arb]
+				if 8*g+8 <= nout {
+					dotQ4_0x8AVX2(nb, w, sa, a, &mm.d.f32[t*nout+8*g])
+					continue
+				}
+				dotQ4_0x8AVX2(nb, w, sa, a, &tmp[0])
+				copy(mm.d.f32[t*nout+8*g:(t+1)*nout], tmp[:8])
+			}
+		}
+	}
+}
+
+// matmulSplit runs the split-layout Q8_0 kernel (decode: one to three tokens).
 func (b *Backend) matmulSplit(_, lo, hi int) {
 	mm := &b.mm
 	for r := lo; r < hi; r++ {
@@ -94,16 +131,13 @@ func (b *Backend) matmulSplit(_, lo, hi int) {
 	}
 }
 
-// matmulTile runs the split Q8_0/Q4_0 kernels on tiles of two rows × four tokens (prompt
+// matmulTile runs the split Q8_0 kernels on tiles of two rows × four tokens (prompt
 // processing): bands of rows stay in cache while the token tiles stream past.
 func (b *Backend) matmulTile(_, lo, hi int) {
 	mm := &b.mm
 	nb := mm.k / 32
 	w := mm.w
 	tile := dotQ8_0Tile2x4AVX2
-	if w.dt == tensor.Q4_0 {
-		tile = dotQ4_0Tile2x4AVX2
-	}
 	var out [8]float32
 	const band = 16
 	for r0 := lo; r0 < hi; r0 += band {
@@ -149,19 +183,20 @@ func (b *Backend) matmulQuantize(_, lo, hi int) {
 	for t := lo; t < hi; t++ {
 		a := mm.act[t*mm.arb : (t+1)*mm.arb]
 		b.quantizeAct(mm.vt, mm.x.f32[t*mm.k:(t+1)*mm.k], a)
-		if mm.as == nil {
-			continue
-		}
-		for i := 0; i < nb; i++ { // Q8_0 blocks: fp16 scale, 32 int8
-			blk := a[34*i : 34*i+34]
-			mm.as[t*nb+i] = tensor.FP16ToFP32(binary.LittleEndian.Uint16(blk))
-			if mm.a8 != nil {
+		switch {
+		case mm.as != nil: // Q8_0 blocks: fp16 scale, 32 int8
+			for i := 0; i < nb; i++ {
+				mm.as[t*nb+i] = tensor.FP16ToFP32(binary.LittleEndian.Uint16(a[34*i:]))
+			}
+		case mm.sa != nil:
+			for i := 0; i < nb; i++ {
+				blk := a[34*i : 34*i+34]
 				var sum int32
 				for _, q := range blk[2:] {
 					sum += int32(int8(q))
 				}
-				c := mm.a8[(t*nb+i)*8 : (t*nb+i)*8+8]
-				c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7] = 8*sum, 0, 0, 0, 0, 0, 0, 0
+				mm.sa[2*(t*nb+i)] = tensor.FP16ToFP32(binary.LittleEndian.Uint16(blk))
+				mm.sa[2*(t*nb+i)+1] = math.Float32frombits(uint32(8 * sum))
 			}
 		}
 	}

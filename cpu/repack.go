@@ -128,31 +128,29 @@ func repackSplitTo(out, src []byte, rows, blockBytes, nb int) []byte {
 	return out
 }
 
-// q4PairRowBytes is the size of a repackQ4_0Pairs row of nb blocks.
-func q4PairRowBytes(nb int) int { return 4*nb + 32*((nb+1)/2) }
+// q4x8GroupBytes is the size of one group of eight rows of nb blocks in the q4x8 layout.
+func q4x8GroupBytes(nb int) int { return nb * 160 }
 
-// repackQ4_0Pairs rewrites Q4_0 rows (18-byte blocks) as nb float32 scales followed by
-// the quants of block pairs: byte j of pair p holds element j of block 2p in its low
-// nibble and element j of block 2p+1 in its high one (an odd last block has a zero high
-// nibble). One AND and one shift then give two blocks' 32 values in element order, so
-// the decode kernel needs no lane shuffles.
-func repackQ4_0Pairs(src []byte, rows, nb int) []byte {
-	return repackQ4_0PairsTo(make([]byte, rows*q4PairRowBytes(nb)), src, rows, nb)
+// repackQ4_0x8 rewrites Q4_0 rows (18-byte blocks) in groups of eight rows (the last
+// group padded with zero rows): per block, the eight rows' float32 scales, then four
+// 32-byte vectors, vector v holding quant bytes 4v..4v+3 of rows 0..7 in turn. A
+// kernel then multiplies eight rows by four broadcast activation bytes in one
+// instruction, so neither decode nor prompt kernels shuffle lanes (llama.cpp's AVX2
+// Q4_0 path interleaves eight rows for the same reason).
+func repackQ4_0x8(src []byte, rows, nb int) []byte {
+	return repackQ4_0x8To(make([]byte, (rows+7)/8*q4x8GroupBytes(nb)), src, rows, nb)
 }
 
-// repackQ4_0PairsTo is repackQ4_0Pairs into out (rows*q4PairRowBytes(nb) bytes).
-func repackQ4_0PairsTo(out, src []byte, rows, nb int) []byte {
-	rb := q4PairRowBytes(nb)
+// repackQ4_0x8To is repackQ4_0x8 into out ((rows+7)/8*q4x8GroupBytes(nb) zeroed bytes).
+func repackQ4_0x8To(out, src []byte, rows, nb int) []byte {
 	for r := 0; r < rows; r++ {
-		s, d := src[r*nb*18:(r+1)*nb*18], out[r*rb:(r+1)*rb]
-		q := d[4*nb:]
+		g, ri := r/8, r%8
 		for i := 0; i < nb; i++ {
-			b := s[i*18 : (i+1)*18]
-			putF32(d[4*i:], tensor.FP16ToFP32(binary.LittleEndian.Uint16(b)))
-			pair, sh := q[32*(i/2):32*(i/2)+32], uint(4*(i%2))
-			for j := 0; j < 16; j++ {
-				pair[j] |= (b[2+j] & 0xf) << sh
-				pair[j+16] |= (b[2+j] >> 4) << sh
+			b := src[(r*nb+i)*18 : (r*nb+i+1)*18]
+			d := out[(g*nb+i)*160 : (g*nb+i+1)*160]
+			putF32(d[4*ri:], tensor.FP16ToFP32(binary.LittleEndian.Uint16(b)))
+			for v := 0; v < 4; v++ {
+				copy(d[32+32*v+4*ri:32+32*v+4*ri+4], b[2+4*v:2+4*v+4])
 			}
 		}
 	}
