@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/inferno-go/inferno"
+	"github.com/inferno-go/inferno/cpu"
 )
 
 // SchemaVersion of the JSON report (docs/bench.md).
@@ -259,7 +260,9 @@ func peakRSS() int64 {
 	return ru.Maxrss * 1024 // KiB
 }
 
-// MemoryBandwidth measures read bandwidth in GB/s: threads sum a 512 MiB buffer (best of 3).
+// MemoryBandwidth measures read bandwidth in GB/s: threads sum a 512 MiB buffer with the
+// CPU's widest loads (cpu.StreamSum; best of 3). A scalar loop reads ~25% less here, which
+// would flatter the fraction of the limit that generation reaches.
 func MemoryBandwidth(threads int) float64 {
 	const n = 64 << 20 // uint64s = 512 MiB
 	buf := make([]uint64, n)
@@ -279,14 +282,7 @@ func MemoryBandwidth(threads int) float64 {
 			go func(t int) {
 				defer wg.Done()
 				part := buf[t*chunk : (t+1)*chunk]
-				var s0, s1, s2, s3 uint64
-				for i := 0; i+4 <= len(part); i += 4 {
-					s0 += part[i]
-					s1 += part[i+1]
-					s2 += part[i+2]
-					s3 += part[i+3]
-				}
-				sums[t*8] = s0 + s1 + s2 + s3
+				sums[t*8] = cpu.StreamSum(part)
 			}(t)
 		}
 		wg.Wait()

@@ -82,25 +82,39 @@ func (b *Backend) attentionJob(w, lo, hi int) {
 	scores, qh, acc := scratch[:npad], scratch[npad:npad+hd], scratch[npad+hd:npad+2*hd]
 	base := a.base
 	qs, d := a.q, a.d
+	// The AVX2 path does four keys per pass for the scores and keeps the output row in
+	// registers over all values, instead of a call per key.
+	fast := useAVX2 && !b.noAsm && hd%32 == 0
 	for job := lo; job < hi; job++ {
 		i, h := job/p.NHead, job%p.NHead
 		kvh := h / group
 		n := int(a.pos[i]) + 1
 		qrow := qs.f32[i*qs.cols+h*hd : i*qs.cols+(h+1)*hd]
-		for e := range qh {
-			if c.f16 {
-				qh[e] = tab[tensor.FP32ToFP16(qrow[e])]
-			} else {
-				qh[e] = qrow[e]
-			}
-		}
 		maxS := float32(math.Inf(-1))
-		for j := 0; j < n; j++ {
-			off := base + j*kvDim + kvh*hd
-			s := b.dotF32s(c.k32[off:off+hd], qh)
-			s *= p.Scale
-			scores[j] = s
-			maxS = max(maxS, s)
+		if fast {
+			copy(qh, qrow)
+			if c.f16 {
+				scaleRoundF16AVX2(&qh[0], hd, 1)
+			}
+			attnScoresAVX2(&qh[0], &c.k32[base+kvh*hd], kvDim, n, hd, p.Scale, &scores[0])
+			for _, s := range scores[:n] {
+				maxS = max(maxS, s)
+			}
+		} else {
+			for e := range qh {
+				if c.f16 {
+					qh[e] = tab[tensor.FP32ToFP16(qrow[e])]
+				} else {
+					qh[e] = qrow[e]
+				}
+			}
+			for j := 0; j < n; j++ {
+				off := base + j*kvDim + kvh*hd
+				s := b.dotF32s(c.k32[off:off+hd], qh)
+				s *= p.Scale
+				scores[j] = s
+				maxS = max(maxS, s)
+			}
 		}
 		// ggml's softmax runs over n_kv padded to 32 (masked entries give 0), with the
 		// vectorized exp and a float32 sum per group of 16 added into a float64.
@@ -116,6 +130,18 @@ func (b *Backend) attentionJob(w, lo, hi int) {
 		inv := float32(1 / sum)
 		for e := range acc {
 			acc[e] = 0
+		}
+		if fast {
+			if c.f16 {
+				scaleRoundF16AVX2(&scores[0], padded, inv) // the padding is 0 and stays so
+			} else {
+				for j := range scores[:n] {
+					scores[j] *= inv
+				}
+			}
+			attnAccumAVX2(&scores[0], &c.v32[base+kvh*hd], kvDim, n, hd, &acc[0])
+			copy(d.f32[i*d.cols+h*hd:], acc)
+			continue
 		}
 		for j := 0; j < n; j++ {
 			pj := scores[j] * inv

@@ -18,13 +18,21 @@ func dotQ6KR4AVX2(nb int, w, a *byte, astride int, out *float32) { panic("no ass
 func dotQ8_04AVX2(nb int, w, a *byte, astride int, out *float32) { panic("no assembly") }
 func dotQ4_04AVX2(nb int, w, a *byte, astride int, out *float32) { panic("no assembly") }
 
-func dotQ4_0SAVX2(nb int, w *byte, as *float32, a *byte) float32 { panic("no assembly") }
+func dotQ4_0x8AVX2(nb int, w *byte, sa *float32, a *byte, out *float32) { panic("no assembly") }
+func dotQ4_0x8x4AVX2(nb int, w *byte, sa *float32, a *byte, astride int, out *float32, ostride int) {
+	panic("no assembly")
+}
 func dotQ8_0SAVX2(nb int, w *byte, as *float32, a *byte) float32 { panic("no assembly") }
 func dotQ8_0Tile2x4AVX2(nb int, w *byte, wstride int, as *float32, a *byte, astride int, out *float32) {
 	panic("no assembly")
 }
-func dotQ4_0Tile2x4AVX2(nb int, w *byte, wstride int, as *float32, a *byte, astride int, out *float32) {
-	panic("no assembly")
-}
 
 func expSubAVX2(x *float32, n int, m float32) int { panic("no assembly") }
+
+func streamSumAVX2(p *uint64, n int) uint64 { panic("no assembly") }
+
+func attnScoresAVX2(q, k *float32, kstride, n, hd int, scale float32, out *float32) {
+	panic("no assembly")
+}
+func attnAccumAVX2(p, v *float32, vstride, n, hd int, acc *float32) { panic("no assembly") }
+func scaleRoundF16AVX2(x *float32, n int, s float32)                { panic("no assembly") }

@@ -123,17 +123,24 @@ func TestRope(t *testing.T) {
 // TestAttention against a float64 reference with GQA, on an F32 cache (exact up to
 // rounding) and an F16 cache (F16 rounding of K, V, q and p).
 func TestAttention(t *testing.T) {
-	b := New(2)
+	for _, hd := range []int{32, 48, 64} { // 48: not a multiple of 32, the portable path
+		for _, noAsm := range []bool{false, true} {
+			testAttention(t, newBackend(2, noAsm), hd)
+		}
+	}
+}
+
+func testAttention(t *testing.T, b *Backend, hd int) {
 	defer b.Close()
 	r := rand.New(rand.NewPCG(3, 3))
-	const nHead, nKV, hd, n = 4, 2, 32, 37
+	const nHead, nKV, n = 4, 2, 37 // 37 keys: the four-key steps and a tail
 	q, k, v := randVec(r, n*nHead*hd), randVec(r, n*nKV*hd), randVec(r, n*nKV*hd)
 	pos := make([]int32, n)
 	for i := range pos {
 		pos[i] = int32(i)
 	}
 	want := make([]float64, n*nHead*hd)
-	scale := 1 / math.Sqrt(hd)
+	scale := 1 / math.Sqrt(float64(hd))
 	for i := 0; i < n; i++ {
 		for h := 0; h < nHead; h++ {
 			kvh := h / (nHead / nKV)
@@ -170,7 +177,39 @@ func TestAttention(t *testing.T) {
 		b.Attention(out, act(b, n, nHead*hd, q), act(b, n, nKV*hd, k), act(b, n, nKV*hd, v), cache, pos,
 			backend.AttentionParams{NHead: nHead, NKVHead: nKV, HeadDim: hd, Scale: float32(scale)})
 		if e := nmse(out.(*Tensor).Floats(), want); e > c.tol {
-			t.Errorf("attention f16=%v NMSE %.3g", c.f16, e)
+			t.Errorf("attention hd=%d noasm=%v f16=%v NMSE %.3g", hd, b.noAsm, c.f16, e)
+		}
+	}
+}
+
+// TestScaleRoundF16: the vector round to float16 equals FP32ToFP16 for normal,
+// subnormal, tiny, huge and tie values.
+func TestScaleRoundF16(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("SKIP: no AVX2 here (or noasm build)")
+	}
+	r := rand.New(rand.NewPCG(8, 8))
+	x := make([]float32, 8192)
+	for i := range x {
+		switch i % 4 {
+		case 0:
+			x[i] = float32(r.NormFloat64())
+		case 1:
+			x[i] = float32(r.NormFloat64() * math.Pow(2, float64(r.IntN(60)-40)))
+		case 2: // exactly between two halves
+			x[i] = tensor.FP16ToFP32(uint16(r.IntN(0x7bff))) + float32(math.Pow(2, -25))
+		default:
+			x[i] = math.Float32frombits(r.Uint32())
+		}
+	}
+	for _, s := range []float32{1, 0.37} {
+		got := append([]float32(nil), x...)
+		scaleRoundF16AVX2(&got[0], len(got), s)
+		for i, v := range x {
+			want := tensor.FP16ToFP32(tensor.FP32ToFP16(v * s))
+			if math.Float32bits(got[i]) != math.Float32bits(want) && !(want != want && got[i] != got[i]) {
+				t.Fatalf("%g × %g: %g, FP32ToFP16 gives %g", v, s, got[i], want)
+			}
 		}
 	}
 }

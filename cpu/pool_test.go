@@ -53,3 +53,19 @@ func BenchmarkPoolFor(b *testing.B) {
 		p.For(64, 1, fn)
 	}
 }
+
+// TestStreamSum: the wide read loop adds like a plain one, for lengths around its
+// 16-word steps.
+func TestStreamSum(t *testing.T) {
+	for _, n := range []int{0, 1, 15, 16, 17, 100, 4096 + 5} {
+		p := make([]uint64, n)
+		var want uint64
+		for i := range p {
+			p[i] = uint64(i)*0x9e3779b97f4a7c15 + 1
+			want += p[i]
+		}
+		if got := StreamSum(p); got != want {
+			t.Errorf("n=%d: %d, want %d", n, got, want)
+		}
+	}
+}
