@@ -13,11 +13,11 @@ import (
 type Tensor struct {
 	rows, cols int
 	dt         tensor.DType
-	raw        []byte // weights as in the file
-	rp         []byte // repacked weights for the matrix product (Q4_K, Q6_K)
-	rpBytes    int    // bytes per repacked row
-	split      []byte // Q8_0 rows with float32 scales first; Q4_0 in the q4x8 layout
-	splitBytes int
+	raw        []byte    // weights as in the file
+	rp         []byte    // repacked weights for the matrix product (Q4_K, Q6_K)
+	rpBytes    int       // bytes per repacked row
+	x8         []byte    // Q4_0/Q8_0 in the q4x8/q8x8 layouts: groups of eight interleaved rows
+	x8Bytes    int       // bytes per group of eight rows
 	f32        []float32 // F32 data (activations, and F32 weights)
 	rowBytes   int
 	name       string
@@ -44,7 +44,7 @@ type Backend struct {
 	att                           attnOp
 	glu                           struct{ d, g, u *Tensor }
 	mmF32, mmQuant, mmRows, attFn func(w, lo, hi int)
-	mmSplit, mmTile, mmX8, gluFn  func(w, lo, hi int)
+	mmX8, gluFn                   func(w, lo, hi int)
 	actScales                     []float32
 	attScratch                    [][]float32 // per worker: scores, q, acc
 	mappings                      [][]byte    // huge-page weight buffers, unmapped by Close
@@ -63,7 +63,7 @@ func newBackend(threads int, noAsm bool) *Backend {
 			b.dots[t] = f
 		}
 	}
-	b.mmF32, b.mmQuant, b.mmRows, b.mmSplit, b.mmTile = b.matmulF32, b.matmulQuantize, b.matmulRows, b.matmulSplit, b.matmulTile
+	b.mmF32, b.mmQuant, b.mmRows = b.matmulF32, b.matmulQuantize, b.matmulRows
 	b.attFn, b.gluFn, b.mmX8 = b.attentionJob, b.swigluRows, b.matmulX8
 	b.attScratch = make([][]float32, b.pool.Threads())
 	return b
@@ -135,14 +135,14 @@ func (b *Backend) Weight(name string, t tensor.DType, rows, cols int, data []byt
 		w.rpBytes = cols / 256 * q6krBytes
 		w.rp = repackQ6KTo(b.weightBuf(rows*w.rpBytes), w.raw)
 	case tensor.Q4_0, tensor.Q8_0:
-		if useAVX2 && !b.noAsm { // the split layouts serve the AVX2 kernels
+		if useAVX2 && !b.noAsm { // the interleaved layouts serve the AVX2 kernels
 			nb := cols / 32
 			if t == tensor.Q4_0 {
-				w.splitBytes = q4x8GroupBytes(nb) // per group of eight rows
-				w.split = repackQ4_0x8To(b.weightBuf((rows+7)/8*w.splitBytes), w.raw, rows, nb)
+				w.x8Bytes = q4x8GroupBytes(nb) // per group of eight rows
+				w.x8 = repackQ4_0x8To(b.weightBuf((rows+7)/8*w.x8Bytes), w.raw, rows, nb)
 			} else {
-				w.splitBytes = nb * 36
-				w.split = repackSplitTo(b.weightBuf(rows*w.splitBytes), w.raw, rows, 34, nb)
+				w.x8Bytes = q8x8GroupBytes(nb)
+				w.x8 = repackQ8_0x8To(b.weightBuf((rows+7)/8*w.x8Bytes), w.raw, rows, nb)
 			}
 		}
 	}

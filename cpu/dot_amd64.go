@@ -75,21 +75,6 @@ func dotQ4_0x8AVX2(nb int, w *byte, sa *float32, a *byte, out *float32)
 //go:noescape
 func dotQ4_0x8x4AVX2(nb int, w *byte, sa *float32, a *byte, astride int, out *float32, ostride int)
 
-// dotQ8_0SAVX2 is dotQ8_0AVX2 over a split-repacked row (nb float32 scales, then 32
-// int8 per block) with float32 activation scales.
-//
-//go:noescape
-func dotQ8_0SAVX2(nb int, w *byte, as *float32, a *byte) float32
-
-// dotQ8_0Tile2x4AVX2 is dotQ8_0SAVX2 for a tile of two split-repacked rows (wstride
-// bytes apart) and four activation rows (astride bytes apart, their float32 scales
-// nb apart in as), so each weight and activation block is loaded once per tile:
-//
-//	for r := range 2 { for t := range 4 { out[4*r+t] = dotQ8_0S(nb, w[r], as[t], a[t]) } }
-//
-//go:noescape
-func dotQ8_0Tile2x4AVX2(nb int, w *byte, wstride int, as *float32, a *byte, astride int, out *float32)
-
 // dotQ6KR4AVX2 is dotQ6KRAVX2 for four activation rows astride bytes apart, writing
 // out[0..3]; each chunk's scales are broadcast once for all four:
 //
@@ -133,3 +118,17 @@ func attnAccumAVX2(p, v *float32, vstride, n, hd int, acc *float32)
 //
 //go:noescape
 func scaleRoundF16AVX2(x *float32, n int, s float32)
+
+// dotQ8_0x8AVX2 is one Q8_0 activation row (float32 scales as) against a group of eight
+// repackQ8_0x8 rows, writing out[0..7]:
+//
+//	for r := range 8 { for i := range nb { out[r] += w.d[r][i] * as[i] * float32(Σ_j w.q[r][i][j]*a[i].q[j]) } }
+//
+//go:noescape
+func dotQ8_0x8AVX2(nb int, w *byte, as *float32, a *byte, out *float32)
+
+// dotQ8_0x8x4AVX2 is dotQ8_0x8AVX2 for four activation rows astride bytes apart (their
+// scales nb floats apart), token t's results at out + t·ostride bytes.
+//
+//go:noescape
+func dotQ8_0x8x4AVX2(nb int, w *byte, as *float32, a *byte, astride int, out *float32, ostride int)

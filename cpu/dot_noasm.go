@@ -22,10 +22,6 @@ func dotQ4_0x8AVX2(nb int, w *byte, sa *float32, a *byte, out *float32) { panic(
 func dotQ4_0x8x4AVX2(nb int, w *byte, sa *float32, a *byte, astride int, out *float32, ostride int) {
 	panic("no assembly")
 }
-func dotQ8_0SAVX2(nb int, w *byte, as *float32, a *byte) float32 { panic("no assembly") }
-func dotQ8_0Tile2x4AVX2(nb int, w *byte, wstride int, as *float32, a *byte, astride int, out *float32) {
-	panic("no assembly")
-}
 
 func expSubAVX2(x *float32, n int, m float32) int { panic("no assembly") }
 
@@ -36,3 +32,8 @@ func attnScoresAVX2(q, k *float32, kstride, n, hd int, scale float32, out *float
 }
 func attnAccumAVX2(p, v *float32, vstride, n, hd int, acc *float32) { panic("no assembly") }
 func scaleRoundF16AVX2(x *float32, n int, s float32)                { panic("no assembly") }
+
+func dotQ8_0x8AVX2(nb int, w *byte, as *float32, a *byte, out *float32) { panic("no assembly") }
+func dotQ8_0x8x4AVX2(nb int, w *byte, as *float32, a *byte, astride int, out *float32, ostride int) {
+	panic("no assembly")
+}

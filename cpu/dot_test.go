@@ -185,89 +185,60 @@ func q4x8Act(a []byte, nb int) []float32 {
 	return sa
 }
 
-// TestDotQ4_0x8: the one- and four-token q4x8 kernels against tensor's reference dot,
-// for 13 rows (a group padded with zero rows) and block counts that are odd, one, and
-// many.
-func TestDotQ4_0x8(t *testing.T) {
+// TestDotX8: the one- and four-token q4x8 (Q4_0) and q8x8 (Q8_0) kernels against
+// tensor's reference dot, for 13 rows (a group padded with zero rows) and block counts
+// that are one, odd, and many.
+func TestDotX8(t *testing.T) {
 	if !useAVX2 {
 		t.Skip("SKIP: no AVX2 here (or noasm build)")
 	}
 	r := rand.New(rand.NewPCG(6, 6))
 	const rows = 13
-	for _, n := range []int{32, 96, 416, 1024} {
-		nb := n / 32
-		raw := make([]byte, rows*nb*18)
-		for row := 0; row < rows; row++ {
-			tensor.Quantize(tensor.Q4_0, randVec(r, n), raw[row*nb*18:])
-		}
-		w := repackQ4_0x8(raw, rows, nb)
-		astride := nb*34 + 34 // a gap: the stride, not the row length, must be used
-		a := make([]byte, 4*astride)
-		sa := make([]float32, 4*2*nb)
-		for tk := 0; tk < 4; tk++ {
-			tensor.QuantizeQ8_0Act(randVec(r, n), a[tk*astride:tk*astride+nb*34])
-			copy(sa[tk*2*nb:], q4x8Act(a[tk*astride:], nb))
-		}
-		for g := 0; g < 2; g++ {
-			wg := &w[g*q4x8GroupBytes(nb)]
-			var four [4][16]float32 // 16 apart: the output stride must be used
-			dotQ4_0x8x4AVX2(nb, wg, &sa[0], &a[0], astride, &four[0][0], 64)
+	for _, dt := range []tensor.DType{tensor.Q4_0, tensor.Q8_0} {
+		bb := dt.TypeSize()
+		for _, n := range []int{32, 96, 416, 1024} {
+			nb := n / 32
+			raw := make([]byte, rows*nb*bb)
+			for row := 0; row < rows; row++ {
+				tensor.Quantize(dt, randVec(r, n), raw[row*nb*bb:])
+			}
+			w, gb, sstride := repackQ4_0x8(raw, rows, nb), q4x8GroupBytes(nb), 2*nb
+			one, four := dotQ4_0x8AVX2, dotQ4_0x8x4AVX2
+			if dt == tensor.Q8_0 {
+				w, gb, sstride = repackQ8_0x8(raw, rows, nb), q8x8GroupBytes(nb), nb
+				one, four = dotQ8_0x8AVX2, dotQ8_0x8x4AVX2
+			}
+			astride := nb*34 + 34 // a gap: the stride, not the row length, must be used
+			a := make([]byte, 4*astride)
+			sa := make([]float32, 4*sstride)
 			for tk := 0; tk < 4; tk++ {
-				var one [8]float32
-				dotQ4_0x8AVX2(nb, wg, &sa[tk*2*nb], &a[tk*astride], &one[0])
-				for ri := 0; ri < 8; ri++ {
-					row := 8*g + ri
-					want := float32(0)
-					if row < rows {
-						want, _ = tensor.Dot(tensor.Q4_0, n, raw[row*nb*18:(row+1)*nb*18], a[tk*astride:tk*astride+nb*34])
-					}
-					tol := 1e-5 * math.Max(1, math.Abs(float64(want)))
-					if math.Abs(float64(one[ri]-want)) > tol || math.Abs(float64(four[tk][ri]-want)) > tol {
-						t.Errorf("n=%d row %d token %d: one-token %v, four-token %v, reference %v", n, row, tk, one[ri], four[tk][ri], want)
+				tensor.QuantizeQ8_0Act(randVec(r, n), a[tk*astride:tk*astride+nb*34])
+				s := q4x8Act(a[tk*astride:], nb)
+				if dt == tensor.Q8_0 { // scales only
+					for i := 0; i < nb; i++ {
+						s[i] = s[2*i]
 					}
 				}
+				copy(sa[tk*sstride:(tk+1)*sstride], s)
 			}
-		}
-	}
-}
-
-// TestDotTile2x4: the single-token split Q8_0 kernel against tensor's reference dot, and
-// the 2-row × 4-token tile against eight single-token calls.
-func TestDotTile2x4(t *testing.T) {
-	if !useAVX2 {
-		t.Skip("SKIP: no AVX2 here (or noasm build)")
-	}
-	r := rand.New(rand.NewPCG(5, 5))
-	for _, n := range []int{32, 96, 416, 1024} {
-		nb := n / 32
-		raw := make([]byte, 2*nb*34)
-		for row := 0; row < 2; row++ {
-			tensor.Quantize(tensor.Q8_0, randVec(r, n), raw[row*nb*34:])
-		}
-		w, wstride := repackSplit(raw, 2, 34, nb), nb*36
-		astride := nb*34 + 34
-		a := make([]byte, 4*astride)
-		as := make([]float32, 4*nb)
-		for tk := 0; tk < 4; tk++ {
-			at := a[tk*astride : tk*astride+nb*34]
-			tensor.QuantizeQ8_0Act(randVec(r, n), at)
-			for i := 0; i < nb; i++ {
-				as[tk*nb+i] = tensor.FP16ToFP32(uint16(at[34*i]) | uint16(at[34*i+1])<<8)
-			}
-			for row := 0; row < 2; row++ {
-				want, _ := tensor.Dot(tensor.Q8_0, n, raw[row*nb*34:(row+1)*nb*34], at)
-				if got := dotQ8_0SAVX2(nb, &w[row*wstride], &as[tk*nb], &at[0]); math.Abs(float64(got-want)) > 1e-5*math.Max(1, math.Abs(float64(want))) {
-					t.Errorf("n=%d row %d token %d: single kernel %v, reference %v", n, row, tk, got, want)
-				}
-			}
-		}
-		var out [8]float32
-		dotQ8_0Tile2x4AVX2(nb, &w[0], wstride, &as[0], &a[0], astride, &out[0])
-		for row := 0; row < 2; row++ {
-			for tk := 0; tk < 4; tk++ {
-				want := dotQ8_0SAVX2(nb, &w[row*wstride], &as[tk*nb], &a[tk*astride])
-				if got := out[4*row+tk]; math.Abs(float64(got-want)) > 1e-5*math.Max(1, math.Abs(float64(want))) {
-					t.Errorf("n=%d row %d token %d: %v, single kernel %v", n, row, tk, got, want)
+			for g := 0; g < 2; g++ {
+				wg := &w[g*gb]
+				var out4 [4][16]float32 // 16 apart: the output stride must be used
+				four(nb, wg, &sa[0], &a[0], astride, &out4[0][0], 64)
+				for tk := 0; tk < 4; tk++ {
+					var out1 [8]float32
+					one(nb, wg, &sa[tk*sstride], &a[tk*astride], &out1[0])
+					for ri := 0; ri < 8; ri++ {
+						row := 8*g + ri
+						want := float32(0)
+						if row < rows {
+							want, _ = tensor.Dot(dt, n, raw[row*nb*bb:(row+1)*nb*bb], a[tk*astride:tk*astride+nb*34])
+						}
+						tol := 1e-5 * math.Max(1, math.Abs(float64(want)))
+						if math.Abs(float64(out1[ri]-want)) > tol || math.Abs(float64(out4[tk][ri]-want)) > tol {
+							t.Errorf("%s n=%d row %d token %d: one-token %v, four-token %v, reference %v", dt, n, row, tk, out1[ri], out4[tk][ri], want)
+						}
+					}
 				}
 			}
 		}

@@ -30,7 +30,7 @@ func (b *Backend) MatMul(dst, w, x backend.Tensor) {
 	}
 	mm.act = b.actBuf
 	mm.as, mm.sa = nil, nil
-	if ws.split != nil { // the split kernels (AVX2 only) take float32 activation scales
+	if ws.x8 != nil { // the x8 kernels (AVX2 only) take float32 activation scales
 		nb := k / 32
 		if len(b.actScales) < 2*ntok*nb {
 			b.actScales = make([]float32, 2*ntok*nb)
@@ -42,16 +42,8 @@ func (b *Backend) MatMul(dst, w, x backend.Tensor) {
 		}
 	}
 	b.pool.For(ntok, 1, b.mmQuant)
-	switch {
-	case ws.split == nil:
-	case ws.dt == tensor.Q4_0:
+	if ws.x8 != nil {
 		b.pool.For((nout+7)/8, 1, b.mmX8)
-		return
-	case ntok >= 4:
-		b.pool.For(nout, 16, b.mmTile)
-		return
-	default:
-		b.pool.For(nout, 16, b.mmSplit)
 		return
 	}
 	mm.dot = b.dots[ws.dt]
@@ -73,22 +65,20 @@ type matmulOp struct {
 	dot           func(n int, w, a []byte) float32
 	wdata         []byte
 	wrow          int
-	as            []float32 // Q8_0 split kernels: float32 activation scales, nb per token
+	as            []float32 // Q8_0 x8 kernels: float32 activation scales, nb per token
 	sa            []float32 // Q4_0 x8 kernels: per block the scale, then 8·Σa's int32 bits
 }
 
-// splitDot is row r of a Q8_0 split-layout weight times token t's activations.
-func (mm *matmulOp) splitDot(r, t int) float32 {
-	nb := mm.k / 32
-	return dotQ8_0SAVX2(nb, &mm.w.split[r*mm.w.splitBytes], &mm.as[t*nb], &mm.act[t*mm.arb])
-}
-
-// matmulX8 runs the q4x8 Q4_0 kernels over groups [lo, hi) of eight rows: four tokens
-// at a time while a band of groups stays in cache, then one at a time.
+// matmulX8 runs the q4x8 (Q4_0) or q8x8 (Q8_0) kernels over groups [lo, hi) of eight
+// rows: four tokens at a time while a band of groups stays in cache, then one at a time.
 func (b *Backend) matmulX8(_, lo, hi int) {
 	mm := &b.mm
 	nb, nout := mm.k/32, mm.nout
-	gb := q4x8GroupBytes(nb)
+	gb := mm.w.x8Bytes
+	one, four, sa, sstride := dotQ4_0x8AVX2, dotQ4_0x8x4AVX2, mm.sa, 2*nb
+	if mm.w.dt == tensor.Q8_0 {
+		one, four, sa, sstride = dotQ8_0x8AVX2, dotQ8_0x8x4AVX2, mm.as, nb
+	}
 	var tmp [32]float32 // the last group's results when nout is not a multiple of 8
 	const band = 4
 	for g0 := lo; g0 < hi; g0 += band {
@@ -96,12 +86,12 @@ func (b *Backend) matmulX8(_, lo, hi int) {
 		t := 0
 		for ; t+4 <= mm.ntok; t += 4 {
 			for g := g0; g < g1; g++ {
-				w, sa, a := &mm.w.split[g*gb], &mm.sa[2*t*nb], &mm.act[t*mm.arb]
+				w, s, a := &mm.w.x8[g*gb], &sa[t*sstride], &mm.act[t*mm.arb]
 				if 8*g+8 <= nout {
-					dotQ4_0x8x4AVX2(nb, w, sa, a, mm.arb, &mm.d.f32[t*nout+8*g], 4*nout)
+					four(nb, w, s, a, mm.arb, &mm.d.f32[t*nout+8*g], 4*nout)
 					continue
 				}
-				dotQ4_0x8x4AVX2(nb, w, sa, a, mm.arb, &tmp[0], 32)
+				four(nb, w, s, a, mm.arb, &tmp[0], 32)
 				for i := 0; i < 4; i++ {
 					copy(mm.d.f32[(t+i)*nout+8*g:(t+i+1)*nout], tmp[8*i:8*i+8])
 				}
@@ -109,58 +99,13 @@ func (b *Backend) matmulX8(_, lo, hi int) {
 		}
 		for ; t < mm.ntok; t++ {
 			for g := g0; g < g1; g++ {
-				w, sa, a := &mm.w.split[g*gb], &mm.sa[2*t*nb], &mm.act[t*mm.arb]
+				w, s, a := &mm.w.x8[g*gb], &sa[t*sstride], &mm.act[t*mm.arb]
 				if 8*g+8 <= nout {
-					dotQ4_0x8AVX2(nb, w, sa, a, &mm.d.f32[t*nout+8*g])
+					one(nb, w, s, a, &mm.d.f32[t*nout+8*g])
 					continue
 				}
-				dotQ4_0x8AVX2(nb, w, sa, a, &tmp[0])
+				one(nb, w, s, a, &tmp[0])
 				copy(mm.d.f32[t*nout+8*g:(t+1)*nout], tmp[:8])
-			}
-		}
-	}
-}
-
-// matmulSplit runs the split-layout Q8_0 kernel (decode: one to three tokens).
-func (b *Backend) matmulSplit(_, lo, hi int) {
-	mm := &b.mm
-	for r := lo; r < hi; r++ {
-		for t := 0; t < mm.ntok; t++ {
-			mm.d.f32[t*mm.nout+r] = mm.splitDot(r, t)
-		}
-	}
-}
-
-// matmulTile runs the split Q8_0 kernels on tiles of two rows × four tokens (prompt
-// processing): bands of rows stay in cache while the token tiles stream past.
-func (b *Backend) matmulTile(_, lo, hi int) {
-	mm := &b.mm
-	nb := mm.k / 32
-	w := mm.w
-	tile := dotQ8_0Tile2x4AVX2
-	var out [8]float32
-	const band = 16
-	for r0 := lo; r0 < hi; r0 += band {
-		r1 := min(r0+band, hi)
-		t := 0
-		for ; t+4 <= mm.ntok; t += 4 {
-			r := r0
-			for ; r+2 <= r1; r += 2 {
-				tile(nb, &w.split[r*w.splitBytes], w.splitBytes, &mm.as[t*nb], &mm.act[t*mm.arb], mm.arb, &out[0])
-				for i := 0; i < 4; i++ {
-					mm.d.f32[(t+i)*mm.nout+r] = out[i]
-					mm.d.f32[(t+i)*mm.nout+r+1] = out[4+i]
-				}
-			}
-			for ; r < r1; r++ {
-				for i := t; i < t+4; i++ {
-					mm.d.f32[i*mm.nout+r] = mm.splitDot(r, i)
-				}
-			}
-		}
-		for ; t < mm.ntok; t++ {
-			for r := r0; r < r1; r++ {
-				mm.d.f32[t*mm.nout+r] = mm.splitDot(r, t)
 			}
 		}
 	}

@@ -107,27 +107,6 @@ func dotQ6KR(nb int, w, a []byte) float32 {
 	return sum
 }
 
-// repackSplit rewrites Q4_0 (18-byte) or Q8_0 (34-byte) rows as nb float32 scales
-// followed by the blocks' quants, so the kernel loads scales without fp16 conversion.
-func repackSplit(src []byte, rows, blockBytes, nb int) []byte {
-	return repackSplitTo(make([]byte, rows*nb*(2+blockBytes)), src, rows, blockBytes, nb)
-}
-
-// repackSplitTo is repackSplit into out (rows*nb*(blockBytes+2) bytes).
-func repackSplitTo(out, src []byte, rows, blockBytes, nb int) []byte {
-	qb := blockBytes - 2
-	rowOut := nb * (4 + qb)
-	for r := 0; r < rows; r++ {
-		s, d := src[r*nb*blockBytes:], out[r*rowOut:]
-		for i := 0; i < nb; i++ {
-			b := s[i*blockBytes:]
-			putF32(d[4*i:], tensor.FP16ToFP32(binary.LittleEndian.Uint16(b)))
-			copy(d[4*nb+i*qb:4*nb+(i+1)*qb], b[2:blockBytes])
-		}
-	}
-	return out
-}
-
 // q4x8GroupBytes is the size of one group of eight rows of nb blocks in the q4x8 layout.
 func q4x8GroupBytes(nb int) int { return nb * 160 }
 
@@ -150,6 +129,32 @@ func repackQ4_0x8To(out, src []byte, rows, nb int) []byte {
 			d := out[(g*nb+i)*160 : (g*nb+i+1)*160]
 			putF32(d[4*ri:], tensor.FP16ToFP32(binary.LittleEndian.Uint16(b)))
 			for v := 0; v < 4; v++ {
+				copy(d[32+32*v+4*ri:32+32*v+4*ri+4], b[2+4*v:2+4*v+4])
+			}
+		}
+	}
+	return out
+}
+
+// q8x8GroupBytes is the size of one group of eight rows of nb blocks in the q8x8 layout.
+func q8x8GroupBytes(nb int) int { return nb * 288 }
+
+// repackQ8_0x8 rewrites Q8_0 rows (34-byte blocks) in groups of eight rows (the last
+// padded with zero rows): per block, the eight rows' float32 scales, then eight 32-byte
+// vectors, vector v holding quants 4v..4v+3 of rows 0..7 in turn (see repackQ4_0x8).
+func repackQ8_0x8(src []byte, rows, nb int) []byte {
+	return repackQ8_0x8To(make([]byte, (rows+7)/8*q8x8GroupBytes(nb)), src, rows, nb)
+}
+
+// repackQ8_0x8To is repackQ8_0x8 into out ((rows+7)/8*q8x8GroupBytes(nb) zeroed bytes).
+func repackQ8_0x8To(out, src []byte, rows, nb int) []byte {
+	for r := 0; r < rows; r++ {
+		g, ri := r/8, r%8
+		for i := 0; i < nb; i++ {
+			b := src[(r*nb+i)*34 : (r*nb+i+1)*34]
+			d := out[(g*nb+i)*288 : (g*nb+i+1)*288]
+			putF32(d[4*ri:], tensor.FP16ToFP32(binary.LittleEndian.Uint16(b)))
+			for v := 0; v < 8; v++ {
 				copy(d[32+32*v+4*ri:32+32*v+4*ri+4], b[2+4*v:2+4*v+4])
 			}
 		}
