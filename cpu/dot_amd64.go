@@ -7,18 +7,6 @@ import "golang.org/x/sys/cpu"
 // useAVX2 selects the assembly kernels: AVX2 with FMA and F16C.
 var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
-// dotQ8_0AVX2 is the Q8_0 × Q8_0 dot product of nb blocks of 34 bytes:
-//
-//	for i := range nb { s += fp16(w[i].d) * fp16(a[i].d) * Σ_j w[i].q[j] * a[i].q[j] }
-//
-//go:noescape
-func dotQ8_0AVX2(nb int, w, a *byte) float32
-
-// dotQ4_0AVX2 is Q4_0 (18-byte blocks) × Q8_0: as dotQ8_0AVX2 with w.q = nibble - 8.
-//
-//go:noescape
-func dotQ4_0AVX2(nb int, w, a *byte) float32
-
 // dotQ4KRAVX2 is a repacked Q4_K row (152-byte super-blocks, see repackQ4K) × Q8_K:
 //
 //	for each super-block: s += d_a*d * Σ_j sc_j Σ_l q·q8  -  d_a*dmin * Σ_j m_j bsum32_j
@@ -48,16 +36,6 @@ func axpyF32AVX2(alpha float32, x, y *float32, n int)
 //
 //go:noescape
 func dotQ4KR4AVX2(nb int, w, a *byte, astride int, out *float32)
-
-// dotQ8_04AVX2 is dotQ8_0AVX2 for four activation rows astride bytes apart.
-//
-//go:noescape
-func dotQ8_04AVX2(nb int, w, a *byte, astride int, out *float32)
-
-// dotQ4_04AVX2 is dotQ4_0AVX2 for four activation rows astride bytes apart.
-//
-//go:noescape
-func dotQ4_04AVX2(nb int, w, a *byte, astride int, out *float32)
 
 // dotQ4_0x8AVX2 is one Q8_0 activation row against a group of eight repackQ4_0x8 rows,
 // writing out[0..7]; sa holds per block the activation's float32 scale and 8·Σa as an

@@ -3,18 +3,12 @@
 #include "textflag.h"
 #include "avx2.h"
 
-// Constants: 0x0F bytes, 8 bytes, 1 words.
+// Constants: 0x0F bytes, 1 words.
 DATA ·nibmask+0(SB)/8, $0x0f0f0f0f0f0f0f0f
 DATA ·nibmask+8(SB)/8, $0x0f0f0f0f0f0f0f0f
 DATA ·nibmask+16(SB)/8, $0x0f0f0f0f0f0f0f0f
 DATA ·nibmask+24(SB)/8, $0x0f0f0f0f0f0f0f0f
 GLOBL ·nibmask(SB), RODATA|NOPTR, $32
-
-DATA ·eights+0(SB)/8, $0x0808080808080808
-DATA ·eights+8(SB)/8, $0x0808080808080808
-DATA ·eights+16(SB)/8, $0x0808080808080808
-DATA ·eights+24(SB)/8, $0x0808080808080808
-GLOBL ·eights(SB), RODATA|NOPTR, $32
 
 DATA ·ones16+0(SB)/8, $0x0001000100010001
 DATA ·ones16+8(SB)/8, $0x0001000100010001
@@ -63,84 +57,6 @@ GLOBL wordbcast<>(SB), RODATA|NOPTR, $256
 	VADDPS X1, X0, X0 \
 	VHADDPS X0, X0, X0 \
 	VHADDPS X0, X0, X0
-
-// func dotQ8_0AVX2(nb int, w, a *byte) float32
-TEXT ·dotQ8_0AVX2(SB), NOSPLIT, $0-28
-	MOVQ nb+0(FP), CX
-	MOVQ w+8(FP), SI
-	MOVQ a+16(FP), DI
-	VXORPS Y0, Y0, Y0
-	VMOVDQU ·ones16(SB), Y7
-q8loop:
-	TESTQ CX, CX
-	JZ q8done
-	MOVWLZX (SI), AX
-	MOVWLZX (DI), BX
-	VMOVD AX, X1
-	VMOVD BX, X2
-	VCVTPH2PS X1, X1
-	VCVTPH2PS X2, X2
-	VMULSS X2, X1, X1
-	VBROADCASTSS X1, Y1
-	VMOVDQU 2(SI), Y2
-	VMOVDQU 2(DI), Y3
-	VPSIGNB Y2, Y2, Y4
-	VPSIGNB Y2, Y3, Y5
-	VPMADDUBSW Y5, Y4, Y6
-	VPMADDWD Y7, Y6, Y6
-	VCVTDQ2PS Y6, Y6
-	VFMADD231PS Y6, Y1, Y0
-	ADDQ $34, SI
-	ADDQ $34, DI
-	DECQ CX
-	JMP q8loop
-q8done:
-	HSUM8
-	VMOVSS X0, ret+24(FP)
-	VZEROUPPER
-	RET
-
-// func dotQ4_0AVX2(nb int, w, a *byte) float32
-TEXT ·dotQ4_0AVX2(SB), NOSPLIT, $0-28
-	MOVQ nb+0(FP), CX
-	MOVQ w+8(FP), SI
-	MOVQ a+16(FP), DI
-	VXORPS Y0, Y0, Y0
-	VMOVDQU ·ones16(SB), Y7
-	VMOVDQU ·nibmask(SB), Y8
-	VMOVDQU ·eights(SB), Y9
-q4loop:
-	TESTQ CX, CX
-	JZ q4done
-	MOVWLZX (SI), AX
-	MOVWLZX (DI), BX
-	VMOVD AX, X1
-	VMOVD BX, X2
-	VCVTPH2PS X1, X1
-	VCVTPH2PS X2, X2
-	VMULSS X2, X1, X1
-	VBROADCASTSS X1, Y1
-	VMOVDQU 2(SI), X2
-	VPSRLW $4, X2, X3
-	VINSERTI128 $1, X3, Y2, Y2
-	VPAND Y8, Y2, Y2
-	VPSUBB Y9, Y2, Y2
-	VMOVDQU 2(DI), Y3
-	VPSIGNB Y2, Y2, Y4
-	VPSIGNB Y2, Y3, Y5
-	VPMADDUBSW Y5, Y4, Y6
-	VPMADDWD Y7, Y6, Y6
-	VCVTDQ2PS Y6, Y6
-	VFMADD231PS Y6, Y1, Y0
-	ADDQ $18, SI
-	ADDQ $34, DI
-	DECQ CX
-	JMP q4loop
-q4done:
-	HSUM8
-	VMOVSS X0, ret+24(FP)
-	VZEROUPPER
-	RET
 
 // func dotQ4KRAVX2(nb int, w, a *byte) float32
 // w: repacked Q4_K super-blocks of 152 bytes: d f32, dmin f32, scales[8], mins[8], qs[128].
@@ -415,96 +331,6 @@ q4k4done:
 	VPMADDWD Y7, Y12, Y12 \
 	VCVTDQ2PS Y12, Y12 \
 	VFMADD231PS Y12, Y10, acc
-
-// func dotQ8_04AVX2(nb int, w, a *byte, astride int, out *float32)
-TEXT ·dotQ8_04AVX2(SB), NOSPLIT, $0-40
-	MOVQ nb+0(FP), CX
-	MOVQ w+8(FP), SI
-	MOVQ a+16(FP), DI
-	MOVQ astride+24(FP), R8
-	MOVQ out+32(FP), R9
-	LEAQ (DI)(R8*1), R10
-	LEAQ (R10)(R8*1), R11
-	LEAQ (R11)(R8*1), R12
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VMOVDQU ·ones16(SB), Y7
-q804loop:
-	TESTQ CX, CX
-	JZ q804done
-	MOVWLZX (SI), AX
-	VMOVD AX, X11
-	VCVTPH2PS X11, X11
-	VMOVDQU 2(SI), Y8
-	VPSIGNB Y8, Y8, Y9
-	Q8TOK(DI, Y0)
-	Q8TOK(R10, Y1)
-	Q8TOK(R11, Y2)
-	Q8TOK(R12, Y3)
-	ADDQ $34, SI
-	ADDQ $34, DI
-	ADDQ $34, R10
-	ADDQ $34, R11
-	ADDQ $34, R12
-	DECQ CX
-	JMP q804loop
-q804done:
-	HSUMSTORE(Y0, X0, X4, 0(R9))
-	HSUMSTORE(Y1, X1, X4, 4(R9))
-	HSUMSTORE(Y2, X2, X4, 8(R9))
-	HSUMSTORE(Y3, X3, X4, 12(R9))
-	VZEROUPPER
-	RET
-
-// func dotQ4_04AVX2(nb int, w, a *byte, astride int, out *float32)
-TEXT ·dotQ4_04AVX2(SB), NOSPLIT, $0-40
-	MOVQ nb+0(FP), CX
-	MOVQ w+8(FP), SI
-	MOVQ a+16(FP), DI
-	MOVQ astride+24(FP), R8
-	MOVQ out+32(FP), R9
-	LEAQ (DI)(R8*1), R10
-	LEAQ (R10)(R8*1), R11
-	LEAQ (R11)(R8*1), R12
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VMOVDQU ·ones16(SB), Y7
-	VMOVDQU ·nibmask(SB), Y13
-	VMOVDQU ·eights(SB), Y14
-q404loop:
-	TESTQ CX, CX
-	JZ q404done
-	MOVWLZX (SI), AX
-	VMOVD AX, X11
-	VCVTPH2PS X11, X11
-	VMOVDQU 2(SI), X8
-	VPSRLW $4, X8, X15
-	VINSERTI128 $1, X15, Y8, Y8
-	VPAND Y13, Y8, Y8
-	VPSUBB Y14, Y8, Y8
-	VPSIGNB Y8, Y8, Y9
-	Q8TOK(DI, Y0)
-	Q8TOK(R10, Y1)
-	Q8TOK(R11, Y2)
-	Q8TOK(R12, Y3)
-	ADDQ $18, SI
-	ADDQ $34, DI
-	ADDQ $34, R10
-	ADDQ $34, R11
-	ADDQ $34, R12
-	DECQ CX
-	JMP q404loop
-q404done:
-	HSUMSTORE(Y0, X0, X4, 0(R9))
-	HSUMSTORE(Y1, X1, X4, 4(R9))
-	HSUMSTORE(Y2, X2, X4, 8(R9))
-	HSUMSTORE(Y3, X3, X4, 12(R9))
-	VZEROUPPER
-	RET
 
 // Repacked Q4_0 / Q8_0 rows ("split" layout): nb float32 scales, then the quants —
 // Q4_0: 16 bytes per block (low nibbles = elements 0..15, high = 16..31);

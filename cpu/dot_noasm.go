@@ -4,8 +4,6 @@ package cpu
 
 const useAVX2 = false
 
-func dotQ8_0AVX2(nb int, w, a *byte) float32 { panic("no assembly") }
-func dotQ4_0AVX2(nb int, w, a *byte) float32 { panic("no assembly") }
 func dotQ4KRAVX2(nb int, w, a *byte) float32 { panic("no assembly") }
 func dotQ6KRAVX2(nb int, w, a *byte) float32 { panic("no assembly") }
 
@@ -14,9 +12,6 @@ func axpyF32AVX2(alpha float32, x, y *float32, n int) { panic("no assembly") }
 
 func dotQ4KR4AVX2(nb int, w, a *byte, astride int, out *float32) { panic("no assembly") }
 func dotQ6KR4AVX2(nb int, w, a *byte, astride int, out *float32) { panic("no assembly") }
-
-func dotQ8_04AVX2(nb int, w, a *byte, astride int, out *float32) { panic("no assembly") }
-func dotQ4_04AVX2(nb int, w, a *byte, astride int, out *float32) { panic("no assembly") }
 
 func dotQ4_0x8AVX2(nb int, w *byte, sa *float32, a *byte, out *float32) { panic("no assembly") }
 func dotQ4_0x8x4AVX2(nb int, w *byte, sa *float32, a *byte, astride int, out *float32, ostride int) {

@@ -133,43 +133,6 @@ func TestDotKR4(t *testing.T) {
 	}
 }
 
-// TestDot4Legacy: the four-token Q8_0 and Q4_0 kernels equal single-token calls.
-func TestDot4Legacy(t *testing.T) {
-	if !useAVX2 {
-		t.Skip("SKIP: no AVX2 here (or noasm build)")
-	}
-	r := rand.New(rand.NewPCG(4, 4))
-	const n = 1024
-	for _, c := range []struct {
-		dt     tensor.DType
-		one    func(nb int, w, a *byte) float32
-		four   func(nb int, w, a *byte, astride int, out *float32)
-		wbytes int
-	}{{tensor.Q8_0, dotQ8_0AVX2, dotQ8_04AVX2, 34}, {tensor.Q4_0, dotQ4_0AVX2, dotQ4_04AVX2, 18}} {
-		x := make([]float32, n)
-		for i := range x {
-			x[i] = float32(r.NormFloat64())
-		}
-		w := make([]byte, n/32*c.wbytes)
-		tensor.Quantize(c.dt, x, w)
-		stride := n / 32 * 34
-		a := make([]byte, 4*stride)
-		for tk := 0; tk < 4; tk++ {
-			for i := range x {
-				x[i] = float32(r.NormFloat64())
-			}
-			tensor.QuantizeQ8_0Act(x, a[tk*stride:])
-		}
-		var out [4]float32
-		c.four(n/32, &w[0], &a[0], stride, &out[0])
-		for tk := 0; tk < 4; tk++ {
-			if want := c.one(n/32, &w[0], &a[tk*stride]); math.Abs(float64(out[tk]-want)) > 1e-5*math.Max(1, math.Abs(float64(want))) {
-				t.Errorf("%s token %d: %v, single-token kernel %v", c.dt, tk, out[tk], want)
-			}
-		}
-	}
-}
-
 // q4x8Act is what MatMul hands the q4x8 kernels for one Q8_0 activation row: per
 // block the float32 scale, then 8·Σa as int32 bits.
 func q4x8Act(a []byte, nb int) []float32 {

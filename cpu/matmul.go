@@ -157,10 +157,6 @@ func (b *Backend) matmulRows(_, lo, hi int) {
 			four, nb = dotQ4KR4AVX2, mm.k/256
 		case tensor.Q6_K:
 			four, nb = dotQ6KR4AVX2, mm.k/256
-		case tensor.Q8_0:
-			four, nb = dotQ8_04AVX2, mm.k/32
-		case tensor.Q4_0:
-			four, nb = dotQ4_04AVX2, mm.k/32
 		}
 	}
 	var out [4]float32
@@ -206,14 +202,6 @@ func (b *Backend) dotFor(t tensor.DType) func(n int, w, a []byte) float32 {
 			return func(n int, w, a []byte) float32 { return dotQ6KRAVX2(n/256, &w[0], &a[0]) }
 		}
 		return func(n int, w, a []byte) float32 { return dotQ6KR(n/256, w, a) }
-	case tensor.Q8_0:
-		if useAVX2 && !b.noAsm {
-			return func(n int, w, a []byte) float32 { return dotQ8_0AVX2(n/32, &w[0], &a[0]) }
-		}
-	case tensor.Q4_0:
-		if useAVX2 && !b.noAsm {
-			return func(n int, w, a []byte) float32 { return dotQ4_0AVX2(n/32, &w[0], &a[0]) }
-		}
 	}
 	return tensor.DotFunc(t)
 }
