@@ -47,6 +47,7 @@ type Backend struct {
 	mmX8, gluFn                   func(w, lo, hi int)
 	actScales                     []float32
 	attScratch                    [][]float32 // per worker: scores, q, acc
+	gluScratch                    [][]float32 // per worker: ExpF(-gate) of a row
 	mappings                      [][]byte    // huge-page weight buffers, unmapped by Close
 }
 
@@ -66,6 +67,7 @@ func newBackend(threads int, noAsm bool) *Backend {
 	b.mmF32, b.mmQuant, b.mmRows = b.matmulF32, b.matmulQuantize, b.matmulRows
 	b.attFn, b.gluFn, b.mmX8 = b.attentionJob, b.swigluRows, b.matmulX8
 	b.attScratch = make([][]float32, b.pool.Threads())
+	b.gluScratch = make([][]float32, b.pool.Threads())
 	return b
 }
 
@@ -218,17 +220,33 @@ func (b *Backend) Add(dst, a, c backend.Tensor) {
 // use the vectorized exp (SiLUF) and the tail uses libm's expf.
 func (b *Backend) SwiGLU(dst, gate, up backend.Tensor) {
 	b.glu.d, b.glu.g, b.glu.u = dst.(*Tensor), gate.(*Tensor), up.(*Tensor)
+	for w := range b.gluScratch {
+		if len(b.gluScratch[w]) < b.glu.g.cols {
+			b.gluScratch[w] = make([]float32, b.glu.g.cols)
+		}
+	}
 	b.pool.For(b.glu.g.rows, 1, b.gluFn)
 }
 
-func (b *Backend) swigluRows(_, lo, hi int) {
+func (b *Backend) swigluRows(w, lo, hi int) {
 	d, g, u := b.glu.d, b.glu.g, b.glu.u
 	n := g.cols
 	for r := lo; r < hi; r++ {
 		gr, ur, dr := g.f32[r*n:(r+1)*n], u.f32[r*n:(r+1)*n], d.f32[r*n:(r+1)*n]
 		vec := n / 16 * 16
-		for i := 0; i < vec; i++ {
-			dr[i] = SiLUF(gr[i]) * ur[i]
+		if useAVX2 && !b.noAsm { // ExpF(-x) eight lanes at a time, then SiLUF's division
+			e := b.gluScratch[w][:vec]
+			for i := range e {
+				e[i] = -gr[i]
+			}
+			b.expSub(e, 0)
+			for i, v := range e {
+				dr[i] = gr[i] / (1 + v) * ur[i]
+			}
+		} else {
+			for i := 0; i < vec; i++ {
+				dr[i] = SiLUF(gr[i]) * ur[i]
+			}
 		}
 		for i := vec; i < n; i++ {
 			x := gr[i]

@@ -302,3 +302,28 @@ func TestExpSub(t *testing.T) {
 		b.Close()
 	}
 }
+
+// TestSwiGLUPaths: the AVX2 SwiGLU (vector ExpF, scalar division) equals the portable
+// one (SiLUF per element) to 1 ulp, including gates far outside exp's fast range.
+func TestSwiGLUPaths(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 2))
+	const rows, cols = 3, 1000 // 1000: groups of 16 and a tail
+	g, u := randVec(r, rows*cols), randVec(r, rows*cols)
+	for i := range g {
+		g[i] *= float32([]float64{1, 10, 100}[i%3])
+	}
+	var outs [2][]float32
+	for k, noAsm := range []bool{false, true} {
+		b := newBackend(2, noAsm)
+		out := b.Activation(rows, cols)
+		b.SwiGLU(out, act(b, rows, cols, g), act(b, rows, cols, u))
+		outs[k] = out.(*Tensor).Floats()
+		b.Close()
+	}
+	for i := range outs[0] {
+		a, c := outs[0][i], outs[1][i]
+		if d := int64(math.Float32bits(a)) - int64(math.Float32bits(c)); a != c && (d > 1 || d < -1) {
+			t.Fatalf("gate %g up %g: AVX2 path %g, portable %g", g[i], u[i], a, c)
+		}
+	}
+}
