@@ -110,3 +110,10 @@ func dotQ8_0x8AVX2(nb int, w *byte, as *float32, a *byte, out *float32)
 //
 //go:noescape
 func dotQ8_0x8x4AVX2(nb int, w *byte, as *float32, a *byte, astride int, out *float32, ostride int)
+
+// quantizeQ8_0AVX2 is tensor.QuantizeQ8_0Act for nb blocks of x into dst, also writing
+// each block's scale as float32 to sc[i*sstride] and, when sstride is 2, 8·Σq as int32
+// bits to sc[i*sstride+1] (what the x8 kernels take).
+//
+//go:noescape
+func quantizeQ8_0AVX2(x *float32, nb int, dst *byte, sc *float32, sstride int)

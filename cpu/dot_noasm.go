@@ -32,3 +32,5 @@ func dotQ8_0x8AVX2(nb int, w *byte, as *float32, a *byte, out *float32) { panic(
 func dotQ8_0x8x4AVX2(nb int, w *byte, as *float32, a *byte, astride int, out *float32, ostride int) {
 	panic("no assembly")
 }
+
+func quantizeQ8_0AVX2(x *float32, nb int, dst *byte, sc *float32, sstride int) { panic("no assembly") }

@@ -137,15 +137,48 @@ func TestDotKR4(t *testing.T) {
 // block the float32 scale, then 8·Σa as int32 bits.
 func q4x8Act(a []byte, nb int) []float32 {
 	sa := make([]float32, 2*nb)
-	for i := 0; i < nb; i++ {
-		var sum int32
-		for _, q := range a[34*i+2 : 34*i+34] {
-			sum += int32(int8(q))
-		}
-		sa[2*i] = tensor.FP16ToFP32(uint16(a[34*i]) | uint16(a[34*i+1])<<8)
-		sa[2*i+1] = math.Float32frombits(uint32(8 * sum))
-	}
+	x8Act(a, nb, sa, 2)
 	return sa
+}
+
+// TestQuantizeQ8_0: the AVX2 activation quantizer writes tensor.QuantizeQ8_0Act's bytes
+// and x8Act's scales and sums, for random blocks, all-zero blocks, and blocks whose
+// values fall on .5 after scaling (round half to even).
+func TestQuantizeQ8_0(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("SKIP: no AVX2 here (or noasm build)")
+	}
+	r := rand.New(rand.NewPCG(7, 7))
+	const nb = 64
+	x := randVec(r, nb*32)
+	for j := range 32 {
+		x[5*32+j] = 0
+		x[7*32+j] = float32(j) - 15.5 // amax 127 below: id 1, every value a tie
+	}
+	x[7*32] = 127
+	for i := 10; i < 20; i++ {
+		for j := range 32 {
+			x[i*32+j] *= float32(math.Pow(10, float64(i-15)))
+		}
+	}
+	want := make([]byte, nb*34)
+	tensor.QuantizeQ8_0Act(x, want)
+	for _, sstride := range []int{1, 2} {
+		wantSc := make([]float32, nb*sstride)
+		x8Act(want, nb, wantSc, sstride)
+		got, sc := make([]byte, nb*34), make([]float32, nb*sstride)
+		quantizeQ8_0AVX2(&x[0], nb, &got[0], &sc[0], sstride)
+		for i := 0; i < nb; i++ {
+			if string(got[34*i:34*i+34]) != string(want[34*i:34*i+34]) {
+				t.Fatalf("block %d: % x, want % x", i, got[34*i:34*i+34], want[34*i:34*i+34])
+			}
+		}
+		for i := range sc {
+			if math.Float32bits(sc[i]) != math.Float32bits(wantSc[i]) {
+				t.Fatalf("sstride %d: sc[%d] = %v, want %v", sstride, i, sc[i], wantSc[i])
+			}
+		}
+	}
 }
 
 // TestDotX8: the one- and four-token q4x8 (Q4_0) and q8x8 (Q8_0) kernels against

@@ -127,22 +127,32 @@ func (b *Backend) matmulQuantize(_, lo, hi int) {
 	nb := mm.k / 32
 	for t := lo; t < hi; t++ {
 		a := mm.act[t*mm.arb : (t+1)*mm.arb]
-		b.quantizeAct(mm.vt, mm.x.f32[t*mm.k:(t+1)*mm.k], a)
-		switch {
-		case mm.as != nil: // Q8_0 blocks: fp16 scale, 32 int8
-			for i := 0; i < nb; i++ {
-				mm.as[t*nb+i] = tensor.FP16ToFP32(binary.LittleEndian.Uint16(a[34*i:]))
-			}
+		x := mm.x.f32[t*mm.k : (t+1)*mm.k]
+		switch { // the x8 layouts exist only with AVX2: quantize and take scales in one pass
+		case mm.as != nil:
+			quantizeQ8_0AVX2(&x[0], nb, &a[0], &mm.as[t*nb], 1)
+			continue
 		case mm.sa != nil:
-			for i := 0; i < nb; i++ {
-				blk := a[34*i : 34*i+34]
-				var sum int32
-				for _, q := range blk[2:] {
-					sum += int32(int8(q))
-				}
-				mm.sa[2*(t*nb+i)] = tensor.FP16ToFP32(binary.LittleEndian.Uint16(blk))
-				mm.sa[2*(t*nb+i)+1] = math.Float32frombits(uint32(8 * sum))
+			quantizeQ8_0AVX2(&x[0], nb, &a[0], &mm.sa[2*t*nb], 2)
+			continue
+		}
+		b.quantizeAct(mm.vt, x, a)
+	}
+}
+
+// x8Act is the portable version of what quantizeQ8_0AVX2 adds to tensor.QuantizeQ8_0Act:
+// the Q8_0 blocks' scales as float32 in sc[i*sstride], and with sstride 2 8·Σq as int32
+// bits in sc[i*sstride+1].
+func x8Act(a []byte, nb int, sc []float32, sstride int) {
+	for i := 0; i < nb; i++ {
+		blk := a[34*i : 34*i+34]
+		sc[i*sstride] = tensor.FP16ToFP32(binary.LittleEndian.Uint16(blk))
+		if sstride == 2 {
+			var sum int32
+			for _, q := range blk[2:] {
+				sum += int32(int8(q))
 			}
+			sc[2*i+1] = math.Float32frombits(uint32(8 * sum))
 		}
 	}
 }
