@@ -16,7 +16,7 @@ type Tensor struct {
 	raw        []byte    // weights as in the file
 	rp         []byte    // repacked weights for the matrix product (Q4_K, Q6_K)
 	rpBytes    int       // bytes per repacked row
-	x8         []byte    // Q4_0/Q8_0 in the q4x8/q8x8 layouts: groups of eight interleaved rows
+	x8         []byte    // Q4_0/Q8_0/Q4_K in the q4x8/q8x8/q4kx8 layouts: groups of eight interleaved rows
 	x8Bytes    int       // bytes per group of eight rows
 	f32        []float32 // F32 data (activations, and F32 weights)
 	rowBytes   int
@@ -44,8 +44,9 @@ type Backend struct {
 	att                           attnOp
 	glu                           struct{ d, g, u *Tensor }
 	mmF32, mmQuant, mmRows, attFn func(w, lo, hi int)
-	mmX8, gluFn                   func(w, lo, hi int)
+	mmX8, mmK8, gluFn             func(w, lo, hi int)
 	actScales                     []float32
+	actSums                       []int16
 	attScratch                    [][]float32 // per worker: scores, q, acc
 	gluScratch                    [][]float32 // per worker: ExpF(-gate) of a row
 	mappings                      [][]byte    // huge-page weight buffers, unmapped by Close
@@ -65,7 +66,7 @@ func newBackend(threads int, noAsm bool) *Backend {
 		}
 	}
 	b.mmF32, b.mmQuant, b.mmRows = b.matmulF32, b.matmulQuantize, b.matmulRows
-	b.attFn, b.gluFn, b.mmX8 = b.attentionJob, b.swigluRows, b.matmulX8
+	b.attFn, b.gluFn, b.mmX8, b.mmK8 = b.attentionJob, b.swigluRows, b.matmulX8, b.matmulK8
 	b.attScratch = make([][]float32, b.pool.Threads())
 	b.gluScratch = make([][]float32, b.pool.Threads())
 	return b
@@ -131,8 +132,13 @@ func (b *Backend) Weight(name string, t tensor.DType, rows, cols int, data []byt
 	}
 	switch t {
 	case tensor.Q4_K:
-		w.rpBytes = cols / 256 * q4krBytes
-		w.rp = repackQ4KTo(b.weightBuf(rows*w.rpBytes), w.raw)
+		if useAVX2 && !b.noAsm {
+			w.x8Bytes = q4kx8GroupBytes(cols / 256)
+			w.x8 = repackQ4Kx8To(b.weightBuf((rows+7)/8*w.x8Bytes), w.raw, rows, cols/256)
+		} else {
+			w.rpBytes = cols / 256 * q4krBytes
+			w.rp = repackQ4KTo(b.weightBuf(rows*w.rpBytes), w.raw)
+		}
 	case tensor.Q6_K:
 		w.rpBytes = cols / 256 * q6krBytes
 		w.rp = repackQ6KTo(b.weightBuf(rows*w.rpBytes), w.raw)

@@ -7,13 +7,6 @@ import "golang.org/x/sys/cpu"
 // useAVX2 selects the assembly kernels: AVX2 with FMA and F16C.
 var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
-// dotQ4KRAVX2 is a repacked Q4_K row (152-byte super-blocks, see repackQ4K) × Q8_K:
-//
-//	for each super-block: s += d_a*d * Σ_j sc_j Σ_l q·q8  -  d_a*dmin * Σ_j m_j bsum32_j
-//
-//go:noescape
-func dotQ4KRAVX2(nb int, w, a *byte) float32
-
 // dotQ6KRAVX2 is a repacked Q6_K row (276-byte super-blocks, see repackQ6K) × Q8_K:
 //
 //	for each super-block: s += d_a*d * Σ_g sc_g (Σ_l q·q8 - 32 bsum_g)
@@ -30,12 +23,6 @@ func dotF32AVX2(a, b *float32, n int) float32
 //
 //go:noescape
 func axpyF32AVX2(alpha float32, x, y *float32, n int)
-
-// dotQ4KR4AVX2 is dotQ4KRAVX2 for four activation rows astride bytes apart, writing
-// out[0..3]; the weight super-blocks are unpacked once for all four.
-//
-//go:noescape
-func dotQ4KR4AVX2(nb int, w, a *byte, astride int, out *float32)
 
 // dotQ4_0x8AVX2 is one Q8_0 activation row against a group of eight repackQ4_0x8 rows,
 // writing out[0..7]; sa holds per block the activation's float32 scale and 8·Σa as an
@@ -117,3 +104,17 @@ func dotQ8_0x8x4AVX2(nb int, w *byte, as *float32, a *byte, astride int, out *fl
 //
 //go:noescape
 func quantizeQ8_0AVX2(x *float32, nb int, dst *byte, sc *float32, sstride int)
+
+// dotQ4Kx8AVX2 is one Q8_K activation row against a group of eight repackQ4Kx8 rows of
+// nsb super-blocks, bs holding the activation's eight 32-element sums per super-block:
+//
+//	for r := range 8 { out[r] = Σ_sb d_a * (d[r]*Σ_j sc[r][j]*Σ_l q·a − dmin[r]*Σ_j m[r][j]*bs[j]) }
+//
+//go:noescape
+func dotQ4Kx8AVX2(nsb int, w *byte, a *byte, bs *int16, out *float32)
+
+// dotQ4Kx8x2AVX2 is dotQ4Kx8AVX2 for two activation rows astride bytes apart (their bs
+// 8·nsb apart), token t's results at out + t·ostride bytes.
+//
+//go:noescape
+func dotQ4Kx8x2AVX2(nsb int, w *byte, a *byte, astride int, bs *int16, out *float32, ostride int)

@@ -92,7 +92,7 @@ func BenchmarkDotKernels(b *testing.B) {
 	}
 }
 
-// TestDotKR4: the four-token Q4_K and Q6_K kernels equal four single-token calls to
+// TestDotKR4: the four-token Q6_K kernel equals four single-token calls to
 // float32 rounding (they apply the activation scale after the weight scales).
 func TestDotKR4(t *testing.T) {
 	if !useAVX2 {
@@ -106,7 +106,7 @@ func TestDotKR4(t *testing.T) {
 		repack func([]byte) []byte
 		one    func(nb int, w, a *byte) float32
 		four   func(nb int, w, a *byte, astride int, out *float32)
-	}{{tensor.Q4_K, 144, repackQ4K, dotQ4KRAVX2, dotQ4KR4AVX2}, {tensor.Q6_K, 210, repackQ6K, dotQ6KRAVX2, dotQ6KR4AVX2}} {
+	}{{tensor.Q6_K, 210, repackQ6K, dotQ6KRAVX2, dotQ6KR4AVX2}} {
 		x := make([]float32, n)
 		for i := range x {
 			x[i] = float32(r.NormFloat64())
@@ -234,6 +234,51 @@ func TestDotX8(t *testing.T) {
 						if math.Abs(float64(out1[ri]-want)) > tol || math.Abs(float64(out4[tk][ri]-want)) > tol {
 							t.Errorf("%s n=%d row %d token %d: one-token %v, four-token %v, reference %v", dt, n, row, tk, out1[ri], out4[tk][ri], want)
 						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestDotQ4Kx8: the one- and two-token q4kx8 kernels against tensor's reference dot for
+// 13 rows (a padded group), one and several super-blocks.
+func TestDotQ4Kx8(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("SKIP: no AVX2 here (or noasm build)")
+	}
+	r := rand.New(rand.NewPCG(11, 11))
+	const rows = 13
+	for _, n := range []int{256, 1024, 2816} {
+		nsb := n / 256
+		raw := make([]byte, rows*nsb*144)
+		for row := 0; row < rows; row++ {
+			tensor.Quantize(tensor.Q4_K, randVec(r, n), raw[row*nsb*144:])
+		}
+		w := repackQ4Kx8(raw, rows, nsb)
+		astride := nsb*292 + 292 // a gap: the stride, not the row length, must be used
+		a := make([]byte, 2*astride)
+		bs := make([]int16, 2*nsb*8)
+		for tk := 0; tk < 2; tk++ {
+			tensor.QuantizeQ8_K(randVec(r, n), a[tk*astride:tk*astride+nsb*292])
+			q8KSums(a[tk*astride:], nsb, bs[tk*nsb*8:])
+		}
+		for g := 0; g < 2; g++ {
+			wg := &w[g*q4kx8GroupBytes(nsb)]
+			var out2 [2][16]float32 // 16 apart: the output stride must be used
+			dotQ4Kx8x2AVX2(nsb, wg, &a[0], astride, &bs[0], &out2[0][0], 64)
+			for tk := 0; tk < 2; tk++ {
+				var out1 [8]float32
+				dotQ4Kx8AVX2(nsb, wg, &a[tk*astride], &bs[tk*nsb*8], &out1[0])
+				for ri := 0; ri < 8; ri++ {
+					row := 8*g + ri
+					want := float32(0)
+					if row < rows {
+						want, _ = tensor.Dot(tensor.Q4_K, n, raw[row*nsb*144:(row+1)*nsb*144], a[tk*astride:tk*astride+nsb*292])
+					}
+					tol := 1e-5 * math.Max(1, math.Abs(float64(want)))
+					if math.Abs(float64(out1[ri]-want)) > tol || math.Abs(float64(out2[tk][ri]-want)) > tol {
+						t.Errorf("n=%d row %d token %d: one-token %v, two-token %v, reference %v", n, row, tk, out1[ri], out2[tk][ri], want)
 					}
 				}
 			}

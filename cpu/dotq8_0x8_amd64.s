@@ -13,7 +13,7 @@
 // ap, into the int32 sums Y4. Pair sums of 127² products fill int16, so each VPMADDUBSW
 // is widened at once.
 #define Q8X8VEC(v, ap, wabs) \
-	VPBROADCASTD (2+4*v)(ap), Y5 \
+	VBROADCASTSS (2+4*v)(ap), Y5 \
 	VPSIGNB (32+32*v)(SI), Y5, Y5 \
 	VPMADDUBSW Y5, wabs, Y5 \
 	VPMADDWD Y6, Y5, Y5 \
@@ -22,7 +22,7 @@
 // Q8X8TOK: one token's block (Q8_0 at ap, float32 scale at sp) against the block whose
 // |w| are in Y8..Y15, into acc (one float per row).
 #define Q8X8TOK(ap, sp, acc) \
-	VPBROADCASTD 2(ap), Y5 \
+	VBROADCASTSS 2(ap), Y5 \
 	VPSIGNB 32(SI), Y5, Y5 \
 	VPMADDUBSW Y5, Y8, Y5 \
 	VPMADDWD Y6, Y5, Y4 \

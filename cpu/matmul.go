@@ -29,7 +29,17 @@ func (b *Backend) MatMul(dst, w, x backend.Tensor) {
 		b.actBuf = make([]byte, need)
 	}
 	mm.act = b.actBuf
-	mm.as, mm.sa = nil, nil
+	mm.as, mm.sa, mm.bs = nil, nil, nil
+	if ws.x8 != nil && ws.dt == tensor.Q4_K { // the q4kx8 kernels take 32-element sums
+		nsb := k / 256
+		if len(b.actSums) < ntok*nsb*8 {
+			b.actSums = make([]int16, ntok*nsb*8)
+		}
+		mm.bs = b.actSums
+		b.pool.For(ntok, 1, b.mmQuant)
+		b.pool.For((nout+7)/8, 1, b.mmK8)
+		return
+	}
 	if ws.x8 != nil { // the x8 kernels (AVX2 only) take float32 activation scales
 		nb := k / 32
 		if len(b.actScales) < 2*ntok*nb {
@@ -67,6 +77,7 @@ type matmulOp struct {
 	wrow          int
 	as            []float32 // Q8_0 x8 kernels: float32 activation scales, nb per token
 	sa            []float32 // Q4_0 x8 kernels: per block the scale, then 8·Σa's int32 bits
+	bs            []int16   // Q4_K x8 kernels: 8 sub-block sums per super-block per token
 }
 
 // matmulX8 runs the q4x8 (Q4_0) or q8x8 (Q8_0) kernels over groups [lo, hi) of eight
@@ -137,6 +148,47 @@ func (b *Backend) matmulQuantize(_, lo, hi int) {
 			continue
 		}
 		b.quantizeAct(mm.vt, x, a)
+		if mm.bs != nil {
+			nsb := mm.k / 256
+			q8KSums(a, nsb, mm.bs[t*nsb*8:(t+1)*nsb*8])
+		}
+	}
+}
+
+// matmulK8 runs the q4kx8 Q4_K kernels over groups [lo, hi) of eight rows: two tokens at
+// a time while a band of groups stays in cache, then the odd one.
+func (b *Backend) matmulK8(_, lo, hi int) {
+	mm := &b.mm
+	nsb, nout := mm.k/256, mm.nout
+	gb := mm.w.x8Bytes
+	var tmp [16]float32 // the last group's results when nout is not a multiple of 8
+	const band = 4
+	for g0 := lo; g0 < hi; g0 += band {
+		g1 := min(g0+band, hi)
+		t := 0
+		for ; t+2 <= mm.ntok; t += 2 {
+			for g := g0; g < g1; g++ {
+				w, a, bs := &mm.w.x8[g*gb], &mm.act[t*mm.arb], &mm.bs[t*nsb*8]
+				if 8*g+8 <= nout {
+					dotQ4Kx8x2AVX2(nsb, w, a, mm.arb, bs, &mm.d.f32[t*nout+8*g], 4*nout)
+					continue
+				}
+				dotQ4Kx8x2AVX2(nsb, w, a, mm.arb, bs, &tmp[0], 32)
+				copy(mm.d.f32[t*nout+8*g:(t+1)*nout], tmp[:8])
+				copy(mm.d.f32[(t+1)*nout+8*g:(t+2)*nout], tmp[8:])
+			}
+		}
+		for ; t < mm.ntok; t++ {
+			for g := g0; g < g1; g++ {
+				w, a, bs := &mm.w.x8[g*gb], &mm.act[t*mm.arb], &mm.bs[t*nsb*8]
+				if 8*g+8 <= nout {
+					dotQ4Kx8AVX2(nsb, w, a, bs, &mm.d.f32[t*nout+8*g])
+					continue
+				}
+				dotQ4Kx8AVX2(nsb, w, a, bs, &tmp[0])
+				copy(mm.d.f32[t*nout+8*g:(t+1)*nout], tmp[:8])
+			}
+		}
 	}
 }
 
@@ -163,8 +215,6 @@ func (b *Backend) matmulRows(_, lo, hi int) {
 	nb := 0
 	if useAVX2 && !b.noAsm {
 		switch mm.w.dt {
-		case tensor.Q4_K:
-			four, nb = dotQ4KR4AVX2, mm.k/256
 		case tensor.Q6_K:
 			four, nb = dotQ6KR4AVX2, mm.k/256
 		}
@@ -202,10 +252,7 @@ func (b *Backend) dotFor(t tensor.DType) func(n int, w, a []byte) float32 {
 	case tensor.F16:
 		tab := b.fp16tab
 		return func(n int, w, a []byte) float32 { return dotF16(tab, n, w, a) }
-	case tensor.Q4_K:
-		if useAVX2 && !b.noAsm {
-			return func(n int, w, a []byte) float32 { return dotQ4KRAVX2(n/256, &w[0], &a[0]) }
-		}
+	case tensor.Q4_K: // the q4kr layout serves only the portable path (AVX2 has q4kx8)
 		return func(n int, w, a []byte) float32 { return dotQ4KR(n/256, w, a) }
 	case tensor.Q6_K:
 		if useAVX2 && !b.noAsm {

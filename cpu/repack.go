@@ -7,10 +7,11 @@ import (
 	"github.com/inferno-go/inferno/tensor"
 )
 
-// Repacked layouts: at load, Q4_K and Q6_K weights are rewritten into super-blocks
-// whose scales are already unpacked, so the dot-product kernels need no bit juggling
-// for them (llama.cpp repacks Q4_0 for the same reason). The original bytes stay in
-// place for get_rows.
+// Repacked layouts: at load, weights are rewritten so the kernels need no bit juggling.
+// With AVX2, Q4_0, Q8_0 and Q4_K go into groups of eight interleaved rows (q4x8, q8x8,
+// q4kx8: one instruction multiplies eight rows, as llama.cpp's Q4_0x8 does) and Q6_K
+// into super-blocks with unpacked scales (q6kr); the portable path uses q4kr and q6kr.
+// The original bytes stay in place for get_rows.
 
 const (
 	q4krBytes = 152 // d f32, dmin f32, scales[8], mins[8], qs[128]
@@ -160,4 +161,51 @@ func repackQ8_0x8To(out, src []byte, rows, nb int) []byte {
 		}
 	}
 	return out
+}
+
+// q4kx8GroupBytes is the size of one group of eight rows of nsb super-blocks in the
+// q4kx8 layout.
+func q4kx8GroupBytes(nsb int) int { return nsb * 1216 }
+
+// repackQ4Kx8 rewrites Q4_K rows (144-byte super-blocks) in groups of eight rows (the
+// last padded with zero rows), per super-block: d[8] and dmin[8] as float32, the
+// sub-block scales (8 bytes per sub-block, one per row), the mins (per sub-block pair,
+// each row's two mins side by side), then 32 vectors of quants, vector 8jp+v holding
+// quant bytes 32jp+4v..+3 of rows 0..7 in turn. See dotq4kx8_amd64.s.
+func repackQ4Kx8(src []byte, rows, nsb int) []byte {
+	return repackQ4Kx8To(make([]byte, (rows+7)/8*q4kx8GroupBytes(nsb)), src, rows, nsb)
+}
+
+// repackQ4Kx8To is repackQ4Kx8 into out ((rows+7)/8*q4kx8GroupBytes(nsb) zeroed bytes).
+func repackQ4Kx8To(out, src []byte, rows, nsb int) []byte {
+	for r := 0; r < rows; r++ {
+		g, ri := r/8, r%8
+		for s := 0; s < nsb; s++ {
+			b := src[(r*nsb+s)*144 : (r*nsb+s+1)*144]
+			d := out[(g*nsb+s)*1216 : (g*nsb+s+1)*1216]
+			putF32(d[4*ri:], tensor.FP16ToFP32(binary.LittleEndian.Uint16(b)))
+			putF32(d[32+4*ri:], tensor.FP16ToFP32(binary.LittleEndian.Uint16(b[2:])))
+			for j := 0; j < 8; j++ {
+				sc, m := tensor.ScaleMinK4(j, b[4:16])
+				d[64+8*j+ri] = sc
+				d[128+16*(j/2)+2*ri+j%2] = m
+			}
+			for v := 0; v < 32; v++ { // v = 8jp + v'
+				jp, vv := v/8, v%8
+				copy(d[192+32*v+4*ri:192+32*v+4*ri+4], b[16+32*jp+4*vv:16+32*jp+4*vv+4])
+			}
+		}
+	}
+	return out
+}
+
+// q8KSums writes the eight 32-element sums of each Q8_K super-block of a (nsb of them)
+// to bs, from the block's sixteen 16-element bsums.
+func q8KSums(a []byte, nsb int, bs []int16) {
+	for s := 0; s < nsb; s++ {
+		blk := a[s*292 : (s+1)*292]
+		for j := 0; j < 8; j++ {
+			bs[8*s+j] = int16(binary.LittleEndian.Uint16(blk[260+4*j:])) + int16(binary.LittleEndian.Uint16(blk[262+4*j:]))
+		}
+	}
 }
