@@ -16,7 +16,7 @@ type Tensor struct {
 	raw        []byte    // weights as in the file
 	rp         []byte    // repacked weights for the matrix product (Q4_K, Q6_K)
 	rpBytes    int       // bytes per repacked row
-	x8         []byte    // Q4_0/Q8_0/Q4_K in the q4x8/q8x8/q4kx8 layouts: groups of eight interleaved rows
+	x8         []byte    // AVX2: Q4_0/Q8_0/Q4_K/Q6_K in groups of eight interleaved rows (repack.go)
 	x8Bytes    int       // bytes per group of eight rows
 	f32        []float32 // F32 data (activations, and F32 weights)
 	rowBytes   int
@@ -140,8 +140,13 @@ func (b *Backend) Weight(name string, t tensor.DType, rows, cols int, data []byt
 			w.rp = repackQ4KTo(b.weightBuf(rows*w.rpBytes), w.raw)
 		}
 	case tensor.Q6_K:
-		w.rpBytes = cols / 256 * q6krBytes
-		w.rp = repackQ6KTo(b.weightBuf(rows*w.rpBytes), w.raw)
+		if useAVX2 && !b.noAsm {
+			w.x8Bytes = q6kx8GroupBytes(cols / 256)
+			w.x8 = repackQ6Kx8To(b.weightBuf((rows+7)/8*w.x8Bytes), w.raw, rows, cols/256)
+		} else {
+			w.rpBytes = cols / 256 * q6krBytes
+			w.rp = repackQ6KTo(b.weightBuf(rows*w.rpBytes), w.raw)
+		}
 	case tensor.Q4_0, tensor.Q8_0:
 		if useAVX2 && !b.noAsm { // the interleaved layouts serve the AVX2 kernels
 			nb := cols / 32

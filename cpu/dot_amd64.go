@@ -7,13 +7,6 @@ import "golang.org/x/sys/cpu"
 // useAVX2 selects the assembly kernels: AVX2 with FMA and F16C.
 var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
-// dotQ6KRAVX2 is a repacked Q6_K row (276-byte super-blocks, see repackQ6K) × Q8_K:
-//
-//	for each super-block: s += d_a*d * Σ_g sc_g (Σ_l q·q8 - 32 bsum_g)
-//
-//go:noescape
-func dotQ6KRAVX2(nb int, w, a *byte) float32
-
 // dotF32AVX2 is Σ a[i]*b[i] for i < n, eight lanes at a time with FMA.
 //
 //go:noescape
@@ -39,14 +32,6 @@ func dotQ4_0x8AVX2(nb int, w *byte, sa *float32, a *byte, out *float32)
 //
 //go:noescape
 func dotQ4_0x8x4AVX2(nb int, w *byte, sa *float32, a *byte, astride int, out *float32, ostride int)
-
-// dotQ6KR4AVX2 is dotQ6KRAVX2 for four activation rows astride bytes apart, writing
-// out[0..3]; each chunk's scales are broadcast once for all four:
-//
-//	for t := range 4 { out[t] = dotQ6KR(nb, w, a[t*astride:]) }
-//
-//go:noescape
-func dotQ6KR4AVX2(nb int, w, a *byte, astride int, out *float32)
 
 // expSubAVX2 replaces x[i] by ExpF(x[i]-m) eight at a time for i < n (a multiple of 8),
 // stopping before the first block with a lane outside ExpF's fast range; it returns how
@@ -118,3 +103,12 @@ func dotQ4Kx8AVX2(nsb int, w *byte, a *byte, bs *int16, out *float32)
 //
 //go:noescape
 func dotQ4Kx8x2AVX2(nsb int, w *byte, a *byte, astride int, bs *int16, out *float32, ostride int)
+
+// dotQ6Kx8AVX2 is one Q8_K activation row against a group of eight repackQ6Kx8 rows of
+// nsb super-blocks; c holds per super-block and 16-element group the int16 pair
+// (16·Σa, 16·Σa), see q8KGroupSums:
+//
+//	for r := range 8 { out[r] = Σ_sb d_a * d[r] * Σ_g sc[r][g] * Σ_l (q+32−32)·a }
+//
+//go:noescape
+func dotQ6Kx8AVX2(nsb int, w *byte, a *byte, c *int16, out *float32)

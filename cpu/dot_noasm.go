@@ -4,12 +4,8 @@ package cpu
 
 const useAVX2 = false
 
-func dotQ6KRAVX2(nb int, w, a *byte) float32 { panic("no assembly") }
-
 func dotF32AVX2(a, b *float32, n int) float32         { panic("no assembly") }
 func axpyF32AVX2(alpha float32, x, y *float32, n int) { panic("no assembly") }
-
-func dotQ6KR4AVX2(nb int, w, a *byte, astride int, out *float32) { panic("no assembly") }
 
 func dotQ4_0x8AVX2(nb int, w *byte, sa *float32, a *byte, out *float32) { panic("no assembly") }
 func dotQ4_0x8x4AVX2(nb int, w *byte, sa *float32, a *byte, astride int, out *float32, ostride int) {
@@ -37,3 +33,5 @@ func dotQ4Kx8AVX2(nsb int, w *byte, a *byte, bs *int16, out *float32) { panic("n
 func dotQ4Kx8x2AVX2(nsb int, w *byte, a *byte, astride int, bs *int16, out *float32, ostride int) {
 	panic("no assembly")
 }
+
+func dotQ6Kx8AVX2(nsb int, w *byte, a *byte, c *int16, out *float32) { panic("no assembly") }

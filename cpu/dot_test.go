@@ -92,47 +92,6 @@ func BenchmarkDotKernels(b *testing.B) {
 	}
 }
 
-// TestDotKR4: the four-token Q6_K kernel equals four single-token calls to
-// float32 rounding (they apply the activation scale after the weight scales).
-func TestDotKR4(t *testing.T) {
-	if !useAVX2 {
-		t.Skip("SKIP: no AVX2 here (or noasm build)")
-	}
-	r := rand.New(rand.NewPCG(3, 3))
-	const n = 1024
-	for _, c := range []struct {
-		dt     tensor.DType
-		bytes  int
-		repack func([]byte) []byte
-		one    func(nb int, w, a *byte) float32
-		four   func(nb int, w, a *byte, astride int, out *float32)
-	}{{tensor.Q6_K, 210, repackQ6K, dotQ6KRAVX2, dotQ6KR4AVX2}} {
-		x := make([]float32, n)
-		for i := range x {
-			x[i] = float32(r.NormFloat64())
-		}
-		w := make([]byte, n/256*c.bytes)
-		tensor.Quantize(c.dt, x, w)
-		wr := c.repack(w)
-		stride := n/256*292 + 292 // a gap: the stride, not the row length, must be used
-		a := make([]byte, 4*stride)
-		for tk := 0; tk < 4; tk++ {
-			for i := range x {
-				x[i] = float32(r.NormFloat64())
-			}
-			tensor.QuantizeQ8_K(x, a[tk*stride:])
-		}
-		var out [4]float32
-		c.four(n/256, &wr[0], &a[0], stride, &out[0])
-		for tk := 0; tk < 4; tk++ {
-			want := c.one(n/256, &wr[0], &a[tk*stride])
-			if math.Abs(float64(out[tk]-want)) > 1e-5*math.Max(1, math.Abs(float64(want))) {
-				t.Errorf("%s token %d: %v, single-token kernel %v", c.dt, tk, out[tk], want)
-			}
-		}
-	}
-}
-
 // q4x8Act is what MatMul hands the q4x8 kernels for one Q8_0 activation row: per
 // block the float32 scale, then 8·Σa as int32 bits.
 func q4x8Act(a []byte, nb int) []float32 {
@@ -280,6 +239,42 @@ func TestDotQ4Kx8(t *testing.T) {
 					if math.Abs(float64(out1[ri]-want)) > tol || math.Abs(float64(out2[tk][ri]-want)) > tol {
 						t.Errorf("n=%d row %d token %d: one-token %v, two-token %v, reference %v", n, row, tk, out1[ri], out2[tk][ri], want)
 					}
+				}
+			}
+		}
+	}
+}
+
+// TestDotQ6Kx8: the q6kx8 kernel against tensor's reference dot for 13 rows (a padded
+// group), one and several super-blocks.
+func TestDotQ6Kx8(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("SKIP: no AVX2 here (or noasm build)")
+	}
+	r := rand.New(rand.NewPCG(12, 12))
+	const rows = 13
+	for _, n := range []int{256, 1024, 2816} {
+		nsb := n / 256
+		raw := make([]byte, rows*nsb*210)
+		for row := 0; row < rows; row++ {
+			tensor.Quantize(tensor.Q6_K, randVec(r, n), raw[row*nsb*210:])
+		}
+		w := repackQ6Kx8(raw, rows, nsb)
+		a := make([]byte, nsb*292)
+		c := make([]int16, nsb*32)
+		tensor.QuantizeQ8_K(randVec(r, n), a)
+		q8KGroupSums(a, nsb, c)
+		for g := 0; g < 2; g++ {
+			var out [8]float32
+			dotQ6Kx8AVX2(nsb, &w[g*q6kx8GroupBytes(nsb)], &a[0], &c[0], &out[0])
+			for ri := 0; ri < 8; ri++ {
+				row := 8*g + ri
+				want := float32(0)
+				if row < rows {
+					want, _ = tensor.Dot(tensor.Q6_K, n, raw[row*nsb*210:(row+1)*nsb*210], a)
+				}
+				if math.Abs(float64(out[ri]-want)) > 1e-5*math.Max(1, math.Abs(float64(want))) {
+					t.Errorf("n=%d row %d: %v, reference %v", n, row, out[ri], want)
 				}
 			}
 		}

@@ -2,6 +2,7 @@
 
 #include "textflag.h"
 #include "avx2.h"
+// K8PF: prefetch distance of the one-token kernel, about three super-block groups ahead.
 #define K8PF 4096
 
 // The q4kx8 layout (repackQ4Kx8): for each group of eight rows and each super-block,

@@ -30,10 +30,13 @@ func (b *Backend) MatMul(dst, w, x backend.Tensor) {
 	}
 	mm.act = b.actBuf
 	mm.as, mm.sa, mm.bs = nil, nil, nil
-	if ws.x8 != nil && ws.dt == tensor.Q4_K { // the q4kx8 kernels take 32-element sums
-		nsb := k / 256
-		if len(b.actSums) < ntok*nsb*8 {
-			b.actSums = make([]int16, ntok*nsb*8)
+	if ws.x8 != nil && (ws.dt == tensor.Q4_K || ws.dt == tensor.Q6_K) { // K-quant x8 kernels take group sums
+		n := ntok * k / 256 * 8 // Q4_K: 8 sub-block sums per super-block
+		if ws.dt == tensor.Q6_K {
+			n *= 4 // 16 groups, as int16 pairs
+		}
+		if len(b.actSums) < n {
+			b.actSums = make([]int16, n)
 		}
 		mm.bs = b.actSums
 		b.pool.For(ntok, 1, b.mmQuant)
@@ -77,7 +80,7 @@ type matmulOp struct {
 	wrow          int
 	as            []float32 // Q8_0 x8 kernels: float32 activation scales, nb per token
 	sa            []float32 // Q4_0 x8 kernels: per block the scale, then 8·Σa's int32 bits
-	bs            []int16   // Q4_K x8 kernels: 8 sub-block sums per super-block per token
+	bs            []int16   // K-quant x8 kernels: per token and super-block, Q4_K's 8 sub-block sums or Q6_K's 16 group-sum pairs
 }
 
 // matmulX8 runs the q4x8 (Q4_0) or q8x8 (Q8_0) kernels over groups [lo, hi) of eight
@@ -148,21 +151,40 @@ func (b *Backend) matmulQuantize(_, lo, hi int) {
 			continue
 		}
 		b.quantizeAct(mm.vt, x, a)
-		if mm.bs != nil {
-			nsb := mm.k / 256
+		if nsb := mm.k / 256; mm.bs != nil && mm.w.dt == tensor.Q6_K {
+			q8KGroupSums(a, nsb, mm.bs[t*nsb*32:(t+1)*nsb*32])
+		} else if mm.bs != nil {
 			q8KSums(a, nsb, mm.bs[t*nsb*8:(t+1)*nsb*8])
 		}
 	}
 }
 
-// matmulK8 runs the q4kx8 Q4_K kernels over groups [lo, hi) of eight rows: two tokens at
-// a time while a band of groups stays in cache, then the odd one.
+// matmulK8 runs the q4kx8 (Q4_K) or q6kx8 (Q6_K) kernels over groups [lo, hi) of eight
+// rows while a band of groups stays in cache: Q4_K two tokens at a time, then the odd
+// one; Q6_K one token at a time.
 func (b *Backend) matmulK8(_, lo, hi int) {
 	mm := &b.mm
 	nsb, nout := mm.k/256, mm.nout
 	gb := mm.w.x8Bytes
 	var tmp [16]float32 // the last group's results when nout is not a multiple of 8
 	const band = 4
+	if mm.w.dt == tensor.Q6_K {
+		for g0 := lo; g0 < hi; g0 += band {
+			g1 := min(g0+band, hi)
+			for t := 0; t < mm.ntok; t++ {
+				for g := g0; g < g1; g++ {
+					w, a, c := &mm.w.x8[g*gb], &mm.act[t*mm.arb], &mm.bs[t*nsb*32]
+					if 8*g+8 <= nout {
+						dotQ6Kx8AVX2(nsb, w, a, c, &mm.d.f32[t*nout+8*g])
+						continue
+					}
+					dotQ6Kx8AVX2(nsb, w, a, c, &tmp[0])
+					copy(mm.d.f32[t*nout+8*g:(t+1)*nout], tmp[:8])
+				}
+			}
+		}
+		return
+	}
 	for g0 := lo; g0 < hi; g0 += band {
 		g1 := min(g0+band, hi)
 		t := 0
@@ -211,33 +233,12 @@ func x8Act(a []byte, nb int, sc []float32, sstride int) {
 
 func (b *Backend) matmulRows(_, lo, hi int) {
 	mm := &b.mm
-	var four func(nb int, w, a *byte, astride int, out *float32)
-	nb := 0
-	if useAVX2 && !b.noAsm {
-		switch mm.w.dt {
-		case tensor.Q6_K:
-			four, nb = dotQ6KR4AVX2, mm.k/256
-		}
-	}
-	var out [4]float32
-	// A band of rows stays in L1/L2 while every token group streams past it, so the
+	// A band of rows stays in L1/L2 while every token streams past it, so the
 	// activations are read once per band rather than once per row.
 	const band = 16
 	for r0 := lo; r0 < hi; r0 += band {
 		r1 := min(r0+band, hi)
-		t := 0
-		if four != nil { // four tokens per pass over a row's blocks
-			for ; t+4 <= mm.ntok; t += 4 {
-				a := &mm.act[t*mm.arb]
-				for r := r0; r < r1; r++ {
-					four(nb, &mm.wdata[r*mm.wrow], a, mm.arb, &out[0])
-					for i := 0; i < 4; i++ {
-						mm.d.f32[(t+i)*mm.nout+r] = out[i]
-					}
-				}
-			}
-		}
-		for ; t < mm.ntok; t++ {
+		for t := 0; t < mm.ntok; t++ {
 			at := mm.act[t*mm.arb : (t+1)*mm.arb]
 			for r := r0; r < r1; r++ {
 				mm.d.f32[t*mm.nout+r] = mm.dot(mm.k, mm.wdata[r*mm.wrow:(r+1)*mm.wrow], at)
@@ -246,7 +247,8 @@ func (b *Backend) matmulRows(_, lo, hi int) {
 	}
 }
 
-// dotFor picks the row × activation kernel: assembly where we have it, else Go.
+// dotFor picks the row × activation kernel of the row-by-row path (types without an
+// interleaved layout, and every type on the portable path).
 func (b *Backend) dotFor(t tensor.DType) func(n int, w, a []byte) float32 {
 	switch t {
 	case tensor.F16:
@@ -254,10 +256,7 @@ func (b *Backend) dotFor(t tensor.DType) func(n int, w, a []byte) float32 {
 		return func(n int, w, a []byte) float32 { return dotF16(tab, n, w, a) }
 	case tensor.Q4_K: // the q4kr layout serves only the portable path (AVX2 has q4kx8)
 		return func(n int, w, a []byte) float32 { return dotQ4KR(n/256, w, a) }
-	case tensor.Q6_K:
-		if useAVX2 && !b.noAsm {
-			return func(n int, w, a []byte) float32 { return dotQ6KRAVX2(n/256, &w[0], &a[0]) }
-		}
+	case tensor.Q6_K: // likewise q6kr (AVX2 has q6kx8)
 		return func(n int, w, a []byte) float32 { return dotQ6KR(n/256, w, a) }
 	}
 	return tensor.DotFunc(t)

@@ -1,0 +1,16 @@
+//go:build !noasm
+
+#include "textflag.h"
+
+// Constants shared by the AVX2 kernels: 0x0F bytes, 1 words.
+DATA ·nibmask+0(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA ·nibmask+8(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA ·nibmask+16(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA ·nibmask+24(SB)/8, $0x0f0f0f0f0f0f0f0f
+GLOBL ·nibmask(SB), RODATA|NOPTR, $32
+
+DATA ·ones16+0(SB)/8, $0x0001000100010001
+DATA ·ones16+8(SB)/8, $0x0001000100010001
+DATA ·ones16+16(SB)/8, $0x0001000100010001
+DATA ·ones16+24(SB)/8, $0x0001000100010001
+GLOBL ·ones16(SB), RODATA|NOPTR, $32
