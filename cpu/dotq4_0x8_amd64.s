@@ -4,7 +4,7 @@
 #include "avx2.h"
 
 // The q4x8 layout (repackQ4_0x8): for each group of eight rows and each block, the
-// eight rows' float32 scales (32 bytes), then four vectors of 32 bytes, vector v
+// eight rows' fp16 scales (16 bytes, as in the file), then four vectors of 32 bytes, vector v
 // holding bytes 4v..4v+3 of each row's Q4_0 quants (row r at bytes 4r..4r+3). The low
 // nibbles of vector v are elements 4v..4v+3 of the eight rows, the high ones elements
 // 16+4v..16+4v+3, so one VPMADDUBSW against four broadcast activation bytes gives
@@ -12,10 +12,10 @@
 
 // X8UNPACK: the block at SI into Y8..Y11 (low nibbles) and Y12..Y15 (high nibbles).
 #define X8UNPACK \
-	VMOVDQU 32(SI), Y8 \
-	VMOVDQU 64(SI), Y9 \
-	VMOVDQU 96(SI), Y10 \
-	VMOVDQU 128(SI), Y11 \
+	VMOVDQU 16(SI), Y8 \
+	VMOVDQU 48(SI), Y9 \
+	VMOVDQU 80(SI), Y10 \
+	VMOVDQU 112(SI), Y11 \
 	VPSRLW $4, Y8, Y12 \
 	VPSRLW $4, Y9, Y13 \
 	VPSRLW $4, Y10, Y14 \
@@ -33,7 +33,7 @@
 // at sp and 8·Σa at cp, against the
 // unpacked block, into acc (one float per row). The eight products per lane fit int16:
 // 8 · 2 · 15 · 127 = 30480.
-#define X8TOK(ap, sp, cp, acc) \
+#define X8TOK(ap, sp, cp, acc, ones, wsc) \
 	VBROADCASTSS 2(ap), Y5 \
 	VPMADDUBSW Y5, Y8, Y4 \
 	VBROADCASTSS 18(ap), Y5 \
@@ -57,12 +57,12 @@
 	VBROADCASTSS 30(ap), Y5 \
 	VPMADDUBSW Y5, Y15, Y5 \
 	VPADDW Y5, Y4, Y4 \
-	VPMADDWD Y6, Y4, Y4 \
+	VPMADDWD ones, Y4, Y4 \
 	VPBROADCASTD cp, Y5 \
 	VPSUBD Y5, Y4, Y4 \
 	VCVTDQ2PS Y4, Y4 \
 	VBROADCASTSS sp, Y5 \
-	VMULPS (SI), Y5, Y5 \
+	VMULPS wsc, Y5, Y5 \
 	VFMADD231PS Y4, Y5, acc
 
 // func dotQ4_0x8AVX2(nb int, w *byte, sa *float32, a *byte, out *float32)
@@ -87,12 +87,14 @@ x8loop:
 	PREFETCHT0 PFDIST+192(SI)
 	PREFETCHT0 PFDIST+256(SI)
 	X8UNPACK
-	X8TOK(DI, 0(R8), 4(R8), Y0)
-	ADDQ $160, SI
+	VCVTPH2PS (SI), Y2
+	X8TOK(DI, 0(R8), 4(R8), Y0, Y6, Y2)
+	ADDQ $144, SI
 	ADDQ $34, DI
 	X8UNPACK
-	X8TOK(DI, 8(R8), 12(R8), Y1)
-	ADDQ $160, SI
+	VCVTPH2PS (SI), Y2
+	X8TOK(DI, 8(R8), 12(R8), Y1, Y6, Y2)
+	ADDQ $144, SI
 	ADDQ $34, DI
 	ADDQ $16, R8
 	SUBQ $2, CX
@@ -101,7 +103,8 @@ x8one:
 	TESTQ CX, CX
 	JZ x8done
 	X8UNPACK
-	X8TOK(DI, 0(R8), 4(R8), Y0)
+	VCVTPH2PS (SI), Y2
+	X8TOK(DI, 0(R8), 4(R8), Y0, Y6, Y2)
 x8done:
 	VADDPS Y1, Y0, Y0
 	VMOVUPS Y0, (DX)
@@ -126,7 +129,6 @@ TEXT ·dotQ4_0x8x4AVX2(SB), NOSPLIT, $0-56
 	LEAQ (CX*8), R13         // sa: 2·nb words per token
 	LEAQ (R8)(R13*2), R14
 	VMOVDQU ·nibmask(SB), Y7
-	VMOVDQU ·ones16(SB), Y6
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -135,11 +137,12 @@ x8x4loop:
 	TESTQ CX, CX
 	JZ x8x4done
 	X8UNPACK
-	X8TOK(DI, 0(R8), 4(R8), Y0)
-	X8TOK(R10, 0(R8)(R13*1), 4(R8)(R13*1), Y1)
-	X8TOK(R11, 0(R14), 4(R14), Y2)
-	X8TOK(R12, 0(R14)(R13*1), 4(R14)(R13*1), Y3)
-	ADDQ $160, SI
+	VCVTPH2PS (SI), Y6           // the rows' scales, once for the four tokens
+	X8TOK(DI, 0(R8), 4(R8), Y0, ·ones16(SB), Y6)
+	X8TOK(R10, 0(R8)(R13*1), 4(R8)(R13*1), Y1, ·ones16(SB), Y6)
+	X8TOK(R11, 0(R14), 4(R14), Y2, ·ones16(SB), Y6)
+	X8TOK(R12, 0(R14)(R13*1), 4(R14)(R13*1), Y3, ·ones16(SB), Y6)
+	ADDQ $144, SI
 	ADDQ $34, DI
 	ADDQ $34, R10
 	ADDQ $34, R11

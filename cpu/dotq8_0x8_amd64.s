@@ -4,7 +4,7 @@
 #include "avx2.h"
 
 // The q8x8 layout (repackQ8_0x8): for each group of eight rows and each block, the
-// eight rows' float32 scales (32 bytes), then eight vectors of 32 bytes, vector v
+// eight rows' fp16 scales (16 bytes, as in the file), then eight vectors of 32 bytes, vector v
 // holding quants 4v..4v+3 of rows 0..7 in turn. As for q4x8, one VPMADDUBSW against
 // four broadcast activation bytes works on eight rows at once; the signed weights go
 // through the usual |w| × a·sign(w).
@@ -14,16 +14,16 @@
 // is widened at once.
 #define Q8X8VEC(v, ap, wabs) \
 	VBROADCASTSS (2+4*v)(ap), Y5 \
-	VPSIGNB (32+32*v)(SI), Y5, Y5 \
+	VPSIGNB (16+32*v)(SI), Y5, Y5 \
 	VPMADDUBSW Y5, wabs, Y5 \
 	VPMADDWD Y6, Y5, Y5 \
 	VPADDD Y5, Y4, Y4
 
 // Q8X8TOK: one token's block (Q8_0 at ap, float32 scale at sp) against the block whose
-// |w| are in Y8..Y15, into acc (one float per row).
+// |w| are in Y8..Y15 and row scales in Y7, into acc (one float per row).
 #define Q8X8TOK(ap, sp, acc) \
 	VBROADCASTSS 2(ap), Y5 \
-	VPSIGNB 32(SI), Y5, Y5 \
+	VPSIGNB 16(SI), Y5, Y5 \
 	VPMADDUBSW Y5, Y8, Y5 \
 	VPMADDWD Y6, Y5, Y4 \
 	Q8X8VEC(1, ap, Y9) \
@@ -35,19 +35,19 @@
 	Q8X8VEC(7, ap, Y15) \
 	VCVTDQ2PS Y4, Y4 \
 	VBROADCASTSS sp, Y5 \
-	VMULPS (SI), Y5, Y5 \
+	VMULPS Y7, Y5, Y5 \
 	VFMADD231PS Y4, Y5, acc
 
 // Q8X8ABS: |w| of the block at SI into Y8..Y15.
 #define Q8X8ABS \
-	VPABSB 32(SI), Y8 \
-	VPABSB 64(SI), Y9 \
-	VPABSB 96(SI), Y10 \
-	VPABSB 128(SI), Y11 \
-	VPABSB 160(SI), Y12 \
-	VPABSB 192(SI), Y13 \
-	VPABSB 224(SI), Y14 \
-	VPABSB 256(SI), Y15
+	VPABSB 16(SI), Y8 \
+	VPABSB 48(SI), Y9 \
+	VPABSB 80(SI), Y10 \
+	VPABSB 112(SI), Y11 \
+	VPABSB 144(SI), Y12 \
+	VPABSB 176(SI), Y13 \
+	VPABSB 208(SI), Y14 \
+	VPABSB 240(SI), Y15
 
 // func dotQ8_0x8AVX2(nb int, w *byte, as *float32, a *byte, out *float32)
 // One token against a group of eight q8x8 rows: out[r] = Σ_b d_r·d_a·Σ w·a.
@@ -69,8 +69,9 @@ q8x8loop:
 	PREFETCHT0 PFDIST+192(SI)
 	PREFETCHT0 PFDIST+256(SI)
 	Q8X8ABS
+	VCVTPH2PS (SI), Y7
 	Q8X8TOK(DI, (R8), Y0)
-	ADDQ $288, SI
+	ADDQ $272, SI
 	ADDQ $34, DI
 	ADDQ $4, R8
 	DECQ CX
@@ -106,11 +107,12 @@ q8x8x4loop:
 	TESTQ CX, CX
 	JZ q8x8x4done
 	Q8X8ABS
+	VCVTPH2PS (SI), Y7           // the rows' scales, once for the four tokens
 	Q8X8TOK(DI, (R8), Y0)
 	Q8X8TOK(R10, (R8)(R13*1), Y1)
 	Q8X8TOK(R11, (R14), Y2)
 	Q8X8TOK(R12, (R14)(R13*1), Y3)
-	ADDQ $288, SI
+	ADDQ $272, SI
 	ADDQ $34, DI
 	ADDQ $34, R10
 	ADDQ $34, R11

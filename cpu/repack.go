@@ -108,11 +108,12 @@ func dotQ6KR(nb int, w, a []byte) float32 {
 	return sum
 }
 
-// q4x8GroupBytes is the size of one group of eight rows of nb blocks in the q4x8 layout.
-func q4x8GroupBytes(nb int) int { return nb * 160 }
+// q4x8GroupBytes is the size of one group of eight rows of nb blocks in the q4x8 layout:
+// exactly the file's eight rows.
+func q4x8GroupBytes(nb int) int { return nb * 144 }
 
 // repackQ4_0x8 rewrites Q4_0 rows (18-byte blocks) in groups of eight rows (the last
-// group padded with zero rows): per block, the eight rows' float32 scales, then four
+// group padded with zero rows): per block, the eight rows' fp16 scales, then four
 // 32-byte vectors, vector v holding quant bytes 4v..4v+3 of rows 0..7 in turn. A
 // kernel then multiplies eight rows by four broadcast activation bytes in one
 // instruction, so neither decode nor prompt kernels shuffle lanes (llama.cpp's AVX2
@@ -127,21 +128,22 @@ func repackQ4_0x8To(out, src []byte, rows, nb int) []byte {
 		g, ri := r/8, r%8
 		for i := 0; i < nb; i++ {
 			b := src[(r*nb+i)*18 : (r*nb+i+1)*18]
-			d := out[(g*nb+i)*160 : (g*nb+i+1)*160]
-			putF32(d[4*ri:], tensor.FP16ToFP32(binary.LittleEndian.Uint16(b)))
+			d := out[(g*nb+i)*144 : (g*nb+i+1)*144]
+			copy(d[2*ri:2*ri+2], b[:2])
 			for v := 0; v < 4; v++ {
-				copy(d[32+32*v+4*ri:32+32*v+4*ri+4], b[2+4*v:2+4*v+4])
+				copy(d[16+32*v+4*ri:16+32*v+4*ri+4], b[2+4*v:2+4*v+4])
 			}
 		}
 	}
 	return out
 }
 
-// q8x8GroupBytes is the size of one group of eight rows of nb blocks in the q8x8 layout.
-func q8x8GroupBytes(nb int) int { return nb * 288 }
+// q8x8GroupBytes is the size of one group of eight rows of nb blocks in the q8x8 layout:
+// exactly the file's eight rows.
+func q8x8GroupBytes(nb int) int { return nb * 272 }
 
 // repackQ8_0x8 rewrites Q8_0 rows (34-byte blocks) in groups of eight rows (the last
-// padded with zero rows): per block, the eight rows' float32 scales, then eight 32-byte
+// padded with zero rows): per block, the eight rows' fp16 scales, then eight 32-byte
 // vectors, vector v holding quants 4v..4v+3 of rows 0..7 in turn (see repackQ4_0x8).
 func repackQ8_0x8(src []byte, rows, nb int) []byte {
 	return repackQ8_0x8To(make([]byte, (rows+7)/8*q8x8GroupBytes(nb)), src, rows, nb)
@@ -153,10 +155,10 @@ func repackQ8_0x8To(out, src []byte, rows, nb int) []byte {
 		g, ri := r/8, r%8
 		for i := 0; i < nb; i++ {
 			b := src[(r*nb+i)*34 : (r*nb+i+1)*34]
-			d := out[(g*nb+i)*288 : (g*nb+i+1)*288]
-			putF32(d[4*ri:], tensor.FP16ToFP32(binary.LittleEndian.Uint16(b)))
+			d := out[(g*nb+i)*272 : (g*nb+i+1)*272]
+			copy(d[2*ri:2*ri+2], b[:2])
 			for v := 0; v < 8; v++ {
-				copy(d[32+32*v+4*ri:32+32*v+4*ri+4], b[2+4*v:2+4*v+4])
+				copy(d[16+32*v+4*ri:16+32*v+4*ri+4], b[2+4*v:2+4*v+4])
 			}
 		}
 	}
