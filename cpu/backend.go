@@ -85,6 +85,12 @@ func (b *Backend) Close() {
 	b.mappings = nil
 }
 
+// repackGroups runs repack over the rows in groups of eight on the worker pool: loading
+// a model is mostly repacking, and the groups write disjoint bytes.
+func (b *Backend) repackGroups(rows int, repack func(r0, r1 int)) {
+	b.pool.For((rows+7)/8, 16, func(_, lo, hi int) { repack(8*lo, min(8*hi, rows)) })
+}
+
 // weightBuf returns n bytes for repacked weights: on huge pages outside the heap when
 // the system offers them (released by Close), else on the heap.
 func (b *Backend) weightBuf(n int) []byte {
@@ -134,7 +140,8 @@ func (b *Backend) Weight(name string, t tensor.DType, rows, cols int, data []byt
 	case tensor.Q4_K:
 		if useAVX2 && !b.noAsm {
 			w.x8Bytes = q4kx8GroupBytes(cols / 256)
-			w.x8 = repackQ4Kx8To(b.weightBuf((rows+7)/8*w.x8Bytes), w.raw, rows, cols/256)
+			w.x8 = b.weightBuf((rows + 7) / 8 * w.x8Bytes)
+			b.repackGroups(rows, func(r0, r1 int) { repackQ4Kx8Rows(w.x8, w.raw, cols/256, r0, r1) })
 		} else {
 			w.rpBytes = cols / 256 * q4krBytes
 			w.rp = repackQ4KTo(b.weightBuf(rows*w.rpBytes), w.raw)
@@ -142,7 +149,8 @@ func (b *Backend) Weight(name string, t tensor.DType, rows, cols int, data []byt
 	case tensor.Q6_K:
 		if useAVX2 && !b.noAsm {
 			w.x8Bytes = q6kx8GroupBytes(cols / 256)
-			w.x8 = repackQ6Kx8To(b.weightBuf((rows+7)/8*w.x8Bytes), w.raw, rows, cols/256)
+			w.x8 = b.weightBuf((rows + 7) / 8 * w.x8Bytes)
+			b.repackGroups(rows, func(r0, r1 int) { repackQ6Kx8Rows(w.x8, w.raw, cols/256, r0, r1) })
 		} else {
 			w.rpBytes = cols / 256 * q6krBytes
 			w.rp = repackQ6KTo(b.weightBuf(rows*w.rpBytes), w.raw)
@@ -152,10 +160,12 @@ func (b *Backend) Weight(name string, t tensor.DType, rows, cols int, data []byt
 			nb := cols / 32
 			if t == tensor.Q4_0 {
 				w.x8Bytes = q4x8GroupBytes(nb) // per group of eight rows
-				w.x8 = repackQ4_0x8To(b.weightBuf((rows+7)/8*w.x8Bytes), w.raw, rows, nb)
+				w.x8 = b.weightBuf((rows + 7) / 8 * w.x8Bytes)
+				b.repackGroups(rows, func(r0, r1 int) { repackQ4_0x8Rows(w.x8, w.raw, nb, r0, r1) })
 			} else {
 				w.x8Bytes = q8x8GroupBytes(nb)
-				w.x8 = repackQ8_0x8To(b.weightBuf((rows+7)/8*w.x8Bytes), w.raw, rows, nb)
+				w.x8 = b.weightBuf((rows + 7) / 8 * w.x8Bytes)
+				b.repackGroups(rows, func(r0, r1 int) { repackQ8_0x8Rows(w.x8, w.raw, nb, r0, r1) })
 			}
 		}
 	}

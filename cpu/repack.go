@@ -124,7 +124,13 @@ func repackQ4_0x8(src []byte, rows, nb int) []byte {
 
 // repackQ4_0x8To is repackQ4_0x8 into out ((rows+7)/8*q4x8GroupBytes(nb) zeroed bytes).
 func repackQ4_0x8To(out, src []byte, rows, nb int) []byte {
-	for r := 0; r < rows; r++ {
+	repackQ4_0x8Rows(out, src, nb, 0, rows)
+	return out
+}
+
+// repackQ4_0x8Rows repacks rows [r0, r1) (whole groups of eight, but for the last).
+func repackQ4_0x8Rows(out, src []byte, nb, r0, r1 int) {
+	for r := r0; r < r1; r++ {
 		g, ri := r/8, r%8
 		for i := 0; i < nb; i++ {
 			b := src[(r*nb+i)*18 : (r*nb+i+1)*18]
@@ -135,7 +141,6 @@ func repackQ4_0x8To(out, src []byte, rows, nb int) []byte {
 			}
 		}
 	}
-	return out
 }
 
 // q8x8GroupBytes is the size of one group of eight rows of nb blocks in the q8x8 layout:
@@ -151,7 +156,13 @@ func repackQ8_0x8(src []byte, rows, nb int) []byte {
 
 // repackQ8_0x8To is repackQ8_0x8 into out ((rows+7)/8*q8x8GroupBytes(nb) zeroed bytes).
 func repackQ8_0x8To(out, src []byte, rows, nb int) []byte {
-	for r := 0; r < rows; r++ {
+	repackQ8_0x8Rows(out, src, nb, 0, rows)
+	return out
+}
+
+// repackQ8_0x8Rows repacks rows [r0, r1) (whole groups of eight, but for the last).
+func repackQ8_0x8Rows(out, src []byte, nb, r0, r1 int) {
+	for r := r0; r < r1; r++ {
 		g, ri := r/8, r%8
 		for i := 0; i < nb; i++ {
 			b := src[(r*nb+i)*34 : (r*nb+i+1)*34]
@@ -162,7 +173,6 @@ func repackQ8_0x8To(out, src []byte, rows, nb int) []byte {
 			}
 		}
 	}
-	return out
 }
 
 // q4kx8GroupBytes is the size of one group of eight rows of nsb super-blocks in the
@@ -180,7 +190,13 @@ func repackQ4Kx8(src []byte, rows, nsb int) []byte {
 
 // repackQ4Kx8To is repackQ4Kx8 into out ((rows+7)/8*q4kx8GroupBytes(nsb) zeroed bytes).
 func repackQ4Kx8To(out, src []byte, rows, nsb int) []byte {
-	for r := 0; r < rows; r++ {
+	repackQ4Kx8Rows(out, src, nsb, 0, rows)
+	return out
+}
+
+// repackQ4Kx8Rows repacks rows [r0, r1) (whole groups of eight, but for the last).
+func repackQ4Kx8Rows(out, src []byte, nsb, r0, r1 int) {
+	for r := r0; r < r1; r++ {
 		g, ri := r/8, r%8
 		for s := 0; s < nsb; s++ {
 			b := src[(r*nsb+s)*144 : (r*nsb+s+1)*144]
@@ -198,7 +214,6 @@ func repackQ4Kx8To(out, src []byte, rows, nsb int) []byte {
 			}
 		}
 	}
-	return out
 }
 
 // q8KSums writes the eight 32-element sums of each Q8_K super-block of a (nsb of them)
@@ -240,8 +255,14 @@ func repackQ6Kx8(src []byte, rows, nsb int) []byte {
 
 // repackQ6Kx8To is repackQ6Kx8 into out ((rows+7)/8*q6kx8GroupBytes(nsb) zeroed bytes).
 func repackQ6Kx8To(out, src []byte, rows, nsb int) []byte {
+	repackQ6Kx8Rows(out, src, nsb, 0, rows)
+	return out
+}
+
+// repackQ6Kx8Rows repacks rows [r0, r1) (whole groups of eight, but for the last).
+func repackQ6Kx8Rows(out, src []byte, nsb, r0, r1 int) {
 	var q [256]byte
-	for r := 0; r < rows; r++ {
+	for r := r0; r < r1; r++ {
 		g8, ri := r/8, r%8
 		for s := 0; s < nsb; s++ {
 			b := src[(r*nsb+s)*210 : (r*nsb+s+1)*210]
@@ -260,7 +281,6 @@ func repackQ6Kx8To(out, src []byte, rows, nsb int) []byte {
 			}
 		}
 	}
-	return out
 }
 
 // q8KGroupSums writes, for each Q8_K super-block of a (nsb of them) and each of its
