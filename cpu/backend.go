@@ -16,7 +16,7 @@ type Tensor struct {
 	raw        []byte    // weights as in the file
 	rp         []byte    // repacked weights for the matrix product (Q4_K, Q6_K)
 	rpBytes    int       // bytes per repacked row
-	x8         []byte    // AVX2: Q4_0/Q8_0/Q4_K/Q6_K in groups of eight interleaved rows (repack.go)
+	x8         []byte    // AVX2: Q4_0/Q8_0/Q4_K/Q5_K/Q6_K in groups of eight interleaved rows (repack.go)
 	x8Bytes    int       // bytes per group of eight rows
 	f32        []float32 // F32 data (activations, and F32 weights)
 	rowBytes   int
@@ -145,6 +145,12 @@ func (b *Backend) Weight(name string, t tensor.DType, rows, cols int, data []byt
 		} else {
 			w.rpBytes = cols / 256 * q4krBytes
 			w.rp = repackQ4KTo(b.weightBuf(rows*w.rpBytes), w.raw)
+		}
+	case tensor.Q5_K:
+		if useAVX2 && !b.noAsm {
+			w.x8Bytes = q5kx8GroupBytes(cols / 256)
+			w.x8 = b.weightBuf((rows + 7) / 8 * w.x8Bytes)
+			b.repackGroups(rows, func(r0, r1 int) { repackQ5Kx8Rows(w.x8, w.raw, cols/256, r0, r1) })
 		}
 	case tensor.Q6_K:
 		if useAVX2 && !b.noAsm {

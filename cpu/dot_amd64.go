@@ -112,3 +112,8 @@ func dotQ4Kx8x2AVX2(nsb int, w *byte, a *byte, astride int, bs *int16, out *floa
 //
 //go:noescape
 func dotQ6Kx8AVX2(nsb int, w *byte, a *byte, c *int16, out *float32)
+
+// dotQ5Kx8AVX2 is dotQ4Kx8AVX2 for a group of eight repackQ5Kx8 rows (quants 0..31).
+//
+//go:noescape
+func dotQ5Kx8AVX2(nsb int, w *byte, a *byte, bs *int16, out *float32)

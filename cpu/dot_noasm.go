@@ -35,3 +35,5 @@ func dotQ4Kx8x2AVX2(nsb int, w *byte, a *byte, astride int, bs *int16, out *floa
 }
 
 func dotQ6Kx8AVX2(nsb int, w *byte, a *byte, c *int16, out *float32) { panic("no assembly") }
+
+func dotQ5Kx8AVX2(nsb int, w *byte, a *byte, bs *int16, out *float32) { panic("no assembly") }

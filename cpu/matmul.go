@@ -30,8 +30,8 @@ func (b *Backend) MatMul(dst, w, x backend.Tensor) {
 	}
 	mm.act = b.actBuf
 	mm.as, mm.sa, mm.bs = nil, nil, nil
-	if ws.x8 != nil && (ws.dt == tensor.Q4_K || ws.dt == tensor.Q6_K) { // K-quant x8 kernels take group sums
-		n := ntok * k / 256 * 8 // Q4_K: 8 sub-block sums per super-block
+	if ws.x8 != nil && (ws.dt == tensor.Q4_K || ws.dt == tensor.Q5_K || ws.dt == tensor.Q6_K) { // K-quant x8 kernels take group sums
+		n := ntok * k / 256 * 8 // Q4_K, Q5_K: 8 sub-block sums per super-block
 		if ws.dt == tensor.Q6_K {
 			n *= 4 // 16 groups, as int16 pairs
 		}
@@ -159,26 +159,30 @@ func (b *Backend) matmulQuantize(_, lo, hi int) {
 	}
 }
 
-// matmulK8 runs the q4kx8 (Q4_K) or q6kx8 (Q6_K) kernels over groups [lo, hi) of eight
-// rows while a band of groups stays in cache: Q4_K two tokens at a time, then the odd
-// one; Q6_K one token at a time.
+// matmulK8 runs the q4kx8 (Q4_K), q5kx8 (Q5_K) or q6kx8 (Q6_K) kernels over groups
+// [lo, hi) of eight rows while a band of groups stays in cache: Q4_K two tokens at a
+// time, then the odd one; Q5_K and Q6_K one token at a time.
 func (b *Backend) matmulK8(_, lo, hi int) {
 	mm := &b.mm
 	nsb, nout := mm.k/256, mm.nout
 	gb := mm.w.x8Bytes
 	var tmp [16]float32 // the last group's results when nout is not a multiple of 8
 	const band = 4
-	if mm.w.dt == tensor.Q6_K {
+	if mm.w.dt != tensor.Q4_K {
+		one, bstride := dotQ5Kx8AVX2, nsb*8
+		if mm.w.dt == tensor.Q6_K {
+			one, bstride = dotQ6Kx8AVX2, nsb*32
+		}
 		for g0 := lo; g0 < hi; g0 += band {
 			g1 := min(g0+band, hi)
 			for t := 0; t < mm.ntok; t++ {
 				for g := g0; g < g1; g++ {
-					w, a, c := &mm.w.x8[g*gb], &mm.act[t*mm.arb], &mm.bs[t*nsb*32]
+					w, a, c := &mm.w.x8[g*gb], &mm.act[t*mm.arb], &mm.bs[t*bstride]
 					if 8*g+8 <= nout {
-						dotQ6Kx8AVX2(nsb, w, a, c, &mm.d.f32[t*nout+8*g])
+						one(nsb, w, a, c, &mm.d.f32[t*nout+8*g])
 						continue
 					}
-					dotQ6Kx8AVX2(nsb, w, a, c, &tmp[0])
+					one(nsb, w, a, c, &tmp[0])
 					copy(mm.d.f32[t*nout+8*g:(t+1)*nout], tmp[:8])
 				}
 			}

@@ -294,3 +294,42 @@ func q8KGroupSums(a []byte, nsb int, c []int16) {
 		}
 	}
 }
+
+// q5kx8GroupBytes is the size of one group of eight rows of nsb super-blocks in the
+// q5kx8 layout.
+func q5kx8GroupBytes(nsb int) int { return nsb * 1472 }
+
+// repackQ5Kx8 rewrites Q5_K rows (176-byte super-blocks) in groups of eight rows (the
+// last padded with zero rows): per super-block the q4kx8 layout of the scales, mins and
+// low four bits, then eight vectors of the fifth bits, vector v holding qh bytes
+// 4v..4v+3 of rows 0..7 in turn. See dotq5kx8_amd64.s.
+func repackQ5Kx8(src []byte, rows, nsb int) []byte {
+	out := make([]byte, (rows+7)/8*q5kx8GroupBytes(nsb))
+	repackQ5Kx8Rows(out, src, nsb, 0, rows)
+	return out
+}
+
+// repackQ5Kx8Rows repacks rows [r0, r1) (whole groups of eight, but for the last).
+func repackQ5Kx8Rows(out, src []byte, nsb, r0, r1 int) {
+	for r := r0; r < r1; r++ {
+		g, ri := r/8, r%8
+		for s := 0; s < nsb; s++ {
+			b := src[(r*nsb+s)*176 : (r*nsb+s+1)*176]
+			d := out[(g*nsb+s)*1472 : (g*nsb+s+1)*1472]
+			putF32(d[4*ri:], tensor.FP16ToFP32(binary.LittleEndian.Uint16(b)))
+			putF32(d[32+4*ri:], tensor.FP16ToFP32(binary.LittleEndian.Uint16(b[2:])))
+			for j := 0; j < 8; j++ {
+				sc, m := tensor.ScaleMinK4(j, b[4:16])
+				d[64+8*j+ri] = sc
+				d[128+16*(j/2)+2*ri+j%2] = m
+			}
+			for v := 0; v < 32; v++ {
+				jp, vv := v/8, v%8
+				copy(d[192+32*v+4*ri:192+32*v+4*ri+4], b[48+32*jp+4*vv:48+32*jp+4*vv+4])
+			}
+			for v := 0; v < 8; v++ {
+				copy(d[1216+32*v+4*ri:1216+32*v+4*ri+4], b[16+4*v:16+4*v+4])
+			}
+		}
+	}
+}
