@@ -203,72 +203,42 @@ func TestDotQ4Kx8(t *testing.T) {
 	}
 }
 
-// TestDotQ6Kx8: the q6kx8 kernel against tensor's reference dot for 13 rows (a padded
-// group), one and several super-blocks.
-func TestDotQ6Kx8(t *testing.T) {
-	if !useAVX2 {
-		t.Skip("SKIP: no AVX2 here (or noasm build)")
-	}
-	r := rand.New(rand.NewPCG(12, 12))
-	const rows = 13
-	for _, n := range []int{256, 1024, 2816} {
-		nsb := n / 256
-		raw := make([]byte, rows*nsb*210)
-		for row := 0; row < rows; row++ {
-			tensor.Quantize(tensor.Q6_K, randVec(r, n), raw[row*nsb*210:])
-		}
-		w := repackQ6Kx8(raw, rows, nsb)
-		a := make([]byte, nsb*292)
-		c := make([]int16, nsb*32)
-		tensor.QuantizeQ8_K(randVec(r, n), a)
-		q8KGroupSums(a, nsb, c)
-		for g := 0; g < 2; g++ {
-			var out [8]float32
-			dotQ6Kx8AVX2(nsb, &w[g*q6kx8GroupBytes(nsb)], &a[0], &c[0], &out[0])
-			for ri := 0; ri < 8; ri++ {
-				row := 8*g + ri
-				want := float32(0)
-				if row < rows {
-					want, _ = tensor.Dot(tensor.Q6_K, n, raw[row*nsb*210:(row+1)*nsb*210], a)
-				}
-				if math.Abs(float64(out[ri]-want)) > 1e-5*math.Max(1, math.Abs(float64(want))) {
-					t.Errorf("n=%d row %d: %v, reference %v", n, row, out[ri], want)
-				}
-			}
-		}
-	}
-}
-
-// TestDotQ5Kx8: the q5kx8 kernel against tensor's reference dot for 13 rows (a padded
-// group), one and several super-blocks.
-func TestDotQ5Kx8(t *testing.T) {
+// TestDotQ5Q6Kx8: the one-token q5kx8 and q6kx8 kernels against tensor's reference dot
+// for 13 rows (a padded group), one and several super-blocks.
+func TestDotQ5Q6Kx8(t *testing.T) {
 	if !useAVX2 {
 		t.Skip("SKIP: no AVX2 here (or noasm build)")
 	}
 	r := rand.New(rand.NewPCG(13, 13))
 	const rows = 13
-	for _, n := range []int{256, 1024, 2816} {
-		nsb := n / 256
-		raw := make([]byte, rows*nsb*176)
-		for row := 0; row < rows; row++ {
-			tensor.Quantize(tensor.Q5_K, randVec(r, n), raw[row*nsb*176:])
-		}
-		w := repackQ5Kx8(raw, rows, nsb)
-		a := make([]byte, nsb*292)
-		bs := make([]int16, nsb*8)
-		tensor.QuantizeQ8_K(randVec(r, n), a)
-		q8KSums(a, nsb, bs)
-		for g := 0; g < 2; g++ {
-			var out [8]float32
-			dotQ5Kx8AVX2(nsb, &w[g*q5kx8GroupBytes(nsb)], &a[0], &bs[0], &out[0])
-			for ri := 0; ri < 8; ri++ {
-				row := 8*g + ri
-				want := float32(0)
-				if row < rows {
-					want, _ = tensor.Dot(tensor.Q5_K, n, raw[row*nsb*176:(row+1)*nsb*176], a)
-				}
-				if math.Abs(float64(out[ri]-want)) > 1e-5*math.Max(1, math.Abs(float64(want))) {
-					t.Errorf("n=%d row %d: %v, reference %v", n, row, out[ri], want)
+	for _, dt := range []tensor.DType{tensor.Q5_K, tensor.Q6_K} {
+		bb := dt.TypeSize()
+		for _, n := range []int{256, 1024, 2816} {
+			nsb := n / 256
+			raw := make([]byte, rows*nsb*bb)
+			for row := 0; row < rows; row++ {
+				tensor.Quantize(dt, randVec(r, n), raw[row*nsb*bb:])
+			}
+			a := make([]byte, nsb*292)
+			tensor.QuantizeQ8_K(randVec(r, n), a)
+			w, gb, bs, kern := repackQ5Kx8(raw, rows, nsb), q5kx8GroupBytes(nsb), make([]int16, nsb*8), dotQ5Kx8AVX2
+			q8KSums(a, nsb, bs)
+			if dt == tensor.Q6_K {
+				w, gb, bs, kern = repackQ6Kx8(raw, rows, nsb), q6kx8GroupBytes(nsb), make([]int16, nsb*32), dotQ6Kx8AVX2
+				q8KGroupSums(a, nsb, bs)
+			}
+			for g := 0; g < 2; g++ {
+				var out [8]float32
+				kern(nsb, &w[g*gb], &a[0], &bs[0], &out[0])
+				for ri := 0; ri < 8; ri++ {
+					row := 8*g + ri
+					want := float32(0)
+					if row < rows {
+						want, _ = tensor.Dot(dt, n, raw[row*nsb*bb:(row+1)*nsb*bb], a)
+					}
+					if math.Abs(float64(out[ri]-want)) > 1e-5*math.Max(1, math.Abs(float64(want))) {
+						t.Errorf("%s n=%d row %d: %v, reference %v", dt, n, row, out[ri], want)
+					}
 				}
 			}
 		}

@@ -200,19 +200,24 @@ func repackQ4Kx8Rows(out, src []byte, nsb, r0, r1 int) {
 		g, ri := r/8, r%8
 		for s := 0; s < nsb; s++ {
 			b := src[(r*nsb+s)*144 : (r*nsb+s+1)*144]
-			d := out[(g*nsb+s)*1216 : (g*nsb+s+1)*1216]
-			putF32(d[4*ri:], tensor.FP16ToFP32(binary.LittleEndian.Uint16(b)))
-			putF32(d[32+4*ri:], tensor.FP16ToFP32(binary.LittleEndian.Uint16(b[2:])))
-			for j := 0; j < 8; j++ {
-				sc, m := tensor.ScaleMinK4(j, b[4:16])
-				d[64+8*j+ri] = sc
-				d[128+16*(j/2)+2*ri+j%2] = m
-			}
-			for v := 0; v < 32; v++ { // v = 8jp + v'
-				jp, vv := v/8, v%8
-				copy(d[192+32*v+4*ri:192+32*v+4*ri+4], b[16+32*jp+4*vv:16+32*jp+4*vv+4])
-			}
+			putQ4Kx8(out[(g*nsb+s)*1216:(g*nsb+s+1)*1216], ri, b[:16], b[16:144])
 		}
+	}
+}
+
+// putQ4Kx8 writes row ri's part of one q4kx8 super-block d from a Q4_K/Q5_K header
+// (d, dmin, 12 bytes of packed scales and mins) and its 128 bytes of low nibbles.
+func putQ4Kx8(d []byte, ri int, hdr, qs []byte) {
+	putF32(d[4*ri:], tensor.FP16ToFP32(binary.LittleEndian.Uint16(hdr)))
+	putF32(d[32+4*ri:], tensor.FP16ToFP32(binary.LittleEndian.Uint16(hdr[2:])))
+	for j := 0; j < 8; j++ {
+		sc, m := tensor.ScaleMinK4(j, hdr[4:16])
+		d[64+8*j+ri] = sc
+		d[128+16*(j/2)+2*ri+j%2] = m
+	}
+	for v := 0; v < 32; v++ { // v = 8jp + v'
+		jp, vv := v/8, v%8
+		copy(d[192+32*v+4*ri:192+32*v+4*ri+4], qs[32*jp+4*vv:32*jp+4*vv+4])
 	}
 }
 
@@ -316,17 +321,7 @@ func repackQ5Kx8Rows(out, src []byte, nsb, r0, r1 int) {
 		for s := 0; s < nsb; s++ {
 			b := src[(r*nsb+s)*176 : (r*nsb+s+1)*176]
 			d := out[(g*nsb+s)*1472 : (g*nsb+s+1)*1472]
-			putF32(d[4*ri:], tensor.FP16ToFP32(binary.LittleEndian.Uint16(b)))
-			putF32(d[32+4*ri:], tensor.FP16ToFP32(binary.LittleEndian.Uint16(b[2:])))
-			for j := 0; j < 8; j++ {
-				sc, m := tensor.ScaleMinK4(j, b[4:16])
-				d[64+8*j+ri] = sc
-				d[128+16*(j/2)+2*ri+j%2] = m
-			}
-			for v := 0; v < 32; v++ {
-				jp, vv := v/8, v%8
-				copy(d[192+32*v+4*ri:192+32*v+4*ri+4], b[48+32*jp+4*vv:48+32*jp+4*vv+4])
-			}
+			putQ4Kx8(d, ri, b[:16], b[48:176])
 			for v := 0; v < 8; v++ {
 				copy(d[1216+32*v+4*ri:1216+32*v+4*ri+4], b[16+4*v:16+4*v+4])
 			}
