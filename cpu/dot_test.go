@@ -50,6 +50,21 @@ func TestDotKernels(t *testing.T) {
 	}
 }
 
+// dotTol is the tolerance of a kernel's dot product of n elements of weight type dt
+// (bytes w) and activation type vt (bytes a): 1e-6 of Σ|w_i·a_i| over the dequantized
+// values, the rounding a float32 sum of that magnitude may carry (the integer parts are
+// exact, the order of the float sums is the kernel's).
+func dotTol(dt, vt tensor.DType, n int, w, a []byte) float64 {
+	wf, af := make([]float32, n), make([]float32, n)
+	tensor.Dequantize(dt, w, wf)
+	tensor.Dequantize(vt, a, af)
+	var s float64
+	for i := range wf {
+		s += math.Abs(float64(wf[i]) * float64(af[i]))
+	}
+	return 1e-6 * s
+}
+
 // q4x8Act is what MatMul hands the q4x8 kernels for one Q8_0 activation row: per
 // block the float32 scale, then 8·Σa as int32 bits.
 func q4x8Act(a []byte, nb int) []float32 {
@@ -143,11 +158,12 @@ func TestDotX8(t *testing.T) {
 					one(nb, wg, &sa[tk*sstride], &a[tk*astride], &out1[0])
 					for ri := 0; ri < 8; ri++ {
 						row := 8*g + ri
-						want := float32(0)
+						want, tol := float32(0), 1e-30
 						if row < rows {
-							want, _ = tensor.Dot(dt, n, raw[row*nb*bb:(row+1)*nb*bb], a[tk*astride:tk*astride+nb*34])
+							wr, at := raw[row*nb*bb:(row+1)*nb*bb], a[tk*astride:tk*astride+nb*34]
+							want, _ = tensor.Dot(dt, n, wr, at)
+							tol = dotTol(dt, tensor.Q8_0, n, wr, at)
 						}
-						tol := 1e-5 * math.Max(1, math.Abs(float64(want)))
 						if math.Abs(float64(out1[ri]-want)) > tol || math.Abs(float64(out4[tk][ri]-want)) > tol {
 							t.Errorf("%s n=%d row %d token %d: one-token %v, four-token %v, reference %v", dt, n, row, tk, out1[ri], out4[tk][ri], want)
 						}
@@ -189,11 +205,12 @@ func TestDotQ4Kx8(t *testing.T) {
 				dotQ4Kx8AVX2(nsb, wg, &a[tk*astride], &bs[tk*nsb*8], &out1[0])
 				for ri := 0; ri < 8; ri++ {
 					row := 8*g + ri
-					want := float32(0)
+					want, tol := float32(0), 1e-30
 					if row < rows {
-						want, _ = tensor.Dot(tensor.Q4_K, n, raw[row*nsb*144:(row+1)*nsb*144], a[tk*astride:tk*astride+nsb*292])
+						wr, at := raw[row*nsb*144:(row+1)*nsb*144], a[tk*astride:tk*astride+nsb*292]
+						want, _ = tensor.Dot(tensor.Q4_K, n, wr, at)
+						tol = dotTol(tensor.Q4_K, tensor.Q8_K, n, wr, at)
 					}
-					tol := 1e-5 * math.Max(1, math.Abs(float64(want)))
 					if math.Abs(float64(out1[ri]-want)) > tol || math.Abs(float64(out2[tk][ri]-want)) > tol {
 						t.Errorf("n=%d row %d token %d: one-token %v, two-token %v, reference %v", n, row, tk, out1[ri], out2[tk][ri], want)
 					}
@@ -232,11 +249,12 @@ func TestDotQ5Q6Kx8(t *testing.T) {
 				kern(nsb, &w[g*gb], &a[0], &bs[0], &out[0])
 				for ri := 0; ri < 8; ri++ {
 					row := 8*g + ri
-					want := float32(0)
+					want, tol := float32(0), 1e-30
 					if row < rows {
 						want, _ = tensor.Dot(dt, n, raw[row*nsb*bb:(row+1)*nsb*bb], a)
+						tol = dotTol(dt, tensor.Q8_K, n, raw[row*nsb*bb:(row+1)*nsb*bb], a)
 					}
-					if math.Abs(float64(out[ri]-want)) > 1e-5*math.Max(1, math.Abs(float64(want))) {
+					if math.Abs(float64(out[ri]-want)) > tol {
 						t.Errorf("%s n=%d row %d: %v, reference %v", dt, n, row, out[ri], want)
 					}
 				}
