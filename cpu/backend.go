@@ -21,6 +21,7 @@ type Tensor struct {
 	f32        []float32 // F32 data (activations, and F32 weights)
 	rowBytes   int
 	name       string
+	lazy       bool // not repacked yet (see Weight)
 }
 
 func (t *Tensor) Rows() int           { return t.rows }
@@ -85,6 +86,51 @@ func (b *Backend) Close() {
 	b.mappings = nil
 }
 
+// repack builds the layout w's MatMul kernels read: the eight-row interleaved ones with
+// AVX2, q4kr/q6kr for the portable K-quant kernels; other types use the file's bytes.
+func (b *Backend) repack(w *Tensor) {
+	rows, cols := w.rows, w.cols
+	switch w.dt {
+	case tensor.Q4_K:
+		if useAVX2 && !b.noAsm {
+			w.x8Bytes = q4kx8GroupBytes(cols / 256)
+			w.x8 = b.weightBuf((rows + 7) / 8 * w.x8Bytes)
+			b.repackGroups(rows, func(r0, r1 int) { repackQ4Kx8Rows(w.x8, w.raw, cols/256, r0, r1) })
+		} else {
+			w.rpBytes = cols / 256 * q4krBytes
+			w.rp = repackQ4KTo(b.weightBuf(rows*w.rpBytes), w.raw)
+		}
+	case tensor.Q5_K:
+		if useAVX2 && !b.noAsm {
+			w.x8Bytes = q5kx8GroupBytes(cols / 256)
+			w.x8 = b.weightBuf((rows + 7) / 8 * w.x8Bytes)
+			b.repackGroups(rows, func(r0, r1 int) { repackQ5Kx8Rows(w.x8, w.raw, cols/256, r0, r1) })
+		}
+	case tensor.Q6_K:
+		if useAVX2 && !b.noAsm {
+			w.x8Bytes = q6kx8GroupBytes(cols / 256)
+			w.x8 = b.weightBuf((rows + 7) / 8 * w.x8Bytes)
+			b.repackGroups(rows, func(r0, r1 int) { repackQ6Kx8Rows(w.x8, w.raw, cols/256, r0, r1) })
+		} else {
+			w.rpBytes = cols / 256 * q6krBytes
+			w.rp = repackQ6KTo(b.weightBuf(rows*w.rpBytes), w.raw)
+		}
+	case tensor.Q4_0, tensor.Q8_0:
+		if useAVX2 && !b.noAsm { // the interleaved layouts serve the AVX2 kernels
+			nb := cols / 32
+			if w.dt == tensor.Q4_0 {
+				w.x8Bytes = q4x8GroupBytes(nb) // per group of eight rows
+				w.x8 = b.weightBuf((rows + 7) / 8 * w.x8Bytes)
+				b.repackGroups(rows, func(r0, r1 int) { repackQ4_0x8Rows(w.x8, w.raw, nb, r0, r1) })
+			} else {
+				w.x8Bytes = q8x8GroupBytes(nb)
+				w.x8 = b.weightBuf((rows + 7) / 8 * w.x8Bytes)
+				b.repackGroups(rows, func(r0, r1 int) { repackQ8_0x8Rows(w.x8, w.raw, nb, r0, r1) })
+			}
+		}
+	}
+}
+
 // repackGroups runs repack over the rows in groups of eight on the worker pool: loading
 // a model is mostly repacking, and the groups write disjoint bytes.
 func (b *Backend) repackGroups(rows int, repack func(r0, r1 int)) {
@@ -136,44 +182,12 @@ func (b *Backend) Weight(name string, t tensor.DType, rows, cols int, data []byt
 	} else if _, ok := tensor.VecDotType(t); !ok {
 		return nil, fmt.Errorf("cpu: weight %s: type %s has no matrix product", name, t)
 	}
-	switch t {
-	case tensor.Q4_K:
-		if useAVX2 && !b.noAsm {
-			w.x8Bytes = q4kx8GroupBytes(cols / 256)
-			w.x8 = b.weightBuf((rows + 7) / 8 * w.x8Bytes)
-			b.repackGroups(rows, func(r0, r1 int) { repackQ4Kx8Rows(w.x8, w.raw, cols/256, r0, r1) })
-		} else {
-			w.rpBytes = cols / 256 * q4krBytes
-			w.rp = repackQ4KTo(b.weightBuf(rows*w.rpBytes), w.raw)
-		}
-	case tensor.Q5_K:
-		if useAVX2 && !b.noAsm {
-			w.x8Bytes = q5kx8GroupBytes(cols / 256)
-			w.x8 = b.weightBuf((rows + 7) / 8 * w.x8Bytes)
-			b.repackGroups(rows, func(r0, r1 int) { repackQ5Kx8Rows(w.x8, w.raw, cols/256, r0, r1) })
-		}
-	case tensor.Q6_K:
-		if useAVX2 && !b.noAsm {
-			w.x8Bytes = q6kx8GroupBytes(cols / 256)
-			w.x8 = b.weightBuf((rows + 7) / 8 * w.x8Bytes)
-			b.repackGroups(rows, func(r0, r1 int) { repackQ6Kx8Rows(w.x8, w.raw, cols/256, r0, r1) })
-		} else {
-			w.rpBytes = cols / 256 * q6krBytes
-			w.rp = repackQ6KTo(b.weightBuf(rows*w.rpBytes), w.raw)
-		}
-	case tensor.Q4_0, tensor.Q8_0:
-		if useAVX2 && !b.noAsm { // the interleaved layouts serve the AVX2 kernels
-			nb := cols / 32
-			if t == tensor.Q4_0 {
-				w.x8Bytes = q4x8GroupBytes(nb) // per group of eight rows
-				w.x8 = b.weightBuf((rows + 7) / 8 * w.x8Bytes)
-				b.repackGroups(rows, func(r0, r1 int) { repackQ4_0x8Rows(w.x8, w.raw, nb, r0, r1) })
-			} else {
-				w.x8Bytes = q8x8GroupBytes(nb)
-				w.x8 = b.weightBuf((rows + 7) / 8 * w.x8Bytes)
-				b.repackGroups(rows, func(r0, r1 int) { repackQ8_0x8Rows(w.x8, w.raw, nb, r0, r1) })
-			}
-		}
+	// The token embedding is read by GetRows from the file's bytes; only a model whose
+	// output is tied to it multiplies by it, so it is repacked on its first MatMul.
+	if name == "token_embd.weight" {
+		w.lazy = true
+	} else {
+		b.repack(w)
 	}
 	return w, nil
 }

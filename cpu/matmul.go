@@ -17,6 +17,10 @@ func (b *Backend) MatMul(dst, w, x backend.Tensor) {
 	if ws.cols != k || d.cols != nout || d.rows < ntok {
 		panic("cpu: MatMul shape mismatch")
 	}
+	if ws.lazy {
+		ws.lazy = false
+		b.repack(ws)
+	}
 	mm := &b.mm
 	mm.d, mm.w, mm.x, mm.ntok, mm.k, mm.nout = d, ws, xs, ntok, k, nout
 	if ws.dt == tensor.F32 {

@@ -327,3 +327,41 @@ func TestSwiGLUPaths(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenEmbdRepackedOnUse: the token embedding is left in the file's layout at load
+// (GetRows reads those bytes) and repacked by its first MatMul (a tied output), whose
+// results equal those of the same weight repacked at load.
+func TestTokenEmbdRepackedOnUse(t *testing.T) {
+	b := New(2)
+	defer b.Close()
+	r := rand.New(rand.NewPCG(14, 14))
+	const rows, cols = 24, 512
+	for _, dt := range []tensor.DType{tensor.Q4_0, tensor.Q8_0, tensor.Q4_K, tensor.Q5_K, tensor.Q6_K} {
+		sz, _ := dt.RowSize(rows * cols)
+		raw := make([]byte, sz)
+		tensor.Quantize(dt, randVec(r, rows*cols), raw)
+		emb, _ := b.Weight("token_embd.weight", dt, rows, cols, raw)
+		eager, _ := b.Weight("output.weight", dt, rows, cols, raw)
+		if e := emb.(*Tensor); e.x8 != nil || e.rp != nil || !e.lazy {
+			t.Fatalf("%s: token_embd repacked at load", dt)
+		}
+		row := b.Activation(1, cols)
+		b.GetRows(row, emb, []int32{5})
+		x := act(b, 2, cols, randVec(r, 2*cols))
+		got, want := b.Activation(2, rows), b.Activation(2, rows)
+		b.MatMul(got, emb, x)
+		b.MatMul(want, eager, x)
+		for i, v := range want.(*Tensor).Floats() {
+			if got.(*Tensor).Floats()[i] != v {
+				t.Fatalf("%s: lazily repacked MatMul %v, repacked at load %v", dt, got.(*Tensor).Floats()[i], v)
+			}
+		}
+		deq := make([]float32, rows*cols)
+		tensor.Dequantize(dt, raw, deq)
+		for i, v := range row.(*Tensor).Floats() {
+			if v != deq[5*cols+i] {
+				t.Fatalf("%s: GetRows after load %v, want %v", dt, v, deq[5*cols+i])
+			}
+		}
+	}
+}
