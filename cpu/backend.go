@@ -45,7 +45,7 @@ type Backend struct {
 	att                           attnOp
 	glu                           struct{ d, g, u *Tensor }
 	mmF32, mmQuant, mmRows, attFn func(w, lo, hi int)
-	mmX8, mmK8, gluFn             func(w, lo, hi int)
+	mmX8, gluFn                   func(w, lo, hi int)
 	actScales                     []float32
 	actSums                       []int16
 	attScratch                    [][]float32 // per worker: scores, q, acc
@@ -67,7 +67,7 @@ func newBackend(threads int, noAsm bool) *Backend {
 		}
 	}
 	b.mmF32, b.mmQuant, b.mmRows = b.matmulF32, b.matmulQuantize, b.matmulRows
-	b.attFn, b.gluFn, b.mmX8, b.mmK8 = b.attentionJob, b.swigluRows, b.matmulX8, b.matmulK8
+	b.attFn, b.gluFn, b.mmX8 = b.attentionJob, b.swigluRows, b.matmulX8
 	b.attScratch = make([][]float32, b.pool.Threads())
 	b.gluScratch = make([][]float32, b.pool.Threads())
 	return b

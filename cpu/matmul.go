@@ -34,35 +34,13 @@ func (b *Backend) MatMul(dst, w, x backend.Tensor) {
 	}
 	mm.act = b.actBuf
 	mm.as, mm.sa, mm.bs = nil, nil, nil
-	if ws.x8 != nil && (ws.dt == tensor.Q4_K || ws.dt == tensor.Q5_K || ws.dt == tensor.Q6_K) { // K-quant x8 kernels take group sums
-		n := ntok * k / 256 * 8 // Q4_K, Q5_K: 8 sub-block sums per super-block
-		if ws.dt == tensor.Q6_K {
-			n *= 4 // 16 groups, as int16 pairs
-		}
-		if len(b.actSums) < n {
-			b.actSums = make([]int16, n)
-		}
-		mm.bs = b.actSums
+	if ws.x8 != nil { // the interleaved layouts (AVX2 only) and their activation side data
+		b.x8Side(ws.dt, ntok, k)
 		b.pool.For(ntok, 1, b.mmQuant)
-		b.pool.For((nout+7)/8, 1, b.mmK8)
-		return
-	}
-	if ws.x8 != nil { // the x8 kernels (AVX2 only) take float32 activation scales
-		nb := k / 32
-		if len(b.actScales) < 2*ntok*nb {
-			b.actScales = make([]float32, 2*ntok*nb)
-		}
-		if ws.dt == tensor.Q4_0 {
-			mm.sa = b.actScales
-		} else {
-			mm.as = b.actScales
-		}
-	}
-	b.pool.For(ntok, 1, b.mmQuant)
-	if ws.x8 != nil {
 		b.pool.For((nout+7)/8, 1, b.mmX8)
 		return
 	}
+	b.pool.For(ntok, 1, b.mmQuant)
 	mm.dot = b.dots[ws.dt]
 	mm.wdata, mm.wrow = ws.raw, ws.rowBytes
 	if ws.rp != nil {
@@ -87,43 +65,105 @@ type matmulOp struct {
 	bs            []int16   // K-quant x8 kernels: per token and super-block, Q4_K's 8 sub-block sums or Q6_K's 16 group-sum pairs
 }
 
-// matmulX8 runs the q4x8 (Q4_0) or q8x8 (Q8_0) kernels over groups [lo, hi) of eight
-// rows: four tokens at a time while a band of groups stays in cache, then one at a time.
+// x8Side points mm at buffers for what the x8 kernels take besides the quantized
+// activations, filled by matmulQuantize: Q8_0 the float32 block scales (as), Q4_0 the
+// scales with 8·Σa (sa), the K-quants their activations' group sums (bs).
+func (b *Backend) x8Side(dt tensor.DType, ntok, k int) {
+	mm := &b.mm
+	switch dt {
+	case tensor.Q4_0, tensor.Q8_0:
+		if n := 2 * ntok * k / 32; len(b.actScales) < n {
+			b.actScales = make([]float32, n)
+		}
+		if dt == tensor.Q4_0 {
+			mm.sa = b.actScales
+		} else {
+			mm.as = b.actScales
+		}
+	default:
+		if n := ntok * b.mm.sideStride(); len(b.actSums) < n {
+			b.actSums = make([]int16, n)
+		}
+		mm.bs = b.actSums
+	}
+}
+
+// sideStride is how many side-data elements (x8Side) each token has.
+func (mm *matmulOp) sideStride() int {
+	switch mm.w.dt {
+	case tensor.Q4_0:
+		return 2 * mm.k / 32
+	case tensor.Q8_0:
+		return mm.k / 32
+	case tensor.Q6_K:
+		return mm.k / 256 * 32 // 16 groups, as int16 pairs
+	default:
+		return mm.k / 256 * 8 // Q4_K, Q5_K: 8 sub-block sums per super-block
+	}
+}
+
+// x8Tokens is how many tokens the multi-token kernel of the weight's layout takes (0:
+// one-token kernel only).
+func (mm *matmulOp) x8Tokens() int {
+	switch mm.w.dt {
+	case tensor.Q4_0, tensor.Q8_0:
+		return 4
+	case tensor.Q4_K:
+		return 2
+	}
+	return 0
+}
+
+// x8Dot runs the kernel of the weight's layout on group w for tokens t..t+n-1 (n is 1
+// or x8Tokens()), token i's eight results at out + i·ostride bytes.
+func (mm *matmulOp) x8Dot(w *byte, t, n int, out *float32, ostride int) {
+	a, side := &mm.act[t*mm.arb], t*mm.sideStride()
+	nb := mm.k / 32
+	switch {
+	case mm.w.dt == tensor.Q4_0 && n == 1:
+		dotQ4_0x8AVX2(nb, w, &mm.sa[side], a, out)
+	case mm.w.dt == tensor.Q4_0:
+		dotQ4_0x8x4AVX2(nb, w, &mm.sa[side], a, mm.arb, out, ostride)
+	case mm.w.dt == tensor.Q8_0 && n == 1:
+		dotQ8_0x8AVX2(nb, w, &mm.as[side], a, out)
+	case mm.w.dt == tensor.Q8_0:
+		dotQ8_0x8x4AVX2(nb, w, &mm.as[side], a, mm.arb, out, ostride)
+	case mm.w.dt == tensor.Q4_K && n == 1:
+		dotQ4Kx8AVX2(nb/8, w, a, &mm.bs[side], out)
+	case mm.w.dt == tensor.Q4_K:
+		dotQ4Kx8x2AVX2(nb/8, w, a, mm.arb, &mm.bs[side], out, ostride)
+	case mm.w.dt == tensor.Q5_K:
+		dotQ5Kx8AVX2(nb/8, w, a, &mm.bs[side], out)
+	default: // Q6_K
+		dotQ6Kx8AVX2(nb/8, w, a, &mm.bs[side], out)
+	}
+}
+
+// matmulX8 runs the interleaved-layout kernels over groups [lo, hi) of eight rows: as
+// many tokens per call as the layout's multi-token kernel takes while a band of groups
+// stays in cache, then one at a time.
 func (b *Backend) matmulX8(_, lo, hi int) {
 	mm := &b.mm
-	nb, nout := mm.k/32, mm.nout
-	gb := mm.w.x8Bytes
-	one, four, sa, sstride := dotQ4_0x8AVX2, dotQ4_0x8x4AVX2, mm.sa, 2*nb
-	if mm.w.dt == tensor.Q8_0 {
-		one, four, sa, sstride = dotQ8_0x8AVX2, dotQ8_0x8x4AVX2, mm.as, nb
-	}
+	nout, gb, many := mm.nout, mm.w.x8Bytes, mm.x8Tokens()
 	var tmp [32]float32 // the last group's results when nout is not a multiple of 8
 	const band = 4
 	for g0 := lo; g0 < hi; g0 += band {
 		g1 := min(g0+band, hi)
 		t := 0
-		for ; t+4 <= mm.ntok; t += 4 {
+		for n := many; t < mm.ntok; t += n {
+			if n == 0 || t+n > mm.ntok {
+				n = 1
+			}
 			for g := g0; g < g1; g++ {
-				w, s, a := &mm.w.x8[g*gb], &sa[t*sstride], &mm.act[t*mm.arb]
+				w := &mm.w.x8[g*gb]
 				if 8*g+8 <= nout {
-					four(nb, w, s, a, mm.arb, &mm.d.f32[t*nout+8*g], 4*nout)
+					mm.x8Dot(w, t, n, &mm.d.f32[t*nout+8*g], 4*nout)
 					continue
 				}
-				four(nb, w, s, a, mm.arb, &tmp[0], 32)
-				for i := 0; i < 4; i++ {
+				mm.x8Dot(w, t, n, &tmp[0], 32)
+				for i := 0; i < n; i++ {
 					copy(mm.d.f32[(t+i)*nout+8*g:(t+i+1)*nout], tmp[8*i:8*i+8])
 				}
-			}
-		}
-		for ; t < mm.ntok; t++ {
-			for g := g0; g < g1; g++ {
-				w, s, a := &mm.w.x8[g*gb], &sa[t*sstride], &mm.act[t*mm.arb]
-				if 8*g+8 <= nout {
-					one(nb, w, s, a, &mm.d.f32[t*nout+8*g])
-					continue
-				}
-				one(nb, w, s, a, &tmp[0])
-				copy(mm.d.f32[t*nout+8*g:(t+1)*nout], tmp[:8])
 			}
 		}
 	}
@@ -151,72 +191,16 @@ func (b *Backend) matmulQuantize(_, lo, hi int) {
 			quantizeQ8_0AVX2(&x[0], nb, &a[0], &mm.as[t*nb], 1)
 			continue
 		case mm.sa != nil:
-			quantizeQ8_0AVX2(&x[0], nb, &a[0], &mm.sa[2*t*nb], 2)
+			quantizeQ8_0AVX2(&x[0], nb, &a[0], &mm.sa[2*t*nb], 2) // see sideStride
 			continue
 		}
 		b.quantizeAct(mm.vt, x, a)
-		if nsb := mm.k / 256; mm.bs != nil && mm.w.dt == tensor.Q6_K {
-			q8KGroupSums(a, nsb, mm.bs[t*nsb*32:(t+1)*nsb*32])
-		} else if mm.bs != nil {
-			q8KSums(a, nsb, mm.bs[t*nsb*8:(t+1)*nsb*8])
-		}
-	}
-}
-
-// matmulK8 runs the q4kx8 (Q4_K), q5kx8 (Q5_K) or q6kx8 (Q6_K) kernels over groups
-// [lo, hi) of eight rows while a band of groups stays in cache: Q4_K two tokens at a
-// time, then the odd one; Q5_K and Q6_K one token at a time.
-func (b *Backend) matmulK8(_, lo, hi int) {
-	mm := &b.mm
-	nsb, nout := mm.k/256, mm.nout
-	gb := mm.w.x8Bytes
-	var tmp [16]float32 // the last group's results when nout is not a multiple of 8
-	const band = 4
-	if mm.w.dt != tensor.Q4_K {
-		one, bstride := dotQ5Kx8AVX2, nsb*8
-		if mm.w.dt == tensor.Q6_K {
-			one, bstride = dotQ6Kx8AVX2, nsb*32
-		}
-		for g0 := lo; g0 < hi; g0 += band {
-			g1 := min(g0+band, hi)
-			for t := 0; t < mm.ntok; t++ {
-				for g := g0; g < g1; g++ {
-					w, a, c := &mm.w.x8[g*gb], &mm.act[t*mm.arb], &mm.bs[t*bstride]
-					if 8*g+8 <= nout {
-						one(nsb, w, a, c, &mm.d.f32[t*nout+8*g])
-						continue
-					}
-					one(nsb, w, a, c, &tmp[0])
-					copy(mm.d.f32[t*nout+8*g:(t+1)*nout], tmp[:8])
-				}
-			}
-		}
-		return
-	}
-	for g0 := lo; g0 < hi; g0 += band {
-		g1 := min(g0+band, hi)
-		t := 0
-		for ; t+2 <= mm.ntok; t += 2 {
-			for g := g0; g < g1; g++ {
-				w, a, bs := &mm.w.x8[g*gb], &mm.act[t*mm.arb], &mm.bs[t*nsb*8]
-				if 8*g+8 <= nout {
-					dotQ4Kx8x2AVX2(nsb, w, a, mm.arb, bs, &mm.d.f32[t*nout+8*g], 4*nout)
-					continue
-				}
-				dotQ4Kx8x2AVX2(nsb, w, a, mm.arb, bs, &tmp[0], 32)
-				copy(mm.d.f32[t*nout+8*g:(t+1)*nout], tmp[:8])
-				copy(mm.d.f32[(t+1)*nout+8*g:(t+2)*nout], tmp[8:])
-			}
-		}
-		for ; t < mm.ntok; t++ {
-			for g := g0; g < g1; g++ {
-				w, a, bs := &mm.w.x8[g*gb], &mm.act[t*mm.arb], &mm.bs[t*nsb*8]
-				if 8*g+8 <= nout {
-					dotQ4Kx8AVX2(nsb, w, a, bs, &mm.d.f32[t*nout+8*g])
-					continue
-				}
-				dotQ4Kx8AVX2(nsb, w, a, bs, &tmp[0])
-				copy(mm.d.f32[t*nout+8*g:(t+1)*nout], tmp[:8])
+		if mm.bs != nil {
+			st := mm.sideStride()
+			if mm.w.dt == tensor.Q6_K {
+				q8KGroupSums(a, mm.k/256, mm.bs[t*st:(t+1)*st])
+			} else {
+				q8KSums(a, mm.k/256, mm.bs[t*st:(t+1)*st])
 			}
 		}
 	}
