@@ -86,48 +86,39 @@ func (b *Backend) Close() {
 	b.mappings = nil
 }
 
+// x8Layout is one interleaved layout: its block size in elements, the bytes of a group
+// of eight rows of nb blocks, and the repack of a range of rows.
+type x8Layout struct {
+	block      int
+	groupBytes func(nb int) int
+	rows       func(out, src []byte, nb, r0, r1 int)
+}
+
+var x8Layouts = map[tensor.DType]x8Layout{
+	tensor.Q4_0: {32, q4x8GroupBytes, repackQ4_0x8Rows},
+	tensor.Q8_0: {32, q8x8GroupBytes, repackQ8_0x8Rows},
+	tensor.Q4_K: {256, q4kx8GroupBytes, repackQ4Kx8Rows},
+	tensor.Q5_K: {256, q5kx8GroupBytes, repackQ5Kx8Rows},
+	tensor.Q6_K: {256, q6kx8GroupBytes, repackQ6Kx8Rows},
+}
+
 // repack builds the layout w's MatMul kernels read: the eight-row interleaved ones with
 // AVX2, q4kr/q6kr for the portable K-quant kernels; other types use the file's bytes.
 func (b *Backend) repack(w *Tensor) {
-	rows, cols := w.rows, w.cols
+	if l, ok := x8Layouts[w.dt]; ok && useAVX2 && !b.noAsm {
+		nb := w.cols / l.block
+		w.x8Bytes = l.groupBytes(nb)
+		w.x8 = b.weightBuf((w.rows + 7) / 8 * w.x8Bytes)
+		b.repackGroups(w.rows, func(r0, r1 int) { l.rows(w.x8, w.raw, nb, r0, r1) })
+		return
+	}
 	switch w.dt {
 	case tensor.Q4_K:
-		if useAVX2 && !b.noAsm {
-			w.x8Bytes = q4kx8GroupBytes(cols / 256)
-			w.x8 = b.weightBuf((rows + 7) / 8 * w.x8Bytes)
-			b.repackGroups(rows, func(r0, r1 int) { repackQ4Kx8Rows(w.x8, w.raw, cols/256, r0, r1) })
-		} else {
-			w.rpBytes = cols / 256 * q4krBytes
-			w.rp = repackQ4KTo(b.weightBuf(rows*w.rpBytes), w.raw)
-		}
-	case tensor.Q5_K:
-		if useAVX2 && !b.noAsm {
-			w.x8Bytes = q5kx8GroupBytes(cols / 256)
-			w.x8 = b.weightBuf((rows + 7) / 8 * w.x8Bytes)
-			b.repackGroups(rows, func(r0, r1 int) { repackQ5Kx8Rows(w.x8, w.raw, cols/256, r0, r1) })
-		}
+		w.rpBytes = w.cols / 256 * q4krBytes
+		w.rp = repackQ4KTo(b.weightBuf(w.rows*w.rpBytes), w.raw)
 	case tensor.Q6_K:
-		if useAVX2 && !b.noAsm {
-			w.x8Bytes = q6kx8GroupBytes(cols / 256)
-			w.x8 = b.weightBuf((rows + 7) / 8 * w.x8Bytes)
-			b.repackGroups(rows, func(r0, r1 int) { repackQ6Kx8Rows(w.x8, w.raw, cols/256, r0, r1) })
-		} else {
-			w.rpBytes = cols / 256 * q6krBytes
-			w.rp = repackQ6KTo(b.weightBuf(rows*w.rpBytes), w.raw)
-		}
-	case tensor.Q4_0, tensor.Q8_0:
-		if useAVX2 && !b.noAsm { // the interleaved layouts serve the AVX2 kernels
-			nb := cols / 32
-			if w.dt == tensor.Q4_0 {
-				w.x8Bytes = q4x8GroupBytes(nb) // per group of eight rows
-				w.x8 = b.weightBuf((rows + 7) / 8 * w.x8Bytes)
-				b.repackGroups(rows, func(r0, r1 int) { repackQ4_0x8Rows(w.x8, w.raw, nb, r0, r1) })
-			} else {
-				w.x8Bytes = q8x8GroupBytes(nb)
-				w.x8 = b.weightBuf((rows + 7) / 8 * w.x8Bytes)
-				b.repackGroups(rows, func(r0, r1 int) { repackQ8_0x8Rows(w.x8, w.raw, nb, r0, r1) })
-			}
-		}
+		w.rpBytes = w.cols / 256 * q6krBytes
+		w.rp = repackQ6KTo(b.weightBuf(w.rows*w.rpBytes), w.raw)
 	}
 }
 

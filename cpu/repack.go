@@ -119,11 +119,7 @@ func q4x8GroupBytes(nb int) int { return nb * 144 }
 // instruction, so neither decode nor prompt kernels shuffle lanes (llama.cpp's AVX2
 // Q4_0 path interleaves eight rows for the same reason).
 func repackQ4_0x8(src []byte, rows, nb int) []byte {
-	return repackQ4_0x8To(make([]byte, (rows+7)/8*q4x8GroupBytes(nb)), src, rows, nb)
-}
-
-// repackQ4_0x8To is repackQ4_0x8 into out ((rows+7)/8*q4x8GroupBytes(nb) zeroed bytes).
-func repackQ4_0x8To(out, src []byte, rows, nb int) []byte {
+	out := make([]byte, (rows+7)/8*q4x8GroupBytes(nb))
 	repackQ4_0x8Rows(out, src, nb, 0, rows)
 	return out
 }
@@ -151,11 +147,7 @@ func q8x8GroupBytes(nb int) int { return nb * 272 }
 // padded with zero rows): per block, the eight rows' fp16 scales, then eight 32-byte
 // vectors, vector v holding quants 4v..4v+3 of rows 0..7 in turn (see repackQ4_0x8).
 func repackQ8_0x8(src []byte, rows, nb int) []byte {
-	return repackQ8_0x8To(make([]byte, (rows+7)/8*q8x8GroupBytes(nb)), src, rows, nb)
-}
-
-// repackQ8_0x8To is repackQ8_0x8 into out ((rows+7)/8*q8x8GroupBytes(nb) zeroed bytes).
-func repackQ8_0x8To(out, src []byte, rows, nb int) []byte {
+	out := make([]byte, (rows+7)/8*q8x8GroupBytes(nb))
 	repackQ8_0x8Rows(out, src, nb, 0, rows)
 	return out
 }
@@ -185,11 +177,7 @@ func q4kx8GroupBytes(nsb int) int { return nsb * 1216 }
 // each row's two mins side by side), then 32 vectors of quants, vector 8jp+v holding
 // quant bytes 32jp+4v..+3 of rows 0..7 in turn. See dotq4kx8_amd64.s.
 func repackQ4Kx8(src []byte, rows, nsb int) []byte {
-	return repackQ4Kx8To(make([]byte, (rows+7)/8*q4kx8GroupBytes(nsb)), src, rows, nsb)
-}
-
-// repackQ4Kx8To is repackQ4Kx8 into out ((rows+7)/8*q4kx8GroupBytes(nsb) zeroed bytes).
-func repackQ4Kx8To(out, src []byte, rows, nsb int) []byte {
+	out := make([]byte, (rows+7)/8*q4kx8GroupBytes(nsb))
 	repackQ4Kx8Rows(out, src, nsb, 0, rows)
 	return out
 }
@@ -255,11 +243,7 @@ func q6KValues(b []byte, q *[256]byte) {
 // the low nibbles of its four vectors of eight rows × four quants in two vectors and
 // their high two bits in a third. See dotq6kx8_amd64.s.
 func repackQ6Kx8(src []byte, rows, nsb int) []byte {
-	return repackQ6Kx8To(make([]byte, (rows+7)/8*q6kx8GroupBytes(nsb)), src, rows, nsb)
-}
-
-// repackQ6Kx8To is repackQ6Kx8 into out ((rows+7)/8*q6kx8GroupBytes(nsb) zeroed bytes).
-func repackQ6Kx8To(out, src []byte, rows, nsb int) []byte {
+	out := make([]byte, (rows+7)/8*q6kx8GroupBytes(nsb))
 	repackQ6Kx8Rows(out, src, nsb, 0, rows)
 	return out
 }
