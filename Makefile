@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 FUZZTIME ?= 10m
 
-.PHONY: all build test test-noasm test-sim-arm64 bench lint cross run fuzz dist clean
+.PHONY: all build test test-noasm test-sim-arm64 test-cpu-arm64 bench lint cross run fuzz dist clean
 
 all: build
 
@@ -25,6 +25,11 @@ test-noasm:
 # The simulator's tests as linux/arm64 binaries under qemu-user (the arm64 fiber switch).
 test-sim-arm64:
 	GO=$(GO) ./scripts/test-sim-arm64.sh
+
+# The CPU backend's and the model's tests as linux/arm64 binaries under qemu-user (the
+# NEON kernels, and the fallback without the dot-product extension).
+test-cpu-arm64:
+	GO=$(GO) ./scripts/test-cpu-arm64.sh
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 200ms ./...

@@ -16,7 +16,7 @@ type Tensor struct {
 	raw        []byte    // weights as in the file
 	rp         []byte    // repacked weights for the matrix product (Q4_K, Q6_K)
 	rpBytes    int       // bytes per repacked row
-	x8         []byte    // AVX2: Q4_0/Q8_0/Q4_K/Q5_K/Q6_K in groups of eight interleaved rows (repack.go)
+	x8         []byte    // Q4_0/Q8_0/Q4_K/Q5_K/Q6_K in groups of eight interleaved rows (repack.go), where x8Kernels has them
 	x8Bytes    int       // bytes per group of eight rows
 	f32        []float32 // F32 data (activations, and F32 weights)
 	rowBytes   int
@@ -102,10 +102,12 @@ var x8Layouts = map[tensor.DType]x8Layout{
 	tensor.Q6_K: {256, q6kx8GroupBytes, repackQ6Kx8Rows},
 }
 
-// repack builds the layout w's MatMul kernels read: the eight-row interleaved ones with
-// AVX2, q4kr/q6kr for the portable K-quant kernels; other types use the file's bytes.
+// repack builds the layout w's MatMul kernels read: the eight-row interleaved ones where
+// this machine has their kernels (x8Kernels: AVX2, or arm64 with the dot-product
+// extension), q4kr/q6kr for the portable K-quant kernels; other types use the file's bytes.
 func (b *Backend) repack(w *Tensor) {
-	if l, ok := x8Layouts[w.dt]; ok && useAVX2 && !b.noAsm {
+	_, kern := x8Kernels[w.dt]
+	if l, ok := x8Layouts[w.dt]; ok && kern && !b.noAsm {
 		nb := w.cols / l.block
 		w.x8Bytes = l.groupBytes(nb)
 		w.x8 = b.weightBuf((w.rows + 7) / 8 * w.x8Bytes)

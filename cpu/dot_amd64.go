@@ -2,10 +2,30 @@
 
 package cpu
 
-import "golang.org/x/sys/cpu"
+import (
+	"golang.org/x/sys/cpu"
+
+	"github.com/inferno-go/inferno/tensor"
+)
 
 // useAVX2 selects the assembly kernels: AVX2 with FMA and F16C.
 var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// x8Kernels lists the interleaved layouts this machine has kernels for, with how many
+// tokens each layout's multi-token (prompt) kernel takes (0: one-token kernel only).
+var x8Kernels = map[tensor.DType]int{}
+
+func init() {
+	if useAVX2 {
+		x8Kernels = map[tensor.DType]int{tensor.Q4_0: 4, tensor.Q8_0: 4, tensor.Q4_K: 2, tensor.Q5_K: 0, tensor.Q6_K: 0}
+	}
+}
+
+// quantizeQ8_0X8 is tensor.QuantizeQ8_0Act plus the x8 kernels' side data (x8Act), in
+// one AVX2 pass.
+func quantizeQ8_0X8(x []float32, nb int, dst []byte, sc []float32, sstride int) {
+	quantizeQ8_0AVX2(&x[0], nb, &dst[0], &sc[0], sstride)
+}
 
 // dotF32AVX2 is Σ a[i]*b[i] for i < n, eight lanes at a time with FMA.
 //
@@ -17,21 +37,21 @@ func dotF32AVX2(a, b *float32, n int) float32
 //go:noescape
 func axpyF32AVX2(alpha float32, x, y *float32, n int)
 
-// dotQ4_0x8AVX2 is one Q8_0 activation row against a group of eight repackQ4_0x8 rows,
+// dotQ4_0x8 is one Q8_0 activation row against a group of eight repackQ4_0x8 rows,
 // writing out[0..7]; sa holds per block the activation's float32 scale and 8·Σa as an
 // int32, so that the nibbles are used unsigned:
 //
 //	for r := range 8 { for i := range nb { out[r] += w.d[r][i] * sa[i].d * float32(Σ_j q[r][i][j]*a[i].q[j] - sa[i].s8) } }
 //
 //go:noescape
-func dotQ4_0x8AVX2(nb int, w *byte, sa *float32, a *byte, out *float32)
+func dotQ4_0x8(nb int, w *byte, sa *float32, a *byte, out *float32)
 
-// dotQ4_0x8x4AVX2 is dotQ4_0x8AVX2 for four activation rows astride bytes apart (their
+// dotQ4_0x8x4 is dotQ4_0x8 for four activation rows astride bytes apart (their
 // sa 2·nb words apart), token t's results at out + t·ostride bytes; each weight block
 // is unpacked once for the four.
 //
 //go:noescape
-func dotQ4_0x8x4AVX2(nb int, w *byte, sa *float32, a *byte, astride int, out *float32, ostride int)
+func dotQ4_0x8x4(nb int, w *byte, sa *float32, a *byte, astride int, out *float32, ostride int)
 
 // expSubAVX2 replaces x[i] by ExpF(x[i]-m) eight at a time for i < n (a multiple of 8),
 // stopping before the first block with a lane outside ExpF's fast range; it returns how
@@ -69,19 +89,19 @@ func attnAccumAVX2(p, v *float32, vstride, n, hd int, acc *float32)
 //go:noescape
 func scaleRoundF16AVX2(x *float32, n int, s float32)
 
-// dotQ8_0x8AVX2 is one Q8_0 activation row (float32 scales as) against a group of eight
+// dotQ8_0x8 is one Q8_0 activation row (float32 scales as) against a group of eight
 // repackQ8_0x8 rows, writing out[0..7]:
 //
 //	for r := range 8 { for i := range nb { out[r] += w.d[r][i] * as[i] * float32(Σ_j w.q[r][i][j]*a[i].q[j]) } }
 //
 //go:noescape
-func dotQ8_0x8AVX2(nb int, w *byte, as *float32, a *byte, out *float32)
+func dotQ8_0x8(nb int, w *byte, as *float32, a *byte, out *float32)
 
-// dotQ8_0x8x4AVX2 is dotQ8_0x8AVX2 for four activation rows astride bytes apart (their
+// dotQ8_0x8x4 is dotQ8_0x8 for four activation rows astride bytes apart (their
 // scales nb floats apart), token t's results at out + t·ostride bytes.
 //
 //go:noescape
-func dotQ8_0x8x4AVX2(nb int, w *byte, as *float32, a *byte, astride int, out *float32, ostride int)
+func dotQ8_0x8x4(nb int, w *byte, as *float32, a *byte, astride int, out *float32, ostride int)
 
 // quantizeQ8_0AVX2 is tensor.QuantizeQ8_0Act for nb blocks of x into dst, also writing
 // each block's scale as float32 to sc[i*sstride] and, when sstride is 2, 8·Σq as int32
@@ -90,30 +110,30 @@ func dotQ8_0x8x4AVX2(nb int, w *byte, as *float32, a *byte, astride int, out *fl
 //go:noescape
 func quantizeQ8_0AVX2(x *float32, nb int, dst *byte, sc *float32, sstride int)
 
-// dotQ4Kx8AVX2 is one Q8_K activation row against a group of eight repackQ4Kx8 rows of
+// dotQ4Kx8 is one Q8_K activation row against a group of eight repackQ4Kx8 rows of
 // nsb super-blocks, bs holding the activation's eight 32-element sums per super-block:
 //
 //	for r := range 8 { out[r] = Σ_sb d_a * (d[r]*Σ_j sc[r][j]*Σ_l q·a − dmin[r]*Σ_j m[r][j]*bs[j]) }
 //
 //go:noescape
-func dotQ4Kx8AVX2(nsb int, w *byte, a *byte, bs *int16, out *float32)
+func dotQ4Kx8(nsb int, w *byte, a *byte, bs *int16, out *float32)
 
-// dotQ4Kx8x2AVX2 is dotQ4Kx8AVX2 for two activation rows astride bytes apart (their bs
+// dotQ4Kx8x2 is dotQ4Kx8 for two activation rows astride bytes apart (their bs
 // 8·nsb apart), token t's results at out + t·ostride bytes.
 //
 //go:noescape
-func dotQ4Kx8x2AVX2(nsb int, w *byte, a *byte, astride int, bs *int16, out *float32, ostride int)
+func dotQ4Kx8x2(nsb int, w *byte, a *byte, astride int, bs *int16, out *float32, ostride int)
 
-// dotQ6Kx8AVX2 is one Q8_K activation row against a group of eight repackQ6Kx8 rows of
+// dotQ6Kx8 is one Q8_K activation row against a group of eight repackQ6Kx8 rows of
 // nsb super-blocks; c holds per super-block and 16-element group the int16 pair
 // (16·Σa, 16·Σa), see q8KGroupSums:
 //
 //	for r := range 8 { out[r] = Σ_sb d_a * d[r] * Σ_g sc[r][g] * Σ_l (q+32−32)·a }
 //
 //go:noescape
-func dotQ6Kx8AVX2(nsb int, w *byte, a *byte, c *int16, out *float32)
+func dotQ6Kx8(nsb int, w *byte, a *byte, c *int16, out *float32)
 
-// dotQ5Kx8AVX2 is dotQ4Kx8AVX2 for a group of eight repackQ5Kx8 rows (quants 0..31).
+// dotQ5Kx8 is dotQ4Kx8 for a group of eight repackQ5Kx8 rows (quants 0..31).
 //
 //go:noescape
-func dotQ5Kx8AVX2(nsb int, w *byte, a *byte, bs *int16, out *float32)
+func dotQ5Kx8(nsb int, w *byte, a *byte, bs *int16, out *float32)

@@ -2,15 +2,13 @@
 
 package cpu
 
+// The AVX2-only kernels (attention, exp, F32 dots, the bandwidth probe) are unreachable
+// here: useAVX2 is false.
+
 const useAVX2 = false
 
 func dotF32AVX2(a, b *float32, n int) float32         { panic("no assembly") }
 func axpyF32AVX2(alpha float32, x, y *float32, n int) { panic("no assembly") }
-
-func dotQ4_0x8AVX2(nb int, w *byte, sa *float32, a *byte, out *float32) { panic("no assembly") }
-func dotQ4_0x8x4AVX2(nb int, w *byte, sa *float32, a *byte, astride int, out *float32, ostride int) {
-	panic("no assembly")
-}
 
 func expSubAVX2(x *float32, n int, m float32) int { panic("no assembly") }
 
@@ -22,18 +20,4 @@ func attnScoresAVX2(q, k *float32, kstride, n, hd int, scale float32, out *float
 func attnAccumAVX2(p, v *float32, vstride, n, hd int, acc *float32) { panic("no assembly") }
 func scaleRoundF16AVX2(x *float32, n int, s float32)                { panic("no assembly") }
 
-func dotQ8_0x8AVX2(nb int, w *byte, as *float32, a *byte, out *float32) { panic("no assembly") }
-func dotQ8_0x8x4AVX2(nb int, w *byte, as *float32, a *byte, astride int, out *float32, ostride int) {
-	panic("no assembly")
-}
-
 func quantizeQ8_0AVX2(x *float32, nb int, dst *byte, sc *float32, sstride int) { panic("no assembly") }
-
-func dotQ4Kx8AVX2(nsb int, w *byte, a *byte, bs *int16, out *float32) { panic("no assembly") }
-func dotQ4Kx8x2AVX2(nsb int, w *byte, a *byte, astride int, bs *int16, out *float32, ostride int) {
-	panic("no assembly")
-}
-
-func dotQ6Kx8AVX2(nsb int, w *byte, a *byte, c *int16, out *float32) { panic("no assembly") }
-
-func dotQ5Kx8AVX2(nsb int, w *byte, a *byte, bs *int16, out *float32) { panic("no assembly") }

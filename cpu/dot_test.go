@@ -46,7 +46,16 @@ func TestDotKernels(t *testing.T) {
 		}
 	}
 	if !useAVX2 {
-		t.Log("assembly kernels not available here (noasm build or no AVX2): only the portable path was tested")
+		t.Log("AVX2 kernels not available here (noasm build, or no AVX2): the row-by-row kernels are all portable")
+	}
+}
+
+// needX8 skips t loudly unless this build has the x8 kernels of every type in dts.
+func needX8(t *testing.T, dts ...tensor.DType) {
+	for _, dt := range dts {
+		if _, ok := x8Kernels[dt]; !ok {
+			t.Skipf("SKIP: no %s interleaved-layout kernel in this build (noasm, or neither AVX2 nor arm64 dot product)", dt)
+		}
 	}
 }
 
@@ -73,12 +82,12 @@ func q4x8Act(a []byte, nb int) []float32 {
 	return sa
 }
 
-// TestQuantizeQ8_0: the AVX2 activation quantizer writes tensor.QuantizeQ8_0Act's bytes
+// TestQuantizeQ8_0: the x8 layouts' activation quantizer (AVX2 on amd64) writes tensor.QuantizeQ8_0Act's bytes
 // and x8Act's scales and sums, for random blocks, all-zero blocks, and blocks whose
 // values fall on .5 after scaling (round half to even).
 func TestQuantizeQ8_0(t *testing.T) {
 	if !useAVX2 {
-		t.Skip("SKIP: no AVX2 here (or noasm build)")
+		t.Log("no AVX2 here (or noasm build): testing the Go quantizeQ8_0X8")
 	}
 	r := rand.New(rand.NewPCG(7, 7))
 	const nb = 64
@@ -99,7 +108,7 @@ func TestQuantizeQ8_0(t *testing.T) {
 		wantSc := make([]float32, nb*sstride)
 		x8Act(want, nb, wantSc, sstride)
 		got, sc := make([]byte, nb*34), make([]float32, nb*sstride)
-		quantizeQ8_0AVX2(&x[0], nb, &got[0], &sc[0], sstride)
+		quantizeQ8_0X8(x, nb, got, sc, sstride)
 		for i := 0; i < nb; i++ {
 			if string(got[34*i:34*i+34]) != string(want[34*i:34*i+34]) {
 				t.Fatalf("block %d: % x, want % x", i, got[34*i:34*i+34], want[34*i:34*i+34])
@@ -117,9 +126,7 @@ func TestQuantizeQ8_0(t *testing.T) {
 // tensor's reference dot, for 13 rows (a group padded with zero rows) and block counts
 // that are one, odd, and many.
 func TestDotX8(t *testing.T) {
-	if !useAVX2 {
-		t.Skip("SKIP: no AVX2 here (or noasm build)")
-	}
+	needX8(t, tensor.Q4_0, tensor.Q8_0)
 	r := rand.New(rand.NewPCG(6, 6))
 	const rows = 13
 	for _, dt := range []tensor.DType{tensor.Q4_0, tensor.Q8_0} {
@@ -131,10 +138,10 @@ func TestDotX8(t *testing.T) {
 				tensor.Quantize(dt, randVec(r, n), raw[row*nb*bb:])
 			}
 			w, gb, sstride := repackQ4_0x8(raw, rows, nb), q4x8GroupBytes(nb), 2*nb
-			one, four := dotQ4_0x8AVX2, dotQ4_0x8x4AVX2
+			one, four := dotQ4_0x8, dotQ4_0x8x4
 			if dt == tensor.Q8_0 {
 				w, gb, sstride = repackQ8_0x8(raw, rows, nb), q8x8GroupBytes(nb), nb
-				one, four = dotQ8_0x8AVX2, dotQ8_0x8x4AVX2
+				one, four = dotQ8_0x8, dotQ8_0x8x4
 			}
 			astride := nb*34 + 34 // a gap: the stride, not the row length, must be used
 			a := make([]byte, 4*astride)
@@ -152,7 +159,9 @@ func TestDotX8(t *testing.T) {
 			for g := 0; g < 2; g++ {
 				wg := &w[g*gb]
 				var out4 [4][16]float32 // 16 apart: the output stride must be used
-				four(nb, wg, &sa[0], &a[0], astride, &out4[0][0], 64)
+				if x8Kernels[dt] == 4 {
+					four(nb, wg, &sa[0], &a[0], astride, &out4[0][0], 64)
+				}
 				for tk := 0; tk < 4; tk++ {
 					var out1 [8]float32
 					one(nb, wg, &sa[tk*sstride], &a[tk*astride], &out1[0])
@@ -164,7 +173,7 @@ func TestDotX8(t *testing.T) {
 							want, _ = tensor.Dot(dt, n, wr, at)
 							tol = dotTol(dt, tensor.Q8_0, n, wr, at)
 						}
-						if math.Abs(float64(out1[ri]-want)) > tol || math.Abs(float64(out4[tk][ri]-want)) > tol {
+						if math.Abs(float64(out1[ri]-want)) > tol || x8Kernels[dt] == 4 && math.Abs(float64(out4[tk][ri]-want)) > tol {
 							t.Errorf("%s n=%d row %d token %d: one-token %v, four-token %v, reference %v", dt, n, row, tk, out1[ri], out4[tk][ri], want)
 						}
 					}
@@ -177,9 +186,7 @@ func TestDotX8(t *testing.T) {
 // TestDotQ4Kx8: the one- and two-token q4kx8 kernels against tensor's reference dot for
 // 13 rows (a padded group), one and several super-blocks.
 func TestDotQ4Kx8(t *testing.T) {
-	if !useAVX2 {
-		t.Skip("SKIP: no AVX2 here (or noasm build)")
-	}
+	needX8(t, tensor.Q4_K)
 	r := rand.New(rand.NewPCG(11, 11))
 	const rows = 13
 	for _, n := range []int{256, 1024, 2816} {
@@ -199,10 +206,12 @@ func TestDotQ4Kx8(t *testing.T) {
 		for g := 0; g < 2; g++ {
 			wg := &w[g*q4kx8GroupBytes(nsb)]
 			var out2 [2][16]float32 // 16 apart: the output stride must be used
-			dotQ4Kx8x2AVX2(nsb, wg, &a[0], astride, &bs[0], &out2[0][0], 64)
+			if x8Kernels[tensor.Q4_K] == 2 {
+				dotQ4Kx8x2(nsb, wg, &a[0], astride, &bs[0], &out2[0][0], 64)
+			}
 			for tk := 0; tk < 2; tk++ {
 				var out1 [8]float32
-				dotQ4Kx8AVX2(nsb, wg, &a[tk*astride], &bs[tk*nsb*8], &out1[0])
+				dotQ4Kx8(nsb, wg, &a[tk*astride], &bs[tk*nsb*8], &out1[0])
 				for ri := 0; ri < 8; ri++ {
 					row := 8*g + ri
 					want, tol := float32(0), 1e-30
@@ -211,7 +220,7 @@ func TestDotQ4Kx8(t *testing.T) {
 						want, _ = tensor.Dot(tensor.Q4_K, n, wr, at)
 						tol = dotTol(tensor.Q4_K, tensor.Q8_K, n, wr, at)
 					}
-					if math.Abs(float64(out1[ri]-want)) > tol || math.Abs(float64(out2[tk][ri]-want)) > tol {
+					if math.Abs(float64(out1[ri]-want)) > tol || x8Kernels[tensor.Q4_K] == 2 && math.Abs(float64(out2[tk][ri]-want)) > tol {
 						t.Errorf("n=%d row %d token %d: one-token %v, two-token %v, reference %v", n, row, tk, out1[ri], out2[tk][ri], want)
 					}
 				}
@@ -223,12 +232,13 @@ func TestDotQ4Kx8(t *testing.T) {
 // TestDotQ5Q6Kx8: the one-token q5kx8 and q6kx8 kernels against tensor's reference dot
 // for 13 rows (a padded group), one and several super-blocks.
 func TestDotQ5Q6Kx8(t *testing.T) {
-	if !useAVX2 {
-		t.Skip("SKIP: no AVX2 here (or noasm build)")
-	}
 	r := rand.New(rand.NewPCG(13, 13))
 	const rows = 13
 	for _, dt := range []tensor.DType{tensor.Q5_K, tensor.Q6_K} {
+		if _, ok := x8Kernels[dt]; !ok {
+			t.Logf("SKIP %s: no interleaved-layout kernel for it in this build", dt)
+			continue
+		}
 		bb := dt.TypeSize()
 		for _, n := range []int{256, 1024, 2816} {
 			nsb := n / 256
@@ -238,10 +248,10 @@ func TestDotQ5Q6Kx8(t *testing.T) {
 			}
 			a := make([]byte, nsb*292)
 			tensor.QuantizeQ8_K(randVec(r, n), a)
-			w, gb, bs, kern := repackQ5Kx8(raw, rows, nsb), q5kx8GroupBytes(nsb), make([]int16, nsb*8), dotQ5Kx8AVX2
+			w, gb, bs, kern := repackQ5Kx8(raw, rows, nsb), q5kx8GroupBytes(nsb), make([]int16, nsb*8), dotQ5Kx8
 			q8KSums(a, nsb, bs)
 			if dt == tensor.Q6_K {
-				w, gb, bs, kern = repackQ6Kx8(raw, rows, nsb), q6kx8GroupBytes(nsb), make([]int16, nsb*32), dotQ6Kx8AVX2
+				w, gb, bs, kern = repackQ6Kx8(raw, rows, nsb), q6kx8GroupBytes(nsb), make([]int16, nsb*32), dotQ6Kx8
 				q8KGroupSums(a, nsb, bs)
 			}
 			for g := 0; g < 2; g++ {

@@ -65,10 +65,10 @@
 	VMULPS wsc, Y5, Y5 \
 	VFMADD231PS Y4, Y5, acc
 
-// func dotQ4_0x8AVX2(nb int, w *byte, sa *float32, a *byte, out *float32)
+// func dotQ4_0x8(nb int, w *byte, sa *float32, a *byte, out *float32)
 // One token against a group of eight q4x8 rows: out[r] = Σ_b d_r·d_a·(Σ q·a − 8Σa). sa
 // holds per block the activation's float32 scale and then 8·Σa as an int32.
-TEXT ·dotQ4_0x8AVX2(SB), NOSPLIT, $0-40
+TEXT ·dotQ4_0x8(SB), NOSPLIT, $0-40
 	MOVQ nb+0(FP), CX
 	MOVQ w+8(FP), SI
 	MOVQ sa+16(FP), R8
@@ -111,11 +111,11 @@ x8done:
 	VZEROUPPER
 	RET
 
-// func dotQ4_0x8x4AVX2(nb int, w *byte, sa *float32, a *byte, astride int, out *float32, ostride int)
+// func dotQ4_0x8x4(nb int, w *byte, sa *float32, a *byte, astride int, out *float32, ostride int)
 // Four tokens (activations astride bytes apart, their sa 2·nb words apart) against a
 // group of eight q4x8 rows, each block unpacked once for all four; token t's eight
 // results go to out + t·ostride bytes.
-TEXT ·dotQ4_0x8x4AVX2(SB), NOSPLIT, $0-56
+TEXT ·dotQ4_0x8x4(SB), NOSPLIT, $0-56
 	MOVQ nb+0(FP), CX
 	MOVQ w+8(FP), SI
 	MOVQ sa+16(FP), R8

@@ -37,12 +37,12 @@
 	VPSLLD $16, Y12, Y13 \
 	VPOR Y13, Y12, Y12
 
-// func dotQ4Kx8AVX2(nsb int, w *byte, a *byte, bs *int16, out *float32)
+// func dotQ4Kx8(nsb int, w *byte, a *byte, bs *int16, out *float32)
 // One Q8_K activation row against a group of eight q4kx8 rows; bs holds per
 // super-block the eight sub-block sums of the activations (int16):
 //
 //	out[r] = Σ_sb d_a·(d_r·Σ_j sc_rj·Σ q·a − dmin_r·Σ_j m_rj·bs_j)
-TEXT ·dotQ4Kx8AVX2(SB), NOSPLIT, $0-40
+TEXT ·dotQ4Kx8(SB), NOSPLIT, $0-40
 	MOVQ nsb+0(FP), CX
 	MOVQ w+8(FP), SI
 	MOVQ a+16(FP), DI
@@ -106,11 +106,11 @@ k8done:
 	VZEROUPPER
 	RET
 
-// func dotQ4Kx8x2AVX2(nsb int, w *byte, a *byte, astride int, bs *int16, out *float32, ostride int)
-// dotQ4Kx8AVX2 for two activation rows astride bytes apart (their bs 8·nsb int16
+// func dotQ4Kx8x2(nsb int, w *byte, a *byte, astride int, bs *int16, out *float32, ostride int)
+// dotQ4Kx8 for two activation rows astride bytes apart (their bs 8·nsb int16
 // apart), each weight vector unpacked once for both; token t's results at out +
 // t·ostride bytes.
-TEXT ·dotQ4Kx8x2AVX2(SB), NOSPLIT, $0-56
+TEXT ·dotQ4Kx8x2(SB), NOSPLIT, $0-56
 	MOVQ nsb+0(FP), CX
 	MOVQ w+8(FP), SI
 	MOVQ a+16(FP), DI

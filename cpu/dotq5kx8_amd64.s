@@ -107,9 +107,9 @@ GLOBL bit4<>(SB), RODATA|NOPTR, $32
 	VPADDD s1, Y10, Y10 \
 	VPADDD s2, Y10, Y10
 
-// func dotQ5Kx8AVX2(nsb int, w *byte, a *byte, bs *int16, out *float32)
-// As dotQ4Kx8AVX2 for q5kx8 rows: out[r] = Σ_sb d_a·(d_r·Σ_j sc_rj·Σ q·a − dmin_r·Σ_j m_rj·bs_j).
-TEXT ·dotQ5Kx8AVX2(SB), NOSPLIT, $0-40
+// func dotQ5Kx8(nsb int, w *byte, a *byte, bs *int16, out *float32)
+// As dotQ4Kx8 for q5kx8 rows: out[r] = Σ_sb d_a·(d_r·Σ_j sc_rj·Σ q·a − dmin_r·Σ_j m_rj·bs_j).
+TEXT ·dotQ5Kx8(SB), NOSPLIT, $0-40
 	MOVQ nsb+0(FP), CX
 	MOVQ w+8(FP), SI
 	MOVQ a+16(FP), DI

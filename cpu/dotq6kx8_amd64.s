@@ -22,12 +22,12 @@ DATA hibits<>+16(SB)/8, $0x3030303030303030
 DATA hibits<>+24(SB)/8, $0x3030303030303030
 GLOBL hibits<>(SB), RODATA|NOPTR, $32
 
-// func dotQ6Kx8AVX2(nsb int, w *byte, a *byte, c *int16, out *float32)
+// func dotQ6Kx8(nsb int, w *byte, a *byte, c *int16, out *float32)
 // One Q8_K activation row against a group of eight q6kx8 rows; c holds per super-block
 // and group the int16 pair (16·Σa, 16·Σa) over the group's 16 activations:
 //
 //	out[r] = Σ_sb d_a·d_r·Σ_g s_rg·(Σ q'·a − 32·Σa)
-TEXT ·dotQ6Kx8AVX2(SB), NOSPLIT, $0-40
+TEXT ·dotQ6Kx8(SB), NOSPLIT, $0-40
 	MOVQ nsb+0(FP), CX
 	MOVQ w+8(FP), SI
 	MOVQ a+16(FP), DI

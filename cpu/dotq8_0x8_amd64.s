@@ -49,9 +49,9 @@
 	VPABSB 208(SI), Y14 \
 	VPABSB 240(SI), Y15
 
-// func dotQ8_0x8AVX2(nb int, w *byte, as *float32, a *byte, out *float32)
+// func dotQ8_0x8(nb int, w *byte, as *float32, a *byte, out *float32)
 // One token against a group of eight q8x8 rows: out[r] = Σ_b d_r·d_a·Σ w·a.
-TEXT ·dotQ8_0x8AVX2(SB), NOSPLIT, $0-40
+TEXT ·dotQ8_0x8(SB), NOSPLIT, $0-40
 	MOVQ nb+0(FP), CX
 	MOVQ w+8(FP), SI
 	MOVQ as+16(FP), R8
@@ -82,10 +82,10 @@ q8x8done:
 	VZEROUPPER
 	RET
 
-// func dotQ8_0x8x4AVX2(nb int, w *byte, as *float32, a *byte, astride int, out *float32, ostride int)
+// func dotQ8_0x8x4(nb int, w *byte, as *float32, a *byte, astride int, out *float32, ostride int)
 // Four tokens (activations astride bytes apart, their scales nb floats apart) against a
 // group of eight q8x8 rows; token t's eight results go to out + t·ostride bytes.
-TEXT ·dotQ8_0x8x4AVX2(SB), NOSPLIT, $0-56
+TEXT ·dotQ8_0x8x4(SB), NOSPLIT, $0-56
 	MOVQ nb+0(FP), CX
 	MOVQ w+8(FP), SI
 	MOVQ as+16(FP), R8

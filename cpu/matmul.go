@@ -34,7 +34,7 @@ func (b *Backend) MatMul(dst, w, x backend.Tensor) {
 	}
 	mm.act = b.actBuf
 	mm.as, mm.sa, mm.bs = nil, nil, nil
-	if ws.x8 != nil { // the interleaved layouts (AVX2 only) and their activation side data
+	if ws.x8 != nil { // the interleaved layouts (x8Kernels) and their activation side data
 		b.x8Side(ws.dt, ntok, k)
 		b.pool.For(ntok, 1, b.mmQuant)
 		b.pool.For((nout+7)/8, 1, b.mmX8)
@@ -104,15 +104,7 @@ func (mm *matmulOp) sideStride() int {
 
 // x8Tokens is how many tokens the multi-token kernel of the weight's layout takes (0:
 // one-token kernel only).
-func (mm *matmulOp) x8Tokens() int {
-	switch mm.w.dt {
-	case tensor.Q4_0, tensor.Q8_0:
-		return 4
-	case tensor.Q4_K:
-		return 2
-	}
-	return 0
-}
+func (mm *matmulOp) x8Tokens() int { return x8Kernels[mm.w.dt] }
 
 // x8Dot runs the kernel of the weight's layout on group w for tokens t..t+n-1 (n is 1
 // or x8Tokens()), token i's eight results at out + i·ostride bytes.
@@ -121,21 +113,21 @@ func (mm *matmulOp) x8Dot(w *byte, t, n int, out *float32, ostride int) {
 	nb := mm.k / 32
 	switch {
 	case mm.w.dt == tensor.Q4_0 && n == 1:
-		dotQ4_0x8AVX2(nb, w, &mm.sa[side], a, out)
+		dotQ4_0x8(nb, w, &mm.sa[side], a, out)
 	case mm.w.dt == tensor.Q4_0:
-		dotQ4_0x8x4AVX2(nb, w, &mm.sa[side], a, mm.arb, out, ostride)
+		dotQ4_0x8x4(nb, w, &mm.sa[side], a, mm.arb, out, ostride)
 	case mm.w.dt == tensor.Q8_0 && n == 1:
-		dotQ8_0x8AVX2(nb, w, &mm.as[side], a, out)
+		dotQ8_0x8(nb, w, &mm.as[side], a, out)
 	case mm.w.dt == tensor.Q8_0:
-		dotQ8_0x8x4AVX2(nb, w, &mm.as[side], a, mm.arb, out, ostride)
+		dotQ8_0x8x4(nb, w, &mm.as[side], a, mm.arb, out, ostride)
 	case mm.w.dt == tensor.Q4_K && n == 1:
-		dotQ4Kx8AVX2(nb/8, w, a, &mm.bs[side], out)
+		dotQ4Kx8(nb/8, w, a, &mm.bs[side], out)
 	case mm.w.dt == tensor.Q4_K:
-		dotQ4Kx8x2AVX2(nb/8, w, a, mm.arb, &mm.bs[side], out, ostride)
+		dotQ4Kx8x2(nb/8, w, a, mm.arb, &mm.bs[side], out, ostride)
 	case mm.w.dt == tensor.Q5_K:
-		dotQ5Kx8AVX2(nb/8, w, a, &mm.bs[side], out)
+		dotQ5Kx8(nb/8, w, a, &mm.bs[side], out)
 	default: // Q6_K
-		dotQ6Kx8AVX2(nb/8, w, a, &mm.bs[side], out)
+		dotQ6Kx8(nb/8, w, a, &mm.bs[side], out)
 	}
 }
 
@@ -186,12 +178,12 @@ func (b *Backend) matmulQuantize(_, lo, hi int) {
 	for t := lo; t < hi; t++ {
 		a := mm.act[t*mm.arb : (t+1)*mm.arb]
 		x := mm.x.f32[t*mm.k : (t+1)*mm.k]
-		switch { // the x8 layouts exist only with AVX2: quantize and take scales in one pass
+		switch { // the x8 layouts' Q8_0 activations: quantize and take scales in one pass
 		case mm.as != nil:
-			quantizeQ8_0AVX2(&x[0], nb, &a[0], &mm.as[t*nb], 1)
+			quantizeQ8_0X8(x, nb, a, mm.as[t*nb:], 1)
 			continue
 		case mm.sa != nil:
-			quantizeQ8_0AVX2(&x[0], nb, &a[0], &mm.sa[2*t*nb], 2) // see sideStride
+			quantizeQ8_0X8(x, nb, a, mm.sa[2*t*nb:], 2) // see sideStride
 			continue
 		}
 		b.quantizeAct(mm.vt, x, a)
@@ -204,6 +196,12 @@ func (b *Backend) matmulQuantize(_, lo, hi int) {
 			}
 		}
 	}
+}
+
+// quantizeQ8_0X8Go is quantizeQ8_0X8 in Go: tensor.QuantizeQ8_0Act, then x8Act.
+func quantizeQ8_0X8Go(x []float32, nb int, dst []byte, sc []float32, sstride int) {
+	tensor.QuantizeQ8_0Act(x[:32*nb], dst[:34*nb])
+	x8Act(dst, nb, sc, sstride)
 }
 
 // x8Act is the portable version of what quantizeQ8_0AVX2 adds to tensor.QuantizeQ8_0Act:

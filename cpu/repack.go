@@ -64,7 +64,7 @@ func repackQ6KTo(out, src []byte) []byte {
 	return out
 }
 
-// dotQ4KR is the portable version of dotQ4KRAVX2.
+// dotQ4KR is the portable q4kr row dot product.
 func dotQ4KR(nb int, w, a []byte) float32 {
 	var sum float32
 	for i := 0; i < nb; i++ {
@@ -88,7 +88,7 @@ func dotQ4KR(nb int, w, a []byte) float32 {
 	return sum
 }
 
-// dotQ6KR is the portable version of dotQ6KRAVX2.
+// dotQ6KR is the portable q6kr row dot product.
 func dotQ6KR(nb int, w, a []byte) float32 {
 	var sum float32
 	for i := 0; i < nb; i++ {

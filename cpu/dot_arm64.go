@@ -1,0 +1,77 @@
+//go:build !noasm
+
+package cpu
+
+import (
+	"golang.org/x/sys/cpu"
+
+	"github.com/inferno-go/inferno/tensor"
+)
+
+// useDotProd selects the NEON kernels of the interleaved layouts: they multiply with
+// SDOT (by element), the Armv8.2 dot-product extension every Apple M-series core and
+// most servers since Neoverse N1 have.
+var useDotProd = cpu.ARM64.HasASIMDDP
+
+// x8Kernels lists the interleaved layouts this machine has kernels for, with how many
+// tokens each layout's multi-token (prompt) kernel takes (0: one-token kernel only).
+var x8Kernels = map[tensor.DType]int{}
+
+func init() {
+	if useDotProd {
+		x8Kernels = map[tensor.DType]int{tensor.Q4_0: 0, tensor.Q8_0: 0, tensor.Q4_K: 0, tensor.Q6_K: 0}
+	}
+}
+
+// quantizeQ8_0X8 is tensor.QuantizeQ8_0Act plus the x8 kernels' side data (in Go: the
+// quantizer is a small part of a matrix product).
+func quantizeQ8_0X8(x []float32, nb int, dst []byte, sc []float32, sstride int) {
+	quantizeQ8_0X8Go(x, nb, dst, sc, sstride)
+}
+
+// dotQ4_0x8 is one Q8_0 activation row against a group of eight repackQ4_0x8 rows,
+// writing out[0..7]; sa holds per block the activation's float32 scale and 8·Σa as an
+// int32, so that the nibbles are used unsigned:
+//
+//	for r := range 8 { for i := range nb { out[r] += w.d[r][i] * sa[i].d * float32(Σ_j q[r][i][j]*a[i].q[j] - sa[i].s8) } }
+//
+//go:noescape
+func dotQ4_0x8(nb int, w *byte, sa *float32, a *byte, out *float32)
+
+// dotQ8_0x8 is one Q8_0 activation row (float32 scales as) against a group of eight
+// repackQ8_0x8 rows, writing out[0..7]:
+//
+//	for r := range 8 { for i := range nb { out[r] += w.d[r][i] * as[i] * float32(Σ_j w.q[r][i][j]*a[i].q[j]) } }
+//
+//go:noescape
+func dotQ8_0x8(nb int, w *byte, as *float32, a *byte, out *float32)
+
+// dotQ4Kx8 is one Q8_K activation row against a group of eight repackQ4Kx8 rows of
+// nsb super-blocks, bs holding the activation's eight 32-element sums per super-block:
+//
+//	for r := range 8 { out[r] = Σ_sb d_a * (d[r]*Σ_j sc[r][j]*Σ_l q·a − dmin[r]*Σ_j m[r][j]*bs[j]) }
+//
+//go:noescape
+func dotQ4Kx8(nsb int, w *byte, a *byte, bs *int16, out *float32)
+
+// dotQ6Kx8 is one Q8_K activation row against a group of eight repackQ6Kx8 rows of
+// nsb super-blocks. It takes the group sums from the Q8_K block's bsums itself, so c
+// (what the AVX2 kernel reads) is unused:
+//
+//	for r := range 8 { out[r] = Σ_sb d_a * d[r] * Σ_g sc[r][g] * (Σ_l q·a − 32·bsums[g]) }
+//
+//go:noescape
+func dotQ6Kx8(nsb int, w *byte, a *byte, c *int16, out *float32)
+
+// No multi-token or Q5_K kernels on arm64 yet (x8Kernels says so): unreachable.
+
+func dotQ4_0x8x4(nb int, w *byte, sa *float32, a *byte, astride int, out *float32, ostride int) {
+	panic("no assembly")
+}
+func dotQ8_0x8x4(nb int, w *byte, as *float32, a *byte, astride int, out *float32, ostride int) {
+	panic("no assembly")
+}
+func dotQ4Kx8x2(nsb int, w *byte, a *byte, astride int, bs *int16, out *float32, ostride int) {
+	panic("no assembly")
+}
+func dotQ5Kx8(nsb int, w *byte, a *byte, bs *int16, out *float32) { panic("no assembly") }

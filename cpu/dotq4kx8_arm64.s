@@ -1,0 +1,170 @@
+#include "textflag.h"
+#include "neon_arm64.h"
+
+// dotQ4Kx8: per super-block and pair jp of sub-blocks (2jp in the low nibbles, 2jp+1 in
+// the high ones), eight vectors of eight rows × four bytes, 32 SDOTs into four int32
+// vectors, each multiplied by its rows' sub-block scale (MLA) into sumi; the mins
+// times bs (SMLAL on int16 pairs, ADDP) into summ; then
+// out += d_a·(d·sumi − dmin·summ) four rows per vector. See dot_arm64.go and repackQ4Kx8.
+
+// func dotQ4Kx8(nsb int, w *byte, a *byte, bs *int16, out *float32)
+TEXT ·dotQ4Kx8(SB), NOSPLIT, $0-40
+	MOVD nsb+0(FP), R0
+	MOVD w+8(FP), R1
+	MOVD a+16(FP), R3
+	MOVD bs+24(FP), R9
+	MOVD out+32(FP), R4
+	VEOR V26.B16, V26.B16, V26.B16 // rows 0-3
+	VEOR V27.B16, V27.B16, V27.B16 // rows 4-7
+	VMOVI $15, V28.B16
+	CBZ R0, done
+sb:
+	ADD $64, R1, R5 // scales
+	ADD $192, R1, R7 // quants
+	ADD $4, R3, R6 // activation quants
+	VEOR V24.B16, V24.B16, V24.B16 // sumi rows 0-3
+	VEOR V25.B16, V25.B16, V25.B16 // rows 4-7
+	MOVD $4, R8
+pair:
+	VLD1.P 64(R6), [V16.B16, V17.B16, V18.B16, V19.B16] // sub-block 2jp: V16, V17; 2jp+1: V18, V19
+	VEOR V20.B16, V20.B16, V20.B16 // 2jp rows 0-3
+	VEOR V21.B16, V21.B16, V21.B16 // 2jp rows 4-7
+	VEOR V22.B16, V22.B16, V22.B16 // 2jp+1 rows 0-3
+	VEOR V23.B16, V23.B16, V23.B16 // 2jp+1 rows 4-7
+	VLD1.P 64(R7), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VAND V28.B16, V0.B16, V8.B16
+	VAND V28.B16, V1.B16, V9.B16
+	VAND V28.B16, V2.B16, V10.B16
+	VAND V28.B16, V3.B16, V11.B16
+	VAND V28.B16, V4.B16, V12.B16
+	VAND V28.B16, V5.B16, V13.B16
+	VAND V28.B16, V6.B16, V14.B16
+	VAND V28.B16, V7.B16, V15.B16
+	VUSHR $4, V0.B16, V0.B16
+	VUSHR $4, V1.B16, V1.B16
+	VUSHR $4, V2.B16, V2.B16
+	VUSHR $4, V3.B16, V3.B16
+	VUSHR $4, V4.B16, V4.B16
+	VUSHR $4, V5.B16, V5.B16
+	VUSHR $4, V6.B16, V6.B16
+	VUSHR $4, V7.B16, V7.B16
+	SDOTE(20, 8, 16, 0)
+	SDOTE(21, 9, 16, 0)
+	SDOTE(22, 0, 18, 0)
+	SDOTE(23, 1, 18, 0)
+	SDOTE(20, 10, 16, 1)
+	SDOTE(21, 11, 16, 1)
+	SDOTE(22, 2, 18, 1)
+	SDOTE(23, 3, 18, 1)
+	SDOTE(20, 12, 16, 2)
+	SDOTE(21, 13, 16, 2)
+	SDOTE(22, 4, 18, 2)
+	SDOTE(23, 5, 18, 2)
+	SDOTE(20, 14, 16, 3)
+	SDOTE(21, 15, 16, 3)
+	SDOTE(22, 6, 18, 3)
+	SDOTE(23, 7, 18, 3)
+	VLD1.P 64(R7), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VAND V28.B16, V0.B16, V8.B16
+	VAND V28.B16, V1.B16, V9.B16
+	VAND V28.B16, V2.B16, V10.B16
+	VAND V28.B16, V3.B16, V11.B16
+	VAND V28.B16, V4.B16, V12.B16
+	VAND V28.B16, V5.B16, V13.B16
+	VAND V28.B16, V6.B16, V14.B16
+	VAND V28.B16, V7.B16, V15.B16
+	VUSHR $4, V0.B16, V0.B16
+	VUSHR $4, V1.B16, V1.B16
+	VUSHR $4, V2.B16, V2.B16
+	VUSHR $4, V3.B16, V3.B16
+	VUSHR $4, V4.B16, V4.B16
+	VUSHR $4, V5.B16, V5.B16
+	VUSHR $4, V6.B16, V6.B16
+	VUSHR $4, V7.B16, V7.B16
+	SDOTE(20, 8, 17, 0)
+	SDOTE(21, 9, 17, 0)
+	SDOTE(22, 0, 19, 0)
+	SDOTE(23, 1, 19, 0)
+	SDOTE(20, 10, 17, 1)
+	SDOTE(21, 11, 17, 1)
+	SDOTE(22, 2, 19, 1)
+	SDOTE(23, 3, 19, 1)
+	SDOTE(20, 12, 17, 2)
+	SDOTE(21, 13, 17, 2)
+	SDOTE(22, 4, 19, 2)
+	SDOTE(23, 5, 19, 2)
+	SDOTE(20, 14, 17, 3)
+	SDOTE(21, 15, 17, 3)
+	SDOTE(22, 6, 19, 3)
+	SDOTE(23, 7, 19, 3)
+	VLD1.P 16(R5), [V29.B16] // scales of sub-blocks 2jp, 2jp+1, one byte per row
+	VUXTL V29.B8, V30.H8
+	VUXTL2 V29.B16, V31.H8
+	VUXTL V30.H4, V8.S4
+	VUXTL2 V30.H8, V9.S4
+	MLA4S(24, 20, 8)
+	MLA4S(25, 21, 9)
+	VUXTL V31.H4, V8.S4
+	VUXTL2 V31.H8, V9.S4
+	MLA4S(24, 22, 8)
+	MLA4S(25, 23, 9)
+	SUBS $1, R8
+	BNE pair
+	// mins: per pair jp, each row's two mins side by side, times (bs[2jp], bs[2jp+1])
+	VLD1 (R5), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P 16(R9), [V4.B16]
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VUXTL V0.B8, V12.H8
+	VUXTL2 V0.B16, V13.H8
+	VDUP V4.S[0], V14.S4
+	SMLAL4S(8, 12, 14)
+	SMLAL24S(9, 12, 14)
+	SMLAL4S(10, 13, 14)
+	SMLAL24S(11, 13, 14)
+	VUXTL V1.B8, V12.H8
+	VUXTL2 V1.B16, V13.H8
+	VDUP V4.S[1], V14.S4
+	SMLAL4S(8, 12, 14)
+	SMLAL24S(9, 12, 14)
+	SMLAL4S(10, 13, 14)
+	SMLAL24S(11, 13, 14)
+	VUXTL V2.B8, V12.H8
+	VUXTL2 V2.B16, V13.H8
+	VDUP V4.S[2], V14.S4
+	SMLAL4S(8, 12, 14)
+	SMLAL24S(9, 12, 14)
+	SMLAL4S(10, 13, 14)
+	SMLAL24S(11, 13, 14)
+	VUXTL V3.B8, V12.H8
+	VUXTL2 V3.B16, V13.H8
+	VDUP V4.S[3], V14.S4
+	SMLAL4S(8, 12, 14)
+	SMLAL24S(9, 12, 14)
+	SMLAL4S(10, 13, 14)
+	SMLAL24S(11, 13, 14)
+	ADDP4S(8, 8, 9) // summ rows 0-3
+	ADDP4S(10, 10, 11) // rows 4-7
+	SCVTF4S(24, 24)
+	SCVTF4S(25, 25)
+	SCVTF4S(8, 8)
+	SCVTF4S(10, 10)
+	VLD1 (R1), [V12.S4, V13.S4, V14.S4, V15.S4] // d rows 0-3, 4-7, dmin rows 0-3, 4-7
+	FMUL4S(24, 24, 12)
+	FMUL4S(25, 25, 13)
+	VFMLS V8.S4, V14.S4, V24.S4
+	VFMLS V10.S4, V15.S4, V25.S4
+	VLD1R (R3), [V29.S4] // d_a
+	VFMLA V24.S4, V29.S4, V26.S4
+	VFMLA V25.S4, V29.S4, V27.S4
+	MOVD R7, R1
+	ADD $292, R3
+	SUBS $1, R0
+	BNE sb
+done:
+	VST1 [V26.S4, V27.S4], (R4)
+	RET

@@ -1,0 +1,229 @@
+#include "textflag.h"
+#include "neon_arm64.h"
+
+// dotQ6Kx8: per super-block and 16-element group, the quants (0..63) of four vectors
+// of eight rows × four elements rebuilt from their nibbles and high bits, eight SDOTs
+// into two int32 vectors, 32·bsums[g] subtracted (the quants are stored +32), then
+// multiplied by the rows' group scale (MLA) into sumi; out += d_a·d·sumi four rows per
+// vector. See dot_arm64.go and repackQ6Kx8.
+
+// func dotQ6Kx8(nsb int, w *byte, a *byte, c *int16, out *float32)
+TEXT ·dotQ6Kx8(SB), NOSPLIT, $0-40
+	MOVD nsb+0(FP), R0
+	MOVD w+8(FP), R1
+	MOVD a+16(FP), R3
+	MOVD out+32(FP), R4
+	VEOR V26.B16, V26.B16, V26.B16 // rows 0-3
+	VEOR V27.B16, V27.B16, V27.B16 // rows 4-7
+	VMOVI $15, V16.B16
+	VMOVI $48, V17.B16
+	CBZ R0, done
+sb:
+	ADD $32, R1, R5 // scales
+	ADD $288, R1, R7 // quants
+	ADD $4, R3, R6 // activation quants
+	ADD $260, R3, R10 // bsums
+	VEOR V24.B16, V24.B16, V24.B16 // sumi rows 0-3
+	VEOR V25.B16, V25.B16, V25.B16 // rows 4-7
+	MOVD $4, R8
+quad:
+	VLD1.P 8(R10), [V19.H4] // bsums of four groups
+	SXTL4S(19, 19)
+	VSHL $5, V19.S4, V19.S4 // 32·bsums
+	// group 4q+0
+	VLD1.P 64(R7), [V0.B16, V1.B16, V2.B16, V3.B16] // v0|v1<<4 rows 0-3, 4-7; v2|v3<<4 rows 0-3, 4-7
+	VLD1.P 32(R7), [V4.B16, V5.B16] // high bits rows 0-3, 4-7
+	VLD1.P 16(R6), [V18.B16] // the group's activations
+	VSHL $4, V4.B16, V6.B16
+	VAND V17.B16, V6.B16, V6.B16
+	VBIT V16.B16, V0.B16, V6.B16
+	VSHL $2, V4.B16, V7.B16
+	VAND V17.B16, V7.B16, V7.B16
+	VSRI $4, V0.B16, V7.B16
+	VAND V17.B16, V4.B16, V8.B16
+	VBIT V16.B16, V2.B16, V8.B16
+	VUSHR $2, V4.B16, V9.B16
+	VAND V17.B16, V9.B16, V9.B16
+	VSRI $4, V2.B16, V9.B16
+	VSHL $4, V5.B16, V10.B16
+	VAND V17.B16, V10.B16, V10.B16
+	VBIT V16.B16, V1.B16, V10.B16
+	VSHL $2, V5.B16, V11.B16
+	VAND V17.B16, V11.B16, V11.B16
+	VSRI $4, V1.B16, V11.B16
+	VAND V17.B16, V5.B16, V12.B16
+	VBIT V16.B16, V3.B16, V12.B16
+	VUSHR $2, V5.B16, V13.B16
+	VAND V17.B16, V13.B16, V13.B16
+	VSRI $4, V3.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	SDOTE(14, 6, 18, 0)
+	SDOTE(15, 10, 18, 0)
+	SDOTE(14, 7, 18, 1)
+	SDOTE(15, 11, 18, 1)
+	SDOTE(14, 8, 18, 2)
+	SDOTE(15, 12, 18, 2)
+	SDOTE(14, 9, 18, 3)
+	SDOTE(15, 13, 18, 3)
+	VDUP V19.S[0], V23.S4
+	VSUB V23.S4, V14.S4, V14.S4
+	VSUB V23.S4, V15.S4, V15.S4
+	VLD1.P 16(R5), [V20.B16] // the group's scales, each row's twice
+	SSHR8H8(20, 20)
+	SXTL4S(21, 20)
+	SXTL24S(22, 20)
+	MLA4S(24, 14, 21)
+	MLA4S(25, 15, 22)
+	// group 4q+1
+	VLD1.P 64(R7), [V0.B16, V1.B16, V2.B16, V3.B16] // v0|v1<<4 rows 0-3, 4-7; v2|v3<<4 rows 0-3, 4-7
+	VLD1.P 32(R7), [V4.B16, V5.B16] // high bits rows 0-3, 4-7
+	VLD1.P 16(R6), [V18.B16] // the group's activations
+	VSHL $4, V4.B16, V6.B16
+	VAND V17.B16, V6.B16, V6.B16
+	VBIT V16.B16, V0.B16, V6.B16
+	VSHL $2, V4.B16, V7.B16
+	VAND V17.B16, V7.B16, V7.B16
+	VSRI $4, V0.B16, V7.B16
+	VAND V17.B16, V4.B16, V8.B16
+	VBIT V16.B16, V2.B16, V8.B16
+	VUSHR $2, V4.B16, V9.B16
+	VAND V17.B16, V9.B16, V9.B16
+	VSRI $4, V2.B16, V9.B16
+	VSHL $4, V5.B16, V10.B16
+	VAND V17.B16, V10.B16, V10.B16
+	VBIT V16.B16, V1.B16, V10.B16
+	VSHL $2, V5.B16, V11.B16
+	VAND V17.B16, V11.B16, V11.B16
+	VSRI $4, V1.B16, V11.B16
+	VAND V17.B16, V5.B16, V12.B16
+	VBIT V16.B16, V3.B16, V12.B16
+	VUSHR $2, V5.B16, V13.B16
+	VAND V17.B16, V13.B16, V13.B16
+	VSRI $4, V3.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	SDOTE(14, 6, 18, 0)
+	SDOTE(15, 10, 18, 0)
+	SDOTE(14, 7, 18, 1)
+	SDOTE(15, 11, 18, 1)
+	SDOTE(14, 8, 18, 2)
+	SDOTE(15, 12, 18, 2)
+	SDOTE(14, 9, 18, 3)
+	SDOTE(15, 13, 18, 3)
+	VDUP V19.S[1], V23.S4
+	VSUB V23.S4, V14.S4, V14.S4
+	VSUB V23.S4, V15.S4, V15.S4
+	VLD1.P 16(R5), [V20.B16] // the group's scales, each row's twice
+	SSHR8H8(20, 20)
+	SXTL4S(21, 20)
+	SXTL24S(22, 20)
+	MLA4S(24, 14, 21)
+	MLA4S(25, 15, 22)
+	// group 4q+2
+	VLD1.P 64(R7), [V0.B16, V1.B16, V2.B16, V3.B16] // v0|v1<<4 rows 0-3, 4-7; v2|v3<<4 rows 0-3, 4-7
+	VLD1.P 32(R7), [V4.B16, V5.B16] // high bits rows 0-3, 4-7
+	VLD1.P 16(R6), [V18.B16] // the group's activations
+	VSHL $4, V4.B16, V6.B16
+	VAND V17.B16, V6.B16, V6.B16
+	VBIT V16.B16, V0.B16, V6.B16
+	VSHL $2, V4.B16, V7.B16
+	VAND V17.B16, V7.B16, V7.B16
+	VSRI $4, V0.B16, V7.B16
+	VAND V17.B16, V4.B16, V8.B16
+	VBIT V16.B16, V2.B16, V8.B16
+	VUSHR $2, V4.B16, V9.B16
+	VAND V17.B16, V9.B16, V9.B16
+	VSRI $4, V2.B16, V9.B16
+	VSHL $4, V5.B16, V10.B16
+	VAND V17.B16, V10.B16, V10.B16
+	VBIT V16.B16, V1.B16, V10.B16
+	VSHL $2, V5.B16, V11.B16
+	VAND V17.B16, V11.B16, V11.B16
+	VSRI $4, V1.B16, V11.B16
+	VAND V17.B16, V5.B16, V12.B16
+	VBIT V16.B16, V3.B16, V12.B16
+	VUSHR $2, V5.B16, V13.B16
+	VAND V17.B16, V13.B16, V13.B16
+	VSRI $4, V3.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	SDOTE(14, 6, 18, 0)
+	SDOTE(15, 10, 18, 0)
+	SDOTE(14, 7, 18, 1)
+	SDOTE(15, 11, 18, 1)
+	SDOTE(14, 8, 18, 2)
+	SDOTE(15, 12, 18, 2)
+	SDOTE(14, 9, 18, 3)
+	SDOTE(15, 13, 18, 3)
+	VDUP V19.S[2], V23.S4
+	VSUB V23.S4, V14.S4, V14.S4
+	VSUB V23.S4, V15.S4, V15.S4
+	VLD1.P 16(R5), [V20.B16] // the group's scales, each row's twice
+	SSHR8H8(20, 20)
+	SXTL4S(21, 20)
+	SXTL24S(22, 20)
+	MLA4S(24, 14, 21)
+	MLA4S(25, 15, 22)
+	// group 4q+3
+	VLD1.P 64(R7), [V0.B16, V1.B16, V2.B16, V3.B16] // v0|v1<<4 rows 0-3, 4-7; v2|v3<<4 rows 0-3, 4-7
+	VLD1.P 32(R7), [V4.B16, V5.B16] // high bits rows 0-3, 4-7
+	VLD1.P 16(R6), [V18.B16] // the group's activations
+	VSHL $4, V4.B16, V6.B16
+	VAND V17.B16, V6.B16, V6.B16
+	VBIT V16.B16, V0.B16, V6.B16
+	VSHL $2, V4.B16, V7.B16
+	VAND V17.B16, V7.B16, V7.B16
+	VSRI $4, V0.B16, V7.B16
+	VAND V17.B16, V4.B16, V8.B16
+	VBIT V16.B16, V2.B16, V8.B16
+	VUSHR $2, V4.B16, V9.B16
+	VAND V17.B16, V9.B16, V9.B16
+	VSRI $4, V2.B16, V9.B16
+	VSHL $4, V5.B16, V10.B16
+	VAND V17.B16, V10.B16, V10.B16
+	VBIT V16.B16, V1.B16, V10.B16
+	VSHL $2, V5.B16, V11.B16
+	VAND V17.B16, V11.B16, V11.B16
+	VSRI $4, V1.B16, V11.B16
+	VAND V17.B16, V5.B16, V12.B16
+	VBIT V16.B16, V3.B16, V12.B16
+	VUSHR $2, V5.B16, V13.B16
+	VAND V17.B16, V13.B16, V13.B16
+	VSRI $4, V3.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	SDOTE(14, 6, 18, 0)
+	SDOTE(15, 10, 18, 0)
+	SDOTE(14, 7, 18, 1)
+	SDOTE(15, 11, 18, 1)
+	SDOTE(14, 8, 18, 2)
+	SDOTE(15, 12, 18, 2)
+	SDOTE(14, 9, 18, 3)
+	SDOTE(15, 13, 18, 3)
+	VDUP V19.S[3], V23.S4
+	VSUB V23.S4, V14.S4, V14.S4
+	VSUB V23.S4, V15.S4, V15.S4
+	VLD1.P 16(R5), [V20.B16] // the group's scales, each row's twice
+	SSHR8H8(20, 20)
+	SXTL4S(21, 20)
+	SXTL24S(22, 20)
+	MLA4S(24, 14, 21)
+	MLA4S(25, 15, 22)
+	SUBS $1, R8
+	BNE quad
+	SCVTF4S(24, 24)
+	SCVTF4S(25, 25)
+	VLD1 (R1), [V12.S4, V13.S4] // d rows 0-3, 4-7
+	FMUL4S(24, 24, 12)
+	FMUL4S(25, 25, 13)
+	VLD1R (R3), [V29.S4] // d_a
+	VFMLA V24.S4, V29.S4, V26.S4
+	VFMLA V25.S4, V29.S4, V27.S4
+	MOVD R7, R1
+	ADD $292, R3
+	SUBS $1, R0
+	BNE sb
+done:
+	VST1 [V26.S4, V27.S4], (R4)
+	RET

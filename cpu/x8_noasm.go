@@ -1,0 +1,28 @@
+//go:build noasm || !(amd64 || arm64)
+
+package cpu
+
+import "github.com/inferno-go/inferno/tensor"
+
+// No interleaved-layout kernels in this build: every weight type takes the portable
+// row-by-row path, so the kernels below are unreachable.
+var x8Kernels = map[tensor.DType]int{}
+
+func quantizeQ8_0X8(x []float32, nb int, dst []byte, sc []float32, sstride int) {
+	quantizeQ8_0X8Go(x, nb, dst, sc, sstride)
+}
+
+func dotQ4_0x8(nb int, w *byte, sa *float32, a *byte, out *float32) { panic("no assembly") }
+func dotQ4_0x8x4(nb int, w *byte, sa *float32, a *byte, astride int, out *float32, ostride int) {
+	panic("no assembly")
+}
+func dotQ8_0x8(nb int, w *byte, as *float32, a *byte, out *float32) { panic("no assembly") }
+func dotQ8_0x8x4(nb int, w *byte, as *float32, a *byte, astride int, out *float32, ostride int) {
+	panic("no assembly")
+}
+func dotQ4Kx8(nsb int, w *byte, a *byte, bs *int16, out *float32) { panic("no assembly") }
+func dotQ4Kx8x2(nsb int, w *byte, a *byte, astride int, bs *int16, out *float32, ostride int) {
+	panic("no assembly")
+}
+func dotQ5Kx8(nsb int, w *byte, a *byte, bs *int16, out *float32) { panic("no assembly") }
+func dotQ6Kx8(nsb int, w *byte, a *byte, c *int16, out *float32)  { panic("no assembly") }
