@@ -19,7 +19,7 @@ var x8Kernels = map[tensor.DType]int{}
 
 func init() {
 	if useDotProd {
-		x8Kernels = map[tensor.DType]int{tensor.Q4_0: 0, tensor.Q8_0: 0, tensor.Q4_K: 0, tensor.Q6_K: 0}
+		x8Kernels = map[tensor.DType]int{tensor.Q4_0: 0, tensor.Q8_0: 0, tensor.Q4_K: 0, tensor.Q5_K: 0, tensor.Q6_K: 0}
 	}
 }
 
@@ -54,6 +54,11 @@ func dotQ8_0x8(nb int, w *byte, as *float32, a *byte, out *float32)
 //go:noescape
 func dotQ4Kx8(nsb int, w *byte, a *byte, bs *int16, out *float32)
 
+// dotQ5Kx8 is dotQ4Kx8 for a group of eight repackQ5Kx8 rows (quants 0..31).
+//
+//go:noescape
+func dotQ5Kx8(nsb int, w *byte, a *byte, bs *int16, out *float32)
+
 // dotQ6Kx8 is one Q8_K activation row against a group of eight repackQ6Kx8 rows of
 // nsb super-blocks. It takes the group sums from the Q8_K block's bsums itself, so c
 // (what the AVX2 kernel reads) is unused:
@@ -63,7 +68,7 @@ func dotQ4Kx8(nsb int, w *byte, a *byte, bs *int16, out *float32)
 //go:noescape
 func dotQ6Kx8(nsb int, w *byte, a *byte, c *int16, out *float32)
 
-// No multi-token or Q5_K kernels on arm64 yet (x8Kernels says so): unreachable.
+// No multi-token kernels on arm64 yet (x8Kernels says so): unreachable.
 
 func dotQ4_0x8x4(nb int, w *byte, sa *float32, a *byte, astride int, out *float32, ostride int) {
 	panic("no assembly")
@@ -74,4 +79,3 @@ func dotQ8_0x8x4(nb int, w *byte, as *float32, a *byte, astride int, out *float3
 func dotQ4Kx8x2(nsb int, w *byte, a *byte, astride int, bs *int16, out *float32, ostride int) {
 	panic("no assembly")
 }
-func dotQ5Kx8(nsb int, w *byte, a *byte, bs *int16, out *float32) { panic("no assembly") }
