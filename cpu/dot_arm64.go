@@ -19,7 +19,7 @@ var x8Kernels = map[tensor.DType]int{}
 
 func init() {
 	if useDotProd {
-		x8Kernels = map[tensor.DType]int{tensor.Q4_0: 0, tensor.Q8_0: 0, tensor.Q4_K: 0, tensor.Q5_K: 0, tensor.Q6_K: 0}
+		x8Kernels = map[tensor.DType]int{tensor.Q4_0: 4, tensor.Q8_0: 4, tensor.Q4_K: 2, tensor.Q5_K: 0, tensor.Q6_K: 0}
 	}
 }
 
@@ -38,6 +38,13 @@ func quantizeQ8_0X8(x []float32, nb int, dst []byte, sc []float32, sstride int) 
 //go:noescape
 func dotQ4_0x8(nb int, w *byte, sa *float32, a *byte, out *float32)
 
+// dotQ4_0x8x4 is dotQ4_0x8 for four activation rows astride bytes apart (their sa
+// 2·nb words apart), token t's results at out + t·ostride bytes; each weight block is
+// unpacked once for the four.
+//
+//go:noescape
+func dotQ4_0x8x4(nb int, w *byte, sa *float32, a *byte, astride int, out *float32, ostride int)
+
 // dotQ8_0x8 is one Q8_0 activation row (float32 scales as) against a group of eight
 // repackQ8_0x8 rows, writing out[0..7]:
 //
@@ -46,6 +53,12 @@ func dotQ4_0x8(nb int, w *byte, sa *float32, a *byte, out *float32)
 //go:noescape
 func dotQ8_0x8(nb int, w *byte, as *float32, a *byte, out *float32)
 
+// dotQ8_0x8x4 is dotQ8_0x8 for four activation rows astride bytes apart (their scales
+// nb floats apart), token t's results at out + t·ostride bytes.
+//
+//go:noescape
+func dotQ8_0x8x4(nb int, w *byte, as *float32, a *byte, astride int, out *float32, ostride int)
+
 // dotQ4Kx8 is one Q8_K activation row against a group of eight repackQ4Kx8 rows of
 // nsb super-blocks, bs holding the activation's eight 32-element sums per super-block:
 //
@@ -53,6 +66,12 @@ func dotQ8_0x8(nb int, w *byte, as *float32, a *byte, out *float32)
 //
 //go:noescape
 func dotQ4Kx8(nsb int, w *byte, a *byte, bs *int16, out *float32)
+
+// dotQ4Kx8x2 is dotQ4Kx8 for two activation rows astride bytes apart (their bs 8·nsb
+// apart), token t's results at out + t·ostride bytes.
+//
+//go:noescape
+func dotQ4Kx8x2(nsb int, w *byte, a *byte, astride int, bs *int16, out *float32, ostride int)
 
 // dotQ5Kx8 is dotQ4Kx8 for a group of eight repackQ5Kx8 rows (quants 0..31).
 //
@@ -67,15 +86,3 @@ func dotQ5Kx8(nsb int, w *byte, a *byte, bs *int16, out *float32)
 //
 //go:noescape
 func dotQ6Kx8(nsb int, w *byte, a *byte, c *int16, out *float32)
-
-// No multi-token kernels on arm64 yet (x8Kernels says so): unreachable.
-
-func dotQ4_0x8x4(nb int, w *byte, sa *float32, a *byte, astride int, out *float32, ostride int) {
-	panic("no assembly")
-}
-func dotQ8_0x8x4(nb int, w *byte, as *float32, a *byte, astride int, out *float32, ostride int) {
-	panic("no assembly")
-}
-func dotQ4Kx8x2(nsb int, w *byte, a *byte, astride int, bs *int16, out *float32, ostride int) {
-	panic("no assembly")
-}

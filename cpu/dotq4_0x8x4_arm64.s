@@ -1,0 +1,190 @@
+#include "textflag.h"
+#include "neon_arm64.h"
+
+// dotQ4_0x8x4 is dotQ4_0x8 for four tokens: each block's nibbles are unpacked once
+// and multiplied by the four tokens' quants (32 SDOTs per half of the block).
+// Token t: int32 sums in V(16+2t) (rows 0-3), V(17+2t) (rows 4-7), results in V(24+2t), V(25+2t).
+
+// func dotQ4_0x8x4(nb int, w *byte, sa *float32, a *byte, astride int, out *float32, ostride int)
+TEXT ·dotQ4_0x8x4(SB), NOSPLIT, $0-56
+	MOVD nb+0(FP), R0
+	MOVD w+8(FP), R1
+	MOVD sa+16(FP), R9
+	MOVD a+24(FP), R5
+	MOVD astride+32(FP), R2
+	MOVD out+40(FP), R4
+	MOVD ostride+48(FP), R13
+	ADD R2, R5, R6
+	ADD R2, R6, R7
+	ADD R2, R7, R8 // the tokens' activations
+	LSL $3, R0, R14 // sa: 2·nb words per token
+	ADD R14, R9, R10
+	ADD R14, R10, R11
+	ADD R14, R11, R12
+	VEOR V24.B16, V24.B16, V24.B16
+	VEOR V25.B16, V25.B16, V25.B16
+	VEOR V26.B16, V26.B16, V26.B16
+	VEOR V27.B16, V27.B16, V27.B16
+	VEOR V28.B16, V28.B16, V28.B16
+	VEOR V29.B16, V29.B16, V29.B16
+	VEOR V30.B16, V30.B16, V30.B16
+	VEOR V31.B16, V31.B16, V31.B16
+	VMOVI $15, V14.B16
+	CBZ R0, done
+loop:
+	VLD1.P 16(R1), [V15.B16] // the eight rows' fp16 scales
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+	VLD1.P 64(R1), [V0.B16, V1.B16, V2.B16, V3.B16] // vector v: V(2v) rows 0-3, V(2v+1) rows 4-7
+	VLD1.P 64(R1), [V4.B16, V5.B16, V6.B16, V7.B16]
+	ADD $2, R5
+	VLD1.P 16(R5), [V8.B16] // token 0's quants 0-15
+	ADD $2, R6
+	VLD1.P 16(R6), [V9.B16] // token 1's quants 0-15
+	ADD $2, R7
+	VLD1.P 16(R7), [V10.B16] // token 2's quants 0-15
+	ADD $2, R8
+	VLD1.P 16(R8), [V11.B16] // token 3's quants 0-15
+	VAND V14.B16, V0.B16, V12.B16
+	VAND V14.B16, V1.B16, V13.B16
+	SDOTE(16, 12, 8, 0)
+	SDOTE(17, 13, 8, 0)
+	SDOTE(18, 12, 9, 0)
+	SDOTE(19, 13, 9, 0)
+	SDOTE(20, 12, 10, 0)
+	SDOTE(21, 13, 10, 0)
+	SDOTE(22, 12, 11, 0)
+	SDOTE(23, 13, 11, 0)
+	VAND V14.B16, V2.B16, V12.B16
+	VAND V14.B16, V3.B16, V13.B16
+	SDOTE(16, 12, 8, 1)
+	SDOTE(17, 13, 8, 1)
+	SDOTE(18, 12, 9, 1)
+	SDOTE(19, 13, 9, 1)
+	SDOTE(20, 12, 10, 1)
+	SDOTE(21, 13, 10, 1)
+	SDOTE(22, 12, 11, 1)
+	SDOTE(23, 13, 11, 1)
+	VAND V14.B16, V4.B16, V12.B16
+	VAND V14.B16, V5.B16, V13.B16
+	SDOTE(16, 12, 8, 2)
+	SDOTE(17, 13, 8, 2)
+	SDOTE(18, 12, 9, 2)
+	SDOTE(19, 13, 9, 2)
+	SDOTE(20, 12, 10, 2)
+	SDOTE(21, 13, 10, 2)
+	SDOTE(22, 12, 11, 2)
+	SDOTE(23, 13, 11, 2)
+	VAND V14.B16, V6.B16, V12.B16
+	VAND V14.B16, V7.B16, V13.B16
+	SDOTE(16, 12, 8, 3)
+	SDOTE(17, 13, 8, 3)
+	SDOTE(18, 12, 9, 3)
+	SDOTE(19, 13, 9, 3)
+	SDOTE(20, 12, 10, 3)
+	SDOTE(21, 13, 10, 3)
+	SDOTE(22, 12, 11, 3)
+	SDOTE(23, 13, 11, 3)
+	VLD1.P 16(R5), [V8.B16] // token 0's quants 16-31
+	VLD1.P 16(R6), [V9.B16] // token 1's quants 16-31
+	VLD1.P 16(R7), [V10.B16] // token 2's quants 16-31
+	VLD1.P 16(R8), [V11.B16] // token 3's quants 16-31
+	VUSHR $4, V0.B16, V0.B16
+	VUSHR $4, V1.B16, V1.B16
+	SDOTE(16, 0, 8, 0)
+	SDOTE(17, 1, 8, 0)
+	SDOTE(18, 0, 9, 0)
+	SDOTE(19, 1, 9, 0)
+	SDOTE(20, 0, 10, 0)
+	SDOTE(21, 1, 10, 0)
+	SDOTE(22, 0, 11, 0)
+	SDOTE(23, 1, 11, 0)
+	VUSHR $4, V2.B16, V2.B16
+	VUSHR $4, V3.B16, V3.B16
+	SDOTE(16, 2, 8, 1)
+	SDOTE(17, 3, 8, 1)
+	SDOTE(18, 2, 9, 1)
+	SDOTE(19, 3, 9, 1)
+	SDOTE(20, 2, 10, 1)
+	SDOTE(21, 3, 10, 1)
+	SDOTE(22, 2, 11, 1)
+	SDOTE(23, 3, 11, 1)
+	VUSHR $4, V4.B16, V4.B16
+	VUSHR $4, V5.B16, V5.B16
+	SDOTE(16, 4, 8, 2)
+	SDOTE(17, 5, 8, 2)
+	SDOTE(18, 4, 9, 2)
+	SDOTE(19, 5, 9, 2)
+	SDOTE(20, 4, 10, 2)
+	SDOTE(21, 5, 10, 2)
+	SDOTE(22, 4, 11, 2)
+	SDOTE(23, 5, 11, 2)
+	VUSHR $4, V6.B16, V6.B16
+	VUSHR $4, V7.B16, V7.B16
+	SDOTE(16, 6, 8, 3)
+	SDOTE(17, 7, 8, 3)
+	SDOTE(18, 6, 9, 3)
+	SDOTE(19, 7, 9, 3)
+	SDOTE(20, 6, 10, 3)
+	SDOTE(21, 7, 10, 3)
+	SDOTE(22, 6, 11, 3)
+	SDOTE(23, 7, 11, 3)
+	FCVTL4S(12, 15)
+	FCVTL24S(13, 15)
+	VLD1R.P 4(R9), [V0.S4] // token 0's block scale
+	VLD1R.P 4(R9), [V1.S4] // and 8·Σa
+	VSUB V1.S4, V16.S4, V16.S4
+	VSUB V1.S4, V17.S4, V17.S4
+	SCVTF4S(16, 16)
+	SCVTF4S(17, 17)
+	FMUL4S(2, 12, 0)
+	FMUL4S(3, 13, 0)
+	VFMLA V16.S4, V2.S4, V24.S4
+	VFMLA V17.S4, V3.S4, V25.S4
+	VLD1R.P 4(R10), [V0.S4] // token 1's block scale
+	VLD1R.P 4(R10), [V1.S4] // and 8·Σa
+	VSUB V1.S4, V18.S4, V18.S4
+	VSUB V1.S4, V19.S4, V19.S4
+	SCVTF4S(18, 18)
+	SCVTF4S(19, 19)
+	FMUL4S(2, 12, 0)
+	FMUL4S(3, 13, 0)
+	VFMLA V18.S4, V2.S4, V26.S4
+	VFMLA V19.S4, V3.S4, V27.S4
+	VLD1R.P 4(R11), [V0.S4] // token 2's block scale
+	VLD1R.P 4(R11), [V1.S4] // and 8·Σa
+	VSUB V1.S4, V20.S4, V20.S4
+	VSUB V1.S4, V21.S4, V21.S4
+	SCVTF4S(20, 20)
+	SCVTF4S(21, 21)
+	FMUL4S(2, 12, 0)
+	FMUL4S(3, 13, 0)
+	VFMLA V20.S4, V2.S4, V28.S4
+	VFMLA V21.S4, V3.S4, V29.S4
+	VLD1R.P 4(R12), [V0.S4] // token 3's block scale
+	VLD1R.P 4(R12), [V1.S4] // and 8·Σa
+	VSUB V1.S4, V22.S4, V22.S4
+	VSUB V1.S4, V23.S4, V23.S4
+	SCVTF4S(22, 22)
+	SCVTF4S(23, 23)
+	FMUL4S(2, 12, 0)
+	FMUL4S(3, 13, 0)
+	VFMLA V22.S4, V2.S4, V30.S4
+	VFMLA V23.S4, V3.S4, V31.S4
+	SUBS $1, R0
+	BNE loop
+done:
+	VST1 [V24.S4, V25.S4], (R4)
+	ADD R13, R4
+	VST1 [V26.S4, V27.S4], (R4)
+	ADD R13, R4
+	VST1 [V28.S4, V29.S4], (R4)
+	ADD R13, R4
+	VST1 [V30.S4, V31.S4], (R4)
+	RET
