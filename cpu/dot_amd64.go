@@ -21,6 +21,12 @@ func init() {
 	}
 }
 
+// useF32Asm selects dotF32Asm and axpyF32Asm.
+var useF32Asm = useAVX2
+
+func dotF32Asm(a, b *float32, n int) float32         { return dotF32AVX2(a, b, n) }
+func axpyF32Asm(alpha float32, x, y *float32, n int) { axpyF32AVX2(alpha, x, y, n) }
+
 // quantizeQ8_0X8 is tensor.QuantizeQ8_0Act plus the x8 kernels' side data (x8Act), in
 // one AVX2 pass.
 func quantizeQ8_0X8(x []float32, nb int, dst []byte, sc []float32, sstride int) {

@@ -23,6 +23,21 @@ func init() {
 	}
 }
 
+// useF32Asm selects dotF32Asm and axpyF32Asm: NEON is part of every arm64 core.
+const useF32Asm = true
+
+// dotF32Asm is Σ a[i]*b[i] for i < n, sixteen lanes at a time with FMLA.
+func dotF32Asm(a, b *float32, n int) float32 { return dotF32NEON(a, b, n) }
+
+// axpyF32Asm is y[i] += alpha*x[i] for i < n.
+func axpyF32Asm(alpha float32, x, y *float32, n int) { axpyF32NEON(alpha, x, y, n) }
+
+//go:noescape
+func dotF32NEON(a, b *float32, n int) float32
+
+//go:noescape
+func axpyF32NEON(alpha float32, x, y *float32, n int)
+
 // quantizeQ8_0X8 is tensor.QuantizeQ8_0Act plus the x8 kernels' side data (in Go: the
 // quantizer is a small part of a matrix product).
 func quantizeQ8_0X8(x []float32, nb int, dst []byte, sc []float32, sstride int) {

@@ -167,7 +167,7 @@ func (b *Backend) matmulF32(_, lo, hi int) {
 	for r := lo; r < hi; r++ {
 		wr := mm.w.f32[r*k : (r+1)*k]
 		for t := 0; t < mm.ntok; t++ {
-			mm.d.f32[t*nout+r] = dotF32(wr, mm.x.f32[t*k:(t+1)*k])
+			mm.d.f32[t*nout+r] = b.dotF32s(wr, mm.x.f32[t*k:(t+1)*k])
 		}
 	}
 }

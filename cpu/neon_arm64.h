@@ -25,3 +25,8 @@
 #define SXTL24S(vd, vn) WORD $(0x4F10A400 | (vn<<5) | vd)
 // USHL16B: vd.16b = vn.16b shifted by vm.16b's signed byte counts (negative: right).
 #define USHL16B(vd, vn, vm) WORD $(0x6E204400 | (vm<<16) | (vn<<5) | vd)
+// FADD4S: vd.4s = vn.4s + vm.4s. FADDP4S: pairwise, (vn0+vn1, vn2+vn3, vm0+vm1, vm2+vm3).
+#define FADD4S(vd, vn, vm) WORD $(0x4E20D400 | (vm<<16) | (vn<<5) | vd)
+#define FADDP4S(vd, vn, vm) WORD $(0x6E20D400 | (vm<<16) | (vn<<5) | vd)
+// FADDP2S: scalar sd = vn0 + vn1.
+#define FADDP2S(vd, vn) WORD $(0x7E30D800 | (vn<<5) | vd)

@@ -365,3 +365,36 @@ func TestTokenEmbdRepackedOnUse(t *testing.T) {
 		}
 	}
 }
+
+// TestF32Kernels: the F32 dot and axpy (assembly where this build has it, and Go)
+// against float64 sums, within 1e-6 of the terms' magnitude, for lengths around the
+// kernels' 16- and 4-lane steps.
+func TestF32Kernels(t *testing.T) {
+	if !useF32Asm {
+		t.Log("no F32 assembly in this build: testing the Go loops only")
+	}
+	r := rand.New(rand.NewPCG(17, 17))
+	for _, n := range []int{1, 3, 4, 5, 15, 16, 17, 31, 64, 67, 128, 1000} {
+		x, y := randVec(r, n), randVec(r, n)
+		var want, mag float64
+		for i := range x {
+			want += float64(x[i]) * float64(y[i])
+			mag += math.Abs(float64(x[i]) * float64(y[i]))
+		}
+		alpha := float32(r.NormFloat64())
+		for _, noAsm := range []bool{false, true} {
+			b := newBackend(1, noAsm)
+			if got := b.dotF32s(x, y); math.Abs(float64(got)-want) > 1e-6*mag {
+				t.Errorf("dot n=%d noasm=%v: %v, want %v", n, noAsm, got, want)
+			}
+			acc := append([]float32(nil), y...)
+			b.axpy(alpha, x, acc)
+			for i := range acc {
+				w := float64(y[i]) + float64(alpha)*float64(x[i])
+				if d := math.Abs(float64(acc[i]) - w); d > 1e-6*(math.Abs(float64(y[i]))+math.Abs(float64(alpha*x[i]))) {
+					t.Fatalf("axpy n=%d noasm=%v: y[%d] = %v, want %v", n, noAsm, i, acc[i], w)
+				}
+			}
+		}
+	}
+}

@@ -4,9 +4,14 @@ package cpu
 
 import "github.com/inferno-go/inferno/tensor"
 
-// No interleaved-layout kernels in this build: every weight type takes the portable
-// row-by-row path, so the kernels below are unreachable.
+// No assembly kernels in this build: every weight type takes the portable row-by-row
+// path, and the F32 loops are Go, so the kernels below are unreachable.
 var x8Kernels = map[tensor.DType]int{}
+
+const useF32Asm = false
+
+func dotF32Asm(a, b *float32, n int) float32         { panic("no assembly") }
+func axpyF32Asm(alpha float32, x, y *float32, n int) { panic("no assembly") }
 
 func quantizeQ8_0X8(x []float32, nb int, dst []byte, sc []float32, sstride int) {
 	quantizeQ8_0X8Go(x, nb, dst, sc, sstride)
