@@ -9,7 +9,7 @@ import (
 )
 
 // useAVX2 selects the assembly kernels: AVX2 with FMA and F16C.
-var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
 
 // x8Kernels lists the interleaved layouts this machine has kernels for, with how many
 // tokens each layout's multi-token (prompt) kernel takes (0: one-token kernel only).
@@ -26,6 +26,22 @@ var useF32Asm = useAVX2
 
 func dotF32Asm(a, b *float32, n int) float32         { return dotF32AVX2(a, b, n) }
 func axpyF32Asm(alpha float32, x, y *float32, n int) { axpyF32AVX2(alpha, x, y, n) }
+
+// useF16Asm selects dotF16Asm and dotBF16Asm (n a multiple of 8; see dotHalf).
+var useF16Asm = useAVX2
+
+func dotF16Asm(n int, w, a *byte) float32  { return dotF16AVX2(n, w, a) }
+func dotBF16Asm(n int, w, a *byte) float32 { return dotBF16AVX2(n, w, a) }
+
+// dotF16AVX2 is Σ float32(w[i])*float32(a[i]) over n (a multiple of 8) fp16 values.
+//
+//go:noescape
+func dotF16AVX2(n int, w, a *byte) float32
+
+// dotBF16AVX2 is dotF16AVX2 for bfloat16 values.
+//
+//go:noescape
+func dotBF16AVX2(n int, w, a *byte) float32
 
 // quantizeQ8_0X8 is tensor.QuantizeQ8_0Act plus the x8 kernels' side data (x8Act), in
 // one AVX2 pass.

@@ -38,6 +38,22 @@ func dotF32NEON(a, b *float32, n int) float32
 //go:noescape
 func axpyF32NEON(alpha float32, x, y *float32, n int)
 
+// useF16Asm selects dotF16Asm and dotBF16Asm (n a multiple of 8; see dotHalf).
+const useF16Asm = true
+
+func dotF16Asm(n int, w, a *byte) float32  { return dotF16NEON(n, w, a) }
+func dotBF16Asm(n int, w, a *byte) float32 { return dotBF16NEON(n, w, a) }
+
+// dotF16NEON is Σ float32(w[i])*float32(a[i]) over n (a multiple of 8) fp16 values.
+//
+//go:noescape
+func dotF16NEON(n int, w, a *byte) float32
+
+// dotBF16NEON is dotF16NEON for bfloat16 values.
+//
+//go:noescape
+func dotBF16NEON(n int, w, a *byte) float32
+
 // quantizeQ8_0X8 is tensor.QuantizeQ8_0Act plus the x8 kernels' side data (in Go: the
 // quantizer is a small part of a matrix product).
 func quantizeQ8_0X8(x []float32, nb int, dst []byte, sc []float32, sstride int) {

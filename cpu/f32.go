@@ -1,5 +1,7 @@
 package cpu
 
+import "encoding/binary"
+
 // dotF32s is Σ a[i]*b[i] over len(a) elements (assembly when available).
 func (b *Backend) dotF32s(x, y []float32) float32 {
 	if useF32Asm && !b.noAsm && len(x) > 0 {
@@ -17,4 +19,18 @@ func (b *Backend) axpy(alpha float32, x, y []float32) {
 	for i, v := range x {
 		y[i] += alpha * v
 	}
+}
+
+// dotHalf is a dot product of n 2-byte floats (F16 or BF16, conv's format): kern over
+// the first n&^7, the rest in Go.
+func dotHalf(kern func(n int, w, a *byte) float32, conv func(uint16) float32, n int, w, a []byte) float32 {
+	m := n &^ 7
+	var s float32
+	if m > 0 {
+		s = kern(m, &w[0], &a[0])
+	}
+	for i := m; i < n; i++ {
+		s += conv(binary.LittleEndian.Uint16(w[2*i:])) * conv(binary.LittleEndian.Uint16(a[2*i:]))
+	}
+	return s
 }

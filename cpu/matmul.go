@@ -242,8 +242,15 @@ func (b *Backend) matmulRows(_, lo, hi int) {
 func (b *Backend) dotFor(t tensor.DType) func(n int, w, a []byte) float32 {
 	switch t {
 	case tensor.F16:
+		if useF16Asm && !b.noAsm {
+			return func(n int, w, a []byte) float32 { return dotHalf(dotF16Asm, tensor.FP16ToFP32, n, w, a) }
+		}
 		tab := b.fp16tab
 		return func(n int, w, a []byte) float32 { return dotF16(tab, n, w, a) }
+	case tensor.BF16:
+		if useF16Asm && !b.noAsm {
+			return func(n int, w, a []byte) float32 { return dotHalf(dotBF16Asm, tensor.BF16ToFP32, n, w, a) }
+		}
 	case tensor.Q4_K: // the q4kr layout serves only the portable path (AVX2 has q4kx8)
 		return func(n int, w, a []byte) float32 { return dotQ4KR(n/256, w, a) }
 	case tensor.Q6_K: // likewise q6kr (AVX2 has q6kx8)

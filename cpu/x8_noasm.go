@@ -13,6 +13,11 @@ const useF32Asm = false
 func dotF32Asm(a, b *float32, n int) float32         { panic("no assembly") }
 func axpyF32Asm(alpha float32, x, y *float32, n int) { panic("no assembly") }
 
+const useF16Asm = false
+
+func dotF16Asm(n int, w, a *byte) float32  { panic("no assembly") }
+func dotBF16Asm(n int, w, a *byte) float32 { panic("no assembly") }
+
 func quantizeQ8_0X8(x []float32, nb int, dst []byte, sc []float32, sstride int) {
 	quantizeQ8_0X8Go(x, nb, dst, sc, sstride)
 }

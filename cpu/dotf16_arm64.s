@@ -1,0 +1,109 @@
+//go:build !noasm
+
+#include "textflag.h"
+#include "neon_arm64.h"
+
+// The F16 and BF16 dots widen eight halves of each operand to float32 per step (FCVTL;
+// BF16 is the top half of a float32: ZIP with zeros below) and accumulate with FMLA in four
+// vectors; n is a multiple of 8 (dotF16Fast does the rest).
+
+// func dotF16NEON(n int, w, a *byte) float32
+TEXT ·dotF16NEON(SB), NOSPLIT, $0-28
+	MOVD n+0(FP), R2
+	MOVD w+8(FP), R0
+	MOVD a+16(FP), R1
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+loop16:
+	CMP $16, R2
+	BLT loop8
+	VLD1.P 32(R0), [V4.B16, V5.B16]
+	VLD1.P 32(R1), [V6.B16, V7.B16]
+	FCVTL4S(16, 4)
+	FCVTL24S(17, 4)
+	FCVTL4S(18, 5)
+	FCVTL24S(19, 5)
+	FCVTL4S(20, 6)
+	FCVTL24S(21, 6)
+	FCVTL4S(22, 7)
+	FCVTL24S(23, 7)
+	VFMLA V16.S4, V20.S4, V0.S4
+	VFMLA V17.S4, V21.S4, V1.S4
+	VFMLA V18.S4, V22.S4, V2.S4
+	VFMLA V19.S4, V23.S4, V3.S4
+	SUB $16, R2
+	B loop16
+loop8:
+	CMP $8, R2
+	BLT sum
+	VLD1.P 16(R0), [V4.B16]
+	VLD1.P 16(R1), [V6.B16]
+	FCVTL4S(16, 4)
+	FCVTL24S(17, 4)
+	FCVTL4S(20, 6)
+	FCVTL24S(21, 6)
+	VFMLA V16.S4, V20.S4, V0.S4
+	VFMLA V17.S4, V21.S4, V1.S4
+	SUB $8, R2
+	B loop8
+sum:
+	FADD4S(0, 0, 1)
+	FADD4S(2, 2, 3)
+	FADD4S(0, 0, 2)
+	FADDP4S(0, 0, 0)
+	FADDP2S(0, 0)
+	FMOVS F0, ret+24(FP)
+	RET
+
+// func dotBF16NEON(n int, w, a *byte) float32
+TEXT ·dotBF16NEON(SB), NOSPLIT, $0-28
+	VEOR V31.B16, V31.B16, V31.B16
+	MOVD n+0(FP), R2
+	MOVD w+8(FP), R0
+	MOVD a+16(FP), R1
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+bloop16:
+	CMP $16, R2
+	BLT bloop8
+	VLD1.P 32(R0), [V4.B16, V5.B16]
+	VLD1.P 32(R1), [V6.B16, V7.B16]
+	VZIP1 V4.H8, V31.H8, V16.H8
+	VZIP2 V4.H8, V31.H8, V17.H8
+	VZIP1 V5.H8, V31.H8, V18.H8
+	VZIP2 V5.H8, V31.H8, V19.H8
+	VZIP1 V6.H8, V31.H8, V20.H8
+	VZIP2 V6.H8, V31.H8, V21.H8
+	VZIP1 V7.H8, V31.H8, V22.H8
+	VZIP2 V7.H8, V31.H8, V23.H8
+	VFMLA V16.S4, V20.S4, V0.S4
+	VFMLA V17.S4, V21.S4, V1.S4
+	VFMLA V18.S4, V22.S4, V2.S4
+	VFMLA V19.S4, V23.S4, V3.S4
+	SUB $16, R2
+	B bloop16
+bloop8:
+	CMP $8, R2
+	BLT bsum
+	VLD1.P 16(R0), [V4.B16]
+	VLD1.P 16(R1), [V6.B16]
+	VZIP1 V4.H8, V31.H8, V16.H8
+	VZIP2 V4.H8, V31.H8, V17.H8
+	VZIP1 V6.H8, V31.H8, V20.H8
+	VZIP2 V6.H8, V31.H8, V21.H8
+	VFMLA V16.S4, V20.S4, V0.S4
+	VFMLA V17.S4, V21.S4, V1.S4
+	SUB $8, R2
+	B bloop8
+bsum:
+	FADD4S(0, 0, 1)
+	FADD4S(2, 2, 3)
+	FADD4S(0, 0, 2)
+	FADDP4S(0, 0, 0)
+	FADDP2S(0, 0)
+	FMOVS F0, ret+24(FP)
+	RET
