@@ -117,3 +117,6 @@ func dotQ5Kx8(nsb int, w *byte, a *byte, bs *int16, out *float32)
 //
 //go:noescape
 func dotQ6Kx8(nsb int, w *byte, a *byte, c *int16, out *float32)
+
+// No NEON kernel for q3kx8 yet (x8Kernels says so): unreachable.
+func dotQ3Kx8(nsb int, w *byte, a *byte, c *int16, out *float32) { panic("no assembly") }

@@ -232,12 +232,12 @@ func TestDotQ4Kx8(t *testing.T) {
 	}
 }
 
-// TestDotQ5Q6Kx8: the one-token q5kx8 and q6kx8 kernels against tensor's reference dot
+// TestDotQ5Q6Kx8: the one-token q5kx8, q6kx8 and q3kx8 kernels against tensor's reference dot
 // for 13 rows (a padded group), one and several super-blocks.
 func TestDotQ5Q6Kx8(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 13))
 	const rows = 13
-	for _, dt := range []tensor.DType{tensor.Q5_K, tensor.Q6_K} {
+	for _, dt := range []tensor.DType{tensor.Q5_K, tensor.Q6_K, tensor.Q3_K} {
 		if _, ok := x8Kernels[dt]; !ok {
 			t.Logf("SKIP %s: no interleaved-layout kernel for it in this build", dt)
 			continue
@@ -251,11 +251,20 @@ func TestDotQ5Q6Kx8(t *testing.T) {
 			}
 			a := make([]byte, nsb*292)
 			tensor.QuantizeQ8_K(randVec(r, n), a)
-			w, gb, bs, kern := repackQ5Kx8(raw, rows, nsb), q5kx8GroupBytes(nsb), make([]int16, nsb*8), dotQ5Kx8
-			q8KSums(a, nsb, bs)
-			if dt == tensor.Q6_K {
+			var w []byte
+			var gb int
+			var bs []int16
+			var kern func(nsb int, w *byte, a *byte, bs *int16, out *float32)
+			switch dt {
+			case tensor.Q5_K:
+				w, gb, bs, kern = repackQ5Kx8(raw, rows, nsb), q5kx8GroupBytes(nsb), make([]int16, nsb*8), dotQ5Kx8
+				q8KSums(a, nsb, bs)
+			case tensor.Q6_K:
 				w, gb, bs, kern = repackQ6Kx8(raw, rows, nsb), q6kx8GroupBytes(nsb), make([]int16, nsb*32), dotQ6Kx8
 				q8KGroupSums(a, nsb, bs)
+			case tensor.Q3_K:
+				w, gb, bs, kern = repackQ3Kx8(raw, rows, nsb), q3kx8GroupBytes(nsb), make([]int16, nsb*32), dotQ3Kx8
+				q8KGroupSums32(a, nsb, bs, 4)
 			}
 			for g := 0; g < 2; g++ {
 				var out [8]float32

@@ -95,8 +95,8 @@ func (mm *matmulOp) sideStride() int {
 		return 2 * mm.k / 32
 	case tensor.Q8_0:
 		return mm.k / 32
-	case tensor.Q6_K:
-		return mm.k / 256 * 32 // 16 groups, as int16 pairs
+	case tensor.Q6_K, tensor.Q3_K:
+		return mm.k / 256 * 32 // 16 groups, as int16 pairs (Q3_K: int32s)
 	default:
 		return mm.k / 256 * 8 // Q4_K, Q5_K: 8 sub-block sums per super-block
 	}
@@ -126,6 +126,8 @@ func (mm *matmulOp) x8Dot(w *byte, t, n int, out *float32, ostride int) {
 		dotQ4Kx8x2(nb/8, w, a, mm.arb, &mm.bs[side], out, ostride)
 	case mm.w.dt == tensor.Q5_K:
 		dotQ5Kx8(nb/8, w, a, &mm.bs[side], out)
+	case mm.w.dt == tensor.Q3_K:
+		dotQ3Kx8(nb/8, w, a, &mm.bs[side], out)
 	default: // Q6_K
 		dotQ6Kx8(nb/8, w, a, &mm.bs[side], out)
 	}
@@ -189,9 +191,12 @@ func (b *Backend) matmulQuantize(_, lo, hi int) {
 		b.quantizeAct(mm.vt, x, a)
 		if mm.bs != nil {
 			st := mm.sideStride()
-			if mm.w.dt == tensor.Q6_K {
+			switch mm.w.dt {
+			case tensor.Q6_K:
 				q8KGroupSums(a, mm.k/256, mm.bs[t*st:(t+1)*st])
-			} else {
+			case tensor.Q3_K:
+				q8KGroupSums32(a, mm.k/256, mm.bs[t*st:(t+1)*st], 4)
+			default:
 				q8KSums(a, mm.k/256, mm.bs[t*st:(t+1)*st])
 			}
 		}

@@ -37,7 +37,7 @@ func benchWeight(b *testing.B, be *Backend, dt tensor.DType, rows, cols int) *Te
 // across calls) is the kernel's own speed: the most the memory could be asked for.
 func BenchmarkMatVec(b *testing.B) {
 	const cols = 2048
-	for _, dt := range []tensor.DType{tensor.Q4_0, tensor.Q8_0, tensor.Q4_K, tensor.Q5_K, tensor.Q6_K, tensor.F16, tensor.BF16} {
+	for _, dt := range []tensor.DType{tensor.Q4_0, tensor.Q8_0, tensor.Q4_K, tensor.Q5_K, tensor.Q6_K, tensor.F16, tensor.BF16, tensor.Q2_K, tensor.Q3_K, tensor.IQ4_XS, tensor.IQ4_NL, tensor.Q5_0, tensor.Q4_1, tensor.Q5_1} {
 		for _, c := range []struct {
 			name          string
 			rows, threads int

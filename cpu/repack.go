@@ -312,3 +312,61 @@ func repackQ5Kx8Rows(out, src []byte, nsb, r0, r1 int) {
 		}
 	}
 }
+
+// q3kx8GroupBytes is the size of one group of eight rows of nsb super-blocks in the
+// q3kx8 layout.
+func q3kx8GroupBytes(nsb int) int { return nsb * 928 }
+
+// repackQ3Kx8 rewrites Q3_K rows (110-byte super-blocks) in groups of eight rows (the
+// last padded with zero rows), per super-block: d[8] as float32; each 16-element
+// group's eight signed scales (one byte per row); then per pair of groups p the
+// low two bits of each group's four vectors (Vk: elements 16g+4k..+3 of rows 0..7,
+// row r at bytes 4r..4r+3) packed as L_g = lo2(V0) | lo2(V1)<<2 | lo2(V2)<<4 |
+// lo2(V3)<<6, and their third bits as H_p = hb(V0(2p)) | hb(V1(2p))<<1 | ... |
+// hb(V3(2p+1))<<7, of the unsigned quants q+4 (0..7). See dotq3kx8_amd64.s.
+func repackQ3Kx8(src []byte, rows, nsb int) []byte {
+	out := make([]byte, (rows+7)/8*q3kx8GroupBytes(nsb))
+	repackQ3Kx8Rows(out, src, nsb, 0, rows)
+	return out
+}
+
+// repackQ3Kx8Rows repacks rows [r0, r1) (whole groups of eight, but for the last).
+func repackQ3Kx8Rows(out, src []byte, nsb, r0, r1 int) {
+	var q [256]int32
+	var sc, mn [16]int32
+	for r := r0; r < r1; r++ {
+		g8, ri := r/8, r%8
+		for s := 0; s < nsb; s++ {
+			d := out[(g8*nsb+s)*928 : (g8*nsb+s+1)*928]
+			dw, _ := tensor.KLevels(tensor.Q3_K, src[(r*nsb+s)*110:(r*nsb+s+1)*110], &q, &sc, &mn)
+			putF32(d[4*ri:], dw)
+			for g := 0; g < 16; g++ {
+				d[32+8*g+ri] = byte(int8(sc[g]))
+				pair := d[160+96*(g/2) : 160+96*(g/2)+96]
+				for e := 0; e < 4; e++ {
+					var lo, hb byte
+					for k := 0; k < 4; k++ {
+						u := byte(q[16*g+4*k+e] + 4)
+						lo |= (u & 3) << (2 * k)
+						hb |= (u >> 2) << k
+					}
+					pair[32*(g%2)+4*ri+e] = lo
+					pair[64+4*ri+e] |= hb << (4 * (g % 2))
+				}
+			}
+		}
+	}
+}
+
+// q8KGroupSums32 writes, for each Q8_K super-block of a (nsb of them) and each of its
+// sixteen 16-element groups, mul·Σa as an int32 in two int16 (low, high): what the
+// q3kx8 kernels subtract per group for the quants' offset.
+func q8KGroupSums32(a []byte, nsb int, c []int16, mul int32) {
+	for s := 0; s < nsb; s++ {
+		blk := a[s*292 : (s+1)*292]
+		for g := 0; g < 16; g++ {
+			v := mul * int32(int16(binary.LittleEndian.Uint16(blk[260+2*g:])))
+			c[32*s+2*g], c[32*s+2*g+1] = int16(uint16(v)), int16(uint16(uint32(v)>>16))
+		}
+	}
+}

@@ -309,3 +309,11 @@ func dotQ8_K(t DType, n int, w, a []byte) float32 {
 	}
 	return sum
 }
+
+// KLevels unpacks one K-quant or IQ4_XS super-block of type t (Q2_K, Q3_K, Q4_K, Q5_K,
+// Q6_K, IQ4_XS) into its 256 signed integer levels, the integer scale and min of each
+// 16-element group (sub-blocks of 32 repeat theirs; mins are 0 for symmetric types),
+// and the float d and dmin: value = d·sc·q − dmin·mn. For repacking into other layouts.
+func KLevels(t DType, b []byte, q *[QK_K]int32, sc, mn *[16]int32) (d, dmin float32) {
+	return kInts(t, b, q, sc, mn)
+}
