@@ -19,7 +19,7 @@ var x8Kernels = map[tensor.DType]int{}
 
 func init() {
 	if useDotProd {
-		x8Kernels = map[tensor.DType]int{tensor.Q4_0: 4, tensor.Q8_0: 4, tensor.Q4_K: 2, tensor.Q5_K: 0, tensor.Q6_K: 0}
+		x8Kernels = map[tensor.DType]int{tensor.Q4_0: 4, tensor.Q8_0: 4, tensor.Q4_K: 2, tensor.Q5_K: 0, tensor.Q6_K: 0, tensor.Q3_K: 0}
 	}
 }
 
@@ -118,5 +118,10 @@ func dotQ5Kx8(nsb int, w *byte, a *byte, bs *int16, out *float32)
 //go:noescape
 func dotQ6Kx8(nsb int, w *byte, a *byte, c *int16, out *float32)
 
-// No NEON kernel for q3kx8 yet (x8Kernels says so): unreachable.
-func dotQ3Kx8(nsb int, w *byte, a *byte, c *int16, out *float32) { panic("no assembly") }
+// dotQ3Kx8 is one Q8_K activation row against a group of eight repackQ3Kx8 rows of nsb
+// super-blocks; c holds per super-block and group 4·Σa as an int32 (q8KGroupSums32):
+//
+//	for r := range 8 { out[r] = Σ_sb d_a * d[r] * Σ_g sc[r][g] * (Σ_l (q+4)·a − 4·Σa) }
+//
+//go:noescape
+func dotQ3Kx8(nsb int, w *byte, a *byte, c *int16, out *float32)

@@ -30,3 +30,5 @@
 #define FADDP4S(vd, vn, vm) WORD $(0x6E20D400 | (vm<<16) | (vn<<5) | vd)
 // FADDP2S: scalar sd = vn0 + vn1.
 #define FADDP2S(vd, vn) WORD $(0x7E30D800 | (vn<<5) | vd)
+// SXTL8H: vd.8h = int16 of vn's lower eight int8 lanes.
+#define SXTL8H(vd, vn) WORD $(0x0F08A400 | (vn<<5) | vd)
