@@ -101,6 +101,7 @@ var x8Layouts = map[tensor.DType]x8Layout{
 	tensor.Q5_K: {256, q5kx8GroupBytes, repackQ5Kx8Rows},
 	tensor.Q6_K: {256, q6kx8GroupBytes, repackQ6Kx8Rows},
 	tensor.Q3_K: {256, q3kx8GroupBytes, repackQ3Kx8Rows},
+	tensor.Q2_K: {256, q2kx8GroupBytes, repackQ2Kx8Rows},
 }
 
 // repack builds the layout w's MatMul kernels read: the eight-row interleaved ones where

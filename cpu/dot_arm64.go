@@ -19,7 +19,7 @@ var x8Kernels = map[tensor.DType]int{}
 
 func init() {
 	if useDotProd {
-		x8Kernels = map[tensor.DType]int{tensor.Q4_0: 4, tensor.Q8_0: 4, tensor.Q4_K: 2, tensor.Q5_K: 0, tensor.Q6_K: 0, tensor.Q3_K: 0}
+		x8Kernels = map[tensor.DType]int{tensor.Q4_0: 4, tensor.Q8_0: 4, tensor.Q4_K: 2, tensor.Q5_K: 0, tensor.Q6_K: 0, tensor.Q3_K: 0, tensor.Q2_K: 0}
 	}
 }
 
@@ -125,3 +125,11 @@ func dotQ6Kx8(nsb int, w *byte, a *byte, c *int16, out *float32)
 //
 //go:noescape
 func dotQ3Kx8(nsb int, w *byte, a *byte, c *int16, out *float32)
+
+// dotQ2Kx8 is one Q8_K activation row against a group of eight repackQ2Kx8 rows of nsb
+// super-blocks; c holds per super-block and group Σa as an int32 (q8KGroupSums32):
+//
+//	for r := range 8 { out[r] = Σ_sb d_a * (d[r]*Σ_g sc[r][g]*Σ_l q·a − dmin[r]*Σ_g m[r][g]*Σa) }
+//
+//go:noescape
+func dotQ2Kx8(nsb int, w *byte, a *byte, c *int16, out *float32)

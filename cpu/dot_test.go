@@ -232,12 +232,12 @@ func TestDotQ4Kx8(t *testing.T) {
 	}
 }
 
-// TestDotQ5Q6Kx8: the one-token q5kx8, q6kx8 and q3kx8 kernels against tensor's reference dot
+// TestDotQ5Q6Kx8: the one-token q5kx8, q6kx8, q3kx8 and q2kx8 kernels against tensor's reference dot
 // for 13 rows (a padded group), one and several super-blocks.
 func TestDotQ5Q6Kx8(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 13))
 	const rows = 13
-	for _, dt := range []tensor.DType{tensor.Q5_K, tensor.Q6_K, tensor.Q3_K} {
+	for _, dt := range []tensor.DType{tensor.Q5_K, tensor.Q6_K, tensor.Q3_K, tensor.Q2_K} {
 		if _, ok := x8Kernels[dt]; !ok {
 			t.Logf("SKIP %s: no interleaved-layout kernel for it in this build", dt)
 			continue
@@ -265,6 +265,9 @@ func TestDotQ5Q6Kx8(t *testing.T) {
 			case tensor.Q3_K:
 				w, gb, bs, kern = repackQ3Kx8(raw, rows, nsb), q3kx8GroupBytes(nsb), make([]int16, nsb*32), dotQ3Kx8
 				q8KGroupSums32(a, nsb, bs, 4)
+			case tensor.Q2_K:
+				w, gb, bs, kern = repackQ2Kx8(raw, rows, nsb), q2kx8GroupBytes(nsb), make([]int16, nsb*32), dotQ2Kx8
+				q8KGroupSums32(a, nsb, bs, 1)
 			}
 			for g := 0; g < 2; g++ {
 				var out [8]float32

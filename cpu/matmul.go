@@ -95,8 +95,8 @@ func (mm *matmulOp) sideStride() int {
 		return 2 * mm.k / 32
 	case tensor.Q8_0:
 		return mm.k / 32
-	case tensor.Q6_K, tensor.Q3_K:
-		return mm.k / 256 * 32 // 16 groups, as int16 pairs (Q3_K: int32s)
+	case tensor.Q6_K, tensor.Q3_K, tensor.Q2_K:
+		return mm.k / 256 * 32 // 16 groups, as int16 pairs (Q3_K, Q2_K: int32s)
 	default:
 		return mm.k / 256 * 8 // Q4_K, Q5_K: 8 sub-block sums per super-block
 	}
@@ -128,6 +128,8 @@ func (mm *matmulOp) x8Dot(w *byte, t, n int, out *float32, ostride int) {
 		dotQ5Kx8(nb/8, w, a, &mm.bs[side], out)
 	case mm.w.dt == tensor.Q3_K:
 		dotQ3Kx8(nb/8, w, a, &mm.bs[side], out)
+	case mm.w.dt == tensor.Q2_K:
+		dotQ2Kx8(nb/8, w, a, &mm.bs[side], out)
 	default: // Q6_K
 		dotQ6Kx8(nb/8, w, a, &mm.bs[side], out)
 	}
@@ -196,6 +198,8 @@ func (b *Backend) matmulQuantize(_, lo, hi int) {
 				q8KGroupSums(a, mm.k/256, mm.bs[t*st:(t+1)*st])
 			case tensor.Q3_K:
 				q8KGroupSums32(a, mm.k/256, mm.bs[t*st:(t+1)*st], 4)
+			case tensor.Q2_K:
+				q8KGroupSums32(a, mm.k/256, mm.bs[t*st:(t+1)*st], 1)
 			default:
 				q8KSums(a, mm.k/256, mm.bs[t*st:(t+1)*st])
 			}

@@ -370,3 +370,44 @@ func q8KGroupSums32(a []byte, nsb int, c []int16, mul int32) {
 		}
 	}
 }
+
+// q2kx8GroupBytes is the size of one group of eight rows of nsb super-blocks in the
+// q2kx8 layout: exactly the file's eight rows.
+func q2kx8GroupBytes(nsb int) int { return nsb * 672 }
+
+// repackQ2Kx8 rewrites Q2_K rows (84-byte super-blocks) in groups of eight rows (the
+// last padded with zero rows), per super-block: d[8] and dmin[8] as fp16; each
+// 16-element group's eight scale|min<<4 bytes (one per row, as in the file); then per
+// group g its four vectors' quants (Vk: elements 16g+4k..+3 of rows 0..7, row r at
+// bytes 4r..4r+3) packed as L_g = V0 | V1<<2 | V2<<4 | V3<<6. See dotq2kx8_amd64.s.
+func repackQ2Kx8(src []byte, rows, nsb int) []byte {
+	out := make([]byte, (rows+7)/8*q2kx8GroupBytes(nsb))
+	repackQ2Kx8Rows(out, src, nsb, 0, rows)
+	return out
+}
+
+// repackQ2Kx8Rows repacks rows [r0, r1) (whole groups of eight, but for the last).
+func repackQ2Kx8Rows(out, src []byte, nsb, r0, r1 int) {
+	var q [256]int32
+	var sc, mn [16]int32
+	for r := r0; r < r1; r++ {
+		g8, ri := r/8, r%8
+		for s := 0; s < nsb; s++ {
+			d := out[(g8*nsb+s)*672 : (g8*nsb+s+1)*672]
+			b := src[(r*nsb+s)*84 : (r*nsb+s+1)*84]
+			tensor.KLevels(tensor.Q2_K, b, &q, &sc, &mn)
+			copy(d[2*ri:2*ri+2], b[80:82])
+			copy(d[16+2*ri:16+2*ri+2], b[82:84])
+			for g := 0; g < 16; g++ {
+				d[32+8*g+ri] = b[g]
+				for e := 0; e < 4; e++ {
+					var l byte
+					for k := 0; k < 4; k++ {
+						l |= byte(q[16*g+4*k+e]) << (2 * k)
+					}
+					d[160+32*g+4*ri+e] = l
+				}
+			}
+		}
+	}
+}

@@ -37,3 +37,4 @@ func dotQ4Kx8x2(nsb int, w *byte, a *byte, astride int, bs *int16, out *float32,
 func dotQ5Kx8(nsb int, w *byte, a *byte, bs *int16, out *float32) { panic("no assembly") }
 func dotQ6Kx8(nsb int, w *byte, a *byte, c *int16, out *float32)  { panic("no assembly") }
 func dotQ3Kx8(nsb int, w *byte, a *byte, c *int16, out *float32)  { panic("no assembly") }
+func dotQ2Kx8(nsb int, w *byte, a *byte, c *int16, out *float32)  { panic("no assembly") }
