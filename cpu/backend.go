@@ -95,13 +95,15 @@ type x8Layout struct {
 }
 
 var x8Layouts = map[tensor.DType]x8Layout{
-	tensor.Q4_0: {32, q4x8GroupBytes, repackQ4_0x8Rows},
-	tensor.Q8_0: {32, q8x8GroupBytes, repackQ8_0x8Rows},
-	tensor.Q4_K: {256, q4kx8GroupBytes, repackQ4Kx8Rows},
-	tensor.Q5_K: {256, q5kx8GroupBytes, repackQ5Kx8Rows},
-	tensor.Q6_K: {256, q6kx8GroupBytes, repackQ6Kx8Rows},
-	tensor.Q3_K: {256, q3kx8GroupBytes, repackQ3Kx8Rows},
-	tensor.Q2_K: {256, q2kx8GroupBytes, repackQ2Kx8Rows},
+	tensor.Q4_0:   {32, q4x8GroupBytes, repackQ4_0x8Rows},
+	tensor.Q8_0:   {32, q8x8GroupBytes, repackQ8_0x8Rows},
+	tensor.Q4_K:   {256, q4kx8GroupBytes, repackQ4Kx8Rows},
+	tensor.Q5_K:   {256, q5kx8GroupBytes, repackQ5Kx8Rows},
+	tensor.Q6_K:   {256, q6kx8GroupBytes, repackQ6Kx8Rows},
+	tensor.Q3_K:   {256, q3kx8GroupBytes, repackQ3Kx8Rows},
+	tensor.Q2_K:   {256, q2kx8GroupBytes, repackQ2Kx8Rows},
+	tensor.IQ4_NL: {32, q4x8GroupBytes, repackQ4_0x8Rows}, // Q4_0's block format, other levels
+	tensor.IQ4_XS: {256, iq4xsx8GroupBytes, repackIQ4XSx8Rows},
 }
 
 // repack builds the layout w's MatMul kernels read: the eight-row interleaved ones where

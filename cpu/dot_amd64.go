@@ -17,7 +17,7 @@ var x8Kernels = map[tensor.DType]int{}
 
 func init() {
 	if useAVX2 {
-		x8Kernels = map[tensor.DType]int{tensor.Q4_0: 4, tensor.Q8_0: 4, tensor.Q4_K: 2, tensor.Q5_K: 0, tensor.Q6_K: 0, tensor.Q3_K: 0, tensor.Q2_K: 0}
+		x8Kernels = map[tensor.DType]int{tensor.Q4_0: 4, tensor.Q8_0: 4, tensor.Q4_K: 2, tensor.Q5_K: 0, tensor.Q6_K: 0, tensor.Q3_K: 0, tensor.Q2_K: 0, tensor.IQ4_NL: 0, tensor.IQ4_XS: 0}
 	}
 }
 
@@ -175,3 +175,19 @@ func dotQ3Kx8(nsb int, w *byte, a *byte, c *int16, out *float32)
 //
 //go:noescape
 func dotQ2Kx8(nsb int, w *byte, a *byte, c *int16, out *float32)
+
+// dotIQ4NLx8 is one Q8_0 activation row (float32 scales as) against a group of eight
+// IQ4_NL rows in the q4x8 layout (repackQ4_0x8), writing out[0..7]:
+//
+//	for r := range 8 { for i := range nb { out[r] += w.d[r][i] * as[i] * float32(Σ_j level(w.q[r][i][j])*a[i].q[j]) } }
+//
+//go:noescape
+func dotIQ4NLx8(nb int, w *byte, as *float32, a *byte, out *float32)
+
+// dotIQ4XSx8 is one Q8_K activation row against a group of eight repackIQ4XSx8 rows of
+// nsb super-blocks:
+//
+//	for r := range 8 { out[r] = Σ_sb d_a * d[r] * Σ_j sc[r][j] * Σ_l level(q)·a }
+//
+//go:noescape
+func dotIQ4XSx8(nsb int, w *byte, a *byte, out *float32)

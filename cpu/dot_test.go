@@ -287,3 +287,50 @@ func TestDotQ5Q6Kx8(t *testing.T) {
 		}
 	}
 }
+
+// TestDotIQ4x8: the one-token IQ4_NL (q4x8 layout) and iq4xsx8 kernels against
+// tensor's reference dot for 13 rows (a padded group), one and several blocks.
+func TestDotIQ4x8(t *testing.T) {
+	r := rand.New(rand.NewPCG(19, 19))
+	const rows = 13
+	for _, dt := range []tensor.DType{tensor.IQ4_NL, tensor.IQ4_XS} {
+		if _, ok := x8Kernels[dt]; !ok {
+			t.Logf("SKIP %s: no interleaved-layout kernel for it in this build", dt)
+			continue
+		}
+		bb := dt.TypeSize()
+		for _, n := range []int{256, 1024, 2816} {
+			nb := n / dt.BlockSize()
+			raw := make([]byte, rows*nb*bb)
+			for row := 0; row < rows; row++ {
+				tensor.Quantize(dt, randVec(r, n), raw[row*nb*bb:])
+			}
+			vt, _ := tensor.VecDotType(dt)
+			asz, _ := vt.RowSize(n)
+			a := make([]byte, asz)
+			tensor.QuantizeActivation(vt, randVec(r, n), a)
+			for g := 0; g < 2; g++ {
+				var out [8]float32
+				if dt == tensor.IQ4_NL {
+					as := make([]float32, nb)
+					x8Act(a, nb, as, 1)
+					dotIQ4NLx8(nb, &repackQ4_0x8(raw, rows, nb)[g*q4x8GroupBytes(nb)], &as[0], &a[0], &out[0])
+				} else {
+					dotIQ4XSx8(nb, &repackIQ4XSx8(raw, rows, nb)[g*iq4xsx8GroupBytes(nb)], &a[0], &out[0])
+				}
+				for ri := 0; ri < 8; ri++ {
+					row := 8*g + ri
+					want, tol := float32(0), 1e-30
+					if row < rows {
+						wr := raw[row*nb*bb : (row+1)*nb*bb]
+						want, _ = tensor.Dot(dt, n, wr, a)
+						tol = dotTol(dt, vt, n, wr, a)
+					}
+					if math.Abs(float64(out[ri]-want)) > tol {
+						t.Errorf("%s n=%d row %d: %v, reference %v", dt, n, row, out[ri], want)
+					}
+				}
+			}
+		}
+	}
+}

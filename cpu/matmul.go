@@ -71,7 +71,7 @@ type matmulOp struct {
 func (b *Backend) x8Side(dt tensor.DType, ntok, k int) {
 	mm := &b.mm
 	switch dt {
-	case tensor.Q4_0, tensor.Q8_0:
+	case tensor.Q4_0, tensor.Q8_0, tensor.IQ4_NL:
 		if n := 2 * ntok * k / 32; len(b.actScales) < n {
 			b.actScales = make([]float32, n)
 		}
@@ -80,6 +80,7 @@ func (b *Backend) x8Side(dt tensor.DType, ntok, k int) {
 		} else {
 			mm.as = b.actScales
 		}
+	case tensor.IQ4_XS: // symmetric levels, no side data
 	default:
 		if n := ntok * b.mm.sideStride(); len(b.actSums) < n {
 			b.actSums = make([]int16, n)
@@ -93,8 +94,10 @@ func (mm *matmulOp) sideStride() int {
 	switch mm.w.dt {
 	case tensor.Q4_0:
 		return 2 * mm.k / 32
-	case tensor.Q8_0:
+	case tensor.Q8_0, tensor.IQ4_NL:
 		return mm.k / 32
+	case tensor.IQ4_XS:
+		return 0
 	case tensor.Q6_K, tensor.Q3_K, tensor.Q2_K:
 		return mm.k / 256 * 32 // 16 groups, as int16 pairs (Q3_K, Q2_K: int32s)
 	default:
@@ -128,6 +131,10 @@ func (mm *matmulOp) x8Dot(w *byte, t, n int, out *float32, ostride int) {
 		dotQ5Kx8(nb/8, w, a, &mm.bs[side], out)
 	case mm.w.dt == tensor.Q3_K:
 		dotQ3Kx8(nb/8, w, a, &mm.bs[side], out)
+	case mm.w.dt == tensor.IQ4_NL:
+		dotIQ4NLx8(nb, w, &mm.as[side], a, out)
+	case mm.w.dt == tensor.IQ4_XS:
+		dotIQ4XSx8(nb/8, w, a, out)
 	case mm.w.dt == tensor.Q2_K:
 		dotQ2Kx8(nb/8, w, a, &mm.bs[side], out)
 	default: // Q6_K

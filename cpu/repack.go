@@ -411,3 +411,39 @@ func repackQ2Kx8Rows(out, src []byte, nsb, r0, r1 int) {
 		}
 	}
 }
+
+// iq4xsx8GroupBytes is the size of one group of eight rows of nsb super-blocks in the
+// iq4xsx8 layout.
+func iq4xsx8GroupBytes(nsb int) int { return nsb * 1120 }
+
+// repackIQ4XSx8 rewrites IQ4_XS rows (136-byte super-blocks) in groups of eight rows
+// (the last padded with zero rows), per super-block: d[8] as float32; each 32-element
+// sub-block's eight signed scales (one byte per row); then per sub-block the q4x8
+// layout of its nibbles: four vectors, vector v holding bytes 4v..4v+3 of rows 0..7 in
+// turn (low nibbles elements 4v.., high ones 16+4v..). See dotiq4x8_amd64.s.
+func repackIQ4XSx8(src []byte, rows, nsb int) []byte {
+	out := make([]byte, (rows+7)/8*iq4xsx8GroupBytes(nsb))
+	repackIQ4XSx8Rows(out, src, nsb, 0, rows)
+	return out
+}
+
+// repackIQ4XSx8Rows repacks rows [r0, r1) (whole groups of eight, but for the last).
+func repackIQ4XSx8Rows(out, src []byte, nsb, r0, r1 int) {
+	var q [256]int32
+	var sc, mn [16]int32
+	for r := r0; r < r1; r++ {
+		g8, ri := r/8, r%8
+		for s := 0; s < nsb; s++ {
+			d := out[(g8*nsb+s)*1120 : (g8*nsb+s+1)*1120]
+			b := src[(r*nsb+s)*136 : (r*nsb+s+1)*136]
+			dw, _ := tensor.KLevels(tensor.IQ4_XS, b, &q, &sc, &mn)
+			putF32(d[4*ri:], dw)
+			for ib := 0; ib < 8; ib++ {
+				d[32+8*ib+ri] = byte(int8(sc[2*ib]))
+				for v := 0; v < 4; v++ {
+					copy(d[96+128*ib+32*v+4*ri:96+128*ib+32*v+4*ri+4], b[8+16*ib+4*v:8+16*ib+4*v+4])
+				}
+			}
+		}
+	}
+}

@@ -38,3 +38,5 @@ func dotQ5Kx8(nsb int, w *byte, a *byte, bs *int16, out *float32) { panic("no as
 func dotQ6Kx8(nsb int, w *byte, a *byte, c *int16, out *float32)  { panic("no assembly") }
 func dotQ3Kx8(nsb int, w *byte, a *byte, c *int16, out *float32)  { panic("no assembly") }
 func dotQ2Kx8(nsb int, w *byte, a *byte, c *int16, out *float32)  { panic("no assembly") }
+func dotIQ4NLx8(nb int, w *byte, as *float32, a *byte, out *float32) { panic("no assembly") }
+func dotIQ4XSx8(nsb int, w *byte, a *byte, out *float32)             { panic("no assembly") }
