@@ -104,6 +104,9 @@ var x8Layouts = map[tensor.DType]x8Layout{
 	tensor.Q2_K:   {256, q2kx8GroupBytes, repackQ2Kx8Rows},
 	tensor.IQ4_NL: {32, q4x8GroupBytes, repackQ4_0x8Rows}, // Q4_0's block format, other levels
 	tensor.IQ4_XS: {256, iq4xsx8GroupBytes, repackIQ4XSx8Rows},
+	tensor.Q5_0:   {32, q5x8GroupBytes, repackQ5_0x8Rows},
+	tensor.Q4_1:   {32, q41x8GroupBytes, repackQ4_1x8Rows},
+	tensor.Q5_1:   {32, q51x8GroupBytes, repackQ5_1x8Rows},
 }
 
 // repack builds the layout w's MatMul kernels read: the eight-row interleaved ones where

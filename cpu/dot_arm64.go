@@ -19,7 +19,8 @@ var x8Kernels = map[tensor.DType]int{}
 
 func init() {
 	if useDotProd {
-		x8Kernels = map[tensor.DType]int{tensor.Q4_0: 4, tensor.Q8_0: 4, tensor.Q4_K: 2, tensor.Q5_K: 0, tensor.Q6_K: 0, tensor.Q3_K: 0, tensor.Q2_K: 0, tensor.IQ4_NL: 0, tensor.IQ4_XS: 0}
+		x8Kernels = map[tensor.DType]int{tensor.Q4_0: 4, tensor.Q8_0: 4, tensor.Q4_K: 2, tensor.Q5_K: 0, tensor.Q6_K: 0, tensor.Q3_K: 0, tensor.Q2_K: 0, tensor.IQ4_NL: 0, tensor.IQ4_XS: 0,
+			tensor.Q5_0: 0, tensor.Q4_1: 0, tensor.Q5_1: 0}
 	}
 }
 
@@ -149,3 +150,22 @@ func dotIQ4NLx8(nb int, w *byte, as *float32, a *byte, out *float32)
 //
 //go:noescape
 func dotIQ4XSx8(nsb int, w *byte, a *byte, out *float32)
+
+// dotQ5_0x8 is dotQ4_0x8 for a group of eight Q5_0 rows in the q5x8 layout (quants
+// 0..31, stored +16).
+//
+//go:noescape
+func dotQ5_0x8(nb int, w *byte, sa *float32, a *byte, out *float32)
+
+// dotQ4_1x8 is one Q8_1 activation row against a group of eight Q4_1 rows in the q41x8
+// layout; ds holds per block the activation's d and s (d·Σa) as float32:
+//
+//	for r := range 8 { for i := range nb { out[r] += w.d[r][i]*ds[i].d*float32(Σ_j q·a) + w.m[r][i]*ds[i].s } }
+//
+//go:noescape
+func dotQ4_1x8(nb int, w *byte, ds *float32, a *byte, out *float32)
+
+// dotQ5_1x8 is dotQ4_1x8 for a group of eight Q5_1 rows in the q51x8 layout.
+//
+//go:noescape
+func dotQ5_1x8(nb int, w *byte, ds *float32, a *byte, out *float32)

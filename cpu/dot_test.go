@@ -334,3 +334,52 @@ func TestDotIQ4x8(t *testing.T) {
 		}
 	}
 }
+
+// TestDotLegacyX8: the one-token Q5_0 (q5x8), Q4_1 (q41x8) and Q5_1 (q51x8) kernels
+// against tensor's reference dot for 13 rows (a padded group), one, odd and many blocks.
+func TestDotLegacyX8(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 23))
+	const rows = 13
+	for _, dt := range []tensor.DType{tensor.Q5_0, tensor.Q4_1, tensor.Q5_1} {
+		if _, ok := x8Kernels[dt]; !ok {
+			t.Logf("SKIP %s: no interleaved-layout kernel for it in this build", dt)
+			continue
+		}
+		bb := dt.TypeSize()
+		for _, n := range []int{32, 96, 416, 2048} {
+			nb := n / 32
+			raw := make([]byte, rows*nb*bb)
+			for row := 0; row < rows; row++ {
+				tensor.Quantize(dt, randVec(r, n), raw[row*nb*bb:])
+			}
+			vt, _ := tensor.VecDotType(dt)
+			asz, _ := vt.RowSize(n)
+			a := make([]byte, asz)
+			tensor.QuantizeActivation(vt, randVec(r, n), a)
+			side := make([]float32, 2*nb)
+			if dt == tensor.Q5_0 {
+				x8Act(a, nb, side, 2)
+			} else {
+				q8_1Scales(a, nb, side)
+			}
+			w, gb := repackLegacyX8(dt, raw, rows, nb), x8Layouts[dt].groupBytes(nb)
+			kern := map[tensor.DType]func(int, *byte, *float32, *byte, *float32){tensor.Q5_0: dotQ5_0x8, tensor.Q4_1: dotQ4_1x8, tensor.Q5_1: dotQ5_1x8}[dt]
+			for g := 0; g < 2; g++ {
+				var out [8]float32
+				kern(nb, &w[g*gb], &side[0], &a[0], &out[0])
+				for ri := 0; ri < 8; ri++ {
+					row := 8*g + ri
+					want, tol := float32(0), 1e-30
+					if row < rows {
+						wr := raw[row*nb*bb : (row+1)*nb*bb]
+						want, _ = tensor.Dot(dt, n, wr, a)
+						tol = dotTol(dt, vt, n, wr, a)
+					}
+					if math.Abs(float64(out[ri]-want)) > tol {
+						t.Errorf("%s n=%d row %d: %v, reference %v", dt, n, row, out[ri], want)
+					}
+				}
+			}
+		}
+	}
+}

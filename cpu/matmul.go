@@ -33,7 +33,7 @@ func (b *Backend) MatMul(dst, w, x backend.Tensor) {
 		b.actBuf = make([]byte, need)
 	}
 	mm.act = b.actBuf
-	mm.as, mm.sa, mm.bs = nil, nil, nil
+	mm.as, mm.sa, mm.ds, mm.bs = nil, nil, nil, nil
 	if ws.x8 != nil { // the interleaved layouts (x8Kernels) and their activation side data
 		b.x8Side(ws.dt, ntok, k)
 		b.pool.For(ntok, 1, b.mmQuant)
@@ -61,7 +61,8 @@ type matmulOp struct {
 	wdata         []byte
 	wrow          int
 	as            []float32 // Q8_0 x8 kernels: float32 activation scales, nb per token
-	sa            []float32 // Q4_0 x8 kernels: per block the scale, then 8·Σa's int32 bits
+	sa            []float32 // Q4_0, Q5_0 x8 kernels: per block the scale, then 8·Σa's int32 bits
+	ds            []float32 // Q4_1, Q5_1 x8 kernels: per block the Q8_1 activation's d and s
 	bs            []int16   // K-quant x8 kernels: per token and super-block, Q4_K's 8 sub-block sums or Q6_K's 16 group-sum pairs
 }
 
@@ -71,13 +72,16 @@ type matmulOp struct {
 func (b *Backend) x8Side(dt tensor.DType, ntok, k int) {
 	mm := &b.mm
 	switch dt {
-	case tensor.Q4_0, tensor.Q8_0, tensor.IQ4_NL:
+	case tensor.Q4_0, tensor.Q8_0, tensor.IQ4_NL, tensor.Q5_0, tensor.Q4_1, tensor.Q5_1:
 		if n := 2 * ntok * k / 32; len(b.actScales) < n {
 			b.actScales = make([]float32, n)
 		}
-		if dt == tensor.Q4_0 {
+		switch dt {
+		case tensor.Q4_0, tensor.Q5_0:
 			mm.sa = b.actScales
-		} else {
+		case tensor.Q4_1, tensor.Q5_1:
+			mm.ds = b.actScales
+		default:
 			mm.as = b.actScales
 		}
 	case tensor.IQ4_XS: // symmetric levels, no side data
@@ -92,7 +96,7 @@ func (b *Backend) x8Side(dt tensor.DType, ntok, k int) {
 // sideStride is how many side-data elements (x8Side) each token has.
 func (mm *matmulOp) sideStride() int {
 	switch mm.w.dt {
-	case tensor.Q4_0:
+	case tensor.Q4_0, tensor.Q5_0, tensor.Q4_1, tensor.Q5_1:
 		return 2 * mm.k / 32
 	case tensor.Q8_0, tensor.IQ4_NL:
 		return mm.k / 32
@@ -131,6 +135,12 @@ func (mm *matmulOp) x8Dot(w *byte, t, n int, out *float32, ostride int) {
 		dotQ5Kx8(nb/8, w, a, &mm.bs[side], out)
 	case mm.w.dt == tensor.Q3_K:
 		dotQ3Kx8(nb/8, w, a, &mm.bs[side], out)
+	case mm.w.dt == tensor.Q5_0:
+		dotQ5_0x8(nb, w, &mm.sa[side], a, out)
+	case mm.w.dt == tensor.Q4_1:
+		dotQ4_1x8(nb, w, &mm.ds[side], a, out)
+	case mm.w.dt == tensor.Q5_1:
+		dotQ5_1x8(nb, w, &mm.ds[side], a, out)
 	case mm.w.dt == tensor.IQ4_NL:
 		dotIQ4NLx8(nb, w, &mm.as[side], a, out)
 	case mm.w.dt == tensor.IQ4_XS:
@@ -195,6 +205,10 @@ func (b *Backend) matmulQuantize(_, lo, hi int) {
 			continue
 		case mm.sa != nil:
 			quantizeQ8_0X8(x, nb, a, mm.sa[2*t*nb:], 2) // see sideStride
+			continue
+		case mm.ds != nil:
+			tensor.QuantizeQ8_1Act(x, a)
+			q8_1Scales(a, nb, mm.ds[2*t*nb:])
 			continue
 		}
 		b.quantizeAct(mm.vt, x, a)

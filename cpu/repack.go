@@ -447,3 +447,84 @@ func repackIQ4XSx8Rows(out, src []byte, nsb, r0, r1 int) {
 		}
 	}
 }
+
+// The q5x8, q41x8 and q51x8 layouts (Q5_0, Q4_1, Q5_1) extend q4x8: per block of a group
+// of eight rows, the rows' fp16 d (and for Q4_1/Q5_1 then their fp16 m), the q4x8
+// nibble vectors, and for the 5-bit types one vector of fifth bits: row r's byte e holds
+// in bit 2v the fifth bit of element 4v+e and in bit 2v+1 that of element 16+4v+e (the
+// low and high nibbles of nibble vector v). Each is exactly the file's size.
+
+func q5x8GroupBytes(nb int) int  { return nb * 176 }
+func q41x8GroupBytes(nb int) int { return nb * 160 }
+func q51x8GroupBytes(nb int) int { return nb * 192 }
+
+// putLegacyX8 writes row ri's part of one block d of a q5x8/q41x8/q51x8 group: its fp16
+// d (and m at 16 when hasM), its 16 nibble bytes qs at nib, and when qh is not nil its
+// fifth bits at hb.
+func putLegacyX8(d []byte, ri int, dm []byte, hasM bool, qs []byte, nib int, qh []byte, hb int) {
+	copy(d[2*ri:2*ri+2], dm[0:2])
+	if hasM {
+		copy(d[16+2*ri:16+2*ri+2], dm[2:4])
+	}
+	for v := 0; v < 4; v++ {
+		copy(d[nib+32*v+4*ri:nib+32*v+4*ri+4], qs[4*v:4*v+4])
+	}
+	if qh == nil {
+		return
+	}
+	h := binary.LittleEndian.Uint32(qh)
+	for e := 0; e < 4; e++ {
+		var b byte
+		for v := 0; v < 4; v++ {
+			b |= byte(h>>(4*v+e)&1)<<(2*v) | byte(h>>(16+4*v+e)&1)<<(2*v+1)
+		}
+		d[hb+4*ri+e] = b
+	}
+}
+
+// repackQ5_0x8Rows repacks Q5_0 rows [r0, r1) into q5x8 (see putLegacyX8).
+func repackQ5_0x8Rows(out, src []byte, nb, r0, r1 int) {
+	for r := r0; r < r1; r++ {
+		for i := 0; i < nb; i++ {
+			b := src[(r*nb+i)*22:]
+			putLegacyX8(out[(r/8*nb+i)*176:], r%8, b, false, b[6:22], 16, b[2:6], 144)
+		}
+	}
+}
+
+// repackQ4_1x8Rows repacks Q4_1 rows [r0, r1) into q41x8 (see putLegacyX8).
+func repackQ4_1x8Rows(out, src []byte, nb, r0, r1 int) {
+	for r := r0; r < r1; r++ {
+		for i := 0; i < nb; i++ {
+			b := src[(r*nb+i)*20:]
+			putLegacyX8(out[(r/8*nb+i)*160:], r%8, b, true, b[4:20], 32, nil, 0)
+		}
+	}
+}
+
+// repackQ5_1x8Rows repacks Q5_1 rows [r0, r1) into q51x8 (see putLegacyX8).
+func repackQ5_1x8Rows(out, src []byte, nb, r0, r1 int) {
+	for r := r0; r < r1; r++ {
+		for i := 0; i < nb; i++ {
+			b := src[(r*nb+i)*24:]
+			putLegacyX8(out[(r/8*nb+i)*192:], r%8, b, true, b[8:24], 32, b[4:8], 160)
+		}
+	}
+}
+
+// repackLegacyX8 is repack{Q5_0,Q4_1,Q5_1}x8Rows over all rows into a new buffer.
+func repackLegacyX8(dt tensor.DType, src []byte, rows, nb int) []byte {
+	l := x8Layouts[dt]
+	out := make([]byte, (rows+7)/8*l.groupBytes(nb))
+	l.rows(out, src, nb, 0, rows)
+	return out
+}
+
+// q8_1Scales writes each Q8_1 block's d and s (d·Σq) of a (nb blocks) as float32 pairs
+// to ds: what the q41x8 and q51x8 kernels take.
+func q8_1Scales(a []byte, nb int, ds []float32) {
+	for i := 0; i < nb; i++ {
+		ds[2*i] = tensor.FP16ToFP32(binary.LittleEndian.Uint16(a[36*i:]))
+		ds[2*i+1] = tensor.FP16ToFP32(binary.LittleEndian.Uint16(a[36*i+2:]))
+	}
+}
