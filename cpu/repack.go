@@ -8,10 +8,11 @@ import (
 )
 
 // Repacked layouts: at load, weights are rewritten so the kernels need no bit juggling.
-// With AVX2, Q4_0, Q8_0 and Q4_K go into groups of eight interleaved rows (q4x8, q8x8,
-// q4kx8: one instruction multiplies eight rows, as llama.cpp's Q4_0x8 does) and Q6_K
-// into super-blocks with unpacked scales (q6kr); the portable path uses q4kr and q6kr.
-// The original bytes stay in place for get_rows.
+// Where this build has their kernels (x8Kernels: AVX2, or arm64's dot product) every
+// quantized type goes into groups of eight interleaved rows (q4x8, q8x8, q4kx8, ...: one
+// instruction multiplies eight rows by broadcast activations, as llama.cpp's Q4_0x8
+// does); the portable path uses q4kr and q6kr for Q4_K and Q6_K and the file's bytes
+// for the rest. The original bytes stay in place for get_rows.
 
 const (
 	q4krBytes = 152 // d f32, dmin f32, scales[8], mins[8], qs[128]
