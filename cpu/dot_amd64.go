@@ -44,6 +44,11 @@ func dotF16AVX2(n int, w, a *byte) float32
 //go:noescape
 func dotBF16AVX2(n int, w, a *byte) float32
 
+// quantizeQ8_KAVX2 is tensor.QuantizeQ8_K for nsb super-blocks of x into dst.
+//
+//go:noescape
+func quantizeQ8_KAVX2(x *float32, nsb int, dst *byte)
+
 // quantizeQ8_0X8 is tensor.QuantizeQ8_0Act plus the x8 kernels' side data (x8Act), in
 // one AVX2 pass.
 func quantizeQ8_0X8(x []float32, nb int, dst []byte, sc []float32, sstride int) {

@@ -20,4 +20,6 @@ func attnScoresAVX2(q, k *float32, kstride, n, hd int, scale float32, out *float
 func attnAccumAVX2(p, v *float32, vstride, n, hd int, acc *float32) { panic("no assembly") }
 func scaleRoundF16AVX2(x *float32, n int, s float32)                { panic("no assembly") }
 
+func quantizeQ8_KAVX2(x *float32, nsb int, dst *byte) { panic("no assembly") }
+
 func quantizeQ8_0AVX2(x *float32, nb int, dst *byte, sc *float32, sstride int) { panic("no assembly") }

@@ -383,3 +383,39 @@ func TestDotLegacyX8(t *testing.T) {
 		}
 	}
 }
+
+// TestQuantizeQ8_K: the AVX2 Q8_K activation quantizer writes tensor.QuantizeQ8_K's
+// bytes for random super-blocks, an all-zero one, one whose largest magnitude occurs
+// twice with both signs (the first wins), and ties after scaling (round half to even).
+func TestQuantizeQ8_K(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("SKIP: no AVX2 here (or noasm build)")
+	}
+	r := rand.New(rand.NewPCG(29, 29))
+	const nsb = 12
+	x := randVec(r, nsb*256)
+	for j := range 256 {
+		x[2*256+j] = 0
+		x[4*256+j] = float32(j%64) - 31.5 // max −127 below: iscale 1, ties everywhere
+	}
+	x[4*256+200] = -127
+	x[5*256+17], x[5*256+20] = 9, -9   // the first of the two is max (same vector)
+	x[3*256+100], x[3*256+200] = -8, 8 // and in different vectors
+	x[6*256+255] = -50                // max in the last element
+	for i := 7; i < nsb; i++ {
+		for j := range 256 {
+			x[i*256+j] *= float32(math.Pow(10, float64(2*i-18)))
+		}
+	}
+	want, got := make([]byte, nsb*292), make([]byte, nsb*292)
+	tensor.QuantizeQ8_K(x, want)
+	for i := range got {
+		got[i] = 0xAA // every byte must be written
+	}
+	newBackend(1, false).quantizeAct(tensor.Q8_K, x, got)
+	for i := 0; i < nsb; i++ {
+		if string(got[292*i:292*i+292]) != string(want[292*i:292*i+292]) {
+			t.Fatalf("super-block %d: got\n% x\nwant\n% x", i, got[292*i:292*i+292], want[292*i:292*i+292])
+		}
+	}
+}

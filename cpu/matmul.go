@@ -296,6 +296,10 @@ func (b *Backend) quantizeAct(vt tensor.DType, x []float32, dst []byte) {
 	case tensor.Q8_1:
 		tensor.QuantizeQ8_1Act(x, dst)
 	case tensor.Q8_K:
+		if useAVX2 && !b.noAsm && len(x) >= 256 {
+			quantizeQ8_KAVX2(&x[0], len(x)/256, &dst[0])
+			return
+		}
 		tensor.QuantizeQ8_K(x, dst)
 	case tensor.F16:
 		tensor.QuantizeF16(x, dst)

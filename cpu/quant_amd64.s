@@ -99,3 +99,134 @@ qpack:
 qdone:
 	VZEROUPPER
 	RET
+
+DATA fm127<>+0(SB)/4, $-127.0
+GLOBL fm127<>(SB), RODATA|NOPTR, $4
+DATA f1<>+0(SB)/4, $1.0
+GLOBL f1<>(SB), RODATA|NOPTR, $4
+DATA i127<>+0(SB)/4, $127
+GLOBL i127<>(SB), RODATA|NOPTR, $4
+
+// func quantizeQ8_KAVX2(x *float32, nsb int, dst *byte)
+// nsb super-blocks of 256 floats into Q8_K blocks as tensor.QuantizeQ8_K does: max is
+// the first element of largest magnitude, iscale = −127/max, q = min(127,
+// round-to-even(iscale·x)), d = 1/iscale, and the sixteen 16-element sums of q.
+TEXT ·quantizeQ8_KAVX2(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ nsb+8(FP), CX
+	MOVQ dst+16(FP), DI
+	VBROADCASTSS absmask<>(SB), Y15
+	VPBROADCASTD i127<>(SB), Y14
+	VMOVDQU packperm<>(SB), Y13
+kqsb:
+	TESTQ CX, CX
+	JZ kqdone
+	// amax over the 256 values, four vectors at a time
+	VANDPS (SI), Y15, Y4
+	VANDPS 32(SI), Y15, Y5
+	VANDPS 64(SI), Y15, Y6
+	VANDPS 96(SI), Y15, Y7
+	MOVQ $128, AX
+kqmax:
+	VANDPS (SI)(AX*1), Y15, Y0
+	VMAXPS Y0, Y4, Y4
+	VANDPS 32(SI)(AX*1), Y15, Y0
+	VMAXPS Y0, Y5, Y5
+	VANDPS 64(SI)(AX*1), Y15, Y0
+	VMAXPS Y0, Y6, Y6
+	VANDPS 96(SI)(AX*1), Y15, Y0
+	VMAXPS Y0, Y7, Y7
+	ADDQ $128, AX
+	CMPQ AX, $1024
+	JLT kqmax
+	VMAXPS Y5, Y4, Y4
+	VMAXPS Y7, Y6, Y6
+	VMAXPS Y6, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VMAXPS X5, X4, X4
+	VPERMILPS $0x4e, X4, X5
+	VMAXPS X5, X4, X4
+	VPERMILPS $0xb1, X4, X5
+	VMAXPS X5, X4, X4            // amax in every lane
+	VXORPS X9, X9, X9
+	VUCOMISS X9, X4
+	JEQ kqzero
+	VINSERTF128 $1, X4, Y4, Y4
+	// max: the first element whose magnitude is amax
+	XORQ AX, AX
+kqfind:
+	VANDPS (SI)(AX*4), Y15, Y0
+	VCMPPS $0, Y4, Y0, Y0        // equal
+	VMOVMSKPS Y0, BX
+	TESTL BX, BX
+	JNZ kqfound
+	ADDQ $8, AX
+	JMP kqfind
+kqfound:
+	BSFL BX, BX
+	ADDQ BX, AX
+	VMOVSS (SI)(AX*4), X5        // max
+	VMOVSS fm127<>(SB), X6
+	VDIVSS X5, X6, X6            // iscale = −127/max
+	VMOVSS f1<>(SB), X7
+	VDIVSS X6, X7, X7            // d = 1/iscale
+	VMOVSS X7, (DI)
+	VBROADCASTSS X6, Y6
+	LEAQ 4(DI), R11              // quants of 32-element chunk c (8 of them)
+	LEAQ 260(DI), R12            // its two 16-element sums
+	MOVQ $8, R10
+kqchunk:
+	VMULPS (SI), Y6, Y0
+	VMULPS 32(SI), Y6, Y1
+	VMULPS 64(SI), Y6, Y2
+	VMULPS 96(SI), Y6, Y3
+	VCVTPS2DQ Y0, Y0             // round to nearest even (Go's MXCSR default)
+	VCVTPS2DQ Y1, Y1
+	VCVTPS2DQ Y2, Y2
+	VCVTPS2DQ Y3, Y3
+	VPMINSD Y14, Y0, Y0
+	VPMINSD Y14, Y1, Y1
+	VPMINSD Y14, Y2, Y2
+	VPMINSD Y14, Y3, Y3
+	VPADDD Y1, Y0, Y8            // the chunk's two 16-element sums, as int16
+	VPADDD Y3, Y2, Y9
+	VPHADDD Y9, Y8, Y8
+	VEXTRACTI128 $1, Y8, X9
+	VPADDD X9, X8, X8
+	VPHADDD X8, X8, X8
+	VPACKSSDW X8, X8, X8
+	VMOVD X8, BX
+	MOVL BX, (R12)
+	VPACKSSDW Y1, Y0, Y0
+	VPACKSSDW Y3, Y2, Y2
+	VPACKSSWB Y2, Y0, Y0
+	VPERMD Y0, Y13, Y0
+	VMOVDQU Y0, (R11)
+	ADDQ $128, SI
+	ADDQ $32, R11
+	ADDQ $4, R12
+	DECQ R10
+	JNZ kqchunk
+kqnext:
+	ADDQ $292, DI
+	DECQ CX
+	JMP kqsb
+kqzero:
+	VPXOR Y0, Y0, Y0             // 292 zero bytes
+	VMOVDQU Y0, (DI)
+	VMOVDQU Y0, 32(DI)
+	VMOVDQU Y0, 64(DI)
+	VMOVDQU Y0, 96(DI)
+	VMOVDQU Y0, 128(DI)
+	VMOVDQU Y0, 160(DI)
+	VMOVDQU Y0, 192(DI)
+	VMOVDQU Y0, 224(DI)
+	VMOVDQU Y0, 256(DI)
+	MOVL $0, 288(DI)
+	ADDQ $1024, SI
+	ADDQ $292, DI
+	DECQ CX
+	JMP kqsb
+kqdone:
+	VZEROUPPER
+	RET
