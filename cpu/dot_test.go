@@ -401,7 +401,7 @@ func TestQuantizeQ8_K(t *testing.T) {
 	x[4*256+200] = -127
 	x[5*256+17], x[5*256+20] = 9, -9   // the first of the two is max (same vector)
 	x[3*256+100], x[3*256+200] = -8, 8 // and in different vectors
-	x[6*256+255] = -50                // max in the last element
+	x[6*256+255] = -50                 // max in the last element
 	for i := 7; i < nsb; i++ {
 		for j := range 256 {
 			x[i*256+j] *= float32(math.Pow(10, float64(2*i-18)))
