@@ -169,3 +169,8 @@ func dotQ4_1x8(nb int, w *byte, ds *float32, a *byte, out *float32)
 //
 //go:noescape
 func dotQ5_1x8(nb int, w *byte, ds *float32, a *byte, out *float32)
+
+// No two-token q6kx8 kernel on arm64 (x8Kernels says so): unreachable.
+func dotQ6Kx8x2(nsb int, w *byte, a *byte, astride int, c *int16, out *float32, ostride int) {
+	panic("no assembly")
+}

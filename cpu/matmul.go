@@ -147,8 +147,10 @@ func (mm *matmulOp) x8Dot(w *byte, t, n int, out *float32, ostride int) {
 		dotIQ4XSx8(nb/8, w, a, out)
 	case mm.w.dt == tensor.Q2_K:
 		dotQ2Kx8(nb/8, w, a, &mm.bs[side], out)
-	default: // Q6_K
+	case n == 1: // Q6_K
 		dotQ6Kx8(nb/8, w, a, &mm.bs[side], out)
+	default:
+		dotQ6Kx8x2(nb/8, w, a, mm.arb, &mm.bs[side], out, ostride)
 	}
 }
 
