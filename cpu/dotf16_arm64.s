@@ -49,11 +49,7 @@ loop8:
 	SUB $8, R2
 	B loop8
 sum:
-	FADD4S(0, 0, 1)
-	FADD4S(2, 2, 3)
-	FADD4S(0, 0, 2)
-	FADDP4S(0, 0, 0)
-	FADDP2S(0, 0)
+	HSUM0
 	FMOVS F0, ret+24(FP)
 	RET
 
@@ -100,10 +96,6 @@ bloop8:
 	SUB $8, R2
 	B bloop8
 bsum:
-	FADD4S(0, 0, 1)
-	FADD4S(2, 2, 3)
-	FADD4S(0, 0, 2)
-	FADDP4S(0, 0, 0)
-	FADDP2S(0, 0)
+	HSUM0
 	FMOVS F0, ret+24(FP)
 	RET

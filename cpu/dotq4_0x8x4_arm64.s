@@ -53,130 +53,46 @@ loop:
 	VLD1.P 16(R8), [V11.B16] // token 3's quants 0-15
 	VAND V14.B16, V0.B16, V12.B16
 	VAND V14.B16, V1.B16, V13.B16
-	SDOTE(16, 12, 8, 0)
-	SDOTE(17, 13, 8, 0)
-	SDOTE(18, 12, 9, 0)
-	SDOTE(19, 13, 9, 0)
-	SDOTE(20, 12, 10, 0)
-	SDOTE(21, 13, 10, 0)
-	SDOTE(22, 12, 11, 0)
-	SDOTE(23, 13, 11, 0)
+	X4SDOT(12, 13, 0)
 	VAND V14.B16, V2.B16, V12.B16
 	VAND V14.B16, V3.B16, V13.B16
-	SDOTE(16, 12, 8, 1)
-	SDOTE(17, 13, 8, 1)
-	SDOTE(18, 12, 9, 1)
-	SDOTE(19, 13, 9, 1)
-	SDOTE(20, 12, 10, 1)
-	SDOTE(21, 13, 10, 1)
-	SDOTE(22, 12, 11, 1)
-	SDOTE(23, 13, 11, 1)
+	X4SDOT(12, 13, 1)
 	VAND V14.B16, V4.B16, V12.B16
 	VAND V14.B16, V5.B16, V13.B16
-	SDOTE(16, 12, 8, 2)
-	SDOTE(17, 13, 8, 2)
-	SDOTE(18, 12, 9, 2)
-	SDOTE(19, 13, 9, 2)
-	SDOTE(20, 12, 10, 2)
-	SDOTE(21, 13, 10, 2)
-	SDOTE(22, 12, 11, 2)
-	SDOTE(23, 13, 11, 2)
+	X4SDOT(12, 13, 2)
 	VAND V14.B16, V6.B16, V12.B16
 	VAND V14.B16, V7.B16, V13.B16
-	SDOTE(16, 12, 8, 3)
-	SDOTE(17, 13, 8, 3)
-	SDOTE(18, 12, 9, 3)
-	SDOTE(19, 13, 9, 3)
-	SDOTE(20, 12, 10, 3)
-	SDOTE(21, 13, 10, 3)
-	SDOTE(22, 12, 11, 3)
-	SDOTE(23, 13, 11, 3)
+	X4SDOT(12, 13, 3)
 	VLD1.P 16(R5), [V8.B16] // token 0's quants 16-31
 	VLD1.P 16(R6), [V9.B16] // token 1's quants 16-31
 	VLD1.P 16(R7), [V10.B16] // token 2's quants 16-31
 	VLD1.P 16(R8), [V11.B16] // token 3's quants 16-31
 	VUSHR $4, V0.B16, V0.B16
 	VUSHR $4, V1.B16, V1.B16
-	SDOTE(16, 0, 8, 0)
-	SDOTE(17, 1, 8, 0)
-	SDOTE(18, 0, 9, 0)
-	SDOTE(19, 1, 9, 0)
-	SDOTE(20, 0, 10, 0)
-	SDOTE(21, 1, 10, 0)
-	SDOTE(22, 0, 11, 0)
-	SDOTE(23, 1, 11, 0)
+	X4SDOT(0, 1, 0)
 	VUSHR $4, V2.B16, V2.B16
 	VUSHR $4, V3.B16, V3.B16
-	SDOTE(16, 2, 8, 1)
-	SDOTE(17, 3, 8, 1)
-	SDOTE(18, 2, 9, 1)
-	SDOTE(19, 3, 9, 1)
-	SDOTE(20, 2, 10, 1)
-	SDOTE(21, 3, 10, 1)
-	SDOTE(22, 2, 11, 1)
-	SDOTE(23, 3, 11, 1)
+	X4SDOT(2, 3, 1)
 	VUSHR $4, V4.B16, V4.B16
 	VUSHR $4, V5.B16, V5.B16
-	SDOTE(16, 4, 8, 2)
-	SDOTE(17, 5, 8, 2)
-	SDOTE(18, 4, 9, 2)
-	SDOTE(19, 5, 9, 2)
-	SDOTE(20, 4, 10, 2)
-	SDOTE(21, 5, 10, 2)
-	SDOTE(22, 4, 11, 2)
-	SDOTE(23, 5, 11, 2)
+	X4SDOT(4, 5, 2)
 	VUSHR $4, V6.B16, V6.B16
 	VUSHR $4, V7.B16, V7.B16
-	SDOTE(16, 6, 8, 3)
-	SDOTE(17, 7, 8, 3)
-	SDOTE(18, 6, 9, 3)
-	SDOTE(19, 7, 9, 3)
-	SDOTE(20, 6, 10, 3)
-	SDOTE(21, 7, 10, 3)
-	SDOTE(22, 6, 11, 3)
-	SDOTE(23, 7, 11, 3)
+	X4SDOT(6, 7, 3)
 	FCVTL4S(12, 15)
 	FCVTL24S(13, 15)
-	VLD1R.P 4(R9), [V0.S4] // token 0's block scale
-	VLD1R.P 4(R9), [V1.S4] // and 8·Σa
-	VSUB V1.S4, V16.S4, V16.S4
-	VSUB V1.S4, V17.S4, V17.S4
-	SCVTF4S(16, 16)
-	SCVTF4S(17, 17)
-	FMUL4S(2, 12, 0)
-	FMUL4S(3, 13, 0)
-	VFMLA V16.S4, V2.S4, V24.S4
-	VFMLA V17.S4, V3.S4, V25.S4
-	VLD1R.P 4(R10), [V0.S4] // token 1's block scale
-	VLD1R.P 4(R10), [V1.S4] // and 8·Σa
-	VSUB V1.S4, V18.S4, V18.S4
-	VSUB V1.S4, V19.S4, V19.S4
-	SCVTF4S(18, 18)
-	SCVTF4S(19, 19)
-	FMUL4S(2, 12, 0)
-	FMUL4S(3, 13, 0)
-	VFMLA V18.S4, V2.S4, V26.S4
-	VFMLA V19.S4, V3.S4, V27.S4
-	VLD1R.P 4(R11), [V0.S4] // token 2's block scale
-	VLD1R.P 4(R11), [V1.S4] // and 8·Σa
-	VSUB V1.S4, V20.S4, V20.S4
-	VSUB V1.S4, V21.S4, V21.S4
-	SCVTF4S(20, 20)
-	SCVTF4S(21, 21)
-	FMUL4S(2, 12, 0)
-	FMUL4S(3, 13, 0)
-	VFMLA V20.S4, V2.S4, V28.S4
-	VFMLA V21.S4, V3.S4, V29.S4
-	VLD1R.P 4(R12), [V0.S4] // token 3's block scale
-	VLD1R.P 4(R12), [V1.S4] // and 8·Σa
-	VSUB V1.S4, V22.S4, V22.S4
-	VSUB V1.S4, V23.S4, V23.S4
-	SCVTF4S(22, 22)
-	SCVTF4S(23, 23)
-	FMUL4S(2, 12, 0)
-	FMUL4S(3, 13, 0)
-	VFMLA V22.S4, V2.S4, V30.S4
-	VFMLA V23.S4, V3.S4, V31.S4
+	VLD1R.P 4(R9), [V0.S4] // token 0's block scale, then 8·Σa
+	X4LESS(R9, 0)
+	X4FMA(0)
+	VLD1R.P 4(R10), [V0.S4] // token 1's block scale, then 8·Σa
+	X4LESS(R10, 1)
+	X4FMA(1)
+	VLD1R.P 4(R11), [V0.S4] // token 2's block scale, then 8·Σa
+	X4LESS(R11, 2)
+	X4FMA(2)
+	VLD1R.P 4(R12), [V0.S4] // token 3's block scale, then 8·Σa
+	X4LESS(R12, 3)
+	X4FMA(3)
 	SUBS $1, R0
 	BNE loop
 done:

@@ -5,6 +5,36 @@
 // vectors of eight rows) is unpacked once for both. Token t: activations V(8+4t)..V(11+4t),
 // int32 sums V(16+4t)..V(19+4t), sumi V(24+2t), V(25+2t), results V(28+2t), V(29+2t).
 
+// K42QUARTER(t0lo, t1lo, t0hi, t1hi, l0, l1): two vectors of the pair (R7, advanced),
+// unpacked once, against lanes l0, l1 of each token's sub-block 2jp (t0lo, t1lo) and
+// 2jp+1 (t0hi, t1hi) activations. V6: 0x0F bytes; clobbers V0..V4.
+#define K42QUARTER(t0lo, t1lo, t0hi, t1hi, l0, l1) \
+	VLD1.P 64(R7), [V0.B16, V1.B16, V2.B16, V3.B16] \
+	VAND V6.B16, V0.B16, V4.B16 \
+	SDOTE(16, 4, t0lo, l0) \
+	SDOTE(20, 4, t1lo, l0) \
+	VUSHR $4, V0.B16, V0.B16 \
+	SDOTE(18, 0, t0hi, l0) \
+	SDOTE(22, 0, t1hi, l0) \
+	VAND V6.B16, V1.B16, V4.B16 \
+	SDOTE(17, 4, t0lo, l0) \
+	SDOTE(21, 4, t1lo, l0) \
+	VUSHR $4, V1.B16, V1.B16 \
+	SDOTE(19, 1, t0hi, l0) \
+	SDOTE(23, 1, t1hi, l0) \
+	VAND V6.B16, V2.B16, V4.B16 \
+	SDOTE(16, 4, t0lo, l1) \
+	SDOTE(20, 4, t1lo, l1) \
+	VUSHR $4, V2.B16, V2.B16 \
+	SDOTE(18, 2, t0hi, l1) \
+	SDOTE(22, 2, t1hi, l1) \
+	VAND V6.B16, V3.B16, V4.B16 \
+	SDOTE(17, 4, t0lo, l1) \
+	SDOTE(21, 4, t1lo, l1) \
+	VUSHR $4, V3.B16, V3.B16 \
+	SDOTE(19, 3, t0hi, l1) \
+	SDOTE(23, 3, t1hi, l1)
+
 // func dotQ4Kx8x2(nsb int, w *byte, a *byte, astride int, bs *int16, out *float32, ostride int)
 TEXT ·dotQ4Kx8x2(SB), NOSPLIT, $0-56
 	MOVD nsb+0(FP), R0
@@ -44,106 +74,10 @@ pair:
 	VEOR V21.B16, V21.B16, V21.B16
 	VEOR V22.B16, V22.B16, V22.B16
 	VEOR V23.B16, V23.B16, V23.B16
-	VLD1.P 64(R7), [V0.B16, V1.B16, V2.B16, V3.B16] // vectors 0, 1
-	VAND V6.B16, V0.B16, V4.B16
-	SDOTE(16, 4, 8, 0)
-	SDOTE(20, 4, 12, 0)
-	VUSHR $4, V0.B16, V0.B16
-	SDOTE(18, 0, 10, 0)
-	SDOTE(22, 0, 14, 0)
-	VAND V6.B16, V1.B16, V4.B16
-	SDOTE(17, 4, 8, 0)
-	SDOTE(21, 4, 12, 0)
-	VUSHR $4, V1.B16, V1.B16
-	SDOTE(19, 1, 10, 0)
-	SDOTE(23, 1, 14, 0)
-	VAND V6.B16, V2.B16, V4.B16
-	SDOTE(16, 4, 8, 1)
-	SDOTE(20, 4, 12, 1)
-	VUSHR $4, V2.B16, V2.B16
-	SDOTE(18, 2, 10, 1)
-	SDOTE(22, 2, 14, 1)
-	VAND V6.B16, V3.B16, V4.B16
-	SDOTE(17, 4, 8, 1)
-	SDOTE(21, 4, 12, 1)
-	VUSHR $4, V3.B16, V3.B16
-	SDOTE(19, 3, 10, 1)
-	SDOTE(23, 3, 14, 1)
-	VLD1.P 64(R7), [V0.B16, V1.B16, V2.B16, V3.B16] // vectors 2, 3
-	VAND V6.B16, V0.B16, V4.B16
-	SDOTE(16, 4, 8, 2)
-	SDOTE(20, 4, 12, 2)
-	VUSHR $4, V0.B16, V0.B16
-	SDOTE(18, 0, 10, 2)
-	SDOTE(22, 0, 14, 2)
-	VAND V6.B16, V1.B16, V4.B16
-	SDOTE(17, 4, 8, 2)
-	SDOTE(21, 4, 12, 2)
-	VUSHR $4, V1.B16, V1.B16
-	SDOTE(19, 1, 10, 2)
-	SDOTE(23, 1, 14, 2)
-	VAND V6.B16, V2.B16, V4.B16
-	SDOTE(16, 4, 8, 3)
-	SDOTE(20, 4, 12, 3)
-	VUSHR $4, V2.B16, V2.B16
-	SDOTE(18, 2, 10, 3)
-	SDOTE(22, 2, 14, 3)
-	VAND V6.B16, V3.B16, V4.B16
-	SDOTE(17, 4, 8, 3)
-	SDOTE(21, 4, 12, 3)
-	VUSHR $4, V3.B16, V3.B16
-	SDOTE(19, 3, 10, 3)
-	SDOTE(23, 3, 14, 3)
-	VLD1.P 64(R7), [V0.B16, V1.B16, V2.B16, V3.B16] // vectors 4, 5
-	VAND V6.B16, V0.B16, V4.B16
-	SDOTE(16, 4, 9, 0)
-	SDOTE(20, 4, 13, 0)
-	VUSHR $4, V0.B16, V0.B16
-	SDOTE(18, 0, 11, 0)
-	SDOTE(22, 0, 15, 0)
-	VAND V6.B16, V1.B16, V4.B16
-	SDOTE(17, 4, 9, 0)
-	SDOTE(21, 4, 13, 0)
-	VUSHR $4, V1.B16, V1.B16
-	SDOTE(19, 1, 11, 0)
-	SDOTE(23, 1, 15, 0)
-	VAND V6.B16, V2.B16, V4.B16
-	SDOTE(16, 4, 9, 1)
-	SDOTE(20, 4, 13, 1)
-	VUSHR $4, V2.B16, V2.B16
-	SDOTE(18, 2, 11, 1)
-	SDOTE(22, 2, 15, 1)
-	VAND V6.B16, V3.B16, V4.B16
-	SDOTE(17, 4, 9, 1)
-	SDOTE(21, 4, 13, 1)
-	VUSHR $4, V3.B16, V3.B16
-	SDOTE(19, 3, 11, 1)
-	SDOTE(23, 3, 15, 1)
-	VLD1.P 64(R7), [V0.B16, V1.B16, V2.B16, V3.B16] // vectors 6, 7
-	VAND V6.B16, V0.B16, V4.B16
-	SDOTE(16, 4, 9, 2)
-	SDOTE(20, 4, 13, 2)
-	VUSHR $4, V0.B16, V0.B16
-	SDOTE(18, 0, 11, 2)
-	SDOTE(22, 0, 15, 2)
-	VAND V6.B16, V1.B16, V4.B16
-	SDOTE(17, 4, 9, 2)
-	SDOTE(21, 4, 13, 2)
-	VUSHR $4, V1.B16, V1.B16
-	SDOTE(19, 1, 11, 2)
-	SDOTE(23, 1, 15, 2)
-	VAND V6.B16, V2.B16, V4.B16
-	SDOTE(16, 4, 9, 3)
-	SDOTE(20, 4, 13, 3)
-	VUSHR $4, V2.B16, V2.B16
-	SDOTE(18, 2, 11, 3)
-	SDOTE(22, 2, 15, 3)
-	VAND V6.B16, V3.B16, V4.B16
-	SDOTE(17, 4, 9, 3)
-	SDOTE(21, 4, 13, 3)
-	VUSHR $4, V3.B16, V3.B16
-	SDOTE(19, 3, 11, 3)
-	SDOTE(23, 3, 15, 3)
+	K42QUARTER(8, 12, 10, 14, 0, 1)
+	K42QUARTER(8, 12, 10, 14, 2, 3)
+	K42QUARTER(9, 13, 11, 15, 0, 1)
+	K42QUARTER(9, 13, 11, 15, 2, 3)
 	VLD1.P 16(R5), [V0.B16] // scales of sub-blocks 2jp, 2jp+1, one byte per row
 	VUXTL V0.B8, V1.H8
 	VUXTL2 V0.B16, V2.H8

@@ -41,14 +41,7 @@ loop:
 	SDOTE(18, 14, 17, 3)
 	SDOTE(19, 15, 17, 3)
 	VLD1R.P 4(R2), [V23.S4] // the activation block's scale
-	SCVTF4S(18, 18)
-	SCVTF4S(19, 19)
-	FCVTL4S(21, 20)
-	FCVTL24S(22, 20)
-	FMUL4S(21, 21, 23)
-	FMUL4S(22, 22, 23)
-	VFMLA V18.S4, V21.S4, V26.S4
-	VFMLA V19.S4, V22.S4, V27.S4
+	SCALEACC8
 	SUBS $1, R0
 	BNE loop
 done:

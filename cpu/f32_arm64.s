@@ -32,11 +32,7 @@ loop4:
 	SUB $4, R2
 	B loop4
 sum:
-	FADD4S(0, 0, 1)
-	FADD4S(2, 2, 3)
-	FADD4S(0, 0, 2)
-	FADDP4S(0, 0, 0)
-	FADDP2S(0, 0)
+	HSUM0
 scalar:
 	CBZ R2, done
 	FMOVS.P 4(R0), F4
