@@ -17,7 +17,7 @@ var x8Kernels = map[tensor.DType]int{}
 
 func init() {
 	if useAVX2 {
-		x8Kernels = map[tensor.DType]int{tensor.Q4_0: 4, tensor.Q8_0: 4, tensor.Q4_K: 2, tensor.Q5_K: 0, tensor.Q6_K: 2, tensor.Q3_K: 0, tensor.Q2_K: 0, tensor.IQ4_NL: 0, tensor.IQ4_XS: 0,
+		x8Kernels = map[tensor.DType]int{tensor.Q4_0: 4, tensor.Q8_0: 4, tensor.Q4_K: 2, tensor.Q5_K: 2, tensor.Q6_K: 2, tensor.Q3_K: 0, tensor.Q2_K: 0, tensor.IQ4_NL: 0, tensor.IQ4_XS: 0,
 			tensor.Q5_0: 0, tensor.Q4_1: 0, tensor.Q5_1: 0}
 	}
 }
@@ -160,6 +160,12 @@ func dotQ4Kx8x2(nsb int, w *byte, a *byte, astride int, bs *int16, out *float32,
 //
 //go:noescape
 func dotQ6Kx8(nsb int, w *byte, a *byte, c *int16, out *float32)
+
+// dotQ5Kx8x2 is dotQ5Kx8 for two activation rows astride bytes apart (their bs 8·nsb
+// apart), token t's results at out + t·ostride bytes.
+//
+//go:noescape
+func dotQ5Kx8x2(nsb int, w *byte, a *byte, astride int, bs *int16, out *float32, ostride int)
 
 // dotQ6Kx8x2 is dotQ6Kx8 for two activation rows astride bytes apart (their c 32·nsb
 // apart), token t's results at out + t·ostride bytes.

@@ -170,7 +170,10 @@ func dotQ4_1x8(nb int, w *byte, ds *float32, a *byte, out *float32)
 //go:noescape
 func dotQ5_1x8(nb int, w *byte, ds *float32, a *byte, out *float32)
 
-// No two-token q6kx8 kernel on arm64 (x8Kernels says so): unreachable.
+// No two-token q5kx8 or q6kx8 kernels on arm64 (x8Kernels says so): unreachable.
+func dotQ5Kx8x2(nsb int, w *byte, a *byte, astride int, bs *int16, out *float32, ostride int) {
+	panic("no assembly")
+}
 func dotQ6Kx8x2(nsb int, w *byte, a *byte, astride int, c *int16, out *float32, ostride int) {
 	panic("no assembly")
 }

@@ -420,43 +420,57 @@ func TestQuantizeQ8_K(t *testing.T) {
 	}
 }
 
-// TestDotQ6Kx8x2: the two-token q6kx8 kernel against tensor's reference dot, for 13
-// rows (a padded group), one and several super-blocks.
-func TestDotQ6Kx8x2(t *testing.T) {
-	if x8Kernels[tensor.Q6_K] != 2 {
-		t.Skip("SKIP: no two-token q6kx8 kernel in this build")
-	}
+// TestDotKx8x2: the two-token q5kx8 and q6kx8 kernels against tensor's reference dot,
+// for 13 rows (a padded group), one and several super-blocks.
+func TestDotKx8x2(t *testing.T) {
 	r := rand.New(rand.NewPCG(31, 31))
 	const rows = 13
-	for _, n := range []int{256, 1024, 2816} {
-		nsb := n / 256
-		raw := make([]byte, rows*nsb*210)
-		for row := 0; row < rows; row++ {
-			tensor.Quantize(tensor.Q6_K, randVec(r, n), raw[row*nsb*210:])
+	for _, dt := range []tensor.DType{tensor.Q5_K, tensor.Q6_K} {
+		if x8Kernels[dt] != 2 {
+			t.Logf("SKIP %s: no two-token kernel for it in this build", dt)
+			continue
 		}
-		w := repackQ6Kx8(raw, rows, nsb)
-		astride := nsb*292 + 292 // a gap: the stride, not the row length, must be used
-		a := make([]byte, 2*astride)
-		c := make([]int16, 2*nsb*32)
-		for tk := 0; tk < 2; tk++ {
-			tensor.QuantizeQ8_K(randVec(r, n), a[tk*astride:tk*astride+nsb*292])
-			q8KGroupSums(a[tk*astride:], nsb, c[tk*nsb*32:])
-		}
-		for g := 0; g < 2; g++ {
-			wg := &w[g*q6kx8GroupBytes(nsb)]
-			var out2 [2][16]float32 // 16 apart: the output stride must be used
-			dotQ6Kx8x2(nsb, wg, &a[0], astride, &c[0], &out2[0][0], 64)
+		bb := dt.TypeSize()
+		for _, n := range []int{256, 1024, 2816} {
+			nsb := n / 256
+			raw := make([]byte, rows*nsb*bb)
+			for row := 0; row < rows; row++ {
+				tensor.Quantize(dt, randVec(r, n), raw[row*nsb*bb:])
+			}
+			astride := nsb*292 + 292 // a gap: the stride, not the row length, must be used
+			a := make([]byte, 2*astride)
+			st := nsb * 8 // side data per token: Q5_K's sub-block sums, Q6_K's group-sum pairs
+			if dt == tensor.Q6_K {
+				st = nsb * 32
+			}
+			side := make([]int16, 2*st)
 			for tk := 0; tk < 2; tk++ {
-				for ri := 0; ri < 8; ri++ {
-					row := 8*g + ri
-					want, tol := float32(0), 1e-30
-					if row < rows {
-						wr, at := raw[row*nsb*210:(row+1)*nsb*210], a[tk*astride:tk*astride+nsb*292]
-						want, _ = tensor.Dot(tensor.Q6_K, n, wr, at)
-						tol = dotTol(tensor.Q6_K, tensor.Q8_K, n, wr, at)
-					}
-					if math.Abs(float64(out2[tk][ri]-want)) > tol {
-						t.Errorf("n=%d row %d token %d: two-token %v, reference %v", n, row, tk, out2[tk][ri], want)
+				tensor.QuantizeQ8_K(randVec(r, n), a[tk*astride:tk*astride+nsb*292])
+				if dt == tensor.Q6_K {
+					q8KGroupSums(a[tk*astride:], nsb, side[tk*st:])
+				} else {
+					q8KSums(a[tk*astride:], nsb, side[tk*st:])
+				}
+			}
+			w, gb, kern := repackQ5Kx8(raw, rows, nsb), q5kx8GroupBytes(nsb), dotQ5Kx8x2
+			if dt == tensor.Q6_K {
+				w, gb, kern = repackQ6Kx8(raw, rows, nsb), q6kx8GroupBytes(nsb), dotQ6Kx8x2
+			}
+			for g := 0; g < 2; g++ {
+				var out2 [2][16]float32 // 16 apart: the output stride must be used
+				kern(nsb, &w[g*gb], &a[0], astride, &side[0], &out2[0][0], 64)
+				for tk := 0; tk < 2; tk++ {
+					for ri := 0; ri < 8; ri++ {
+						row := 8*g + ri
+						want, tol := float32(0), 1e-30
+						if row < rows {
+							wr, at := raw[row*nsb*bb:(row+1)*nsb*bb], a[tk*astride:tk*astride+nsb*292]
+							want, _ = tensor.Dot(dt, n, wr, at)
+							tol = dotTol(dt, tensor.Q8_K, n, wr, at)
+						}
+						if math.Abs(float64(out2[tk][ri]-want)) > tol {
+							t.Errorf("%s n=%d row %d token %d: two-token %v, reference %v", dt, n, row, tk, out2[tk][ri], want)
+						}
 					}
 				}
 			}

@@ -131,8 +131,10 @@ func (mm *matmulOp) x8Dot(w *byte, t, n int, out *float32, ostride int) {
 		dotQ4Kx8(nb/8, w, a, &mm.bs[side], out)
 	case mm.w.dt == tensor.Q4_K:
 		dotQ4Kx8x2(nb/8, w, a, mm.arb, &mm.bs[side], out, ostride)
-	case mm.w.dt == tensor.Q5_K:
+	case mm.w.dt == tensor.Q5_K && n == 1:
 		dotQ5Kx8(nb/8, w, a, &mm.bs[side], out)
+	case mm.w.dt == tensor.Q5_K:
+		dotQ5Kx8x2(nb/8, w, a, mm.arb, &mm.bs[side], out, ostride)
 	case mm.w.dt == tensor.Q3_K:
 		dotQ3Kx8(nb/8, w, a, &mm.bs[side], out)
 	case mm.w.dt == tensor.Q5_0:

@@ -36,6 +36,9 @@ func dotQ4Kx8x2(nsb int, w *byte, a *byte, astride int, bs *int16, out *float32,
 }
 func dotQ5Kx8(nsb int, w *byte, a *byte, bs *int16, out *float32) { panic("no assembly") }
 func dotQ6Kx8(nsb int, w *byte, a *byte, c *int16, out *float32)  { panic("no assembly") }
+func dotQ5Kx8x2(nsb int, w *byte, a *byte, astride int, bs *int16, out *float32, ostride int) {
+	panic("no assembly")
+}
 func dotQ6Kx8x2(nsb int, w *byte, a *byte, astride int, c *int16, out *float32, ostride int) {
 	panic("no assembly")
 }
