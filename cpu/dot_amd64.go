@@ -44,6 +44,11 @@ func dotF16AVX2(n int, w, a *byte) float32
 //go:noescape
 func dotBF16AVX2(n int, w, a *byte) float32
 
+// useQ8KAsm selects quantizeQ8_KAsm, tensor.QuantizeQ8_K for nsb super-blocks.
+var useQ8KAsm = useAVX2
+
+func quantizeQ8_KAsm(x *float32, nsb int, dst *byte) { quantizeQ8_KAVX2(x, nsb, dst) }
+
 // quantizeQ8_KAVX2 is tensor.QuantizeQ8_K for nsb super-blocks of x into dst.
 //
 //go:noescape

@@ -55,11 +55,22 @@ func dotF16NEON(n int, w, a *byte) float32
 //go:noescape
 func dotBF16NEON(n int, w, a *byte) float32
 
-// quantizeQ8_0X8 is tensor.QuantizeQ8_0Act plus the x8 kernels' side data (in Go: the
-// quantizer is a small part of a matrix product).
+// quantizeQ8_0X8 is tensor.QuantizeQ8_0Act plus the x8 kernels' side data (x8Act), in
+// one NEON pass.
 func quantizeQ8_0X8(x []float32, nb int, dst []byte, sc []float32, sstride int) {
-	quantizeQ8_0X8Go(x, nb, dst, sc, sstride)
+	quantizeQ8_0NEON(&x[0], nb, &dst[0], &sc[0], sstride)
 }
+
+//go:noescape
+func quantizeQ8_0NEON(x *float32, nb int, dst *byte, sc *float32, sstride int)
+
+// useQ8KAsm selects quantizeQ8_KAsm, tensor.QuantizeQ8_K for nsb super-blocks.
+const useQ8KAsm = true
+
+func quantizeQ8_KAsm(x *float32, nsb int, dst *byte) { quantizeQ8_KNEON(x, nsb, dst) }
+
+//go:noescape
+func quantizeQ8_KNEON(x *float32, nsb int, dst *byte)
 
 // dotQ4_0x8 is one Q8_0 activation row against a group of eight repackQ4_0x8 rows,
 // writing out[0..7]; sa holds per block the activation's float32 scale and 8·Σa as an

@@ -89,8 +89,8 @@ func q4x8Act(a []byte, nb int) []float32 {
 // and x8Act's scales and sums, for random blocks, all-zero blocks, and blocks whose
 // values fall on .5 after scaling (round half to even).
 func TestQuantizeQ8_0(t *testing.T) {
-	if !useAVX2 {
-		t.Log("no AVX2 here (or noasm build): testing the Go quantizeQ8_0X8")
+	if !useQ8KAsm {
+		t.Log("no quantizer assembly in this build (noasm, or no AVX2): testing the Go quantizeQ8_0X8")
 	}
 	r := rand.New(rand.NewPCG(7, 7))
 	const nb = 64
@@ -384,19 +384,19 @@ func TestDotLegacyX8(t *testing.T) {
 	}
 }
 
-// TestQuantizeQ8_K: the AVX2 Q8_K activation quantizer writes tensor.QuantizeQ8_K's
-// bytes for random super-blocks, an all-zero one, one whose largest magnitude occurs
+// TestQuantizeQ8_K: the Q8_K activation quantizer's assembly (AVX2, NEON) writes tensor.QuantizeQ8_K's
+// bytes for random super-blocks, an all-zero one (±0), one whose largest magnitude occurs
 // twice with both signs (the first wins), and ties after scaling (round half to even).
 func TestQuantizeQ8_K(t *testing.T) {
-	if !useAVX2 {
-		t.Skip("SKIP: no AVX2 here (or noasm build)")
+	if !useQ8KAsm {
+		t.Skip("SKIP: no Q8_K quantizer assembly in this build (noasm, or no AVX2)")
 	}
 	r := rand.New(rand.NewPCG(29, 29))
 	const nsb = 12
 	x := randVec(r, nsb*256)
 	for j := range 256 {
-		x[2*256+j] = 0
-		x[4*256+j] = float32(j%64) - 31.5 // max −127 below: iscale 1, ties everywhere
+		x[2*256+j] = float32(math.Copysign(0, float64(j%3-1))) // zeros of both signs
+		x[4*256+j] = float32(j%64) - 31.5                      // max −127 below: iscale 1, ties everywhere
 	}
 	x[4*256+200] = -127
 	x[5*256+17], x[5*256+20] = 9, -9   // the first of the two is max (same vector)

@@ -300,8 +300,8 @@ func (b *Backend) quantizeAct(vt tensor.DType, x []float32, dst []byte) {
 	case tensor.Q8_1:
 		tensor.QuantizeQ8_1Act(x, dst)
 	case tensor.Q8_K:
-		if useAVX2 && !b.noAsm && len(x) >= 256 {
-			quantizeQ8_KAVX2(&x[0], len(x)/256, &dst[0])
+		if useQ8KAsm && !b.noAsm && len(x) >= 256 {
+			quantizeQ8_KAsm(&x[0], len(x)/256, &dst[0])
 			return
 		}
 		tensor.QuantizeQ8_K(x, dst)

@@ -224,3 +224,25 @@
 	VLD1R (R3), [V12.S4] \
 	FMLA4S(26, 24, 12) \
 	FMLA4S(27, 25, 12)
+
+// For the activation quantizers (quant_arm64.s).
+#define FABS4S(vd, vn) WORD $(0x4EA0F800 | ((vn)<<5) | (vd))
+#define FMAX4S(vd, vn, vm) WORD $(0x4E20F400 | ((vm)<<16) | ((vn)<<5) | (vd))
+// FMAXV4S: scalar sd = the largest of vn's four lanes.
+#define FMAXV4S(vd, vn) WORD $(0x6E30F800 | ((vn)<<5) | (vd))
+// FCVTNS4S: vd.4s = int32(vn.4s), rounded to nearest, ties to even.
+#define FCVTNS4S(vd, vn) WORD $(0x4E21A800 | ((vn)<<5) | (vd))
+// SQXTN4H / SQXTN28H: vd's lower / upper four int16 = vn.4s narrowed with saturation;
+// SQXTN8B / SQXTN216B the same from int16 to int8.
+#define SQXTN4H(vd, vn) WORD $(0x0E614800 | ((vn)<<5) | (vd))
+#define SQXTN28H(vd, vn) WORD $(0x4E614800 | ((vn)<<5) | (vd))
+#define SQXTN8B(vd, vn) WORD $(0x0E214800 | ((vn)<<5) | (vd))
+#define SQXTN216B(vd, vn) WORD $(0x4E214800 | ((vn)<<5) | (vd))
+// ADDV4S: scalar sd = the sum of vn's four int32 lanes. ADD4S: vd.4s = vn.4s + vm.4s.
+#define ADDV4S(vd, vn) WORD $(0x4EB1B800 | ((vn)<<5) | (vd))
+#define ADD4S(vd, vn, vm) WORD $(0x4EA08400 | ((vm)<<16) | ((vn)<<5) | (vd))
+// FCMEQ4S: vd.4s = all ones where vn.4s == vm.4s. UMAXV4S: scalar sd = the largest lane.
+#define FCMEQ4S(vd, vn, vm) WORD $(0x4E20E400 | ((vm)<<16) | ((vn)<<5) | (vd))
+#define UMAXV4S(vd, vn) WORD $(0x6EB0A800 | ((vn)<<5) | (vd))
+// SMIN4S: vd.4s = min(vn.4s, vm.4s), signed.
+#define SMIN4S(vd, vn, vm) WORD $(0x4EA06C00 | ((vm)<<16) | ((vn)<<5) | (vd))

@@ -15,6 +15,10 @@ func axpyF32Asm(alpha float32, x, y *float32, n int) { panic("no assembly") }
 
 const useF16Asm = false
 
+const useQ8KAsm = false
+
+func quantizeQ8_KAsm(x *float32, nsb int, dst *byte) { panic("no assembly") }
+
 func dotF16Asm(n int, w, a *byte) float32  { panic("no assembly") }
 func dotBF16Asm(n int, w, a *byte) float32 { panic("no assembly") }
 
