@@ -19,7 +19,7 @@ var x8Kernels = map[tensor.DType]int{}
 
 func init() {
 	if useDotProd {
-		x8Kernels = map[tensor.DType]int{tensor.Q4_0: 4, tensor.Q8_0: 4, tensor.Q4_K: 2, tensor.Q5_K: 0, tensor.Q6_K: 0, tensor.Q3_K: 0, tensor.Q2_K: 0, tensor.IQ4_NL: 0, tensor.IQ4_XS: 0,
+		x8Kernels = map[tensor.DType]int{tensor.Q4_0: 4, tensor.Q8_0: 4, tensor.Q4_K: 2, tensor.Q5_K: 0, tensor.Q6_K: 2, tensor.Q3_K: 0, tensor.Q2_K: 0, tensor.IQ4_NL: 0, tensor.IQ4_XS: 0,
 			tensor.Q5_0: 0, tensor.Q4_1: 0, tensor.Q5_1: 0}
 	}
 }
@@ -181,10 +181,13 @@ func dotQ4_1x8(nb int, w *byte, ds *float32, a *byte, out *float32)
 //go:noescape
 func dotQ5_1x8(nb int, w *byte, ds *float32, a *byte, out *float32)
 
-// No two-token q5kx8 or q6kx8 kernels on arm64 (x8Kernels says so): unreachable.
+// dotQ6Kx8x2 is dotQ6Kx8 for two activation rows astride bytes apart, token t's
+// results at out + t·ostride bytes (c is unused, as for dotQ6Kx8).
+//
+//go:noescape
+func dotQ6Kx8x2(nsb int, w *byte, a *byte, astride int, c *int16, out *float32, ostride int)
+
+// No two-token q5kx8 kernel on arm64 (x8Kernels says so): unreachable.
 func dotQ5Kx8x2(nsb int, w *byte, a *byte, astride int, bs *int16, out *float32, ostride int) {
-	panic("no assembly")
-}
-func dotQ6Kx8x2(nsb int, w *byte, a *byte, astride int, c *int16, out *float32, ostride int) {
 	panic("no assembly")
 }

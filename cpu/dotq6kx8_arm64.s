@@ -99,3 +99,137 @@ quad:
 done:
 	VST1 [V26.S4, V27.S4], (R4)
 	RET
+
+// Q6GROUP2(lane): Q6GROUP for two tokens (activations R6 and R12, 32·bsums in V19 and
+// V29), each group's quants rebuilt once: token 0 into V24, V25, token 1 into V26, V27.
+#define Q6GROUP2(lane) \
+	VLD1.P 64(R7), [V0.B16, V1.B16, V2.B16, V3.B16] \
+	VLD1.P 32(R7), [V4.B16, V5.B16] \
+	VLD1.P 16(R6), [V18.B16] \
+	VLD1.P 16(R12), [V28.B16] \
+	VSHL $4, V4.B16, V6.B16 \
+	VAND V17.B16, V6.B16, V6.B16 \
+	VBIT V16.B16, V0.B16, V6.B16 \
+	VSHL $2, V4.B16, V7.B16 \
+	VAND V17.B16, V7.B16, V7.B16 \
+	VSRI $4, V0.B16, V7.B16 \
+	VAND V17.B16, V4.B16, V8.B16 \
+	VBIT V16.B16, V2.B16, V8.B16 \
+	VUSHR $2, V4.B16, V9.B16 \
+	VAND V17.B16, V9.B16, V9.B16 \
+	VSRI $4, V2.B16, V9.B16 \
+	VSHL $4, V5.B16, V10.B16 \
+	VAND V17.B16, V10.B16, V10.B16 \
+	VBIT V16.B16, V1.B16, V10.B16 \
+	VSHL $2, V5.B16, V11.B16 \
+	VAND V17.B16, V11.B16, V11.B16 \
+	VSRI $4, V1.B16, V11.B16 \
+	VAND V17.B16, V5.B16, V12.B16 \
+	VBIT V16.B16, V3.B16, V12.B16 \
+	VUSHR $2, V5.B16, V13.B16 \
+	VAND V17.B16, V13.B16, V13.B16 \
+	VSRI $4, V3.B16, V13.B16 \
+	VEOR V14.B16, V14.B16, V14.B16 \
+	VEOR V15.B16, V15.B16, V15.B16 \
+	VEOR V30.B16, V30.B16, V30.B16 \
+	VEOR V31.B16, V31.B16, V31.B16 \
+	SDOTE(14, 6, 18, 0) \
+	SDOTE(15, 10, 18, 0) \
+	SDOTE(30, 6, 28, 0) \
+	SDOTE(31, 10, 28, 0) \
+	SDOTE(14, 7, 18, 1) \
+	SDOTE(15, 11, 18, 1) \
+	SDOTE(30, 7, 28, 1) \
+	SDOTE(31, 11, 28, 1) \
+	SDOTE(14, 8, 18, 2) \
+	SDOTE(15, 12, 18, 2) \
+	SDOTE(30, 8, 28, 2) \
+	SDOTE(31, 12, 28, 2) \
+	SDOTE(14, 9, 18, 3) \
+	SDOTE(15, 13, 18, 3) \
+	SDOTE(30, 9, 28, 3) \
+	SDOTE(31, 13, 28, 3) \
+	DUP4S(23, 19, lane) \
+	SUB4S(14, 14, 23) \
+	SUB4S(15, 15, 23) \
+	DUP4S(23, 29, lane) \
+	SUB4S(30, 30, 23) \
+	SUB4S(31, 31, 23) \
+	VLD1.P 16(R5), [V20.B16] \
+	SSHR8H8(20, 20) \
+	SXTL4S(21, 20) \
+	SXTL24S(22, 20) \
+	MLA4S(24, 14, 21) \
+	MLA4S(25, 15, 22) \
+	MLA4S(26, 30, 21) \
+	MLA4S(27, 31, 22)
+
+// func dotQ6Kx8x2(nsb int, w *byte, a *byte, astride int, c *int16, out *float32, ostride int)
+// dotQ6Kx8 for two tokens astride bytes apart; the float results accumulate in out
+// itself, once per super-block, for want of registers.
+TEXT ·dotQ6Kx8x2(SB), NOSPLIT, $0-56
+	MOVD nsb+0(FP), R0
+	MOVD w+8(FP), R1
+	MOVD a+16(FP), R3
+	MOVD astride+24(FP), R2
+	MOVD out+40(FP), R4
+	MOVD ostride+48(FP), R13
+	ADD R13, R4, R14 // token 1's results
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VST1 [V0.S4, V1.S4], (R4)
+	VST1 [V0.S4, V1.S4], (R14)
+	VMOVI $15, V16.B16
+	VMOVI $48, V17.B16
+	CBZ R0, done2
+sb2:
+	ADD R2, R3, R15 // token 1's Q8_K block
+	ADD $32, R1, R5 // scales
+	ADD $288, R1, R7 // quants
+	ADD $4, R3, R6 // token 0's quants
+	ADD $4, R15, R12 // token 1's
+	ADD $260, R3, R10 // token 0's bsums
+	ADD $260, R15, R11 // token 1's
+	VEOR V24.B16, V24.B16, V24.B16
+	VEOR V25.B16, V25.B16, V25.B16
+	VEOR V26.B16, V26.B16, V26.B16
+	VEOR V27.B16, V27.B16, V27.B16
+	MOVD $4, R8
+quad2:
+	VLD1.P 8(R10), [V19.H4] // bsums of four groups
+	SXTL4S(19, 19)
+	VSHL $5, V19.S4, V19.S4 // 32·bsums
+	VLD1.P 8(R11), [V29.H4]
+	SXTL4S(29, 29)
+	VSHL $5, V29.S4, V29.S4
+	Q6GROUP2(0)
+	Q6GROUP2(1)
+	Q6GROUP2(2)
+	Q6GROUP2(3)
+	SUBS $1, R8
+	BNE quad2
+	VLD1 (R1), [V12.S4, V13.S4] // d rows 0-3, 4-7
+	SCVTF4S(24, 24)
+	SCVTF4S(25, 25)
+	SCVTF4S(26, 26)
+	SCVTF4S(27, 27)
+	FMUL4S(24, 24, 12)
+	FMUL4S(25, 25, 13)
+	FMUL4S(26, 26, 12)
+	FMUL4S(27, 27, 13)
+	VLD1R (R3), [V0.S4] // token 0's d_a
+	VLD1R (R15), [V1.S4] // token 1's
+	VLD1 (R4), [V2.S4, V3.S4]
+	VLD1 (R14), [V4.S4, V5.S4]
+	FMLA4S(2, 24, 0)
+	FMLA4S(3, 25, 0)
+	FMLA4S(4, 26, 1)
+	FMLA4S(5, 27, 1)
+	VST1 [V2.S4, V3.S4], (R4)
+	VST1 [V4.S4, V5.S4], (R14)
+	MOVD R7, R1
+	ADD $292, R3
+	SUBS $1, R0
+	BNE sb2
+done2:
+	RET
