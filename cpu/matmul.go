@@ -238,7 +238,7 @@ func quantizeQ8_0X8Go(x []float32, nb int, dst []byte, sc []float32, sstride int
 	x8Act(dst, nb, sc, sstride)
 }
 
-// x8Act is the portable version of what quantizeQ8_0AVX2 adds to tensor.QuantizeQ8_0Act:
+// x8Act is the portable version of what quantizeQ8_0X8 adds to tensor.QuantizeQ8_0Act:
 // the Q8_0 blocks' scales as float32 in sc[i*sstride], and with sstride 2 8·Σq as int32
 // bits in sc[i*sstride+1].
 func x8Act(a []byte, nb int, sc []float32, sstride int) {
@@ -285,9 +285,9 @@ func (b *Backend) dotFor(t tensor.DType) func(n int, w, a []byte) float32 {
 		if useF16Asm && !b.noAsm {
 			return func(n int, w, a []byte) float32 { return dotHalf(dotBF16Asm, tensor.BF16ToFP32, n, w, a) }
 		}
-	case tensor.Q4_K: // the q4kr layout serves only the portable path (AVX2 has q4kx8)
+	case tensor.Q4_K: // the q4kr layout serves only the portable path (x8Kernels have q4kx8)
 		return func(n int, w, a []byte) float32 { return dotQ4KR(n/256, w, a) }
-	case tensor.Q6_K: // likewise q6kr (AVX2 has q6kx8)
+	case tensor.Q6_K: // likewise q6kr (x8Kernels have q6kx8)
 		return func(n int, w, a []byte) float32 { return dotQ6KR(n/256, w, a) }
 	}
 	return tensor.DotFunc(t)
