@@ -109,17 +109,17 @@ var x8Layouts = map[tensor.DType]x8Layout{
 	tensor.Q5_1:   {32, q51x8GroupBytes, repackQ5_1x8Rows},
 }
 
-// repack builds the layout w's MatMul kernels read: the eight-row interleaved ones where
+// repack builds the layout w's MatMul kernels read, and reports whether it made one: the eight-row interleaved ones where
 // this machine has their kernels (x8Kernels: AVX2, or arm64 with the dot-product
 // extension), q4kr/q6kr for the portable K-quant kernels; other types use the file's bytes.
-func (b *Backend) repack(w *Tensor) {
+func (b *Backend) repack(w *Tensor) bool {
 	_, kern := x8Kernels[w.dt]
 	if l, ok := x8Layouts[w.dt]; ok && kern && !b.noAsm {
 		nb := w.cols / l.block
 		w.x8Bytes = l.groupBytes(nb)
 		w.x8 = b.weightBuf((w.rows + 7) / 8 * w.x8Bytes)
 		b.repackGroups(w.rows, func(r0, r1 int) { l.rows(w.x8, w.raw, nb, r0, r1) })
-		return
+		return true
 	}
 	switch w.dt {
 	case tensor.Q4_K:
@@ -129,6 +129,7 @@ func (b *Backend) repack(w *Tensor) {
 		w.rpBytes = w.cols / 256 * q6krBytes
 		w.rp = repackQ6KTo(b.weightBuf(w.rows*w.rpBytes), w.raw)
 	}
+	return w.rp != nil
 }
 
 // repackGroups runs repack over the rows in groups of eight on the worker pool: loading
@@ -186,8 +187,10 @@ func (b *Backend) Weight(name string, t tensor.DType, rows, cols int, data []byt
 	// output is tied to it multiplies by it, so it is repacked on its first MatMul.
 	if name == "token_embd.weight" {
 		w.lazy = true
-	} else {
-		b.repack(w)
+	} else if b.repack(w) {
+		// Only the repacked copy is read from now on: hand the file's pages back, so that
+		// the model is not resident twice (Q8_0 TinyLlama peak RSS 2640 -> 1593 MiB).
+		releasePages(w.raw)
 	}
 	return w, nil
 }
