@@ -7,12 +7,11 @@
 // multiplied by the rows' group scale (MLA) into sumi; out += d_a·d·sumi four rows per
 // vector. See dot_arm64.go and repackQ6Kx8.
 
-// Q6GROUP(lane): one group (R7 its quads, R6 its activations, R5 its scales, advanced),
-// lane the group's 32·bsums in V19. V16: 0x0F bytes, V17: 0x30 bytes.
-#define Q6GROUP(lane) \
+// Q6BUILD: one group's quads (R7, advanced) as the quants of its four vectors, V6..V9
+// rows 0-3 and V10..V13 rows 4-7. V16: 0x0F bytes, V17: 0x30 bytes.
+#define Q6BUILD \
 	VLD1.P 64(R7), [V0.B16, V1.B16, V2.B16, V3.B16] \
 	VLD1.P 32(R7), [V4.B16, V5.B16] \
-	VLD1.P 16(R6), [V18.B16] \
 	VSHL $4, V4.B16, V6.B16 \
 	VAND V17.B16, V6.B16, V6.B16 \
 	VBIT V16.B16, V0.B16, V6.B16 \
@@ -34,24 +33,39 @@
 	VBIT V16.B16, V3.B16, V12.B16 \
 	VUSHR $2, V5.B16, V13.B16 \
 	VAND V17.B16, V13.B16, V13.B16 \
-	VSRI $4, V3.B16, V13.B16 \
-	VEOR V14.B16, V14.B16, V14.B16 \
-	VEOR V15.B16, V15.B16, V15.B16 \
-	SDOTE(14, 6, 18, 0) \
-	SDOTE(15, 10, 18, 0) \
-	SDOTE(14, 7, 18, 1) \
-	SDOTE(15, 11, 18, 1) \
-	SDOTE(14, 8, 18, 2) \
-	SDOTE(15, 12, 18, 2) \
-	SDOTE(14, 9, 18, 3) \
-	SDOTE(15, 13, 18, 3) \
-	DUP4S(23, 19, lane) \
-	SUB4S(14, 14, 23) \
-	SUB4S(15, 15, 23) \
+	VSRI $4, V3.B16, V13.B16
+
+// Q6TOKEN(act, s0, s1, corr, lane): a token's activations in V(act) against the group's
+// quants into V(s0), V(s1), less its 32·bsums in lane lane of V(corr).
+#define Q6TOKEN(act, s0, s1, corr, lane) \
+	ZERO16B(s0) \
+	ZERO16B(s1) \
+	SDOTE(s0, 6, act, 0) \
+	SDOTE(s1, 10, act, 0) \
+	SDOTE(s0, 7, act, 1) \
+	SDOTE(s1, 11, act, 1) \
+	SDOTE(s0, 8, act, 2) \
+	SDOTE(s1, 12, act, 2) \
+	SDOTE(s0, 9, act, 3) \
+	SDOTE(s1, 13, act, 3) \
+	DUP4S(23, corr, lane) \
+	SUB4S(s0, s0, 23) \
+	SUB4S(s1, s1, 23)
+
+// Q6SCALES: the group's scales (R5, advanced), each row's twice, as int32 in V21, V22.
+#define Q6SCALES \
 	VLD1.P 16(R5), [V20.B16] \
 	SSHR8H8(20, 20) \
 	SXTL4S(21, 20) \
-	SXTL24S(22, 20) \
+	SXTL24S(22, 20)
+
+// Q6GROUP(lane): one group (R7 its quads, R6 its activations, R5 its scales, advanced),
+// lane the group's 32·bsums in V19.
+#define Q6GROUP(lane) \
+	VLD1.P 16(R6), [V18.B16] \
+	Q6BUILD \
+	Q6TOKEN(18, 14, 15, 19, lane) \
+	Q6SCALES \
 	MLA4S(24, 14, 21) \
 	MLA4S(25, 15, 22)
 
@@ -103,62 +117,12 @@ done:
 // Q6GROUP2(lane): Q6GROUP for two tokens (activations R6 and R12, 32·bsums in V19 and
 // V29), each group's quants rebuilt once: token 0 into V24, V25, token 1 into V26, V27.
 #define Q6GROUP2(lane) \
-	VLD1.P 64(R7), [V0.B16, V1.B16, V2.B16, V3.B16] \
-	VLD1.P 32(R7), [V4.B16, V5.B16] \
 	VLD1.P 16(R6), [V18.B16] \
 	VLD1.P 16(R12), [V28.B16] \
-	VSHL $4, V4.B16, V6.B16 \
-	VAND V17.B16, V6.B16, V6.B16 \
-	VBIT V16.B16, V0.B16, V6.B16 \
-	VSHL $2, V4.B16, V7.B16 \
-	VAND V17.B16, V7.B16, V7.B16 \
-	VSRI $4, V0.B16, V7.B16 \
-	VAND V17.B16, V4.B16, V8.B16 \
-	VBIT V16.B16, V2.B16, V8.B16 \
-	VUSHR $2, V4.B16, V9.B16 \
-	VAND V17.B16, V9.B16, V9.B16 \
-	VSRI $4, V2.B16, V9.B16 \
-	VSHL $4, V5.B16, V10.B16 \
-	VAND V17.B16, V10.B16, V10.B16 \
-	VBIT V16.B16, V1.B16, V10.B16 \
-	VSHL $2, V5.B16, V11.B16 \
-	VAND V17.B16, V11.B16, V11.B16 \
-	VSRI $4, V1.B16, V11.B16 \
-	VAND V17.B16, V5.B16, V12.B16 \
-	VBIT V16.B16, V3.B16, V12.B16 \
-	VUSHR $2, V5.B16, V13.B16 \
-	VAND V17.B16, V13.B16, V13.B16 \
-	VSRI $4, V3.B16, V13.B16 \
-	VEOR V14.B16, V14.B16, V14.B16 \
-	VEOR V15.B16, V15.B16, V15.B16 \
-	VEOR V30.B16, V30.B16, V30.B16 \
-	VEOR V31.B16, V31.B16, V31.B16 \
-	SDOTE(14, 6, 18, 0) \
-	SDOTE(15, 10, 18, 0) \
-	SDOTE(30, 6, 28, 0) \
-	SDOTE(31, 10, 28, 0) \
-	SDOTE(14, 7, 18, 1) \
-	SDOTE(15, 11, 18, 1) \
-	SDOTE(30, 7, 28, 1) \
-	SDOTE(31, 11, 28, 1) \
-	SDOTE(14, 8, 18, 2) \
-	SDOTE(15, 12, 18, 2) \
-	SDOTE(30, 8, 28, 2) \
-	SDOTE(31, 12, 28, 2) \
-	SDOTE(14, 9, 18, 3) \
-	SDOTE(15, 13, 18, 3) \
-	SDOTE(30, 9, 28, 3) \
-	SDOTE(31, 13, 28, 3) \
-	DUP4S(23, 19, lane) \
-	SUB4S(14, 14, 23) \
-	SUB4S(15, 15, 23) \
-	DUP4S(23, 29, lane) \
-	SUB4S(30, 30, 23) \
-	SUB4S(31, 31, 23) \
-	VLD1.P 16(R5), [V20.B16] \
-	SSHR8H8(20, 20) \
-	SXTL4S(21, 20) \
-	SXTL24S(22, 20) \
+	Q6BUILD \
+	Q6TOKEN(18, 14, 15, 19, lane) \
+	Q6TOKEN(28, 30, 31, 29, lane) \
+	Q6SCALES \
 	MLA4S(24, 14, 21) \
 	MLA4S(25, 15, 22) \
 	MLA4S(26, 30, 21) \

@@ -35,6 +35,8 @@
 // FMLA4S: vd.4s += vn.4s * vm.4s. SUB4S: vd.4s = vn.4s − vm.4s (int32).
 #define FMLA4S(vd, vn, vm) WORD $(0x4E20CC00 | ((vm)<<16) | ((vn)<<5) | (vd))
 #define SUB4S(vd, vn, vm) WORD $(0x6EA08400 | ((vm)<<16) | ((vn)<<5) | (vd))
+// ZERO16B: vd = 0 (eor vd, vd, vd), for register numbers that are macro arguments.
+#define ZERO16B(vd) WORD $(0x6E201C00 | ((vd)<<16) | ((vd)<<5) | (vd))
 // DUP4S: vd.4s = vn's 32-bit lane i in every lane.
 #define DUP4S(vd, vn, i) WORD $(0x4E000400 | (((i)<<3 | 4)<<16) | ((vn)<<5) | (vd))
 
