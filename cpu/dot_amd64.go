@@ -70,7 +70,7 @@ func dotF32AVX2(a, b *float32, n int) float32
 //go:noescape
 func axpyF32AVX2(alpha float32, x, y *float32, n int)
 
-// dotQ4_0x8 is one Q8_0 activation row against a group of eight repackQ4_0x8 rows,
+// dotQ4_0x8 is one Q8_0 activation row against a group of eight repackQ4_0x8Rows rows,
 // writing out[0..7]; sa holds per block the activation's float32 scale and 8·Σa as an
 // int32, so that the nibbles are used unsigned:
 //
@@ -123,7 +123,7 @@ func attnAccumAVX2(p, v *float32, vstride, n, hd int, acc *float32)
 func scaleRoundF16AVX2(x *float32, n int, s float32)
 
 // dotQ8_0x8 is one Q8_0 activation row (float32 scales as) against a group of eight
-// repackQ8_0x8 rows, writing out[0..7]:
+// repackQ8_0x8Rows rows, writing out[0..7]:
 //
 //	for r := range 8 { for i := range nb { out[r] += w.d[r][i] * as[i] * float32(Σ_j w.q[r][i][j]*a[i].q[j]) } }
 //
@@ -143,7 +143,7 @@ func dotQ8_0x8x4(nb int, w *byte, as *float32, a *byte, astride int, out *float3
 //go:noescape
 func quantizeQ8_0AVX2(x *float32, nb int, dst *byte, sc *float32, sstride int)
 
-// dotQ4Kx8 is one Q8_K activation row against a group of eight repackQ4Kx8 rows of
+// dotQ4Kx8 is one Q8_K activation row against a group of eight repackQ4Kx8Rows rows of
 // nsb super-blocks, bs holding the activation's eight 32-element sums per super-block:
 //
 //	for r := range 8 { out[r] = Σ_sb d_a * (d[r]*Σ_j sc[r][j]*Σ_l q·a − dmin[r]*Σ_j m[r][j]*bs[j]) }
@@ -157,7 +157,7 @@ func dotQ4Kx8(nsb int, w *byte, a *byte, bs *int16, out *float32)
 //go:noescape
 func dotQ4Kx8x2(nsb int, w *byte, a *byte, astride int, bs *int16, out *float32, ostride int)
 
-// dotQ6Kx8 is one Q8_K activation row against a group of eight repackQ6Kx8 rows of
+// dotQ6Kx8 is one Q8_K activation row against a group of eight repackQ6Kx8Rows rows of
 // nsb super-blocks; c holds per super-block and 16-element group the int16 pair
 // (16·Σa, 16·Σa), see q8KGroupSums:
 //
@@ -178,12 +178,12 @@ func dotQ5Kx8x2(nsb int, w *byte, a *byte, astride int, bs *int16, out *float32,
 //go:noescape
 func dotQ6Kx8x2(nsb int, w *byte, a *byte, astride int, c *int16, out *float32, ostride int)
 
-// dotQ5Kx8 is dotQ4Kx8 for a group of eight repackQ5Kx8 rows (quants 0..31).
+// dotQ5Kx8 is dotQ4Kx8 for a group of eight repackQ5Kx8Rows rows (quants 0..31).
 //
 //go:noescape
 func dotQ5Kx8(nsb int, w *byte, a *byte, bs *int16, out *float32)
 
-// dotQ3Kx8 is one Q8_K activation row against a group of eight repackQ3Kx8 rows of nsb
+// dotQ3Kx8 is one Q8_K activation row against a group of eight repackQ3Kx8Rows rows of nsb
 // super-blocks; c holds per super-block and group 4·Σa as an int32 (q8KGroupSums32):
 //
 //	for r := range 8 { out[r] = Σ_sb d_a * d[r] * Σ_g sc[r][g] * (Σ_l (q+4)·a − 4·Σa) }
@@ -191,7 +191,7 @@ func dotQ5Kx8(nsb int, w *byte, a *byte, bs *int16, out *float32)
 //go:noescape
 func dotQ3Kx8(nsb int, w *byte, a *byte, c *int16, out *float32)
 
-// dotQ2Kx8 is one Q8_K activation row against a group of eight repackQ2Kx8 rows of nsb
+// dotQ2Kx8 is one Q8_K activation row against a group of eight repackQ2Kx8Rows rows of nsb
 // super-blocks; c holds per super-block and group Σa as an int32 (q8KGroupSums32):
 //
 //	for r := range 8 { out[r] = Σ_sb d_a * (d[r]*Σ_g sc[r][g]*Σ_l q·a − dmin[r]*Σ_g m[r][g]*Σa) }
@@ -200,14 +200,14 @@ func dotQ3Kx8(nsb int, w *byte, a *byte, c *int16, out *float32)
 func dotQ2Kx8(nsb int, w *byte, a *byte, c *int16, out *float32)
 
 // dotIQ4NLx8 is one Q8_0 activation row (float32 scales as) against a group of eight
-// IQ4_NL rows in the q4x8 layout (repackQ4_0x8), writing out[0..7]:
+// IQ4_NL rows in the q4x8 layout (repackQ4_0x8Rows), writing out[0..7]:
 //
 //	for r := range 8 { for i := range nb { out[r] += w.d[r][i] * as[i] * float32(Σ_j level(w.q[r][i][j])*a[i].q[j]) } }
 //
 //go:noescape
 func dotIQ4NLx8(nb int, w *byte, as *float32, a *byte, out *float32)
 
-// dotIQ4XSx8 is one Q8_K activation row against a group of eight repackIQ4XSx8 rows of
+// dotIQ4XSx8 is one Q8_K activation row against a group of eight repackIQ4XSx8Rows rows of
 // nsb super-blocks:
 //
 //	for r := range 8 { out[r] = Σ_sb d_a * d[r] * Σ_j sc[r][j] * Σ_l level(q)·a }

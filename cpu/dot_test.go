@@ -140,10 +140,10 @@ func TestDotX8(t *testing.T) {
 			for row := 0; row < rows; row++ {
 				tensor.Quantize(dt, randVec(r, n), raw[row*nb*bb:])
 			}
-			w, gb, sstride := repackQ4_0x8(raw, rows, nb), q4x8GroupBytes(nb), 2*nb
+			w, gb, sstride := repackX8(tensor.Q4_0, raw, rows, nb), q4x8GroupBytes(nb), 2*nb
 			one, four := dotQ4_0x8, dotQ4_0x8x4
 			if dt == tensor.Q8_0 {
-				w, gb, sstride = repackQ8_0x8(raw, rows, nb), q8x8GroupBytes(nb), nb
+				w, gb, sstride = repackX8(tensor.Q8_0, raw, rows, nb), q8x8GroupBytes(nb), nb
 				one, four = dotQ8_0x8, dotQ8_0x8x4
 			}
 			astride := nb*34 + 34 // a gap: the stride, not the row length, must be used
@@ -198,7 +198,7 @@ func TestDotQ4Kx8(t *testing.T) {
 		for row := 0; row < rows; row++ {
 			tensor.Quantize(tensor.Q4_K, randVec(r, n), raw[row*nsb*144:])
 		}
-		w := repackQ4Kx8(raw, rows, nsb)
+		w := repackX8(tensor.Q4_K, raw, rows, nsb)
 		astride := nsb*292 + 292 // a gap: the stride, not the row length, must be used
 		a := make([]byte, 2*astride)
 		bs := make([]int16, 2*nsb*8)
@@ -257,16 +257,16 @@ func TestDotQ5Q6Kx8(t *testing.T) {
 			var kern func(nsb int, w *byte, a *byte, bs *int16, out *float32)
 			switch dt {
 			case tensor.Q5_K:
-				w, gb, bs, kern = repackQ5Kx8(raw, rows, nsb), q5kx8GroupBytes(nsb), make([]int16, nsb*8), dotQ5Kx8
+				w, gb, bs, kern = repackX8(tensor.Q5_K, raw, rows, nsb), q5kx8GroupBytes(nsb), make([]int16, nsb*8), dotQ5Kx8
 				q8KSums(a, nsb, bs)
 			case tensor.Q6_K:
-				w, gb, bs, kern = repackQ6Kx8(raw, rows, nsb), q6kx8GroupBytes(nsb), make([]int16, nsb*32), dotQ6Kx8
+				w, gb, bs, kern = repackX8(tensor.Q6_K, raw, rows, nsb), q6kx8GroupBytes(nsb), make([]int16, nsb*32), dotQ6Kx8
 				q8KGroupSums(a, nsb, bs)
 			case tensor.Q3_K:
-				w, gb, bs, kern = repackQ3Kx8(raw, rows, nsb), q3kx8GroupBytes(nsb), make([]int16, nsb*32), dotQ3Kx8
+				w, gb, bs, kern = repackX8(tensor.Q3_K, raw, rows, nsb), q3kx8GroupBytes(nsb), make([]int16, nsb*32), dotQ3Kx8
 				q8KGroupSums32(a, nsb, bs, 4)
 			case tensor.Q2_K:
-				w, gb, bs, kern = repackQ2Kx8(raw, rows, nsb), q2kx8GroupBytes(nsb), make([]int16, nsb*32), dotQ2Kx8
+				w, gb, bs, kern = repackX8(tensor.Q2_K, raw, rows, nsb), q2kx8GroupBytes(nsb), make([]int16, nsb*32), dotQ2Kx8
 				q8KGroupSums32(a, nsb, bs, 1)
 			}
 			for g := 0; g < 2; g++ {
@@ -314,9 +314,9 @@ func TestDotIQ4x8(t *testing.T) {
 				if dt == tensor.IQ4_NL {
 					as := make([]float32, nb)
 					x8Act(a, nb, as, 1)
-					dotIQ4NLx8(nb, &repackQ4_0x8(raw, rows, nb)[g*q4x8GroupBytes(nb)], &as[0], &a[0], &out[0])
+					dotIQ4NLx8(nb, &repackX8(tensor.Q4_0, raw, rows, nb)[g*q4x8GroupBytes(nb)], &as[0], &a[0], &out[0])
 				} else {
-					dotIQ4XSx8(nb, &repackIQ4XSx8(raw, rows, nb)[g*iq4xsx8GroupBytes(nb)], &a[0], &out[0])
+					dotIQ4XSx8(nb, &repackX8(tensor.IQ4_XS, raw, rows, nb)[g*iq4xsx8GroupBytes(nb)], &a[0], &out[0])
 				}
 				for ri := 0; ri < 8; ri++ {
 					row := 8*g + ri
@@ -362,7 +362,7 @@ func TestDotLegacyX8(t *testing.T) {
 			} else {
 				q8_1Scales(a, nb, side)
 			}
-			w, gb := repackLegacyX8(dt, raw, rows, nb), x8Layouts[dt].groupBytes(nb)
+			w, gb := repackX8(dt, raw, rows, nb), x8Layouts[dt].groupBytes(nb)
 			kern := map[tensor.DType]func(int, *byte, *float32, *byte, *float32){tensor.Q5_0: dotQ5_0x8, tensor.Q4_1: dotQ4_1x8, tensor.Q5_1: dotQ5_1x8}[dt]
 			for g := 0; g < 2; g++ {
 				var out [8]float32
@@ -452,9 +452,9 @@ func TestDotKx8x2(t *testing.T) {
 					q8KSums(a[tk*astride:], nsb, side[tk*st:])
 				}
 			}
-			w, gb, kern := repackQ5Kx8(raw, rows, nsb), q5kx8GroupBytes(nsb), dotQ5Kx8x2
+			w, gb, kern := repackX8(tensor.Q5_K, raw, rows, nsb), q5kx8GroupBytes(nsb), dotQ5Kx8x2
 			if dt == tensor.Q6_K {
-				w, gb, kern = repackQ6Kx8(raw, rows, nsb), q6kx8GroupBytes(nsb), dotQ6Kx8x2
+				w, gb, kern = repackX8(tensor.Q6_K, raw, rows, nsb), q6kx8GroupBytes(nsb), dotQ6Kx8x2
 			}
 			for g := 0; g < 2; g++ {
 				var out2 [2][16]float32 // 16 apart: the output stride must be used

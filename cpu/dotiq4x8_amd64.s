@@ -5,8 +5,8 @@
 
 // IQ4_NL and IQ4_XS: their nibbles index a table of 16 int8 levels (VPSHUFB), then as
 // for q8x8 |w| × a·sign(w), each VPMADDUBSW widened at once (pair sums reach 2·127²).
-// IQ4_NL blocks are laid out as q4x8 (repackQ4_0x8: the same 18-byte blocks); see
-// repackIQ4XSx8 for iq4xsx8.
+// IQ4_NL blocks are laid out as q4x8 (repackQ4_0x8Rows: the same 18-byte blocks); see
+// repackIQ4XSx8Rows for iq4xsx8.
 
 // The levels, tensor's kvaluesIQ4NL, in both lanes.
 DATA iq4tab<>+0(SB)/8, $0xF6EADDCFBFAD9881

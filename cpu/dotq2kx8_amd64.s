@@ -3,7 +3,7 @@
 #include "textflag.h"
 #include "avx2.h"
 
-// The q2kx8 layout (repackQ2Kx8): for each group of eight rows and each super-block,
+// The q2kx8 layout (repackQ2Kx8Rows): for each group of eight rows and each super-block,
 //	   0: d[8] fp16, 16: dmin[8] fp16
 //	  32: 8 bytes per 16-element group g, row r's scale | min<<4 at 32+8g+r
 //	 160: per group g 32 bytes L_g = V0 | V1<<2 | V2<<4 | V3<<6

@@ -3,7 +3,7 @@
 #include "textflag.h"
 #include "avx2.h"
 
-// The q3kx8 layout (repackQ3Kx8): for each group of eight rows and each super-block,
+// The q3kx8 layout (repackQ3Kx8Rows): for each group of eight rows and each super-block,
 //	   0: d[8] float32
 //	  32: scales, 8 bytes per 16-element group g, row r's (signed) scale at 32+8g+r
 //	 160: per pair of groups p 96 bytes: L_2p, L_2p+1, H_p (32 bytes each) with

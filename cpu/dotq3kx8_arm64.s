@@ -2,7 +2,7 @@
 #include "neon_arm64.h"
 
 // dotQ3Kx8: per super-block and 16-element group, the unsigned quants (0..7) of four
-// vectors of eight rows × four elements rebuilt from L_g and H_p (repackQ3Kx8), eight
+// vectors of eight rows × four elements rebuilt from L_g and H_p (repackQ3Kx8Rows), eight
 // SDOTs into two int32 vectors, 4·Σa subtracted (side data c), then multiplied by the
 // rows' group scale (MLA) into sumi; out += d_a·d·sumi four rows per vector.
 

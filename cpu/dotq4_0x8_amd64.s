@@ -3,7 +3,7 @@
 #include "textflag.h"
 #include "avx2.h"
 
-// The q4x8 layout (repackQ4_0x8): for each group of eight rows and each block, the
+// The q4x8 layout (repackQ4_0x8Rows): for each group of eight rows and each block, the
 // eight rows' fp16 scales (16 bytes, as in the file), then four vectors of 32 bytes, vector v
 // holding bytes 4v..4v+3 of each row's Q4_0 quants (row r at bytes 4r..4r+3). The low
 // nibbles of vector v are elements 4v..4v+3 of the eight rows, the high ones elements

@@ -5,7 +5,7 @@
 // K8PF: prefetch distance of the one-token kernel, about three super-block groups ahead.
 #define K8PF 4096
 
-// The q4kx8 layout (repackQ4Kx8): for each group of eight rows and each super-block,
+// The q4kx8 layout (repackQ4Kx8Rows): for each group of eight rows and each super-block,
 //	  0: d[8] float32            32: dmin[8] float32
 //	 64: scales, 8 bytes per sub-block j (row r at 8j+r)
 //	128: mins, 16 bytes per sub-block pair p (row r's m_2p, m_2p+1 at 16p+2r)

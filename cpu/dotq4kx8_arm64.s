@@ -5,7 +5,7 @@
 // the high ones), eight vectors of eight rows × four bytes, 32 SDOTs into four int32
 // vectors, each multiplied by its rows' sub-block scale (MLA) into sumi; the mins
 // times bs (SMLAL on int16 pairs, ADDP) into summ; then
-// out += d_a·(d·sumi − dmin·summ) four rows per vector. See dot_arm64.go and repackQ4Kx8.
+// out += d_a·(d·sumi − dmin·summ) four rows per vector. See dot_arm64.go and repackQ4Kx8Rows.
 
 // K4HALF(a0, a1): four vectors of the pair (R7, advanced) against lanes of V(a0)
 // (sub-block 2jp) and V(a1) (2jp+1), into V20, V21 (2jp) and V22, V23 (2jp+1).

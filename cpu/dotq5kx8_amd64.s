@@ -3,7 +3,7 @@
 #include "textflag.h"
 #include "avx2.h"
 
-// The q5kx8 layout (repackQ5Kx8): q4kx8's 1216 bytes per group of eight rows and
+// The q5kx8 layout (repackQ5Kx8Rows): q4kx8's 1216 bytes per group of eight rows and
 // super-block (d, dmin, scales, mins, the low four bits as 32 vectors), then 8 vectors
 // of the fifth bits: vector v holds qh[4v..4v+3] of rows 0..7 (row r at bytes 4r..),
 // bit j of a byte being the fifth bit of that element in sub-block j. A VPMADDUBSW pair

@@ -4,7 +4,7 @@
 // dotQ5Kx8 is dotQ4Kx8 with the fifth bits: per pair jp of sub-blocks, each quarter
 // (two vectors of eight rows) takes its qh vectors, moves bit 2jp (low nibbles) and
 // 2jp+1 (high nibbles) to bit 4 with USHL by 4−2jp and 3−2jp, and inserts the nibble
-// under it (BIT, SRI). See dot_arm64.go and repackQ5Kx8.
+// under it (BIT, SRI). See dot_arm64.go and repackQ5Kx8Rows.
 
 // K5QUARTER(alo, ahi, l0, l1): two vectors of the pair (quants R7, fifth bits R11,
 // advanced) against lanes l0, l1 of V(alo) (sub-block 2jp) and V(ahi) (2jp+1), into

@@ -6,7 +6,7 @@
 // K6PF: prefetch distance, two to three super-block groups ahead.
 #define K6PF 4096
 
-// The q6kx8 layout (repackQ6Kx8): for each group of eight rows and each super-block,
+// The q6kx8 layout (repackQ6Kx8Rows): for each group of eight rows and each super-block,
 //	   0: d[8] float32
 //	  32: scales, 16 bytes per 16-element group g, row r's scale at 16g+2r and 16g+2r+1
 //	 288: per group g 96 bytes: L0, L1, H (32 bytes each) for the group's four vectors

@@ -5,7 +5,7 @@
 // of eight rows × four elements rebuilt from their nibbles and high bits, eight SDOTs
 // into two int32 vectors, 32·bsums[g] subtracted (the quants are stored +32), then
 // multiplied by the rows' group scale (MLA) into sumi; out += d_a·d·sumi four rows per
-// vector. See dot_arm64.go and repackQ6Kx8.
+// vector. See dot_arm64.go and repackQ6Kx8Rows.
 
 // Q6BUILD: one group's quads (R7, advanced) as the quants of its four vectors, V6..V9
 // rows 0-3 and V10..V13 rows 4-7. V16: 0x0F bytes, V17: 0x30 bytes.

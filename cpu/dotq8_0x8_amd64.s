@@ -3,7 +3,7 @@
 #include "textflag.h"
 #include "avx2.h"
 
-// The q8x8 layout (repackQ8_0x8): for each group of eight rows and each block, the
+// The q8x8 layout (repackQ8_0x8Rows): for each group of eight rows and each block, the
 // eight rows' fp16 scales (16 bytes, as in the file), then eight vectors of 32 bytes, vector v
 // holding quants 4v..4v+3 of rows 0..7 in turn. As for q4x8, one VPMADDUBSW against
 // four broadcast activation bytes works on eight rows at once; the signed weights go

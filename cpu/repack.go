@@ -113,19 +113,13 @@ func dotQ6KR(nb int, w, a []byte) float32 {
 // exactly the file's eight rows.
 func q4x8GroupBytes(nb int) int { return nb * 144 }
 
-// repackQ4_0x8 rewrites Q4_0 rows (18-byte blocks) in groups of eight rows (the last
+// repackQ4_0x8Rows rewrites Q4_0 rows (18-byte blocks) in groups of eight rows (the last
 // group padded with zero rows): per block, the eight rows' fp16 scales, then four
 // 32-byte vectors, vector v holding quant bytes 4v..4v+3 of rows 0..7 in turn. A
 // kernel then multiplies eight rows by four broadcast activation bytes in one
 // instruction, so neither decode nor prompt kernels shuffle lanes (llama.cpp's AVX2
 // Q4_0 path interleaves eight rows for the same reason).
-func repackQ4_0x8(src []byte, rows, nb int) []byte {
-	out := make([]byte, (rows+7)/8*q4x8GroupBytes(nb))
-	repackQ4_0x8Rows(out, src, nb, 0, rows)
-	return out
-}
-
-// repackQ4_0x8Rows repacks rows [r0, r1) (whole groups of eight, but for the last).
+// It repacks rows [r0, r1) (whole groups of eight, but for the last).
 func repackQ4_0x8Rows(out, src []byte, nb, r0, r1 int) {
 	for r := r0; r < r1; r++ {
 		g, ri := r/8, r%8
@@ -144,16 +138,10 @@ func repackQ4_0x8Rows(out, src []byte, nb, r0, r1 int) {
 // exactly the file's eight rows.
 func q8x8GroupBytes(nb int) int { return nb * 272 }
 
-// repackQ8_0x8 rewrites Q8_0 rows (34-byte blocks) in groups of eight rows (the last
+// repackQ8_0x8Rows rewrites Q8_0 rows (34-byte blocks) in groups of eight rows (the last
 // padded with zero rows): per block, the eight rows' fp16 scales, then eight 32-byte
-// vectors, vector v holding quants 4v..4v+3 of rows 0..7 in turn (see repackQ4_0x8).
-func repackQ8_0x8(src []byte, rows, nb int) []byte {
-	out := make([]byte, (rows+7)/8*q8x8GroupBytes(nb))
-	repackQ8_0x8Rows(out, src, nb, 0, rows)
-	return out
-}
-
-// repackQ8_0x8Rows repacks rows [r0, r1) (whole groups of eight, but for the last).
+// vectors, vector v holding quants 4v..4v+3 of rows 0..7 in turn (see repackQ4_0x8Rows).
+// It repacks rows [r0, r1) (whole groups of eight, but for the last).
 func repackQ8_0x8Rows(out, src []byte, nb, r0, r1 int) {
 	for r := r0; r < r1; r++ {
 		g, ri := r/8, r%8
@@ -172,18 +160,12 @@ func repackQ8_0x8Rows(out, src []byte, nb, r0, r1 int) {
 // q4kx8 layout.
 func q4kx8GroupBytes(nsb int) int { return nsb * 1216 }
 
-// repackQ4Kx8 rewrites Q4_K rows (144-byte super-blocks) in groups of eight rows (the
+// repackQ4Kx8Rows rewrites Q4_K rows (144-byte super-blocks) in groups of eight rows (the
 // last padded with zero rows), per super-block: d[8] and dmin[8] as float32, the
 // sub-block scales (8 bytes per sub-block, one per row), the mins (per sub-block pair,
 // each row's two mins side by side), then 32 vectors of quants, vector 8jp+v holding
 // quant bytes 32jp+4v..+3 of rows 0..7 in turn. See dotq4kx8_amd64.s.
-func repackQ4Kx8(src []byte, rows, nsb int) []byte {
-	out := make([]byte, (rows+7)/8*q4kx8GroupBytes(nsb))
-	repackQ4Kx8Rows(out, src, nsb, 0, rows)
-	return out
-}
-
-// repackQ4Kx8Rows repacks rows [r0, r1) (whole groups of eight, but for the last).
+// It repacks rows [r0, r1) (whole groups of eight, but for the last).
 func repackQ4Kx8Rows(out, src []byte, nsb, r0, r1 int) {
 	for r := r0; r < r1; r++ {
 		g, ri := r/8, r%8
@@ -238,18 +220,12 @@ func q6KValues(b []byte, q *[256]byte) {
 	}
 }
 
-// repackQ6Kx8 rewrites Q6_K rows (210-byte super-blocks) in groups of eight rows (the
+// repackQ6Kx8Rows rewrites Q6_K rows (210-byte super-blocks) in groups of eight rows (the
 // last padded with zero rows): per super-block d[8] as float32, each row's scale of
 // every 16-element group twice (an int16 pair after sign extension), then per group
 // the low nibbles of its four vectors of eight rows × four quants in two vectors and
 // their high two bits in a third. See dotq6kx8_amd64.s.
-func repackQ6Kx8(src []byte, rows, nsb int) []byte {
-	out := make([]byte, (rows+7)/8*q6kx8GroupBytes(nsb))
-	repackQ6Kx8Rows(out, src, nsb, 0, rows)
-	return out
-}
-
-// repackQ6Kx8Rows repacks rows [r0, r1) (whole groups of eight, but for the last).
+// It repacks rows [r0, r1) (whole groups of eight, but for the last).
 func repackQ6Kx8Rows(out, src []byte, nsb, r0, r1 int) {
 	var q [256]byte
 	for r := r0; r < r1; r++ {
@@ -289,17 +265,11 @@ func q8KGroupSums(a []byte, nsb int, c []int16) {
 // q5kx8 layout.
 func q5kx8GroupBytes(nsb int) int { return nsb * 1472 }
 
-// repackQ5Kx8 rewrites Q5_K rows (176-byte super-blocks) in groups of eight rows (the
+// repackQ5Kx8Rows rewrites Q5_K rows (176-byte super-blocks) in groups of eight rows (the
 // last padded with zero rows): per super-block the q4kx8 layout of the scales, mins and
 // low four bits, then eight vectors of the fifth bits, vector v holding qh bytes
 // 4v..4v+3 of rows 0..7 in turn. See dotq5kx8_amd64.s.
-func repackQ5Kx8(src []byte, rows, nsb int) []byte {
-	out := make([]byte, (rows+7)/8*q5kx8GroupBytes(nsb))
-	repackQ5Kx8Rows(out, src, nsb, 0, rows)
-	return out
-}
-
-// repackQ5Kx8Rows repacks rows [r0, r1) (whole groups of eight, but for the last).
+// It repacks rows [r0, r1) (whole groups of eight, but for the last).
 func repackQ5Kx8Rows(out, src []byte, nsb, r0, r1 int) {
 	for r := r0; r < r1; r++ {
 		g, ri := r/8, r%8
@@ -318,20 +288,14 @@ func repackQ5Kx8Rows(out, src []byte, nsb, r0, r1 int) {
 // q3kx8 layout.
 func q3kx8GroupBytes(nsb int) int { return nsb * 928 }
 
-// repackQ3Kx8 rewrites Q3_K rows (110-byte super-blocks) in groups of eight rows (the
+// repackQ3Kx8Rows rewrites Q3_K rows (110-byte super-blocks) in groups of eight rows (the
 // last padded with zero rows), per super-block: d[8] as float32; each 16-element
 // group's eight signed scales (one byte per row); then per pair of groups p the
 // low two bits of each group's four vectors (Vk: elements 16g+4k..+3 of rows 0..7,
 // row r at bytes 4r..4r+3) packed as L_g = lo2(V0) | lo2(V1)<<2 | lo2(V2)<<4 |
 // lo2(V3)<<6, and their third bits as H_p = hb(V0(2p)) | hb(V1(2p))<<1 | ... |
 // hb(V3(2p+1))<<7, of the unsigned quants q+4 (0..7). See dotq3kx8_amd64.s.
-func repackQ3Kx8(src []byte, rows, nsb int) []byte {
-	out := make([]byte, (rows+7)/8*q3kx8GroupBytes(nsb))
-	repackQ3Kx8Rows(out, src, nsb, 0, rows)
-	return out
-}
-
-// repackQ3Kx8Rows repacks rows [r0, r1) (whole groups of eight, but for the last).
+// It repacks rows [r0, r1) (whole groups of eight, but for the last).
 func repackQ3Kx8Rows(out, src []byte, nsb, r0, r1 int) {
 	var q [256]int32
 	var sc, mn [16]int32
@@ -376,18 +340,12 @@ func q8KGroupSums32(a []byte, nsb int, c []int16, mul int32) {
 // q2kx8 layout: exactly the file's eight rows.
 func q2kx8GroupBytes(nsb int) int { return nsb * 672 }
 
-// repackQ2Kx8 rewrites Q2_K rows (84-byte super-blocks) in groups of eight rows (the
+// repackQ2Kx8Rows rewrites Q2_K rows (84-byte super-blocks) in groups of eight rows (the
 // last padded with zero rows), per super-block: d[8] and dmin[8] as fp16; each
 // 16-element group's eight scale|min<<4 bytes (one per row, as in the file); then per
 // group g its four vectors' quants (Vk: elements 16g+4k..+3 of rows 0..7, row r at
 // bytes 4r..4r+3) packed as L_g = V0 | V1<<2 | V2<<4 | V3<<6. See dotq2kx8_amd64.s.
-func repackQ2Kx8(src []byte, rows, nsb int) []byte {
-	out := make([]byte, (rows+7)/8*q2kx8GroupBytes(nsb))
-	repackQ2Kx8Rows(out, src, nsb, 0, rows)
-	return out
-}
-
-// repackQ2Kx8Rows repacks rows [r0, r1) (whole groups of eight, but for the last).
+// It repacks rows [r0, r1) (whole groups of eight, but for the last).
 func repackQ2Kx8Rows(out, src []byte, nsb, r0, r1 int) {
 	var q [256]int32
 	var sc, mn [16]int32
@@ -417,18 +375,12 @@ func repackQ2Kx8Rows(out, src []byte, nsb, r0, r1 int) {
 // iq4xsx8 layout.
 func iq4xsx8GroupBytes(nsb int) int { return nsb * 1120 }
 
-// repackIQ4XSx8 rewrites IQ4_XS rows (136-byte super-blocks) in groups of eight rows
+// repackIQ4XSx8Rows rewrites IQ4_XS rows (136-byte super-blocks) in groups of eight rows
 // (the last padded with zero rows), per super-block: d[8] as float32; each 32-element
 // sub-block's eight signed scales (one byte per row); then per sub-block the q4x8
 // layout of its nibbles: four vectors, vector v holding bytes 4v..4v+3 of rows 0..7 in
 // turn (low nibbles elements 4v.., high ones 16+4v..). See dotiq4x8_amd64.s.
-func repackIQ4XSx8(src []byte, rows, nsb int) []byte {
-	out := make([]byte, (rows+7)/8*iq4xsx8GroupBytes(nsb))
-	repackIQ4XSx8Rows(out, src, nsb, 0, rows)
-	return out
-}
-
-// repackIQ4XSx8Rows repacks rows [r0, r1) (whole groups of eight, but for the last).
+// It repacks rows [r0, r1) (whole groups of eight, but for the last).
 func repackIQ4XSx8Rows(out, src []byte, nsb, r0, r1 int) {
 	var q [256]int32
 	var sc, mn [16]int32
@@ -513,8 +465,9 @@ func repackQ5_1x8Rows(out, src []byte, nb, r0, r1 int) {
 	}
 }
 
-// repackLegacyX8 is repack{Q5_0,Q4_1,Q5_1}x8Rows over all rows into a new buffer.
-func repackLegacyX8(dt tensor.DType, src []byte, rows, nb int) []byte {
+// repackX8 repacks all rows of src (type dt, nb layout blocks per row) into a new
+// buffer in dt's interleaved layout (x8Layouts); the backend repacks in parallel instead.
+func repackX8(dt tensor.DType, src []byte, rows, nb int) []byte {
 	l := x8Layouts[dt]
 	out := make([]byte, (rows+7)/8*l.groupBytes(nb))
 	l.rows(out, src, nb, 0, rows)
