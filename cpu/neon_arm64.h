@@ -174,6 +174,20 @@
 	MLA4S(24, 22, 8) \
 	MLA4S(25, 23, 9)
 
+// UXTL8H / UXTL28H: vd.8h = uint16 of vn's lower / upper eight bytes.
+#define UXTL8H(vd, vn) WORD $(0x2F08A400 | ((vn)<<5) | (vd))
+#define UXTL28H(vd, vn) WORD $(0x6F08A400 | ((vn)<<5) | (vd))
+
+// KMINACC(t0, t1, bs, jp, t2, a): the q4kx8 mins of pair jp widened in V(t0) (rows 0-3,
+// each row's two side by side) and V(t1) (rows 4-7) times that pair's activation sums,
+// lane jp of V(bs), into the int32 pairs V(a)..V(a+3) (ADDP sums them per row).
+#define KMINACC(t0, t1, bs, jp, t2, a) \
+	DUP4S(t2, bs, jp) \
+	SMLAL4S(a, t0, t2) \
+	SMLAL24S(a+1, t0, t2) \
+	SMLAL4S(a+2, t1, t2) \
+	SMLAL24S(a+3, t1, t2)
+
 // KMINS: the end of a one-token q4kx8/q5kx8 super-block (R1 the group's super-block, R5
 // its mins, R3 the Q8_K block, R9 its bs, advanced; V24, V25 Σ_j sc·Σ q·a per row):
 // V26, V27 += d_a·(d·V24 − dmin·Σ_j m_j·bs_j). Clobbers V0..V15.
@@ -184,34 +198,18 @@
 	VEOR V9.B16, V9.B16, V9.B16 \
 	VEOR V10.B16, V10.B16, V10.B16 \
 	VEOR V11.B16, V11.B16, V11.B16 \
-	VUXTL V0.B8, V12.H8 \
-	VUXTL2 V0.B16, V13.H8 \
-	DUP4S(14, 4, 0) \
-	SMLAL4S(8, 12, 14) \
-	SMLAL24S(9, 12, 14) \
-	SMLAL4S(10, 13, 14) \
-	SMLAL24S(11, 13, 14) \
-	VUXTL V1.B8, V12.H8 \
-	VUXTL2 V1.B16, V13.H8 \
-	DUP4S(14, 4, 1) \
-	SMLAL4S(8, 12, 14) \
-	SMLAL24S(9, 12, 14) \
-	SMLAL4S(10, 13, 14) \
-	SMLAL24S(11, 13, 14) \
-	VUXTL V2.B8, V12.H8 \
-	VUXTL2 V2.B16, V13.H8 \
-	DUP4S(14, 4, 2) \
-	SMLAL4S(8, 12, 14) \
-	SMLAL24S(9, 12, 14) \
-	SMLAL4S(10, 13, 14) \
-	SMLAL24S(11, 13, 14) \
-	VUXTL V3.B8, V12.H8 \
-	VUXTL2 V3.B16, V13.H8 \
-	DUP4S(14, 4, 3) \
-	SMLAL4S(8, 12, 14) \
-	SMLAL24S(9, 12, 14) \
-	SMLAL4S(10, 13, 14) \
-	SMLAL24S(11, 13, 14) \
+	UXTL8H(12, 0) \
+	UXTL28H(13, 0) \
+	KMINACC(12, 13, 4, 0, 14, 8) \
+	UXTL8H(12, 1) \
+	UXTL28H(13, 1) \
+	KMINACC(12, 13, 4, 1, 14, 8) \
+	UXTL8H(12, 2) \
+	UXTL28H(13, 2) \
+	KMINACC(12, 13, 4, 2, 14, 8) \
+	UXTL8H(12, 3) \
+	UXTL28H(13, 3) \
+	KMINACC(12, 13, 4, 3, 14, 8) \
 	ADDP4S(8, 8, 9) \
 	ADDP4S(10, 10, 11) \
 	SCVTF4S(24, 24) \
