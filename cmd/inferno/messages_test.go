@@ -2,12 +2,17 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/inferno-go/inferno"
 	"github.com/inferno-go/inferno/internal/refdata"
 )
 
@@ -99,5 +104,62 @@ func TestLogFormatJSON(t *testing.T) {
 	}
 	if loading != 1 {
 		t.Errorf("%d loading records, want one:\n%s", loading, stderr)
+	}
+}
+
+// TestChatContextLimits: a reply cut at the context limit says so; the drop/stop
+// question is asked again on any other answer; a message that fits but for the -n
+// reserve is told apart from one that does not fit at all.
+func TestChatContextLimits(t *testing.T) {
+	model := refdata.Path(t, "models", "stories260K.gguf")
+	isolateConfig(t)
+	_, stderr, err := runCLISplit(t, "Once upon a time\n", "chat", "-m", model, "-n", "0", "--ctx", "128", "--temp", "0", "-t", "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stderr, "the reply stopped at the context limit of 128 tokens") {
+		t.Errorf("no notice of the context limit:\n%s", stderr)
+	}
+
+	_, _, err = runCLISplit(t, "Hi\n", "chat", "-m", model, "--ctx", "256", "-t", "1")
+	m := regexp.MustCompile(`this message needs (\d+) tokens and 512 more are kept for the reply \(-n 512\)`).FindStringSubmatch(fmt.Sprint(err))
+	if m == nil {
+		t.Errorf("--ctx 256, -n 512: %v", err)
+	} else if n, _ := strconv.Atoi(m[1]); n >= 256 {
+		t.Errorf("the message alone counted as %d tokens: %v", n, err)
+	}
+	_, _, err = runCLISplit(t, strings.Repeat("Once upon a time ", 40)+"\n", "chat", "-m", model, "--ctx", "64", "-t", "1")
+	if err == nil || !strings.Contains(err.Error(), "this message alone needs") {
+		t.Errorf("a message longer than the context: %v", err)
+	}
+
+	small, err := inferno.Load(model, inferno.Options{Threads: 1, ContextSize: 120})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer small.Close()
+	var out, log strings.Builder
+	c, _ := newConversation(small, "", "", false, &out, &log)
+	var asked []string
+	answers := []string{"", "x", "s"}
+	ask := func(q string) string { asked = append(asked, q); a := answers[0]; answers = answers[1:]; return a }
+	for i := 0; i < 6 && err == nil; i++ {
+		_, err = c.turn(context.Background(), "Once upon a time", greedyOpts(16), ask)
+	}
+	if err != errStop || len(asked) != 3 || !strings.Contains(asked[1], "Please answer d") {
+		t.Errorf("drop/stop question: %v after %d questions %q", err, len(asked), asked)
+	}
+}
+
+func TestChatInputErrors(t *testing.T) {
+	model := refdata.Path(t, "models", "stories260K.gguf")
+	isolateConfig(t)
+	_, _, err := runCLISplit(t, "Hi\n", "chat", "-m", model, "-n", "-1")
+	if err == nil || !strings.Contains(err.Error(), "--tokens -1 must be >= 0") {
+		t.Errorf("chat -n -1: %v", err)
+	}
+	_, _, err = runCLISplit(t, strings.Repeat("\x00", maxInputLine+10), "chat", "-m", model, "-t", "1")
+	if err == nil || !strings.Contains(err.Error(), "an input line is longer than 1048576 bytes") {
+		t.Errorf("an endless line: %v", err)
 	}
 }
