@@ -44,6 +44,11 @@ func newBenchCmd() *cobra.Command {
 					return fmt.Errorf("--compare: %w", err)
 				}
 			}
+			if outJSON != "" {
+				if err := checkOutputPath("--output-json", outJSON); err != nil {
+					return err
+				}
+			}
 			if err := mf.applyConfig(cmd); err != nil {
 				return err
 			}

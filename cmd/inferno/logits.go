@@ -15,6 +15,9 @@ func newLogitsCmd() *cobra.Command {
 		Example: `  inferno logits -m ../shared/refdata/models/stories260K.gguf -p "Once upon a time" --output-json logits.json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutputPath("--output-json", out); err != nil {
+				return err
+			}
 			if err := mf.applyConfig(cmd); err != nil {
 				return err
 			}

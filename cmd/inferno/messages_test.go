@@ -163,3 +163,39 @@ func TestChatInputErrors(t *testing.T) {
 		t.Errorf("an endless line: %v", err)
 	}
 }
+
+// TestRunRefusesBeforeWork: flags that would be ignored or an output that cannot be
+// written are errors before the model runs; a failed run prints no timings.
+func TestRunRefusesBeforeWork(t *testing.T) {
+	model := refdata.Path(t, "models", "stories260K.gguf")
+	isolateConfig(t)
+	for _, flag := range []string{"--system", "--chat-template"} {
+		_, err := runCLI(t, "run", "-m", model, "-p", "Hi", "-n", "2", flag, "zephyr")
+		if err == nil || !strings.Contains(err.Error(), flag+" applies only with --chat") {
+			t.Errorf("%s without --chat: %v", flag, err)
+		}
+	}
+	bad := filepath.Join(t.TempDir(), "no", "such", "dir", "out.json")
+	for _, args := range [][]string{
+		{"run", "-m", model, "-p", "Once upon a time", "-n", "8", "--output-json", bad},
+		{"logits", "-m", model, "-p", "Once upon a time", "--output-json", bad},
+		{"run", "-m", model, "-p", "Once", "-n", "8", "--output-json", t.TempDir()},
+	} {
+		out, err := runCLI(t, args...)
+		if err == nil || !strings.Contains(err.Error(), "--output-json") || strings.Contains(out, "loading") {
+			t.Errorf("%v: %v after\n%s", args, err, out)
+		}
+	}
+	dir := t.TempDir()
+	if _, err := runCLI(t, "run", "-m", model, "-p", "Once", "-n", "2", "--output-json", filepath.Join(dir, "out.json")); err != nil {
+		t.Fatal(err)
+	}
+	if names, _ := filepath.Glob(filepath.Join(dir, "*")); len(names) != 1 {
+		t.Errorf("the output directory holds %v, want only out.json", names)
+	}
+	// a prompt longer than the context fails at once: no summary with absurd rates
+	out, err := runCLI(t, "run", "-m", model, "--ctx", "16", "-p", strings.Repeat("Once upon a time ", 10))
+	if err == nil || strings.Contains(out, "tok/s") {
+		t.Errorf("failed run: %v after\n%s", err, out)
+	}
+}

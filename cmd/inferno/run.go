@@ -243,6 +243,18 @@ func newRunCmd() *cobra.Command {
 			if tokens < 0 {
 				return fmt.Errorf("--tokens %d must be >= 0", tokens)
 			}
+			if !useChat {
+				for _, name := range []string{"system", "chat-template"} {
+					if cmd.Flags().Changed(name) {
+						return fmt.Errorf("--%s applies only with --chat", name)
+					}
+				}
+			}
+			if outJSON != "" {
+				if err := checkOutputPath("--output-json", outJSON); err != nil {
+					return err
+				}
+			}
 			if err := mf.applyConfig(cmd); err != nil {
 				return err
 			}
@@ -285,13 +297,13 @@ func newRunCmd() *cobra.Command {
 				MaxTokens: tokens, Sampling: params, Stop: stops, IgnoreEOS: ignoreEOS,
 			}, func(s string) error { _, err := io.WriteString(out, s); return err })
 			fmt.Fprintln(out)
-			if res != nil && !flagQuiet {
+			if err != nil { // a failed run's timings mean nothing (a prompt refused at once reads as millions of tok/s)
+				return err
+			}
+			if !flagQuiet {
 				fmt.Fprintf(logWriter(stderr), "load: %.1f ms | prompt: %d tokens in %.1f ms (%.2f tok/s) | generation: %d tokens in %.1f ms (%.2f tok/s) | stop: %s\n",
 					ms(m.LoadTime), len(res.PromptTokens), ms(res.PromptTime), res.PromptTokensPerSecond(),
 					len(res.Tokens), ms(res.GenTime), res.GenTokensPerSecond(), res.StopReason)
-			}
-			if err != nil {
-				return err
 			}
 			if outJSON != "" {
 				j := runJSON{Model: mf.model, Backend: m.BackendName(), PromptTokens: res.PromptTokens, Tokens: res.Tokens,
