@@ -14,6 +14,7 @@ import (
 
 	"github.com/inferno-go/inferno"
 	"github.com/inferno-go/inferno/internal/refdata"
+	"github.com/inferno-go/inferno/metal/sim"
 )
 
 // runCLISplit is runCLI with stdout and stderr apart, and stdin given.
@@ -197,5 +198,32 @@ func TestRunRefusesBeforeWork(t *testing.T) {
 	out, err := runCLI(t, "run", "-m", model, "--ctx", "16", "-p", strings.Repeat("Once upon a time ", 10))
 	if err == nil || strings.Contains(out, "tok/s") {
 		t.Errorf("failed run: %v after\n%s", err, out)
+	}
+}
+
+// TestUnknownSubcommands: a command group given an unknown subcommand is an error,
+// not its help and exit status 0.
+func TestUnknownSubcommands(t *testing.T) {
+	for _, group := range []string{"config", "kernels", "completion"} {
+		_, err := runCLI(t, group, "bogus")
+		if err == nil || !strings.Contains(err.Error(), `unknown command "bogus" for "inferno `+group+`"`) {
+			t.Errorf("%s bogus: %v", group, err)
+		}
+		if out, err := runCLI(t, group); err != nil || !strings.Contains(out, "Usage:") {
+			t.Errorf("%s alone: %v\n%s", group, err, out)
+		}
+	}
+}
+
+func TestKernelsBenchFilterMatchesNothing(t *testing.T) {
+	if _, err := sim.Compiler(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skipf("SKIP: the Metal simulator is not available: %v", err)
+	}
+	_, err := runCLI(t, "kernels", "bench", "--backend", "metal-sim", "--filter", "nomatch", "--calls", "1")
+	if err == nil || !strings.Contains(err.Error(), `no kernel matches --filter "nomatch"`) {
+		t.Errorf("kernels bench --filter nomatch: %v", err)
 	}
 }
