@@ -3,16 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/inferno-go/inferno"
+	"github.com/inferno-go/inferno/gguf"
 	"github.com/inferno-go/inferno/internal/refdata"
 	"github.com/inferno-go/inferno/metal/sim"
 )
@@ -31,7 +35,7 @@ func runCLISplit(t *testing.T, stdin string, args ...string) (stdout, stderr str
 }
 
 // isolateConfig makes the test's configuration only what it writes: an empty XDG
-// directory and a fresh working directory.
+// directory and a fresh working directory (so refdata.Path must come first).
 func isolateConfig(t *testing.T) (cwd string) {
 	t.Helper()
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
@@ -225,5 +229,103 @@ func TestKernelsBenchFilterMatchesNothing(t *testing.T) {
 	_, err := runCLI(t, "kernels", "bench", "--backend", "metal-sim", "--filter", "nomatch", "--calls", "1")
 	if err == nil || !strings.Contains(err.Error(), `no kernel matches --filter "nomatch"`) {
 		t.Errorf("kernels bench --filter nomatch: %v", err)
+	}
+}
+
+// copyGGUF writes a copy of src to a temporary file, with extra metadata and the F32
+// tensors named in fill set to one value.
+func copyGGUF(t *testing.T, src string, extra map[string]any, fill map[string]float32) string {
+	t.Helper()
+	f, err := gguf.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := gguf.NewWriter()
+	for _, kv := range f.KVs {
+		if err := w.Set(kv.Key, kv.Value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for k, v := range extra {
+		if err := w.SetAny(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range f.Tensors {
+		ti := &f.Tensors[i]
+		data := append([]byte(nil), f.TensorData(ti)...)
+		if v, ok := fill[ti.Name]; ok {
+			for j := 0; j+4 <= len(data); j += 4 {
+				binary.LittleEndian.PutUint32(data[j:], math.Float32bits(v))
+			}
+		}
+		if err := w.AddTensor(ti.Name, ti.Type, ti.Dims, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "copy.gguf")
+	out, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.WriteTo(out); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestJSONWithNaN: info --json and logits write NaN and infinities as strings instead of
+// failing with "json: unsupported value: NaN".
+func TestJSONWithNaN(t *testing.T) {
+	src := refdata.Path(t, "models", "stories260K.gguf")
+	isolateConfig(t)
+	nan := float32(math.NaN())
+	path := copyGGUF(t, src, map[string]any{"test.nan": nan, "test.inf": math.Inf(-1), "test.list": []float32{1.5, nan}},
+		map[string]float32{"output_norm.weight": nan})
+	out, err := runCLI(t, "info", path, "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct{ Metadata []infoKV }
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]any{}
+	for _, kv := range rep.Metadata {
+		got[kv.Key] = kv.Value
+	}
+	if got["test.nan"] != "NaN" || got["test.inf"] != "-Inf" || !reflect.DeepEqual(got["test.list"], []any{1.5, "NaN"}) {
+		t.Errorf("non-finite metadata: %v %v %v", got["test.nan"], got["test.inf"], got["test.list"])
+	}
+	logits := filepath.Join(t.TempDir(), "logits.json")
+	if _, err := runCLI(t, "logits", "-m", path, "-p", "Once", "--output-json", logits); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(logits)
+	var lg struct{ Logits []any }
+	if err := json.Unmarshal(raw, &lg); err != nil || len(lg.Logits) != 512 || lg.Logits[0] != "NaN" {
+		t.Errorf("NaN logits: %v, %d values, first %v", err, len(lg.Logits), lg.Logits[:min(1, len(lg.Logits))])
+	}
+	// finite values are written as before
+	if b, _ := json.Marshal(jsonFloats32([]float32{1.5, -0.1, 1e-7, 3e38})); string(b) != "[1.5,-0.1,1e-7,3e+38]" {
+		t.Errorf("finite values: %s", b)
+	}
+}
+
+func TestPerplexityJSONWithNaN(t *testing.T) {
+	model, story := refdata.Path(t, "models", "stories260K.gguf"), refdata.Path(t, "reference", "story.txt")
+	isolateConfig(t) // after refdata.Path: the working directory changes
+	path := copyGGUF(t, model, nil, map[string]float32{"output_norm.weight": float32(math.NaN())})
+	out, err := runCLI(t, "perplexity", "-m", path, "-f", story, "--ctx", "128", "--json", "-q")
+	var res struct {
+		PPL    any `json:"ppl"`
+		Chunks int `json:"chunks"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &res) != nil || res.PPL != "NaN" || res.Chunks == 0 {
+		t.Errorf("perplexity of a NaN model: %v, %+v from\n%s", err, res, out)
 	}
 }
