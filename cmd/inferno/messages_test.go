@@ -16,9 +16,11 @@ import (
 	"testing"
 
 	"github.com/inferno-go/inferno"
+	cpubackend "github.com/inferno-go/inferno/cpu"
 	"github.com/inferno-go/inferno/gguf"
 	"github.com/inferno-go/inferno/internal/refdata"
 	"github.com/inferno-go/inferno/metal/sim"
+	"github.com/inferno-go/inferno/tensor"
 )
 
 // runCLISplit is runCLI with stdout and stderr apart, and stdin given.
@@ -327,5 +329,45 @@ func TestPerplexityJSONWithNaN(t *testing.T) {
 	}
 	if err != nil || json.Unmarshal([]byte(out), &res) != nil || res.PPL != "NaN" || res.Chunks == 0 {
 		t.Errorf("perplexity of a NaN model: %v, %+v from\n%s", err, res, out)
+	}
+}
+
+// TestSystemKernels: the CPU path names the types the backend runs with assembly, as the
+// backend reports them, and calls portable only the others.
+func TestSystemKernels(t *testing.T) {
+	out, err := runCLI(t, "system", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s systemInfo
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatal(err)
+	}
+	asmPart, portablePart, _ := strings.Cut(s.Kernels, "portable Go")
+	asm := cpubackend.AssemblyTypes()
+	for _, dt := range asm {
+		if !regexp.MustCompile(`\b` + dt.String() + `\b`).MatchString(asmPart) {
+			t.Errorf("cpu path %q does not name %s among the assembly types %v", s.Kernels, dt, asm)
+		}
+	}
+	weightTypes := 0
+	for _, dt := range tensor.AllTypes() {
+		if _, ok := tensor.VecDotType(dt); ok {
+			weightTypes++
+		}
+	}
+	if len(asm) == weightTypes && portablePart != "" {
+		t.Errorf("cpu path %q: every weight type has assembly here", s.Kernels)
+	}
+	for _, c := range []struct {
+		asm  []tensor.DType
+		want string
+	}{
+		{nil, "portable Go for every weight type"},
+		{[]tensor.DType{tensor.F32, tensor.Q4_0}, " assembly for F32, Q4_0; portable Go for F16, Q4_1, "},
+	} {
+		if got := cpuKernels(c.asm); !strings.Contains(got, c.want) {
+			t.Errorf("cpuKernels(%v) = %q, want %q in it", c.asm, got, c.want)
+		}
 	}
 }
