@@ -240,7 +240,7 @@ oldest turn or stop.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "chat template: %s — /reset, /exit, Ctrl-C stops a reply, Ctrl-D leaves\n", c.tmpl.Name)
+			fmt.Fprintf(logWriter(cmd.ErrOrStderr()), "chat template: %s — /reset, /exit, Ctrl-C stops a reply, Ctrl-D leaves\n", c.tmpl.Name)
 			return c.repl(cmd.InOrStdin(), inferno.GenerateOptions{MaxTokens: tokens, Sampling: params}, true)
 		},
 	}

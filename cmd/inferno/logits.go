@@ -35,7 +35,7 @@ func newLogitsCmd() *cobra.Command {
 			if err := writeJSONFile(out, map[string]any{"prompt_tokens": ids, "logits": jsonFloats32(logits)}); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d logits after %d prompt tokens to %s\n", len(logits), len(ids), out)
+			fmt.Fprintf(logWriter(cmd.ErrOrStderr()), "wrote %d logits after %d prompt tokens to %s\n", len(logits), len(ids), out)
 			return nil
 		},
 	}

@@ -112,6 +112,16 @@ func TestLogFormatJSON(t *testing.T) {
 	if loading != 1 {
 		t.Errorf("%d loading records, want one:\n%s", loading, stderr)
 	}
+	out := filepath.Join(t.TempDir(), "logits.json")
+	_, stderr, err = runCLISplit(t, "", "logits", "-m", model, "-p", "Once", "--output-json", out, "--log-format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		if !json.Valid([]byte(line)) {
+			t.Errorf("logits: not a JSON record: %q", line)
+		}
+	}
 }
 
 // TestChatContextLimits: a reply cut at the context limit says so; the drop/stop
