@@ -111,24 +111,12 @@ func (c *conversation) turn(ctx context.Context, user string, opt inferno.Genera
 			if len(ids) >= nctx {
 				return nil, fmt.Errorf("this message alone needs %d tokens, which leaves no room for a reply in a context of %d: use a larger --ctx", len(ids), nctx)
 			}
-			return nil, fmt.Errorf("this message needs %d tokens and %d more are kept for the reply (-n %d), the context holds %d: use a larger --ctx or a smaller -n",
-				len(ids), reserve, opt.MaxTokens, nctx)
+			return nil, fmt.Errorf("this message needs %d tokens plus %d kept for the reply (-n), the context holds %d: use a larger --ctx or a smaller -n",
+				len(ids), reserve, nctx)
 		}
-		q := fmt.Sprintf("context full: the conversation needs %d tokens and %d more are kept for the reply, the context holds %d. Drop the oldest turn and continue [d], or stop [s]? ",
+		q := fmt.Sprintf("context full: the conversation needs %d tokens plus %d kept for the reply, the context holds %d. Drop the oldest turn and continue [d], or stop [s]? ",
 			len(ids), reserve, nctx)
-		drop := false
-	answer:
-		for {
-			switch a := strings.ToLower(strings.TrimSpace(ask(q))); {
-			case strings.HasPrefix(a, "d"):
-				drop = true
-				break answer
-			case strings.HasPrefix(a, "s"):
-				break answer
-			}
-			q = "Please answer d (drop the oldest turn and continue) or s (stop): "
-		}
-		if !drop {
+		if !askDrop(ask, q) {
 			c.msgs = c.msgs[:len(c.msgs)-1]
 			return nil, errStop
 		}
@@ -139,6 +127,21 @@ func (c *conversation) turn(ctx context.Context, user string, opt inferno.Genera
 		}
 		c.msgs = append(c.msgs[:first], c.msgs[first+n:]...)
 		c.sess.Reset()
+	}
+}
+
+// askDrop asks q until the answer is d (drop: true) or s (stop: false); any other
+// answer, Enter included, asks again.
+func askDrop(ask func(string) string, q string) bool {
+	for {
+		a := strings.ToLower(strings.TrimSpace(ask(q)))
+		switch {
+		case strings.HasPrefix(a, "d"):
+			return true
+		case strings.HasPrefix(a, "s"):
+			return false
+		}
+		q = "Please answer d (drop the oldest turn and continue) or s (stop): "
 	}
 }
 

@@ -139,7 +139,7 @@ func TestChatContextLimits(t *testing.T) {
 	}
 
 	_, _, err = runCLISplit(t, "Hi\n", "chat", "-m", model, "--ctx", "256", "-t", "1")
-	m := regexp.MustCompile(`this message needs (\d+) tokens and 512 more are kept for the reply \(-n 512\)`).FindStringSubmatch(fmt.Sprint(err))
+	m := regexp.MustCompile(`this message needs (\d+) tokens plus 512 kept for the reply \(-n\)`).FindStringSubmatch(fmt.Sprint(err))
 	if m == nil {
 		t.Errorf("--ctx 256, -n 512: %v", err)
 	} else if n, _ := strconv.Atoi(m[1]); n >= 256 {
