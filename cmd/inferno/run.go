@@ -11,7 +11,6 @@ import (
 
 	"github.com/inferno-go/inferno"
 	"github.com/inferno-go/inferno/chat"
-	"github.com/inferno-go/inferno/config"
 	"github.com/inferno-go/inferno/modelcache"
 	"github.com/inferno-go/inferno/sample"
 	"github.com/spf13/cobra"
@@ -146,30 +145,30 @@ func (s *samplingFlags) applyConfig(cmd *cobra.Command) error {
 	}
 	fl := cmd.Flags()
 	s.origins = configOrigins{}
-	fromConfig := func(flag, key string) *config.Value {
+	fromConfig := func(flag, key string) bool { // the user did not set flag: key's value and source
 		if fl.Changed(flag) {
-			return nil
+			return false
 		}
 		s.origins[flag] = c.Values[key].Origin
-		return c.Values[key]
+		return true
 	}
-	if v := fromConfig("temp", "temperature"); v != nil {
-		s.temp = float32(v.Value.(float64))
+	if fromConfig("temp", "temperature") {
+		s.temp = float32(c.Float("temperature"))
 	}
-	if v := fromConfig("top-k", "top_k"); v != nil {
-		s.topK = v.Value.(int)
+	if fromConfig("top-k", "top_k") {
+		s.topK = c.Int("top_k")
 	}
-	if v := fromConfig("top-p", "top_p"); v != nil {
-		s.topP = float32(v.Value.(float64))
+	if fromConfig("top-p", "top_p") {
+		s.topP = float32(c.Float("top_p"))
 	}
-	if v := fromConfig("min-p", "min_p"); v != nil {
-		s.minP = float32(v.Value.(float64))
+	if fromConfig("min-p", "min_p") {
+		s.minP = float32(c.Float("min_p"))
 	}
-	if v := fromConfig("repeat-penalty", "repeat_penalty"); v != nil {
-		s.repeat = float32(v.Value.(float64))
+	if fromConfig("repeat-penalty", "repeat_penalty") {
+		s.repeat = float32(c.Float("repeat_penalty"))
 	}
-	if v := fromConfig("seed", "seed"); v != nil {
-		s.seed = int64(v.Value.(int))
+	if fromConfig("seed", "seed") {
+		s.seed = int64(c.Int("seed"))
 	}
 	return nil
 }
