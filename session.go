@@ -151,6 +151,9 @@ func (s *Session) Generate(ctx context.Context, prompt []int32, opt GenerateOpti
 	if len(prompt) == 0 {
 		return nil, errors.New("generate: empty prompt")
 	}
+	if opt.MaxTokens < 0 {
+		return nil, fmt.Errorf("generate: MaxTokens %d must be >= 0 (0: until the context is full)", opt.MaxTokens)
+	}
 	smp, err := sample.New(opt.Sampling)
 	if err != nil {
 		return nil, fmt.Errorf("sampling: %w", err)

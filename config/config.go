@@ -2,7 +2,8 @@
 // flags, environment variables (INFERNO_ + the key in upper case, e.g.
 // INFERNO_CONTEXT_SIZE), .inferno.toml in the working directory, then
 // $XDG_CONFIG_HOME/inferno/config.toml, then defaults — and remembers where each value
-// came from (`inferno config show`). Unknown keys are errors that name the key.
+// came from (`inferno config show`). Unknown keys are errors that name the key; unknown
+// INFERNO_* variables are reported by UnknownEnv (the command warns).
 package config
 
 import (
@@ -54,6 +55,10 @@ type Value struct {
 	Setting
 	Value  any
 	Source Source
+	// Origin names the source as an error message should: the variable
+	// (INFERNO_THREADS), the key and file (backend_config.threads in /x/.inferno.toml),
+	// "flag" or "default".
+	Origin string
 }
 
 // Config is the resolved configuration.
@@ -67,7 +72,7 @@ type Config struct {
 func Load(cwd, xdg string, env func(string) string) (*Config, error) {
 	c := &Config{Values: map[string]*Value{}}
 	for _, s := range Settings {
-		c.Values[s.Key] = &Value{Setting: s, Value: s.Default, Source: Default}
+		c.Values[s.Key] = &Value{Setting: s, Value: s.Default, Source: Default, Origin: string(Default)}
 	}
 	var paths []string
 	if xdg != "" {
@@ -86,13 +91,14 @@ func Load(cwd, xdg string, env func(string) string) (*Config, error) {
 		c.Files = append(c.Files, p)
 	}
 	for _, s := range Settings {
-		name := "INFERNO_" + strings.ToUpper(s.Key)
+		name := envName(s)
 		if v := env(name); v != "" {
 			x, err := parse(s, v)
 			if err != nil {
 				return nil, fmt.Errorf("environment %s: %w", name, err)
 			}
-			c.Values[s.Key].Value, c.Values[s.Key].Source = x, Source("env "+name)
+			val := c.Values[s.Key]
+			val.Value, val.Source, val.Origin = x, Source("env "+name), name
 		}
 	}
 	return c, nil
@@ -122,7 +128,7 @@ func (c *Config) readFile(path string) error {
 			if err != nil {
 				return fmt.Errorf("%s: %s.%s: %w", path, sec, k, err)
 			}
-			val.Value, val.Source = x, Source("file "+path)
+			val.Value, val.Source, val.Origin = x, Source("file "+path), sec+"."+k+" in "+path
 		}
 	}
 	if len(unknown) > 0 {
@@ -130,6 +136,49 @@ func (c *Config) readFile(path string) error {
 		return fmt.Errorf("%s: unknown keys: %s (known: %s)", path, strings.Join(unknown, ", "), strings.Join(knownKeys(), ", "))
 	}
 	return nil
+}
+
+// envName is the variable that sets s: INFERNO_ and the key in upper case.
+func envName(s Setting) string { return "INFERNO_" + strings.ToUpper(s.Key) }
+
+// OtherEnv are the INFERNO_* variables read outside this package, so not unknown.
+var OtherEnv = []string{
+	"INFERNO_MODELS_DIR",      // modelcache: where models are downloaded
+	"INFERNO_CLANG",           // metal/sim: the clang++ that builds the simulator
+	"INFERNO_SIM_CACHE",       // metal/sim: where the simulator's builds are kept
+	"INFERNO_SIM_WORKING_SET", // metal: the simulated device's memory
+	"INFERNO_REFDATA",         // internal/refdata: the tests' reference data
+}
+
+// UnknownEnv returns, sorted, the INFERNO_* variables in environ (os.Environ's
+// KEY=value form) that nothing reads: most likely misspelt settings.
+func UnknownEnv(environ []string) []string {
+	known := map[string]bool{}
+	for _, s := range Settings {
+		known[envName(s)] = true
+	}
+	for _, name := range OtherEnv {
+		known[name] = true
+	}
+	var unknown []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "INFERNO_") && !known[name] {
+			unknown = append(unknown, name)
+		}
+	}
+	sort.Strings(unknown)
+	return unknown
+}
+
+// KnownEnv lists every INFERNO_* variable that is read, sorted.
+func KnownEnv() []string {
+	names := append([]string(nil), OtherEnv...)
+	for _, s := range Settings {
+		names = append(names, envName(s))
+	}
+	sort.Strings(names)
+	return names
 }
 
 func knownKeys() []string {
@@ -174,7 +223,7 @@ func parse(s Setting, v string) (any, error) {
 // Override sets a key from a flag (highest precedence).
 func (c *Config) Override(key string, v any) {
 	if val, ok := c.Values[key]; ok {
-		val.Value, val.Source = v, Flag
+		val.Value, val.Source, val.Origin = v, Flag, string(Flag)
 	}
 }
 

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -56,5 +57,36 @@ func TestUnknownKeysAndTypes(t *testing.T) {
 		return ""
 	}); err == nil || !strings.Contains(err.Error(), "INFERNO_THREADS") {
 		t.Errorf("bad env: %v", err)
+	}
+}
+
+// TestOrigin: each value names its source as an error message needs it.
+func TestOrigin(t *testing.T) {
+	cwd := t.TempDir()
+	file := filepath.Join(cwd, ".inferno.toml")
+	os.WriteFile(file, []byte("[backend_config]\nthreads = -3\n"), 0o644)
+	env := map[string]string{"INFERNO_BATCH_SIZE": "0"}
+	c, err := Load(cwd, "", func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{
+		"threads":     "backend_config.threads in " + file,
+		"batch_size":  "INFERNO_BATCH_SIZE",
+		"temperature": "default",
+	} {
+		if got := c.Values[key].Origin; got != want {
+			t.Errorf("%s: origin %q, want %q", key, got, want)
+		}
+	}
+}
+
+func TestUnknownEnv(t *testing.T) {
+	got := UnknownEnv([]string{"INFERNO_THREADS=2", "INFERNO_THREDS=2", "INFERNO_MODELS_DIR=/m", "HOME=/h", "INFERNO_CTX=9", "XINFERNO_A=1"})
+	if want := []string{"INFERNO_CTX", "INFERNO_THREDS"}; !slices.Equal(got, want) {
+		t.Errorf("unknown %v, want %v", got, want)
+	}
+	if known := KnownEnv(); !slices.Contains(known, "INFERNO_CONTEXT_SIZE") || !slices.Contains(known, "INFERNO_CLANG") {
+		t.Errorf("known %v", known)
 	}
 }

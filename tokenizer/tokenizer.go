@@ -97,8 +97,11 @@ func FromGGUF(f *gguf.File) (*Tokenizer, error) {
 		return nil, fmt.Errorf("tokenizer: empty token list")
 	}
 	if f.Has("tokenizer.ggml.scores") {
-		if t.scores, err = f.Float32s("tokenizer.ggml.scores"); err != nil || len(t.scores) != n {
-			return nil, fmt.Errorf("tokenizer: tokenizer.ggml.scores: %d scores for %d tokens (%v)", len(t.scores), n, err)
+		if t.scores, err = f.Float32s("tokenizer.ggml.scores"); err != nil {
+			return nil, fmt.Errorf("tokenizer: %w", err)
+		}
+		if len(t.scores) != n {
+			return nil, fmt.Errorf("tokenizer: tokenizer.ggml.scores: %d scores for %d tokens", len(t.scores), n)
 		}
 	}
 	t.types = make([]int32, n)
@@ -107,8 +110,11 @@ func FromGGUF(f *gguf.File) (*Tokenizer, error) {
 	}
 	if f.Has("tokenizer.ggml.token_type") {
 		tt, err := f.Int32s("tokenizer.ggml.token_type")
-		if err != nil || len(tt) != n {
-			return nil, fmt.Errorf("tokenizer: tokenizer.ggml.token_type: %d types for %d tokens (%v)", len(tt), n, err)
+		if err != nil {
+			return nil, fmt.Errorf("tokenizer: %w", err)
+		}
+		if len(tt) != n {
+			return nil, fmt.Errorf("tokenizer: tokenizer.ggml.token_type: %d types for %d tokens", len(tt), n)
 		}
 		t.types = tt
 	}

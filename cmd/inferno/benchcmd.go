@@ -44,6 +44,11 @@ func newBenchCmd() *cobra.Command {
 					return fmt.Errorf("--compare: %w", err)
 				}
 			}
+			if outJSON != "" {
+				if err := checkOutputPath("--output-json", outJSON); err != nil {
+					return err
+				}
+			}
 			if err := mf.applyConfig(cmd); err != nil {
 				return err
 			}
@@ -57,7 +62,7 @@ func newBenchCmd() *cobra.Command {
 			}
 			defer m.Close()
 			rep, err := bench.Run(m, bench.Options{Iterations: iters, Warmup: warmup, PromptTokens: promptTokens,
-				GenTokens: tokens, Version: version, Progress: func(s string) { fmt.Fprintln(stderr, s) }})
+				GenTokens: tokens, Version: version, Progress: func(s string) { fmt.Fprintln(logWriter(stderr), s) }})
 			if err != nil {
 				return err
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -73,14 +74,15 @@ var errStop = fmt.Errorf("stopped at the context limit")
 // turn adds a user message and generates the reply.
 func (c *conversation) turn(ctx context.Context, user string, opt inferno.GenerateOptions, ask func(string) string) (*inferno.Result, error) {
 	c.msgs = append(c.msgs, chat.Message{Role: "user", Content: user})
+	nctx := c.sess.ContextSize()
+	reserve := max(opt.MaxTokens, 1) // room kept for the reply: -n, or at least one token
 	for {
 		text, ids, err := c.tokens()
 		if err != nil {
 			c.msgs = c.msgs[:len(c.msgs)-1]
 			return nil, err
 		}
-		need := len(ids) + max(opt.MaxTokens, 1)
-		if need <= c.sess.ContextSize() {
+		if len(ids)+reserve <= nctx {
 			if c.verbose {
 				fmt.Fprintf(c.log, "prompt (%d tokens, template %s):\n%s\nids: %v\n", len(ids), c.tmpl.Name, text, ids)
 			}
@@ -106,10 +108,15 @@ func (c *conversation) turn(ctx context.Context, user string, opt inferno.Genera
 		}
 		if len(c.msgs)-first <= 1 {
 			c.msgs = c.msgs[:len(c.msgs)-1]
-			return nil, fmt.Errorf("this message alone needs %d tokens, the context holds %d: use a larger --ctx", need, c.sess.ContextSize())
+			if len(ids) >= nctx {
+				return nil, fmt.Errorf("this message alone needs %d tokens, which leaves no room for a reply in a context of %d: use a larger --ctx", len(ids), nctx)
+			}
+			return nil, fmt.Errorf("this message needs %d tokens plus %d kept for the reply (-n), the context holds %d: use a larger --ctx or a smaller -n",
+				len(ids), reserve, nctx)
 		}
-		a := ask(fmt.Sprintf("context full: the conversation needs %d tokens, the context holds %d. Drop the oldest turn and continue [d], or stop [s]? ", need, c.sess.ContextSize()))
-		if !strings.HasPrefix(strings.ToLower(strings.TrimSpace(a)), "d") {
+		q := fmt.Sprintf("context full: the conversation needs %d tokens plus %d kept for the reply, the context holds %d. Drop the oldest turn and continue [d], or stop [s]? ",
+			len(ids), reserve, nctx)
+		if !askDrop(ask, q) {
 			c.msgs = c.msgs[:len(c.msgs)-1]
 			return nil, errStop
 		}
@@ -123,16 +130,34 @@ func (c *conversation) turn(ctx context.Context, user string, opt inferno.Genera
 	}
 }
 
+// askDrop asks q until the answer is d (drop: true) or s (stop: false); any other
+// answer, Enter included, asks again.
+func askDrop(ask func(string) string, q string) bool {
+	for {
+		a := strings.ToLower(strings.TrimSpace(ask(q)))
+		switch {
+		case strings.HasPrefix(a, "d"):
+			return true
+		case strings.HasPrefix(a, "s"):
+			return false
+		}
+		q = "Please answer d (drop the oldest turn and continue) or s (stop): "
+	}
+}
+
+// maxInputLine is the longest line (one message) chat reads.
+const maxInputLine = 1 << 20
+
 // repl runs the interactive loop: a line is a message; /reset, /exit; EOF leaves.
 func (c *conversation) repl(in io.Reader, opt inferno.GenerateOptions, interactive bool) error {
 	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	sc.Buffer(make([]byte, 0, 64<<10), maxInputLine)
 	ask := func(q string) string {
 		fmt.Fprint(c.log, q)
 		if sc.Scan() {
 			return sc.Text()
 		}
-		return "s"
+		return "s" // end of input (or a read error, which the loop reports): stop
 	}
 	for {
 		if interactive {
@@ -140,7 +165,12 @@ func (c *conversation) repl(in io.Reader, opt inferno.GenerateOptions, interacti
 		}
 		if !sc.Scan() {
 			fmt.Fprintln(c.log)
-			return sc.Err()
+			if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
+				return fmt.Errorf("chat: an input line is longer than %d bytes, the limit for one message", maxInputLine)
+			} else if err != nil {
+				return fmt.Errorf("chat: reading input: %w", err)
+			}
+			return nil
 		}
 		line := strings.TrimSpace(sc.Text())
 		switch line {
@@ -163,8 +193,11 @@ func (c *conversation) repl(in io.Reader, opt inferno.GenerateOptions, interacti
 		if err != nil {
 			return err
 		}
-		if res.StopReason == inferno.StopCancelled {
+		switch res.StopReason {
+		case inferno.StopCancelled:
 			fmt.Fprintln(c.log, "(stopped)")
+		case inferno.StopContext:
+			fmt.Fprintf(c.log, "(the reply stopped at the context limit of %d tokens: use a larger --ctx, or /reset)\n", c.sess.ContextSize())
 		}
 	}
 }
@@ -188,6 +221,9 @@ oldest turn or stop.`,
   inferno chat -m model.gguf --chat-template llama3 --verbose-prompt`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if tokens < 0 {
+				return fmt.Errorf("--tokens %d must be >= 0", tokens)
+			}
 			if err := mf.applyConfig(cmd); err != nil {
 				return err
 			}
@@ -207,7 +243,7 @@ oldest turn or stop.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "chat template: %s — /reset, /exit, Ctrl-C stops a reply, Ctrl-D leaves\n", c.tmpl.Name)
+			fmt.Fprintf(logWriter(cmd.ErrOrStderr()), "chat template: %s — /reset, /exit, Ctrl-C stops a reply, Ctrl-D leaves\n", c.tmpl.Name)
 			return c.repl(cmd.InOrStdin(), inferno.GenerateOptions{MaxTokens: tokens, Sampling: params}, true)
 		},
 	}
@@ -215,7 +251,7 @@ oldest turn or stop.`,
 	sf.register(cmd)
 	cmd.Flags().StringVar(&system, "system", "", "system message")
 	cmd.Flags().StringVar(&tmpl, "chat-template", "", "built-in template name or a Jinja file (overrides the model's)")
-	cmd.Flags().IntVarP(&tokens, "tokens", "n", 512, "most tokens per reply")
+	cmd.Flags().IntVarP(&tokens, "tokens", "n", 512, "most tokens per reply (0: until end of text or the context limit)")
 	cmd.Flags().BoolVar(&verbosePrompt, "verbose-prompt", false, "print the rendered prompt and its token ids before each reply")
 	return cmd
 }

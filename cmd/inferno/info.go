@@ -17,6 +17,7 @@ func newInfoCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "info FILE",
 		Short: "Show a GGUF file's metadata, tensors and totals",
+		Long:  "Show a GGUF file's metadata, tensors and totals, as text or JSON.\n\nWith --json: " + nonFiniteJSONHelp,
 		Example: `  inferno info ../shared/refdata/models/stories260K.gguf
   inferno info model.gguf --json | jq .totals`,
 		Args: cobra.ExactArgs(1),
@@ -28,6 +29,9 @@ func newInfoCmd() *cobra.Command {
 			defer f.Close()
 			rep := buildInfo(args[0], f)
 			if asJSON {
+				for i := range rep.Metadata {
+					rep.Metadata[i].Value = jsonSafe(rep.Metadata[i].Value)
+				}
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
 				return enc.Encode(rep)
@@ -35,7 +39,7 @@ func newInfoCmd() *cobra.Command {
 			return writeInfoText(cmd.OutOrStdout(), rep)
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text (NaN and infinite metadata values as the strings \"NaN\", \"+Inf\", \"-Inf\")")
 	return cmd
 }
 

@@ -107,6 +107,9 @@ func newKernelsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if len(rs) == 0 {
+				return fmt.Errorf("no kernel matches --filter %q", filter)
+			}
 			out := cmd.OutOrStdout()
 			if asJSON {
 				b, _ := json.MarshalIndent(map[string]any{"device": d.Name(), "simulated": d.Simulated(), "results": rs}, "", "  ")

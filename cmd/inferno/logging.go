@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/inferno-go/inferno/config"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
@@ -30,8 +31,24 @@ func addLogFlags(root *cobra.Command) {
 		if flagQuiet && flagVerbose {
 			return fmt.Errorf("--quiet and --verbose contradict each other")
 		}
+		// as an unknown config key is an error, a misspelt variable must not pass unseen
+		if unknown := config.UnknownEnv(os.Environ()); len(unknown) > 0 {
+			warnf(cmd.ErrOrStderr(), "ignoring unknown environment variables %s (known: %s)",
+				strings.Join(unknown, ", "), strings.Join(config.KnownEnv(), ", "))
+		}
 		return nil
 	}
+}
+
+// warnf prints a warning on stderr, also with --quiet (it is not progress): a line
+// starting "warning:", or a WARN record with --log-format json.
+func warnf(stderr io.Writer, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if flagLogFormat == "json" {
+		slog.New(slog.NewJSONHandler(stderr, nil)).Warn(msg)
+		return
+	}
+	fmt.Fprintln(stderr, "warning: "+msg)
 }
 
 // logWriter returns where log lines go: nowhere with --quiet, slog JSON records with
@@ -72,18 +89,19 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// progress reports done/total on a terminal as a bar, elsewhere as occasional lines.
+// progress reports done/total on a terminal as a bar, elsewhere as occasional lines
+// (log records with --log-format json).
 type progress struct {
 	w     io.Writer
 	label string
 	tty   bool
 	last  int
+	// onlyDone: off a terminal, one line when done instead of one per tenth
+	onlyDone bool
 }
 
 func newProgress(w io.Writer, label string) *progress {
-	if flagQuiet {
-		w = io.Discard
-	}
+	w = logWriter(w)
 	return &progress{w: w, label: label, tty: isTerminal(w), last: -1}
 }
 
@@ -98,6 +116,9 @@ func (p *progress) update(done, total int, what string) {
 		if done == total {
 			fmt.Fprintln(p.w)
 		}
+		return
+	}
+	if p.onlyDone && done != total {
 		return
 	}
 	if pct/10 != p.last/10 || done == total {

@@ -12,9 +12,13 @@ func newLogitsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "logits",
 		Short:   "Write the last-position logits of a prompt (full vocabulary) as JSON",
+		Long:    "Write the last-position logits of a prompt (full vocabulary) as JSON.\n\n" + nonFiniteJSONHelp,
 		Example: `  inferno logits -m ../shared/refdata/models/stories260K.gguf -p "Once upon a time" --output-json logits.json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutputPath("--output-json", out); err != nil {
+				return err
+			}
 			if err := mf.applyConfig(cmd); err != nil {
 				return err
 			}
@@ -28,10 +32,10 @@ func newLogitsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := writeJSONFile(out, map[string]any{"prompt_tokens": ids, "logits": logits}); err != nil {
+			if err := writeJSONFile(out, map[string]any{"prompt_tokens": ids, "logits": jsonFloats32(logits)}); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d logits after %d prompt tokens to %s\n", len(logits), len(ids), out)
+			fmt.Fprintf(logWriter(cmd.ErrOrStderr()), "wrote %d logits after %d prompt tokens to %s\n", len(logits), len(ids), out)
 			return nil
 		},
 	}

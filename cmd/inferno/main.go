@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -24,7 +25,31 @@ func newRootCmd() *cobra.Command {
 	addLogFlags(root)
 	addProfileFlag(root)
 	root.AddCommand(newInfoCmd(), newRunCmd(), newTokenizeCmd(), newLogitsCmd(), newPerplexityCmd(), newKernelsCmd(), newGenCmd(), newQuantizeCmd(), newBenchCmd(), newConfigCmd(), newSystemCmd(), newPullCmd(), newListCmd(), newChatCmd())
+	// Now, not in Execute, so that the loop below sees it (its scripts go to os.Stdout:
+	// cobra takes the root's output when it makes the command).
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.HasSubCommands() && !c.Runnable() {
+			c.Args, c.RunE = cobra.ArbitraryArgs, refuseUnknownSubcommand
+		}
+	}
 	return root
+}
+
+// refuseUnknownSubcommand runs for a command group (config, kernels, completion) when no
+// subcommand matched: alone it prints the help, with an argument it is an error (cobra
+// would print the help and exit 0).
+func refuseUnknownSubcommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return cmd.Help()
+	}
+	var names []string
+	for _, c := range cmd.Commands() {
+		if c.IsAvailableCommand() {
+			names = append(names, c.Name())
+		}
+	}
+	return fmt.Errorf("unknown command %q for %q (want %s)", args[0], cmd.CommandPath(), strings.Join(names, ", "))
 }
 
 func main() {

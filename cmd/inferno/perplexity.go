@@ -122,7 +122,19 @@ func newPerplexityCmd() *cobra.Command {
 				return err
 			}
 			if asJSON {
-				b, _ := json.MarshalIndent(res, "", "  ")
+				j := struct { // the outer fields take the place of the embedded ones
+					*PerplexityResult
+					PPL       jsonFloat64   `json:"ppl"`
+					StdErr    jsonFloat64   `json:"ppl_stderr"`
+					ChunkPPLs []jsonFloat64 `json:"chunk_ppls"`
+				}{PerplexityResult: res, PPL: jsonFloat64(res.PPL), StdErr: jsonFloat64(res.StdErr)}
+				for _, p := range res.ChunkPPLs {
+					j.ChunkPPLs = append(j.ChunkPPLs, jsonFloat64(p))
+				}
+				b, err := json.MarshalIndent(j, "", "  ")
+				if err != nil {
+					return err
+				}
 				fmt.Fprintln(cmd.OutOrStdout(), string(b))
 				return nil
 			}
@@ -132,7 +144,7 @@ func newPerplexityCmd() *cobra.Command {
 	}
 	mf.register(cmd)
 	cmd.Flags().StringVarP(&file, "file", "f", "", "text file (required)")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (a NaN or infinite perplexity as the string \"NaN\", \"+Inf\" or \"-Inf\")")
 	_ = cmd.MarkFlagRequired("file")
 	return cmd
 }

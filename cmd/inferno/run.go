@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
 
 	"github.com/inferno-go/inferno"
 	"github.com/inferno-go/inferno/chat"
@@ -23,6 +25,20 @@ type modelFlags struct {
 	f32KV     bool
 	backend   string
 	gpuLayers int
+	origins   configOrigins
+}
+
+// configOrigins records, per flag, where the configuration set the value of a flag the
+// user did not give, so that an error names the real source, not a flag.
+type configOrigins map[string]string
+
+// name is how an error names a flag's value: "--threads -3", or, when the value came
+// from the configuration, "threads -3 (from backend_config.threads in /x/.inferno.toml)".
+func (o configOrigins) name(flag string, v any) string {
+	if origin, ok := o[flag]; ok {
+		return fmt.Sprintf("%s %v (from %s)", flag, v, origin)
+	}
+	return fmt.Sprintf("--%s %v", flag, v)
 }
 
 func (f *modelFlags) register(cmd *cobra.Command) {
@@ -39,13 +55,13 @@ func (f *modelFlags) register(cmd *cobra.Command) {
 func (f *modelFlags) validate() error {
 	switch {
 	case f.threads < 0:
-		return fmt.Errorf("--threads %d must be >= 0", f.threads)
+		return fmt.Errorf("%s must be >= 0", f.origins.name("threads", f.threads))
 	case f.ctx < 0:
-		return fmt.Errorf("--ctx %d must be >= 0", f.ctx)
+		return fmt.Errorf("%s must be >= 0", f.origins.name("ctx", f.ctx))
 	case f.batch <= 0:
-		return fmt.Errorf("--batch %d must be > 0", f.batch)
+		return fmt.Errorf("%s must be > 0", f.origins.name("batch", f.batch))
 	case f.gpuLayers < 0:
-		return fmt.Errorf("--gpu-layers %d must be >= 0", f.gpuLayers)
+		return fmt.Errorf("%s must be >= 0", f.origins.name("gpu-layers", f.gpuLayers))
 	}
 	return nil
 }
@@ -58,18 +74,19 @@ func (f *modelFlags) applyConfig(cmd *cobra.Command) error {
 		return err
 	}
 	fl := cmd.Flags()
-	if !fl.Changed("threads") {
-		f.threads = c.Int("threads")
+	f.origins = configOrigins{}
+	fromConfig := func(flag, key string, dst *int) {
+		if !fl.Changed(flag) {
+			*dst = c.Int(key)
+			f.origins[flag] = c.Values[key].Origin
+		}
 	}
-	if !fl.Changed("ctx") && c.Int("context_size") != 0 {
-		f.ctx = c.Int("context_size")
+	fromConfig("threads", "threads", &f.threads)
+	if c.Int("context_size") != 0 {
+		fromConfig("ctx", "context_size", &f.ctx)
 	}
-	if !fl.Changed("batch") {
-		f.batch = c.Int("batch_size")
-	}
-	if !fl.Changed("gpu-layers") {
-		f.gpuLayers = c.Int("gpu_layers")
-	}
+	fromConfig("batch", "batch_size", &f.batch)
+	fromConfig("gpu-layers", "gpu_layers", &f.gpuLayers)
 	if !fl.Changed("backend") && !c.Bool("gpu_enabled") {
 		f.backend = "cpu"
 	}
@@ -89,9 +106,7 @@ func (f *modelFlags) load(stderr io.Writer) (*inferno.Model, error) {
 		return nil, err
 	}
 	lp := newProgress(stderr, "loading")
-	if !lp.tty { // plain logs get one line when done, not ten
-		lp.last = 90
-	}
+	lp.onlyDone = true // plain logs get one line when done, not ten
 	m, err := inferno.Load(path, inferno.Options{Threads: f.threads, ContextSize: f.ctx, BatchSize: f.batch,
 		F32KVCache: f.f32KV, Backend: backend, GPULayers: f.gpuLayers, Log: logWriter(stderr),
 		LoadProgress: func(done, total int) { lp.update(done, total, "blocks") }})
@@ -106,6 +121,7 @@ type samplingFlags struct {
 	temp, topP, minP, repeat, freq, presence float32
 	topK, lastN                              int
 	seed                                     int64
+	origins                                  configOrigins
 }
 
 func (s *samplingFlags) register(cmd *cobra.Command) {
@@ -128,22 +144,30 @@ func (s *samplingFlags) applyConfig(cmd *cobra.Command) error {
 		return err
 	}
 	fl := cmd.Flags()
-	if !fl.Changed("temp") {
+	s.origins = configOrigins{}
+	fromConfig := func(flag, key string) bool { // the user did not set flag: key's value and source
+		if fl.Changed(flag) {
+			return false
+		}
+		s.origins[flag] = c.Values[key].Origin
+		return true
+	}
+	if fromConfig("temp", "temperature") {
 		s.temp = float32(c.Float("temperature"))
 	}
-	if !fl.Changed("top-k") {
+	if fromConfig("top-k", "top_k") {
 		s.topK = c.Int("top_k")
 	}
-	if !fl.Changed("top-p") {
+	if fromConfig("top-p", "top_p") {
 		s.topP = float32(c.Float("top_p"))
 	}
-	if !fl.Changed("min-p") {
+	if fromConfig("min-p", "min_p") {
 		s.minP = float32(c.Float("min_p"))
 	}
-	if !fl.Changed("repeat-penalty") {
+	if fromConfig("repeat-penalty", "repeat_penalty") {
 		s.repeat = float32(c.Float("repeat_penalty"))
 	}
-	if !fl.Changed("seed") {
+	if fromConfig("seed", "seed") {
 		s.seed = int64(c.Int("seed"))
 	}
 	return nil
@@ -155,10 +179,31 @@ func (s *samplingFlags) params() (sample.Params, error) {
 	if s.seed < 0 {
 		p.Seed = uint64(randomSeed())
 	}
-	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("sampling flags: %w", err)
+	err := p.Validate()
+	if err == nil {
+		return p, nil
 	}
-	return p, nil
+	// A value from the configuration is checked alone (the rest at their defaults), so
+	// that the error names the file or variable it came from.
+	for _, flag := range slices.Sorted(maps.Keys(s.origins)) {
+		one := sample.Defaults()
+		switch flag {
+		case "temp":
+			one.Temperature = p.Temperature
+		case "top-k":
+			one.TopK = p.TopK
+		case "top-p":
+			one.TopP = p.TopP
+		case "min-p":
+			one.MinP = p.MinP
+		case "repeat-penalty":
+			one.RepeatPenalty = p.RepeatPenalty
+		}
+		if err := one.Validate(); err != nil {
+			return p, fmt.Errorf("sampling: %w (from %s)", err, s.origins[flag])
+		}
+	}
+	return p, fmt.Errorf("sampling flags: %w", err)
 }
 
 type runJSON struct {
@@ -196,6 +241,18 @@ func newRunCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if tokens < 0 {
 				return fmt.Errorf("--tokens %d must be >= 0", tokens)
+			}
+			if !useChat {
+				for _, name := range []string{"system", "chat-template"} {
+					if cmd.Flags().Changed(name) {
+						return fmt.Errorf("--%s applies only with --chat", name)
+					}
+				}
+			}
+			if outJSON != "" {
+				if err := checkOutputPath("--output-json", outJSON); err != nil {
+					return err
+				}
 			}
 			if err := mf.applyConfig(cmd); err != nil {
 				return err
@@ -239,13 +296,13 @@ func newRunCmd() *cobra.Command {
 				MaxTokens: tokens, Sampling: params, Stop: stops, IgnoreEOS: ignoreEOS,
 			}, func(s string) error { _, err := io.WriteString(out, s); return err })
 			fmt.Fprintln(out)
-			if res != nil && !flagQuiet {
+			if err != nil { // a failed run's timings mean nothing (a prompt refused at once reads as millions of tok/s)
+				return err
+			}
+			if !flagQuiet {
 				fmt.Fprintf(logWriter(stderr), "load: %.1f ms | prompt: %d tokens in %.1f ms (%.2f tok/s) | generation: %d tokens in %.1f ms (%.2f tok/s) | stop: %s\n",
 					ms(m.LoadTime), len(res.PromptTokens), ms(res.PromptTime), res.PromptTokensPerSecond(),
 					len(res.Tokens), ms(res.GenTime), res.GenTokensPerSecond(), res.StopReason)
-			}
-			if err != nil {
-				return err
 			}
 			if outJSON != "" {
 				j := runJSON{Model: mf.model, Backend: m.BackendName(), PromptTokens: res.PromptTokens, Tokens: res.Tokens,

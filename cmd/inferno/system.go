@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 
+	cpubackend "github.com/inferno-go/inferno/cpu"
 	"github.com/inferno-go/inferno/metal"
 	"github.com/inferno-go/inferno/metal/sim"
+	"github.com/inferno-go/inferno/tensor"
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/cpu"
 )
@@ -50,10 +53,7 @@ func gatherSystem() systemInfo {
 		add(cpu.ARM64.HasASIMDDP, "DOTPROD")
 		add(cpu.ARM64.HasI8MM, "I8MM")
 	}
-	s.Kernels = "portable Go"
-	if runtime.GOARCH == "amd64" && cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		s.Kernels = "AVX2+FMA assembly (Q4_0, Q8_0, Q4_K, Q6_K, F32); portable Go for the rest"
-	}
+	s.Kernels = cpuKernels(cpubackend.AssemblyTypes())
 	if runtime.GOOS == "darwin" {
 		if d, err := metal.NewDevice(); err == nil {
 			info := d.Info()
@@ -72,6 +72,30 @@ func gatherSystem() systemInfo {
 		s.Backends["metal-sim"] = err.Error()
 	}
 	return s
+}
+
+// cpuKernels says which weight types the CPU backend multiplies with assembly (asm,
+// as the backend reports it) and which with portable Go.
+func cpuKernels(asm []tensor.DType) string {
+	var fast, portable []string
+	for _, t := range tensor.AllTypes() {
+		if _, ok := tensor.VecDotType(t); !ok {
+			continue // not a weight type the backend multiplies by
+		}
+		if slices.Contains(asm, t) {
+			fast = append(fast, t.String())
+		} else {
+			portable = append(portable, t.String())
+		}
+	}
+	isa := map[string]string{"amd64": "AVX2+FMA", "arm64": "NEON"}[runtime.GOARCH]
+	switch {
+	case len(fast) == 0:
+		return "portable Go for every weight type (no assembly kernels in this build or for this CPU)"
+	case len(portable) == 0:
+		return fmt.Sprintf("%s assembly for every weight type (%s)", isa, strings.Join(fast, ", "))
+	}
+	return fmt.Sprintf("%s assembly for %s; portable Go for %s", isa, strings.Join(fast, ", "), strings.Join(portable, ", "))
 }
 
 func cpuModel() string {
