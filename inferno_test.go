@@ -7,7 +7,6 @@ import (
 	"os"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/inferno-go/inferno/internal/refdata"
@@ -103,33 +102,6 @@ func TestStopsAndLimits(t *testing.T) {
 	if _, err := newSession(t, m).Generate(context.Background(), prompt, GenerateOptions{Sampling: bad}, nil); err == nil {
 		t.Error("top-p 2 accepted")
 	}
-}
-
-// TestConcurrentSessions: sessions sharing one model give the same tokens as alone.
-func TestConcurrentSessions(t *testing.T) {
-	m, err := Load(refdata.Path(t, "models", "stories260K.gguf"), Options{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	prompts := []string{"Once upon a time", "The little dog", "Lily and Tom went"}
-	want := make([][]int32, len(prompts))
-	for i, p := range prompts {
-		r, _ := newSession(t, m).Generate(context.Background(), m.Tokenize(p), GenerateOptions{MaxTokens: 24, Sampling: greedyParams()}, nil)
-		want[i] = r.Tokens
-	}
-	var wg sync.WaitGroup
-	for i, p := range prompts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r, err := newSession(t, m).Generate(context.Background(), m.Tokenize(p), GenerateOptions{MaxTokens: 24, Sampling: greedyParams()}, nil)
-			if err != nil || !reflect.DeepEqual(r.Tokens, want[i]) {
-				t.Errorf("concurrent %q: %v %v", p, err, r.Tokens)
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 // newSession is NewSession failing the test on an error.
