@@ -233,4 +233,3 @@ func (w *Writer) writeHeader(e *ewriter) {
 	zeros := make([]byte, w.Alignment)
 	e.Write(zeros[:pad(uint64(e.n), w.Alignment)-uint64(e.n)])
 }
-
