@@ -14,10 +14,18 @@ import (
 	"github.com/inferno-go/inferno/sample"
 )
 
-// testBackends are the backends the lifecycle and concurrency tests run on; metal-sim
-// needs clang-19 (skipped with the reason when missing, a failure under CI).
-func testBackends(t *testing.T) []string {
-	out := []string{"cpu"}
+// testBackend is a backend configuration of the lifecycle and concurrency tests.
+type testBackend struct {
+	name      string
+	backend   string
+	gpuLayers int
+}
+
+// testBackends are cpu and metal-sim (and, with split, metal-sim with the first two
+// blocks on the GPU and the rest on the CPU); metal-sim needs clang-19: without it the
+// test logs why and runs on cpu alone (CI=true makes that a failure).
+func testBackends(t *testing.T, split bool) []testBackend {
+	out := []testBackend{{"cpu", "cpu", 0}}
 	if _, err := sim.Compiler(); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("metal-sim: %v", err)
@@ -25,14 +33,22 @@ func testBackends(t *testing.T) []string {
 		t.Logf("SKIP metal-sim: %v", err)
 		return out
 	}
-	return append(out, "metal-sim")
+	out = append(out, testBackend{"metal-sim", "metal-sim", 0})
+	if split {
+		out = append(out, testBackend{"metal-sim+cpu", "metal-sim", 2})
+	}
+	return out
 }
 
-func loadOn(t *testing.T, backend string, ctxSize int) *Model {
+func loadOn(t *testing.T, be testBackend, ctxSize int) *Model {
 	t.Helper()
-	m, err := Load(refdata.Path(t, "models", "stories260K.gguf"), Options{Threads: 2, ContextSize: ctxSize, BatchSize: 16, Backend: backend})
+	m, err := Load(refdata.Path(t, "models", "stories260K.gguf"),
+		Options{Threads: 2, ContextSize: ctxSize, BatchSize: 16, Backend: be.backend, GPULayers: be.gpuLayers})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if m.BackendName() != be.name {
+		t.Fatalf("backend %s, want %s", m.BackendName(), be.name)
 	}
 	return m
 }
@@ -43,12 +59,12 @@ func loadOn(t *testing.T, backend string, ctxSize int) *Model {
 func TestUseAfterClose(t *testing.T) {
 	ctx := context.Background()
 	prompt := []int32{1, 403, 407}
-	for _, be := range testBackends(t) {
-		t.Run(be, func(t *testing.T) {
+	for _, be := range testBackends(t, true) {
+		t.Run(be.name, func(t *testing.T) {
 			m := loadOn(t, be, 64)
 			before := m.GPUMemory()
 			s := newSession(t, m)
-			if be != "cpu" {
+			if be.backend != "cpu" {
 				if mem := m.GPUMemory(); mem.KVCache <= 0 || mem.Compute <= 0 {
 					t.Errorf("GPU memory with a session: %+v", mem)
 				}
@@ -111,7 +127,7 @@ func checkClosed(t *testing.T, when string, s *Session) {
 // TestCancelPrompt: a cancelled context stops Eval with context.Canceled and leaves
 // the session as it was; Generate reports StopCancelled.
 func TestCancelPrompt(t *testing.T) {
-	m := loadOn(t, "cpu", 64)
+	m := loadOn(t, testBackend{"cpu", "cpu", 0}, 64)
 	defer m.Close()
 	s := newSession(t, m)
 	defer s.Close()
@@ -131,8 +147,8 @@ func TestCancelPrompt(t *testing.T) {
 func TestConcurrentSessions(t *testing.T) {
 	prompts := []string{"Once upon a time", "The little dog", "Lily and Tom went"}
 	sampled := sample4()
-	for _, be := range testBackends(t) {
-		t.Run(be, func(t *testing.T) {
+	for _, be := range testBackends(t, false) {
+		t.Run(be.name, func(t *testing.T) {
 			m := loadOn(t, be, 128)
 			defer m.Close()
 			run := func(p string, i int) ([]int32, error) {

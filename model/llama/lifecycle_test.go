@@ -123,6 +123,9 @@ func TestForwardOutputs(t *testing.T) {
 	if err != nil || logits != nil || tok != argmax(last) {
 		t.Errorf("argmax: %v, token %d, want %d (and no logits: %d)", err, tok, argmax(last), len(logits))
 	}
+	if _, _, err := newState(t, m, 8, 2, false).Forward(ctx, toks, pos, llama.Output(9)); err == nil {
+		t.Error("output 9 accepted")
+	}
 }
 
 // TestReleaseAndClose: Release frees everything NewState allocated; a released State,

@@ -205,6 +205,9 @@ func (s *State) Forward(ctx context.Context, tokens, pos []int32, out Output) ([
 	if len(tokens) == 0 || len(tokens) != len(pos) {
 		return nil, 0, fmt.Errorf("model: forward of %d tokens with %d positions", len(tokens), len(pos))
 	}
+	if out < LastLogits || out > Argmax {
+		return nil, 0, fmt.Errorf("model: forward output %d is not LastLogits, AllLogits or Argmax", out)
+	}
 	for i, p := range pos {
 		if p < 0 || int(p) >= s.NCtx {
 			return nil, 0, fmt.Errorf("model: position %d is outside the context of %d tokens", p, s.NCtx)
