@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 FUZZTIME ?= 10m
 
-.PHONY: all build test test-noasm test-sim-arm64 test-cpu-arm64 bench lint cross run fuzz dist clean
+.PHONY: all build test test-race test-noasm test-sim-arm64 test-cpu-arm64 bench lint cross run fuzz dist clean
 
 all: build
 
@@ -17,6 +17,12 @@ build:
 # The README's test command: everything, with the race detector off to fit 2 cores.
 test:
 	$(GO) test -count=1 ./...
+
+# Sessions made, run and closed from several goroutines on one model (cpu and
+# metal-sim), and the model's lifecycle, under the race detector.
+test-race:
+	$(GO) test -race -count=1 -run 'TestConcurrentSessions|TestUseAfterClose|TestCancelPrompt' .
+	$(GO) test -race -count=1 -run 'TestForwardCancel|TestReleaseAndClose' ./model/llama
 
 # The same tests on the portable (pure Go) kernels.
 test-noasm:

@@ -16,7 +16,12 @@ func Example() {
 		return
 	}
 	defer m.Close()
-	sess := m.NewSession()
+	sess, err := m.NewSession()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer sess.Close()
 	params := sample.Defaults()
 	params.Temperature = 0 // greedy
 	res, err := sess.Generate(context.Background(), m.Tokenize("Once upon a time"),

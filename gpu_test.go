@@ -42,7 +42,7 @@ func TestMetalSimBackend(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := m.NewSession().Generate(context.Background(), ref.PromptIDs, GenerateOptions{MaxTokens: 64, Sampling: greedyParams()}, nil)
+		res, err := newSession(t, m).Generate(context.Background(), ref.PromptIDs, GenerateOptions{MaxTokens: 64, Sampling: greedyParams()}, nil)
 		m.Close()
 		if err != nil {
 			t.Fatal(err)

@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/inferno-go/inferno/backend"
@@ -34,20 +36,29 @@ type Options struct {
 	LoadProgress func(done, total int)
 }
 
-// Model is a loaded model. It is safe for concurrent use by several sessions.
+// ErrClosed is returned by a Model used after its Close, and by a Session used after
+// its Close or its Model's Close.
+var ErrClosed = llama.ErrClosed
+
+// Model is a loaded model. It is safe for concurrent use: any number of goroutines may
+// each run their own Session on it.
 type Model struct {
-	Path      string
-	File      *gguf.File
-	LLM       *llama.Model
-	Tokenizer *tokenizer.Tokenizer
-	Backend   backend.Backend
+	path      string
+	file      *gguf.File
+	llm       *llama.Model
+	tokenizer *tokenizer.Tokenizer
 	opts      Options
-	LoadTime  time.Duration
+	loadTime  time.Duration
 	cpu       *cpu.Backend
 	gpu       *metal.Backend
-	// OffloadedLayers counts blocks on the GPU (+1 when the output head is there too).
-	OffloadedLayers, TotalLayers int
-	loggedSession                bool
+	// offloaded counts blocks on the GPU (+1 when the output head is there too).
+	offloaded, totalLayers int
+
+	// mu orders the allocation and release of sessions (and the GPU memory counters
+	// they change) with Close.
+	mu            sync.Mutex
+	closed        bool
+	loggedSession bool
 }
 
 // Load opens a GGUF model.
@@ -78,7 +89,7 @@ func Load(path string, opts Options) (*Model, error) {
 		log = io.Discard
 	}
 	b := cpu.New(opts.Threads)
-	mm := &Model{Path: path, File: f, Tokenizer: tk, cpu: b, opts: opts, TotalLayers: h.NLayer + 1}
+	mm := &Model{path: path, file: f, tokenizer: tk, cpu: b, opts: opts, totalLayers: h.NLayer + 1}
 	place := llama.All(b)
 	gpu, nGPU, err := openGPU(opts, h, f, log)
 	if err != nil {
@@ -97,12 +108,12 @@ func Load(path string, opts Options) (*Model, error) {
 			},
 			Emb: gpu, Out: b,
 		}
-		mm.OffloadedLayers = nGPU
+		mm.offloaded = nGPU
 		if nGPU == h.NLayer {
 			place.Out = gpu
-			mm.OffloadedLayers++
+			mm.offloaded++
 		}
-		fmt.Fprintf(log, "load_tensors: offloaded %d/%d layers to GPU\n", mm.OffloadedLayers, mm.TotalLayers)
+		fmt.Fprintf(log, "load_tensors: offloaded %d/%d layers to GPU\n", mm.offloaded, mm.totalLayers)
 	}
 	place.Progress = opts.LoadProgress
 	m, err := llama.LoadPlaced(place, f)
@@ -116,11 +127,11 @@ func Load(path string, opts Options) (*Model, error) {
 		f.Close()
 		return nil, fmt.Errorf("%s: tokenizer has %d tokens, model %d", path, tk.Len(), m.NVocab)
 	}
-	mm.LLM, mm.Backend = m, place.Out
+	mm.llm = m
 	if gpu != nil {
 		fmt.Fprintf(log, "%s model buffer size = %s\n", gpuPrefix(gpu), metal.MiB(gpu.WeightBytes))
 	}
-	mm.LoadTime = time.Since(start)
+	mm.loadTime = time.Since(start)
 	return mm, nil
 }
 
@@ -236,14 +247,54 @@ func (m *Model) BackendName() string {
 	if m.gpu == nil {
 		return "cpu"
 	}
-	if m.OffloadedLayers < m.TotalLayers {
+	if m.offloaded < m.totalLayers {
 		return m.gpu.Name() + "+cpu"
 	}
 	return m.gpu.Name()
 }
 
-// GPU returns the GPU backend (nil when everything runs on the CPU).
-func (m *Model) GPU() *metal.Backend { return m.gpu }
+// DeviceName names the GPU ("" when everything runs on the CPU).
+func (m *Model) DeviceName() string {
+	if m.gpu == nil {
+		return ""
+	}
+	return m.gpu.Device().Name()
+}
+
+// GPUMemory is what the GPU holds, in bytes.
+type GPUMemory struct {
+	Weights int64
+	KVCache int64 // of the open sessions
+	Compute int64 // the open sessions' activations
+}
+
+// GPUMemory reports the GPU memory in use (zero without a GPU).
+func (m *Model) GPUMemory() GPUMemory {
+	if m.gpu == nil {
+		return GPUMemory{}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return GPUMemory{Weights: m.gpu.WeightBytes, KVCache: m.gpu.KVBytes, Compute: m.gpu.ScratchBytes}
+}
+
+// Path is the model file's path.
+func (m *Model) Path() string { return m.path }
+
+// LoadTime is how long Load took.
+func (m *Model) LoadTime() time.Duration { return m.loadTime }
+
+// HParams are the model's hyperparameters.
+func (m *Model) HParams() llama.HParams { return m.llm.HParams }
+
+// Metadata is the GGUF metadata value of key (held in memory: valid after Close).
+func (m *Model) Metadata(key string) (gguf.Value, bool) { return m.file.Lookup(key) }
+
+// Tensors describes the model file's tensors (names, types, shapes, sizes).
+func (m *Model) Tensors() []gguf.TensorInfo { return slices.Clone(m.file.Tensors) }
+
+// Tokenizer is the model's vocabulary.
+func (m *Model) Tokenizer() *tokenizer.Tokenizer { return m.tokenizer }
 
 // Threads is the number of CPU threads.
 func (m *Model) Threads() int { return m.cpu.Threads() }
@@ -251,14 +302,22 @@ func (m *Model) Threads() int { return m.cpu.Threads() }
 // ContextSize is the per-session context length.
 func (m *Model) ContextSize() int { return m.opts.ContextSize }
 
-// Close releases the model; sessions must not be used afterwards.
+// Close frees the model and its sessions' memory; it waits for a forward pass in
+// progress. Afterwards sessions and a second Close return ErrClosed.
 func (m *Model) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return fmt.Errorf("model: %w", ErrClosed)
+	}
+	m.closed = true
+	m.llm.Close()
 	m.cpu.Close()
 	if m.gpu != nil {
 		m.gpu.Device().Close()
 	}
-	return m.File.Close()
+	return m.file.Close()
 }
 
 // Tokenize encodes text with the model's default BOS handling and special tokens parsed.
-func (m *Model) Tokenize(text string) []int32 { return m.Tokenizer.Encode(text, true, true) }
+func (m *Model) Tokenize(text string) []int32 { return m.tokenizer.Encode(text, true, true) }

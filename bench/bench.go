@@ -5,6 +5,7 @@
 package bench
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -120,12 +121,12 @@ type Options struct {
 // Run benchmarks a loaded model.
 func Run(m *inferno.Model, opt Options) (*Report, error) {
 	r := &Report{SchemaVersion: SchemaVersion, Time: time.Now().UTC().Format(time.RFC3339),
-		Iterations: opt.Iterations, Warmup: opt.Warmup, LoadMS: float64(m.LoadTime.Microseconds()) / 1000}
+		Iterations: opt.Iterations, Warmup: opt.Warmup, LoadMS: float64(m.LoadTime().Microseconds()) / 1000}
 	r.Model = modelInfo(m)
 	r.System = SystemInfo{CPU: cpuName(), Cores: runtime.NumCPU(), Threads: m.Threads(), Backend: m.BackendName(),
 		Device: deviceName(m), OS: runtime.GOOS, Arch: runtime.GOARCH, GoVersion: runtime.Version(), Version: opt.Version}
 	rng := rand.New(rand.NewPCG(1, 2))
-	vocab := m.LLM.NVocab
+	vocab := m.HParams().NVocab
 	randomTokens := func(n int) []int32 {
 		t := make([]int32, n)
 		for i := range t {
@@ -138,12 +139,16 @@ func Run(m *inferno.Model, opt Options) (*Report, error) {
 			return nil, fmt.Errorf("--prompt-tokens %d exceeds the context %d", opt.PromptTokens, m.ContextSize())
 		}
 		res := Result{Test: fmt.Sprintf("pp%d", opt.PromptTokens), NPrompt: opt.PromptTokens}
-		s := m.NewSession()
+		s, err := m.NewSession()
+		if err != nil {
+			return nil, err
+		}
+		defer s.Close()
 		for i := 0; i < opt.Warmup+opt.Iterations; i++ {
 			s.Reset()
 			toks := randomTokens(opt.PromptTokens)
 			t0 := time.Now()
-			if _, err := s.Eval(toks); err != nil {
+			if _, err := s.Eval(context.Background(), toks); err != nil {
 				return nil, err
 			}
 			ts := float64(len(toks)) / time.Since(t0).Seconds()
@@ -160,13 +165,17 @@ func Run(m *inferno.Model, opt Options) (*Report, error) {
 			return nil, fmt.Errorf("--tokens %d exceeds the context %d", opt.GenTokens, m.ContextSize())
 		}
 		res := Result{Test: fmt.Sprintf("tg%d", opt.GenTokens), NGen: opt.GenTokens}
-		s := m.NewSession()
+		s, err := m.NewSession()
+		if err != nil {
+			return nil, err
+		}
+		defer s.Close()
 		for i := 0; i < opt.Warmup+opt.Iterations; i++ {
 			s.Reset()
 			toks := randomTokens(opt.GenTokens)
 			t0 := time.Now()
 			for _, t := range toks { // one token per forward pass, as generation does
-				if _, err := s.Eval([]int32{t}); err != nil {
+				if _, err := s.Eval(context.Background(), []int32{t}); err != nil {
 					return nil, err
 				}
 			}
@@ -197,18 +206,19 @@ func progress(opt Options, format string, args ...any) {
 }
 
 func modelInfo(m *inferno.Model) ModelInfo {
-	mi := ModelInfo{Path: m.Path, TypeMix: map[string]int{}}
-	if st, err := os.Stat(m.Path); err == nil {
+	mi := ModelInfo{Path: m.Path(), TypeMix: map[string]int{}}
+	if st, err := os.Stat(m.Path()); err == nil {
 		mi.SizeBytes = st.Size()
 	}
 	var bytes uint64
 	hasOutput := false
-	for _, t := range m.File.Tensors {
+	tensors := m.Tensors()
+	for _, t := range tensors {
 		if t.Name == "output.weight" {
 			hasOutput = true
 		}
 	}
-	for _, t := range m.File.Tensors {
+	for _, t := range tensors {
 		mi.Params += t.NumElements()
 		bytes += t.Size
 		mi.TypeMix[t.Type.String()]++
@@ -221,15 +231,17 @@ func modelInfo(m *inferno.Model) ModelInfo {
 	if mi.Params > 0 {
 		mi.BitsPerWeight = 8 * float64(bytes) / float64(mi.Params)
 	}
-	if v, err := m.File.Uint32("general.file_type"); err == nil {
-		mi.FileType = fmt.Sprint(v)
+	if v, ok := m.Metadata("general.file_type"); ok {
+		if n, ok := v.Int(); ok {
+			mi.FileType = fmt.Sprint(n)
+		}
 	}
 	return mi
 }
 
 func deviceName(m *inferno.Model) string {
-	if g := m.GPU(); g != nil {
-		return g.Device().Name()
+	if name := m.DeviceName(); name != "" {
+		return name
 	}
 	return cpuName()
 }

@@ -18,6 +18,12 @@ type KVCache struct {
 
 func (c *KVCache) Len() int { return c.nCtx }
 
+// FreeKVCache drops the cache's data; the garbage collector reclaims it.
+func (b *Backend) FreeKVCache(c backend.KVCache) {
+	kv := c.(*KVCache)
+	kv.k32, kv.v32 = nil, nil
+}
+
 func (b *Backend) NewKVCache(nLayer, nCtx, kvDim int, f16 bool) backend.KVCache {
 	c := &KVCache{nLayer: nLayer, nCtx: nCtx, kvDim: kvDim, f16: f16}
 	n := nLayer * nCtx * kvDim

@@ -150,18 +150,32 @@ func (b *Backend) weightBuf(n int) []byte {
 
 func (b *Backend) Name() string { return "cpu" }
 
+// Free drops an activation's data; the garbage collector reclaims it.
+func (b *Backend) Free(t backend.Tensor) { t.(*Tensor).f32 = nil }
+
+// Argmax is the index of the largest value in the first row of t.
+func (b *Backend) Argmax(t backend.Tensor) (int32, error) {
+	row := t.(*Tensor).f32[:t.Cols()]
+	best := 0
+	for i, v := range row {
+		if v > row[best] {
+			best = i
+		}
+	}
+	return int32(best), nil
+}
+
+// Sync returns at once: CPU ops have finished when they return.
+func (b *Backend) Sync() error { return nil }
+
+// Err is always nil: CPU ops cannot fail once their operands are allocated.
+func (b *Backend) Err() error { return nil }
+
 func bytesAsF32(b []byte) []float32 {
 	if len(b) == 0 {
 		return nil
 	}
 	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4)
-}
-
-func f32AsBytes(f []float32) []byte {
-	if len(f) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*byte)(unsafe.Pointer(&f[0])), 4*len(f))
 }
 
 func (b *Backend) Weight(name string, t tensor.DType, rows, cols int, data []byte) (backend.Tensor, error) {

@@ -2,6 +2,7 @@ package gen
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"testing"
 
@@ -44,7 +45,11 @@ func TestGenLoadsAndIsDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logits, err := m.NewState(8, 8, false).Forward([]int32{1, 300}, []int32{0, 1}, false)
+	st, err := m.NewState(8, 8, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logits, _, err := st.Forward(context.Background(), []int32{1, 300}, []int32{0, 1}, llama.LastLogits)
 	if err != nil || len(logits) != 512 {
 		t.Fatalf("forward: %v", err)
 	}

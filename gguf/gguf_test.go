@@ -97,7 +97,7 @@ func TestAccessors(t *testing.T) {
 	if a, _ := f.Arch(); a != "llama" {
 		t.Errorf("Arch = %q", a)
 	}
-	if n, err := f.ArchUint32("block_count"); err != nil || n != 5 {
+	if n, err := f.Uint32("llama.block_count"); err != nil || n != 5 {
 		t.Errorf("ArchUint32 = %d, %v", n, err)
 	}
 	if v, err := f.Float32Or("llama.rope.scale", 1.5); err != nil || v != 1.5 {

@@ -17,12 +17,6 @@ func (f *File) Has(key string) bool { _, ok := f.kvIndex[key]; return ok }
 // Arch is general.architecture ("llama").
 func (f *File) Arch() (string, error) { return f.String("general.architecture") }
 
-// ArchKey expands "{arch}.suffix": ArchKey("block_count") is "llama.block_count".
-func (f *File) ArchKey(suffix string) string {
-	arch, _ := f.Arch()
-	return arch + "." + suffix
-}
-
 func (f *File) typed(key string, want string, get func(Value) (any, bool)) (any, error) {
 	i, ok := f.kvIndex[key]
 	if !ok {
@@ -58,12 +52,8 @@ func getOr[T any](f *File, key, want string, def T) (T, error) {
 // Typed accessors: the key must exist and hold exactly this type; the error names the
 // key, the expected and the found type.
 
-func (f *File) Uint32(key string) (uint32, error)   { return get[uint32](f, key, "uint32") }
-func (f *File) Int32(key string) (int32, error)     { return get[int32](f, key, "int32") }
-func (f *File) Uint64(key string) (uint64, error)   { return get[uint64](f, key, "uint64") }
-func (f *File) Float32(key string) (float32, error) { return get[float32](f, key, "float32") }
-func (f *File) Bool(key string) (bool, error)       { return get[bool](f, key, "bool") }
-func (f *File) String(key string) (string, error)   { return get[string](f, key, "string") }
+func (f *File) Uint32(key string) (uint32, error) { return get[uint32](f, key, "uint32") }
+func (f *File) String(key string) (string, error) { return get[string](f, key, "string") }
 func (f *File) Strings(key string) ([]string, error) {
 	return get[[]string](f, key, "array[string]")
 }
@@ -74,9 +64,6 @@ func (f *File) Int32s(key string) ([]int32, error) { return get[[]int32](f, key,
 
 // Optional variants: def when the key is absent, an error when its type is wrong.
 
-func (f *File) Uint32Or(key string, def uint32) (uint32, error) {
-	return getOr(f, key, "uint32", def)
-}
 func (f *File) Float32Or(key string, def float32) (float32, error) {
 	return getOr(f, key, "float32", def)
 }
@@ -102,6 +89,3 @@ func (f *File) IntOr(key string, def int64) (int64, error) {
 	}
 	return f.Int(key)
 }
-
-// ArchUint32 reads "{arch}.suffix" as a uint32.
-func (f *File) ArchUint32(suffix string) (uint32, error) { return f.Uint32(f.ArchKey(suffix)) }

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/inferno-go/inferno/tensor"
 )
@@ -233,23 +232,4 @@ func (w *Writer) writeHeader(e *ewriter) {
 	}
 	zeros := make([]byte, w.Alignment)
 	e.Write(zeros[:pad(uint64(e.n), w.Alignment)-uint64(e.n)])
-}
-
-// WriteFile writes the file to path (through a temporary file renamed into place).
-func (w *Writer) WriteFile(path string) error {
-	tmp := path + ".tmp"
-	fh, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if _, err := w.WriteTo(fh); err != nil {
-		fh.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := fh.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, path)
 }

@@ -36,6 +36,12 @@ func (b *Backend) flush() {
 	b.pending = b.pending[:0]
 }
 
+// Sync waits for every recorded dispatch and returns the first dispatch error.
+func (b *Backend) Sync() error {
+	b.flush()
+	return b.err
+}
+
 // NewBackend wraps a device.
 func NewBackend(d Device) *Backend { return &Backend{dev: d} }
 
@@ -117,6 +123,16 @@ func (b *Backend) Activation(rows, cols int) backend.Tensor {
 	}
 	b.ScratchBytes += int64(4 * rows * cols)
 	return &Tensor{buf: buf, rows: rows, cols: cols, dt: tensor.F32, rowBytes: 4 * cols}
+}
+
+// Free releases an activation's buffer (call Sync first if a dispatch may still use it).
+func (b *Backend) Free(t backend.Tensor) {
+	x := t.(*Tensor)
+	if x.buf != nil {
+		x.buf.Release()
+		x.buf = nil
+		b.ScratchBytes -= int64(x.rows * x.rowBytes)
+	}
 }
 
 func (b *Backend) View(t backend.Tensor, lo, hi int) backend.Tensor {
@@ -287,6 +303,18 @@ func (b *Backend) NewKVCache(nLayer, nCtx, kvDim int, f16 bool) backend.KVCache 
 	}
 	b.KVBytes += int64(2 * n)
 	return &KVCache{k: k, v: v, nLayer: nLayer, nCtx: nCtx, kvDim: kvDim}
+}
+
+// FreeKVCache releases the cache's buffers (call Sync first if a dispatch may still use them).
+func (b *Backend) FreeKVCache(cache backend.KVCache) {
+	c := cache.(*KVCache)
+	for _, buf := range []Buffer{c.k, c.v} {
+		if buf != nil {
+			buf.Release()
+			b.KVBytes -= int64(2 * c.nLayer * c.nCtx * c.kvDim)
+		}
+	}
+	c.k, c.v = nil, nil
 }
 
 func (b *Backend) Attention(dst, q, k, v backend.Tensor, cache backend.KVCache, pos []int32, p backend.AttentionParams) {

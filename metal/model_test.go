@@ -1,6 +1,7 @@
 package metal_test
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -41,12 +42,15 @@ func open(t *testing.T, path string) *gguf.File {
 }
 
 func greedy(t *testing.T, m *llama.Model, prompt []int32, n int) (first []float32, toks []int32) {
-	st := m.NewState(len(prompt)+n+1, 512, false)
+	st, err := m.NewState(len(prompt)+n+1, 512, false)
+	if err != nil {
+		t.Fatal(err)
+	}
 	pos := make([]int32, len(prompt))
 	for i := range pos {
 		pos[i] = int32(i)
 	}
-	logits, err := st.Forward(prompt, pos, false)
+	logits, _, err := st.Forward(context.Background(), prompt, pos, llama.LastLogits)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +62,7 @@ func greedy(t *testing.T, m *llama.Model, prompt []int32, n int) (first []float3
 		if i == n-1 {
 			break
 		}
-		if logits, err = st.Forward([]int32{tok}, []int32{p}, false); err != nil {
+		if logits, _, err = st.Forward(context.Background(), []int32{tok}, []int32{p}, llama.LastLogits); err != nil {
 			t.Fatal(err)
 		}
 		p++

@@ -30,12 +30,6 @@ var quantizers = map[DType]quantFunc{
 	IQ4_NL: QuantizeIQ4_NL, IQ4_XS: QuantizeIQ4_XS,
 }
 
-// CanDequantize reports whether Dequantize supports t.
-func CanDequantize(t DType) bool { _, ok := dequantizers[t]; return ok }
-
-// CanQuantize reports whether Quantize supports t.
-func CanQuantize(t DType) bool { _, ok := quantizers[t]; return ok }
-
 // Dequantize decodes len(dst) elements of type t from src.
 func Dequantize(t DType, src []byte, dst []float32) error {
 	f, ok := dequantizers[t]

@@ -41,15 +41,6 @@ var preRegexes = map[string][]string{
 	"viking":       {` ?[^(\s|.,!?…。，、।۔،)]+`, `\p{N}`},
 }
 
-// PreTypes lists the supported tokenizer.ggml.pre values.
-func PreTypes() []string {
-	var out []string
-	for k := range preRegexes {
-		out = append(out, k)
-	}
-	return out
-}
-
 // splitter splits text into pre-tokens with one pattern.
 type splitter interface {
 	split(cpts []rune, collapsed []rune, offsets []int) []int

@@ -30,12 +30,19 @@ type conversation struct {
 }
 
 func newConversation(m *inferno.Model, override, system string, verbose bool, out, log io.Writer) (*conversation, error) {
-	src, _ := m.File.StringOr("tokenizer.chat_template", "")
-	tm, err := chat.Select(override, src, func(s string) bool { _, ok := m.Tokenizer.Lookup(s); return ok })
+	src := ""
+	if v, ok := m.Metadata("tokenizer.chat_template"); ok {
+		src, _ = v.Any().(string)
+	}
+	tm, err := chat.Select(override, src, func(s string) bool { _, ok := m.Tokenizer().Lookup(s); return ok })
 	if err != nil {
 		return nil, err
 	}
-	c := &conversation{m: m, sess: m.NewSession(), tmpl: tm, system: system, verbose: verbose, out: out, log: log}
+	sess, err := m.NewSession()
+	if err != nil {
+		return nil, err
+	}
+	c := &conversation{m: m, sess: sess, tmpl: tm, system: system, verbose: verbose, out: out, log: log}
 	c.reset()
 	return c, nil
 }
@@ -49,7 +56,7 @@ func (c *conversation) reset() {
 }
 
 func (c *conversation) tokens() (string, []int32, error) {
-	tk := c.m.Tokenizer
+	tk := c.m.Tokenizer()
 	bos, eos := "", ""
 	if tk.BOS >= 0 {
 		bos = tk.Text(tk.BOS)

@@ -28,7 +28,12 @@ func newLogitsCmd() *cobra.Command {
 			}
 			defer m.Close()
 			ids := m.Tokenize(prompt)
-			logits, err := m.NewSession().Eval(ids)
+			s, err := m.NewSession()
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			logits, err := s.Eval(cmd.Context(), ids)
 			if err != nil {
 				return err
 			}

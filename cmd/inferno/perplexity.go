@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -41,14 +42,19 @@ func perplexity(m *inferno.Model, text string, ctx int, progress func(i, n int, 
 	res := &PerplexityResult{Chunks: nChunk, Ctx: ctx, Tokens: len(toks)}
 	var nll, nll2 float64
 	first := ctx / 2
-	bos := m.Tokenizer.BOS
+	bos := m.Tokenizer().BOS
+	s, err := m.NewSession()
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
 	for c := 0; c < nChunk; c++ {
 		chunk := append([]int32(nil), toks[c*ctx:(c+1)*ctx]...)
 		if bos >= 0 {
 			chunk[0] = bos
 		}
-		s := m.NewSession()
-		logits, err := s.EvalAll(chunk)
+		s.Reset()
+		logits, err := s.EvalAll(context.Background(), chunk)
 		if err != nil {
 			return nil, err
 		}

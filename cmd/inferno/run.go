@@ -292,7 +292,12 @@ func newRunCmd() *cobra.Command {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
 			out := cmd.OutOrStdout()
-			res, err := m.NewSession().Generate(ctx, ids, inferno.GenerateOptions{
+			s, err := m.NewSession()
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			res, err := s.Generate(ctx, ids, inferno.GenerateOptions{
 				MaxTokens: tokens, Sampling: params, Stop: stops, IgnoreEOS: ignoreEOS,
 			}, func(s string) error { _, err := io.WriteString(out, s); return err })
 			fmt.Fprintln(out)
@@ -301,13 +306,13 @@ func newRunCmd() *cobra.Command {
 			}
 			if !flagQuiet {
 				fmt.Fprintf(logWriter(stderr), "load: %.1f ms | prompt: %d tokens in %.1f ms (%.2f tok/s) | generation: %d tokens in %.1f ms (%.2f tok/s) | stop: %s\n",
-					ms(m.LoadTime), len(res.PromptTokens), ms(res.PromptTime), res.PromptTokensPerSecond(),
+					ms(m.LoadTime()), len(res.PromptTokens), ms(res.PromptTime), res.PromptTokensPerSecond(),
 					len(res.Tokens), ms(res.GenTime), res.GenTokensPerSecond(), res.StopReason)
 			}
 			if outJSON != "" {
 				j := runJSON{Model: mf.model, Backend: m.BackendName(), PromptTokens: res.PromptTokens, Tokens: res.Tokens,
-					Text: res.Text, StopReason: res.StopReason, Timings: timingsJSON{
-						LoadMS: ms(m.LoadTime), PromptMS: ms(res.PromptTime), PromptTokensPerS: res.PromptTokensPerSecond(),
+					Text: res.Text, StopReason: string(res.StopReason), Timings: timingsJSON{
+						LoadMS: ms(m.LoadTime()), PromptMS: ms(res.PromptTime), PromptTokensPerS: res.PromptTokensPerSecond(),
 						GenMS: ms(res.GenTime), GenTokensPerS: res.GenTokensPerSecond()}}
 				if j.Tokens == nil {
 					j.Tokens = []int32{}

@@ -1,6 +1,7 @@
 package llama_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/inferno-go/inferno/cpu"
@@ -29,12 +30,13 @@ func TestDecodeAllocs(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			st := m.NewState(256, 8, false)
+			st := newState(t, m, 256, 8, false)
 			tok, pos := []int32{1}, []int32{0}
-			st.Forward(tok, pos, false) // warm up: scratch grows once
+			ctx := context.Background()
+			st.Forward(ctx, tok, pos, llama.LastLogits) // warm up: scratch grows once
 			allocs := testing.AllocsPerRun(50, func() {
 				pos[0]++
-				if _, err := st.Forward(tok, pos, false); err != nil {
+				if _, _, err := st.Forward(ctx, tok, pos, llama.LastLogits); err != nil {
 					t.Fatal(err)
 				}
 			})

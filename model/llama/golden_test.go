@@ -1,6 +1,7 @@
 package llama_test
 
 import (
+	"context"
 	"encoding/json"
 	"math"
 	"os"
@@ -47,6 +48,16 @@ func NMSE(a, b []float32) float64 {
 	return num / den
 }
 
+// newState is NewState failing the test on an error.
+func newState(t *testing.T, m *llama.Model, nCtx, maxBatch int, f32KV bool) *llama.State {
+	t.Helper()
+	st, err := m.NewState(nCtx, maxBatch, f32KV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 func argmax(x []float32) int32 {
 	best := 0
 	for i, v := range x {
@@ -59,12 +70,12 @@ func argmax(x []float32) int32 {
 
 // greedy runs the prompt as one batch, then generates n tokens one at a time.
 func greedy(t *testing.T, m *llama.Model, prompt []int32, n int) (first []float32, gen []int32) {
-	st := m.NewState(len(prompt)+n+8, 512, false)
+	st := newState(t, m, len(prompt)+n+8, 512, false)
 	pos := make([]int32, len(prompt))
 	for i := range pos {
 		pos[i] = int32(i)
 	}
-	logits, err := st.Forward(prompt, pos, false)
+	logits, _, err := st.Forward(context.Background(), prompt, pos, llama.LastLogits)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +84,7 @@ func greedy(t *testing.T, m *llama.Model, prompt []int32, n int) (first []float3
 	for i := 0; i < n; i++ {
 		tok := argmax(logits)
 		gen = append(gen, tok)
-		if logits, err = st.Forward([]int32{tok}, []int32{p}, false); err != nil {
+		if logits, _, err = st.Forward(context.Background(), []int32{tok}, []int32{p}, llama.LastLogits); err != nil {
 			t.Fatal(err)
 		}
 		p++
@@ -179,12 +190,12 @@ func TestMiniAndQminiGolden(t *testing.T) {
 			if err := json.Unmarshal(raw, &ref); err != nil {
 				t.Fatal(err)
 			}
-			st := m.NewState(len(ref.PromptIDs)+len(ref.GeneratedIDs)+8, 512, false)
+			st := newState(t, m, len(ref.PromptIDs)+len(ref.GeneratedIDs)+8, 512, false)
 			pos := make([]int32, len(ref.PromptIDs))
 			for i := range pos {
 				pos[i] = int32(i)
 			}
-			logits, err := st.Forward(ref.PromptIDs, pos, false)
+			logits, _, err := st.Forward(context.Background(), ref.PromptIDs, pos, llama.LastLogits)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -203,7 +214,7 @@ func TestMiniAndQminiGolden(t *testing.T) {
 					break
 				}
 				p := int32(len(ref.PromptIDs) + step)
-				if logits, err = st.Forward([]int32{ref.GeneratedIDs[step]}, []int32{p}, false); err != nil {
+				if logits, _, err = st.Forward(context.Background(), []int32{ref.GeneratedIDs[step]}, []int32{p}, llama.LastLogits); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -2,6 +2,7 @@ package llama_test
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
 
@@ -95,8 +96,8 @@ func TestTiedEmbeddings(t *testing.T) {
 	if m.W.Output != m.W.TokEmbd {
 		t.Error("output is not tied to token_embd")
 	}
-	st := m.NewState(16, 8, false)
-	logits, err := st.Forward([]int32{1, 403}, []int32{0, 1}, false)
+	st := newState(t, m, 16, 8, false)
+	logits, _, err := st.Forward(context.Background(), []int32{1, 403}, []int32{0, 1}, llama.LastLogits)
 	if err != nil || len(logits) != 512 {
 		t.Fatalf("forward: %v, %d logits", err, len(logits))
 	}
@@ -128,11 +129,11 @@ func TestForwardRejectsBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	st := m.NewState(8, 8, false)
-	if _, err := st.Forward([]int32{1}, []int32{8}, false); err == nil {
+	st := newState(t, m, 8, 8, false)
+	if _, _, err := st.Forward(context.Background(), []int32{1}, []int32{8}, llama.LastLogits); err == nil {
 		t.Error("position 8 in a context of 8 accepted")
 	}
-	if _, err := st.Forward([]int32{512}, []int32{0}, false); err == nil {
+	if _, _, err := st.Forward(context.Background(), []int32{512}, []int32{0}, llama.LastLogits); err == nil {
 		t.Error("token 512 in a 512 vocabulary accepted")
 	}
 }
@@ -149,13 +150,13 @@ func TestBatchSplitAndF32Cache(t *testing.T) {
 	defer f.Close()
 	toks := []int32{1, 403, 407, 261, 378, 11, 300, 290, 270}
 	pos := []int32{0, 1, 2, 3, 4, 5, 6, 7, 8}
-	a, _ := m.NewState(16, 512, false).Forward(toks, pos, false)
+	a, _, _ := newState(t, m, 16, 512, false).Forward(context.Background(), toks, pos, llama.LastLogits)
 	a = append([]float32(nil), a...)
-	c, _ := m.NewState(16, 4, false).Forward(toks, pos, false)
+	c, _, _ := newState(t, m, 16, 4, false).Forward(context.Background(), toks, pos, llama.LastLogits)
 	if NMSE(c, a) > 1e-12 {
 		t.Errorf("split batch NMSE %.3g", NMSE(c, a))
 	}
-	d, _ := m.NewState(16, 512, true).Forward(toks, pos, false)
+	d, _, _ := newState(t, m, 16, 512, true).Forward(context.Background(), toks, pos, llama.LastLogits)
 	if e := NMSE(d, a); e > 1e-5 || e == 0 {
 		t.Errorf("f32 cache NMSE %.3g (want small, non-zero)", e)
 	}

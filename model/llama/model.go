@@ -1,6 +1,8 @@
 package llama
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -9,14 +11,21 @@ import (
 	"github.com/inferno-go/inferno/gguf"
 )
 
+// ErrClosed is wrapped by the errors of a State used after its Release or after the
+// Model's Close.
+var ErrClosed = errors.New("closed")
+
 // Model is a loaded model: hyperparameters and weights on one or more backends. It is
 // read-only after Load and may be shared by any number of sessions (each with its own
-// State), one forward pass at a time.
+// State) from any goroutines.
 type Model struct {
 	HParams
-	W       *Weights
-	Backend backend.Backend // the backend of the output head
-	mu      sync.Mutex      // one forward pass at a time: backends keep scratch state
+	W *Weights
+	// mu makes calls into the backends one at a time (they keep scratch state):
+	// forward passes, and the allocation and release of States.
+	mu     sync.Mutex
+	states map[*State]bool // live States, released by Close
+	closed bool
 }
 
 // Load reads the hyperparameters and maps the weights of f onto b.
@@ -32,7 +41,19 @@ func LoadPlaced(pl Placement, f *gguf.File) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Model{HParams: h, W: w, Backend: pl.Out}, nil
+	return &Model{HParams: h, W: w, states: map[*State]bool{}}, nil
+}
+
+// Close releases every live State; later calls of NewState, Forward and Release return
+// ErrClosed. It waits for a forward pass in progress. The backends are the caller's to
+// close.
+func (m *Model) Close() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for s := range m.states {
+		s.release()
+	}
+	m.closed = true
 }
 
 // scratch is one backend's activations, maxBatch rows each, and its KV cache.
@@ -53,12 +74,18 @@ func (sc *scratch) views(b backend.Backend, n int) {
 	sc.vatt, sc.vo, sc.vgate, sc.vup, sc.vffn = b.View(sc.att, 0, n), b.View(sc.o, 0, n), b.View(sc.gate, 0, n), b.View(sc.up, 0, n), b.View(sc.ffn, 0, n)
 }
 
-// State is one sequence's KV caches and scratch activations.
+// activations lists the scratch tensors that Activation allocated (not the views).
+func (sc *scratch) activations() []backend.Tensor {
+	return []backend.Tensor{sc.x, sc.xn, sc.q, sc.k, sc.v, sc.att, sc.o, sc.gate, sc.up, sc.ffn}
+}
+
+// State is one sequence's KV caches and scratch activations. A State is used by one
+// goroutine at a time.
 type State struct {
 	m         *Model
 	NCtx      int
 	maxBatch  int
-	scr       map[backend.Backend]*scratch
+	scr       map[backend.Backend]*scratch // nil once released
 	lastNorm  backend.Tensor
 	logits    backend.Tensor
 	logitsBuf []float32
@@ -67,15 +94,16 @@ type State struct {
 	lastN     int            // n of the cached last-row view
 	lastRow   backend.Tensor // row n-1 of the output backend's x
 	lg        backend.Tensor // first row of logits
-
-	greedy    bool // ForwardGreedy in progress
-	greedyTok int32
-	greedyErr error
 }
 
 // NewState allocates KV caches of nCtx positions (F16 unless f32KV) and scratch for
 // batches of up to maxBatch tokens on every backend the model uses.
-func (m *Model) NewState(nCtx, maxBatch int, f32KV bool) *State {
+func (m *Model) NewState(nCtx, maxBatch int, f32KV bool) (*State, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, fmt.Errorf("model: %w", ErrClosed)
+	}
 	kvDim := m.NKVHead * m.HeadDim
 	s := &State{m: m, NCtx: nCtx, maxBatch: maxBatch, scr: map[backend.Backend]*scratch{}}
 	for _, b := range m.backends() {
@@ -100,7 +128,45 @@ func (m *Model) NewState(nCtx, maxBatch int, f32KV bool) *State {
 	s.bs = m.backends()
 	s.logitsBuf = make([]float32, m.NVocab)
 	s.hostX = make([]float32, maxBatch*m.NEmbd)
-	return s
+	for _, b := range s.bs {
+		if err := b.Err(); err != nil {
+			s.release()
+			return nil, fmt.Errorf("model: %s backend: %w", b.Name(), err)
+		}
+	}
+	m.states[s] = true
+	return s, nil
+}
+
+// Release frees the State's KV caches and scratch (device memory too); using the
+// State afterwards returns ErrClosed, as does a second Release.
+func (s *State) Release() error {
+	s.m.mu.Lock()
+	defer s.m.mu.Unlock()
+	if s.scr == nil {
+		return fmt.Errorf("model state: %w", ErrClosed)
+	}
+	s.release()
+	return nil
+}
+
+// release frees what NewState allocated, once the backends are done with it. The
+// caller holds m.mu.
+func (s *State) release() {
+	for _, b := range s.bs {
+		_ = b.Sync() // a dispatch error is the forward pass's to report
+	}
+	for b, sc := range s.scr {
+		for _, t := range sc.activations() {
+			b.Free(t)
+		}
+		b.FreeKVCache(sc.cache)
+	}
+	ob := s.m.W.OutB
+	ob.Free(s.lastNorm)
+	ob.Free(s.logits)
+	*s = State{m: s.m, NCtx: s.NCtx}
+	delete(s.m.states, s)
 }
 
 // backends lists the distinct backends, embedding's first.
@@ -121,39 +187,76 @@ func (m *Model) backends() []backend.Backend {
 	return out
 }
 
-// Forward runs tokens at positions pos[i] through the model and returns the logits of
-// the last token (all positions' logits when allLogits, row-major). The slice is
-// reused by the next call. Batches larger than the scratch size are split.
-func (s *State) Forward(tokens []int32, pos []int32, allLogits bool) ([]float32, error) {
+// Output says what Forward returns.
+type Output int
+
+const (
+	LastLogits Output = iota // the logits of the last position
+	AllLogits                // the logits of every position, row-major (n x vocab)
+	Argmax                   // the id of the last position's largest logit, picked on the output backend
+)
+
+// Forward runs tokens at positions pos[i] through the model and returns the logits or
+// the token id that out asks for. The logits of LastLogits are reused by the next call.
+// Batches larger than the scratch size are split. ctx is checked between batches and
+// between layers: a cancelled forward pass returns ctx.Err(), with the KV cache of the
+// positions it reached written (the caller does not count them).
+func (s *State) Forward(ctx context.Context, tokens, pos []int32, out Output) ([]float32, int32, error) {
 	if len(tokens) == 0 || len(tokens) != len(pos) {
-		return nil, fmt.Errorf("model: forward of %d tokens with %d positions", len(tokens), len(pos))
+		return nil, 0, fmt.Errorf("model: forward of %d tokens with %d positions", len(tokens), len(pos))
+	}
+	if out < LastLogits || out > Argmax {
+		return nil, 0, fmt.Errorf("model: forward output %d is not LastLogits, AllLogits or Argmax", out)
 	}
 	for i, p := range pos {
 		if p < 0 || int(p) >= s.NCtx {
-			return nil, fmt.Errorf("model: position %d is outside the context of %d tokens", p, s.NCtx)
+			return nil, 0, fmt.Errorf("model: position %d is outside the context of %d tokens", p, s.NCtx)
 		}
 		if t := tokens[i]; t < 0 || int(t) >= s.m.NVocab {
-			return nil, fmt.Errorf("model: token id %d is outside the vocabulary of %d", t, s.m.NVocab)
+			return nil, 0, fmt.Errorf("model: token id %d is outside the vocabulary of %d", t, s.m.NVocab)
 		}
 	}
 	s.m.mu.Lock()
 	defer s.m.mu.Unlock()
+	if s.m.closed || s.scr == nil {
+		return nil, 0, fmt.Errorf("model: %w", ErrClosed)
+	}
+	ob := s.m.W.OutB
 	var all []float32
+	var tok int32
 	for start := 0; start < len(tokens); start += s.maxBatch {
 		end := min(len(tokens), start+s.maxBatch)
-		out := s.forwardBatch(tokens[start:end], pos[start:end], allLogits)
-		for _, b := range s.bs {
-			if e, ok := b.(interface{ Err() error }); ok && e.Err() != nil {
-				return nil, fmt.Errorf("model: %s backend: %w", b.Name(), e.Err())
+		last := end == len(tokens)
+		if err := s.forwardBatch(ctx, tokens[start:end], pos[start:end]); err != nil {
+			return nil, 0, err
+		}
+		switch {
+		case out == AllLogits:
+			all = append(all, s.readLogits(end-start)...)
+		case last && out == LastLogits:
+			s.lastLogits(end - start)
+			ob.Read(s.lg, s.logitsBuf)
+		case last && out == Argmax:
+			s.lastLogits(end - start)
+			var err error
+			if tok, err = ob.Argmax(s.lg); err != nil {
+				return nil, 0, fmt.Errorf("model: %s backend: %w", ob.Name(), err)
 			}
 		}
-		if allLogits {
-			all = append(all, out...)
-		} else if end == len(tokens) {
-			return out, nil
+		// Sync reports a failed dispatch of this batch before the next one builds on it.
+		for _, b := range s.bs {
+			if err := b.Sync(); err != nil {
+				return nil, 0, fmt.Errorf("model: %s backend: %w", b.Name(), err)
+			}
 		}
 	}
-	return all, nil
+	switch out {
+	case AllLogits:
+		return all, 0, nil
+	case Argmax:
+		return nil, tok, nil
+	}
+	return s.logitsBuf, 0, nil
 }
 
 // move copies the first n rows of x from backend from to backend to's x.
@@ -168,7 +271,9 @@ func (s *State) move(from, to backend.Backend, n int) {
 	to.Write(s.scr[to].vx, buf)
 }
 
-func (s *State) forwardBatch(tokens, pos []int32, allLogits bool) []float32 {
+// forwardBatch runs the transformer blocks over one batch, leaving the final hidden
+// states in the output backend's x.
+func (s *State) forwardBatch(ctx context.Context, tokens, pos []int32) error {
 	m := s.m
 	n := len(tokens)
 	cur := m.W.EmbB
@@ -178,6 +283,9 @@ func (s *State) forwardBatch(tokens, pos []int32, allLogits bool) []float32 {
 	ap := backend.AttentionParams{NHead: m.NHead, NKVHead: m.NKVHead, HeadDim: m.HeadDim,
 		Scale: float32(1 / math.Sqrt(float64(m.HeadDim)))}
 	for li := range m.W.Layers {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		l := &m.W.Layers[li]
 		b := l.B
 		s.move(cur, b, n)
@@ -207,61 +315,31 @@ func (s *State) forwardBatch(tokens, pos []int32, allLogits bool) []float32 {
 		b.MatMul(ffn, l.Down, gate)
 		b.Add(x, x, ffn)
 	}
-	ob := m.W.OutB
-	s.move(cur, ob, n)
+	s.move(cur, m.W.OutB, n)
+	return nil
+}
+
+// readLogits projects all n positions of the batch and returns their logits (a new slice).
+func (s *State) readLogits(n int) []float32 {
+	m, ob := s.m, s.m.W.OutB
 	s.scr[ob].views(ob, n)
-	x := s.scr[ob].vx
-	if allLogits {
-		xn := s.scr[ob].vxn
-		ob.RMSNorm(xn, x, m.W.OutputNorm, m.RMSEps)
-		logits := ob.View(s.logits, 0, n)
-		ob.MatMul(logits, m.W.Output, xn)
-		out := make([]float32, n*m.NVocab)
-		ob.Read(logits, out)
-		return out
-	}
-	// Only the last position's logits are needed: norm and project one row.
+	xn := s.scr[ob].vxn
+	ob.RMSNorm(xn, s.scr[ob].vx, m.W.OutputNorm, m.RMSEps)
+	logits := ob.View(s.logits, 0, n)
+	ob.MatMul(logits, m.W.Output, xn)
+	out := make([]float32, n*m.NVocab)
+	ob.Read(logits, out)
+	return out
+}
+
+// lastLogits projects only the last of the batch's n positions, into s.lg.
+func (s *State) lastLogits(n int) {
+	m, ob := s.m, s.m.W.OutB
 	if s.lastN != n || s.lastRow == nil {
 		s.lastN, s.lastRow = n, ob.View(s.scr[ob].x, n-1, n)
 	}
 	ob.RMSNorm(s.lastNorm, s.lastRow, m.W.OutputNorm, m.RMSEps)
-	lg := s.lg
-	ob.MatMul(lg, m.W.Output, s.lastNorm)
-	if s.greedy {
-		if am, ok := ob.(Argmaxer); ok {
-			s.greedyTok, s.greedyErr = am.Argmax(lg)
-			return nil
-		}
-	}
-	ob.Read(lg, s.logitsBuf)
-	return s.logitsBuf
-}
-
-// Argmaxer is a backend that can pick the largest logit on the device, so a greedy
-// decode step returns one token id instead of the whole vocabulary's logits.
-type Argmaxer interface {
-	Argmax(t backend.Tensor) (int32, error)
-}
-
-// ForwardGreedy is Forward followed by argmax over the last position's logits, done
-// on the device when the output backend can.
-func (s *State) ForwardGreedy(tokens, pos []int32) (int32, error) {
-	s.greedy, s.greedyTok, s.greedyErr = true, 0, nil
-	defer func() { s.greedy = false }()
-	logits, err := s.Forward(tokens, pos, false)
-	if err != nil {
-		return 0, err
-	}
-	if logits == nil {
-		return s.greedyTok, s.greedyErr
-	}
-	best := 0
-	for i, v := range logits {
-		if v > logits[best] {
-			best = i
-		}
-	}
-	return int32(best), nil
+	ob.MatMul(s.lg, m.W.Output, s.lastNorm)
 }
 
 // Open is a convenience: open path, load it on b.

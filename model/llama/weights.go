@@ -14,8 +14,8 @@ type Layer struct {
 	FFNNorm, Gate, Up, Down  backend.Tensor
 }
 
-// Weights are the model's tensors. The embedding and the output head live on OutB
-// (with the last layer's backend when layers are split).
+// Weights are the model's tensors. The embedding lives on EmbB, the final norm and
+// the output head on OutB.
 type Weights struct {
 	EmbB, OutB backend.Backend
 	TokEmbd    backend.Tensor
