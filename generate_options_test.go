@@ -19,7 +19,12 @@ func TestGenerateRejectsNegativeMaxTokens(t *testing.T) {
 	defer m.Close()
 	greedy := sample.Defaults()
 	greedy.Temperature = 0
-	res, err := m.NewSession().Generate(context.Background(), m.Tokenize("Once"), GenerateOptions{MaxTokens: -5, Sampling: greedy}, nil)
+	s, err := m.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	res, err := s.Generate(context.Background(), m.Tokenize("Once"), GenerateOptions{MaxTokens: -5, Sampling: greedy}, nil)
 	if err == nil || !strings.Contains(err.Error(), "MaxTokens -5 must be >= 0") {
 		t.Errorf("MaxTokens -5: %v, result %+v", err, res)
 	}
