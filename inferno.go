@@ -118,7 +118,7 @@ func Load(path string, opts Options) (*Model, error) {
 	}
 	mm.LLM, mm.Backend = m, place.Out
 	if gpu != nil {
-		fmt.Fprintf(log, "%s model buffer size = %s\n", gpuPrefix(gpu), metal.MiB(gpu.WeightBytes))
+		fmt.Fprintf(log, "%s model buffer size = %s\n", gpuPrefix(gpu), metal.MiB(gpu.WeightBytes()))
 	}
 	mm.LoadTime = time.Since(start)
 	return mm, nil

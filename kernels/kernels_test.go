@@ -41,7 +41,7 @@ func TestBuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range []string{"matvec_q4_k", "matmul_q6_k", "get_rows_iq4_xs", "rms_norm", "rope", "attn_partial",
-		"attn_merge", "attn_prefill", "kv_store", "softmax", "add", "swiglu", "argmax"} {
+		"attn_merge", "attn_prefill", "kv_store", "add", "swiglu", "argmax"} {
 		if _, ok := lib.Kernels[k]; !ok {
 			t.Errorf("kernel %s missing", k)
 		}

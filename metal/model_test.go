@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/inferno-go/inferno/backend"
@@ -150,5 +152,83 @@ func TestMiniLogitsOnSimulatedGPU(t *testing.T) {
 		if e > 2e-3 {
 			t.Errorf("%s: NMSE %.3g > 2e-3", filepath.Base(p), e)
 		}
+	}
+}
+
+// countingDevice counts buffer allocations.
+type countingDevice struct {
+	*metal.SimDevice
+	allocs atomic.Int64
+}
+
+func (d *countingDevice) NewBuffer(n int) (metal.Buffer, error) {
+	d.allocs.Add(1)
+	return d.SimDevice.NewBuffer(n)
+}
+
+// TestDecodeAllocatesNoBuffers: once a session has run its prompt and first decode
+// step, further decode steps (and greedy argmax) allocate no device buffer: arguments
+// are inline, positions live in a reused staging buffer, attention's partial results
+// in the session's cache.
+func TestDecodeAllocatesNoBuffers(t *testing.T) {
+	d := &countingDevice{SimDevice: simBackend(t).Device().(*metal.SimDevice)}
+	gpu := metal.NewBackend(d)
+	m, err := llama.Load(gpu, open(t, refdata.Path(t, "models", "stories260K.gguf")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := m.NewState(64, 16, false)
+	tok, err := st.ForwardGreedy([]int32{1, 200, 300, 400}, []int32{0, 1, 2, 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok, err = st.ForwardGreedy([]int32{tok}, []int32{4}); err != nil {
+		t.Fatal(err)
+	}
+	before := d.allocs.Load()
+	for p := int32(5); p < 40; p++ {
+		if tok, err = st.ForwardGreedy([]int32{tok}, []int32{p}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Forward([]int32{tok}, []int32{p}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := d.allocs.Load() - before; n != 0 {
+		t.Errorf("70 decode steps allocated %d device buffers, want 0", n)
+	}
+}
+
+// TestSessionsConcurrently: sessions created and run from several goroutines on one
+// metal-sim backend (run with -race: the byte counts and the error were plain fields).
+func TestSessionsConcurrently(t *testing.T) {
+	gpu := simBackend(t)
+	m, err := llama.Load(gpu, open(t, refdata.Path(t, "models", "stories260K.gguf")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	toks := make([]int32, 4)
+	for i := range toks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st := m.NewState(32, 8, false)
+			_ = gpu.ScratchBytes() + gpu.KVBytes()
+			tok, err := st.ForwardGreedy([]int32{1, 200, 300}, []int32{0, 1, 2})
+			toks[i] = tok
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, tok := range toks[1:] {
+		if tok != toks[0] {
+			t.Errorf("sessions disagree: %v", toks)
+		}
+	}
+	if err := gpu.Err(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,7 +1,9 @@
 package conformance
 
 import (
+	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,7 +30,7 @@ func TestSimulator(t *testing.T) {
 	for _, o := range orders {
 		dev.Order, dev.Seed = o, 42
 		rs := Run(dev, "")
-		if len(rs) < 120 {
+		if len(rs) < 110 {
 			t.Errorf("only %d cases", len(rs))
 		}
 		for _, r := range rs {
@@ -39,5 +41,48 @@ func TestSimulator(t *testing.T) {
 				t.Errorf("%s [%s lanes]: NMSE %.3g (max %.0g) err %v", r.Name, o, r.NMSE, r.Max, r.Err)
 			}
 		}
+	}
+}
+
+// TestMissingSyncFails: a case written like the others but reading its output after
+// Run without Sync fails under the simulator, naming the problem; the same case with
+// Sync passes.
+func TestMissingSyncFails(t *testing.T) {
+	if _, err := sim.Compiler(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skipf("SKIP: %v", err)
+	}
+	dev, err := metal.NewSimDevice()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rmsNormCase := func(sync bool) func(d metal.Device) (float64, error) {
+		return func(d metal.Device) (float64, error) {
+			b := &bufs{d: d}
+			defer b.release()
+			x := []float32{1, 2, 3, 4}
+			y := b.zeros(4 * len(x))
+			if err := d.Run(metal.LaunchRMSNorm(b.f32(x), b.f32([]float32{1, 1, 1, 1}), y, 1, len(x), 0)); err != nil {
+				return 0, err
+			}
+			if sync {
+				if err := d.Sync(); err != nil {
+					return 0, err
+				}
+			}
+			got := floats(y, len(x)) // the planted bug: without Sync, the GPU has not written y
+			want := []float32{0.3651484, 0.7302967, 1.0954452, 1.4605935}
+			return nmse(got, want), nil
+		}
+	}
+	r := runCase(dev, Case{Family: "planted", Name: "rms_norm without Sync", Max: 1e-7, run: rmsNormCase(false)})
+	var ue *metal.UnsyncedAccessError
+	if r.Pass || !errors.As(r.Err, &ue) || !strings.Contains(r.Err.Error(), "rms_norm") {
+		t.Errorf("missing Sync: pass %v, err %v; want a failure naming an unsynced access after rms_norm", r.Pass, r.Err)
+	}
+	if r := runCase(dev, Case{Family: "planted", Name: "rms_norm with Sync", Max: 1e-7, run: rmsNormCase(true)}); !r.Pass {
+		t.Errorf("with Sync: NMSE %.3g err %v", r.NMSE, r.Err)
 	}
 }
