@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/inferno-go/inferno/backend"
+	"github.com/inferno-go/inferno/kernels"
 	"github.com/inferno-go/inferno/tensor"
 )
 
@@ -118,14 +119,27 @@ type HostMapper interface {
 	MapHost(data []byte) (Buffer, int, error)
 }
 
-func kernelType(t tensor.DType) bool {
-	switch t {
-	case tensor.F32, tensor.F16, tensor.Q4_0, tensor.Q4_1, tensor.Q5_0, tensor.Q5_1, tensor.Q8_0,
-		tensor.Q2_K, tensor.Q3_K, tensor.Q4_K, tensor.Q5_K, tensor.Q6_K, tensor.IQ4_NL, tensor.IQ4_XS:
-		return true
-	}
-	return false
+func kernelType(t tensor.DType) bool { return slices.Contains(WeightTypes(), t) }
+
+// WeightTypes are the weight types with Metal kernels: one per block decoder in
+// kernels/quants.metal.
+func WeightTypes() []tensor.DType {
+	weightTypesOnce.Do(func() {
+		for _, name := range kernels.WeightTypes() {
+			t, err := tensor.ParseDType(name)
+			if err != nil {
+				panic(fmt.Sprintf("metal: kernels/quants.metal: struct blk_%s: %v", name, err))
+			}
+			weightTypes = append(weightTypes, t)
+		}
+	})
+	return slices.Clone(weightTypes)
 }
+
+var (
+	weightTypesOnce sync.Once
+	weightTypes     []tensor.DType
+)
 
 func (b *Backend) Activation(rows, cols int) backend.Tensor {
 	buf, err := b.dev.NewBuffer(4 * rows * cols)

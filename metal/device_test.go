@@ -2,10 +2,12 @@ package metal_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"unsafe"
 
 	"github.com/inferno-go/inferno/metal"
+	"github.com/inferno-go/inferno/tensor"
 )
 
 func simDevice(t *testing.T) *metal.SimDevice {
@@ -93,5 +95,23 @@ func TestSimDeviceRejectsBadDispatch(t *testing.T) {
 	}
 	if err := d.Sync(); err != nil {
 		t.Errorf("nothing was recorded, Sync: %v", err)
+	}
+}
+
+// TestWeightTypes: every block decoder in quants.metal names a ggml type, and the
+// backend accepts exactly those.
+func TestWeightTypes(t *testing.T) {
+	ts := metal.WeightTypes()
+	if len(ts) == 0 {
+		t.Fatal("no weight types")
+	}
+	for _, typ := range ts {
+		if metal.KernelName("matvec", typ) != "matvec_"+strings.ToLower(typ.String()) {
+			t.Errorf("%s: kernel name %s", typ, metal.KernelName("matvec", typ))
+		}
+	}
+	b := metal.NewBackend(nil)
+	if _, err := b.Weight("w", tensor.BF16, 1, 32, make([]byte, 64)); err == nil || !strings.Contains(err.Error(), "no Metal kernels") {
+		t.Errorf("BF16 (no block decoder in quants.metal): %v", err)
 	}
 }

@@ -27,7 +27,7 @@ type BenchResult struct {
 func Bench(d metal.Device, filter string, calls int) ([]BenchResult, error) {
 	var out []BenchResult
 	r := rand.New(rand.NewPCG(11, 11))
-	for _, t := range WeightTypes {
+	for _, t := range metal.WeightTypes() {
 		for _, tiled := range []bool{false, true} {
 			rows, cols, ntok := 256, 4096, 1
 			launch := metal.LaunchMatVec

@@ -37,11 +37,6 @@ type Result struct {
 	Elapsed time.Duration
 }
 
-// WeightTypes are the types the weight kernels support.
-var WeightTypes = []tensor.DType{tensor.F32, tensor.F16, tensor.Q4_0, tensor.Q4_1, tensor.Q5_0, tensor.Q5_1, tensor.Q8_0,
-	tensor.Q2_K, tensor.Q3_K, tensor.Q4_K, tensor.Q5_K, tensor.Q6_K, tensor.IQ4_NL, tensor.IQ4_XS}
-
-func suffix(t tensor.DType) string { return strings.ToLower(t.String()) }
 
 // Run executes the cases whose name contains filter (all when empty).
 func Run(d metal.Device, filter string) []Result {
@@ -191,31 +186,31 @@ func cpuMatMul(t tensor.DType, raw []byte, rows, cols int, x []float32, ntok int
 // Cases lists every conformance case.
 func Cases() []Case {
 	var cs []Case
-	for _, t := range WeightTypes {
+	for _, t := range metal.WeightTypes() {
 		t := t
 		cols := 512
 		if t.BlockSize() == 1 {
 			cols = 172 // a row length that is not a multiple of 16
 		}
-		cs = append(cs, Case{"get_rows", fmt.Sprintf("get_rows_%s 5 ids x %d", suffix(t), cols), 0,
+		cs = append(cs, Case{"get_rows", fmt.Sprintf("%s 5 ids x %d", metal.KernelName("get_rows", t), cols), 0,
 			func(d metal.Device) (float64, error) { return getRows(d, t, cols) }})
 	}
-	for _, t := range WeightTypes {
+	for _, t := range metal.WeightTypes() {
 		for _, sh := range [][2]int{{1, 256}, {33, 768}, {7, 1280}} {
 			t, rows, cols := t, sh[0], sh[1]
-			cs = append(cs, Case{"matvec", fmt.Sprintf("matvec_%s %dx%d", suffix(t), rows, cols), 5e-4,
+			cs = append(cs, Case{"matvec", fmt.Sprintf("%s %dx%d", metal.KernelName("matvec", t), rows, cols), 5e-4,
 				func(d metal.Device) (float64, error) { return product(d, t, rows, cols, 2, false) }})
 		}
 		if t.BlockSize() == 1 {
 			t := t
-			cs = append(cs, Case{"matvec", fmt.Sprintf("matvec_%s 9x172", suffix(t)), 5e-4,
+			cs = append(cs, Case{"matvec", fmt.Sprintf("%s 9x172", metal.KernelName("matvec", t)), 5e-4,
 				func(d metal.Device) (float64, error) { return product(d, t, 9, 172, 1, false) }})
 		}
 	}
-	for _, t := range WeightTypes {
+	for _, t := range metal.WeightTypes() {
 		for _, sh := range [][3]int{{40, 256, 5}, {33, 768, 37}} {
 			t, rows, cols, ntok := t, sh[0], sh[1], sh[2]
-			cs = append(cs, Case{"matmul", fmt.Sprintf("matmul_%s %dx%d x %d tokens", suffix(t), rows, cols, ntok), 5e-4,
+			cs = append(cs, Case{"matmul", fmt.Sprintf("%s %dx%d x %d tokens", metal.KernelName("matmul", t), rows, cols, ntok), 5e-4,
 				func(d metal.Device) (float64, error) { return product(d, t, rows, cols, ntok, true) }})
 		}
 	}
