@@ -37,7 +37,6 @@ type Result struct {
 	Elapsed time.Duration
 }
 
-
 // Run executes the cases whose name contains filter (all when empty).
 func Run(d metal.Device, filter string) []Result {
 	var out []Result
