@@ -166,14 +166,21 @@ func (t *Tensor) floats() []float32 {
 	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), t.rows*t.cols)
 }
 
+// Write and Read flush first: the host touches a buffer only when no recorded
+// dispatch binds it. After a failure (a tensor may have no buffer) they do nothing;
+// Err reports it.
 func (b *Backend) Write(dst backend.Tensor, src []float32) {
 	b.flush()
-	copy(dst.(*Tensor).floats(), src)
+	if !b.failed() {
+		copy(dst.(*Tensor).floats(), src)
+	}
 }
 
 func (b *Backend) Read(src backend.Tensor, dst []float32) {
 	b.flush()
-	copy(dst, src.(*Tensor).floats())
+	if !b.failed() {
+		copy(dst, src.(*Tensor).floats())
+	}
 }
 
 func (b *Backend) fail(err error) {

@@ -110,6 +110,8 @@ type SimDevice struct {
 	syncMu  sync.Mutex // one Sync at a time
 }
 
+var _ Device = (*SimDevice)(nil)
+
 // recorded is a dispatch waiting for Sync: its buffers (by slot) and offsets.
 type recorded struct {
 	d       Dispatch

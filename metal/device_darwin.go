@@ -121,6 +121,8 @@ type GPUDevice struct {
 	GPUTime float64
 }
 
+var _ Device = (*GPUDevice)(nil)
+
 // NewDevice opens the default Metal device and compiles the embedded kernels.
 func NewDevice() (Device, error) {
 	if err := loadMetal(); err != nil {
