@@ -310,6 +310,9 @@ func (g *GPUDevice) Run(d Dispatch) error {
 		if len(a.Bytes) > MaxInlineBytes {
 			return fmt.Errorf("metal: %s: argument %d: %d inline bytes, at most %d", d.Kernel, i, len(a.Bytes), MaxInlineBytes)
 		}
+		if _, ok := a.Buf.(*gpuBuffer); a.Buf != nil && (!ok || a.Bytes != nil) {
+			return fmt.Errorf("metal: %s: argument %d is not a Metal buffer of this device, or has bytes too", d.Kernel, i)
+		}
 	}
 	p, err := g.pipeline(d.Kernel, d.Constants)
 	if err != nil {
@@ -327,11 +330,9 @@ func (g *GPUDevice) Run(d Dispatch) error {
 			runtime.KeepAlive(a.Bytes)
 			continue
 		}
-		gb, ok := a.Buf.(*gpuBuffer)
-		if !ok || gb == nil {
-			continue
+		if gb, ok := a.Buf.(*gpuBuffer); ok {
+			g.enc.Send(selSetBuffer, gb.id, uint(a.Off), uint(i))
 		}
-		g.enc.Send(selSetBuffer, gb.id, uint(a.Off), uint(i))
 	}
 	for i, n := range d.Threadgroup {
 		g.enc.Send(selSetTGMem, uint((n+15)/16*16), uint(i))
