@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/inferno-go/inferno/cpu"
 	"github.com/inferno-go/inferno/gguf"
 	"github.com/inferno-go/inferno/internal/refdata"
+	"github.com/inferno-go/inferno/kernels"
 	"github.com/inferno-go/inferno/metal"
 	"github.com/inferno-go/inferno/metal/sim"
 	"github.com/inferno-go/inferno/model/llama"
@@ -231,4 +233,59 @@ func TestSessionsConcurrently(t *testing.T) {
 	if err := gpu.Err(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// recordingDevice notes the kernels dispatched.
+type recordingDevice struct {
+	*metal.SimDevice
+	kernels map[string]bool
+}
+
+func (d *recordingDevice) Run(x metal.Dispatch) error {
+	d.kernels[x.Kernel] = true
+	return d.SimDevice.Run(x)
+}
+
+// TestBackendDispatchesEveryKernel: a prompt, decode steps and greedy sampling use
+// every kernel of the library (per-type kernels: for one type at least), so the library
+// holds no kernel the backend never dispatches.
+func TestBackendDispatchesEveryKernel(t *testing.T) {
+	d := &recordingDevice{SimDevice: simBackend(t).Device().(*metal.SimDevice), kernels: map[string]bool{}}
+	m, err := llama.Load(metal.NewBackend(d), open(t, refdata.Path(t, "models", "stories260K.gguf")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := m.NewState(64, 16, false)
+	prompt := []int32{1, 200, 300, 400, 10, 20, 30, 40, 50, 60}
+	pos := []int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
+	tok, err := st.ForwardGreedy(prompt, pos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Forward([]int32{tok}, []int32{10}, false); err != nil {
+		t.Fatal(err)
+	}
+	families := map[string]bool{}
+	for k := range d.kernels {
+		families[family(k)] = true
+	}
+	lib, err := sim.Load(kernels.Sources())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range lib.Kernels {
+		if !families[family(k)] {
+			t.Errorf("kernel %s: the backend never dispatches it", k)
+		}
+	}
+}
+
+// family strips a weight type suffix: matvec_q4_k -> matvec.
+func family(kernel string) string {
+	for _, typ := range kernels.WeightTypes() {
+		if f, ok := strings.CutSuffix(kernel, "_"+typ); ok {
+			return f
+		}
+	}
+	return kernel
 }
