@@ -62,6 +62,15 @@ func TestUseAfterClose(t *testing.T) {
 	for _, be := range testBackends(t, true) {
 		t.Run(be.name, func(t *testing.T) {
 			m := loadOn(t, be, 64)
+			// A first session leaves the backend's own staging buffers (token ids,
+			// positions), which later sessions reuse; only what a session owns must go.
+			s0 := newSession(t, m)
+			if _, err := s0.Eval(ctx, prompt); err != nil {
+				t.Fatal(err)
+			}
+			if err := s0.Close(); err != nil {
+				t.Fatal(err)
+			}
 			before := m.GPUMemory()
 			s := newSession(t, m)
 			if be.backend != "cpu" {

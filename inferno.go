@@ -129,7 +129,7 @@ func Load(path string, opts Options) (*Model, error) {
 	}
 	mm.llm = m
 	if gpu != nil {
-		fmt.Fprintf(log, "%s model buffer size = %s\n", gpuPrefix(gpu), metal.MiB(gpu.WeightBytes))
+		fmt.Fprintf(log, "%s model buffer size = %s\n", gpuPrefix(gpu), metal.MiB(gpu.WeightBytes()))
 	}
 	mm.loadTime = time.Since(start)
 	return mm, nil
@@ -275,7 +275,7 @@ func (m *Model) GPUMemory() GPUMemory {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return GPUMemory{Weights: m.gpu.WeightBytes, KVCache: m.gpu.KVBytes, Compute: m.gpu.ScratchBytes}
+	return GPUMemory{Weights: m.gpu.WeightBytes(), KVCache: m.gpu.KVBytes(), Compute: m.gpu.ScratchBytes()}
 }
 
 // Path is the model file's path.

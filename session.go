@@ -38,7 +38,7 @@ func (m *Model) NewSession() (*Session, error) {
 	if m.gpu != nil && m.opts.Log != nil && !m.loggedSession {
 		m.loggedSession = true
 		fmt.Fprintf(m.opts.Log, "%s KV cache size = %s\n%s compute buffer size = %s\n",
-			gpuPrefix(m.gpu), metal.MiB(m.gpu.KVBytes), gpuPrefix(m.gpu), metal.MiB(m.gpu.ScratchBytes))
+			gpuPrefix(m.gpu), metal.MiB(m.gpu.KVBytes()), gpuPrefix(m.gpu), metal.MiB(m.gpu.ScratchBytes()))
 	}
 	return &Session{m: m, state: st, nCtx: st.NCtx}, nil
 }

@@ -1,9 +1,8 @@
-// elementwise.metal — add, mul, scale and SiLU×mul (SwiGLU).
+// elementwise.metal — add and SiLU×mul (SwiGLU).
 // Work split: one thread per element; grid = ceil(n / 256) threadgroups of 256.
 
 struct EltArgs {
     int n;
-    float scale;
 };
 
 kernel void add(device const float * a [[buffer(0)]],
@@ -13,25 +12,6 @@ kernel void add(device const float * a [[buffer(0)]],
                 uint gid [[thread_position_in_grid]]) {
     if ((int) gid < p.n) {
         y[gid] = a[gid] + b[gid];
-    }
-}
-
-kernel void mul(device const float * a [[buffer(0)]],
-                device const float * b [[buffer(1)]],
-                device float * y [[buffer(2)]],
-                constant EltArgs & p [[buffer(3)]],
-                uint gid [[thread_position_in_grid]]) {
-    if ((int) gid < p.n) {
-        y[gid] = a[gid] * b[gid];
-    }
-}
-
-kernel void scale(device const float * a [[buffer(0)]],
-                  device float * y [[buffer(1)]],
-                  constant EltArgs & p [[buffer(2)]],
-                  uint gid [[thread_position_in_grid]]) {
-    if ((int) gid < p.n) {
-        y[gid] = a[gid] * p.scale;
     }
 }
 

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/inferno-go/inferno/metal/sim"
@@ -40,11 +41,36 @@ func TestBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"matvec_q4_k", "matmul_q6_k", "get_rows_iq4_xs", "rms_norm", "rope", "attn_partial",
-		"attn_merge", "attn_prefill", "kv_store", "softmax", "add", "swiglu", "argmax"} {
+	want := []string{"rms_norm", "rope", "attn_partial", "attn_merge", "attn_prefill", "kv_store", "add", "swiglu", "argmax"}
+	for _, typ := range WeightTypes() {
+		want = append(want, "get_rows_"+typ, "matvec_"+typ, "matmul_"+typ)
+	}
+	if len(WeightTypes()) == 0 {
+		t.Error("no struct blk_<type> found in quants.metal")
+	}
+	for _, k := range want {
 		if _, ok := lib.Kernels[k]; !ok {
 			t.Errorf("kernel %s missing", k)
 		}
 	}
 	t.Logf("%d kernels", len(lib.Kernels))
+}
+
+// TestInstantiate: a per-type kernel template gets one host name per type; plain
+// kernels and other templates get none.
+func TestInstantiate(t *testing.T) {
+	src := "template <typename B>\nkernel void dot(device const uchar * w [[buffer(0)]]) {}\n" +
+		"kernel void plain(device float * y [[buffer(0)]]) {}\n" +
+		"template <int N> inline int helper() { return N; }\n"
+	got := instantiate(src, []string{"q4_0", "new_t"})
+	for _, want := range []string{"typedef decltype(dot<blk_q4_0>) dot_t;",
+		`template [[host_name("dot_q4_0")]] kernel dot_t dot<blk_q4_0>;`,
+		`template [[host_name("dot_new_t")]] kernel dot_t dot<blk_new_t>;`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "plain") || strings.Contains(got, "helper") {
+		t.Errorf("instantiated a kernel that is not per-type:\n%s", got)
+	}
 }

@@ -14,7 +14,7 @@ struct MatmulArgs {
     int ntok;    // rows of X
 };
 
-template <int T>
+template <typename B>
 kernel void matmul(device const uchar * w [[buffer(0)]],
                    device const float * x [[buffer(1)]],
                    device float * y [[buffer(2)]],
@@ -26,7 +26,7 @@ kernel void matmul(device const uchar * w [[buffer(0)]],
     threadgroup float xs[MM_TILE * MM_TILE];   // [k][tok]
     threadgroup float os[MM_TILE * MM_TILE];   // [row][tok]
     int r0 = tgpig.x * MM_TILE, t0 = tgpig.y * MM_TILE;
-    int rb = row_bytes<T>(a.ncols);
+    int rb = row_bytes<B>(a.ncols);
     int sr = (sgitg / 2) * 16, st = (sgitg % 2) * 16;
     simdgroup_float8x8 acc[2][2];
     for (int i = 0; i < 2; i++) {
@@ -39,7 +39,7 @@ kernel void matmul(device const uchar * w [[buffer(0)]],
             int row = tid / 2, half_ = tid % 2;
             float v[16];
             if (r0 + row < a.nrows) {
-                blk<T>::dq16(w + (long) (r0 + row) * rb, k0 / 16 + half_, a.ncols, v);
+                B::dq16(w + (long) (r0 + row) * rb, k0 / 16 + half_, a.ncols, v);
             } else {
                 for (int l = 0; l < 16; l++) v[l] = 0.0f;
             }
@@ -82,19 +82,3 @@ kernel void matmul(device const uchar * w [[buffer(0)]],
         }
     }
 }
-
-typedef decltype(matmul<T_F32>) matmul_t;
-template [[host_name("matmul_f32")]] kernel matmul_t matmul<T_F32>;
-template [[host_name("matmul_f16")]] kernel matmul_t matmul<T_F16>;
-template [[host_name("matmul_q4_0")]] kernel matmul_t matmul<T_Q4_0>;
-template [[host_name("matmul_q4_1")]] kernel matmul_t matmul<T_Q4_1>;
-template [[host_name("matmul_q5_0")]] kernel matmul_t matmul<T_Q5_0>;
-template [[host_name("matmul_q5_1")]] kernel matmul_t matmul<T_Q5_1>;
-template [[host_name("matmul_q8_0")]] kernel matmul_t matmul<T_Q8_0>;
-template [[host_name("matmul_q2_k")]] kernel matmul_t matmul<T_Q2_K>;
-template [[host_name("matmul_q3_k")]] kernel matmul_t matmul<T_Q3_K>;
-template [[host_name("matmul_q4_k")]] kernel matmul_t matmul<T_Q4_K>;
-template [[host_name("matmul_q5_k")]] kernel matmul_t matmul<T_Q5_K>;
-template [[host_name("matmul_q6_k")]] kernel matmul_t matmul<T_Q6_K>;
-template [[host_name("matmul_iq4_nl")]] kernel matmul_t matmul<T_IQ4_NL>;
-template [[host_name("matmul_iq4_xs")]] kernel matmul_t matmul<T_IQ4_XS>;

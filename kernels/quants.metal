@@ -1,16 +1,16 @@
 // quants.metal — block layouts of every weight type and their dequantization, shared
 // by get_rows, matvec and matmul (concatenated first into the library).
 //
-// Work split: none (device functions). blk<T>::dq16(row, c, n, y) decodes elements
+// Work split: none (device functions). blk_<type>::dq16(row, c, n, y) decodes elements
 // [16c, 16c+16) of a row of n elements into y; float types zero-fill past n, so rows
-// of any length work. T is the ggml type id.
+// of any length work. <type> is the ggml type name in lower case.
+//
+// The structs here ARE the list of weight types on Metal: kernels.Sources() instantiates
+// every per-type kernel (a `template <typename B> kernel`) once per `struct blk_<type>`,
+// as <kernel>_<type>, and the host side takes its type list from them too. Adding a type
+// is adding its struct here.
 #include <metal_stdlib>
 using namespace metal;
-
-enum {
-    T_F32 = 0, T_F16 = 1, T_Q4_0 = 2, T_Q4_1 = 3, T_Q5_0 = 6, T_Q5_1 = 7, T_Q8_0 = 8,
-    T_Q2_K = 10, T_Q3_K = 11, T_Q4_K = 12, T_Q5_K = 13, T_Q6_K = 14, T_IQ4_NL = 20, T_IQ4_XS = 23,
-};
 
 constant float kvalues_iq4nl[16] = {-127.f, -104.f, -83.f, -65.f, -49.f, -35.f, -22.f, -10.f, 1.f, 13.f, 25.f, 38.f, 53.f, 69.f, 89.f, 113.f};
 
@@ -22,9 +22,7 @@ inline uint ld_u32(device const uchar * p) {
     return uint(p[0]) | (uint(p[1]) << 8) | (uint(p[2]) << 16) | (uint(p[3]) << 24);
 }
 
-template <int T> struct blk;
-
-template <> struct blk<T_F32> {
+struct blk_f32 {
     enum { QK = 1, BYTES = 4 };
     static inline void dq16(device const uchar * row, int c, int n, thread float * y) {
         device const float * x = (device const float *) row;
@@ -35,7 +33,7 @@ template <> struct blk<T_F32> {
     }
 };
 
-template <> struct blk<T_F16> {
+struct blk_f16 {
     enum { QK = 1, BYTES = 2 };
     static inline void dq16(device const uchar * row, int c, int n, thread float * y) {
         device const half * x = (device const half *) row;
@@ -46,7 +44,7 @@ template <> struct blk<T_F16> {
     }
 };
 
-template <> struct blk<T_Q4_0> {
+struct blk_q4_0 {
     enum { QK = 32, BYTES = 18 };
     static inline void dq16(device const uchar * row, int c, int n, thread float * y) {
         device const uchar * b = row + (c / 2) * BYTES;
@@ -56,7 +54,7 @@ template <> struct blk<T_Q4_0> {
     }
 };
 
-template <> struct blk<T_IQ4_NL> {
+struct blk_iq4_nl {
     enum { QK = 32, BYTES = 18 };
     static inline void dq16(device const uchar * row, int c, int n, thread float * y) {
         device const uchar * b = row + (c / 2) * BYTES;
@@ -66,7 +64,7 @@ template <> struct blk<T_IQ4_NL> {
     }
 };
 
-template <> struct blk<T_Q4_1> {
+struct blk_q4_1 {
     enum { QK = 32, BYTES = 20 };
     static inline void dq16(device const uchar * row, int c, int n, thread float * y) {
         device const uchar * b = row + (c / 2) * BYTES;
@@ -76,7 +74,7 @@ template <> struct blk<T_Q4_1> {
     }
 };
 
-template <> struct blk<T_Q5_0> {
+struct blk_q5_0 {
     enum { QK = 32, BYTES = 22 };
     static inline void dq16(device const uchar * row, int c, int n, thread float * y) {
         device const uchar * b = row + (c / 2) * BYTES;
@@ -90,7 +88,7 @@ template <> struct blk<T_Q5_0> {
     }
 };
 
-template <> struct blk<T_Q5_1> {
+struct blk_q5_1 {
     enum { QK = 32, BYTES = 24 };
     static inline void dq16(device const uchar * row, int c, int n, thread float * y) {
         device const uchar * b = row + (c / 2) * BYTES;
@@ -104,7 +102,7 @@ template <> struct blk<T_Q5_1> {
     }
 };
 
-template <> struct blk<T_Q8_0> {
+struct blk_q8_0 {
     enum { QK = 32, BYTES = 34 };
     static inline void dq16(device const uchar * row, int c, int n, thread float * y) {
         device const uchar * b = row + (c / 2) * BYTES;
@@ -114,7 +112,7 @@ template <> struct blk<T_Q8_0> {
     }
 };
 
-template <> struct blk<T_Q2_K> {
+struct blk_q2_k {
     enum { QK = 256, BYTES = 84 };
     static inline void dq16(device const uchar * row, int c, int n, thread float * y) {
         device const uchar * b = row + (c / 16) * BYTES;
@@ -133,7 +131,7 @@ inline int q3k_scale(device const uchar * s, int k) {
     return (lo | (hi << 4)) - 32;
 }
 
-template <> struct blk<T_Q3_K> {
+struct blk_q3_k {
     enum { QK = 256, BYTES = 110 };
     static inline void dq16(device const uchar * row, int c, int n, thread float * y) {
         device const uchar * b = row + (c / 16) * BYTES;
@@ -160,7 +158,7 @@ inline void scale_min_k4(int j, device const uchar * q, thread int & d, thread i
     }
 }
 
-template <> struct blk<T_Q4_K> {
+struct blk_q4_k {
     enum { QK = 256, BYTES = 144 };
     static inline void dq16(device const uchar * row, int c, int n, thread float * y) {
         device const uchar * b = row + (c / 16) * BYTES;
@@ -174,7 +172,7 @@ template <> struct blk<T_Q4_K> {
     }
 };
 
-template <> struct blk<T_Q5_K> {
+struct blk_q5_k {
     enum { QK = 256, BYTES = 176 };
     static inline void dq16(device const uchar * row, int c, int n, thread float * y) {
         device const uchar * b = row + (c / 16) * BYTES;
@@ -193,7 +191,7 @@ template <> struct blk<T_Q5_K> {
     }
 };
 
-template <> struct blk<T_Q6_K> {
+struct blk_q6_k {
     enum { QK = 256, BYTES = 210 };
     static inline void dq16(device const uchar * row, int c, int n, thread float * y) {
         device const uchar * b = row + (c / 16) * BYTES;
@@ -210,7 +208,7 @@ template <> struct blk<T_Q6_K> {
     }
 };
 
-template <> struct blk<T_IQ4_XS> {
+struct blk_iq4_xs {
     enum { QK = 256, BYTES = 136 };
     static inline void dq16(device const uchar * row, int c, int n, thread float * y) {
         device const uchar * b = row + (c / 16) * BYTES;
@@ -224,6 +222,6 @@ template <> struct blk<T_IQ4_XS> {
 };
 
 // Bytes of one row of n elements.
-template <int T> inline int row_bytes(int n) {
-    return (n / blk<T>::QK) * blk<T>::BYTES;
+template <typename B> inline int row_bytes(int n) {
+    return (n / B::QK) * B::BYTES;
 }

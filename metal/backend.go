@@ -3,43 +3,52 @@ package metal
 import (
 	"encoding/binary"
 	"fmt"
-	"strings"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/inferno-go/inferno/backend"
+	"github.com/inferno-go/inferno/kernels"
 	"github.com/inferno-go/inferno/tensor"
 )
 
 // Backend implements backend.Backend with the Metal kernels on a Device (a GPU, or the
-// simulator). The graph-encoding code here is the same for both.
+// simulator). The graph-encoding code here is the same for both. Ops record dispatches;
+// Read, Write and Argmax flush (commit and wait) first. The ops of one model run one
+// forward pass at a time (the model's lock); the byte counts and Err may be read, and
+// buffers allocated, from any goroutine.
 type Backend struct {
 	dev Device
-	// Bytes allocated, by purpose, for the log lines and the memory plan.
-	WeightBytes, KVBytes, ScratchBytes int64
+	// bytes allocated, by purpose, for the log lines and the memory plan
+	weightBytes, kvBytes, scratchBytes atomic.Int64
+	errMu                              sync.Mutex
 	err                                error
-	pending                            []Buffer // per-dispatch uploads, freed once the GPU is done
+	ids, pos                           staging // token ids and positions of the current batch
+	argmaxOut                          Buffer  // Argmax's result, allocated on first use
 }
 
-// Syncer is implemented by devices that record dispatches and run them later.
-type Syncer interface{ Sync() error }
+// staging is a device copy of host int32s (token ids, positions), rewritten only when
+// they change, so a forward pass uploads its positions once for every layer.
+type staging struct {
+	buf  Buffer
+	cap  int     // int32s buf holds
+	held []int32 // what buf holds
+	used bool    // bound by a dispatch recorded since the last flush
+}
 
-// flush waits for every recorded dispatch and frees the uploads they used.
+// flush commits the recorded dispatches and waits for them.
 func (b *Backend) flush() {
-	if s, ok := b.dev.(Syncer); ok {
-		if err := s.Sync(); err != nil {
-			b.fail(err)
-		}
+	if err := b.dev.Sync(); err != nil {
+		b.fail(err)
 	}
-	for _, t := range b.pending {
-		t.Release()
-	}
-	b.pending = b.pending[:0]
+	b.ids.used, b.pos.used = false, false
 }
 
 // Sync waits for every recorded dispatch and returns the first dispatch error.
 func (b *Backend) Sync() error {
 	b.flush()
-	return b.err
+	return b.Err()
 }
 
 // NewBackend wraps a device.
@@ -50,7 +59,17 @@ func (b *Backend) Device() Device { return b.dev }
 
 // Err returns the first dispatch error (ops have no error results; a failed dispatch
 // poisons the backend and Forward reports it).
-func (b *Backend) Err() error { return b.err }
+func (b *Backend) Err() error {
+	b.errMu.Lock()
+	defer b.errMu.Unlock()
+	return b.err
+}
+
+// WeightBytes, KVBytes and ScratchBytes are the bytes allocated so far for weights, KV
+// caches and activations (all sessions).
+func (b *Backend) WeightBytes() int64  { return b.weightBytes.Load() }
+func (b *Backend) KVBytes() int64      { return b.kvBytes.Load() }
+func (b *Backend) ScratchBytes() int64 { return b.scratchBytes.Load() }
 
 func (b *Backend) Name() string {
 	if b.dev.Simulated() {
@@ -85,7 +104,7 @@ func (b *Backend) Weight(name string, t tensor.DType, rows, cols int, data []byt
 	if len(data) < n {
 		return nil, fmt.Errorf("metal: weight %s: %d bytes, need %d", name, len(data), n)
 	}
-	b.WeightBytes += int64(n)
+	b.weightBytes.Add(int64(n))
 	if hm, ok := b.dev.(HostMapper); ok {
 		buf, off, err := hm.MapHost(data[:n])
 		if err != nil {
@@ -106,14 +125,27 @@ type HostMapper interface {
 	MapHost(data []byte) (Buffer, int, error)
 }
 
-func kernelType(t tensor.DType) bool {
-	switch t {
-	case tensor.F32, tensor.F16, tensor.Q4_0, tensor.Q4_1, tensor.Q5_0, tensor.Q5_1, tensor.Q8_0,
-		tensor.Q2_K, tensor.Q3_K, tensor.Q4_K, tensor.Q5_K, tensor.Q6_K, tensor.IQ4_NL, tensor.IQ4_XS:
-		return true
-	}
-	return false
+func kernelType(t tensor.DType) bool { return slices.Contains(WeightTypes(), t) }
+
+// WeightTypes are the weight types with Metal kernels: one per block decoder in
+// kernels/quants.metal.
+func WeightTypes() []tensor.DType {
+	weightTypesOnce.Do(func() {
+		for _, name := range kernels.WeightTypes() {
+			t, err := tensor.ParseDType(name)
+			if err != nil {
+				panic(fmt.Sprintf("metal: kernels/quants.metal: struct blk_%s: %v", name, err))
+			}
+			weightTypes = append(weightTypes, t)
+		}
+	})
+	return slices.Clone(weightTypes)
 }
+
+var (
+	weightTypesOnce sync.Once
+	weightTypes     []tensor.DType
+)
 
 func (b *Backend) Activation(rows, cols int) backend.Tensor {
 	buf, err := b.dev.NewBuffer(4 * rows * cols)
@@ -121,7 +153,7 @@ func (b *Backend) Activation(rows, cols int) backend.Tensor {
 		b.fail(err)
 		return &Tensor{rows: rows, cols: cols, dt: tensor.F32, rowBytes: 4 * cols}
 	}
-	b.ScratchBytes += int64(4 * rows * cols)
+	b.scratchBytes.Add(int64(4 * rows * cols))
 	return &Tensor{buf: buf, rows: rows, cols: cols, dt: tensor.F32, rowBytes: 4 * cols}
 }
 
@@ -131,7 +163,7 @@ func (b *Backend) Free(t backend.Tensor) {
 	if x.buf != nil {
 		x.buf.Release()
 		x.buf = nil
-		b.ScratchBytes -= int64(x.rows * x.rowBytes)
+		b.scratchBytes.Add(-int64(x.rows * x.rowBytes))
 	}
 }
 
@@ -150,47 +182,63 @@ func (t *Tensor) floats() []float32 {
 	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), t.rows*t.cols)
 }
 
+// Write and Read flush first: the host touches a buffer only when no recorded
+// dispatch binds it. After a failure (a tensor may have no buffer) they do nothing;
+// Err reports it.
 func (b *Backend) Write(dst backend.Tensor, src []float32) {
 	b.flush()
-	copy(dst.(*Tensor).floats(), src)
+	if !b.failed() {
+		copy(dst.(*Tensor).floats(), src)
+	}
 }
 
 func (b *Backend) Read(src backend.Tensor, dst []float32) {
 	b.flush()
-	copy(dst, src.(*Tensor).floats())
+	if !b.failed() {
+		copy(dst, src.(*Tensor).floats())
+	}
 }
 
 func (b *Backend) fail(err error) {
+	b.errMu.Lock()
+	defer b.errMu.Unlock()
 	if b.err == nil {
 		b.err = err
 	}
 }
 
-// arg is a dispatch argument: a tensor, or host bytes copied into a small buffer.
-type arg struct {
-	buf Buffer
-	off int
-}
+func (b *Backend) failed() bool { return b.Err() != nil }
 
-func (b *Backend) tensorArg(t backend.Tensor) arg { x := t.(*Tensor); return arg{x.buf, x.off} }
+func arg(t backend.Tensor) Arg { x := t.(*Tensor); return Arg{Buf: x.buf, Off: x.off} }
 
-// bytesArg uploads host data (argument structs, ids, positions) for one dispatch.
-func (b *Backend) bytesArg(data []byte) (arg, Buffer) {
-	buf, err := b.dev.NewBuffer(max(len(data), 4))
-	if err != nil {
-		b.fail(err)
-		return arg{}, nil
+// upload puts v in s for the dispatches about to be recorded. It writes the buffer
+// only when v differs from what it holds, and then only after a flush if a recorded
+// dispatch binds it (the Device contract: no host write under a pending dispatch).
+func (b *Backend) upload(s *staging, v []int32) Arg {
+	if s.buf != nil && slices.Equal(s.held, v) {
+		s.used = true
+		return Arg{Buf: s.buf}
 	}
-	copy(buf.Bytes(), data)
-	return arg{buf, 0}, buf
-}
-
-func pack(fields ...any) []byte {
-	var out []byte
-	for _, f := range fields {
-		out, _ = binary.Append(out, binary.LittleEndian, f)
+	if s.used {
+		b.flush()
 	}
-	return out
+	if len(v) > s.cap {
+		n := max(len(v), 2*s.cap, 64)
+		buf, err := b.dev.NewBuffer(4 * n)
+		if err != nil {
+			b.fail(err)
+			return Arg{}
+		}
+		if s.buf != nil {
+			s.buf.Release()
+		}
+		b.scratchBytes.Add(int64(4 * (n - s.cap)))
+		s.buf, s.cap = buf, n
+	}
+	copy(s.buf.Bytes(), i32bytes(v))
+	s.held = append(s.held[:0], v...)
+	s.used = true
+	return Arg{Buf: s.buf}
 }
 
 func i32bytes(v []int32) []byte {
@@ -200,91 +248,65 @@ func i32bytes(v []int32) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), 4*len(v))
 }
 
-// run dispatches kernel with args; temporaries (uploaded bytes) are released after.
-func (b *Backend) run(kernel string, grid, threads [3]int, args ...any) {
-	if b.err != nil {
-		return
-	}
-	var bufs []Buffer
-	var offs []int
-	var temps []Buffer
-	for _, a := range args {
-		switch x := a.(type) {
-		case backend.Tensor:
-			ta := b.tensorArg(x)
-			bufs, offs = append(bufs, ta.buf), append(offs, ta.off)
-		case []byte:
-			ta, tmp := b.bytesArg(x)
-			bufs, offs = append(bufs, ta.buf), append(offs, ta.off)
-			temps = append(temps, tmp)
-		case arg:
-			bufs, offs = append(bufs, x.buf), append(offs, x.off)
-		default:
-			b.fail(fmt.Errorf("metal: %s: argument of type %T", kernel, a))
+// run records dispatches; after the first error the backend records nothing more.
+func (b *Backend) run(ds ...Dispatch) {
+	for _, d := range ds {
+		if b.failed() {
 			return
 		}
-	}
-	if err := b.dev.Run(Dispatch{Kernel: kernel, Buffers: bufs, Offsets: offs, Grid: grid, Threads: threads}); err != nil {
-		b.fail(err)
-	}
-	for _, t := range temps {
-		if t != nil {
-			b.pending = append(b.pending, t)
+		if err := b.dev.Run(d); err != nil {
+			b.fail(err)
 		}
 	}
 }
 
-func suffix(t tensor.DType) string { return strings.ToLower(t.String()) }
-
 func (b *Backend) GetRows(dst, table backend.Tensor, ids []int32) {
+	if b.failed() {
+		return
+	}
 	t := table.(*Tensor)
-	b.run("get_rows_"+suffix(t.dt), [3]int{len(ids), 1, 1}, [3]int{32, 1, 1},
-		table, i32bytes(ids), dst, pack(int32(t.cols)))
+	b.run(LaunchGetRows(t.dt, arg(table), b.upload(&b.ids, ids), arg(dst), len(ids), t.cols))
 }
 
 func (b *Backend) RMSNorm(dst, x, w backend.Tensor, eps float32) {
-	xs := x.(*Tensor)
-	b.run("rms_norm", [3]int{xs.rows, 1, 1}, [3]int{32, 1, 1}, x, w, dst, pack(int32(xs.cols), eps))
+	b.run(LaunchRMSNorm(arg(x), arg(w), arg(dst), x.Rows(), x.Cols(), eps))
 }
 
 // matmulMinTokens is the batch size from which the simdgroup-matrix kernel is used.
 const matmulMinTokens = 8
 
 func (b *Backend) MatMul(dst, w, x backend.Tensor) {
-	ws, xs := w.(*Tensor), x.(*Tensor)
-	if xs.rows >= matmulMinTokens {
-		b.run("matmul_"+suffix(ws.dt), [3]int{(ws.rows + 31) / 32, (xs.rows + 31) / 32, 1}, [3]int{128, 1, 1},
-			w, x, dst, pack(int32(ws.cols), int32(ws.rows), int32(xs.rows)))
+	ws := w.(*Tensor)
+	if x.Rows() >= matmulMinTokens {
+		b.run(LaunchMatMul(ws.dt, arg(w), arg(x), arg(dst), ws.rows, ws.cols, x.Rows()))
 		return
 	}
-	b.run("matvec_"+suffix(ws.dt), [3]int{(ws.rows + 7) / 8, xs.rows, 1}, [3]int{64, 1, 1},
-		w, x, dst, pack(int32(ws.cols), int32(ws.rows)))
+	b.run(LaunchMatVec(ws.dt, arg(w), arg(x), arg(dst), ws.rows, ws.cols, x.Rows()))
 }
 
 func (b *Backend) Rope(x backend.Tensor, pos []int32, p backend.RopeParams) {
-	xs := x.(*Tensor)
-	neox := int32(0)
-	if p.NeoX {
-		neox = 1
+	if b.failed() {
+		return
 	}
-	b.run("rope", [3]int{(p.Dims/2 + 31) / 32, p.NHead, xs.rows}, [3]int{32, 1, 1},
-		x, i32bytes(pos), pack(int32(p.NHead), int32(p.HeadDim), int32(p.Dims), p.Base, neox))
+	b.run(LaunchRope(arg(x), b.upload(&b.pos, pos), x.Rows(), p))
 }
 
 func (b *Backend) Add(dst, a, c backend.Tensor) {
-	n := a.Rows() * a.Cols()
-	b.run("add", [3]int{(n + 255) / 256, 1, 1}, [3]int{256, 1, 1}, a, c, dst, pack(int32(n), float32(1)))
+	b.run(LaunchAdd(arg(a), arg(c), arg(dst), a.Rows()*a.Cols()))
 }
 
 func (b *Backend) SwiGLU(dst, gate, up backend.Tensor) {
-	n := gate.Rows() * gate.Cols()
-	b.run("swiglu", [3]int{(n + 255) / 256, 1, 1}, [3]int{256, 1, 1}, gate, up, dst, pack(int32(n), float32(1)))
+	b.run(LaunchSwiGLU(arg(gate), arg(up), arg(dst), gate.Rows()*gate.Cols()))
 }
 
-// KVCache is an F16 cache for every layer in two device buffers.
+// KVCache is an F16 cache for every layer in two device buffers, and the decode
+// attention's partial results (allocated at the first decode step, for the whole
+// context, and shared by the layers).
 type KVCache struct {
 	k, v                Buffer
 	nLayer, nCtx, kvDim int
+	part                Buffer
+	partBytes           int
 }
 
 func (c *KVCache) Len() int { return c.nCtx }
@@ -301,7 +323,7 @@ func (b *Backend) NewKVCache(nLayer, nCtx, kvDim int, f16 bool) backend.KVCache 
 	if err != nil {
 		b.fail(err)
 	}
-	b.KVBytes += int64(2 * n)
+	b.kvBytes.Add(int64(2 * n))
 	return &KVCache{k: k, v: v, nLayer: nLayer, nCtx: nCtx, kvDim: kvDim}
 }
 
@@ -311,53 +333,66 @@ func (b *Backend) FreeKVCache(cache backend.KVCache) {
 	for _, buf := range []Buffer{c.k, c.v} {
 		if buf != nil {
 			buf.Release()
-			b.KVBytes -= int64(2 * c.nLayer * c.nCtx * c.kvDim)
+			b.kvBytes.Add(-int64(2 * c.nLayer * c.nCtx * c.kvDim))
 		}
 	}
-	c.k, c.v = nil, nil
+	if c.part != nil {
+		c.part.Release()
+		b.scratchBytes.Add(-int64(c.partBytes))
+	}
+	c.k, c.v, c.part, c.partBytes = nil, nil, nil, 0
+}
+
+// partial returns c's buffer for attn_partial, big enough for the whole context.
+func (b *Backend) partial(c *KVCache, p backend.AttentionParams) Arg {
+	if n := AttnPartialBytes(p, c.nCtx); n > c.partBytes {
+		buf, err := b.dev.NewBuffer(n)
+		if err != nil {
+			b.fail(err)
+			return Arg{}
+		}
+		if c.part != nil {
+			c.part.Release()
+		}
+		b.scratchBytes.Add(int64(n - c.partBytes))
+		c.part, c.partBytes = buf, n
+	}
+	return Arg{Buf: c.part}
 }
 
 func (b *Backend) Attention(dst, q, k, v backend.Tensor, cache backend.KVCache, pos []int32, p backend.AttentionParams) {
+	if b.failed() {
+		return
+	}
 	c := cache.(*KVCache)
 	kvDim := p.NKVHead * p.HeadDim
 	layerOff := int64(p.Layer) * int64(c.nCtx) * int64(kvDim)
-	posb := i32bytes(pos)
-	n := k.Rows()
-	b.run("kv_store", [3]int{(kvDim + 31) / 32, n, 1}, [3]int{32, 1, 1},
-		k, v, arg{c.k, 0}, arg{c.v, 0}, posb, pack(int32(kvDim), int32(0), layerOff))
-	qs := q.(*Tensor)
-	if qs.rows == 1 {
-		nkv := int(pos[0]) + 1
-		nblocks := (nkv + 31) / 32
-		params := pack(int32(p.NHead), int32(p.NKVHead), int32(p.HeadDim), int32(nkv), int32(nblocks), p.Scale, layerOff)
-		part, err := b.dev.NewBuffer(4 * p.NHead * nblocks * (2 + p.HeadDim))
-		if err != nil {
-			b.fail(err)
-			return
-		}
-		b.run("attn_partial", [3]int{p.NHead, nblocks, 1}, [3]int{32, 1, 1}, q, arg{c.k, 0}, arg{c.v, 0}, arg{part, 0}, params)
-		b.run("attn_merge", [3]int{p.NHead, 1, 1}, [3]int{32, 1, 1}, arg{part, 0}, dst, params)
-		b.pending = append(b.pending, part)
+	kc, vc, pa := Arg{Buf: c.k}, Arg{Buf: c.v}, b.upload(&b.pos, pos)
+	b.run(LaunchKVStore(arg(k), arg(v), kc, vc, pa, k.Rows(), kvDim, layerOff))
+	if q.Rows() == 1 {
+		ds := LaunchAttnDecode(arg(q), kc, vc, b.partial(c, p), arg(dst), p, int(pos[0])+1, layerOff)
+		b.run(ds[:]...)
 		return
 	}
-	params := pack(int32(p.NHead), int32(p.NKVHead), int32(p.HeadDim), int32(0), int32(0), p.Scale, layerOff)
-	b.run("attn_prefill", [3]int{p.NHead, qs.rows, 1}, [3]int{32, 1, 1}, q, arg{c.k, 0}, arg{c.v, 0}, dst, posb, params)
+	b.run(LaunchAttnPrefill(arg(q), kc, vc, arg(dst), pa, q.Rows(), p, layerOff))
 }
 
 // Argmax returns the index of the largest value of the first row of t, computed on the
 // device (greedy sampling without reading the logits back).
 func (b *Backend) Argmax(t backend.Tensor) (int32, error) {
-	out, err := b.dev.NewBuffer(4)
-	if err != nil {
+	if b.argmaxOut == nil {
+		out, err := b.dev.NewBuffer(4)
+		if err != nil {
+			return 0, err
+		}
+		b.argmaxOut = out
+	}
+	b.run(LaunchArgmax(arg(t), Arg{Buf: b.argmaxOut}, 1, t.Cols()))
+	b.flush()
+	if err := b.Err(); err != nil {
 		return 0, err
 	}
-	defer out.Release()
-	b.run("argmax", [3]int{1, 1, 1}, [3]int{32, 1, 1}, b.View(t, 0, 1), arg{out, 0}, pack(int32(t.Cols())))
-	b.flush()
-	if b.err != nil {
-		return 0, b.err
-	}
-	return int32(binary.LittleEndian.Uint32(out.Bytes())), nil
+	return int32(binary.LittleEndian.Uint32(b.argmaxOut.Bytes())), nil
 }
 
 var _ backend.Backend = (*Backend)(nil)

@@ -1,6 +1,6 @@
 // Package metal is the GPU backend's host side. Device is the small interface the
 // graph-encoding code and the kernel conformance suite are written against: buffers,
-// pipelines by kernel name, dispatch. The simulator (SimDevice, every platform) and
+// pipelines by kernel name, dispatch, sync. The simulator (SimDevice, every platform) and
 // Metal itself through purego (darwin) implement it, so the same code runs on both.
 package metal
 
@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync"
 
 	"github.com/inferno-go/inferno/kernels"
 	"github.com/inferno-go/inferno/metal/sim"
@@ -15,15 +16,28 @@ import (
 
 // Buffer is device memory visible to the host (shared storage).
 type Buffer interface {
+	// Bytes is the buffer's memory; see Device for when the host may touch it.
 	Bytes() []byte
+	// Release frees the buffer once no recorded dispatch uses it any more.
 	Release()
+}
+
+// MaxInlineBytes is the largest Arg.Bytes (Metal's setBytes limit).
+const MaxInlineBytes = 4096
+
+// Arg is one [[buffer(i)]] binding: a buffer and a byte offset into it, or (Buf nil)
+// small constant data such as an argument struct, copied when the dispatch is
+// recorded, so it needs no buffer.
+type Arg struct {
+	Buf   Buffer
+	Off   int
+	Bytes []byte
 }
 
 // Dispatch is one kernel launch.
 type Dispatch struct {
 	Kernel      string
-	Buffers     []Buffer
-	Offsets     []int  // byte offset into each buffer (optional)
+	Args        []Arg  // by [[buffer(i)]] index
 	Grid        [3]int // threadgroups
 	Threads     [3]int // threads per threadgroup
 	Threadgroup []int  // bytes of [[threadgroup(i)]] memory
@@ -39,24 +53,70 @@ type Info struct {
 	MaxBufferLength int64
 }
 
-// Device runs kernels.
+// Device runs kernels with Metal's command-buffer contract:
+//
+//   - Run records a dispatch and returns at once; nothing has executed yet. Recorded
+//     dispatches execute in the order they were recorded, each after the previous one
+//     has finished (a serial encoder), so one dispatch may read what an earlier one
+//     wrote without any host involvement.
+//   - Sync commits everything recorded since the last Sync and waits until it has
+//     executed; it returns the first execution error.
+//   - The host may read or write a buffer's Bytes only while no recorded, unsynced
+//     dispatch binds it: inputs are written before the Run that reads them, outputs
+//     are read after the Sync that follows it. Writing a buffer between the Run that
+//     binds it and the Sync is a race with the GPU; reading one returns stale bytes.
+//     Buffers that no pending dispatch binds may be touched at any time. Arg.Bytes are
+//     copied by Run, so the caller may reuse them at once.
+//   - Release may be called while a recorded dispatch still binds the buffer; the
+//     memory is freed when that dispatch is done.
+//
+// The simulator enforces the third rule in strict mode: such a host access panics
+// with an *UnsyncedAccessError.
 type Device interface {
 	Name() string
 	Info() Info
 	// Simulated reports whether figures from this device are simulator figures.
 	Simulated() bool
 	NewBuffer(n int) (Buffer, error)
+	// Run records d (errors here are about d itself: an unknown kernel, a bad binding).
 	Run(d Dispatch) error
+	// Sync executes what was recorded and waits for it.
+	Sync() error
 	Close()
 }
 
-// SimDevice runs the embedded kernels in the simulator.
+// UnsyncedAccessError is a host access to a buffer that a recorded dispatch binds,
+// before the Sync that executes it (the simulator's strict mode reports it).
+type UnsyncedAccessError struct {
+	Kernel string // the first pending dispatch that binds the buffer
+}
+
+func (e *UnsyncedAccessError) Error() string {
+	return fmt.Sprintf("metal: host access to a buffer that dispatch %s (recorded, not yet synced) binds: call Sync first", e.Kernel)
+}
+
+// SimDevice runs the embedded kernels in the simulator. Run records; Sync executes.
 type SimDevice struct {
-	lib     *sim.Library
-	Order   sim.LaneOrder
+	lib   *sim.Library
+	Order sim.LaneOrder
+	// Strict makes kernel diagnostics errors and host access to a buffer that a pending
+	// dispatch binds a panic (an *UnsyncedAccessError).
 	Strict  bool
 	Seed    uint64
 	Workers int
+
+	mu      sync.Mutex // guards pending and every simBuffer's uses and released
+	pending []recorded
+	syncMu  sync.Mutex // one Sync at a time
+}
+
+var _ Device = (*SimDevice)(nil)
+
+// recorded is a dispatch waiting for Sync: its buffers (by slot) and offsets.
+type recorded struct {
+	d       Dispatch
+	bufs    []*simBuffer // nil for inline slots and unused ones
+	inlines []*sim.Buffer
 }
 
 // NewSimDevice builds the embedded kernel library for the simulator (cached by hash).
@@ -83,34 +143,180 @@ func (d *SimDevice) Info() Info {
 	return Info{Name: "metal-sim", Family: "simulator", UnifiedMemory: true, MaxWorkingSet: ws, MaxBufferLength: 1 << 40}
 }
 func (d *SimDevice) Simulated() bool { return true }
-func (d *SimDevice) Close()          {}
 
-type simBuffer struct{ b *sim.Buffer }
+// Close drops whatever is still recorded.
+func (d *SimDevice) Close() {
+	d.mu.Lock()
+	p := d.pending
+	d.pending = nil
+	d.mu.Unlock()
+	d.retire(p)
+}
 
-func (b simBuffer) Bytes() []byte { return b.b.Data }
-func (b simBuffer) Release()      { b.b.Free() }
+type simBuffer struct {
+	b        *sim.Buffer
+	dev      *SimDevice
+	uses     int    // recorded, unsynced dispatches binding it
+	first    string // the kernel of the first of them
+	released bool
+}
+
+func (b *simBuffer) Bytes() []byte {
+	b.dev.mu.Lock()
+	uses, first := b.uses, b.first
+	b.dev.mu.Unlock()
+	if uses > 0 && b.dev.Strict {
+		panic(&UnsyncedAccessError{Kernel: first})
+	}
+	return b.b.Data
+}
+
+func (b *simBuffer) Release() {
+	b.dev.mu.Lock()
+	defer b.dev.mu.Unlock()
+	if b.released {
+		return
+	}
+	b.released = true
+	if b.uses == 0 {
+		b.b.Free()
+	}
+}
 
 func (d *SimDevice) NewBuffer(n int) (Buffer, error) {
 	b, err := sim.NewBuffer(n)
 	if err != nil {
 		return nil, err
 	}
-	return simBuffer{b}, nil
+	return &simBuffer{b: b, dev: d}, nil
 }
 
+// Run checks and records x; it executes at the next Sync.
 func (d *SimDevice) Run(x Dispatch) error {
-	bufs := make([]*sim.Buffer, len(x.Buffers))
-	for i, b := range x.Buffers {
-		if b == nil {
+	if _, ok := d.lib.Kernels[x.Kernel]; !ok {
+		return fmt.Errorf("metal sim: no kernel %q in the library", x.Kernel)
+	}
+	r := recorded{d: x, bufs: make([]*simBuffer, len(x.Args))}
+	r.d.Args = append([]Arg(nil), x.Args...)
+	r.d.Threadgroup = append([]int(nil), x.Threadgroup...)
+	if x.Constants != nil {
+		r.d.Constants = make(map[int]any, len(x.Constants))
+		for k, v := range x.Constants {
+			r.d.Constants[k] = v
+		}
+	}
+	fail := func(err error) error {
+		d.freeInlines(r.inlines)
+		return err
+	}
+	for i, a := range x.Args {
+		switch {
+		case a.Buf != nil && a.Bytes != nil:
+			return fail(fmt.Errorf("metal sim: %s: argument %d has both a buffer and bytes", x.Kernel, i))
+		case a.Bytes != nil:
+			if len(a.Bytes) > MaxInlineBytes {
+				return fail(fmt.Errorf("metal sim: %s: argument %d: %d inline bytes, at most %d", x.Kernel, i, len(a.Bytes), MaxInlineBytes))
+			}
+			ib, err := sim.NewBuffer(len(a.Bytes))
+			if err != nil {
+				return fail(err)
+			}
+			copy(ib.Data, a.Bytes)
+			r.inlines = append(r.inlines, ib)
+		case a.Buf != nil:
+			sb, ok := a.Buf.(*simBuffer)
+			if !ok || sb.dev != d {
+				return fail(fmt.Errorf("metal sim: %s: argument %d is not a buffer of this simulator device", x.Kernel, i))
+			}
+			r.bufs[i] = sb
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for i, sb := range r.bufs {
+		if sb == nil {
 			continue
 		}
-		sb, ok := b.(simBuffer)
-		if !ok {
-			return fmt.Errorf("metal sim: buffer %d is not a simulator buffer", i)
+		if sb.released {
+			d.freeInlines(r.inlines)
+			return fmt.Errorf("metal sim: %s: argument %d is a released buffer", x.Kernel, i)
 		}
-		bufs[i] = sb.b
+		if off := x.Args[i].Off; off < 0 || off >= len(sb.b.Data) {
+			d.freeInlines(r.inlines)
+			return fmt.Errorf("metal sim: %s: argument %d: offset %d outside the buffer's %d bytes", x.Kernel, i, off, len(sb.b.Data))
+		}
 	}
-	_, err := d.lib.Run(sim.Dispatch{Kernel: x.Kernel, Buffers: bufs, Offsets: x.Offsets, Grid: x.Grid, Threads: x.Threads,
-		Threadgroup: x.Threadgroup, Constants: x.Constants, Order: d.Order, Seed: d.Seed, Workers: d.Workers, Strict: d.Strict})
+	for _, sb := range r.bufs {
+		if sb != nil {
+			if sb.uses == 0 {
+				sb.first = x.Kernel
+			}
+			sb.uses++
+		}
+	}
+	d.pending = append(d.pending, r)
+	return nil
+}
+
+// Sync executes the recorded dispatches in order. After a failed dispatch the rest
+// are dropped, as a failed command buffer's are.
+func (d *SimDevice) Sync() error {
+	d.syncMu.Lock()
+	defer d.syncMu.Unlock()
+	d.mu.Lock()
+	p := d.pending
+	d.pending = nil
+	d.mu.Unlock()
+	var err error
+	for _, r := range p {
+		if err != nil {
+			break
+		}
+		err = d.execute(r)
+	}
+	d.retire(p)
 	return err
+}
+
+func (d *SimDevice) execute(r recorded) error {
+	bufs := make([]*sim.Buffer, len(r.d.Args))
+	offs := make([]int, len(r.d.Args))
+	inline := 0
+	for i, a := range r.d.Args {
+		switch {
+		case r.bufs[i] != nil:
+			bufs[i], offs[i] = r.bufs[i].b, a.Off
+		case a.Bytes != nil:
+			bufs[i] = r.inlines[inline]
+			inline++
+		}
+	}
+	_, err := d.lib.Run(sim.Dispatch{Kernel: r.d.Kernel, Buffers: bufs, Offsets: offs, Grid: r.d.Grid, Threads: r.d.Threads,
+		Threadgroup: r.d.Threadgroup, Constants: r.d.Constants, Order: d.Order, Seed: d.Seed, Workers: d.Workers, Strict: d.Strict})
+	return err
+}
+
+// retire ends the recorded dispatches' claims on their buffers (freeing buffers
+// released meanwhile) and frees their inline arguments.
+func (d *SimDevice) retire(p []recorded) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, r := range p {
+		for _, sb := range r.bufs {
+			if sb == nil {
+				continue
+			}
+			sb.uses--
+			if sb.uses == 0 && sb.released {
+				sb.b.Free()
+			}
+		}
+		d.freeInlines(r.inlines)
+	}
+}
+
+func (d *SimDevice) freeInlines(l []*sim.Buffer) {
+	for _, b := range l {
+		b.Free()
+	}
 }

@@ -67,6 +67,7 @@ var (
 	selComputeEncoder    = objc.RegisterName("computeCommandEncoder")
 	selSetPipeline       = objc.RegisterName("setComputePipelineState:")
 	selSetBuffer         = objc.RegisterName("setBuffer:offset:atIndex:")
+	selSetBytes          = objc.RegisterName("setBytes:length:atIndex:")
 	selSetTGMem          = objc.RegisterName("setThreadgroupMemoryLength:atIndex:")
 	selDispatch          = objc.RegisterName("dispatchThreadgroups:threadsPerThreadgroup:")
 	selEndEncoding       = objc.RegisterName("endEncoding")
@@ -119,6 +120,8 @@ type GPUDevice struct {
 	// GPUTime accumulates the GPU time of committed command buffers, in seconds.
 	GPUTime float64
 }
+
+var _ Device = (*GPUDevice)(nil)
 
 // NewDevice opens the default Metal device and compiles the embedded kernels.
 func NewDevice() (Device, error) {
@@ -188,6 +191,9 @@ type gpuBuffer struct {
 }
 
 func (b *gpuBuffer) Bytes() []byte { return b.data }
+
+// Release drops the host's reference; a command buffer (made with commandBuffer, which
+// retains what it binds) keeps the buffer alive until it has executed.
 func (b *gpuBuffer) Release() {
 	if b.id != 0 {
 		b.id.Send(selRelease)
@@ -300,6 +306,14 @@ func (g *GPUDevice) pipeline(name string, consts map[int]any) (objc.ID, error) {
 func (g *GPUDevice) Run(d Dispatch) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	for i, a := range d.Args {
+		if len(a.Bytes) > MaxInlineBytes {
+			return fmt.Errorf("metal: %s: argument %d: %d inline bytes, at most %d", d.Kernel, i, len(a.Bytes), MaxInlineBytes)
+		}
+		if _, ok := a.Buf.(*gpuBuffer); a.Buf != nil && (!ok || a.Bytes != nil) {
+			return fmt.Errorf("metal: %s: argument %d is not a Metal buffer of this device, or has bytes too", d.Kernel, i)
+		}
+	}
 	p, err := g.pipeline(d.Kernel, d.Constants)
 	if err != nil {
 		return err
@@ -309,16 +323,16 @@ func (g *GPUDevice) Run(d Dispatch) error {
 		g.enc = g.cb.Send(selComputeEncoder)
 	}
 	g.enc.Send(selSetPipeline, p)
-	for i, b := range d.Buffers {
-		gb, ok := b.(*gpuBuffer)
-		if !ok || gb == nil {
+	for i, a := range d.Args {
+		if a.Bytes != nil {
+			// setBytes copies the data into the command buffer
+			g.enc.Send(selSetBytes, unsafe.Pointer(unsafe.SliceData(a.Bytes)), uint(len(a.Bytes)), uint(i))
+			runtime.KeepAlive(a.Bytes)
 			continue
 		}
-		off := 0
-		if i < len(d.Offsets) {
-			off = d.Offsets[i]
+		if gb, ok := a.Buf.(*gpuBuffer); ok {
+			g.enc.Send(selSetBuffer, gb.id, uint(a.Off), uint(i))
 		}
-		g.enc.Send(selSetBuffer, gb.id, uint(off), uint(i))
 	}
 	for i, n := range d.Threadgroup {
 		g.enc.Send(selSetTGMem, uint((n+15)/16*16), uint(i))

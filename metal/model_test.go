@@ -5,12 +5,16 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/inferno-go/inferno/backend"
 	"github.com/inferno-go/inferno/cpu"
 	"github.com/inferno-go/inferno/gguf"
 	"github.com/inferno-go/inferno/internal/refdata"
+	"github.com/inferno-go/inferno/kernels"
 	"github.com/inferno-go/inferno/metal"
 	"github.com/inferno-go/inferno/metal/sim"
 	"github.com/inferno-go/inferno/model/llama"
@@ -155,4 +159,148 @@ func TestMiniLogitsOnSimulatedGPU(t *testing.T) {
 			t.Errorf("%s: NMSE %.3g > 2e-3", filepath.Base(p), e)
 		}
 	}
+}
+
+// countingDevice counts buffer allocations.
+type countingDevice struct {
+	*metal.SimDevice
+	allocs atomic.Int64
+}
+
+func (d *countingDevice) NewBuffer(n int) (metal.Buffer, error) {
+	d.allocs.Add(1)
+	return d.SimDevice.NewBuffer(n)
+}
+
+// TestDecodeAllocatesNoBuffers: once a session has run its prompt and first decode
+// step, further decode steps (and greedy argmax) allocate no device buffer: arguments
+// are inline, positions live in a reused staging buffer, attention's partial results
+// in the session's cache.
+func TestDecodeAllocatesNoBuffers(t *testing.T) {
+	d := &countingDevice{SimDevice: simBackend(t).Device().(*metal.SimDevice)}
+	gpu := metal.NewBackend(d)
+	m, err := llama.Load(gpu, open(t, refdata.Path(t, "models", "stories260K.gguf")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := m.NewState(64, 16, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	_, tok, err := st.Forward(ctx, []int32{1, 200, 300, 400}, []int32{0, 1, 2, 3}, llama.Argmax)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, tok, err = st.Forward(ctx, []int32{tok}, []int32{4}, llama.Argmax); err != nil {
+		t.Fatal(err)
+	}
+	before := d.allocs.Load()
+	for p := int32(5); p < 40; p++ {
+		if _, tok, err = st.Forward(ctx, []int32{tok}, []int32{p}, llama.Argmax); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := st.Forward(ctx, []int32{tok}, []int32{p}, llama.LastLogits); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := d.allocs.Load() - before; n != 0 {
+		t.Errorf("70 decode steps allocated %d device buffers, want 0", n)
+	}
+}
+
+// TestSessionsConcurrently: sessions created and run from several goroutines on one
+// metal-sim backend (run with -race: the byte counts and the error were plain fields).
+func TestSessionsConcurrently(t *testing.T) {
+	gpu := simBackend(t)
+	m, err := llama.Load(gpu, open(t, refdata.Path(t, "models", "stories260K.gguf")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	toks := make([]int32, 4)
+	for i := range toks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st, err := m.NewState(32, 8, false)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			_ = gpu.ScratchBytes() + gpu.KVBytes()
+			_, tok, err := st.Forward(context.Background(), []int32{1, 200, 300}, []int32{0, 1, 2}, llama.Argmax)
+			toks[i] = tok
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, tok := range toks[1:] {
+		if tok != toks[0] {
+			t.Errorf("sessions disagree: %v", toks)
+		}
+	}
+	if err := gpu.Err(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// recordingDevice notes the kernels dispatched.
+type recordingDevice struct {
+	*metal.SimDevice
+	kernels map[string]bool
+}
+
+func (d *recordingDevice) Run(x metal.Dispatch) error {
+	d.kernels[x.Kernel] = true
+	return d.SimDevice.Run(x)
+}
+
+// TestBackendDispatchesEveryKernel: a prompt, decode steps and greedy sampling use
+// every kernel of the library (per-type kernels: for one type at least), so the library
+// holds no kernel the backend never dispatches.
+func TestBackendDispatchesEveryKernel(t *testing.T) {
+	d := &recordingDevice{SimDevice: simBackend(t).Device().(*metal.SimDevice), kernels: map[string]bool{}}
+	m, err := llama.Load(metal.NewBackend(d), open(t, refdata.Path(t, "models", "stories260K.gguf")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := m.NewState(64, 16, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompt := []int32{1, 200, 300, 400, 10, 20, 30, 40, 50, 60}
+	pos := []int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
+	_, tok, err := st.Forward(context.Background(), prompt, pos, llama.Argmax)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.Forward(context.Background(), []int32{tok}, []int32{10}, llama.LastLogits); err != nil {
+		t.Fatal(err)
+	}
+	families := map[string]bool{}
+	for k := range d.kernels {
+		families[family(k)] = true
+	}
+	lib, err := sim.Load(kernels.Sources())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range lib.Kernels {
+		if !families[family(k)] {
+			t.Errorf("kernel %s: the backend never dispatches it", k)
+		}
+	}
+}
+
+// family strips a weight type suffix: matvec_q4_k -> matvec.
+func family(kernel string) string {
+	for _, typ := range kernels.WeightTypes() {
+		if f, ok := strings.CutSuffix(kernel, "_"+typ); ok {
+			return f
+		}
+	}
+	return kernel
 }

@@ -90,7 +90,7 @@ func newKernelsCmd() *cobra.Command {
 	var calls int
 	bench := &cobra.Command{
 		Use:   "bench",
-		Short: "Time each kernel × type × shape: µs per call, GB/s of weights, GFLOP/s",
+		Short: "Time each kernel × type × shape (GPU execution: run and sync): µs per call, GB/s of weights, GFLOP/s",
 		Example: `  inferno kernels bench --backend metal-sim --filter matvec
   inferno kernels bench --backend metal --json > kernels.json`,
 		Args: cobra.NoArgs,

@@ -21,33 +21,31 @@ type BenchResult struct {
 	Simulated bool    `json:"simulated"`
 }
 
-// Bench times the weight kernels (matvec, matmul) for every type and a few other ops.
-// Under the simulator the figures describe the simulator, not a GPU.
+// Bench times the weight kernels (matvec, matmul) for every type and rms_norm. A
+// call is Run and Sync: the time of the GPU executing the dispatch (with one commit),
+// not of encoding it. Under the simulator the figures describe the simulator, not a GPU.
 func Bench(d metal.Device, filter string, calls int) ([]BenchResult, error) {
 	var out []BenchResult
 	r := rand.New(rand.NewPCG(11, 11))
-	for _, t := range WeightTypes {
-		for _, kind := range []string{"matvec", "matmul"} {
-			name := kind + "_" + suffix(t)
+	for _, t := range metal.WeightTypes() {
+		for _, tiled := range []bool{false, true} {
+			rows, cols, ntok := 256, 4096, 1
+			launch := metal.LaunchMatVec
+			if tiled {
+				rows, cols, ntok = 64, 1024, 32
+				launch = metal.LaunchMatMul
+			}
+			name := launch(t, metal.Arg{}, metal.Arg{}, metal.Arg{}, rows, cols, ntok).Kernel
 			if filter != "" && !strings.Contains(name, filter) {
 				continue
-			}
-			rows, cols, ntok := 256, 4096, 1
-			grid, threads := [3]int{rows / 8, 1, 1}, [3]int{64, 1, 1}
-			if kind == "matmul" {
-				rows, cols, ntok = 64, 1024, 32
-				grid, threads = [3]int{rows / 32, 1, 1}, [3]int{128, 1, 1}
 			}
 			raw, _, err := quantized(r, t, rows, cols)
 			if err != nil {
 				return nil, err
 			}
 			b := &bufs{d: d}
-			wb, _ := b.raw(raw)
-			xb, _ := b.f32(randVec(r, ntok*cols))
-			yb, _ := b.zeros(4 * ntok * rows)
-			ab, _ := b.args(int32(cols), int32(rows), int32(ntok))
-			us, err := timeIt(d, metal.Dispatch{Kernel: name, Buffers: []metal.Buffer{wb, xb, yb, ab}, Grid: grid, Threads: threads}, calls)
+			x := launch(t, b.raw(raw), b.f32(randVec(r, ntok*cols)), b.zeros(4*ntok*rows), rows, cols, ntok)
+			us, err := timeIt(b, x, calls)
 			b.release()
 			if err != nil {
 				return nil, err
@@ -59,11 +57,8 @@ func Bench(d metal.Device, filter string, calls int) ([]BenchResult, error) {
 	}
 	if filter == "" || strings.Contains("rms_norm", filter) {
 		b := &bufs{d: d}
-		xb, _ := b.f32(randVec(r, 8*4096))
-		wb, _ := b.f32(randVec(r, 4096))
-		yb, _ := b.zeros(4 * 8 * 4096)
-		ab, _ := b.args(int32(4096), float32(1e-5))
-		us, err := timeIt(d, metal.Dispatch{Kernel: "rms_norm", Buffers: []metal.Buffer{xb, wb, yb, ab}, Grid: [3]int{8, 1, 1}, Threads: [3]int{32, 1, 1}}, calls)
+		x := metal.LaunchRMSNorm(b.f32(randVec(r, 8*4096)), b.f32(randVec(r, 4096)), b.zeros(4*8*4096), 8, 4096, 1e-5)
+		us, err := timeIt(b, x, calls)
 		b.release()
 		if err != nil {
 			return nil, err
@@ -73,14 +68,15 @@ func Bench(d metal.Device, filter string, calls int) ([]BenchResult, error) {
 	return out, nil
 }
 
-func timeIt(d metal.Device, x metal.Dispatch, calls int) (float64, error) {
-	if err := d.Run(x); err != nil { // warm-up
+// timeIt returns the median time of calls executions of x, each Run then Sync.
+func timeIt(b *bufs, x metal.Dispatch, calls int) (float64, error) {
+	if err := b.exec(x); err != nil { // warm-up
 		return 0, err
 	}
 	ts := make([]float64, calls)
 	for i := range ts {
 		t0 := time.Now()
-		if err := d.Run(x); err != nil {
+		if err := b.exec(x); err != nil {
 			return 0, err
 		}
 		ts[i] = float64(time.Since(t0).Nanoseconds()) / 1e3

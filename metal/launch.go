@@ -1,0 +1,119 @@
+package metal
+
+import (
+	"encoding/binary"
+	"strings"
+
+	"github.com/inferno-go/inferno/backend"
+	"github.com/inferno-go/inferno/tensor"
+)
+
+// The launch geometry of every kernel, in one place: each function returns a kernel's
+// Dispatch — its name, the bindings in [[buffer(i)]] order, its argument struct packed
+// as the .metal file declares it (inline bytes, no buffer), the grid and the
+// threadgroup size. The backend, the conformance cases and the benchmarks use these.
+
+// packArgs lays out an argument struct (C layout: callers add padding fields).
+func packArgs(fields ...any) Arg {
+	var out []byte
+	for _, f := range fields {
+		out, _ = binary.Append(out, binary.LittleEndian, f)
+	}
+	return Arg{Bytes: out}
+}
+
+// KernelName is the host name of a per-type kernel: family_type, e.g. matvec_q4_k.
+func KernelName(family string, t tensor.DType) string {
+	return family + "_" + strings.ToLower(t.String())
+}
+
+// LaunchGetRows: dst[i] = dequantized row ids[i] of table (cols elements a row); one
+// SIMD group per id.
+func LaunchGetRows(t tensor.DType, table, ids, dst Arg, nids, cols int) Dispatch {
+	return Dispatch{Kernel: KernelName("get_rows", t), Args: []Arg{table, ids, dst, packArgs(int32(cols))},
+		Grid: [3]int{nids, 1, 1}, Threads: [3]int{32, 1, 1}}
+}
+
+// LaunchRMSNorm: y = rmsnorm(x) * w over rows of cols; one SIMD group per row.
+func LaunchRMSNorm(x, w, y Arg, rows, cols int, eps float32) Dispatch {
+	return Dispatch{Kernel: "rms_norm", Args: []Arg{x, w, y, packArgs(int32(cols), eps)},
+		Grid: [3]int{rows, 1, 1}, Threads: [3]int{32, 1, 1}}
+}
+
+// LaunchMatVec: y[t] = W x[t] for few tokens; 2 SIMD groups of 4 rows per threadgroup.
+func LaunchMatVec(t tensor.DType, w, x, y Arg, rows, cols, ntok int) Dispatch {
+	return Dispatch{Kernel: KernelName("matvec", t), Args: []Arg{w, x, y, packArgs(int32(cols), int32(rows))},
+		Grid: [3]int{(rows + 7) / 8, ntok, 1}, Threads: [3]int{64, 1, 1}}
+}
+
+// LaunchMatMul: Y = X Wᵀ with 32-row × 32-token tiles, 4 SIMD groups per threadgroup.
+func LaunchMatMul(t tensor.DType, w, x, y Arg, rows, cols, ntok int) Dispatch {
+	return Dispatch{Kernel: KernelName("matmul", t), Args: []Arg{w, x, y, packArgs(int32(cols), int32(rows), int32(ntok))},
+		Grid: [3]int{(rows + 31) / 32, (ntok + 31) / 32, 1}, Threads: [3]int{128, 1, 1}}
+}
+
+// LaunchRope rotates rows of p.NHead heads in place at positions pos; one thread per
+// (pair, head, row).
+func LaunchRope(x, pos Arg, rows int, p backend.RopeParams) Dispatch {
+	neox := int32(0)
+	if p.NeoX {
+		neox = 1
+	}
+	return Dispatch{Kernel: "rope", Args: []Arg{x, pos, packArgs(int32(p.NHead), int32(p.HeadDim), int32(p.Dims), p.Base, neox)},
+		Grid: [3]int{(p.Dims/2 + 31) / 32, p.NHead, rows}, Threads: [3]int{32, 1, 1}}
+}
+
+// LaunchAdd: y = a + b over n elements.
+func LaunchAdd(a, b, y Arg, n int) Dispatch { return elementwise("add", a, b, y, n) }
+
+// LaunchSwiGLU: y = silu(gate) * up over n elements.
+func LaunchSwiGLU(gate, up, y Arg, n int) Dispatch { return elementwise("swiglu", gate, up, y, n) }
+
+func elementwise(kernel string, a, b, y Arg, n int) Dispatch {
+	return Dispatch{Kernel: kernel, Args: []Arg{a, b, y, packArgs(int32(n))},
+		Grid: [3]int{(n + 255) / 256, 1, 1}, Threads: [3]int{256, 1, 1}}
+}
+
+// LaunchArgmax writes the index of each row's largest value to out; one SIMD group a row.
+func LaunchArgmax(x, out Arg, rows, cols int) Dispatch {
+	return Dispatch{Kernel: "argmax", Args: []Arg{x, out, packArgs(int32(cols))},
+		Grid: [3]int{rows, 1, 1}, Threads: [3]int{32, 1, 1}}
+}
+
+// LaunchKVStore writes ntok K and V rows of kvDim into the F16 caches kc, vc at their
+// positions, layerOff elements into the caches.
+func LaunchKVStore(k, v, kc, vc, pos Arg, ntok, kvDim int, layerOff int64) Dispatch {
+	return Dispatch{Kernel: "kv_store", Args: []Arg{k, v, kc, vc, pos, packArgs(int32(kvDim), int32(0), layerOff)},
+		Grid: [3]int{(kvDim + 31) / 32, ntok, 1}, Threads: [3]int{32, 1, 1}}
+}
+
+// attnBlock is the KV positions one attn_partial SIMD group covers (ATT_BLOCK).
+const attnBlock = 32
+
+func attnArgs(p backend.AttentionParams, nkv int, layerOff int64) Arg {
+	return packArgs(int32(p.NHead), int32(p.NKVHead), int32(p.HeadDim), int32(nkv), int32((nkv+attnBlock-1)/attnBlock), p.Scale, layerOff)
+}
+
+// AttnPartialBytes is the size of the partial-results buffer LaunchAttnDecode needs
+// for up to nkv cached positions.
+func AttnPartialBytes(p backend.AttentionParams, nkv int) int {
+	return 4 * p.NHead * ((nkv + attnBlock - 1) / attnBlock) * (2 + p.HeadDim)
+}
+
+// LaunchAttnDecode is one query row's attention over the first nkv cached positions:
+// attn_partial (one SIMD group per head and 32-position block, into part) then
+// attn_merge (one SIMD group per head, into o).
+func LaunchAttnDecode(q, kc, vc, part, o Arg, p backend.AttentionParams, nkv int, layerOff int64) [2]Dispatch {
+	a := attnArgs(p, nkv, layerOff)
+	return [2]Dispatch{
+		{Kernel: "attn_partial", Args: []Arg{q, kc, vc, part, a}, Grid: [3]int{p.NHead, (nkv + attnBlock - 1) / attnBlock, 1}, Threads: [3]int{32, 1, 1}},
+		{Kernel: "attn_merge", Args: []Arg{part, o, a}, Grid: [3]int{p.NHead, 1, 1}, Threads: [3]int{32, 1, 1}},
+	}
+}
+
+// LaunchAttnPrefill is causal flash attention for nq query rows at positions pos; one
+// SIMD group per (head, row).
+func LaunchAttnPrefill(q, kc, vc, o, pos Arg, nq int, p backend.AttentionParams, layerOff int64) Dispatch {
+	return Dispatch{Kernel: "attn_prefill", Args: []Arg{q, kc, vc, o, pos, attnArgs(p, 0, layerOff)},
+		Grid: [3]int{p.NHead, nq, 1}, Threads: [3]int{32, 1, 1}}
+}
