@@ -81,6 +81,9 @@ func TestUseAfterClose(t *testing.T) {
 			if _, err := s.Eval(ctx, prompt); err != nil {
 				t.Fatal(err)
 			}
+			if _, err := s.Eval(ctx, prompt[:1]); err != nil { // a decode step: attention's partials
+				t.Fatal(err)
+			}
 			if err := s.Close(); err != nil {
 				t.Fatal(err)
 			}
