@@ -201,3 +201,11 @@ func TestFileCommandsRejectNegativeThreads(t *testing.T) {
 		t.Errorf("left %v", names)
 	}
 }
+
+func TestPullChecksFlagsFirst(t *testing.T) {
+	t.Setenv("INFERNO_MODELS_DIR", filepath.Join(t.TempDir(), "models"))
+	// nothing listens on port 1: were the digest not checked first, the error would be "cannot reach"
+	if _, err := runCLI(t, "pull", "http://127.0.0.1:1/m/model.gguf", "--sha256", "not-hex"); err == nil || !strings.Contains(err.Error(), "--sha256") {
+		t.Errorf("--sha256 not-hex: %v", err)
+	}
+}
