@@ -224,7 +224,7 @@ func TestPullStalledServer(t *testing.T) {
 	dir := t.TempDir()
 	done := make(chan error, 1)
 	go func() {
-		_, err := Pull(context.Background(), s.URL+"/m/model.gguf", dir, Options{IdleTimeout: 50 * time.Millisecond})
+		_, err := Pull(context.Background(), s.URL+"/m/model.gguf", dir, Options{IdleTimeout: 250 * time.Millisecond})
 		done <- err
 	}()
 	select {

@@ -40,9 +40,12 @@ func Write(ctx context.Context, path string, write func(io.Writer) error, verify
 	if dir == "" {
 		dir = "."
 	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("output %s is a directory", path)
+	}
 	f, err := os.CreateTemp(dir, base+".*.tmp")
 	if err != nil {
-		return err
+		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	tmp := f.Name()
 	closed := false

@@ -147,11 +147,13 @@ func TestWriteConcurrent(t *testing.T) {
 	}
 }
 
-func TestWriteMissingDir(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "no", "such", "out.gguf")
-	called := false
-	err := Write(context.Background(), path, func(io.Writer) error { called = true; return nil }, nil)
-	if err == nil || called || !strings.Contains(err.Error(), filepath.Dir(path)) {
-		t.Errorf("missing directory: called %v, %v", called, err)
+// An output that cannot be written is reported before the work is done.
+func TestWriteUnwritableOutput(t *testing.T) {
+	for _, path := range []string{filepath.Join(t.TempDir(), "no", "such", "out.gguf"), t.TempDir()} {
+		called := false
+		err := Write(context.Background(), path, func(io.Writer) error { called = true; return nil }, nil)
+		if err == nil || called || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: write called %v, %v", path, called, err)
+		}
 	}
 }
