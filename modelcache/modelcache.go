@@ -129,8 +129,12 @@ func Pull(ctx context.Context, src, dir string, opt Options) (string, error) {
 		return "", err
 	}
 	final := filepath.Join(dir, name)
-	if found, err := cached(final, opt.SHA256); found || err != nil {
-		return checkedPath(final, err)
+	found, err := cached(final, opt.SHA256)
+	if err != nil {
+		return "", err
+	}
+	if found {
+		return final, nil
 	}
 	part := final + ".part"
 	f, err := lockPart(part)
@@ -142,9 +146,12 @@ func Pull(ctx context.Context, src, dir string, opt Options) (string, error) {
 	}
 	defer f.Close() // and unlock, after the rename
 	// A pull that held the lock may have finished the file meanwhile.
-	if found, err := cached(final, opt.SHA256); found || err != nil {
+	if found, err = cached(final, opt.SHA256); err != nil || found {
 		os.Remove(part)
-		return checkedPath(final, err)
+		if err != nil {
+			return "", err
+		}
+		return final, nil
 	}
 	if err := fetch(ctx, httpClient(opt.Client), f, u, opt); err != nil {
 		if st, serr := f.Stat(); serr == nil && st.Size() == 0 {
@@ -163,13 +170,6 @@ func Pull(ctx context.Context, src, dir string, opt Options) (string, error) {
 		return "", err
 	}
 	return final, nil
-}
-
-func checkedPath(path string, err error) (string, error) {
-	if err != nil {
-		return "", err
-	}
-	return path, nil
 }
 
 // cached reports whether path is a finished download that passes verify. One that
