@@ -72,7 +72,7 @@ func newGenCmd() *cobra.Command {
 			stderr := cmd.ErrOrStderr()
 			pr := newProgress(stderr, "gen")
 			err = atomicfile.Write(ctx, out, func(w io.Writer) error {
-				return gen.Write(p, ft, w, gen.Options{Seed: seed, Vocab: vocab, Threads: threads, Progress: pr.update})
+				return gen.Write(p, ft, w, gen.Options{Context: ctx, Seed: seed, Vocab: vocab, Threads: threads, Progress: pr.update})
 			}, verifyGGUF)
 			if err != nil {
 				return err
@@ -128,7 +128,7 @@ func newQuantizeCmd() *cobra.Command {
 			pr := newProgress(stderr, "quantize")
 			var plan *quant.Plan
 			err = atomicfile.Write(ctx, out, func(w io.Writer) error {
-				plan, err = quant.Quantize(src, ft, w, quant.Options{Threads: threads, Progress: pr.update})
+				plan, err = quant.Quantize(src, ft, w, quant.Options{Context: ctx, Threads: threads, Progress: pr.update})
 				return err
 			}, verifyGGUF)
 			if err != nil {
