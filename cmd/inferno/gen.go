@@ -128,8 +128,9 @@ func newQuantizeCmd() *cobra.Command {
 			pr := newProgress(stderr, "quantize")
 			var plan *quant.Plan
 			err = atomicfile.Write(ctx, out, func(w io.Writer) error {
-				plan, err = quant.Quantize(src, ft, w, quant.Options{Context: ctx, Threads: threads, Progress: pr.update})
-				return err
+				var qerr error
+				plan, qerr = quant.Quantize(src, ft, w, quant.Options{Context: ctx, Threads: threads, Progress: pr.update})
+				return qerr
 			}, verifyGGUF)
 			if err != nil {
 				return err
