@@ -3,6 +3,7 @@
 package gen
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math"
@@ -81,6 +82,7 @@ func (p Preset) tensors() []spec {
 
 // Options for Write.
 type Options struct {
+	Context  context.Context // when done, generation stops within a chunk of rows (nil: never)
 	Seed     uint64
 	Vocab    *gguf.File // tokenizer.* keys are copied from it (nil: a synthetic SPM vocabulary)
 	Threads  int
@@ -145,13 +147,17 @@ func Write(p Preset, ft quant.FType, w io.Writer, opt Options) error {
 	set("general.quantization_version", uint32(2))
 	set("general.file_type", ft.ID)
 	threads := max(1, opt.Threads)
+	ctx := opt.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	for idx, n := range names {
 		s := byName[n]
 		dt := types[n]
 		seed := opt.Seed*1000003 + uint64(idx)
 		done := idx + 1
 		err := out.AddTensorFunc(n, dt, s.dims, func(w io.Writer) error {
-			b, err := makeTensor(s, dt, seed, threads)
+			b, err := makeTensor(ctx, s, dt, seed, threads)
 			if err != nil {
 				return err
 			}
@@ -171,7 +177,7 @@ func Write(p Preset, ft quant.FType, w io.Writer, opt Options) error {
 
 // makeTensor draws the tensor row by row (each row from its own stream, so the result
 // does not depend on the thread count) and encodes it as dt.
-func makeTensor(s spec, dt tensor.DType, seed uint64, threads int) ([]byte, error) {
+func makeTensor(ctx context.Context, s spec, dt tensor.DType, seed uint64, threads int) ([]byte, error) {
 	rowLen := int(s.dims[0])
 	rows := 1
 	for _, d := range s.dims[1:] {
@@ -182,7 +188,7 @@ func makeTensor(s spec, dt tensor.DType, seed uint64, threads int) ([]byte, erro
 		return nil, err
 	}
 	out := make([]byte, rows*rb)
-	err = quant.ForRows(rows, threads, func(lo, hi int) error {
+	err = quant.ForRows(ctx, rows, threads, func(lo, hi int) error {
 		buf := make([]float32, rowLen)
 		for r := lo; r < hi; r++ {
 			g := rng{s: seed*0x100000001B3 + uint64(r)}

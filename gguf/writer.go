@@ -177,6 +177,9 @@ func (w *Writer) WriteTo(out io.Writer) (int64, error) {
 	w.writeHeader(e)
 	zeros := make([]byte, w.Alignment)
 	for _, t := range w.tensors {
+		if e.err != nil {
+			break // a failed or cancelled write: do not produce the rest
+		}
 		start := e.n
 		if t.write != nil {
 			if err := t.write(e); err != nil && e.err == nil {

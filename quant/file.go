@@ -1,10 +1,12 @@
 package quant
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/inferno-go/inferno/gguf"
 	"github.com/inferno-go/inferno/tensor"
@@ -12,6 +14,7 @@ import (
 
 // Options for Quantize.
 type Options struct {
+	Context  context.Context // when done, the conversion stops within a chunk of rows (nil: never)
 	Threads  int
 	Progress func(done, total int, name string) // called after each tensor
 }
@@ -85,6 +88,10 @@ func Quantize(src *gguf.File, ft FType, w io.Writer, opt Options) (*Plan, error)
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
+	ctx := opt.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	done := 0
 	for _, name := range plan.Names {
 		ti, _ := src.Tensor(name)
@@ -92,7 +99,7 @@ func Quantize(src *gguf.File, ft FType, w io.Writer, opt Options) (*Plan, error)
 		data := src.TensorData(ti)
 		name := name
 		err := out.AddTensorFunc(name, nt, ti.Dims, func(w io.Writer) error {
-			b, err := Convert(ti.Type, nt, data, int(ti.Dims[0]), int(ti.NumElements()), threads)
+			b, err := Convert(ctx, ti.Type, nt, data, int(ti.Dims[0]), int(ti.NumElements()), threads)
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
@@ -114,8 +121,8 @@ func Quantize(src *gguf.File, ft FType, w io.Writer, opt Options) (*Plan, error)
 }
 
 // Convert re-encodes n elements (rows of rowLen) from type from to type to, in parallel
-// over rows. Same type: the bytes are returned as they are.
-func Convert(from, to tensor.DType, data []byte, rowLen, n, threads int) ([]byte, error) {
+// over rows, until ctx is done. Same type: the bytes are returned as they are.
+func Convert(ctx context.Context, from, to tensor.DType, data []byte, rowLen, n, threads int) ([]byte, error) {
 	if from == to {
 		return data, nil
 	}
@@ -129,7 +136,7 @@ func Convert(from, to tensor.DType, data []byte, rowLen, n, threads int) ([]byte
 	}
 	rows := n / rowLen
 	out := make([]byte, rows*outRow)
-	err = ForRows(rows, threads, func(lo, hi int) error {
+	err = ForRows(ctx, rows, threads, func(lo, hi int) error {
 		buf := make([]float32, rowLen)
 		for r := lo; r < hi; r++ {
 			if err := tensor.Dequantize(from, data[r*inRow:(r+1)*inRow], buf); err != nil {
@@ -144,27 +151,46 @@ func Convert(from, to tensor.DType, data []byte, rowLen, n, threads int) ([]byte
 	return out, err
 }
 
-// ForRows runs fn over [0, rows) split into one contiguous range per thread, and
-// returns the first error any of them returned.
-func ForRows(rows, threads int, fn func(lo, hi int) error) error {
+// forRowsChunk is the most rows one call of ForRows's fn gets, so that a cancellation
+// is noticed within one chunk.
+const forRowsChunk = 256
+
+// ForRows runs fn over [0, rows) in chunks of at most forRowsChunk rows on threads
+// goroutines, and returns the first error a call returned. Once a call failed or ctx is
+// done (then ctx's error is returned), no further chunk starts.
+func ForRows(ctx context.Context, rows, threads int, fn func(lo, hi int) error) error {
 	threads = max(1, threads)
-	var wg sync.WaitGroup
+	chunk := max(1, min(forRowsChunk, (rows+threads-1)/threads))
+	var next atomic.Int64 // first row of the next chunk
+	var stop atomic.Bool
 	var mu sync.Mutex
 	var firstErr error
-	chunk := (rows + threads - 1) / threads
-	for lo := 0; lo < rows; lo += chunk {
-		hi := min(rows, lo+chunk)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := fn(lo, hi); err != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = err
+	fail := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		mu.Unlock()
+		stop.Store(true)
+	}
+	var wg sync.WaitGroup
+	for range threads {
+		wg.Go(func() {
+			for !stop.Load() {
+				if err := ctx.Err(); err != nil {
+					fail(err)
+					return
 				}
-				mu.Unlock()
+				lo := int(next.Add(int64(chunk))) - chunk
+				if lo >= rows {
+					return
+				}
+				if err := fn(lo, min(rows, lo+chunk)); err != nil {
+					fail(err)
+					return
+				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	return firstErr

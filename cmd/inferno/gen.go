@@ -1,15 +1,36 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/inferno-go/inferno/gen"
 	"github.com/inferno-go/inferno/gguf"
+	"github.com/inferno-go/inferno/internal/atomicfile"
 	"github.com/inferno-go/inferno/quant"
 	"github.com/spf13/cobra"
 )
+
+// interruptContext is the context a command that writes files runs under: SIGINT and
+// SIGTERM cancel it, so the command can remove what it had not finished.
+func interruptContext(parent context.Context) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+}
+
+// verifyGGUF parses a written model file's header and tensor table before it gets its
+// final name.
+func verifyGGUF(path string) error {
+	f, err := gguf.Open(path)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
 
 func newGenCmd() *cobra.Command {
 	var preset, typ, vocabFrom, out string
@@ -22,6 +43,14 @@ func newGenCmd() *cobra.Command {
   inferno gen --preset llama-2-7b --type Q8_0 -o l7b.gguf`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if threads < 0 {
+				return fmt.Errorf("--threads %d must be >= 0", threads)
+			}
+			if vocabFrom != "" {
+				if err := atomicfile.CheckNotInput(out, vocabFrom); err != nil {
+					return err
+				}
+			}
 			p, err := gen.FindPreset(preset)
 			if err != nil {
 				return fmt.Errorf("--preset: %w", err)
@@ -37,26 +66,21 @@ func newGenCmd() *cobra.Command {
 				}
 				defer vocab.Close()
 			}
-			tmp := out + ".tmp"
-			fh, err := os.Create(tmp)
-			if err != nil {
-				return err
-			}
+			ctx, stop := interruptContext(cmd.Context())
+			defer stop()
 			start := time.Now()
 			stderr := cmd.ErrOrStderr()
 			pr := newProgress(stderr, "gen")
-			err = gen.Write(p, ft, fh, gen.Options{Seed: seed, Vocab: vocab, Threads: threads, Progress: pr.update})
-			if cerr := fh.Close(); err == nil {
-				err = cerr
-			}
+			err = atomicfile.Write(ctx, out, func(w io.Writer) error {
+				return gen.Write(p, ft, w, gen.Options{Context: ctx, Seed: seed, Vocab: vocab, Threads: threads, Progress: pr.update})
+			}, verifyGGUF)
 			if err != nil {
-				os.Remove(tmp)
 				return err
 			}
-			if err := os.Rename(tmp, out); err != nil {
+			st, err := os.Stat(out)
+			if err != nil {
 				return err
 			}
-			st, _ := os.Stat(out)
 			fmt.Fprintf(stderr, "wrote %s: %s %s, %.1f MiB in %.1fs\n", out, p.Name, ft.Name, float64(st.Size())/(1<<20), time.Since(start).Seconds())
 			return nil
 		},
@@ -65,7 +89,7 @@ func newGenCmd() *cobra.Command {
 	cmd.Flags().StringVar(&typ, "type", "Q4_K_M", "weight type or llama.cpp mix (Q4_K_M, Q8_0, Q4_0, F16, ...)")
 	cmd.Flags().StringVar(&vocabFrom, "vocab-from", "", "copy the tokenizer from this GGUF (its token count must match the preset)")
 	cmd.Flags().Uint64Var(&seed, "seed", 42, "random seed (the same seed gives the same file)")
-	cmd.Flags().IntVarP(&threads, "threads", "t", 2, "threads")
+	cmd.Flags().IntVarP(&threads, "threads", "t", 2, "threads (0: one)")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "output file (required)")
 	_ = cmd.MarkFlagRequired("preset")
 	_ = cmd.MarkFlagRequired("output")
@@ -81,40 +105,45 @@ func newQuantizeCmd() *cobra.Command {
   inferno quantize ../shared/refdata/models/qmini/qmini-F32.gguf q.gguf Q5_K_S --threads 2`,
 		Args: cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			in, out := args[0], args[1]
+			if threads < 0 {
+				return fmt.Errorf("--threads %d must be >= 0", threads)
+			}
 			ft, err := quant.ParseFType(args[2])
 			if err != nil {
 				return err
 			}
-			src, err := gguf.Open(args[0])
+			if err := atomicfile.CheckNotInput(out, in); err != nil {
+				return err
+			}
+			src, err := gguf.Open(in)
 			if err != nil {
 				return err
 			}
 			defer src.Close()
-			tmp := args[1] + ".tmp"
-			fh, err := os.Create(tmp)
-			if err != nil {
-				return err
-			}
+			ctx, stop := interruptContext(cmd.Context())
+			defer stop()
 			stderr := cmd.ErrOrStderr()
 			start := time.Now()
 			pr := newProgress(stderr, "quantize")
-			plan, err := quant.Quantize(src, ft, fh, quant.Options{Threads: threads, Progress: pr.update})
-			if cerr := fh.Close(); err == nil {
-				err = cerr
-			}
+			var plan *quant.Plan
+			err = atomicfile.Write(ctx, out, func(w io.Writer) error {
+				var qerr error
+				plan, qerr = quant.Quantize(src, ft, w, quant.Options{Context: ctx, Threads: threads, Progress: pr.update})
+				return qerr
+			}, verifyGGUF)
 			if err != nil {
-				os.Remove(tmp)
-				return err
-			}
-			if err := os.Rename(tmp, args[1]); err != nil {
 				return err
 			}
 			counts := map[string]int{}
 			for _, t := range plan.Types {
 				counts[t.String()]++
 			}
-			st, _ := os.Stat(args[1])
-			fmt.Fprintf(stderr, "wrote %s (%s, %.2f MiB) in %.1fs: %v\n", args[1], ft.Name, float64(st.Size())/(1<<20), time.Since(start).Seconds(), counts)
+			st, err := os.Stat(out)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stderr, "wrote %s (%s, %.2f MiB) in %.1fs: %v\n", out, ft.Name, float64(st.Size())/(1<<20), time.Since(start).Seconds(), counts)
 			return nil
 		},
 	}

@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 
 	"github.com/inferno-go/inferno/modelcache"
 	"github.com/spf13/cobra"
@@ -19,11 +17,16 @@ func newPullCmd() *cobra.Command {
   inferno pull https://example.com/model.gguf --sha256 9f86d0...`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if sum != "" {
+				if err := modelcache.CheckSHA256(sum); err != nil {
+					return fmt.Errorf("--sha256: %w", err)
+				}
+			}
 			dir, err := modelcache.Dir()
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			ctx, stop := interruptContext(cmd.Context())
 			defer stop()
 			stderr := cmd.ErrOrStderr()
 			p, err := modelcache.Pull(ctx, args[0], dir, modelcache.Options{SHA256: sum, Progress: progressPrinter(stderr)})
