@@ -12,40 +12,58 @@ import (
 // time per pool.
 //
 // A decode step is some two hundred short parallel loops, so handing work over must
-// cost far less than a goroutine wake-up: idle workers spin on a generation counter
-// for a while (spinFor checks) before they park on their channel, and chunks are taken
-// from an atomic counter, so a worker whose core the VM takes away for a moment delays
-// the loop by one chunk, not by its whole share.
+// cost far less than a goroutine wake-up: idle helpers spin on the loop word for a
+// while before they park on their channel, and chunks are taken from an atomic
+// counter. A helper takes part in a loop only if it joins while the loop is open; the
+// caller works through the chunks itself and then closes the loop, so it waits only
+// for helpers that are inside a chunk, never for one that has not woken up yet or has
+// lost its core to another process. While it waits it spins briefly, then parks, so
+// that a helper which lost its core can have the caller's.
 type Pool struct {
-	n     int
-	spin  bool          // workers spin before parking (only when each has a core)
-	gen   atomic.Uint64 // bumped once per For
-	next  atomic.Int64  // next unclaimed index of the loop in flight
-	left  atomic.Int32  // helpers still working on the loop in flight
-	fn    func(w, lo, hi int)
-	count int
-	chunk int
+	n    int
+	spin bool // helpers spin before parking (only when each has a core)
 
-	sleeping []atomic.Bool
+	// loop is the loop in flight: generation<<32 | closed<<31 | helpers inside.
+	loop atomic.Uint64
+	next atomic.Int64 // next unclaimed index of the loop in flight
+	// The loop's work, written by For only while no helper is inside a loop.
+	fn    func(w, lo, hi int)
+	count int64
+	chunk int64
+
+	sleeping []atomic.Bool // helper parked (or about to) on wake[w]
 	wake     []chan struct{}
+	waiting  atomic.Bool   // the caller parked (or about to) on done
+	done     chan struct{} // the last helper out of a closed loop wakes the caller
 	quit     atomic.Bool
+
+	beforeJoin func(w int) // test hook: a helper about to join a loop
 }
 
-// chunksPer is how many chunks each worker's share of a loop is cut into (16 made
-// decode 6% slower than 4 in an A/B of four pairs: every chunk restarts the weight
-// stream's prefetch).
+const (
+	loopClosed = 1 << 31
+	loopInside = loopClosed - 1 // mask of the count of helpers inside
+)
+
+// chunksPer is how many chunks each worker's share of a loop is cut into: enough to
+// even out uneven work (causal attention), few enough that a chunk is a long run of
+// rows (every chunk restarts the weight stream's prefetch).
 const chunksPer = 4
 
-// spinFor is how many generation checks an idle worker makes before parking: a few
-// hundred microseconds, longer than the gap between two ops or two decode steps.
+// spinFor is how many checks an idle helper makes before parking: a few hundred
+// microseconds, longer than the gap between two ops or two decode steps.
 const spinFor = 200000
+
+// waitSpin is how many checks the caller makes for helpers still inside a chunk before
+// it parks: a helper that needs longer has most likely lost its core.
+const waitSpin = 2000
 
 // NewPool starts n workers (n <= 0: one per CPU).
 func NewPool(n int) *Pool {
 	if n <= 0 {
 		n = runtime.NumCPU()
 	}
-	p := &Pool{n: n, spin: n <= runtime.GOMAXPROCS(0)}
+	p := &Pool{n: n, spin: n <= runtime.GOMAXPROCS(0), done: make(chan struct{}, 1)}
 	p.sleeping = make([]atomic.Bool, n)
 	p.wake = make([]chan struct{}, n)
 	// The caller's goroutine is worker 0; n-1 helpers do the rest.
@@ -57,15 +75,15 @@ func NewPool(n int) *Pool {
 }
 
 func (p *Pool) worker(w int) {
-	var seen uint64
+	var seen uint64 // generation of the last loop this helper looked at
 	for {
-		g := p.gen.Load()
-		for i := 0; g == seen && p.spin && i < spinFor; i++ {
-			g = p.gen.Load()
+		l := p.loop.Load()
+		for i := 0; l>>32 == seen && p.spin && i < spinFor; i++ {
+			l = p.loop.Load()
 		}
-		if g == seen { // park until For or Close wakes us
+		if l>>32 == seen { // park until For or Close wakes us
 			p.sleeping[w].Store(true)
-			if g = p.gen.Load(); g != seen || p.quit.Load() {
+			if l = p.loop.Load(); l>>32 != seen || p.quit.Load() {
 				if !p.sleeping[w].CompareAndSwap(true, false) {
 					<-p.wake[w] // a waker claimed us: take its token
 				}
@@ -77,18 +95,43 @@ func (p *Pool) worker(w int) {
 			}
 			continue
 		}
-		seen = g
+		seen = l >> 32
 		if p.quit.Load() {
 			return
 		}
-		p.run(w)
-		p.left.Add(-1)
+		if p.beforeJoin != nil {
+			p.beforeJoin(w)
+		}
+		if p.join(l) {
+			p.run(w)
+			p.leave()
+		}
+	}
+}
+
+// join enters the open loop l; it fails once the caller has closed it.
+func (p *Pool) join(l uint64) bool {
+	gen := l >> 32
+	for l>>32 == gen && l&loopClosed == 0 {
+		if p.loop.CompareAndSwap(l, l+1) {
+			return true
+		}
+		l = p.loop.Load()
+	}
+	return false
+}
+
+// leave exits the loop; the last helper out of a closed loop wakes a parked caller.
+func (p *Pool) leave() {
+	l := p.loop.Add(^uint64(0))
+	if l&loopClosed != 0 && l&loopInside == 0 && p.waiting.CompareAndSwap(true, false) {
+		p.done <- struct{}{}
 	}
 }
 
 // run takes chunks of the loop in flight until none are left.
 func (p *Pool) run(w int) {
-	n, chunk, fn := int64(p.count), int64(p.chunk), p.fn
+	n, chunk, fn := p.count, p.chunk, p.fn
 	for {
 		lo := p.next.Add(chunk) - chunk
 		if lo >= n {
@@ -114,25 +157,35 @@ func (p *Pool) For(n, grain int, fn func(w, lo, hi int)) {
 		fn(0, 0, n)
 		return
 	}
-	// chunksPer chunks per worker: enough to even out uneven work (causal attention)
-	// and stolen cores, few enough that a chunk is a long run of rows.
-	chunk := max(grain, (n+chunksPer*p.n-1)/(chunksPer*p.n))
-	p.fn, p.count, p.chunk = fn, n, chunk
+	p.fn, p.count = fn, int64(n)
+	p.chunk = int64(max(grain, (n+chunksPer*p.n-1)/(chunksPer*p.n)))
 	p.next.Store(0)
-	p.left.Store(int32(p.n - 1))
-	p.gen.Add(1)
+	p.loop.Store((p.loop.Load()>>32 + 1) << 32) // a new generation, open, nobody inside
 	for w := 1; w < p.n; w++ {
 		if p.sleeping[w].CompareAndSwap(true, false) {
 			p.wake[w] <- struct{}{}
 		}
 	}
 	p.run(0)
-	for i := 0; p.left.Load() != 0; i++ {
-		if i > 1000 {
-			runtime.Gosched()
-		}
+	// Every chunk is taken: close the loop and wait for the helpers inside one.
+	if p.loop.Or(loopClosed)&loopInside != 0 {
+		p.wait()
 	}
 	p.fn = nil
+}
+
+// wait returns once no helper is inside the closed loop.
+func (p *Pool) wait() {
+	for i := 0; i < waitSpin; i++ {
+		if p.loop.Load()&loopInside == 0 {
+			return
+		}
+	}
+	p.waiting.Store(true)
+	if p.loop.Load()&loopInside == 0 && p.waiting.CompareAndSwap(true, false) {
+		return
+	}
+	<-p.done // the last helper out claimed waiting and sends
 }
 
 // Close stops the workers.
@@ -140,7 +193,7 @@ func (p *Pool) Close() {
 	if p.quit.Swap(true) {
 		return
 	}
-	p.gen.Add(1)
+	p.loop.Add(1 << 32)
 	for w := 1; w < p.n; w++ {
 		if p.sleeping[w].CompareAndSwap(true, false) {
 			p.wake[w] <- struct{}{}

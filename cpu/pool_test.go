@@ -69,3 +69,65 @@ func TestStreamSum(t *testing.T) {
 		}
 	}
 }
+
+// TestPoolStalledHelper: a helper that cannot run (here held before it joins, as one
+// whose core another process took) does not hold up the loops: the caller does every
+// chunk itself, and the helper takes part again once it runs.
+func TestPoolStalledHelper(t *testing.T) {
+	p := NewPool(3)
+	defer p.Close()
+	held, release := make(chan struct{}), make(chan struct{})
+	var once atomic.Bool
+	p.beforeJoin = func(w int) {
+		if w == 1 && once.CompareAndSwap(false, true) {
+			close(held)
+			<-release
+		}
+	}
+	const n = 1000
+	loops := func(rounds int) chan int {
+		done := make(chan int, 1)
+		go func() {
+			var bad int
+			for r := 0; r < rounds; r++ {
+				hits := make([]atomic.Int32, n)
+				p.For(n, 1, func(_, lo, hi int) {
+					for i := lo; i < hi; i++ {
+						hits[i].Add(1)
+					}
+				})
+				for i := range hits {
+					if hits[i].Load() != 1 {
+						bad++
+					}
+				}
+			}
+			done <- bad
+		}()
+		return done
+	}
+	done := loops(1)
+	<-held // helper 1 is stuck before joining the first loop
+	// Far more than a scheduling delay: a caller that waits for the stuck helper hangs.
+	const hang = 10 * time.Second
+	select {
+	case bad := <-done:
+		if bad != 0 {
+			t.Fatalf("%d indices not visited exactly once", bad)
+		}
+	case <-time.After(hang):
+		t.Fatalf("a loop waited %v for a helper that never joined", hang)
+	}
+	select {
+	case bad := <-loops(200):
+		if bad != 0 {
+			t.Fatalf("%d indices not visited exactly once", bad)
+		}
+	case <-time.After(hang):
+		t.Fatalf("loops waited %v for a helper that never joined", hang)
+	}
+	close(release)
+	if bad := <-loops(200); bad != 0 {
+		t.Fatalf("after the helper came back: %d indices not visited exactly once", bad)
+	}
+}
