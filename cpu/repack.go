@@ -19,6 +19,12 @@ const (
 	q6krBytes = 276 // d f32, scales[16] int8, q[256] in 0..63
 )
 
+// kLevels is the super-block type dt's level unpacker (tensor.Codec.KLevels).
+func kLevels(dt tensor.DType) func(b []byte, q *[tensor.QK_K]int32, sc, mn *[16]int32) (d, dmin float32) {
+	c, _ := tensor.CodecOf(dt)
+	return c.KLevels
+}
+
 func putF32(b []byte, f float32) { binary.LittleEndian.PutUint32(b, math.Float32bits(f)) }
 
 func getF32(b []byte) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b)) }
@@ -297,13 +303,14 @@ func q3kx8GroupBytes(nsb int) int { return nsb * 928 }
 // hb(V3(2p+1))<<7, of the unsigned quants q+4 (0..7). See dotq3kx8_amd64.s.
 // It repacks rows [r0, r1) (whole groups of eight, but for the last).
 func repackQ3Kx8Rows(out, src []byte, nsb, r0, r1 int) {
+	levels := kLevels(tensor.Q3_K)
 	var q [256]int32
 	var sc, mn [16]int32
 	for r := r0; r < r1; r++ {
 		g8, ri := r/8, r%8
 		for s := 0; s < nsb; s++ {
 			d := out[(g8*nsb+s)*928 : (g8*nsb+s+1)*928]
-			dw, _ := tensor.KLevels(tensor.Q3_K, src[(r*nsb+s)*110:(r*nsb+s+1)*110], &q, &sc, &mn)
+			dw, _ := levels(src[(r*nsb+s)*110:(r*nsb+s+1)*110], &q, &sc, &mn)
 			putF32(d[4*ri:], dw)
 			for g := 0; g < 16; g++ {
 				d[32+8*g+ri] = byte(int8(sc[g]))
@@ -347,6 +354,7 @@ func q2kx8GroupBytes(nsb int) int { return nsb * 672 }
 // bytes 4r..4r+3) packed as L_g = V0 | V1<<2 | V2<<4 | V3<<6. See dotq2kx8_amd64.s.
 // It repacks rows [r0, r1) (whole groups of eight, but for the last).
 func repackQ2Kx8Rows(out, src []byte, nsb, r0, r1 int) {
+	levels := kLevels(tensor.Q2_K)
 	var q [256]int32
 	var sc, mn [16]int32
 	for r := r0; r < r1; r++ {
@@ -354,7 +362,7 @@ func repackQ2Kx8Rows(out, src []byte, nsb, r0, r1 int) {
 		for s := 0; s < nsb; s++ {
 			d := out[(g8*nsb+s)*672 : (g8*nsb+s+1)*672]
 			b := src[(r*nsb+s)*84 : (r*nsb+s+1)*84]
-			tensor.KLevels(tensor.Q2_K, b, &q, &sc, &mn)
+			levels(b, &q, &sc, &mn)
 			copy(d[2*ri:2*ri+2], b[80:82])
 			copy(d[16+2*ri:16+2*ri+2], b[82:84])
 			for g := 0; g < 16; g++ {
@@ -382,6 +390,7 @@ func iq4xsx8GroupBytes(nsb int) int { return nsb * 1120 }
 // turn (low nibbles elements 4v.., high ones 16+4v..). See dotiq4x8_amd64.s.
 // It repacks rows [r0, r1) (whole groups of eight, but for the last).
 func repackIQ4XSx8Rows(out, src []byte, nsb, r0, r1 int) {
+	levels := kLevels(tensor.IQ4_XS)
 	var q [256]int32
 	var sc, mn [16]int32
 	for r := r0; r < r1; r++ {
@@ -389,7 +398,7 @@ func repackIQ4XSx8Rows(out, src []byte, nsb, r0, r1 int) {
 		for s := 0; s < nsb; s++ {
 			d := out[(g8*nsb+s)*1120 : (g8*nsb+s+1)*1120]
 			b := src[(r*nsb+s)*136 : (r*nsb+s+1)*136]
-			dw, _ := tensor.KLevels(tensor.IQ4_XS, b, &q, &sc, &mn)
+			dw, _ := levels(b, &q, &sc, &mn)
 			putF32(d[4*ri:], dw)
 			for ib := 0; ib < 8; ib++ {
 				d[32+8*ib+ri] = byte(int8(sc[2*ib]))
