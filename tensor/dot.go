@@ -69,77 +69,48 @@ func DotFunc(t DType) func(n int, w, a []byte) float32 {
 	return nil
 }
 
-// blockLevels unpacks the 32 integer levels of one 32-element block (with the offset
-// removed for the symmetric types) and returns its d and m.
-type blockLevels func(b []byte, q *[32]int32) (d, m float32)
+// The reference dot products of the block types are written per type (in the type's
+// codec file: unpack a block's integer levels, then one of the block dots below) with
+// direct calls, so that the level arrays stay on the stack.
 
-// dotQ8_0 is the dot product of a 32-element block type (ts bytes a block) with Q8_0
-// activations: sum over blocks of d_w * d_a * sum(q_w * q_a).
-func dotQ8_0(levels blockLevels, ts int) func(n int, w, a []byte) float32 {
-	return func(n int, w, a []byte) float32 { return dotQ8_0Blocks(levels, ts, n, w, a) }
-}
-
-func dotQ8_0Blocks(levels blockLevels, ts, n int, w, a []byte) float32 {
-	var q [32]int32
-	var sum float32
-	for i := 0; i < n/32; i++ {
-		dw, _ := levels(w[i*ts:], &q)
-		ab := a[i*34:]
-		var sumi int32
-		for j := 0; j < 32; j++ {
-			sumi += q[j] * int32(int8(ab[2+j]))
-		}
-		sum += float32(sumi) * (dw * f16(ab))
+// blockDotQ8_0 is d_w * d_a * Σ q_w·q_a for one block of levels q (scale d) and one
+// Q8_0 activation block ab.
+func blockDotQ8_0(q *[32]int32, d float32, ab []byte) float32 {
+	var sumi int32
+	for j := 0; j < 32; j++ {
+		sumi += q[j] * int32(int8(ab[2+j]))
 	}
-	return sum
+	return float32(sumi) * (d * f16(ab))
 }
 
-// dotQ8_1 is the dot product of a 32-element block type (ts bytes a block) with Q8_1
-// activations: d_w*d_a*sum(q_w*q_a) + m_w*s_a, where s_a is the block's stored fp16 d*sum(q).
-func dotQ8_1(levels blockLevels, ts int) func(n int, w, a []byte) float32 {
-	return func(n int, w, a []byte) float32 { return dotQ8_1Blocks(levels, ts, n, w, a) }
-}
-
-func dotQ8_1Blocks(levels blockLevels, ts, n int, w, a []byte) float32 {
-	var q [32]int32
-	var sum float32
-	for i := 0; i < n/32; i++ {
-		dw, mw := levels(w[i*ts:], &q)
-		ab := a[i*36:]
-		var sumi int32
-		for j := 0; j < 32; j++ {
-			sumi += q[j] * int32(int8(ab[4+j]))
-		}
-		sum += (dw*f16(ab))*float32(sumi) + mw*f16(ab[2:])
+// blockDotQ8_1 is d_w*d_a*Σ q_w·q_a + m_w*s_a for one block of levels q (scale d, min m)
+// and one Q8_1 activation block ab, whose s_a is its stored fp16 d·Σq.
+func blockDotQ8_1(q *[32]int32, d, m float32, ab []byte) float32 {
+	var sumi int32
+	for j := 0; j < 32; j++ {
+		sumi += q[j] * int32(int8(ab[4+j]))
 	}
-	return sum
+	return (d*f16(ab))*float32(sumi) + m*f16(ab[2:])
 }
 
-// dotQ8_K is the dot product of a super-block type (ts bytes a block, unpacked by
-// levels: a Codec's KLevels) with Q8_K activations: per super-block,
-// d_w*d_a*sum(sc*sum(q_w*q_a)) - dmin_w*d_a*sum(mn*bsum_a).
-func dotQ8_K(levels func(b []byte, q *[QK_K]int32, sc, mn *[16]int32) (d, dmin float32), ts int) func(n int, w, a []byte) float32 {
-	return func(n int, w, a []byte) float32 { return dotQ8_KBlocks(levels, ts, n, w, a) }
+// kBlock is one super-block's integer levels, group scales and mins (Codec.KLevels).
+type kBlock struct {
+	q      [QK_K]int32
+	sc, mn [16]int32
 }
 
-func dotQ8_KBlocks(levels func(b []byte, q *[QK_K]int32, sc, mn *[16]int32) (d, dmin float32), ts, n int, w, a []byte) float32 {
-	var q [QK_K]int32
-	var sc, mn [16]int32
-	var sum float32
-	for i := 0; i < n/QK_K; i++ {
-		d, dmin := levels(w[i*ts:], &q, &sc, &mn)
-		ab := a[i*292:]
-		da := math.Float32frombits(binary.LittleEndian.Uint32(ab))
-		var isum, summs int32
-		for g := 0; g < 16; g++ {
-			var s int32
-			for l := 16 * g; l < 16*g+16; l++ {
-				s += q[l] * int32(int8(ab[4+l]))
-			}
-			isum += sc[g] * s
-			summs += mn[g] * int32(int16(binary.LittleEndian.Uint16(ab[260+2*g:])))
+// dotQ8_K is d_w*d_a*Σ sc·Σ q_w·q_a − dmin_w*d_a*Σ mn·bsum_a for one super-block k and
+// one Q8_K activation block ab.
+func (k *kBlock) dotQ8_K(d, dmin float32, ab []byte) float32 {
+	da := math.Float32frombits(binary.LittleEndian.Uint32(ab))
+	var isum, summs int32
+	for g := 0; g < 16; g++ {
+		var s int32
+		for l := 16 * g; l < 16*g+16; l++ {
+			s += k.q[l] * int32(int8(ab[4+l]))
 		}
-		sum += (d*da)*float32(isum) - (dmin*da)*float32(summs)
+		isum += k.sc[g] * s
+		summs += k.mn[g] * int32(int16(binary.LittleEndian.Uint16(ab[260+2*g:])))
 	}
-	return sum
+	return (d*da)*float32(isum) - (dmin*da)*float32(summs)
 }

@@ -9,9 +9,29 @@ import "encoding/binary"
 var kvaluesIQ4NL = [16]int8{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
 
 func init() {
-	register(Codec{Type: IQ4_NL, Dequantize: DequantizeIQ4_NL, Quantize: QuantizeIQ4_NL, Activation: Q8_0, Dot: dotQ8_0(iq4NLLevels, 18), FileType: 25})
-	register(Codec{Type: IQ4_XS, Dequantize: DequantizeIQ4_XS, Quantize: QuantizeIQ4_XS, Activation: Q8_K, Dot: dotQ8_K(iq4XSLevels, 136),
+	register(Codec{Type: IQ4_NL, Dequantize: DequantizeIQ4_NL, Quantize: QuantizeIQ4_NL, Activation: Q8_0, Dot: dotIQ4_NL, FileType: 25})
+	register(Codec{Type: IQ4_XS, Dequantize: DequantizeIQ4_XS, Quantize: QuantizeIQ4_XS, Activation: Q8_K, Dot: dotIQ4_XS,
 		KLevels: iq4XSLevels, FileType: 30, Fallback: IQ4_NL})
+}
+
+func dotIQ4_NL(n int, w, a []byte) float32 {
+	var q [32]int32
+	var sum float32
+	for i := 0; i < n/32; i++ {
+		d, _ := iq4NLLevels(w[i*18:], &q)
+		sum += blockDotQ8_0(&q, d, a[i*34:])
+	}
+	return sum
+}
+
+func dotIQ4_XS(n int, w, a []byte) float32 {
+	var k kBlock
+	var sum float32
+	for i := 0; i < n/QK_K; i++ {
+		d, dmin := iq4XSLevels(w[i*136:], &k.q, &k.sc, &k.mn)
+		sum += k.dotQ8_K(d, dmin, a[i*292:])
+	}
+	return sum
 }
 
 func iq4NLLevels(b []byte, q *[32]int32) (d, m float32) {

@@ -12,17 +12,69 @@ import (
 const groupMaxEps = 1e-15
 
 func init() {
-	register(Codec{Type: Q2_K, Dequantize: DequantizeQ2_K, Quantize: QuantizeQ2_K, Activation: Q8_K, Dot: dotQ8_K(q2KLevels, 84),
+	register(Codec{Type: Q2_K, Dequantize: DequantizeQ2_K, Quantize: QuantizeQ2_K, Activation: Q8_K, Dot: dotQ2_K,
 		KLevels: q2KLevels, FileType: 10, Fallback: IQ4_NL})
-	register(Codec{Type: Q3_K, Dequantize: DequantizeQ3_K, Quantize: QuantizeQ3_K, Activation: Q8_K, Dot: dotQ8_K(q3KLevels, 110),
+	register(Codec{Type: Q3_K, Dequantize: DequantizeQ3_K, Quantize: QuantizeQ3_K, Activation: Q8_K, Dot: dotQ3_K,
 		KLevels: q3KLevels, FileType: -1, Fallback: IQ4_NL}) // files: the mixes Q3_K_S/M/L (package quant)
-	register(Codec{Type: Q4_K, Dequantize: DequantizeQ4_K, Quantize: QuantizeQ4_K, Activation: Q8_K, Dot: dotQ8_K(q4KLevels, 144),
+	register(Codec{Type: Q4_K, Dequantize: DequantizeQ4_K, Quantize: QuantizeQ4_K, Activation: Q8_K, Dot: dotQ4_K,
 		KLevels: q4KLevels, FileType: -1, Fallback: Q5_0}) // Q4_K_S/M
-	register(Codec{Type: Q5_K, Dequantize: DequantizeQ5_K, Quantize: QuantizeQ5_K, Activation: Q8_K, Dot: dotQ8_K(q5KLevels, 176),
+	register(Codec{Type: Q5_K, Dequantize: DequantizeQ5_K, Quantize: QuantizeQ5_K, Activation: Q8_K, Dot: dotQ5_K,
 		KLevels: q5KLevels, FileType: -1, Fallback: Q5_1}) // Q5_K_S/M
-	register(Codec{Type: Q6_K, Dequantize: DequantizeQ6_K, Quantize: QuantizeQ6_K, Activation: Q8_K, Dot: dotQ8_K(q6KLevels, 210),
+	register(Codec{Type: Q6_K, Dequantize: DequantizeQ6_K, Quantize: QuantizeQ6_K, Activation: Q8_K, Dot: dotQ6_K,
 		KLevels: q6KLevels, FileType: 18, Fallback: Q8_0})
 	register(Codec{Type: Q8_K, Dequantize: DequantizeQ8_K, Quantize: QuantizeQ8_K, FileType: -1})
+}
+
+// The reference dot products: each super-block's levels against the activations'.
+
+func dotQ2_K(n int, w, a []byte) float32 {
+	var k kBlock
+	var sum float32
+	for i := 0; i < n/QK_K; i++ {
+		d, dmin := q2KLevels(w[i*84:], &k.q, &k.sc, &k.mn)
+		sum += k.dotQ8_K(d, dmin, a[i*292:])
+	}
+	return sum
+}
+
+func dotQ3_K(n int, w, a []byte) float32 {
+	var k kBlock
+	var sum float32
+	for i := 0; i < n/QK_K; i++ {
+		d, dmin := q3KLevels(w[i*110:], &k.q, &k.sc, &k.mn)
+		sum += k.dotQ8_K(d, dmin, a[i*292:])
+	}
+	return sum
+}
+
+func dotQ4_K(n int, w, a []byte) float32 {
+	var k kBlock
+	var sum float32
+	for i := 0; i < n/QK_K; i++ {
+		d, dmin := q4KLevels(w[i*144:], &k.q, &k.sc, &k.mn)
+		sum += k.dotQ8_K(d, dmin, a[i*292:])
+	}
+	return sum
+}
+
+func dotQ5_K(n int, w, a []byte) float32 {
+	var k kBlock
+	var sum float32
+	for i := 0; i < n/QK_K; i++ {
+		d, dmin := q5KLevels(w[i*176:], &k.q, &k.sc, &k.mn)
+		sum += k.dotQ8_K(d, dmin, a[i*292:])
+	}
+	return sum
+}
+
+func dotQ6_K(n int, w, a []byte) float32 {
+	var k kBlock
+	var sum float32
+	for i := 0; i < n/QK_K; i++ {
+		d, dmin := q6KLevels(w[i*210:], &k.q, &k.sc, &k.mn)
+		sum += k.dotQ8_K(d, dmin, a[i*292:])
+	}
+	return sum
 }
 
 // The super-blocks' integer levels (Codec.KLevels).
