@@ -57,7 +57,8 @@ func registerX8(xt x8Type) {
 	if !hasX8Kernels || xt.kern.one == nil {
 		return
 	}
-	if x8Types[xt.dt] != nil || xt.kern.many != nil && xt.kern.tokens < 2 || xt.side != sideNone && xt.sideLen == 0 {
+	if x8Types[xt.dt] != nil || xt.block == 0 || xt.groupBytes == nil || xt.repack == nil || xt.prepare == nil ||
+		xt.kern.many != nil && xt.kern.tokens < 2 || xt.side != sideNone && xt.sideLen == 0 {
 		panic("cpu: bad or duplicate x8 layout for " + xt.dt.String())
 	}
 	x8Types[xt.dt] = &xt
