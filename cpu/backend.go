@@ -14,9 +14,10 @@ type Tensor struct {
 	rows, cols int
 	dt         tensor.DType
 	raw        []byte    // weights as in the file
-	rp         []byte    // repacked weights for the matrix product (Q4_K, Q6_K)
+	rp         []byte    // repacked weights for the portable matrix product (rowLayouts)
 	rpBytes    int       // bytes per repacked row
-	x8         []byte    // Q4_0/Q8_0/Q4_K/Q5_K/Q6_K in groups of eight interleaved rows (repack.go), where x8Kernels has them
+	xt         *x8Type   // the interleaved layout of x8, where this machine has its kernels (x8Types)
+	x8         []byte    // the weights in groups of eight interleaved rows
 	x8Bytes    int       // bytes per group of eight rows
 	f32        []float32 // F32 data (activations, and F32 weights)
 	rowBytes   int
@@ -46,11 +47,11 @@ type Backend struct {
 	glu                           struct{ d, g, u *Tensor }
 	mmF32, mmQuant, mmRows, attFn func(w, lo, hi int)
 	mmX8, gluFn                   func(w, lo, hi int)
-	actScales                     []float32
-	actSums                       []int16
-	attScratch                    [][]float32 // per worker: scores, q, acc
-	gluScratch                    [][]float32 // per worker: ExpF(-gate) of a row
-	mappings                      [][]byte    // huge-page weight buffers, unmapped by Close
+	side                          sideBufs      // the x8 kernels' activation side data
+	x8Tail                        [][32]float32 // per worker: a partial group's results (a local would escape through the kernel's func value)
+	attScratch                    [][]float32   // per worker: scores, q, acc
+	gluScratch                    [][]float32   // per worker: ExpF(-gate) of a row
+	mappings                      [][]byte      // huge-page weight buffers, unmapped by Close
 }
 
 // New returns a CPU backend with the given number of threads (<= 0: all CPUs).
@@ -70,6 +71,7 @@ func newBackend(threads int, noAsm bool) *Backend {
 	b.attFn, b.gluFn, b.mmX8 = b.attentionJob, b.swigluRows, b.matmulX8
 	b.attScratch = make([][]float32, b.pool.Threads())
 	b.gluScratch = make([][]float32, b.pool.Threads())
+	b.x8Tail = make([][32]float32, b.pool.Threads())
 	return b
 }
 
@@ -86,48 +88,21 @@ func (b *Backend) Close() {
 	b.mappings = nil
 }
 
-// x8Layout is one interleaved layout: its block size in elements, the bytes of a group
-// of eight rows of nb blocks, and the repack of a range of rows.
-type x8Layout struct {
-	block      int
-	groupBytes func(nb int) int
-	rows       func(out, src []byte, nb, r0, r1 int)
-}
-
-var x8Layouts = map[tensor.DType]x8Layout{
-	tensor.Q4_0:   {32, q4x8GroupBytes, repackQ4_0x8Rows},
-	tensor.Q8_0:   {32, q8x8GroupBytes, repackQ8_0x8Rows},
-	tensor.Q4_K:   {256, q4kx8GroupBytes, repackQ4Kx8Rows},
-	tensor.Q5_K:   {256, q5kx8GroupBytes, repackQ5Kx8Rows},
-	tensor.Q6_K:   {256, q6kx8GroupBytes, repackQ6Kx8Rows},
-	tensor.Q3_K:   {256, q3kx8GroupBytes, repackQ3Kx8Rows},
-	tensor.Q2_K:   {256, q2kx8GroupBytes, repackQ2Kx8Rows},
-	tensor.IQ4_NL: {32, q4x8GroupBytes, repackQ4_0x8Rows}, // Q4_0's block format, other levels
-	tensor.IQ4_XS: {256, iq4xsx8GroupBytes, repackIQ4XSx8Rows},
-	tensor.Q5_0:   {32, q5x8GroupBytes, repackQ5_0x8Rows},
-	tensor.Q4_1:   {32, q41x8GroupBytes, repackQ4_1x8Rows},
-	tensor.Q5_1:   {32, q51x8GroupBytes, repackQ5_1x8Rows},
-}
-
-// repack builds the layout w's MatMul kernels read, and reports whether it made one: the eight-row interleaved ones where
-// this machine has their kernels (x8Kernels: AVX2, or arm64 with the dot-product
-// extension), q4kr/q6kr for the portable K-quant kernels; other types use the file's bytes.
+// repack builds the layout w's MatMul kernels read, and reports whether it made one: the
+// eight-row interleaved one where this machine has its kernels (x8Types), else the
+// portable path's row layout if the type has one (rowLayouts); other types use the
+// file's bytes.
 func (b *Backend) repack(w *Tensor) bool {
-	_, kern := x8Kernels[w.dt]
-	if l, ok := x8Layouts[w.dt]; ok && kern && !b.noAsm {
-		nb := w.cols / l.block
-		w.x8Bytes = l.groupBytes(nb)
+	if xt := x8Types[w.dt]; xt != nil && !b.noAsm {
+		nb := w.cols / xt.block
+		w.xt, w.x8Bytes = xt, xt.groupBytes(nb)
 		w.x8 = b.weightBuf((w.rows + 7) / 8 * w.x8Bytes)
-		b.repackGroups(w.rows, func(r0, r1 int) { l.rows(w.x8, w.raw, nb, r0, r1) })
+		b.repackGroups(w.rows, func(r0, r1 int) { xt.repack(w.x8, w.raw, nb, r0, r1) })
 		return true
 	}
-	switch w.dt {
-	case tensor.Q4_K:
-		w.rpBytes = w.cols / 256 * q4krBytes
-		w.rp = repackQ4KTo(b.weightBuf(w.rows*w.rpBytes), w.raw)
-	case tensor.Q6_K:
-		w.rpBytes = w.cols / 256 * q6krBytes
-		w.rp = repackQ6KTo(b.weightBuf(w.rows*w.rpBytes), w.raw)
+	if rl, ok := rowLayouts[w.dt]; ok {
+		w.rpBytes = rl.rowBytes(w.cols)
+		w.rp = rl.repack(b.weightBuf(w.rows*w.rpBytes), w.raw)
 	}
 	return w.rp != nil
 }

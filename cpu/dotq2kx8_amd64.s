@@ -21,7 +21,7 @@ DATA q2m15<>+16(SB)/8, $0x0000000f0000000f
 DATA q2m15<>+24(SB)/8, $0x0000000f0000000f
 GLOBL q2m15<>(SB), RODATA|NOPTR, $32
 
-// func dotQ2Kx8(nsb int, w *byte, a *byte, c *int16, out *float32)
+// func dotQ2Kx8(nsb int, w *byte, a *byte, c *int32, out *float32)
 // One Q8_K activation row against a group of eight q2kx8 rows; c holds per super-block
 // and group Σa over the group's 16 activations as an int32 (q8KGroupSums32):
 //

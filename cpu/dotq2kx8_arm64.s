@@ -6,7 +6,7 @@
 // rows' group scale (MLA) into sumi, the rows' mins times Σa (side data c) into summ;
 // out += d_a·(d·sumi − dmin·summ) four rows per vector. See dotq2kx8_amd64.s.
 
-// func dotQ2Kx8(nsb int, w *byte, a *byte, c *int16, out *float32)
+// func dotQ2Kx8(nsb int, w *byte, a *byte, c *int32, out *float32)
 TEXT ·dotQ2Kx8(SB), NOSPLIT, $0-40
 	MOVD nsb+0(FP), R0
 	MOVD w+8(FP), R1

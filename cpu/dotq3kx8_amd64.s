@@ -24,7 +24,7 @@ DATA q3m4<>+16(SB)/8, $0x0404040404040404
 DATA q3m4<>+24(SB)/8, $0x0404040404040404
 GLOBL q3m4<>(SB), RODATA|NOPTR, $32
 
-// func dotQ3Kx8(nsb int, w *byte, a *byte, c *int16, out *float32)
+// func dotQ3Kx8(nsb int, w *byte, a *byte, c *int32, out *float32)
 // One Q8_K activation row against a group of eight q3kx8 rows; c holds per super-block
 // and group 4·Σa over the group's 16 activations as an int32 (q8KGroupSums32):
 //

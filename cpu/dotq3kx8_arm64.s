@@ -6,7 +6,7 @@
 // SDOTs into two int32 vectors, 4·Σa subtracted (side data c), then multiplied by the
 // rows' group scale (MLA) into sumi; out += d_a·d·sumi four rows per vector.
 
-// func dotQ3Kx8(nsb int, w *byte, a *byte, c *int16, out *float32)
+// func dotQ3Kx8(nsb int, w *byte, a *byte, c *int32, out *float32)
 TEXT ·dotQ3Kx8(SB), NOSPLIT, $0-40
 	MOVD nsb+0(FP), R0
 	MOVD w+8(FP), R1

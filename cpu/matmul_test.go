@@ -37,7 +37,7 @@ func benchWeight(b *testing.B, be *Backend, dt tensor.DType, rows, cols int) *Te
 // across calls) is the kernel's own speed: the most the memory could be asked for.
 func BenchmarkMatVec(b *testing.B) {
 	const cols = 2048
-	for _, dt := range []tensor.DType{tensor.Q4_0, tensor.Q8_0, tensor.Q4_K, tensor.Q5_K, tensor.Q6_K, tensor.F16, tensor.BF16, tensor.Q2_K, tensor.Q3_K, tensor.IQ4_XS, tensor.IQ4_NL, tensor.Q5_0, tensor.Q4_1, tensor.Q5_1} {
+	for _, dt := range tensor.WeightTypes() {
 		for _, c := range []struct {
 			name          string
 			rows, threads int
@@ -59,10 +59,14 @@ func BenchmarkMatVec(b *testing.B) {
 }
 
 // BenchmarkMatMulPrompt is prompt processing's matrix × matrix: 512 tokens through a
-// 2048 × 2048 weight, reporting GFLOP/s (2·rows·cols·tokens per call).
+// 2048 × 2048 weight, reporting GFLOP/s (2·rows·cols·tokens per call), for the types
+// whose interleaved layout has a many-token kernel in this build.
 func BenchmarkMatMulPrompt(b *testing.B) {
 	const rows, cols, ntok = 2048, 2048, 512
-	for _, dt := range []tensor.DType{tensor.Q4_0, tensor.Q8_0, tensor.Q4_K, tensor.Q5_K, tensor.Q6_K} {
+	for _, dt := range tensor.WeightTypes() {
+		if xt := x8Types[dt]; xt == nil || xt.kern.many == nil {
+			continue
+		}
 		b.Run(dt.String(), func(b *testing.B) {
 			be := New(0)
 			defer be.Close()

@@ -225,8 +225,7 @@ func TestMatMul(t *testing.T) {
 	const rows, cols = 41, 512
 	for _, ntok := range []int{1, 3, 9} {
 		x := randVec(r, ntok*cols)
-		for _, dt := range []tensor.DType{tensor.F32, tensor.F16, tensor.BF16, tensor.Q4_0, tensor.Q4_1, tensor.Q5_0, tensor.Q5_1,
-			tensor.Q8_0, tensor.Q2_K, tensor.Q3_K, tensor.Q4_K, tensor.Q5_K, tensor.Q6_K, tensor.IQ4_NL, tensor.IQ4_XS} {
+		for _, dt := range tensor.WeightTypes() {
 			wf := randVec(r, rows*cols)
 			sz, _ := dt.RowSize(rows * cols)
 			raw := make([]byte, sz)
@@ -336,7 +335,7 @@ func TestTokenEmbdRepackedOnUse(t *testing.T) {
 	defer b.Close()
 	r := rand.New(rand.NewPCG(14, 14))
 	const rows, cols = 24, 512
-	for _, dt := range []tensor.DType{tensor.Q4_0, tensor.Q8_0, tensor.Q4_K, tensor.Q5_K, tensor.Q6_K} {
+	for _, dt := range tensor.WeightTypes() {
 		sz, _ := dt.RowSize(rows * cols)
 		raw := make([]byte, sz)
 		tensor.Quantize(dt, randVec(r, rows*cols), raw)

@@ -20,14 +20,23 @@ type FType struct {
 }
 
 // FTypes are the mixes llama-quantize accepts without an importance matrix that our
-// quantizers cover.
-var FTypes = []FType{
-	{"F32", 0, tensor.F32}, {"F16", 1, tensor.F16}, {"Q4_0", 2, tensor.Q4_0}, {"Q4_1", 3, tensor.Q4_1},
-	{"Q8_0", 7, tensor.Q8_0}, {"Q5_0", 8, tensor.Q5_0}, {"Q5_1", 9, tensor.Q5_1}, {"Q2_K", 10, tensor.Q2_K},
-	{"Q3_K_S", 11, tensor.Q3_K}, {"Q3_K_M", 12, tensor.Q3_K}, {"Q3_K_L", 13, tensor.Q3_K},
-	{"Q4_K_S", 14, tensor.Q4_K}, {"Q4_K_M", 15, tensor.Q4_K}, {"Q5_K_S", 16, tensor.Q5_K},
-	{"Q5_K_M", 17, tensor.Q5_K}, {"Q6_K", 18, tensor.Q6_K}, {"IQ4_NL", 25, tensor.IQ4_NL},
-	{"IQ4_XS", 30, tensor.IQ4_XS}, {"BF16", 32, tensor.BF16},
+// quantizers cover, in id order: a file of one type for every codec with a
+// tensor.Codec.FileType, and the K-quant mixes, whose rules are in tensorType.
+var FTypes = fileTypes()
+
+func fileTypes() []FType {
+	fts := []FType{
+		{"Q3_K_S", 11, tensor.Q3_K}, {"Q3_K_M", 12, tensor.Q3_K}, {"Q3_K_L", 13, tensor.Q3_K},
+		{"Q4_K_S", 14, tensor.Q4_K}, {"Q4_K_M", 15, tensor.Q4_K}, {"Q5_K_S", 16, tensor.Q5_K},
+		{"Q5_K_M", 17, tensor.Q5_K},
+	}
+	for _, t := range tensor.Codecs() {
+		if c, _ := tensor.CodecOf(t); c.FileType >= 0 {
+			fts = append(fts, FType{t.String(), uint32(c.FileType), t})
+		}
+	}
+	sort.Slice(fts, func(i, j int) bool { return fts[i].ID < fts[j].ID })
+	return fts
 }
 
 // ParseFType finds a mix by name (case-insensitive).
@@ -203,19 +212,12 @@ func (s *state) tensorType(nt tensor.DType, t Tensor) (tensor.DType, error) {
 	}
 	// rows whose length the block size does not divide fall back
 	if int(t.Dims[0])%nt.BlockSize() != 0 {
-		switch nt {
-		case tensor.Q2_K, tensor.Q3_K, tensor.IQ4_XS:
-			nt = tensor.IQ4_NL
-		case tensor.Q4_K:
-			nt = tensor.Q5_0
-		case tensor.Q5_K:
-			nt = tensor.Q5_1
-		case tensor.Q6_K:
-			nt = tensor.Q8_0
-		default:
+		c, _ := tensor.CodecOf(nt)
+		if c.Fallback == 0 {
 			return 0, fmt.Errorf("tensor %s: row length %d is not a multiple of %s's block size %d, and %s has no fallback type (llama-quantize refuses this too)",
 				t.Name, t.Dims[0], nt, nt.BlockSize(), nt)
 		}
+		nt = c.Fallback
 		if int(t.Dims[0])%nt.BlockSize() != 0 {
 			nt = tensor.F16
 		}

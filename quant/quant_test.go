@@ -77,7 +77,7 @@ func TestQminiLikeLlamaQuantize(t *testing.T) {
 }
 
 // TestTinyLlamaMixTypes: the per-tensor types llama-quantize chose for the 22-layer
-// TinyLlama shape (Q4_K_M, Q5_K_M, Q6_K, Q8_0, Q4_0), from the shape alone.
+// TinyLlama shape, for every mix the reference file has, from the shape alone.
 func TestTinyLlamaMixTypes(t *testing.T) {
 	raw, err := os.ReadFile(refdata.Path(t, "models", "tinyllama-shape-tensor-layout.json"))
 	if err != nil {
@@ -93,8 +93,14 @@ func TestTinyLlamaMixTypes(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := Model{NLayer: 22, NHead: 32, NKVHead: 4}
-	for _, mix := range []string{"Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0", "Q4_0"} {
-		ft, _ := ParseFType(mix)
+	mixes := 0
+	for mix := range layout {
+		ft, err := ParseFType(mix)
+		if err != nil {
+			t.Errorf("reference mix %s: %v", mix, err)
+			continue
+		}
+		mixes++
 		var names []string
 		for n := range layout[mix].Tensors {
 			names = append(names, n)
@@ -115,5 +121,8 @@ func TestTinyLlamaMixTypes(t *testing.T) {
 				t.Errorf("%s %s: %s, llama-quantize %s", mix, n, got, want)
 			}
 		}
+	}
+	if mixes < 5 {
+		t.Errorf("only %d mixes in the reference file", mixes)
 	}
 }

@@ -4,35 +4,86 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"sort"
 )
 
-type dequantFunc func(src []byte, dst []float32)
-type quantFunc func(src []float32, dst []byte)
+// Codec is everything this package does with one type, registered (register) from the
+// type's own file. Block size and bytes per block are ggml's, in dtype.go's table of
+// every ggml type (the GGUF reader needs them for types without a codec too).
+type Codec struct {
+	Type DType
 
-var dequantizers = map[DType]dequantFunc{
-	F32: DequantizeF32, F16: DequantizeF16, BF16: DequantizeBF16,
-	Q4_0: DequantizeQ4_0, Q4_1: DequantizeQ4_1, Q5_0: DequantizeQ5_0, Q5_1: DequantizeQ5_1,
-	Q8_0: DequantizeQ8_0, Q8_1: DequantizeQ8_1,
-	Q2_K: DequantizeQ2_K, Q3_K: DequantizeQ3_K, Q4_K: DequantizeQ4_K, Q5_K: DequantizeQ5_K,
-	Q6_K: DequantizeQ6_K, Q8_K: DequantizeQ8_K,
-	IQ4_NL: DequantizeIQ4_NL, IQ4_XS: DequantizeIQ4_XS,
+	Dequantize func(src []byte, dst []float32)
+	// Quantize writes what ggml_quantize_chunk (llama-quantize) writes without an
+	// importance matrix (Q8_1 and Q8_K, activation-only types: their reference quantizers).
+	Quantize func(src []float32, dst []byte)
+	// QuantizeAct is llama.cpp's x86 CPU backend's run-time quantizer of activations of
+	// this type (from_float) where it differs from Quantize; nil: Quantize.
+	QuantizeAct func(src []float32, dst []byte)
+
+	// Activation is the type llama.cpp's CPU backend quantizes activations to before a
+	// matrix product with weights of this type (vec_dot_type), and Dot the reference
+	// dot product of n weights w with n such activations a; nil Dot: not a weight type.
+	Activation DType
+	Dot        func(n int, w, a []byte) float32
+
+	// KLevels, for super-block types, unpacks one block into its 256 signed integer
+	// levels, the integer scale and min of each 16-element group (sub-blocks of 32 repeat
+	// theirs; mins are 0 for symmetric types) and the float d and dmin:
+	// value = d·sc·q − dmin·mn. For repacking into other layouts.
+	KLevels func(b []byte, q *[QK_K]int32, sc, mn *[16]int32) (d, dmin float32)
+
+	// FileType is llama.cpp's LLAMA_FTYPE id of a file quantized to this type (the
+	// `inferno quantize NAME` of the type's own name); -1: llama-quantize has none.
+	FileType int
+	// Fallback is what llama-quantize writes instead when a row's length is not a
+	// multiple of the block size (F16 when that does not divide it either); 0: none.
+	Fallback DType
 }
 
-// quantizers are the bytes ggml_quantize_chunk writes without an importance matrix,
-// i.e. what llama-quantize produces (Q8_1 and Q8_K, activation-only types, use their
-// reference quantizers).
-var quantizers = map[DType]quantFunc{
-	F32: QuantizeF32, F16: QuantizeF16, BF16: QuantizeBF16,
-	Q4_0: QuantizeQ4_0, Q4_1: QuantizeQ4_1, Q5_0: QuantizeQ5_0, Q5_1: QuantizeQ5_1,
-	Q8_0: QuantizeQ8_0, Q8_1: QuantizeQ8_1,
-	Q2_K: QuantizeQ2_K, Q3_K: QuantizeQ3_K, Q4_K: QuantizeQ4_K, Q5_K: QuantizeQ5_K,
-	Q6_K: QuantizeQ6_K, Q8_K: QuantizeQ8_K,
-	IQ4_NL: QuantizeIQ4_NL, IQ4_XS: QuantizeIQ4_XS,
+var codecs = map[DType]*Codec{}
+
+// register adds c to the table; each codec file calls it from init.
+func register(c Codec) {
+	if !c.Type.Valid() || codecs[c.Type] != nil || c.Dequantize == nil || c.Quantize == nil || c.FileType == 0 && c.Type != F32 {
+		panic(fmt.Sprintf("tensor: bad or duplicate codec for %s", c.Type))
+	}
+	codecs[c.Type] = &c
+}
+
+// CodecOf returns t's codec, and false when this package cannot encode t.
+func CodecOf(t DType) (Codec, bool) {
+	c, ok := codecs[t]
+	if !ok {
+		return Codec{}, false
+	}
+	return *c, true
+}
+
+// Codecs lists every type with a codec, in id order.
+func Codecs() []DType {
+	ts := make([]DType, 0, len(codecs))
+	for t := range codecs {
+		ts = append(ts, t)
+	}
+	sort.Slice(ts, func(i, j int) bool { return ts[i] < ts[j] })
+	return ts
+}
+
+// WeightTypes lists every type with a matrix product (a Dot), in id order.
+func WeightTypes() []DType {
+	var ts []DType
+	for _, t := range Codecs() {
+		if codecs[t].Dot != nil {
+			ts = append(ts, t)
+		}
+	}
+	return ts
 }
 
 // Dequantize decodes len(dst) elements of type t from src.
 func Dequantize(t DType, src []byte, dst []float32) error {
-	f, ok := dequantizers[t]
+	c, ok := codecs[t]
 	if !ok {
 		return fmt.Errorf("dequantize: type %s is not supported", t)
 	}
@@ -43,14 +94,14 @@ func Dequantize(t DType, src []byte, dst []float32) error {
 	if len(src) < need {
 		return fmt.Errorf("dequantize: %s: %d elements need %d bytes, have %d", t, len(dst), need, len(src))
 	}
-	f(src[:need], dst)
+	c.Dequantize(src[:need], dst)
 	return nil
 }
 
 // Quantize encodes src as type t into dst, which must hold RowSize(len(src)) bytes.
 // The bytes are those llama-quantize writes without an importance matrix.
 func Quantize(t DType, src []float32, dst []byte) error {
-	f, ok := quantizers[t]
+	c, ok := codecs[t]
 	if !ok {
 		return fmt.Errorf("quantize: type %s is not supported", t)
 	}
@@ -61,8 +112,14 @@ func Quantize(t DType, src []float32, dst []byte) error {
 	if len(dst) < need {
 		return fmt.Errorf("quantize: %s: %d elements need %d bytes, have %d", t, len(src), need, len(dst))
 	}
-	f(src, dst[:need])
+	c.Quantize(src, dst[:need])
 	return nil
+}
+
+func init() {
+	register(Codec{Type: F32, Dequantize: DequantizeF32, Quantize: QuantizeF32, Activation: F32, Dot: dotF32, FileType: 0})
+	register(Codec{Type: F16, Dequantize: DequantizeF16, Quantize: QuantizeF16, Activation: F16, Dot: dotF16, FileType: 1})
+	register(Codec{Type: BF16, Dequantize: DequantizeBF16, Quantize: QuantizeBF16, Activation: BF16, Dot: dotBF16, FileType: 32})
 }
 
 // DequantizeF32 copies little-endian float32 values.
@@ -105,4 +162,34 @@ func QuantizeBF16(src []float32, dst []byte) {
 	for i, v := range src {
 		binary.LittleEndian.PutUint16(dst[2*i:], FP32ToBF16(v))
 	}
+}
+
+// Float dot products accumulate in float64, like ggml's ggml_float leftovers; the SIMD
+// kernels add float32 partial sums instead, which differs only in the last bits.
+func dotF32(n int, w, a []byte) float32 {
+	var s float64
+	for i := 0; i < n; i++ {
+		x := math.Float32frombits(binary.LittleEndian.Uint32(w[4*i:]))
+		y := math.Float32frombits(binary.LittleEndian.Uint32(a[4*i:]))
+		s += float64(x * y)
+	}
+	return float32(s)
+}
+
+func dotF16(n int, w, a []byte) float32 {
+	var s float64
+	for i := 0; i < n; i++ {
+		s += float64(f16(w[2*i:]) * f16(a[2*i:]))
+	}
+	return float32(s)
+}
+
+func dotBF16(n int, w, a []byte) float32 {
+	var s float64
+	for i := 0; i < n; i++ {
+		x := BF16ToFP32(binary.LittleEndian.Uint16(w[2*i:]))
+		y := BF16ToFP32(binary.LittleEndian.Uint16(a[2*i:]))
+		s += float64(x * y)
+	}
+	return float32(s)
 }

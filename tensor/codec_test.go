@@ -28,8 +28,12 @@ func TestTypeTable(t *testing.T) {
 	}
 }
 
+// TestUnsupportedTypes: every ggml type without a codec is refused with an error naming it.
 func TestUnsupportedTypes(t *testing.T) {
-	for _, dt := range []DType{IQ2_XXS, IQ1_S, TQ1_0, I32} {
+	for _, dt := range AllTypes() {
+		if _, ok := CodecOf(dt); ok {
+			continue
+		}
 		err := Dequantize(dt, make([]byte, 1024), make([]float32, 256))
 		if err == nil || !strings.Contains(err.Error(), "dequantize: type "+dt.String()+" is not supported") {
 			t.Errorf("%s: %v", dt, err)
@@ -129,19 +133,17 @@ func TestBF16(t *testing.T) {
 	}
 }
 
-// TestRoundTripError: dequantize(quantize(x)) stays within each type's expected error on
-// Gaussian data, and within a block's own scale for every block (catches layout bugs
-// that bit-exact vectors of one shape might miss).
+// TestRoundTripError: dequantize(quantize(x)) of every codec stays within the error its
+// bits per weight allow on Gaussian data, 2^-(bpw-1.5) (at least 1%): Q4_0 0.125, Q2_K
+// 0.46 (catches layout bugs that bit-exact vectors of one shape might miss).
 func TestRoundTripError(t *testing.T) {
-	maxRel := map[DType]float64{F16: 1e-3, BF16: 8e-3, Q8_0: 0.01, Q8_1: 0.01, Q8_K: 0.01, Q6_K: 0.03,
-		Q5_0: 0.06, Q5_1: 0.06, Q5_K: 0.06, Q4_0: 0.12, Q4_1: 0.12, Q4_K: 0.12, IQ4_NL: 0.12, IQ4_XS: 0.12,
-		Q3_K: 0.25, Q2_K: 0.45}
 	r := rand.New(rand.NewPCG(3, 4))
 	x := make([]float32, 4096)
 	for i := range x {
 		x[i] = float32(r.NormFloat64())
 	}
-	for dt, lim := range maxRel {
+	for _, dt := range Codecs() {
+		lim := max(math.Pow(2, -(dt.BitsPerWeight()-1.5)), 0.01)
 		n, _ := dt.RowSize(len(x))
 		q := make([]byte, n)
 		y := make([]float32, len(x))
@@ -156,13 +158,11 @@ func TestRoundTripError(t *testing.T) {
 			se += float64(x[i]-y[i]) * float64(x[i]-y[i])
 			sx += float64(x[i]) * float64(x[i])
 		}
-		if rel := math.Sqrt(se / sx); rel > lim {
+		if rel := math.Sqrt(se / sx); !(rel <= lim) { // NaN fails too
 			t.Errorf("%s: relative RMS error %.4f > %.4f", dt, rel, lim)
 		}
 	}
 }
-
-var benchTypes = []DType{F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS}
 
 func benchData(dt DType, n int) ([]float32, []byte) {
 	r := rand.New(rand.NewPCG(5, 6))
@@ -179,7 +179,7 @@ func benchData(dt DType, n int) ([]float32, []byte) {
 // BenchmarkDequantize reports GB/s of quantized bytes read.
 func BenchmarkDequantize(b *testing.B) {
 	const n = 1 << 16
-	for _, dt := range benchTypes {
+	for _, dt := range WeightTypes() {
 		b.Run(dt.String(), func(b *testing.B) {
 			_, q := benchData(dt, n)
 			y := make([]float32, n)
@@ -194,7 +194,7 @@ func BenchmarkDequantize(b *testing.B) {
 // BenchmarkDot reports GB/s of weight bytes read by the reference dot products.
 func BenchmarkDot(b *testing.B) {
 	const n = 1 << 14
-	for _, dt := range benchTypes {
+	for _, dt := range WeightTypes() {
 		b.Run(dt.String(), func(b *testing.B) {
 			x, q := benchData(dt, n)
 			vt, _ := VecDotType(dt)
@@ -206,5 +206,48 @@ func BenchmarkDot(b *testing.B) {
 				Dot(dt, n, q, a)
 			}
 		})
+	}
+}
+
+// TestCodecTable: each codec's descriptor is consistent: a weight type's activation type
+// has a codec, its fallback has a smaller block, and KLevels (set exactly for the
+// super-block weight types) decodes what Dequantize does: d·sc·q − dmin·mn.
+func TestCodecTable(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	for _, dt := range Codecs() {
+		c, _ := CodecOf(dt)
+		if c.Dot != nil {
+			if _, ok := CodecOf(c.Activation); !ok {
+				t.Errorf("%s: activation type %s has no codec", dt, c.Activation)
+			}
+		}
+		if c.Fallback != 0 && c.Fallback.BlockSize() >= dt.BlockSize() {
+			t.Errorf("%s: fallback %s does not have a smaller block", dt, c.Fallback)
+		}
+		if (c.KLevels != nil) != (c.Dot != nil && dt.BlockSize() == QK_K) {
+			t.Errorf("%s: KLevels set %v, want it exactly for super-block weight types", dt, c.KLevels != nil)
+		}
+		if c.KLevels == nil {
+			continue
+		}
+		x := make([]float32, 4*QK_K)
+		for i := range x {
+			x[i] = float32(r.NormFloat64())
+		}
+		b := make([]byte, 4*dt.TypeSize())
+		want := make([]float32, len(x))
+		Quantize(dt, x, b)
+		Dequantize(dt, b, want)
+		var q [QK_K]int32
+		var sc, mn [16]int32
+		for s := 0; s < 4; s++ {
+			d, dmin := c.KLevels(b[s*dt.TypeSize():], &q, &sc, &mn)
+			for i := 0; i < QK_K; i++ {
+				got := d*float32(sc[i/16])*float32(q[i]) - dmin*float32(mn[i/16])
+				if w := want[s*QK_K+i]; math.Abs(float64(got-w)) > 1e-5*math.Max(1, math.Abs(float64(w))) {
+					t.Fatalf("%s super-block %d element %d: KLevels give %v, Dequantize %v", dt, s, i, got, w)
+				}
+			}
+		}
 	}
 }

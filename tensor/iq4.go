@@ -8,6 +8,54 @@ import "encoding/binary"
 
 var kvaluesIQ4NL = [16]int8{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
 
+func init() {
+	register(Codec{Type: IQ4_NL, Dequantize: DequantizeIQ4_NL, Quantize: QuantizeIQ4_NL, Activation: Q8_0, Dot: dotIQ4_NL, FileType: 25})
+	register(Codec{Type: IQ4_XS, Dequantize: DequantizeIQ4_XS, Quantize: QuantizeIQ4_XS, Activation: Q8_K, Dot: dotIQ4_XS,
+		KLevels: iq4XSLevels, FileType: 30, Fallback: IQ4_NL})
+}
+
+func dotIQ4_NL(n int, w, a []byte) float32 {
+	var q [32]int32
+	var sum float32
+	for i := 0; i < n/32; i++ {
+		d, _ := iq4NLLevels(w[i*18:], &q)
+		sum += blockDotQ8_0(&q, d, a[i*34:])
+	}
+	return sum
+}
+
+func dotIQ4_XS(n int, w, a []byte) float32 {
+	var k kBlock
+	var sum float32
+	for i := 0; i < n/QK_K; i++ {
+		d, dmin := iq4XSLevels(w[i*136:], &k.q, &k.sc, &k.mn)
+		sum += k.dotQ8_K(d, dmin, a[i*292:])
+	}
+	return sum
+}
+
+func iq4NLLevels(b []byte, q *[32]int32) (d, m float32) {
+	for j := 0; j < 16; j++ {
+		q[j], q[j+16] = int32(kvaluesIQ4NL[b[2+j]&0xf]), int32(kvaluesIQ4NL[b[2+j]>>4])
+	}
+	return f16(b), 0
+}
+
+func iq4XSLevels(b []byte, q *[QK_K]int32, sc, mn *[16]int32) (d, dmin float32) {
+	sh := binary.LittleEndian.Uint16(b[2:])
+	sl, qs := b[4:8], b[8:136]
+	for ib := 0; ib < 8; ib++ {
+		ls := int32((sl[ib/2]>>(4*(ib%2)))&0xf) | int32((sh>>(2*ib))&3)<<4
+		sc[2*ib], sc[2*ib+1] = ls-32, ls-32
+		mn[2*ib], mn[2*ib+1] = 0, 0
+		for j := 0; j < 16; j++ {
+			q[32*ib+j] = int32(kvaluesIQ4NL[qs[16*ib+j]&0xf])
+			q[32*ib+j+16] = int32(kvaluesIQ4NL[qs[16*ib+j]>>4])
+		}
+	}
+	return f16(b), 0
+}
+
 // DequantizeIQ4_NL: x = d * table[q].
 func DequantizeIQ4_NL(src []byte, dst []float32) {
 	for i := 0; i < len(dst)/32; i++ {

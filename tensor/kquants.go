@@ -11,6 +11,158 @@ import (
 
 const groupMaxEps = 1e-15
 
+func init() {
+	register(Codec{Type: Q2_K, Dequantize: DequantizeQ2_K, Quantize: QuantizeQ2_K, Activation: Q8_K, Dot: dotQ2_K,
+		KLevels: q2KLevels, FileType: 10, Fallback: IQ4_NL})
+	register(Codec{Type: Q3_K, Dequantize: DequantizeQ3_K, Quantize: QuantizeQ3_K, Activation: Q8_K, Dot: dotQ3_K,
+		KLevels: q3KLevels, FileType: -1, Fallback: IQ4_NL}) // files: the mixes Q3_K_S/M/L (package quant)
+	register(Codec{Type: Q4_K, Dequantize: DequantizeQ4_K, Quantize: QuantizeQ4_K, Activation: Q8_K, Dot: dotQ4_K,
+		KLevels: q4KLevels, FileType: -1, Fallback: Q5_0}) // Q4_K_S/M
+	register(Codec{Type: Q5_K, Dequantize: DequantizeQ5_K, Quantize: QuantizeQ5_K, Activation: Q8_K, Dot: dotQ5_K,
+		KLevels: q5KLevels, FileType: -1, Fallback: Q5_1}) // Q5_K_S/M
+	register(Codec{Type: Q6_K, Dequantize: DequantizeQ6_K, Quantize: QuantizeQ6_K, Activation: Q8_K, Dot: dotQ6_K,
+		KLevels: q6KLevels, FileType: 18, Fallback: Q8_0})
+	register(Codec{Type: Q8_K, Dequantize: DequantizeQ8_K, Quantize: QuantizeQ8_K, FileType: -1})
+}
+
+// The reference dot products: each super-block's levels against the activations'.
+
+func dotQ2_K(n int, w, a []byte) float32 {
+	var k kBlock
+	var sum float32
+	for i := 0; i < n/QK_K; i++ {
+		d, dmin := q2KLevels(w[i*84:], &k.q, &k.sc, &k.mn)
+		sum += k.dotQ8_K(d, dmin, a[i*292:])
+	}
+	return sum
+}
+
+func dotQ3_K(n int, w, a []byte) float32 {
+	var k kBlock
+	var sum float32
+	for i := 0; i < n/QK_K; i++ {
+		d, dmin := q3KLevels(w[i*110:], &k.q, &k.sc, &k.mn)
+		sum += k.dotQ8_K(d, dmin, a[i*292:])
+	}
+	return sum
+}
+
+func dotQ4_K(n int, w, a []byte) float32 {
+	var k kBlock
+	var sum float32
+	for i := 0; i < n/QK_K; i++ {
+		d, dmin := q4KLevels(w[i*144:], &k.q, &k.sc, &k.mn)
+		sum += k.dotQ8_K(d, dmin, a[i*292:])
+	}
+	return sum
+}
+
+func dotQ5_K(n int, w, a []byte) float32 {
+	var k kBlock
+	var sum float32
+	for i := 0; i < n/QK_K; i++ {
+		d, dmin := q5KLevels(w[i*176:], &k.q, &k.sc, &k.mn)
+		sum += k.dotQ8_K(d, dmin, a[i*292:])
+	}
+	return sum
+}
+
+func dotQ6_K(n int, w, a []byte) float32 {
+	var k kBlock
+	var sum float32
+	for i := 0; i < n/QK_K; i++ {
+		d, dmin := q6KLevels(w[i*210:], &k.q, &k.sc, &k.mn)
+		sum += k.dotQ8_K(d, dmin, a[i*292:])
+	}
+	return sum
+}
+
+// The super-blocks' integer levels (Codec.KLevels).
+
+func q2KLevels(b []byte, q *[QK_K]int32, sc, mn *[16]int32) (d, dmin float32) {
+	qs := b[16:80]
+	for j := 0; j < QK_K; j += 128 {
+		for l := 0; l < 32; l++ {
+			for s := 0; s < 4; s++ {
+				q[j+l+32*s] = int32((qs[j/4+l] >> (2 * s)) & 3)
+			}
+		}
+	}
+	for k := 0; k < 16; k++ {
+		sc[k], mn[k] = int32(b[k]&0xf), int32(b[k]>>4)
+	}
+	return f16(b[80:]), f16(b[82:])
+}
+
+func q3KLevels(b []byte, q *[QK_K]int32, sc, mn *[16]int32) (d, dmin float32) {
+	hm, qs := b[0:32], b[32:96]
+	for j := 0; j < QK_K; j += 128 {
+		for l := 0; l < 32; l++ {
+			for s := 0; s < 4; s++ {
+				v := int32((qs[j/4+l] >> (2 * s)) & 3)
+				if hm[l]&(1<<(j/128*4+s)) == 0 {
+					v -= 4
+				}
+				q[j+l+32*s] = v
+			}
+		}
+	}
+	s := unpackQ3Scales(b[96:108])
+	for k := 0; k < 16; k++ {
+		sc[k], mn[k] = int32(s[k]), 0
+	}
+	return f16(b[108:]), 0
+}
+
+// q45KScales unpacks the eight 6-bit scales and mins of a Q4_K or Q5_K super-block
+// into its sixteen 16-element groups.
+func q45KScales(b []byte, sc, mn *[16]int32) {
+	for j := 0; j < 8; j++ {
+		s, m := getScaleMinK4(j, b[4:16])
+		sc[2*j], sc[2*j+1] = int32(s), int32(s)
+		mn[2*j], mn[2*j+1] = int32(m), int32(m)
+	}
+}
+
+func q4KLevels(b []byte, q *[QK_K]int32, sc, mn *[16]int32) (d, dmin float32) {
+	q45KScales(b, sc, mn)
+	qs := b[16:144]
+	for j := 0; j < QK_K; j += 64 {
+		for l := 0; l < 32; l++ {
+			q[j+l], q[j+32+l] = int32(qs[j/2+l]&0xf), int32(qs[j/2+l]>>4)
+		}
+	}
+	return f16(b), f16(b[2:])
+}
+
+func q5KLevels(b []byte, q *[QK_K]int32, sc, mn *[16]int32) (d, dmin float32) {
+	q45KScales(b, sc, mn)
+	qh, qs := b[16:48], b[48:176]
+	for j, u := 0, uint(0); j < QK_K; j, u = j+64, u+2 {
+		for l := 0; l < 32; l++ {
+			q[j+l] = int32(qs[j/2+l]&0xf) | int32((qh[l]>>u)&1)<<4
+			q[j+32+l] = int32(qs[j/2+l]>>4) | int32((qh[l]>>(u+1))&1)<<4
+		}
+	}
+	return f16(b), f16(b[2:])
+}
+
+func q6KLevels(b []byte, q *[QK_K]int32, sc, mn *[16]int32) (d, dmin float32) {
+	ql, qh := b[0:128], b[128:192]
+	for n := 0; n < QK_K; n += 128 {
+		for l := 0; l < 32; l++ {
+			q[n+l] = int32(ql[n/2+l]&0xf|((qh[n/4+l]>>0)&3)<<4) - 32
+			q[n+l+32] = int32(ql[n/2+l+32]&0xf|((qh[n/4+l]>>2)&3)<<4) - 32
+			q[n+l+64] = int32(ql[n/2+l]>>4|((qh[n/4+l]>>4)&3)<<4) - 32
+			q[n+l+96] = int32(ql[n/2+l+32]>>4|((qh[n/4+l]>>6)&3)<<4) - 32
+		}
+	}
+	for k := 0; k < 16; k++ {
+		sc[k], mn[k] = int32(int8(b[192+k])), 0
+	}
+	return f16(b[208:]), 0
+}
+
 // nearestInt rounds half to even through the 1.5*2^23 trick ggml uses; |x| <= 4194303.
 func nearestInt(x float32) int {
 	v := x + 12582912

@@ -8,6 +8,107 @@ import (
 // The "legacy" 32-element block types: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and the
 // activation type Q8_1. Layouts follow ggml-common.h; fp16 fields are little-endian.
 
+func init() {
+	register(Codec{Type: Q4_0, Dequantize: DequantizeQ4_0, Quantize: QuantizeQ4_0, Activation: Q8_0, Dot: dotQ4_0, FileType: 2})
+	register(Codec{Type: Q4_1, Dequantize: DequantizeQ4_1, Quantize: QuantizeQ4_1, Activation: Q8_1, Dot: dotQ4_1, FileType: 3})
+	register(Codec{Type: Q5_0, Dequantize: DequantizeQ5_0, Quantize: QuantizeQ5_0, Activation: Q8_0, Dot: dotQ5_0, FileType: 8})
+	register(Codec{Type: Q5_1, Dequantize: DequantizeQ5_1, Quantize: QuantizeQ5_1, Activation: Q8_1, Dot: dotQ5_1, FileType: 9})
+	register(Codec{Type: Q8_0, Dequantize: DequantizeQ8_0, Quantize: QuantizeQ8_0, QuantizeAct: QuantizeQ8_0Act,
+		Activation: Q8_0, Dot: dotQ8_0, FileType: 7})
+	register(Codec{Type: Q8_1, Dequantize: DequantizeQ8_1, Quantize: QuantizeQ8_1, QuantizeAct: QuantizeQ8_1Act, FileType: -1})
+}
+
+// The reference dot products: each block's integer levels against the activations'.
+
+func dotQ4_0(n int, w, a []byte) float32 {
+	var q [32]int32
+	var sum float32
+	for i := 0; i < n/32; i++ {
+		d, _ := q4_0Levels(w[i*18:], &q)
+		sum += blockDotQ8_0(&q, d, a[i*34:])
+	}
+	return sum
+}
+
+func dotQ5_0(n int, w, a []byte) float32 {
+	var q [32]int32
+	var sum float32
+	for i := 0; i < n/32; i++ {
+		d, _ := q5_0Levels(w[i*22:], &q)
+		sum += blockDotQ8_0(&q, d, a[i*34:])
+	}
+	return sum
+}
+
+func dotQ8_0(n int, w, a []byte) float32 {
+	var q [32]int32
+	var sum float32
+	for i := 0; i < n/32; i++ {
+		d, _ := q8_0Levels(w[i*34:], &q)
+		sum += blockDotQ8_0(&q, d, a[i*34:])
+	}
+	return sum
+}
+
+func dotQ4_1(n int, w, a []byte) float32 {
+	var q [32]int32
+	var sum float32
+	for i := 0; i < n/32; i++ {
+		d, m := q4_1Levels(w[i*20:], &q)
+		sum += blockDotQ8_1(&q, d, m, a[i*36:])
+	}
+	return sum
+}
+
+func dotQ5_1(n int, w, a []byte) float32 {
+	var q [32]int32
+	var sum float32
+	for i := 0; i < n/32; i++ {
+		d, m := q5_1Levels(w[i*24:], &q)
+		sum += blockDotQ8_1(&q, d, m, a[i*36:])
+	}
+	return sum
+}
+
+func q4_0Levels(b []byte, q *[32]int32) (d, m float32) {
+	for j := 0; j < 16; j++ {
+		q[j], q[j+16] = int32(b[2+j]&0xf)-8, int32(b[2+j]>>4)-8
+	}
+	return f16(b), 0
+}
+
+func q8_0Levels(b []byte, q *[32]int32) (d, m float32) {
+	for j := 0; j < 32; j++ {
+		q[j] = int32(int8(b[2+j]))
+	}
+	return f16(b), 0
+}
+
+func q5_0Levels(b []byte, q *[32]int32) (d, m float32) {
+	qh := binary.LittleEndian.Uint32(b[2:])
+	for j := 0; j < 16; j++ {
+		q[j] = int32(b[6+j]&0xf|uint8((qh>>j)<<4)&0x10) - 16
+		q[j+16] = int32(b[6+j]>>4|uint8(qh>>(j+12))&0x10) - 16
+	}
+	return f16(b), 0
+}
+
+func q4_1Levels(b []byte, q *[32]int32) (d, m float32) {
+	for j := 0; j < 16; j++ {
+		q[j], q[j+16] = int32(b[4+j]&0xf), int32(b[4+j]>>4)
+	}
+	return f16(b), f16(b[2:])
+}
+
+func q5_1Levels(b []byte, q *[32]int32) (d, m float32) {
+	qh := binary.LittleEndian.Uint32(b[4:])
+	for j := 0; j < 16; j++ {
+		q[j] = int32(b[8+j]&0xf | uint8((qh>>j)<<4)&0x10)
+		q[j+16] = int32(b[8+j]>>4 | uint8(qh>>(j+12))&0x10)
+	}
+	return f16(b), f16(b[2:])
+}
+
 func f16(b []byte) float32 { return FP16ToFP32(binary.LittleEndian.Uint16(b)) }
 
 func putF16(b []byte, f float32) { binary.LittleEndian.PutUint16(b, FP32ToFP16(f)) }

@@ -1,0 +1,27 @@
+//go:build noasm || !(amd64 || arm64)
+
+package cpu
+
+// No assembly in this build: every weight type takes the portable row-by-row path (no
+// interleaved layout's kernel file is built), and the F32 loops are Go, so the kernels
+// below are unreachable.
+
+const hasX8Kernels = false
+
+const useF32Asm = false
+
+func dotF32Asm(a, b *float32, n int) float32         { panic("no assembly") }
+func axpyF32Asm(alpha float32, x, y *float32, n int) { panic("no assembly") }
+
+const useF16Asm = false
+
+func dotF16Asm(n int, w, a *byte) float32  { panic("no assembly") }
+func dotBF16Asm(n int, w, a *byte) float32 { panic("no assembly") }
+
+const useQ8KAsm = false
+
+func quantizeQ8_KAsm(x *float32, nsb int, dst *byte) { panic("no assembly") }
+
+const useQ8_0Asm = false
+
+func quantizeQ8_0Asm(x *float32, nb int, dst *byte, sc *float32, sstride int) { panic("no assembly") }
