@@ -2,13 +2,16 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 
 	"github.com/inferno-go/inferno"
 	"github.com/inferno-go/inferno/chat"
+	"github.com/inferno-go/inferno/config"
 	"github.com/inferno-go/inferno/modelcache"
 	"github.com/inferno-go/inferno/sample"
 	"github.com/spf13/cobra"
@@ -23,6 +26,9 @@ type modelFlags struct {
 	f32KV     bool
 	backend   string
 	gpuLayers int
+	// from holds where a config key's value came from ("env INFERNO_THREADS", "file
+	// PATH") when the flag was not given.
+	from map[string]config.Source
 }
 
 func (f *modelFlags) register(cmd *cobra.Command) {
@@ -58,6 +64,12 @@ func (f *modelFlags) applyConfig(cmd *cobra.Command) error {
 		return err
 	}
 	fl := cmd.Flags()
+	f.from = map[string]config.Source{}
+	for _, o := range loadOptions {
+		if !fl.Changed(o.flag) && c.Values[o.key].Source != config.Default {
+			f.from[o.key] = c.Values[o.key].Source
+		}
+	}
 	if !fl.Changed("threads") {
 		f.threads = c.Int("threads")
 	}
@@ -95,11 +107,35 @@ func (f *modelFlags) load(stderr io.Writer) (*inferno.Model, error) {
 	m, err := inferno.Load(path, inferno.Options{Threads: f.threads, ContextSize: f.ctx, BatchSize: f.batch,
 		F32KVCache: f.f32KV, Backend: backend, GPULayers: f.gpuLayers, Log: logWriter(stderr),
 		LoadProgress: func(done, total int) { lp.update(done, total, "blocks") }})
+	var oe *inferno.OptionError
+	if errors.As(err, &oe) {
+		return nil, fmt.Errorf("%s %s", f.setting(oe.Option, oe.Value), oe.Reason)
+	}
 	if err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(logWriter(stderr), "backend %s, %d CPU threads, context %d tokens\n", m.BackendName(), m.Threads(), m.ContextSize())
 	return m, nil
+}
+
+// loadOptions are the inferno.Options fields an OptionError may name, with their flag
+// and config key.
+var loadOptions = map[string]struct{ flag, key string }{
+	"Threads": {"threads", "threads"}, "ContextSize": {"ctx", "context_size"}, "BatchSize": {"batch", "batch_size"},
+}
+
+// setting names a Load option as the user gave it: the flag, the INFERNO_ variable or
+// the config file's key.
+func (f *modelFlags) setting(option string, value int) string {
+	o := loadOptions[option]
+	src := string(f.from[o.key])
+	switch {
+	case strings.HasPrefix(src, "env "):
+		return fmt.Sprintf("%s=%d", strings.TrimPrefix(src, "env "), value)
+	case strings.HasPrefix(src, "file "):
+		return fmt.Sprintf("%s = %d (%s)", o.key, value, strings.TrimPrefix(src, "file "))
+	}
+	return fmt.Sprintf("--%s %d", o.flag, value)
 }
 
 type samplingFlags struct {
