@@ -4,7 +4,9 @@
 package cpu
 
 import (
+	"fmt"
 	"runtime"
+	"runtime/debug"
 	"sync/atomic"
 )
 
@@ -29,7 +31,21 @@ type Pool struct {
 	sleeping []atomic.Bool
 	wake     []chan struct{}
 	quit     atomic.Bool
+	panicked atomic.Pointer[WorkerPanic] // the first panic in the loop in flight
 }
+
+// WorkerPanic is a panic in a loop of For, raised again in For's caller once every
+// worker is done, so that the pool stays usable and the caller can recover it (a
+// fault reading a model file truncated under its mapping becomes an error there).
+type WorkerPanic struct {
+	Value any
+	Stack []byte // of the goroutine that panicked
+}
+
+func (e *WorkerPanic) Error() string { return fmt.Sprintf("%v\n\npool worker:\n%s", e.Value, e.Stack) }
+
+// Unwrap returns the panic value when it is an error (a runtime.Error, say).
+func (e *WorkerPanic) Unwrap() error { err, _ := e.Value.(error); return err }
 
 // chunksPer is how many chunks each worker's share of a loop is cut into (16 made
 // decode 6% slower than 4 in an A/B of four pairs: every chunk restarts the weight
@@ -57,6 +73,7 @@ func NewPool(n int) *Pool {
 }
 
 func (p *Pool) worker(w int) {
+	debug.SetPanicOnFault(true) // a fault on a mapped file panics, for For's caller to handle
 	var seen uint64
 	for {
 		g := p.gen.Load()
@@ -81,7 +98,7 @@ func (p *Pool) worker(w int) {
 		if p.quit.Load() {
 			return
 		}
-		p.run(w)
+		p.runGuarded(w)
 		p.left.Add(-1)
 	}
 }
@@ -96,6 +113,16 @@ func (p *Pool) run(w int) {
 		}
 		fn(w, int(lo), int(min(lo+chunk, n)))
 	}
+}
+
+// runGuarded is run, keeping the first panic for For to raise in its caller.
+func (p *Pool) runGuarded(w int) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.panicked.CompareAndSwap(nil, &WorkerPanic{Value: r, Stack: debug.Stack()})
+		}
+	}()
+	p.run(w)
 }
 
 // Threads is the number of workers.
@@ -126,13 +153,16 @@ func (p *Pool) For(n, grain int, fn func(w, lo, hi int)) {
 			p.wake[w] <- struct{}{}
 		}
 	}
-	p.run(0)
+	p.runGuarded(0)
 	for i := 0; p.left.Load() != 0; i++ {
 		if i > 1000 {
 			runtime.Gosched()
 		}
 	}
 	p.fn = nil
+	if e := p.panicked.Swap(nil); e != nil {
+		panic(e)
+	}
 }
 
 // Close stops the workers.
