@@ -3,6 +3,7 @@ package llama
 import (
 	"fmt"
 	"math"
+	"runtime/debug"
 	"sync"
 
 	"github.com/inferno-go/inferno/backend"
@@ -17,22 +18,24 @@ type Model struct {
 	W       *Weights
 	Backend backend.Backend // the backend of the output head
 	mu      sync.Mutex      // one forward pass at a time: backends keep scratch state
+	file    *gguf.File      // whose mapping weights may still read (CatchFault)
 }
 
 // Load reads the hyperparameters and maps the weights of f onto b.
 func Load(b backend.Backend, f *gguf.File) (*Model, error) { return LoadPlaced(All(b), f) }
 
 // LoadPlaced loads with layers (and embedding, output) on the backends pl names.
-func LoadPlaced(pl Placement, f *gguf.File) (*Model, error) {
+func LoadPlaced(pl Placement, f *gguf.File) (m *Model, err error) {
 	h, err := ReadHParams(f)
 	if err != nil {
 		return nil, err
 	}
+	defer f.CatchFault(&err, debug.SetPanicOnFault(true)) // backends read (repack, copy) the mapping
 	w, err := LoadWeights(pl, f, h)
 	if err != nil {
 		return nil, err
 	}
-	return &Model{HParams: h, W: w, Backend: pl.Out}, nil
+	return &Model{HParams: h, W: w, Backend: pl.Out, file: f}, nil
 }
 
 // scratch is one backend's activations, maxBatch rows each, and its KV cache.
@@ -124,7 +127,7 @@ func (m *Model) backends() []backend.Backend {
 // Forward runs tokens at positions pos[i] through the model and returns the logits of
 // the last token (all positions' logits when allLogits, row-major). The slice is
 // reused by the next call. Batches larger than the scratch size are split.
-func (s *State) Forward(tokens []int32, pos []int32, allLogits bool) ([]float32, error) {
+func (s *State) Forward(tokens []int32, pos []int32, allLogits bool) (logits []float32, err error) {
 	if len(tokens) == 0 || len(tokens) != len(pos) {
 		return nil, fmt.Errorf("model: forward of %d tokens with %d positions", len(tokens), len(pos))
 	}
@@ -138,6 +141,9 @@ func (s *State) Forward(tokens []int32, pos []int32, allLogits bool) ([]float32,
 	}
 	s.m.mu.Lock()
 	defer s.m.mu.Unlock()
+	// GetRows and unrepacked weights read the file's pages (the CPU pool raises its
+	// workers' faults here): a file truncated under the mapping is an error, not SIGBUS.
+	defer s.m.file.CatchFault(&err, debug.SetPanicOnFault(true))
 	var all []float32
 	for start := 0; start < len(tokens); start += s.maxBatch {
 		end := min(len(tokens), start+s.maxBatch)
