@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ardanlabs/jinja"
+	"github.com/inferno-go/inferno/chat/internal/jinja"
 )
 
 // Message is one turn.
