@@ -1,7 +1,8 @@
 // Package chat renders conversations into prompts with a model's chat template: the
-// GGUF's tokenizer.chat_template through a Jinja engine (github.com/ardanlabs/jinja),
-// or a built-in template (llama2, llama3, chatml, zephyr, mistral, gemma, phi3) when the
-// model has none or its template cannot be rendered.
+// GGUF's tokenizer.chat_template through a Jinja engine (internal/jinja: ardanlabs/jinja
+// with limits on steps, recursion and sizes, since the template comes from the model
+// file), or a built-in template (llama2, llama3, chatml, zephyr, mistral, gemma, phi3)
+// when the model has none or its template does not compile.
 package chat
 
 import (

@@ -77,15 +77,20 @@ func builtinRange(args []Value, kwargs map[string]Value) (Value, error) {
 		return Undefined(), fmt.Errorf("range: step must not be zero")
 	}
 
-	var items []Value
-	if step > 0 {
-		for i := start; i < stop; i += step {
-			items = append(items, NewInt(i))
-		}
-	} else {
-		for i := start; i > stop; i += step {
-			items = append(items, NewInt(i))
-		}
+	// The count first (in uint64: stop-start may not fit an int64), so that a huge range
+	// is refused before anything is allocated and i += step cannot wrap around.
+	var n uint64
+	if step > 0 && start < stop {
+		n = (uint64(stop)-uint64(start)-1)/uint64(step) + 1
+	} else if step < 0 && start > stop {
+		n = (uint64(start)-uint64(stop)-1)/(uint64(-(step+1))+1) + 1
+	}
+	if n > MaxItems {
+		fitItems(-1, "range")
+	}
+	items := make([]Value, n)
+	for k := range items {
+		items[k] = NewInt(start + int64(k)*step)
 	}
 
 	return NewList(items), nil
@@ -347,6 +352,14 @@ func filterTojson(args []Value, kwargs map[string]Value) (Value, error) {
 
 	itemSeparator := ", "
 	keySeparator := ": "
+	indent := "" // none: one line
+	// Python's json.dumps: with an indent (even 0) every item gets its own line, and
+	// the default item separator loses its space.
+	if in, ok := kwargs["indent"]; ok && !in.IsNone() && !in.IsUndefined() {
+		n := max(int(toInt64(in)), 0)
+		fitBytes(n*MaxDepth, "tojson's indent")
+		indent, itemSeparator = "\n"+strings.Repeat(" ", n), ","
+	}
 	if separators, ok := kwargs["separators"]; ok {
 		if !separators.IsList() || separators.AsList().Len() != 2 {
 			return Undefined(), fmt.Errorf("tojson: separators must contain two strings")
@@ -360,25 +373,13 @@ func filterTojson(args []Value, kwargs map[string]Value) (Value, error) {
 		keySeparator = items[1].AsString()
 	}
 
-	// The indented form is used rarely in chat templates; fall back to
-	// the reflection-based encoder for correctness instead of duplicating
-	// indent state in the direct encoder.
-	if indent, ok := kwargs["indent"]; ok && !indent.IsNone() && !indent.IsUndefined() {
-		n := int(toInt64(indent))
-		data, err := json.MarshalIndent(valueToGo(args[0]), "", strings.Repeat(" ", n))
-		if err != nil {
-			return NewString(""), nil
-		}
-		return NewString(string(data)), nil
-	}
-
 	// Direct Value-tree encoder. Bypasses valueToGo's intermediate
 	// map[string]any/[]any allocations and json.Marshal's reflection
 	// path. Per-render allocations drop from ~80 (Dict.Set + valueToGo
 	// + reflect) to a handful (one strings.Builder grow + one Marshal
 	// per leaf string for escaping).
 	var sb strings.Builder
-	if err := encodeValueJSON(&sb, args[0], itemSeparator, keySeparator); err != nil {
+	if err := encodeValueJSON(&sb, args[0], itemSeparator, keySeparator, indent, 0); err != nil {
 		return NewString(""), nil
 	}
 	return NewString(sb.String()), nil
@@ -398,7 +399,13 @@ func filterTojson(args []Value, kwargs map[string]Value) (Value, error) {
 //
 // Both differences would otherwise change the tokenization of every tool
 // definition that ends up in a chat prompt.
-func encodeValueJSON(sb *strings.Builder, v Value, itemSeparator, keySeparator string) error {
+//
+// With an indent (changed from upstream, which used json.MarshalIndent on a copy of
+// the value and so sorted keys, unlike Python) each item goes on its own line,
+// indented by depth.
+func encodeValueJSON(sb *strings.Builder, v Value, itemSeparator, keySeparator, indent string, depth int) error {
+	fitDepth(depth)
+	fitBytes(sb.Len(), "tojson's output")
 	switch v.kind {
 	case KindUndefined, KindNone, KindCallable:
 		sb.WriteString("null")
@@ -431,13 +438,18 @@ func encodeValueJSON(sb *strings.Builder, v Value, itemSeparator, keySeparator s
 
 	case KindList:
 		sb.WriteByte('[')
-		for i, item := range v.AsList().Items {
+		items := v.AsList().Items
+		for i, item := range items {
 			if i > 0 {
 				sb.WriteString(itemSeparator)
 			}
-			if err := encodeValueJSON(sb, item, itemSeparator, keySeparator); err != nil {
+			jsonNewline(sb, indent, depth+1)
+			if err := encodeValueJSON(sb, item, itemSeparator, keySeparator, indent, depth+1); err != nil {
 				return err
 			}
+		}
+		if len(items) > 0 {
+			jsonNewline(sb, indent, depth)
 		}
 		sb.WriteByte(']')
 		return nil
@@ -449,13 +461,17 @@ func encodeValueJSON(sb *strings.Builder, v Value, itemSeparator, keySeparator s
 			if i > 0 {
 				sb.WriteString(itemSeparator)
 			}
+			jsonNewline(sb, indent, depth+1)
 			if err := encodeJSONString(sb, key); err != nil {
 				return err
 			}
 			sb.WriteString(keySeparator)
-			if err := encodeValueJSON(sb, d.Data[key], itemSeparator, keySeparator); err != nil {
+			if err := encodeValueJSON(sb, d.Data[key], itemSeparator, keySeparator, indent, depth+1); err != nil {
 				return err
 			}
+		}
+		if d.Len() > 0 {
+			jsonNewline(sb, indent, depth)
 		}
 		sb.WriteByte('}')
 		return nil
@@ -463,6 +479,19 @@ func encodeValueJSON(sb *strings.Builder, v Value, itemSeparator, keySeparator s
 
 	sb.WriteString("null")
 	return nil
+}
+
+// jsonNewline starts a line indented to depth, when there is an indent ("\n" and the
+// spaces of one level).
+func jsonNewline(sb *strings.Builder, indent string, depth int) {
+	if indent == "" {
+		return
+	}
+	fitBytes(sb.Len()+1+(len(indent)-1)*depth, "tojson's output")
+	sb.WriteByte('\n')
+	for range depth {
+		sb.WriteString(indent[1:])
+	}
 }
 
 // encodeJSONString writes the JSON encoding of s without HTML-escaping (no
@@ -547,6 +576,7 @@ func filterJoin(args []Value, kwargs map[string]Value) (Value, error) {
 
 	list := args[0].AsList()
 	parts := make([]string, list.Len())
+	size := 0
 	for i, item := range list.Items {
 		if attr != "" && item.IsDict() {
 			v, ok := item.AsDict().Get(attr)
@@ -555,6 +585,8 @@ func filterJoin(args []Value, kwargs map[string]Value) (Value, error) {
 			}
 		}
 		parts[i] = printValue(item)
+		size += len(parts[i]) + len(sep)
+		fitBytes(size, "a joined string")
 	}
 
 	return NewString(strings.Join(parts, sep)), nil
@@ -703,6 +735,7 @@ func filterReverse(args []Value, kwargs map[string]Value) (Value, error) {
 
 	v := args[0]
 	if v.IsString() {
+		fitItems(len(v.AsString()), "a list of characters")
 		runes := []rune(v.AsString())
 		for i, j := 0, len(runes)-1; i < j; i, j = i+1, j-1 {
 			runes[i], runes[j] = runes[j], runes[i]
@@ -776,6 +809,7 @@ func filterList(args []Value, kwargs map[string]Value) (Value, error) {
 		return v, nil
 	}
 	if v.IsString() {
+		fitItems(len(v.AsString()), "a list of characters")
 		runes := []rune(v.AsString())
 		items := make([]Value, len(runes))
 		for i, r := range runes {
@@ -831,6 +865,7 @@ func filterReplace(args []Value, kwargs map[string]Value) (Value, error) {
 		count = int(toInt64(c))
 	}
 
+	fitReplace(s, old, newStr, count)
 	return NewString(strings.Replace(s, old, newStr, count)), nil
 }
 
@@ -1081,6 +1116,8 @@ func filterIndent(args []Value, kwargs map[string]Value) (Value, error) {
 		indentFirst = f.IsTruthy()
 	}
 
+	width = max(width, 0)
+	fitBytes(len(s)+(strings.Count(s, "\n")+1)*width, "an indented string")
 	pad := strings.Repeat(" ", width)
 	lines := strings.Split(s, "\n")
 	for i, line := range lines {
@@ -1306,40 +1343,6 @@ func containsValue(container, item Value) bool {
 		return strings.Contains(container.AsString(), item.AsString())
 	}
 	return false
-}
-
-// valueToGo converts a Value back to a plain Go type suitable for
-// json.Marshal.
-func valueToGo(v Value) any {
-	switch v.kind {
-	case KindUndefined, KindNone:
-		return nil
-	case KindBool:
-		return v.AsBool()
-	case KindInt:
-		return v.AsInt()
-	case KindFloat:
-		return v.AsFloat()
-	case KindString:
-		return v.AsString()
-	case KindList:
-		list := v.AsList()
-		out := make([]any, list.Len())
-		for i, item := range list.Items {
-			out[i] = valueToGo(item)
-		}
-		return out
-	case KindDict:
-		d := v.AsDict()
-		out := make(map[string]any, d.Len())
-		for _, key := range d.Keys {
-			out[key] = valueToGo(d.Data[key])
-		}
-		return out
-	case KindCallable:
-		return nil
-	}
-	return nil
 }
 
 // printValue converts a Value to its template output string. Unlike

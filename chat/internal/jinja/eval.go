@@ -47,6 +47,13 @@ type evaluator struct {
 	scope    *scope
 	builtins *scope
 	output   strings.Builder
+	b        *budget // shared by every evaluator of one render
+}
+
+// write appends s to the output, within MaxBytes.
+func (e *evaluator) write(s string) {
+	fitBytes(e.output.Len()+len(s), "the output")
+	e.output.WriteString(s)
 }
 
 func (e *evaluator) execNodes(nodes []node) error {
@@ -59,9 +66,12 @@ func (e *evaluator) execNodes(nodes []node) error {
 }
 
 func (e *evaluator) execNode(n node) error {
+	if err := e.b.step(); err != nil {
+		return err
+	}
 	switch nd := n.(type) {
 	case *textNode:
-		e.output.WriteString(nd.text)
+		e.write(nd.text)
 		return nil
 
 	case *outputNode:
@@ -69,7 +79,7 @@ func (e *evaluator) execNode(n node) error {
 		if err != nil {
 			return err
 		}
-		e.output.WriteString(printValue(val))
+		e.write(printValue(val))
 		return nil
 
 	case *ifNode:
@@ -137,6 +147,7 @@ func (e *evaluator) execFor(n *forNode) error {
 			items = append(items, NewString(key))
 		}
 	case iterVal.IsString():
+		fitItems(len(iterVal.AsString()), "a loop over a string")
 		for _, r := range iterVal.AsString() {
 			items = append(items, NewString(string(r)))
 		}
@@ -183,6 +194,9 @@ func (e *evaluator) execFor(n *forNode) error {
 	child.set("loop", loop)
 
 	for i, item := range items {
+		if err := e.b.step(); err != nil {
+			return err
+		}
 		// Set loop variable(s).
 		if n.keyVar != "" {
 			// Destructuring: for key, val in items
@@ -269,6 +283,7 @@ func (e *evaluator) execSetBlock(n *setBlockNode) error {
 	bodyEval := evaluator{
 		scope:    e.scope,
 		builtins: e.builtins,
+		b:        e.b,
 	}
 	if err := bodyEval.execNodes(n.body); err != nil {
 		return err
@@ -293,7 +308,7 @@ func (e *evaluator) execMacro(n *macroNode) error {
 			} else if v, ok := kwargs[param.name]; ok {
 				child.set(param.name, v)
 			} else if param.defaultVal != nil {
-				defEval := evaluator{scope: child, builtins: e.builtins}
+				defEval := evaluator{scope: child, builtins: e.builtins, b: e.b}
 				defVal, err := defEval.evalExpr(param.defaultVal)
 				if err != nil {
 					return Undefined(), err
@@ -312,7 +327,12 @@ func (e *evaluator) execMacro(n *macroNode) error {
 		macroEval := evaluator{
 			scope:    child,
 			builtins: e.builtins,
+			b:        e.b,
 		}
+		if err := e.b.enter("macro " + n.name); err != nil {
+			return Undefined(), err
+		}
+		defer e.b.leave()
 
 		if err := macroEval.execNodes(body); err != nil {
 			return Undefined(), err
@@ -342,7 +362,12 @@ func (e *evaluator) execCall(n *callNode) error {
 		callerEval := evaluator{
 			scope:    child,
 			builtins: e.builtins,
+			b:        e.b,
 		}
+		if err := e.b.enter("caller"); err != nil {
+			return Undefined(), err
+		}
+		defer e.b.leave()
 		if err := callerEval.execNodes(body); err != nil {
 			return Undefined(), err
 		}
@@ -382,7 +407,7 @@ func (e *evaluator) execCall(n *callNode) error {
 		if err != nil {
 			return err
 		}
-		e.output.WriteString(printValue(result))
+		e.write(printValue(result))
 		return nil
 	}
 
@@ -399,7 +424,7 @@ func (e *evaluator) execCall(n *callNode) error {
 	if err != nil {
 		return err
 	}
-	e.output.WriteString(printValue(result))
+	e.write(printValue(result))
 	return nil
 }
 
@@ -408,6 +433,7 @@ func (e *evaluator) execFilterBlock(n *filterBlockNode) error {
 	bodyEval := evaluator{
 		scope:    e.scope,
 		builtins: e.builtins,
+		b:        e.b,
 	}
 	if err := bodyEval.execNodes(n.body); err != nil {
 		return err
@@ -424,12 +450,12 @@ func (e *evaluator) execFilterBlock(n *filterBlockNode) error {
 		if err != nil {
 			return err
 		}
-		e.output.WriteString(printValue(result))
+		e.write(printValue(result))
 		return nil
 	}
 
 	// For more complex filter expressions, just output the body.
-	e.output.WriteString(bodyStr)
+	e.write(bodyStr)
 	return nil
 }
 
@@ -438,6 +464,9 @@ func (e *evaluator) execFilterBlock(n *filterBlockNode) error {
 // =============================================================================
 
 func (e *evaluator) evalExpr(ex expr) (Value, error) {
+	if err := e.b.step(); err != nil {
+		return Undefined(), err
+	}
 	switch n := ex.(type) {
 	case *litExpr:
 		return n.val, nil
@@ -831,7 +860,9 @@ func (e *evaluator) evalBinary(n *binExpr) (Value, error) {
 	case "**":
 		return powValues(left, right), nil
 	case "~":
-		return NewString(printValue(left) + printValue(right)), nil
+		l, r := printValue(left), printValue(right)
+		fitBytes(len(l)+len(r), "a string joined with ~")
+		return NewString(l + r), nil
 	case "==":
 		return NewBool(valuesEqual(left, right)), nil
 	case "!=":
@@ -1032,6 +1063,7 @@ func (e *evaluator) stringMethod(obj Value, method string) (Value, error) {
 	case "split":
 		return e.makeStringFunc("split", func(args []Value, kwargs map[string]Value) (Value, error) {
 			if len(args) == 0 {
+				fitItems(len(s)/2, "a split string")
 				parts := strings.Fields(s)
 				items := make([]Value, len(parts))
 				for i, p := range parts {
@@ -1040,6 +1072,7 @@ func (e *evaluator) stringMethod(obj Value, method string) (Value, error) {
 				return NewList(items), nil
 			}
 			sep := printValue(args[0])
+			fitItems(strings.Count(s, sep)+1, "a split string")
 			parts := strings.Split(s, sep)
 			items := make([]Value, len(parts))
 			for i, p := range parts {
@@ -1075,6 +1108,7 @@ func (e *evaluator) stringMethod(obj Value, method string) (Value, error) {
 			if len(args) > 2 {
 				count = int(toInt64(args[2]))
 			}
+			fitReplace(s, old, newStr, count)
 			return NewString(strings.Replace(s, old, newStr, count)), nil
 		}), nil
 
@@ -1135,7 +1169,9 @@ func (e *evaluator) stringMethod(obj Value, method string) (Value, error) {
 			result := s
 			for i, arg := range args {
 				placeholder := fmt.Sprintf("{%d}", i)
+				fitReplace(result, placeholder, printValue(arg), -1)
 				result = strings.ReplaceAll(result, placeholder, printValue(arg))
+				fitReplace(result, "{}", printValue(arg), 1)
 				result = strings.Replace(result, "{}", printValue(arg), 1)
 			}
 			return NewString(result), nil
@@ -1297,9 +1333,12 @@ func (e *evaluator) dictMethod(obj Value, method string) (Value, error) {
 
 func addValues(a, b Value) Value {
 	if a.IsString() || b.IsString() {
-		return NewString(printValue(a) + printValue(b))
+		l, r := printValue(a), printValue(b)
+		fitBytes(len(l)+len(r), "a string joined with +")
+		return NewString(l + r)
 	}
 	if a.IsList() && b.IsList() {
+		fitItems(a.AsList().Len()+b.AsList().Len(), "a list joined with +")
 		items := make([]Value, 0, a.AsList().Len()+b.AsList().Len())
 		items = append(items, a.AsList().Items...)
 		items = append(items, b.AsList().Items...)
@@ -1320,7 +1359,11 @@ func subValues(a, b Value) Value {
 
 func mulValues(a, b Value) Value {
 	if a.IsString() && b.IsInt() {
-		return NewString(strings.Repeat(a.AsString(), int(b.AsInt())))
+		n := max(b.AsInt(), 0) // Python: 'ab' * -1 == ''
+		if n > 0 && int64(len(a.AsString())) > MaxBytes/n {
+			fitBytes(-1, "a repeated string")
+		}
+		return NewString(strings.Repeat(a.AsString(), int(n)))
 	}
 	if a.IsFloat() || b.IsFloat() {
 		return NewFloat(toFloat64(a) * toFloat64(b))

@@ -14,6 +14,10 @@ type Template struct {
 // Compile parses a Jinja template source string and returns a compiled
 // template that can be rendered multiple times with different data.
 func Compile(source string) (*Template, error) {
+	// Nesting that the parser does not see (a+a+a+..., a|f|f|...) is bounded by the size.
+	if len(source) > MaxSource {
+		return nil, &LimitError{fmt.Sprintf("the source is %d bytes, more than %d", len(source), MaxSource)}
+	}
 	segs, err := scan(source)
 	if err != nil {
 		return nil, fmt.Errorf("jinja scan: %w", err)
@@ -48,9 +52,21 @@ func (t *Template) RenderValues(data map[string]Value) (string, error) {
 // =============================================================================
 
 // render executes the AST with the given data and returns the result.
-func render(nodes []node, data map[string]Value) (string, error) {
+func render(nodes []node, data map[string]Value) (out string, err error) {
+	// A panic is a bug in the engine or a limit passed deep in a builtin: either way
+	// the template, which comes from a model file, fails with an error.
+	defer func() {
+		if r := recover(); r != nil {
+			if le, ok := r.(*LimitError); ok {
+				out, err = "", le
+				return
+			}
+			out, err = "", fmt.Errorf("template failed: %v", r)
+		}
+	}()
 	e := evaluator{
 		output: strings.Builder{},
+		b:      &budget{},
 	}
 
 	// Use the cached builtins scope directly. The scope is initialized

@@ -169,7 +169,11 @@ func (v Value) AsCallable() *Callable {
 // =============================================================================
 
 // String returns a Python-style string representation of the value.
-func (v Value) String() string {
+func (v Value) String() string { return v.str(0) }
+
+// str is String at nesting depth, within MaxDepth and MaxBytes.
+func (v Value) str(depth int) string {
+	fitDepth(depth)
 	switch v.kind {
 	case KindUndefined:
 		return "Undefined"
@@ -200,7 +204,8 @@ func (v Value) String() string {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString(item.String())
+			b.WriteString(item.str(depth + 1))
+			fitBytes(b.Len(), "a list printed")
 		}
 		b.WriteByte(']')
 		return b.String()
@@ -213,7 +218,8 @@ func (v Value) String() string {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			fmt.Fprintf(&b, "'%s': %s", key, d.Data[key].String())
+			fmt.Fprintf(&b, "'%s': %s", key, d.Data[key].str(depth+1))
+			fitBytes(b.Len(), "a dict printed")
 		}
 		b.WriteByte('}')
 		return b.String()
@@ -227,7 +233,11 @@ func (v Value) String() string {
 }
 
 // Equals reports whether v and other hold the same value.
-func (v Value) Equals(other Value) bool {
+func (v Value) Equals(other Value) bool { return v.equals(other, 0) }
+
+// equals is Equals at nesting depth, within MaxDepth.
+func (v Value) equals(other Value, depth int) bool {
+	fitDepth(depth)
 	if v.kind != other.kind {
 		return false
 	}
@@ -255,7 +265,7 @@ func (v Value) Equals(other Value) bool {
 			return false
 		}
 		for i := range a.Items {
-			if !a.Items[i].Equals(b.Items[i]) {
+			if !a.Items[i].equals(b.Items[i], depth+1) {
 				return false
 			}
 		}
@@ -272,7 +282,7 @@ func (v Value) Equals(other Value) bool {
 			if !ok {
 				return false
 			}
-			if !a.Data[key].Equals(bv) {
+			if !a.Data[key].equals(bv, depth+1) {
 				return false
 			}
 		}
