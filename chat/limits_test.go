@@ -59,3 +59,18 @@ func TestTemplateEdgeCasesKeepWorking(t *testing.T) {
 		}
 	}
 }
+
+// TestSelectWarnsOnBrokenModelTemplate: a model's template with a syntax error falls
+// back to a built-in as before, but no longer silently: Warning names the error.
+func TestSelectWarnsOnBrokenModelTemplate(t *testing.T) {
+	tm, err := Select("", "{% for m in messages %}{{ m.content }}", func(string) bool { return false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tm.Name != "chatml" || !strings.Contains(tm.Warning, "does not compile") || !strings.Contains(tm.Warning, "unclosed for block") {
+		t.Errorf("template %s, warning %q: want chatml and a warning naming the unclosed for", tm.Name, tm.Warning)
+	}
+	if tm, _ := Select("", "{{ messages[0].content }}", func(string) bool { return false }); tm.Name != "gguf" || tm.Warning != "" {
+		t.Errorf("a good template: %s, warning %q", tm.Name, tm.Warning)
+	}
+}

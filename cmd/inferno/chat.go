@@ -34,6 +34,9 @@ func newConversation(m *inferno.Model, override, system string, verbose bool, ou
 	if err != nil {
 		return nil, err
 	}
+	if tm.Warning != "" {
+		fmt.Fprintf(log, "warning: %s\n", tm.Warning)
+	}
 	c := &conversation{m: m, sess: m.NewSession(), tmpl: tm, system: system, verbose: verbose, out: out, log: log}
 	c.reset()
 	return c, nil
