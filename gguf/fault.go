@@ -3,7 +3,10 @@ package gguf
 import (
 	"errors"
 	"fmt"
+	"os"
+	"runtime"
 	"runtime/debug"
+	"strings"
 	"unsafe"
 )
 
@@ -37,13 +40,24 @@ func (f *File) CatchFault(errp *error, panicOnFault bool) {
 // faultError is the error for panic value r when it is a fault inside f's mapping.
 func (f *File) faultError(r any) error {
 	err, ok := r.(error)
+	var rt runtime.Error
+	if !ok || !errors.As(err, &rt) || f == nil || len(f.data) == 0 {
+		return nil
+	}
+	changed := fmt.Errorf("%w: %s is shorter than when it was opened (%d bytes)", ErrChanged, f.path, len(f.data))
 	var fault interface{ Addr() uintptr }
-	if !ok || !errors.As(err, &fault) || f == nil || len(f.data) == 0 {
+	if errors.As(err, &fault) {
+		lo := uintptr(unsafe.Pointer(unsafe.SliceData(f.data)))
+		if a := fault.Addr(); a >= lo && a-lo < uintptr(len(f.data)) {
+			return changed
+		}
 		return nil
 	}
-	lo := uintptr(unsafe.Pointer(unsafe.SliceData(f.data)))
-	if a := fault.Addr(); a < lo || a-lo >= uintptr(len(f.data)) {
-		return nil
+	// Some platforms (qemu-user) report the fault without its address: then it is the
+	// file's if the file is now shorter than the mapping.
+	if st, err := os.Stat(f.path); err == nil && st.Size() < int64(len(f.data)) &&
+		strings.Contains(rt.Error(), "invalid memory address") {
+		return changed
 	}
-	return fmt.Errorf("%w: %s is shorter than when it was opened (%d bytes)", ErrChanged, f.path, len(f.data))
+	return nil
 }
