@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"runtime/debug"
 	"sync"
 
 	"github.com/inferno-go/inferno/gguf"
@@ -67,8 +68,10 @@ func MakePlan(src *gguf.File, ft FType) (*Plan, error) {
 	return p, err
 }
 
-// Quantize writes src converted to ft to w (a GGUF v3 file).
-func Quantize(src *gguf.File, ft FType, w io.Writer, opt Options) (*Plan, error) {
+// Quantize writes src converted to ft to w (a GGUF v3 file). A source truncated while
+// it is read is an error wrapping gguf.ErrChanged.
+func Quantize(src *gguf.File, ft FType, w io.Writer, opt Options) (_ *Plan, err error) {
+	defer src.CatchFault(&err, debug.SetPanicOnFault(true)) // ForRows raises its goroutines' faults here
 	plan, err := MakePlan(src, ft)
 	if err != nil {
 		return nil, err
@@ -145,18 +148,30 @@ func Convert(from, to tensor.DType, data []byte, rowLen, n, threads int) ([]byte
 }
 
 // ForRows runs fn over [0, rows) split into one contiguous range per thread, and
-// returns the first error any of them returned.
+// returns the first error any of them returned. A panic in fn (a fault reading a file
+// truncated under its mapping) is raised again in the caller once all are done.
 func ForRows(rows, threads int, fn func(lo, hi int) error) error {
 	threads = max(1, threads)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var firstErr error
+	var panicked any
 	chunk := (rows + threads - 1) / threads
 	for lo := 0; lo < rows; lo += chunk {
 		hi := min(rows, lo+chunk)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					mu.Lock()
+					if panicked == nil {
+						panicked = r
+					}
+					mu.Unlock()
+				}
+			}()
+			debug.SetPanicOnFault(true)
 			if err := fn(lo, hi); err != nil {
 				mu.Lock()
 				if firstErr == nil {
@@ -167,5 +182,8 @@ func ForRows(rows, threads int, fn func(lo, hi int) error) error {
 		}()
 	}
 	wg.Wait()
+	if panicked != nil {
+		panic(panicked)
+	}
 	return firstErr
 }
