@@ -4,7 +4,6 @@ go 1.26.0
 
 require (
 	github.com/BurntSushi/toml v1.6.0
-	github.com/ardanlabs/jinja v1.8.0
 	github.com/ebitengine/purego v0.9.1
 	github.com/spf13/cobra v1.10.2
 	golang.org/x/sys v0.50.0

@@ -88,11 +88,23 @@ func Load(path string, opts Options) (*Model, error) {
 	if log == nil {
 		log = io.Discard
 	}
+	if err := checkThreads(opts.Threads); err != nil {
+		f.Close()
+		return nil, err
+	}
 	b := cpu.New(opts.Threads)
 	mm := &Model{path: path, file: f, tokenizer: tk, cpu: b, opts: opts, totalLayers: h.NLayer + 1}
 	place := llama.All(b)
 	gpu, nGPU, err := openGPU(opts, h, f, log)
 	if err != nil {
+		b.Close()
+		f.Close()
+		return nil, err
+	}
+	if err := checkMemory(h, opts, b.Threads(), gpu == nil || nGPU < h.NLayer, gpu != nil); err != nil {
+		if gpu != nil {
+			gpu.Device().Close()
+		}
 		b.Close()
 		f.Close()
 		return nil, err

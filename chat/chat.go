@@ -1,7 +1,8 @@
 // Package chat renders conversations into prompts with a model's chat template: the
-// GGUF's tokenizer.chat_template through a Jinja engine (github.com/ardanlabs/jinja),
-// or a built-in template (llama2, llama3, chatml, zephyr, mistral, gemma, phi3) when the
-// model has none or its template cannot be rendered.
+// GGUF's tokenizer.chat_template through a Jinja engine (internal/jinja: ardanlabs/jinja
+// with limits on steps, recursion and sizes, since the template comes from the model
+// file), or a built-in template (llama2, llama3, chatml, zephyr, mistral, gemma, phi3)
+// when the model has none or its template does not compile.
 package chat
 
 import (
@@ -10,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ardanlabs/jinja"
+	"github.com/inferno-go/inferno/chat/internal/jinja"
 )
 
 // Message is one turn.
@@ -26,6 +27,8 @@ type Template struct {
 	tmpl   *jinja.Template
 	// Now is the date strftime_now uses (default: the current time).
 	Now func() time.Time
+	// Warning, when set, says why the model's own template is not the one used.
+	Warning string
 }
 
 // Compile compiles Jinja source.
@@ -88,7 +91,8 @@ var Builtins = map[string]string{
 }
 
 // Select picks the template: override (a built-in name or a file) first, then the
-// model's own, then a built-in guessed from the model's special tokens.
+// model's own, then a built-in guessed from the model's special tokens (with a
+// Warning when the model's own does not compile).
 func Select(override, ggufTemplate string, hasToken func(string) bool) (*Template, error) {
 	if override != "" {
 		if src, ok := Builtins[override]; ok {
@@ -100,10 +104,13 @@ func Select(override, ggufTemplate string, hasToken func(string) bool) (*Templat
 		}
 		return Compile(override, string(b))
 	}
+	var compileErr error
 	if ggufTemplate != "" {
-		if t, err := Compile("gguf", ggufTemplate); err == nil {
+		t, err := Compile("gguf", ggufTemplate)
+		if err == nil {
 			return t, nil
 		}
+		compileErr = err
 	}
 	name := "chatml"
 	switch {
@@ -118,7 +125,11 @@ func Select(override, ggufTemplate string, hasToken func(string) bool) (*Templat
 	case hasToken("[INST]"):
 		name = "mistral"
 	}
-	return Compile(name, Builtins[name])
+	t, err := Compile(name, Builtins[name])
+	if t != nil && compileErr != nil {
+		t.Warning = fmt.Sprintf("the model's chat template does not compile, using the built-in %s: %v", name, compileErr)
+	}
+	return t, err
 }
 
 // BuiltinNames lists the built-in templates.

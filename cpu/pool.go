@@ -4,7 +4,9 @@
 package cpu
 
 import (
+	"fmt"
 	"runtime"
+	"runtime/debug"
 	"sync/atomic"
 )
 
@@ -37,8 +39,23 @@ type Pool struct {
 	done     chan struct{} // the last helper out of a closed loop wakes the caller
 	quit     atomic.Bool
 
+	panicked atomic.Pointer[WorkerPanic] // the first panic in the loop in flight
+
 	beforeJoin func(w int) // test hook: a helper about to join a loop
 }
+
+// WorkerPanic is a panic in a loop of For, raised again in For's caller once every
+// worker is done, so that the pool stays usable and the caller can recover it (a
+// fault reading a model file truncated under its mapping becomes an error there).
+type WorkerPanic struct {
+	Value any
+	Stack []byte // of the goroutine that panicked
+}
+
+func (e *WorkerPanic) Error() string { return fmt.Sprintf("%v\n\npool worker:\n%s", e.Value, e.Stack) }
+
+// Unwrap returns the panic value when it is an error (a runtime.Error, say).
+func (e *WorkerPanic) Unwrap() error { err, _ := e.Value.(error); return err }
 
 const (
 	loopClosed = 1 << 31
@@ -75,7 +92,8 @@ func NewPool(n int) *Pool {
 }
 
 func (p *Pool) worker(w int) {
-	var seen uint64 // generation of the last loop this helper looked at
+	debug.SetPanicOnFault(true) // a fault on a mapped file panics, for For's caller to handle
+	var seen uint64             // generation of the last loop this helper looked at
 	for {
 		l := p.loop.Load()
 		for i := 0; l>>32 == seen && p.spin && i < spinFor; i++ {
@@ -103,7 +121,7 @@ func (p *Pool) worker(w int) {
 			p.beforeJoin(w)
 		}
 		if p.join(l) {
-			p.run(w)
+			p.runGuarded(w)
 			p.leave()
 		}
 	}
@@ -141,6 +159,17 @@ func (p *Pool) run(w int) {
 	}
 }
 
+// runGuarded is run, keeping the first panic for For to raise in its caller. After a
+// panic the worker takes no more chunks; the others finish the loop.
+func (p *Pool) runGuarded(w int) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.panicked.CompareAndSwap(nil, &WorkerPanic{Value: r, Stack: debug.Stack()})
+		}
+	}()
+	p.run(w)
+}
+
 // Threads is the number of workers.
 func (p *Pool) Threads() int { return p.n }
 
@@ -166,12 +195,16 @@ func (p *Pool) For(n, grain int, fn func(w, lo, hi int)) {
 			p.wake[w] <- struct{}{}
 		}
 	}
-	p.run(0)
-	// Every chunk is taken: close the loop and wait for the helpers inside one.
+	p.runGuarded(0)
+	// Every chunk is taken (or the caller panicked): close the loop and wait for the
+	// helpers inside one.
 	if p.loop.Or(loopClosed)&loopInside != 0 {
 		p.wait()
 	}
 	p.fn = nil
+	if e := p.panicked.Swap(nil); e != nil {
+		panic(e)
+	}
 }
 
 // wait returns once no helper is inside the closed loop.

@@ -3,6 +3,7 @@ package gguf
 import (
 	"fmt"
 	"os"
+	"runtime/debug"
 )
 
 // Open memory-maps path read-only (where the platform allows; elsewhere it reads the
@@ -25,11 +26,18 @@ func Open(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gguf: %s: %w", path, err)
 	}
-	f, err := Parse(data)
+	f, err := parseMapped(data, path)
 	if err != nil {
 		unmap()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	f.closer = unmap
+	f.closer, f.path = unmap, path
 	return f, nil
+}
+
+// parseMapped is Parse, with a fault on the mapping (the file shrank since Stat) an
+// error instead of a crash.
+func parseMapped(data []byte, path string) (f *File, err error) {
+	defer (&File{data: data, path: path}).CatchFault(&err, debug.SetPanicOnFault(true))
+	return Parse(data)
 }

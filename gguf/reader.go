@@ -77,6 +77,7 @@ type File struct {
 	Size       int64 // file size
 
 	data    []byte
+	path    string // as given to Open, for errors
 	kvIndex map[string]int
 	tIndex  map[string]int
 	closer  func() error

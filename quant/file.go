@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
@@ -70,8 +71,10 @@ func MakePlan(src *gguf.File, ft FType) (*Plan, error) {
 	return p, err
 }
 
-// Quantize writes src converted to ft to w (a GGUF v3 file).
-func Quantize(src *gguf.File, ft FType, w io.Writer, opt Options) (*Plan, error) {
+// Quantize writes src converted to ft to w (a GGUF v3 file). A source truncated while
+// it is read is an error wrapping gguf.ErrChanged.
+func Quantize(src *gguf.File, ft FType, w io.Writer, opt Options) (_ *Plan, err error) {
+	defer src.CatchFault(&err, debug.SetPanicOnFault(true)) // ForRows raises its goroutines' faults here
 	plan, err := MakePlan(src, ft)
 	if err != nil {
 		return nil, err
@@ -157,7 +160,9 @@ const forRowsChunk = 256
 
 // ForRows runs fn over [0, rows) in chunks of at most forRowsChunk rows on threads
 // goroutines, and returns the first error a call returned. Once a call failed or ctx is
-// done (then ctx's error is returned), no further chunk starts.
+// done (then ctx's error is returned), no further chunk starts. A panic in fn (a fault
+// reading a file truncated under its mapping) is raised again in the caller once all
+// goroutines are done.
 func ForRows(ctx context.Context, rows, threads int, fn func(lo, hi int) error) error {
 	threads = max(1, threads)
 	chunk := max(1, min(forRowsChunk, (rows+threads-1)/threads))
@@ -173,9 +178,21 @@ func ForRows(ctx context.Context, rows, threads int, fn func(lo, hi int) error) 
 		mu.Unlock()
 		stop.Store(true)
 	}
+	var panicked any
 	var wg sync.WaitGroup
 	for range threads {
 		wg.Go(func() {
+			defer func() {
+				if r := recover(); r != nil {
+					mu.Lock()
+					if panicked == nil {
+						panicked = r
+					}
+					mu.Unlock()
+					stop.Store(true)
+				}
+			}()
+			debug.SetPanicOnFault(true)
 			for !stop.Load() {
 				if err := ctx.Err(); err != nil {
 					fail(err)
@@ -193,5 +210,8 @@ func ForRows(ctx context.Context, rows, threads int, fn func(lo, hi int) error) 
 		})
 	}
 	wg.Wait()
+	if panicked != nil {
+		panic(panicked)
+	}
 	return firstErr
 }

@@ -156,6 +156,11 @@ func (s *Sampler) Sample(logits []float32, history []int32) int32 {
 		}
 		c = c[:n]
 	}
+	// A temperature so small that the largest logit / T overflows float32 (1e-38, say)
+	// is the limit T -> 0: greedy. Dividing would give Inf - Inf = NaN in softmax.
+	if math.IsInf(float64(c[0].logit/p.Temperature), 0) {
+		return c[0].id
+	}
 	for i := range c {
 		c[i].logit /= p.Temperature
 	}

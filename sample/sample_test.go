@@ -111,3 +111,22 @@ func TestRepeatPenalty(t *testing.T) {
 		t.Errorf("presence penalty: got %d", got)
 	}
 }
+
+// TestTinyTemperatureIsGreedy: a temperature so small that logit/T overflows float32
+// (1e-38, a denormal 1e-45) picks the largest logit, like the limit T -> 0, instead of
+// a NaN distribution that falls through to the last candidate.
+func TestTinyTemperatureIsGreedy(t *testing.T) {
+	logits := []float32{1, 5, 4.9, 3, -2}
+	for _, temp := range []float32{1e-30, 1e-38, 1e-45} {
+		for seed := uint64(0); seed < 20; seed++ {
+			p := Params{Temperature: temp, TopP: 1, RepeatPenalty: 1, Seed: seed}
+			s, err := New(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := s.Sample(logits, nil); got != 1 {
+				t.Fatalf("temperature %g, seed %d: picked %d, want the largest logit 1", temp, seed, got)
+			}
+		}
+	}
+}

@@ -116,6 +116,11 @@ func FromGGUF(f *gguf.File) (*Tokenizer, error) {
 		if len(tt) != n {
 			return nil, fmt.Errorf("tokenizer: tokenizer.ggml.token_type: %d types for %d tokens", len(tt), n)
 		}
+		for i, ty := range tt {
+			if ty < TypeUndefined || ty > TypeByte {
+				return nil, fmt.Errorf("tokenizer: tokenizer.ggml.token_type[%d] = %d (token %q) is not a token type (%d..%d)", i, ty, t.tokens[i], TypeUndefined, TypeByte)
+			}
+		}
 		t.types = tt
 	}
 	for i, s := range t.tokens {

@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -87,5 +88,43 @@ func TestVocabVectors(t *testing.T) {
 	}
 	if tested < 9 {
 		t.Errorf("only %d vocabularies tested", tested)
+	}
+}
+
+// TestUnknownTokenTypeRefused: a token_type outside llama.cpp's enum loads as a number
+// but makes the token neither text nor special; the vocabulary is refused, naming it.
+func TestUnknownTokenTypeRefused(t *testing.T) {
+	src, err := gguf.Open(refdata.Path(t, "models", "stories260K.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	for _, bad := range []int32{7, -1, 1 << 20} {
+		w := gguf.NewWriter()
+		for _, kv := range src.KVs {
+			if kv.Key == "tokenizer.ggml.token_type" {
+				types, err := src.Int32s(kv.Key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				types = append([]int32(nil), types...)
+				types[300] = bad
+				w.SetAny(kv.Key, types)
+				continue
+			}
+			w.Set(kv.Key, kv.Value)
+		}
+		var buf bytes.Buffer
+		if _, err := w.WriteTo(&buf); err != nil {
+			t.Fatal(err)
+		}
+		f, err := gguf.Parse(buf.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("token_type[300] = %d", bad)
+		if _, err := FromGGUF(f); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("token type %d: %v, want an error containing %q", bad, err, want)
+		}
 	}
 }

@@ -38,6 +38,9 @@ func newConversation(m *inferno.Model, override, system string, verbose bool, ou
 	if err != nil {
 		return nil, err
 	}
+	if tm.Warning != "" {
+		fmt.Fprintf(log, "warning: %s\n", tm.Warning)
+	}
 	sess, err := m.NewSession()
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -110,12 +111,19 @@ func (f *modelFlags) load(stderr io.Writer) (*inferno.Model, error) {
 	m, err := inferno.Load(path, inferno.Options{Threads: f.threads, ContextSize: f.ctx, BatchSize: f.batch,
 		F32KVCache: f.f32KV, Backend: backend, GPULayers: f.gpuLayers, Log: logWriter(stderr),
 		LoadProgress: func(done, total int) { lp.update(done, total, "blocks") }})
+	var oe *inferno.OptionError
+	if errors.As(err, &oe) {
+		return nil, fmt.Errorf("%s %s", f.origins.name(optionFlags[oe.Option], oe.Value), oe.Reason)
+	}
 	if err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(logWriter(stderr), "backend %s, %d CPU threads, context %d tokens\n", m.BackendName(), m.Threads(), m.ContextSize())
 	return m, nil
 }
+
+// optionFlags are the flags of the inferno.Options fields an OptionError may name.
+var optionFlags = map[string]string{"Threads": "threads", "ContextSize": "ctx", "BatchSize": "batch"}
 
 type samplingFlags struct {
 	temp, topP, minP, repeat, freq, presence float32

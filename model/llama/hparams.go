@@ -4,6 +4,7 @@ package llama
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/inferno-go/inferno/gguf"
@@ -95,6 +96,14 @@ func ReadHParams(f *gguf.File) (HParams, error) {
 	if h.RMSEps, err = f.Float32Or(arch+".attention.layer_norm_rms_epsilon", 1e-5); err != nil {
 		return h, fmt.Errorf("model: %w", err)
 	}
+	// Both load fine and then turn every activation into NaN (or every rotation into
+	// the identity), so they are refused here rather than discovered as garbage text.
+	if !positiveFinite(h.RopeBase) {
+		return h, fmt.Errorf("model: %s.rope.freq_base = %v must be a positive number", arch, h.RopeBase)
+	}
+	if !positiveFinite(h.RMSEps) {
+		return h, fmt.Errorf("model: %s.attention.layer_norm_rms_epsilon = %v must be a positive number", arch, h.RMSEps)
+	}
 	nv, err := f.IntOr(arch+".vocab_size", 0)
 	if err != nil {
 		return h, fmt.Errorf("model: %w", err)
@@ -110,3 +119,6 @@ func ReadHParams(f *gguf.File) (HParams, error) {
 	h.NVocab = int(nv)
 	return h, nil
 }
+
+// positiveFinite reports whether x is a number in (0, +Inf).
+func positiveFinite(x float32) bool { return x > 0 && !math.IsInf(float64(x), 1) }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime/debug"
 	"sync"
 
 	"github.com/inferno-go/inferno/backend"
@@ -26,22 +27,24 @@ type Model struct {
 	mu     sync.Mutex
 	states map[*State]bool // live States, released by Close
 	closed bool
+	file   *gguf.File // whose mapping weights may still read (CatchFault)
 }
 
 // Load reads the hyperparameters and maps the weights of f onto b.
 func Load(b backend.Backend, f *gguf.File) (*Model, error) { return LoadPlaced(All(b), f) }
 
 // LoadPlaced loads with layers (and embedding, output) on the backends pl names.
-func LoadPlaced(pl Placement, f *gguf.File) (*Model, error) {
+func LoadPlaced(pl Placement, f *gguf.File) (m *Model, err error) {
 	h, err := ReadHParams(f)
 	if err != nil {
 		return nil, err
 	}
+	defer f.CatchFault(&err, debug.SetPanicOnFault(true)) // backends read (repack, copy) the mapping
 	w, err := LoadWeights(pl, f, h)
 	if err != nil {
 		return nil, err
 	}
-	return &Model{HParams: h, W: w, states: map[*State]bool{}}, nil
+	return &Model{HParams: h, W: w, states: map[*State]bool{}, file: f}, nil
 }
 
 // Close releases every live State; later calls of NewState, Forward and Release return
@@ -201,7 +204,7 @@ const (
 // Batches larger than the scratch size are split. ctx is checked between batches and
 // between layers: a cancelled forward pass returns ctx.Err(), with the KV cache of the
 // positions it reached written (the caller does not count them).
-func (s *State) Forward(ctx context.Context, tokens, pos []int32, out Output) ([]float32, int32, error) {
+func (s *State) Forward(ctx context.Context, tokens, pos []int32, out Output) (_ []float32, _ int32, err error) {
 	if len(tokens) == 0 || len(tokens) != len(pos) {
 		return nil, 0, fmt.Errorf("model: forward of %d tokens with %d positions", len(tokens), len(pos))
 	}
@@ -221,6 +224,9 @@ func (s *State) Forward(ctx context.Context, tokens, pos []int32, out Output) ([
 	if s.m.closed || s.scr == nil {
 		return nil, 0, fmt.Errorf("model: %w", ErrClosed)
 	}
+	// GetRows and unrepacked weights read the file's pages (the CPU pool raises its
+	// workers' faults here): a file truncated under the mapping is an error, not SIGBUS.
+	defer s.m.file.CatchFault(&err, debug.SetPanicOnFault(true))
 	ob := s.m.W.OutB
 	var all []float32
 	var tok int32
