@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync/atomic"
+	"time"
 )
 
 // Pool is a persistent set of workers that split loops into chunks. One For runs at a
@@ -27,7 +28,9 @@ type Pool struct {
 
 	// loop is the loop in flight: generation<<32 | closed<<31 | helpers inside.
 	loop atomic.Uint64
+	_    [56]byte     // next on its own cache line: helpers bump it once per chunk
 	next atomic.Int64 // next unclaimed index of the loop in flight
+	_    [56]byte
 	// The loop's work, written by For only while no helper is inside a loop.
 	fn    func(w, lo, hi int)
 	count int64
@@ -71,9 +74,10 @@ const chunksPer = 4
 // microseconds, longer than the gap between two ops or two decode steps.
 const spinFor = 200000
 
-// waitSpin is how many checks the caller makes for helpers still inside a chunk before
-// it parks: a helper that needs longer has most likely lost its core.
-const waitSpin = 2000
+// waitSpin is how long the caller spins for helpers still inside a chunk before it
+// parks: longer than a chunk of a small model's loop takes (parking then costs a
+// wake-up), far shorter than the time slice a helper that lost its core waits out.
+const waitSpin = 200 * time.Microsecond
 
 // NewPool starts n workers (n <= 0: one per CPU).
 func NewPool(n int) *Pool {
@@ -142,7 +146,7 @@ func (p *Pool) join(l uint64) bool {
 // leave exits the loop; the last helper out of a closed loop wakes a parked caller.
 func (p *Pool) leave() {
 	l := p.loop.Add(^uint64(0))
-	if l&loopClosed != 0 && l&loopInside == 0 && p.waiting.CompareAndSwap(true, false) {
+	if l&loopClosed != 0 && l&loopInside == 0 && p.waiting.Load() && p.waiting.CompareAndSwap(true, false) {
 		p.done <- struct{}{}
 	}
 }
@@ -202,16 +206,20 @@ func (p *Pool) For(n, grain int, fn func(w, lo, hi int)) {
 		p.wait()
 	}
 	p.fn = nil
-	if e := p.panicked.Swap(nil); e != nil {
-		panic(e)
+	if p.panicked.Load() != nil {
+		panic(p.panicked.Swap(nil))
 	}
 }
 
 // wait returns once no helper is inside the closed loop.
 func (p *Pool) wait() {
-	for i := 0; i < waitSpin; i++ {
+	start := time.Now()
+	for i := 1; ; i++ {
 		if p.loop.Load()&loopInside == 0 {
 			return
+		}
+		if i%64 == 0 && time.Since(start) > waitSpin {
+			break
 		}
 	}
 	p.waiting.Store(true)

@@ -131,3 +131,23 @@ func TestPoolStalledHelper(t *testing.T) {
 		t.Fatalf("after the helper came back: %d indices not visited exactly once", bad)
 	}
 }
+
+// BenchmarkPoolForWork is a loop of 64 short pieces of work (about a microsecond
+// each), the size of a small model's MatMul chunks.
+func BenchmarkPoolForWork(b *testing.B) {
+	p := NewPool(2)
+	defer p.Close()
+	sums := make([]float64, 64)
+	fn := func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			s := 0.0
+			for j := 0; j < 300; j++ {
+				s += float64(j) * 1.0001
+			}
+			sums[i] = s
+		}
+	}
+	for b.Loop() {
+		p.For(64, 1, fn)
+	}
+}

@@ -21,7 +21,7 @@ trap stop_spinner EXIT
 one() { # name condition
 	local name=$1 cond=$2 out
 	if [ "$cond" = busy ]; then
-		sh -c 'while :; do :; done' & spinner=$!
+		taskset -c "$(($(nproc) - 1))" sh -c 'while :; do :; done' & spinner=$!
 		sleep 0.2
 	fi
 	if [ "$name" = llama-bench ]; then
@@ -40,4 +40,12 @@ for r in $(seq "$ROUNDS"); do
 		for b in "$@"; do one "$b" "$cond"; done
 		if [ -n "${LLAMA_BENCH:-}" ]; then one llama-bench "$cond"; fi
 	done
-done
+done | tee /dev/stderr | python3 -c '
+import sys, statistics, collections
+runs = collections.defaultdict(list)
+for line in sys.stdin:
+    name, cond, ts = line.split("\t")
+    runs[(name, cond)].append(float(ts))
+for (name, cond), v in runs.items():
+    print("median\t%s\t%s\t%.0f\t(n=%d, %.0f-%.0f)" % (name, cond, statistics.median(v), len(v), min(v), max(v)))
+'
