@@ -3,8 +3,7 @@
 
 // PFDIST is how far ahead (bytes) the decode kernels prefetch their weight stream: the
 // hardware prefetcher alone leaves a core well short of the memory bandwidth while the
-// kernel computes (BenchmarkMatVec: about +50% for Q4_K with two threads; 2048 and
-// 3072 were slower than 1024 for the q4x8 and q8x8 kernels in a 7-run A/B).
+// kernel computes (the distance was chosen by BenchmarkMatVec, docs/bench.md).
 #define PFDIST 1024
 
 // KX8FINISH ends a super-block of the one-token q4kx8/q5kx8 kernels (SI the group's

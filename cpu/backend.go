@@ -178,7 +178,7 @@ func (b *Backend) Weight(name string, t tensor.DType, rows, cols int, data []byt
 		w.lazy = true
 	} else if b.repack(w) {
 		// Only the repacked copy is read from now on: hand the file's pages back, so that
-		// the model is not resident twice (Q8_0 TinyLlama peak RSS 2640 -> 1593 MiB).
+		// the model is not resident twice (peak RSS figures in docs/bench.md).
 		releasePages(w.raw)
 	}
 	return w, nil
