@@ -383,12 +383,14 @@ func (d *GPUDevice) Sync() error {
 			break
 		}
 	}
-	serr := d.drv.check(d.drv.StreamSynchronize(d.stream), "cuStreamSynchronize",
-		fmt.Sprintf("%d dispatches, %s first, %s last", len(p), p[0].d.Kernel, p[len(p)-1].d.Kernel))
+	res := d.drv.StreamSynchronize(d.stream)
 	if err != nil {
 		return err
 	}
-	return serr
+	if res != 0 {
+		return d.drv.check(res, "cuStreamSynchronize", fmt.Sprintf("%d dispatches, %s first, %s last", len(p), p[0].d.Kernel, p[len(p)-1].d.Kernel))
+	}
+	return nil
 }
 
 // launch passes each argument as one kernel parameter: a buffer's device pointer (plus
@@ -419,7 +421,10 @@ func (d *GPUDevice) launch(r recorded) error {
 	g, t := r.d.Grid, r.d.Threads
 	res := d.drv.LaunchKernel(r.fn, uint32(g[0]), uint32(g[1]), uint32(g[2]), uint32(t[0]), uint32(t[1]), uint32(t[2]),
 		uint32(r.d.Shared), d.stream, &params[0], nil)
-	return d.drv.check(res, "cuLaunchKernel", fmt.Sprintf("%s, grid %v, block %v", r.d.Kernel, g, t))
+	if res != 0 { // the message is formatted only then: a launch costs a few µs
+		return d.drv.check(res, "cuLaunchKernel", fmt.Sprintf("%s, grid %v, block %v", r.d.Kernel, g, t))
+	}
+	return nil
 }
 
 // retire ends the dispatches' claims on their buffers, freeing those released
