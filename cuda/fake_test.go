@@ -25,6 +25,22 @@ var fakeErrorNames = map[cuResult]string{2: "CUDA_ERROR_OUT_OF_MEMORY", 100: "CU
 
 var fakeKernels = map[string]uintptr{"copy": 1, "fill": 2}
 
+// fakePTX declares the fake kernels' parameters as clang writes them.
+const fakePTX = `.visible .entry copy(
+	.param .u64 copy_param_0,
+	.param .u64 copy_param_1,
+	.param .u32 copy_param_2
+)
+{
+}
+.visible .entry fill(
+	.param .u64 fill_param_0,
+	.param .align 4 .b8 fill_param_1[8]
+)
+{
+}
+`
+
 func newFakeGPU() *fakeGPU {
 	return &fakeGPU{mem: map[uint64][]byte{}, next: 1 << 32, fail: map[string]cuResult{}}
 }

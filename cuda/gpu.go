@@ -22,6 +22,7 @@ type GPUDevice struct {
 
 	mu      sync.Mutex // guards everything below and every gpuBuffer's uses and released
 	funcs   map[string]uintptr
+	params  map[string][]int // each kernel's parameter sizes, from the PTX
 	pending []recorded
 	closed  bool
 }
@@ -59,7 +60,11 @@ func openWith(drv *driver, ordinal int, ptx []byte) (_ *GPUDevice, err error) {
 	if ordinal < 0 || ordinal >= int(n) {
 		return nil, fmt.Errorf("cuda: device %d does not exist: the driver reports %d CUDA device(s)", ordinal, n)
 	}
-	d := &GPUDevice{drv: drv, funcs: map[string]uintptr{}}
+	params, err := ptxParams(ptx)
+	if err != nil {
+		return nil, err
+	}
+	d := &GPUDevice{drv: drv, funcs: map[string]uintptr{}, params: params}
 	if err := drv.check(drv.DeviceGet(&d.dev, int32(ordinal)), "cuDeviceGet", fmt.Sprint(ordinal)); err != nil {
 		return nil, err
 	}
@@ -319,6 +324,12 @@ func (d *GPUDevice) Run(x Dispatch) error {
 		return errors.New("cuda: device is closed")
 	}
 	fn, err := d.function(x.Kernel)
+	if err != nil {
+		return err
+	}
+	if sizes, ok := d.params[x.Kernel]; ok {
+		err = checkParams(x, sizes)
+	}
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,7 @@ import (
 
 func openFake(t *testing.T, f *fakeGPU) *GPUDevice {
 	t.Helper()
-	d, err := openWith(f.driver(), 0, []byte("// ptx"))
+	d, err := openWith(f.driver(), 0, []byte(fakePTX))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,8 +182,8 @@ func TestRunRejects(t *testing.T) {
 	foreign := newBuf(t, other, make([]byte, 16))
 	gone := newBuf(t, d, make([]byte, 16))
 	gone.Release()
-	ok := func(args ...Arg) Dispatch {
-		return Dispatch{Kernel: "copy", Args: args, Grid: [3]int{1, 1, 1}, Threads: [3]int{32, 1, 1}}
+	ok := func(first Arg) Dispatch { // copy(first, b, 8)
+		return Dispatch{Kernel: "copy", Args: []Arg{first, {Buf: b}, {Bytes: i32(8)}}, Grid: [3]int{1, 1, 1}, Threads: [3]int{32, 1, 1}}
 	}
 	for _, c := range []struct {
 		d    Dispatch
@@ -197,7 +197,12 @@ func TestRunRejects(t *testing.T) {
 		{ok(Arg{Buf: gone}), "argument 0 is a released buffer"},
 		{ok(Arg{Buf: b, Bytes: i32(1)}), "argument 0 has both a buffer and bytes"},
 		{ok(Arg{Bytes: make([]byte, MaxInlineBytes+1)}), "argument 0: 4097 value bytes"},
-		{ok(Arg{}), "argument 0 is empty"},
+		{ok(Arg{}), "argument 0: 0 value bytes, the kernel's parameter has 8"},
+		// against the kernel's parameters, read from the PTX
+		{Dispatch{Kernel: "copy", Args: []Arg{{Buf: b}, {Buf: b}}, Grid: [3]int{1, 1, 1}, Threads: [3]int{1, 1, 1}}, "copy: 2 arguments, the kernel takes 3"},
+		{ok(Arg{Bytes: i32(1)}), "argument 0: 4 value bytes, the kernel's parameter has 8"},
+		{Dispatch{Kernel: "fill", Args: []Arg{{Buf: b}, {Bytes: i32(1)}}, Grid: [3]int{1, 1, 1}, Threads: [3]int{1, 1, 1}}, "argument 1: 4 value bytes, the kernel's parameter has 8"},
+		{Dispatch{Kernel: "copy", Args: []Arg{{Buf: b}, {Buf: b}, {Buf: b}}, Grid: [3]int{1, 1, 1}, Threads: [3]int{1, 1, 1}}, "argument 2 is a buffer, the kernel's parameter is 4 bytes"},
 	} {
 		if err := d.Run(c.d); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("Run(%s %v): %v, want %q", c.d.Kernel, c.d.Args, err, c.want)
