@@ -46,11 +46,12 @@ type Dispatch struct {
 
 // Info describes a device for the log lines and `inferno system`.
 type Info struct {
-	Name            string
-	Major, Minor    int   // compute capability
-	Multiprocessors int   // streaming multiprocessors
-	TotalMemory     int64 // bytes
-	DriverVersion   int   // cuDriverGetVersion: 1000*major + 10*minor
+	Name            string `json:"name"`
+	Major           int    `json:"cc_major"` // compute capability
+	Minor           int    `json:"cc_minor"`
+	Multiprocessors int    `json:"multiprocessors"`
+	TotalMemory     int64  `json:"memory_bytes"`
+	DriverVersion   int    `json:"driver_version"` // cuDriverGetVersion: 1000*major + 10*minor
 }
 
 // ComputeCapability is "major.minor", e.g. "9.0" for an H100 or H200.

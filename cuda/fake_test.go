@@ -16,7 +16,8 @@ type fakeGPU struct {
 	launches []string
 	freed    int
 	fail     map[string]cuResult // call name → the result it returns
-	released bool                // primary context released
+	devices  int32
+	released bool // primary context released
 }
 
 // Error names of the codes the tests use (cuda.h's values).
@@ -42,7 +43,7 @@ const fakePTX = `.visible .entry copy(
 `
 
 func newFakeGPU() *fakeGPU {
-	return &fakeGPU{mem: map[uint64][]byte{}, next: 1 << 32, fail: map[string]cuResult{}}
+	return &fakeGPU{mem: map[uint64][]byte{}, next: 1 << 32, fail: map[string]cuResult{}, devices: 1}
 }
 
 // at returns the allocation holding address p and the offset of p in it.
@@ -66,14 +67,17 @@ func (f *fakeGPU) driver() *driver {
 	return &driver{
 		Init:             func(uint32) cuResult { return ok("cuInit") },
 		DriverGetVersion: func(v *int32) cuResult { *v = 13000; return ok("cuDriverGetVersion") },
-		DeviceGetCount:   func(n *int32) cuResult { *n = 1; return ok("cuDeviceGetCount") },
+		DeviceGetCount:   func(n *int32) cuResult { *n = f.devices; return ok("cuDeviceGetCount") },
 		DeviceGet:        func(d *int32, o int32) cuResult { *d = o; return ok("cuDeviceGet") },
-		DeviceGetName: func(name *byte, n int32, _ int32) cuResult {
-			copy(unsafe.Slice(name, n), "Fake GPU\x00")
+		DeviceGetName: func(name *byte, n int32, dev int32) cuResult {
+			copy(unsafe.Slice(name, n), fmt.Sprintf("Fake GPU %d\x00", dev))
 			return ok("cuDeviceGetName")
 		},
-		DeviceGetAttribute: func(v *int32, attr int32, _ int32) cuResult {
+		DeviceGetAttribute: func(v *int32, attr int32, dev int32) cuResult {
 			*v = map[int32]int32{attrCCMajor: 9, attrCCMinor: 0, attrMultiprocessors: 132}[attr]
+			if dev == 1 {
+				*v = map[int32]int32{attrCCMajor: 8, attrCCMinor: 6, attrMultiprocessors: 84}[attr]
+			}
 			return ok("cuDeviceGetAttribute")
 		},
 		DeviceTotalMem:    func(b *uint64, _ int32) cuResult { *b = 1 << 30; return ok("cuDeviceTotalMem") },

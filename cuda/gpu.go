@@ -68,7 +68,7 @@ func openWith(drv *driver, ordinal int, ptx []byte) (_ *GPUDevice, err error) {
 	if err := drv.check(drv.DeviceGet(&d.dev, int32(ordinal)), "cuDeviceGet", fmt.Sprint(ordinal)); err != nil {
 		return nil, err
 	}
-	if err := d.readInfo(); err != nil {
+	if d.info, err = deviceInfo(drv, d.dev); err != nil {
 		return nil, err
 	}
 	if err := drv.check(drv.PrimaryCtxRetain(&d.ctx, d.dev), "cuDevicePrimaryCtxRetain", ""); err != nil {
@@ -92,36 +92,68 @@ func openWith(drv *driver, ordinal int, ptx []byte) (_ *GPUDevice, err error) {
 	return d, nil
 }
 
-func (d *GPUDevice) readInfo() error {
-	drv := d.drv
-	name := make([]byte, 256)
-	if err := drv.check(drv.DeviceGetName(&name[0], int32(len(name)), d.dev), "cuDeviceGetName", ""); err != nil {
-		return err
+// Devices lists the GPUs the driver reports, without creating a context on them.
+func Devices() ([]Info, error) {
+	drv, err := loadDriver()
+	if err != nil {
+		return nil, err
 	}
-	d.info.Name = cString(&name[0], len(name))
+	return devicesWith(drv)
+}
+
+func devicesWith(drv *driver) ([]Info, error) {
+	if err := drv.check(drv.Init(0), "cuInit", ""); err != nil {
+		return nil, err
+	}
+	var n int32
+	if err := drv.check(drv.DeviceGetCount(&n), "cuDeviceGetCount", ""); err != nil {
+		return nil, err
+	}
+	var out []Info
+	for i := range n {
+		var dev int32
+		if err := drv.check(drv.DeviceGet(&dev, i), "cuDeviceGet", fmt.Sprint(i)); err != nil {
+			return nil, err
+		}
+		info, err := deviceInfo(drv, dev)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+func deviceInfo(drv *driver, dev int32) (Info, error) {
+	var info Info
+	name := make([]byte, 256)
+	if err := drv.check(drv.DeviceGetName(&name[0], int32(len(name)), dev), "cuDeviceGetName", ""); err != nil {
+		return info, err
+	}
+	info.Name = cString(&name[0], len(name))
 	for _, a := range []struct {
 		attr int32
 		to   *int
 		name string
-	}{{attrCCMajor, &d.info.Major, "compute capability major"}, {attrCCMinor, &d.info.Minor, "compute capability minor"},
-		{attrMultiprocessors, &d.info.Multiprocessors, "multiprocessor count"}} {
+	}{{attrCCMajor, &info.Major, "compute capability major"}, {attrCCMinor, &info.Minor, "compute capability minor"},
+		{attrMultiprocessors, &info.Multiprocessors, "multiprocessor count"}} {
 		var v int32
-		if err := drv.check(drv.DeviceGetAttribute(&v, a.attr, d.dev), "cuDeviceGetAttribute", a.name); err != nil {
-			return err
+		if err := drv.check(drv.DeviceGetAttribute(&v, a.attr, dev), "cuDeviceGetAttribute", a.name); err != nil {
+			return info, err
 		}
 		*a.to = int(v)
 	}
 	var total uint64
-	if err := drv.check(drv.DeviceTotalMem(&total, d.dev), "cuDeviceTotalMem", ""); err != nil {
-		return err
+	if err := drv.check(drv.DeviceTotalMem(&total, dev), "cuDeviceTotalMem", ""); err != nil {
+		return info, err
 	}
-	d.info.TotalMemory = int64(total)
+	info.TotalMemory = int64(total)
 	var v int32
 	if err := drv.check(drv.DriverGetVersion(&v), "cuDriverGetVersion", ""); err != nil {
-		return err
+		return info, err
 	}
-	d.info.DriverVersion = int(v)
-	return nil
+	info.DriverVersion = int(v)
+	return info, nil
 }
 
 // release frees what openWith acquired (zero handles are skipped).

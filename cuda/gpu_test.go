@@ -35,12 +35,29 @@ func i32(v int32) []byte { return binary.LittleEndian.AppendUint32(nil, uint32(v
 func TestInfo(t *testing.T) {
 	d := openFake(t, newFakeGPU())
 	i := d.Info()
-	if i.Name != "Fake GPU" || i.ComputeCapability() != "9.0" || i.Multiprocessors != 132 || i.TotalMemory != 1<<30 || i.Driver() != "13.0" {
+	if i.Name != "Fake GPU 0" || i.ComputeCapability() != "9.0" || i.Multiprocessors != 132 || i.TotalMemory != 1<<30 || i.Driver() != "13.0" {
 		t.Errorf("info %+v (cc %s, driver %s)", i, i.ComputeCapability(), i.Driver())
 	}
 	free, total, err := d.MemInfo()
 	if err != nil || free != 1<<29 || total != 1<<30 {
 		t.Errorf("MemInfo = %d, %d, %v", free, total, err)
+	}
+}
+
+// TestDevices lists every device with its own name and compute capability.
+func TestDevices(t *testing.T) {
+	f := newFakeGPU()
+	f.devices = 2
+	l, err := devicesWith(f.driver())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l) != 2 || l[0].Name != "Fake GPU 0" || l[1].Name != "Fake GPU 1" || l[0].ComputeCapability() != "9.0" || l[1].ComputeCapability() != "8.6" || l[1].Multiprocessors != 84 {
+		t.Errorf("devices %+v", l)
+	}
+	f.fail["cuDeviceGetAttribute"] = 1
+	if _, err := devicesWith(f.driver()); err == nil || err.Error() != "cuda: cuDeviceGetAttribute(compute capability major): CUDA_ERROR_INVALID_VALUE" {
+		t.Errorf("failing attribute: %v", err)
 	}
 }
 
