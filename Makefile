@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 FUZZTIME ?= 10m
 
-.PHONY: all build test test-race test-noasm test-sim-arm64 test-cpu-arm64 bench lint cross run fuzz dist clean
+.PHONY: all kernels build test test-race test-noasm test-sim-arm64 test-cpu-arm64 bench lint cross run fuzz dist clean
 
 all: build
 
@@ -67,3 +67,8 @@ fuzz:
 
 clean:
 	rm -rf bin dist
+
+# The CUDA kernels' PTX (kernels/cuda/kernels.ptx) from their sources, by clang-19;
+# kernels' TestPTXCurrent fails when the committed file is stale.
+kernels:
+	$(GO) run ./kernels/ptxgen

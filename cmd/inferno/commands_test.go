@@ -264,6 +264,10 @@ func TestSystemAndQuantizeCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &s); err != nil || s.Cores < 1 || s.Backends["cpu"] != "available" {
 		t.Errorf("system: %v %+v", err, s)
 	}
+	// cuda: devices listed, or the one-line reason there are none
+	if c := s.Backends["cuda"]; c == "" || strings.Contains(c, "\n") || (len(s.CUDA) == 0) != strings.HasPrefix(c, "cuda: ") {
+		t.Errorf("system: cuda %q with %d devices", c, len(s.CUDA))
+	}
 	dst := filepath.Join(t.TempDir(), "q.gguf")
 	if _, err := runCLI(t, "quantize", refdata.Path(t, "models", "qmini", "qmini-F32.gguf"), dst, "Q4_K_M", "-q"); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,487 @@
+package cuda
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"unsafe"
+
+	"github.com/inferno-go/inferno/kernels"
+)
+
+// GPUDevice is one NVIDIA GPU through the driver API: its primary context, one
+// stream, and the embedded PTX module (the driver JIT-compiles it for the GPU).
+type GPUDevice struct {
+	drv    *driver
+	dev    int32
+	ctx    uintptr
+	module uintptr
+	stream uintptr
+	info   Info
+
+	mu      sync.Mutex // guards everything below and every gpuBuffer's uses and released
+	funcs   map[string]uintptr
+	params  map[string][]int // each kernel's parameter sizes, from the PTX
+	pending []recorded
+	closed  bool
+}
+
+var _ Device = (*GPUDevice)(nil)
+
+// recorded is a dispatch waiting for Sync, with its buffers (by argument; nil for
+// values) and its values copied.
+type recorded struct {
+	d    Dispatch
+	fn   uintptr
+	bufs []*gpuBuffer
+}
+
+// Open loads the driver and opens GPU number ordinal. Without a driver or a device it
+// returns an error that wraps ErrNoDriver or names the failing call.
+func Open(ordinal int) (*GPUDevice, error) {
+	drv, err := loadDriver()
+	if err != nil {
+		return nil, err
+	}
+	return openWith(drv, ordinal, kernels.PTX())
+}
+
+func openWith(drv *driver, ordinal int, ptx []byte) (_ *GPUDevice, err error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := drv.check(drv.Init(0), "cuInit", ""); err != nil {
+		return nil, err
+	}
+	var n int32
+	if err := drv.check(drv.DeviceGetCount(&n), "cuDeviceGetCount", ""); err != nil {
+		return nil, err
+	}
+	if ordinal < 0 || ordinal >= int(n) {
+		return nil, fmt.Errorf("cuda: device %d does not exist: the driver reports %d CUDA device(s)", ordinal, n)
+	}
+	params, err := ptxParams(ptx)
+	if err != nil {
+		return nil, err
+	}
+	d := &GPUDevice{drv: drv, funcs: map[string]uintptr{}, params: params}
+	if err := drv.check(drv.DeviceGet(&d.dev, int32(ordinal)), "cuDeviceGet", fmt.Sprint(ordinal)); err != nil {
+		return nil, err
+	}
+	if d.info, err = deviceInfo(drv, d.dev); err != nil {
+		return nil, err
+	}
+	if err := drv.check(drv.PrimaryCtxRetain(&d.ctx, d.dev), "cuDevicePrimaryCtxRetain", ""); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			d.release()
+		}
+	}()
+	if err := drv.check(drv.CtxSetCurrent(d.ctx), "cuCtxSetCurrent", ""); err != nil {
+		return nil, err
+	}
+	image := append(append(make([]byte, 0, len(ptx)+1), ptx...), 0) // the driver reads a C string
+	if err := drv.check(drv.ModuleLoadData(&d.module, &image[0]), "cuModuleLoadData", fmt.Sprintf("%d bytes of PTX", len(ptx))); err != nil {
+		return nil, err
+	}
+	if err := drv.check(drv.StreamCreate(&d.stream, 0), "cuStreamCreate", ""); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Devices lists the GPUs the driver reports, without creating a context on them.
+func Devices() ([]Info, error) {
+	drv, err := loadDriver()
+	if err != nil {
+		return nil, err
+	}
+	return devicesWith(drv)
+}
+
+func devicesWith(drv *driver) ([]Info, error) {
+	if err := drv.check(drv.Init(0), "cuInit", ""); err != nil {
+		return nil, err
+	}
+	var n int32
+	if err := drv.check(drv.DeviceGetCount(&n), "cuDeviceGetCount", ""); err != nil {
+		return nil, err
+	}
+	var out []Info
+	for i := range n {
+		var dev int32
+		if err := drv.check(drv.DeviceGet(&dev, i), "cuDeviceGet", fmt.Sprint(i)); err != nil {
+			return nil, err
+		}
+		info, err := deviceInfo(drv, dev)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+func deviceInfo(drv *driver, dev int32) (Info, error) {
+	var info Info
+	name := make([]byte, 256)
+	if err := drv.check(drv.DeviceGetName(&name[0], int32(len(name)), dev), "cuDeviceGetName", ""); err != nil {
+		return info, err
+	}
+	info.Name = cString(&name[0], len(name))
+	for _, a := range []struct {
+		attr int32
+		to   *int
+		name string
+	}{{attrCCMajor, &info.Major, "compute capability major"}, {attrCCMinor, &info.Minor, "compute capability minor"},
+		{attrMultiprocessors, &info.Multiprocessors, "multiprocessor count"}} {
+		var v int32
+		if err := drv.check(drv.DeviceGetAttribute(&v, a.attr, dev), "cuDeviceGetAttribute", a.name); err != nil {
+			return info, err
+		}
+		*a.to = int(v)
+	}
+	var total uint64
+	if err := drv.check(drv.DeviceTotalMem(&total, dev), "cuDeviceTotalMem", ""); err != nil {
+		return info, err
+	}
+	info.TotalMemory = int64(total)
+	var v int32
+	if err := drv.check(drv.DriverGetVersion(&v), "cuDriverGetVersion", ""); err != nil {
+		return info, err
+	}
+	info.DriverVersion = int(v)
+	return info, nil
+}
+
+// release frees what openWith acquired (zero handles are skipped).
+func (d *GPUDevice) release() {
+	if d.stream != 0 {
+		d.drv.StreamDestroy(d.stream)
+	}
+	if d.module != 0 {
+		d.drv.ModuleUnload(d.module)
+	}
+	if d.ctx != 0 {
+		d.drv.PrimaryCtxRelease(d.dev)
+	}
+	d.stream, d.module, d.ctx = 0, 0, 0
+}
+
+// enter makes the device's context current on this goroutine's OS thread, which stays
+// locked to it until the returned function runs. Callers hold d.mu.
+func (d *GPUDevice) enter() (func(), error) {
+	if d.closed {
+		return nil, errors.New("cuda: device is closed")
+	}
+	runtime.LockOSThread()
+	if err := d.drv.check(d.drv.CtxSetCurrent(d.ctx), "cuCtxSetCurrent", ""); err != nil {
+		runtime.UnlockOSThread()
+		return nil, err
+	}
+	return runtime.UnlockOSThread, nil
+}
+
+func (d *GPUDevice) Name() string    { return d.info.Name }
+func (d *GPUDevice) Info() Info      { return d.info }
+func (d *GPUDevice) Simulated() bool { return false }
+
+func (d *GPUDevice) MemInfo() (free, total int64, err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	leave, err := d.enter()
+	if err != nil {
+		return 0, 0, err
+	}
+	defer leave()
+	var f, t uint64
+	if err := d.drv.check(d.drv.MemGetInfo(&f, &t), "cuMemGetInfo", ""); err != nil {
+		return 0, 0, err
+	}
+	return int64(f), int64(t), nil
+}
+
+// Close drops whatever is still recorded and releases the context; buffers not
+// released yet are freed with it.
+func (d *GPUDevice) Close() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return
+	}
+	if leave, err := d.enter(); err == nil {
+		d.drv.StreamSynchronize(d.stream)
+		d.retire(d.pending)
+		d.release()
+		leave()
+	}
+	d.pending = nil
+	d.closed = true
+}
+
+type gpuBuffer struct {
+	dev      *GPUDevice
+	ptr      uint64
+	size     int
+	uses     int    // recorded, unsynced dispatches binding it
+	first    string // the kernel of the first of them
+	released bool
+}
+
+// NewBuffer allocates n bytes of device memory (uninitialized).
+func (d *GPUDevice) NewBuffer(n int) (Buffer, error) {
+	if n <= 0 {
+		return nil, fmt.Errorf("cuda: buffer of %d bytes: the size must be positive", n)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	leave, err := d.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	b := &gpuBuffer{dev: d, size: n}
+	if err := d.drv.check(d.drv.MemAlloc(&b.ptr, uint64(n)), "cuMemAlloc", fmt.Sprintf("%d bytes", n)); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *gpuBuffer) Size() int { return b.size }
+
+// access checks a host copy of p at off against the buffer and the contract.
+func (b *gpuBuffer) access(op string, off int, p []byte) error {
+	switch {
+	case b.released:
+		return fmt.Errorf("cuda: %s of a released buffer", op)
+	case off < 0 || off > b.size || len(p) > b.size-off:
+		return fmt.Errorf("cuda: %s of %d bytes at offset %d: outside the buffer's %d bytes", op, len(p), off, b.size)
+	case b.uses > 0:
+		return &UnsyncedAccessError{Kernel: b.first}
+	}
+	return nil
+}
+
+func (b *gpuBuffer) Write(off int, p []byte) error {
+	d := b.dev
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := b.access("write", off, p); err != nil || len(p) == 0 {
+		return err
+	}
+	leave, err := d.enter()
+	if err != nil {
+		return err
+	}
+	defer leave()
+	return d.drv.check(d.drv.MemcpyHtoD(b.ptr+uint64(off), unsafe.Pointer(&p[0]), uint64(len(p))), "cuMemcpyHtoD", fmt.Sprintf("%d bytes", len(p)))
+}
+
+func (b *gpuBuffer) Read(off int, p []byte) error {
+	d := b.dev
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := b.access("read", off, p); err != nil || len(p) == 0 {
+		return err
+	}
+	leave, err := d.enter()
+	if err != nil {
+		return err
+	}
+	defer leave()
+	return d.drv.check(d.drv.MemcpyDtoH(unsafe.Pointer(&p[0]), b.ptr+uint64(off), uint64(len(p))), "cuMemcpyDtoH", fmt.Sprintf("%d bytes", len(p)))
+}
+
+func (b *gpuBuffer) Release() {
+	d := b.dev
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if b.released {
+		return
+	}
+	b.released = true
+	if b.uses == 0 {
+		d.free(b)
+	}
+}
+
+// free returns b's memory; callers hold d.mu. After Close the context's memory is gone.
+func (d *GPUDevice) free(b *gpuBuffer) {
+	if d.closed || b.ptr == 0 {
+		return
+	}
+	if leave, err := d.enter(); err == nil {
+		d.drv.MemFree(b.ptr)
+		leave()
+	}
+	b.ptr = 0
+}
+
+// function looks a kernel up in the module (once). Callers hold d.mu.
+func (d *GPUDevice) function(name string) (uintptr, error) {
+	if f, ok := d.funcs[name]; ok {
+		return f, nil
+	}
+	leave, err := d.enter()
+	if err != nil {
+		return 0, err
+	}
+	defer leave()
+	var f uintptr
+	if r := d.drv.ModuleGetFunction(&f, d.module, name); r != 0 {
+		return 0, fmt.Errorf("cuda: no kernel %q in the module: cuModuleGetFunction: %s", name, d.drv.errorName(r))
+	}
+	d.funcs[name] = f
+	return f, nil
+}
+
+// Run checks and records x; it is launched at the next Sync.
+func (d *GPUDevice) Run(x Dispatch) error {
+	for i, n := range x.Grid {
+		if n < 1 || (i == 0 && n > 1<<31-1) || (i > 0 && n > 65535) {
+			return fmt.Errorf("cuda: %s: grid %v: dimension %d is out of range", x.Kernel, x.Grid, i)
+		}
+	}
+	if t := x.Threads; t[0] < 1 || t[1] < 1 || t[2] < 1 || t[2] > 64 || t[0]*t[1]*t[2] > 1024 {
+		return fmt.Errorf("cuda: %s: %v threads per block: each at least 1, z at most 64, at most 1024 in all", x.Kernel, t)
+	}
+	if x.Shared < 0 || x.Shared > 48<<10 {
+		return fmt.Errorf("cuda: %s: %d bytes of shared memory: at most 48 KiB without an opt-in", x.Kernel, x.Shared)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return errors.New("cuda: device is closed")
+	}
+	fn, err := d.function(x.Kernel)
+	if err != nil {
+		return err
+	}
+	if sizes, ok := d.params[x.Kernel]; ok {
+		err = checkParams(x, sizes)
+	}
+	if err != nil {
+		return err
+	}
+	r := recorded{d: x, fn: fn, bufs: make([]*gpuBuffer, len(x.Args))}
+	r.d.Args = make([]Arg, len(x.Args))
+	for i, a := range x.Args {
+		switch {
+		case a.Buf != nil && a.Bytes != nil:
+			return fmt.Errorf("cuda: %s: argument %d has both a buffer and bytes", x.Kernel, i)
+		case a.Bytes != nil:
+			if len(a.Bytes) == 0 || len(a.Bytes) > MaxInlineBytes {
+				return fmt.Errorf("cuda: %s: argument %d: %d value bytes, from 1 to %d", x.Kernel, i, len(a.Bytes), MaxInlineBytes)
+			}
+			r.d.Args[i] = Arg{Bytes: append([]byte(nil), a.Bytes...)}
+		case a.Buf != nil:
+			gb, ok := a.Buf.(*gpuBuffer)
+			switch {
+			case !ok || gb.dev != d:
+				return fmt.Errorf("cuda: %s: argument %d is not a buffer of this device", x.Kernel, i)
+			case gb.released:
+				return fmt.Errorf("cuda: %s: argument %d is a released buffer", x.Kernel, i)
+			case a.Off < 0 || a.Off >= gb.size:
+				return fmt.Errorf("cuda: %s: argument %d: offset %d outside the buffer's %d bytes", x.Kernel, i, a.Off, gb.size)
+			}
+			r.bufs[i] = gb
+			r.d.Args[i] = a
+		default:
+			return fmt.Errorf("cuda: %s: argument %d is empty (no buffer, no bytes)", x.Kernel, i)
+		}
+	}
+	for _, gb := range r.bufs {
+		if gb != nil {
+			if gb.uses == 0 {
+				gb.first = x.Kernel
+			}
+			gb.uses++
+		}
+	}
+	d.pending = append(d.pending, r)
+	return nil
+}
+
+// Sync launches the recorded dispatches in order on the stream and waits for them.
+// After a failed launch the rest are dropped; an execution error (which the driver
+// reports at the synchronization) names the dispatches of this Sync.
+func (d *GPUDevice) Sync() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p := d.pending
+	d.pending = nil
+	defer d.retire(p)
+	if len(p) == 0 {
+		return nil
+	}
+	leave, err := d.enter()
+	if err != nil {
+		return err
+	}
+	defer leave()
+	for _, r := range p {
+		if err = d.launch(r); err != nil {
+			break
+		}
+	}
+	res := d.drv.StreamSynchronize(d.stream)
+	if err != nil {
+		return err
+	}
+	if res != 0 {
+		return d.drv.check(res, "cuStreamSynchronize", fmt.Sprintf("%d dispatches, %s first, %s last", len(p), p[0].d.Kernel, p[len(p)-1].d.Kernel))
+	}
+	return nil
+}
+
+// launch passes each argument as one kernel parameter: a buffer's device pointer (plus
+// its offset) or the value's bytes. The driver copies the parameters at the call.
+func (d *GPUDevice) launch(r recorded) error {
+	words := 0 // each parameter 8-byte aligned: a pointer is one word, a value rounds up
+	for _, a := range r.d.Args {
+		words += max(1, (len(a.Bytes)+7)/8)
+	}
+	arena := make([]uint64, words+1)
+	params := make([]unsafe.Pointer, len(r.d.Args)+1)
+	var pin runtime.Pinner
+	defer pin.Unpin()
+	pin.Pin(&arena[0])
+	pin.Pin(&params[0])
+	slot := 0
+	for i, a := range r.d.Args {
+		p := unsafe.Pointer(&arena[slot])
+		if gb := r.bufs[i]; gb != nil {
+			arena[slot] = gb.ptr + uint64(a.Off)
+			slot++
+		} else {
+			copy(unsafe.Slice((*byte)(p), len(a.Bytes)), a.Bytes)
+			slot += (len(a.Bytes) + 7) / 8
+		}
+		params[i] = p
+	}
+	g, t := r.d.Grid, r.d.Threads
+	res := d.drv.LaunchKernel(r.fn, uint32(g[0]), uint32(g[1]), uint32(g[2]), uint32(t[0]), uint32(t[1]), uint32(t[2]),
+		uint32(r.d.Shared), d.stream, &params[0], nil)
+	if res != 0 { // the message is formatted only then: a launch costs a few µs
+		return d.drv.check(res, "cuLaunchKernel", fmt.Sprintf("%s, grid %v, block %v", r.d.Kernel, g, t))
+	}
+	return nil
+}
+
+// retire ends the dispatches' claims on their buffers, freeing those released
+// meanwhile. Callers hold d.mu.
+func (d *GPUDevice) retire(p []recorded) {
+	for _, r := range p {
+		for _, gb := range r.bufs {
+			if gb == nil {
+				continue
+			}
+			gb.uses--
+			if gb.uses == 0 && gb.released {
+				d.free(gb)
+			}
+		}
+	}
+}
