@@ -100,3 +100,16 @@ func (e *UnsyncedAccessError) Error() string {
 
 // ErrNoDriver: the CUDA driver library could not be loaded on this machine.
 var ErrNoDriver = errors.New("cuda: no NVIDIA driver")
+
+// ErrNoDevice: the driver is there but finds no CUDA device. With ErrNoDriver, the
+// errors on which `--backend auto` runs on the CPU instead.
+var ErrNoDevice = errors.New("cuda: no CUDA device")
+
+// errorNoDevice is CUDA_ERROR_NO_DEVICE.
+const errorNoDevice cuResult = 100
+
+// noDevice is a driver's error (its message kept) that is ErrNoDevice.
+type noDevice struct{ error }
+
+func (e noDevice) Is(target error) bool { return target == ErrNoDevice }
+func (e noDevice) Unwrap() error        { return e.error }

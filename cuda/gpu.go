@@ -49,15 +49,16 @@ func Open(ordinal int) (*GPUDevice, error) {
 func openWith(drv *driver, ordinal int, ptx []byte) (_ *GPUDevice, err error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	if err := drv.check(drv.Init(0), "cuInit", ""); err != nil {
+	n, err := deviceCount(drv)
+	if err != nil {
 		return nil, err
 	}
-	var n int32
-	if err := drv.check(drv.DeviceGetCount(&n), "cuDeviceGetCount", ""); err != nil {
+	if ordinal < 0 || ordinal >= n {
+		err := fmt.Errorf("cuda: device %d does not exist: the driver reports %d CUDA device(s)", ordinal, n)
+		if n == 0 {
+			err = noDevice{err}
+		}
 		return nil, err
-	}
-	if ordinal < 0 || ordinal >= int(n) {
-		return nil, fmt.Errorf("cuda: device %d does not exist: the driver reports %d CUDA device(s)", ordinal, n)
 	}
 	d := &GPUDevice{drv: drv, funcs: map[string]uintptr{}}
 	if err := drv.check(drv.DeviceGet(&d.dev, int32(ordinal)), "cuDeviceGet", fmt.Sprint(ordinal)); err != nil {
@@ -85,6 +86,52 @@ func openWith(drv *driver, ordinal int, ptx []byte) (_ *GPUDevice, err error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// deviceCount initializes the driver and counts its devices. A driver that finds no
+// device says so with an error that is ErrNoDevice.
+func deviceCount(drv *driver) (int, error) {
+	if r := drv.Init(0); r != 0 {
+		err := drv.check(r, "cuInit", "")
+		if r == errorNoDevice {
+			err = noDevice{err}
+		}
+		return 0, err
+	}
+	var n int32
+	if err := drv.check(drv.DeviceGetCount(&n), "cuDeviceGetCount", ""); err != nil {
+		return 0, err
+	}
+	return int(n), nil
+}
+
+// Devices describes every CUDA device (for `inferno system`); without a driver the
+// error wraps ErrNoDriver.
+func Devices() ([]Info, error) {
+	drv, err := loadDriver()
+	if err != nil {
+		return nil, err
+	}
+	return devicesWith(drv)
+}
+
+func devicesWith(drv *driver) ([]Info, error) {
+	n, err := deviceCount(drv)
+	if err != nil {
+		return nil, err
+	}
+	var out []Info
+	for i := range n {
+		d := &GPUDevice{drv: drv}
+		if err := drv.check(drv.DeviceGet(&d.dev, int32(i)), "cuDeviceGet", fmt.Sprint(i)); err != nil {
+			return nil, err
+		}
+		if err := d.readInfo(); err != nil {
+			return nil, err
+		}
+		out = append(out, d.info)
+	}
+	return out, nil
 }
 
 func (d *GPUDevice) readInfo() error {

@@ -16,13 +16,24 @@ type MetalDevice struct {
 	dev Device
 }
 
-var _ metal.Device = (*MetalDevice)(nil)
+var (
+	_ metal.Device = (*MetalDevice)(nil)
+	_ metal.Named  = (*MetalDevice)(nil)
+)
 
 // NewMetalDevice wraps d; Close closes d.
 func NewMetalDevice(d Device) *MetalDevice { return &MetalDevice{dev: d} }
 
 // CUDA is the wrapped device (for its memory figures).
 func (m *MetalDevice) CUDA() Device { return m.dev }
+
+// BackendName is "cuda" ("cuda-sim" on a simulated device) for metal.Backend's Name.
+func (m *MetalDevice) BackendName() string {
+	if m.dev.Simulated() {
+		return "cuda-sim"
+	}
+	return "cuda"
+}
 
 func (m *MetalDevice) Name() string    { return m.dev.Name() }
 func (m *MetalDevice) Simulated() bool { return m.dev.Simulated() }

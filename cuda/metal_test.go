@@ -156,6 +156,9 @@ func TestBackendOverCUDA(t *testing.T) {
 		t.Errorf("Info %+v", i)
 	}
 	b := metal.NewBackend(m)
+	if b.Name() != "cuda" {
+		t.Errorf("backend name %q, want cuda", b.Name())
+	}
 	w := []float32{1, 2, 3, 4, 5, 6, 7, 8}
 	raw := make([]byte, 4*len(w))
 	for i, v := range w {

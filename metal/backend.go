@@ -71,7 +71,16 @@ func (b *Backend) WeightBytes() int64  { return b.weightBytes.Load() }
 func (b *Backend) KVBytes() int64      { return b.kvBytes.Load() }
 func (b *Backend) ScratchBytes() int64 { return b.scratchBytes.Load() }
 
+// Named is a device that is not Metal (CUDA's adapter): its backend's name.
+type Named interface {
+	BackendName() string
+}
+
+// Name is the backend's: "metal", "metal-sim", or the device's own (e.g. "cuda").
 func (b *Backend) Name() string {
+	if n, ok := b.dev.(Named); ok {
+		return n.BackendName()
+	}
 	if b.dev.Simulated() {
 		return "metal-sim"
 	}
