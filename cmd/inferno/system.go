@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	cpubackend "github.com/inferno-go/inferno/cpu"
+	"github.com/inferno-go/inferno/cuda"
 	"github.com/inferno-go/inferno/metal"
 	"github.com/inferno-go/inferno/metal/sim"
 	"github.com/inferno-go/inferno/tensor"
@@ -27,6 +28,7 @@ type systemInfo struct {
 	Kernels     string            `json:"cpu_kernels"`
 	Backends    map[string]string `json:"backends"` // name -> "available" or why not
 	Metal       *metal.Info       `json:"metal,omitempty"`
+	CUDA        []cuda.Info       `json:"cuda,omitempty"`
 	GoVersion   string            `json:"go_version"`
 	Version     string            `json:"inferno_version"`
 }
@@ -65,6 +67,14 @@ func gatherSystem() systemInfo {
 		}
 	} else {
 		s.Backends["metal"] = "needs macOS on Apple Silicon"
+	}
+	if l, err := cuda.Devices(); err != nil {
+		s.Backends["cuda"] = err.Error()
+	} else if len(l) == 0 {
+		s.Backends["cuda"] = "the NVIDIA driver reports no CUDA device"
+	} else {
+		s.CUDA = l
+		s.Backends["cuda"] = fmt.Sprintf("available (%d device(s))", len(l))
 	}
 	if _, err := sim.Compiler(); err == nil {
 		s.Backends["metal-sim"] = "available (clang-19)"
@@ -140,12 +150,16 @@ func newSystemCmd() *cobra.Command {
 			}
 			fmt.Fprintf(out, "os/arch:   %s/%s\ncpu:       %s, %d cores, features %s\nmemory:    %.1f GiB\ncpu path:  %s\n",
 				s.OS, s.Arch, s.CPU, s.Cores, strings.Join(s.Features, " "), float64(s.MemoryBytes)/(1<<30), s.Kernels)
-			for _, b := range []string{"cpu", "metal", "metal-sim"} {
+			for _, b := range []string{"cpu", "cuda", "metal", "metal-sim"} {
 				fmt.Fprintf(out, "backend %-10s %s\n", b+":", s.Backends[b])
 			}
 			if s.Metal != nil {
 				fmt.Fprintf(out, "metal:     %s, %s, unified memory %v, recommended working set %s\n",
 					s.Metal.Name, s.Metal.Family, s.Metal.UnifiedMemory, metal.MiB(s.Metal.MaxWorkingSet))
+			}
+			for i, d := range s.CUDA {
+				fmt.Fprintf(out, "cuda %d:    %s, compute capability %s, %d multiprocessors, %s, driver CUDA %s\n",
+					i, d.Name, d.ComputeCapability(), d.Multiprocessors, metal.MiB(d.TotalMemory), d.Driver())
 			}
 			fmt.Fprintf(out, "inferno %s (%s)\n", s.Version, s.GoVersion)
 			return nil
