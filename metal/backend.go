@@ -13,8 +13,9 @@ import (
 	"github.com/inferno-go/inferno/tensor"
 )
 
-// Backend implements backend.Backend with the Metal kernels on a Device (a GPU, or the
-// simulator). The graph-encoding code here is the same for both. Ops record dispatches;
+// Backend implements backend.Backend with the GPU kernels on a Device (an Apple or,
+// through cuda.MetalDevice, an NVIDIA GPU, or the simulator). The graph-encoding code
+// here is the same for all. Ops record dispatches;
 // Read, Write and Argmax flush (commit and wait) first. The ops of one model run one
 // forward pass at a time (the model's lock); the byte counts and Err may be read, and
 // buffers allocated, from any goroutine.

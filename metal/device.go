@@ -1,7 +1,8 @@
-// Package metal is the GPU backend's host side. Device is the small interface the
-// graph-encoding code and the kernel conformance suite are written against: buffers,
-// pipelines by kernel name, dispatch, sync. The simulator (SimDevice, every platform) and
-// Metal itself through purego (darwin) implement it, so the same code runs on both.
+// Package metal is the GPU backend's host side, for Metal and CUDA alike. Device is the
+// small interface the graph-encoding code and the kernel conformance suite are written
+// against: buffers, pipelines by kernel name, dispatch, sync. The simulator (SimDevice,
+// every platform), Metal itself through purego (darwin) and an NVIDIA GPU through
+// cuda.MetalDevice implement it, so the same code runs on all three.
 package metal
 
 import (
