@@ -25,6 +25,8 @@ type simCUDA struct {
 	free int64
 }
 
+var simCUDAOrdinal int
+
 type simCUDABuffer struct {
 	metal.Buffer
 	size int
@@ -64,12 +66,14 @@ func (s *simCUDA) Run(d cuda.Dispatch) error {
 	return s.sim.Run(x)
 }
 
-// useSimCUDA makes openCUDA return a simulated device with free bytes free (or err).
+// useSimCUDA makes openCUDA return a simulated device with free bytes free (or err);
+// the device number asked for is kept in simCUDAOrdinal.
 func useSimCUDA(t *testing.T, free int64, err error) {
 	t.Helper()
 	old := openCUDA
 	t.Cleanup(func() { openCUDA = old })
-	openCUDA = func() (cuda.Device, error) {
+	openCUDA = func(ordinal int) (cuda.Device, error) {
+		simCUDAOrdinal = ordinal
 		if err != nil {
 			return nil, err
 		}
@@ -173,6 +177,16 @@ func TestCUDAErrors(t *testing.T) {
 		if !errors.Is(err, broken) || !strings.Contains(err.Error(), "cuModuleLoadData") {
 			t.Errorf("%s with a failing driver: %v", backend, err)
 		}
+	}
+	// --device N reaches the driver; it means nothing to the other backends
+	for _, backend := range []string{"cuda", "auto"} {
+		simCUDAOrdinal = -1
+		if _, err := Load(model, Options{Backend: backend, Device: 3}); err == nil || simCUDAOrdinal != 3 {
+			t.Errorf("%s, device 3: opened device %d (%v)", backend, simCUDAOrdinal, err)
+		}
+	}
+	if _, err := Load(model, Options{Backend: "metal-sim", Device: 1}); err == nil || err.Error() != "device 1: a device number applies to backend cuda (or auto), not metal-sim" {
+		t.Errorf("metal-sim, device 1: %v", err)
 	}
 	for _, cause := range []error{cuda.ErrNoDriver, fmt.Errorf("cuda: cuInit: CUDA_ERROR_NO_DEVICE (%w)", cuda.ErrNoDevice)} {
 		useSimCUDA(t, 0, cause)

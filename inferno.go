@@ -35,6 +35,7 @@ type Options struct {
 	GPULayers   int    // transformer blocks on the GPU, first ones first; 0 or more than the model has: all
 	Log         io.Writer
 	Verbose     bool // log why "auto" chose its backend
+	Device      int  // the CUDA device's number on hosts with several (0: the first)
 	// LoadProgress, when set, is called as transformer blocks are loaded.
 	LoadProgress func(done, total int)
 }
@@ -164,8 +165,8 @@ func gpuPrefix(g *metal.Backend) string {
 	}
 }
 
-// openCUDA opens the first CUDA device (tests substitute one).
-var openCUDA = func() (cuda.Device, error) { return cuda.Open(0) }
+// openCUDA opens CUDA device number ordinal (tests substitute one).
+var openCUDA = func(ordinal int) (cuda.Device, error) { return cuda.Open(ordinal) }
 
 // openGPU picks the GPU backend the options ask for, logs what it chose, and checks
 // the memory plan before anything is allocated on the device.
@@ -231,6 +232,9 @@ func openGPU(opts Options, h llama.HParams, f *gguf.File, log io.Writer) (_ *met
 // Metal on macOS, the CPU otherwise, and with Verbose logs why. A GPU that exists but
 // fails to open is an error, never a quiet fall-back to the CPU.
 func openDevice(opts Options, log io.Writer) (dev metal.Device, cu cuda.Device, err error) {
+	if opts.Device != 0 && opts.Backend != "cuda" && opts.Backend != "auto" && opts.Backend != "" {
+		return nil, nil, fmt.Errorf("device %d: a device number applies to backend cuda (or auto), not %s", opts.Device, opts.Backend)
+	}
 	switch name := opts.Backend; name {
 	case "cpu":
 		return nil, nil, nil
@@ -244,13 +248,13 @@ func openDevice(opts Options, log io.Writer) (dev metal.Device, cu cuda.Device, 
 		dev, err = metal.NewSimDevice()
 		return dev, nil, err
 	case "cuda":
-		if cu, err = openCUDA(); err != nil {
+		if cu, err = openCUDA(opts.Device); err != nil {
 			return nil, nil, fmt.Errorf("backend cuda: %w", err)
 		}
 		return cuda.NewMetalDevice(cu), cu, nil
 	case "", "auto":
 		var reason string
-		dev, cu, reason, err = autoDevice()
+		dev, cu, reason, err = autoDevice(opts.Device)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -263,10 +267,10 @@ func openDevice(opts Options, log io.Writer) (dev metal.Device, cu cuda.Device, 
 	}
 }
 
-func autoDevice() (metal.Device, cuda.Device, string, error) {
+func autoDevice(ordinal int) (metal.Device, cuda.Device, string, error) {
 	switch runtime.GOOS {
 	case "linux", "windows":
-		cu, err := openCUDA()
+		cu, err := openCUDA(ordinal)
 		switch {
 		case errors.Is(err, cuda.ErrNoDriver) || errors.Is(err, cuda.ErrNoDevice):
 			return nil, nil, fmt.Sprintf("CPU (%v)", err), nil
