@@ -21,11 +21,19 @@ import (
 // would and runs every dispatch, converted back, on the Metal simulator (the CUDA
 // kernels are ports of the same sources), so `--backend cuda` runs end to end here.
 type simCUDA struct {
-	sim  *metal.SimDevice
-	free int64
+	sim       *metal.SimDevice
+	free      int64
+	allocLeft int // allocations before one fails (negative: no limit)
+	closed    bool
 }
 
-var simCUDAOrdinal int
+// What the last openCUDA of useSimCUDA was asked for and made, and how many
+// allocations the next device grants (0: no limit).
+var (
+	simCUDAOrdinal    int
+	simCUDALast       *simCUDA
+	simCUDAAllocLimit int
+)
 
 type simCUDABuffer struct {
 	metal.Buffer
@@ -41,9 +49,13 @@ func (s *simCUDA) Info() cuda.Info {
 func (s *simCUDA) Simulated() bool                         { return false } // the root package must take it for a GPU
 func (s *simCUDA) MemInfo() (free, total int64, err error) { return s.free, 140 << 30, nil }
 func (s *simCUDA) Sync() error                             { return s.sim.Sync() }
-func (s *simCUDA) Close()                                  { s.sim.Close() }
+func (s *simCUDA) Close()                                  { s.sim.Close(); s.closed = true }
 
 func (s *simCUDA) NewBuffer(n int) (cuda.Buffer, error) {
+	if s.allocLeft == 0 {
+		return nil, fmt.Errorf("cuda: cuMemAlloc(%d bytes): CUDA_ERROR_OUT_OF_MEMORY", n)
+	}
+	s.allocLeft--
 	b, err := s.sim.NewBuffer(n)
 	if err != nil {
 		return nil, err
@@ -66,12 +78,11 @@ func (s *simCUDA) Run(d cuda.Dispatch) error {
 	return s.sim.Run(x)
 }
 
-// useSimCUDA makes openCUDA return a simulated device with free bytes free (or err);
-// the device number asked for is kept in simCUDAOrdinal.
+// useSimCUDA makes openCUDA return a simulated device with free bytes free (or err).
 func useSimCUDA(t *testing.T, free int64, err error) {
 	t.Helper()
 	old := openCUDA
-	t.Cleanup(func() { openCUDA = old })
+	t.Cleanup(func() { openCUDA, simCUDALast, simCUDAAllocLimit = old, nil, 0 })
 	openCUDA = func(ordinal int) (cuda.Device, error) {
 		simCUDAOrdinal = ordinal
 		if err != nil {
@@ -81,7 +92,8 @@ func useSimCUDA(t *testing.T, free int64, err error) {
 		if serr != nil {
 			return nil, serr
 		}
-		return &simCUDA{sim: d, free: free}, nil
+		simCUDALast = &simCUDA{sim: d, free: free, allocLeft: simCUDAAllocLimit - 1}
+		return simCUDALast, nil
 	}
 }
 
@@ -162,6 +174,25 @@ func TestCUDAMemoryPlan(t *testing.T) {
 	}
 	if strings.Contains(msg, "\n") {
 		t.Errorf("error is not one line: %q", msg)
+	}
+	if !simCUDALast.closed {
+		t.Error("the device was left open")
+	}
+}
+
+// TestCUDALoadFailureClosesDevice: a load that fails after the device was opened (here
+// an allocation while weights are uploaded) returns the driver's error and closes the
+// device.
+func TestCUDALoadFailureClosesDevice(t *testing.T) {
+	needSim(t)
+	useSimCUDA(t, 100<<30, nil)
+	simCUDAAllocLimit = 5
+	_, err := Load(refdata.Path(t, "models", "stories260K.gguf"), Options{Backend: "cuda"})
+	if err == nil || !strings.Contains(err.Error(), "cuMemAlloc") {
+		t.Errorf("an allocation failing during the load: %v", err)
+	}
+	if simCUDALast == nil || !simCUDALast.closed {
+		t.Error("the device was left open")
 	}
 }
 

@@ -105,14 +105,19 @@ func Load(path string, opts Options) (*Model, error) {
 		f.Close()
 		return nil, err
 	}
+	loaded := false
+	defer func() { // a failed load releases the device (a CUDA context) too
+		if !loaded {
+			if gpu != nil {
+				gpu.Device().Close()
+			}
+			b.Close()
+			f.Close()
+		}
+	}()
 	// the GPU's session memory counts against the machine's only where they share it
 	onSharedGPU := gpu != nil && gpu.Device().Info().UnifiedMemory
 	if err := checkMemory(h, opts, b.Threads(), gpu == nil || nGPU < h.NLayer, onSharedGPU); err != nil {
-		if gpu != nil {
-			gpu.Device().Close()
-		}
-		b.Close()
-		f.Close()
 		return nil, err
 	}
 	if gpu != nil {
@@ -136,13 +141,9 @@ func Load(path string, opts Options) (*Model, error) {
 	place.Progress = opts.LoadProgress
 	m, err := llama.LoadPlaced(place, f)
 	if err != nil {
-		b.Close()
-		f.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if tk.Len() != m.NVocab {
-		b.Close()
-		f.Close()
 		return nil, fmt.Errorf("%s: tokenizer has %d tokens, model %d", path, tk.Len(), m.NVocab)
 	}
 	mm.llm = m
@@ -150,6 +151,7 @@ func Load(path string, opts Options) (*Model, error) {
 		fmt.Fprintf(log, "%s model buffer size = %s\n", gpuPrefix(gpu), metal.MiB(gpu.WeightBytes()))
 	}
 	mm.loadTime = time.Since(start)
+	loaded = true
 	return mm, nil
 }
 
