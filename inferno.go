@@ -7,6 +7,7 @@
 package inferno
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/inferno-go/inferno/backend"
 	"github.com/inferno-go/inferno/cpu"
+	"github.com/inferno-go/inferno/cuda"
 	"github.com/inferno-go/inferno/gguf"
 	"github.com/inferno-go/inferno/metal"
 	"github.com/inferno-go/inferno/model/llama"
@@ -29,9 +31,11 @@ type Options struct {
 	ContextSize int    // tokens per session; 0: the model's training context, at most 4096
 	BatchSize   int    // prompt tokens per forward pass; 0: 512
 	F32KVCache  bool   // store K/V in float32 instead of llama.cpp's default float16 (CPU)
-	Backend     string // "auto" (default: Metal when a device exists), "cpu", "metal", "metal-sim"
+	Backend     string // "auto" (default: CUDA or Metal when a device exists), "cpu", "cuda", "metal", "metal-sim"
 	GPULayers   int    // transformer blocks on the GPU, first ones first; 0 or more than the model has: all
 	Log         io.Writer
+	Verbose     bool // log why "auto" chose its backend
+	Device      int  // the CUDA device's number on hosts with several (0: the first)
 	// LoadProgress, when set, is called as transformer blocks are loaded.
 	LoadProgress func(done, total int)
 }
@@ -101,12 +105,19 @@ func Load(path string, opts Options) (*Model, error) {
 		f.Close()
 		return nil, err
 	}
-	if err := checkMemory(h, opts, b.Threads(), gpu == nil || nGPU < h.NLayer, gpu != nil); err != nil {
-		if gpu != nil {
-			gpu.Device().Close()
+	loaded := false
+	defer func() { // a failed load releases the device (a CUDA context) too
+		if !loaded {
+			if gpu != nil {
+				gpu.Device().Close()
+			}
+			b.Close()
+			f.Close()
 		}
-		b.Close()
-		f.Close()
+	}()
+	// the GPU's session memory counts against the machine's only where they share it
+	onSharedGPU := gpu != nil && gpu.Device().Info().UnifiedMemory
+	if err := checkMemory(h, opts, b.Threads(), gpu == nil || nGPU < h.NLayer, onSharedGPU); err != nil {
 		return nil, err
 	}
 	if gpu != nil {
@@ -130,13 +141,9 @@ func Load(path string, opts Options) (*Model, error) {
 	place.Progress = opts.LoadProgress
 	m, err := llama.LoadPlaced(place, f)
 	if err != nil {
-		b.Close()
-		f.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if tk.Len() != m.NVocab {
-		b.Close()
-		f.Close()
 		return nil, fmt.Errorf("%s: tokenizer has %d tokens, model %d", path, tk.Len(), m.NVocab)
 	}
 	mm.llm = m
@@ -144,76 +151,143 @@ func Load(path string, opts Options) (*Model, error) {
 		fmt.Fprintf(log, "%s model buffer size = %s\n", gpuPrefix(gpu), metal.MiB(gpu.WeightBytes()))
 	}
 	mm.loadTime = time.Since(start)
+	loaded = true
 	return mm, nil
 }
 
+// gpuPrefix starts the log lines about the GPU's buffers, as llama.cpp's do.
 func gpuPrefix(g *metal.Backend) string {
-	if g.Device().Simulated() {
-		return "metal-sim"
+	switch n := g.Name(); n {
+	case "metal":
+		return "Metal"
+	case "cuda":
+		return "CUDA"
+	default:
+		return n
 	}
-	return "Metal"
 }
+
+// openCUDA opens CUDA device number ordinal (tests substitute one).
+var openCUDA = func(ordinal int) (cuda.Device, error) { return cuda.Open(ordinal) }
 
 // openGPU picks the GPU backend the options ask for, logs what it chose, and checks
 // the memory plan before anything is allocated on the device.
-func openGPU(opts Options, h llama.HParams, f *gguf.File, log io.Writer) (*metal.Backend, int, error) {
-	name := opts.Backend
-	if name == "" {
-		name = "auto"
-	}
+func openGPU(opts Options, h llama.HParams, f *gguf.File, log io.Writer) (_ *metal.Backend, _ int, err error) {
 	nGPU := opts.GPULayers
 	if nGPU <= 0 || nGPU > h.NLayer {
 		nGPU = h.NLayer
 	}
-	var dev metal.Device
-	var err error
-	switch name {
-	case "cpu":
-	case "metal":
-		if runtime.GOOS != "darwin" {
-			return nil, 0, fmt.Errorf("backend metal needs macOS on Apple Silicon (this is %s/%s); use --backend cpu or metal-sim", runtime.GOOS, runtime.GOARCH)
-		}
-		if dev, err = metal.NewDevice(); err != nil {
-			return nil, 0, err
-		}
-	case "metal-sim":
-		if dev, err = metal.NewSimDevice(); err != nil {
-			return nil, 0, err
-		}
-	case "auto":
-		if runtime.GOOS == "darwin" {
-			dev, _ = metal.NewDevice() // no device: CPU
-		}
-	default:
-		return nil, 0, fmt.Errorf("unknown backend %q (want auto, cpu, metal or metal-sim)", name)
+	dev, cu, err := openDevice(opts, log)
+	if err != nil {
+		return nil, 0, err
 	}
 	if dev == nil {
 		fmt.Fprintf(log, "GGUF backend - GPU enabled: false, GPU layers: 0\n")
 		return nil, 0, nil
 	}
+	defer func() {
+		if err != nil {
+			dev.Close()
+		}
+	}()
 	layers := opts.GPULayers
 	if layers <= 0 {
 		layers = 999
 	}
 	fmt.Fprintf(log, "GGUF backend - GPU enabled: true, GPU layers: %d\n", layers)
-	info := dev.Info()
-	fmt.Fprintf(log, "%s: device %s, GPU family %s, unified memory: %v, recommended max working set %s\n",
-		map[bool]string{true: "metal-sim", false: "Metal"}[dev.Simulated()], info.Name, info.Family, info.UnifiedMemory, metal.MiB(info.MaxWorkingSet))
+	var limit int64 // what the plan must fit in, and its source for the error
+	var limitText string
+	if cu != nil {
+		i := cu.Info()
+		free, total, err := cu.MemInfo()
+		if err != nil {
+			return nil, 0, err
+		}
+		fmt.Fprintf(log, "CUDA: device %s, compute capability %s, %d multiprocessors, memory %s (%s free), driver CUDA %s\n",
+			i.Name, i.ComputeCapability(), i.Multiprocessors, metal.MiB(total), metal.MiB(free), i.Driver())
+		limit, limitText = free, fmt.Sprintf("%s has %s free of %s", i.Name, metal.MiB(free), metal.MiB(total))
+	} else {
+		info := dev.Info()
+		fmt.Fprintf(log, "%s: device %s, GPU family %s, unified memory: %v, recommended max working set %s\n",
+			map[bool]string{true: "metal-sim", false: "Metal"}[dev.Simulated()], info.Name, info.Family, info.UnifiedMemory, metal.MiB(info.MaxWorkingSet))
+		limit, limitText = info.MaxWorkingSet, fmt.Sprintf("%s recommends at most %s", info.Name, metal.MiB(info.MaxWorkingSet))
+	}
 	plan := planMemory(h, f, nGPU, opts)
 	fmt.Fprintf(log, "memory plan: weights %s, KV cache %s, compute %s (total %s)\n",
 		metal.MiB(plan.weights), metal.MiB(plan.kv), metal.MiB(plan.compute), metal.MiB(plan.total()))
-	if info.MaxWorkingSet > 0 && plan.total() > info.MaxWorkingSet {
+	if limit > 0 && plan.total() > limit {
 		fit := 0
 		for n := nGPU - 1; n >= 0; n-- {
-			if planMemory(h, f, n, opts).total() <= info.MaxWorkingSet {
+			if planMemory(h, f, n, opts).total() <= limit {
 				fit = n
 				break
 			}
 		}
-		return nil, 0, fmt.Errorf("the model needs %s on the GPU (weights %s, KV cache %s, compute %s) but %s recommends at most %s: use --gpu-layers %d or a smaller --ctx",
-			metal.MiB(plan.total()), metal.MiB(plan.weights), metal.MiB(plan.kv), metal.MiB(plan.compute), info.Name, metal.MiB(info.MaxWorkingSet), fit)
+		return nil, 0, fmt.Errorf("the model needs %s on the GPU (weights %s, KV cache %s, compute %s) but %s: use --gpu-layers %d or a smaller --ctx",
+			metal.MiB(plan.total()), metal.MiB(plan.weights), metal.MiB(plan.kv), metal.MiB(plan.compute), limitText, fit)
 	}
 	return metal.NewBackend(dev), nGPU, nil
+}
+
+// openDevice opens the device opts.Backend names (nil for the CPU); cu is set when it
+// is a CUDA device. "auto" takes CUDA where a driver finds a device (Linux, Windows),
+// Metal on macOS, the CPU otherwise, and with Verbose logs why. A GPU that exists but
+// fails to open is an error, never a quiet fall-back to the CPU.
+func openDevice(opts Options, log io.Writer) (dev metal.Device, cu cuda.Device, err error) {
+	if opts.Device != 0 && opts.Backend != "cuda" && opts.Backend != "auto" && opts.Backend != "" {
+		return nil, nil, fmt.Errorf("device %d: a device number applies to backend cuda (or auto), not %s", opts.Device, opts.Backend)
+	}
+	switch name := opts.Backend; name {
+	case "cpu":
+		return nil, nil, nil
+	case "metal":
+		if runtime.GOOS != "darwin" {
+			return nil, nil, fmt.Errorf("backend metal needs macOS on Apple Silicon (this is %s/%s); use --backend cpu, cuda or metal-sim", runtime.GOOS, runtime.GOARCH)
+		}
+		dev, err = metal.NewDevice()
+		return dev, nil, err
+	case "metal-sim":
+		dev, err = metal.NewSimDevice()
+		return dev, nil, err
+	case "cuda":
+		if cu, err = openCUDA(opts.Device); err != nil {
+			return nil, nil, fmt.Errorf("backend cuda: %w", err)
+		}
+		return cuda.NewMetalDevice(cu), cu, nil
+	case "", "auto":
+		var reason string
+		dev, cu, reason, err = autoDevice(opts.Device)
+		if err != nil {
+			return nil, nil, err
+		}
+		if opts.Verbose {
+			fmt.Fprintf(log, "backend auto: %s\n", reason)
+		}
+		return dev, cu, nil
+	default:
+		return nil, nil, fmt.Errorf("unknown backend %q (want auto, cpu, cuda, metal or metal-sim)", name)
+	}
+}
+
+func autoDevice(ordinal int) (metal.Device, cuda.Device, string, error) {
+	switch runtime.GOOS {
+	case "linux", "windows":
+		cu, err := openCUDA(ordinal)
+		switch {
+		case errors.Is(err, cuda.ErrNoDriver) || errors.Is(err, cuda.ErrNoDevice):
+			return nil, nil, fmt.Sprintf("CPU (%v)", err), nil
+		case err != nil:
+			return nil, nil, "", fmt.Errorf("backend auto: the CUDA device does not work (%w); use --backend cpu to run on the CPU", err)
+		}
+		return cuda.NewMetalDevice(cu), cu, "CUDA on " + cu.Name(), nil
+	case "darwin":
+		d, err := metal.NewDevice()
+		if err != nil {
+			return nil, nil, fmt.Sprintf("CPU (%v)", err), nil
+		}
+		return d, nil, "Metal on " + d.Name(), nil
+	}
+	return nil, nil, fmt.Sprintf("CPU (no GPU backend on %s)", runtime.GOOS), nil
 }
 
 type memPlan struct{ weights, kv, compute int64 }
@@ -253,8 +327,8 @@ func planMemory(h llama.HParams, f *gguf.File, nGPU int, opts Options) memPlan {
 	return p
 }
 
-// BackendName names the backend running the model: "cpu", "metal", "metal-sim", or
-// "metal-sim+cpu" when the blocks are split.
+// BackendName names the backend running the model: "cpu", "cuda", "metal",
+// "metal-sim", or e.g. "cuda+cpu" when the blocks are split.
 func (m *Model) BackendName() string {
 	if m.gpu == nil {
 		return "cpu"

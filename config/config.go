@@ -37,7 +37,7 @@ type Setting struct {
 
 // Settings are every key a config file may hold.
 var Settings = []Setting{
-	{"backend_config", "gpu_enabled", "bool", true, "use the GPU (Metal) when there is one"},
+	{"backend_config", "gpu_enabled", "bool", true, "use the GPU (CUDA or Metal) when there is one"},
 	{"backend_config", "gpu_layers", "int", 999, "transformer blocks on the GPU"},
 	{"backend_config", "context_size", "int", 0, "tokens per session (0: the model's, at most 4096)"},
 	{"backend_config", "batch_size", "int", 512, "prompt tokens per forward pass"},

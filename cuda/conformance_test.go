@@ -10,27 +10,30 @@ import (
 	"time"
 
 	"github.com/inferno-go/inferno/cpu"
+	"github.com/inferno-go/inferno/metal"
 )
 
 // The CUDA kernels against the CPU reference on a real GPU, with llama.cpp
-// test-backend-ops's thresholds (NMSE ≤ 1e-7 for norm; argmax exact). Without a driver
-// they skip, printing why; INFERNO_CUDA_REQUIRE=1 (set by the GPU check) makes that a
-// failure.
+// test-backend-ops's thresholds (NMSE ≤ 1e-7 for norm; argmax exact), launched with
+// metal/launch.go's geometry through MetalDevice, as the backend launches them. Without
+// a driver they skip, printing why; INFERNO_CUDA_REQUIRE=1 (set by the GPU check) makes
+// that a failure.
 
 var ref = cpu.New(1)
 
-func openGPU(t *testing.T) *GPUDevice {
+func openGPU(t *testing.T) *MetalDevice {
 	t.Helper()
-	d, err := Open(0)
+	g, err := Open(0)
 	if err != nil {
 		if os.Getenv("INFERNO_CUDA_REQUIRE") != "" {
 			t.Fatal(err)
 		}
 		t.Skipf("SKIP: no CUDA device: %v", err)
 	}
+	d := NewMetalDevice(g)
 	t.Cleanup(d.Close)
-	i := d.Info()
-	free, total, err := d.MemInfo()
+	i := g.Info()
+	free, total, err := g.MemInfo()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +68,7 @@ func f32Bytes(v []float32) []byte {
 	return out
 }
 
-func upload(t *testing.T, d Device, data []byte) Arg {
+func upload(t *testing.T, d metal.Device, data []byte) metal.Arg {
 	t.Helper()
 	b, err := d.NewBuffer(len(data))
 	if err != nil {
@@ -75,10 +78,10 @@ func upload(t *testing.T, d Device, data []byte) Arg {
 	if err := b.Write(0, data); err != nil {
 		t.Fatal(err)
 	}
-	return Arg{Buf: b}
+	return metal.Arg{Buf: b}
 }
 
-func download(t *testing.T, a Arg, n int) []byte {
+func download(t *testing.T, a metal.Arg, n int) []byte {
 	t.Helper()
 	out := make([]byte, n)
 	if err := a.Buf.Read(a.Off, out); err != nil {
@@ -103,7 +106,7 @@ func TestConformanceRMSNorm(t *testing.T) {
 			r := rand.New(rand.NewPCG(4, uint64(cols)))
 			x, w := randVec(r, rows*cols), randVec(r, cols)
 			y := upload(t, d, make([]byte, 4*rows*cols))
-			if err := d.Run(LaunchRMSNorm(upload(t, d, f32Bytes(x)), upload(t, d, f32Bytes(w)), y, rows, cols, 1e-5)); err != nil {
+			if err := d.Run(metal.LaunchRMSNorm(upload(t, d, f32Bytes(x)), upload(t, d, f32Bytes(w)), y, rows, cols, 1e-5)); err != nil {
 				t.Fatal(err)
 			}
 			if err := d.Sync(); err != nil {
@@ -134,7 +137,7 @@ func TestConformanceArgmax(t *testing.T) {
 			x[n/3], x[n-1] = 50, 50
 			x[n+n/2] = 60
 			out := upload(t, d, make([]byte, 8))
-			if err := d.Run(LaunchArgmax(upload(t, d, f32Bytes(x)), out, 2, n)); err != nil {
+			if err := d.Run(metal.LaunchArgmax(upload(t, d, f32Bytes(x)), out, 2, n)); err != nil {
 				t.Fatal(err)
 			}
 			if err := d.Sync(); err != nil {
@@ -166,7 +169,7 @@ func TestConformanceChain(t *testing.T) {
 	x[1234] = 40 // the largest, before and after the norm
 	y := upload(t, d, make([]byte, 4*cols))
 	out := upload(t, d, make([]byte, 4))
-	for _, dp := range []Dispatch{LaunchRMSNorm(upload(t, d, f32Bytes(x)), upload(t, d, f32Bytes(w)), y, 1, cols, 1e-5), LaunchArgmax(y, out, 1, cols)} {
+	for _, dp := range []metal.Dispatch{metal.LaunchRMSNorm(upload(t, d, f32Bytes(x)), upload(t, d, f32Bytes(w)), y, 1, cols, 1e-5), metal.LaunchArgmax(y, out, 1, cols)} {
 		if err := d.Run(dp); err != nil {
 			t.Fatal(err)
 		}
@@ -187,7 +190,7 @@ func TestDriverErrors(t *testing.T) {
 	} else {
 		t.Log(err)
 	}
-	if err := d.Run(Dispatch{Kernel: "no_such_kernel", Grid: [3]int{1, 1, 1}, Threads: [3]int{1, 1, 1}}); err == nil {
+	if err := d.Run(metal.Dispatch{Kernel: "no_such_kernel", Grid: [3]int{1, 1, 1}, Threads: [3]int{1, 1, 1}}); err == nil {
 		t.Error("an unknown kernel was recorded")
 	} else {
 		t.Log(err)
@@ -207,12 +210,13 @@ func BenchmarkSync(b *testing.B) {
 }
 
 func benchSync(b *testing.B, cols, n int) {
-	d, err := Open(0)
+	g, err := Open(0)
 	if err != nil {
 		b.Skipf("SKIP: no CUDA device: %v", err)
 	}
+	d := NewMetalDevice(g)
 	defer d.Close()
-	bufs := make([]Arg, 3)
+	bufs := make([]metal.Arg, 3)
 	for i := range bufs {
 		buf, err := d.NewBuffer(4 * cols)
 		if err != nil {
@@ -222,13 +226,13 @@ func benchSync(b *testing.B, cols, n int) {
 		if err := buf.Write(0, make([]byte, 4*cols)); err != nil {
 			b.Fatal(err)
 		}
-		bufs[i] = Arg{Buf: buf}
+		bufs[i] = metal.Arg{Buf: buf}
 	}
 	b.ResetTimer()
 	start := time.Now()
 	for range b.N {
 		for range n {
-			if err := d.Run(LaunchRMSNorm(bufs[0], bufs[1], bufs[2], 1, cols, 1e-5)); err != nil {
+			if err := d.Run(metal.LaunchRMSNorm(bufs[0], bufs[1], bufs[2], 1, cols, 1e-5)); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -1,9 +1,10 @@
-// Package cuda is the NVIDIA GPU backend's host side. Device is the interface the
-// kernel conformance suite (and, later, the backend) is written against: buffers,
-// kernels by name, dispatch, sync — metal.Device's contract with device memory that the
-// host reaches by copies. GPUDevice implements it over the CUDA driver API
+// Package cuda is the NVIDIA GPU backend's host side. Device is its interface:
+// buffers, kernels by name, dispatch, sync — metal.Device's contract with device memory
+// that the host reaches by copies. GPUDevice implements it over the CUDA driver API
 // (libcuda.so.1, loaded with purego: no cgo, no toolkit), running the PTX that package
-// kernels embeds.
+// kernels embeds. MetalDevice runs metal.Backend's graph, with metal/launch.go's launch
+// geometry, on a Device: the model and the conformance cases are written once for both
+// GPUs.
 package cuda
 
 import (
@@ -101,3 +102,16 @@ func (e *UnsyncedAccessError) Error() string {
 
 // ErrNoDriver: the CUDA driver library could not be loaded on this machine.
 var ErrNoDriver = errors.New("cuda: no NVIDIA driver")
+
+// ErrNoDevice: the driver is there but finds no CUDA device. With ErrNoDriver, the
+// errors on which `--backend auto` runs on the CPU instead.
+var ErrNoDevice = errors.New("cuda: no CUDA device")
+
+// errorNoDevice is CUDA_ERROR_NO_DEVICE.
+const errorNoDevice cuResult = 100
+
+// noDevice is a driver's error (its message kept) that is ErrNoDevice.
+type noDevice struct{ error }
+
+func (e noDevice) Is(target error) bool { return target == ErrNoDevice }
+func (e noDevice) Unwrap() error        { return e.error }

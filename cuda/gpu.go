@@ -50,15 +50,16 @@ func Open(ordinal int) (*GPUDevice, error) {
 func openWith(drv *driver, ordinal int, ptx []byte) (_ *GPUDevice, err error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	if err := drv.check(drv.Init(0), "cuInit", ""); err != nil {
+	n, err := deviceCount(drv)
+	if err != nil {
 		return nil, err
 	}
-	var n int32
-	if err := drv.check(drv.DeviceGetCount(&n), "cuDeviceGetCount", ""); err != nil {
+	if ordinal < 0 || ordinal >= n {
+		err := fmt.Errorf("cuda: device %d does not exist: the driver reports %d CUDA device(s)", ordinal, n)
+		if n == 0 {
+			err = noDevice{err}
+		}
 		return nil, err
-	}
-	if ordinal < 0 || ordinal >= int(n) {
-		return nil, fmt.Errorf("cuda: device %d does not exist: the driver reports %d CUDA device(s)", ordinal, n)
 	}
 	params, err := ptxParams(ptx)
 	if err != nil {
@@ -68,7 +69,7 @@ func openWith(drv *driver, ordinal int, ptx []byte) (_ *GPUDevice, err error) {
 	if err := drv.check(drv.DeviceGet(&d.dev, int32(ordinal)), "cuDeviceGet", fmt.Sprint(ordinal)); err != nil {
 		return nil, err
 	}
-	if d.info, err = deviceInfo(drv, d.dev); err != nil {
+	if err := d.readInfo(); err != nil {
 		return nil, err
 	}
 	if err := drv.check(drv.PrimaryCtxRetain(&d.ctx, d.dev), "cuDevicePrimaryCtxRetain", ""); err != nil {
@@ -92,7 +93,25 @@ func openWith(drv *driver, ordinal int, ptx []byte) (_ *GPUDevice, err error) {
 	return d, nil
 }
 
-// Devices lists the GPUs the driver reports, without creating a context on them.
+// deviceCount initializes the driver and counts its devices. A driver that finds no
+// device says so with an error that is ErrNoDevice.
+func deviceCount(drv *driver) (int, error) {
+	if r := drv.Init(0); r != 0 {
+		err := drv.check(r, "cuInit", "")
+		if r == errorNoDevice {
+			err = noDevice{err}
+		}
+		return 0, err
+	}
+	var n int32
+	if err := drv.check(drv.DeviceGetCount(&n), "cuDeviceGetCount", ""); err != nil {
+		return 0, err
+	}
+	return int(n), nil
+}
+
+// Devices describes every CUDA device (for `inferno system`); without a driver the
+// error wraps ErrNoDriver.
 func Devices() ([]Info, error) {
 	drv, err := loadDriver()
 	if err != nil {
@@ -102,58 +121,54 @@ func Devices() ([]Info, error) {
 }
 
 func devicesWith(drv *driver) ([]Info, error) {
-	if err := drv.check(drv.Init(0), "cuInit", ""); err != nil {
-		return nil, err
-	}
-	var n int32
-	if err := drv.check(drv.DeviceGetCount(&n), "cuDeviceGetCount", ""); err != nil {
+	n, err := deviceCount(drv)
+	if err != nil {
 		return nil, err
 	}
 	var out []Info
 	for i := range n {
-		var dev int32
-		if err := drv.check(drv.DeviceGet(&dev, i), "cuDeviceGet", fmt.Sprint(i)); err != nil {
+		d := &GPUDevice{drv: drv}
+		if err := drv.check(drv.DeviceGet(&d.dev, int32(i)), "cuDeviceGet", fmt.Sprint(i)); err != nil {
 			return nil, err
 		}
-		info, err := deviceInfo(drv, dev)
-		if err != nil {
+		if err := d.readInfo(); err != nil {
 			return nil, err
 		}
-		out = append(out, info)
+		out = append(out, d.info)
 	}
 	return out, nil
 }
 
-func deviceInfo(drv *driver, dev int32) (Info, error) {
-	var info Info
+func (d *GPUDevice) readInfo() error {
+	drv := d.drv
 	name := make([]byte, 256)
-	if err := drv.check(drv.DeviceGetName(&name[0], int32(len(name)), dev), "cuDeviceGetName", ""); err != nil {
-		return info, err
+	if err := drv.check(drv.DeviceGetName(&name[0], int32(len(name)), d.dev), "cuDeviceGetName", ""); err != nil {
+		return err
 	}
-	info.Name = cString(&name[0], len(name))
+	d.info.Name = cString(&name[0], len(name))
 	for _, a := range []struct {
 		attr int32
 		to   *int
 		name string
-	}{{attrCCMajor, &info.Major, "compute capability major"}, {attrCCMinor, &info.Minor, "compute capability minor"},
-		{attrMultiprocessors, &info.Multiprocessors, "multiprocessor count"}} {
+	}{{attrCCMajor, &d.info.Major, "compute capability major"}, {attrCCMinor, &d.info.Minor, "compute capability minor"},
+		{attrMultiprocessors, &d.info.Multiprocessors, "multiprocessor count"}} {
 		var v int32
-		if err := drv.check(drv.DeviceGetAttribute(&v, a.attr, dev), "cuDeviceGetAttribute", a.name); err != nil {
-			return info, err
+		if err := drv.check(drv.DeviceGetAttribute(&v, a.attr, d.dev), "cuDeviceGetAttribute", a.name); err != nil {
+			return err
 		}
 		*a.to = int(v)
 	}
 	var total uint64
-	if err := drv.check(drv.DeviceTotalMem(&total, dev), "cuDeviceTotalMem", ""); err != nil {
-		return info, err
+	if err := drv.check(drv.DeviceTotalMem(&total, d.dev), "cuDeviceTotalMem", ""); err != nil {
+		return err
 	}
-	info.TotalMemory = int64(total)
+	d.info.TotalMemory = int64(total)
 	var v int32
 	if err := drv.check(drv.DriverGetVersion(&v), "cuDriverGetVersion", ""); err != nil {
-		return info, err
+		return err
 	}
-	info.DriverVersion = int(v)
-	return info, nil
+	d.info.DriverVersion = int(v)
+	return nil
 }
 
 // release frees what openWith acquired (zero handles are skipped).
@@ -360,10 +375,9 @@ func (d *GPUDevice) Run(x Dispatch) error {
 		return err
 	}
 	if sizes, ok := d.params[x.Kernel]; ok {
-		err = checkParams(x, sizes)
-	}
-	if err != nil {
-		return err
+		if err := checkParams(x, sizes); err != nil {
+			return err
+		}
 	}
 	r := recorded{d: x, fn: fn, bufs: make([]*gpuBuffer, len(x.Args))}
 	r.d.Args = make([]Arg, len(x.Args))
@@ -426,14 +440,14 @@ func (d *GPUDevice) Sync() error {
 			break
 		}
 	}
-	res := d.drv.StreamSynchronize(d.stream)
+	var serr error
+	if res := d.drv.StreamSynchronize(d.stream); res != 0 { // the message is formatted only then
+		serr = d.drv.check(res, "cuStreamSynchronize", fmt.Sprintf("%d dispatches, %s first, %s last", len(p), p[0].d.Kernel, p[len(p)-1].d.Kernel))
+	}
 	if err != nil {
 		return err
 	}
-	if res != 0 {
-		return d.drv.check(res, "cuStreamSynchronize", fmt.Sprintf("%d dispatches, %s first, %s last", len(p), p[0].d.Kernel, p[len(p)-1].d.Kernel))
-	}
-	return nil
+	return serr
 }
 
 // launch passes each argument as one kernel parameter: a buffer's device pointer (plus

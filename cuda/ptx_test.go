@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/inferno-go/inferno/kernels"
+	"github.com/inferno-go/inferno/metal"
 )
 
 func TestPTXParams(t *testing.T) {
@@ -31,12 +32,16 @@ func TestLaunchMatchesPTX(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	buf := Arg{Buf: &gpuBuffer{size: 4}}
+	buf := metal.Arg{Buf: &gpuBuffer{size: 4}}
 	launched := map[string]bool{}
-	for _, d := range []Dispatch{
-		LaunchRMSNorm(buf, buf, buf, 2, 64, 1e-5),
-		LaunchArgmax(buf, buf, 2, 64),
+	for _, md := range []metal.Dispatch{
+		metal.LaunchRMSNorm(buf, buf, buf, 2, 64, 1e-5),
+		metal.LaunchArgmax(buf, buf, 2, 64),
 	} {
+		d, err := Convert(md)
+		if err != nil {
+			t.Fatal(err)
+		}
 		launched[d.Kernel] = true
 		sizes, ok := params[d.Kernel]
 		if !ok {

@@ -13,8 +13,9 @@ import (
 	"github.com/inferno-go/inferno/tensor"
 )
 
-// Backend implements backend.Backend with the Metal kernels on a Device (a GPU, or the
-// simulator). The graph-encoding code here is the same for both. Ops record dispatches;
+// Backend implements backend.Backend with the GPU kernels on a Device (an Apple or,
+// through cuda.MetalDevice, an NVIDIA GPU, or the simulator). The graph-encoding code
+// here is the same for all. Ops record dispatches;
 // Read, Write and Argmax flush (commit and wait) first. The ops of one model run one
 // forward pass at a time (the model's lock); the byte counts and Err may be read, and
 // buffers allocated, from any goroutine.
@@ -71,7 +72,16 @@ func (b *Backend) WeightBytes() int64  { return b.weightBytes.Load() }
 func (b *Backend) KVBytes() int64      { return b.kvBytes.Load() }
 func (b *Backend) ScratchBytes() int64 { return b.scratchBytes.Load() }
 
+// Named is a device that is not Metal (CUDA's adapter): its backend's name.
+type Named interface {
+	BackendName() string
+}
+
+// Name is the backend's: "metal", "metal-sim", or the device's own (e.g. "cuda").
 func (b *Backend) Name() string {
+	if n, ok := b.dev.(Named); ok {
+		return n.BackendName()
+	}
 	if b.dev.Simulated() {
 		return "metal-sim"
 	}
@@ -116,7 +126,10 @@ func (b *Backend) Weight(name string, t tensor.DType, rows, cols int, data []byt
 	if err != nil {
 		return nil, fmt.Errorf("metal: weight %s: %w", name, err)
 	}
-	copy(buf.Bytes(), data[:n])
+	if err := buf.Write(0, data[:n]); err != nil {
+		buf.Release()
+		return nil, fmt.Errorf("metal: weight %s: %w", name, err)
+	}
 	return &Tensor{buf: buf, rows: rows, cols: cols, dt: t, rowBytes: rb}, nil
 }
 
@@ -177,25 +190,28 @@ func (b *Backend) View(t backend.Tensor, lo, hi int) backend.Tensor {
 	return &c
 }
 
-func (t *Tensor) floats() []float32 {
-	b := t.buf.Bytes()[t.off : t.off+t.rows*t.rowBytes]
-	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), t.rows*t.cols)
-}
-
 // Write and Read flush first: the host touches a buffer only when no recorded
-// dispatch binds it. After a failure (a tensor may have no buffer) they do nothing;
-// Err reports it.
+// dispatch binds it. They copy as many floats as both sides hold. After a failure (a
+// tensor may have no buffer) they do nothing; Err reports it.
 func (b *Backend) Write(dst backend.Tensor, src []float32) {
 	b.flush()
-	if !b.failed() {
-		copy(dst.(*Tensor).floats(), src)
+	if b.failed() {
+		return
+	}
+	t := dst.(*Tensor)
+	if err := t.buf.Write(t.off, f32bytes(src[:min(len(src), t.rows*t.cols)])); err != nil {
+		b.fail(err)
 	}
 }
 
 func (b *Backend) Read(src backend.Tensor, dst []float32) {
 	b.flush()
-	if !b.failed() {
-		copy(dst, src.(*Tensor).floats())
+	if b.failed() {
+		return
+	}
+	t := src.(*Tensor)
+	if err := t.buf.Read(t.off, f32bytes(dst[:min(len(dst), t.rows*t.cols)])); err != nil {
+		b.fail(err)
 	}
 }
 
@@ -222,7 +238,7 @@ func (b *Backend) upload(s *staging, v []int32) Arg {
 	if s.used {
 		b.flush()
 	}
-	if len(v) > s.cap {
+	if len(v) > s.cap || s.buf == nil {
 		n := max(len(v), 2*s.cap, 64)
 		buf, err := b.dev.NewBuffer(4 * n)
 		if err != nil {
@@ -235,7 +251,10 @@ func (b *Backend) upload(s *staging, v []int32) Arg {
 		b.scratchBytes.Add(int64(4 * (n - s.cap)))
 		s.buf, s.cap = buf, n
 	}
-	copy(s.buf.Bytes(), i32bytes(v))
+	if err := s.buf.Write(0, i32bytes(v)); err != nil {
+		b.fail(err)
+		return Arg{}
+	}
 	s.held = append(s.held[:0], v...)
 	s.used = true
 	return Arg{Buf: s.buf}
@@ -246,6 +265,10 @@ func i32bytes(v []int32) []byte {
 		return nil
 	}
 	return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), 4*len(v))
+}
+
+func f32bytes(v []float32) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 4*len(v))
 }
 
 // run records dispatches; after the first error the backend records nothing more.
@@ -392,7 +415,12 @@ func (b *Backend) Argmax(t backend.Tensor) (int32, error) {
 	if err := b.Err(); err != nil {
 		return 0, err
 	}
-	return int32(binary.LittleEndian.Uint32(b.argmaxOut.Bytes())), nil
+	var id [4]byte
+	if err := b.argmaxOut.Read(0, id[:]); err != nil {
+		b.fail(err)
+		return 0, err
+	}
+	return int32(binary.LittleEndian.Uint32(id[:])), nil
 }
 
 var _ backend.Backend = (*Backend)(nil)

@@ -1,7 +1,8 @@
-// Package metal is the GPU backend's host side. Device is the small interface the
-// graph-encoding code and the kernel conformance suite are written against: buffers,
-// pipelines by kernel name, dispatch, sync. The simulator (SimDevice, every platform) and
-// Metal itself through purego (darwin) implement it, so the same code runs on both.
+// Package metal is the GPU backend's host side, for Metal and CUDA alike. Device is the
+// small interface the graph-encoding code and the kernel conformance suite are written
+// against: buffers, pipelines by kernel name, dispatch, sync. The simulator (SimDevice,
+// every platform), Metal itself through purego (darwin) and an NVIDIA GPU through
+// cuda.MetalDevice implement it, so the same code runs on all three.
 package metal
 
 import (
@@ -14,12 +15,22 @@ import (
 	"github.com/inferno-go/inferno/metal/sim"
 )
 
-// Buffer is device memory visible to the host (shared storage).
+// Buffer is device memory. The host reaches it by copies, so a device whose memory
+// the host cannot map (CUDA) implements the contract too; see Device for when.
 type Buffer interface {
-	// Bytes is the buffer's memory; see Device for when the host may touch it.
-	Bytes() []byte
+	// Write copies p into the buffer at byte offset off.
+	Write(off int, p []byte) error
+	// Read copies the buffer's bytes at offset off into p.
+	Read(off int, p []byte) error
 	// Release frees the buffer once no recorded dispatch uses it any more.
 	Release()
+}
+
+// HostBuffer is a buffer whose memory the host maps (Metal's shared storage, the
+// simulator): Bytes is that memory, under the same rule as Read and Write.
+type HostBuffer interface {
+	Buffer
+	Bytes() []byte
 }
 
 // MaxInlineBytes is the largest Arg.Bytes (Metal's setBytes limit).
@@ -61,7 +72,7 @@ type Info struct {
 //     wrote without any host involvement.
 //   - Sync commits everything recorded since the last Sync and waits until it has
 //     executed; it returns the first execution error.
-//   - The host may read or write a buffer's Bytes only while no recorded, unsynced
+//   - The host may Read or Write a buffer only while no recorded, unsynced
 //     dispatch binds it: inputs are written before the Run that reads them, outputs
 //     are read after the Sync that follows it. Writing a buffer between the Run that
 //     binds it and the Sync is a race with the GPU; reading one returns stale bytes.
@@ -70,8 +81,8 @@ type Info struct {
 //   - Release may be called while a recorded dispatch still binds the buffer; the
 //     memory is freed when that dispatch is done.
 //
-// The simulator enforces the third rule in strict mode: such a host access panics
-// with an *UnsyncedAccessError.
+// The simulator enforces the third rule in strict mode: Read and Write return an
+// *UnsyncedAccessError, and Bytes panics with one.
 type Device interface {
 	Name() string
 	Info() Info
@@ -100,7 +111,7 @@ type SimDevice struct {
 	lib   *sim.Library
 	Order sim.LaneOrder
 	// Strict makes kernel diagnostics errors and host access to a buffer that a pending
-	// dispatch binds a panic (an *UnsyncedAccessError).
+	// dispatch binds an *UnsyncedAccessError (returned by Read and Write, raised by Bytes).
 	Strict  bool
 	Seed    uint64
 	Workers int
@@ -153,6 +164,8 @@ func (d *SimDevice) Close() {
 	d.retire(p)
 }
 
+var _ HostBuffer = (*simBuffer)(nil)
+
 type simBuffer struct {
 	b        *sim.Buffer
 	dev      *SimDevice
@@ -169,6 +182,39 @@ func (b *simBuffer) Bytes() []byte {
 		panic(&UnsyncedAccessError{Kernel: first})
 	}
 	return b.b.Data
+}
+
+// Read and Write copy; in strict mode they refuse a buffer a pending dispatch binds.
+func (b *simBuffer) Read(off int, p []byte) error {
+	if err := b.access("read", off, p); err != nil {
+		return err
+	}
+	copy(p, b.b.Data[off:])
+	return nil
+}
+
+func (b *simBuffer) Write(off int, p []byte) error {
+	if err := b.access("write", off, p); err != nil {
+		return err
+	}
+	copy(b.b.Data[off:], p)
+	return nil
+}
+
+func (b *simBuffer) access(op string, off int, p []byte) error {
+	b.dev.mu.Lock()
+	uses, first, released := b.uses, b.first, b.released
+	b.dev.mu.Unlock()
+	n := len(b.b.Data)
+	switch {
+	case released:
+		return fmt.Errorf("metal sim: %s of a released buffer", op)
+	case off < 0 || off > n || len(p) > n-off:
+		return fmt.Errorf("metal sim: %s of %d bytes at offset %d: outside the buffer's %d bytes", op, len(p), off, n)
+	case uses > 0 && b.dev.Strict:
+		return &UnsyncedAccessError{Kernel: first}
+	}
+	return nil
 }
 
 func (b *simBuffer) Release() {

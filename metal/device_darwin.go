@@ -185,12 +185,41 @@ func (g *GPUDevice) Name() string    { return g.info.Name }
 func (g *GPUDevice) Info() Info      { return g.info }
 func (g *GPUDevice) Simulated() bool { return false }
 
+var _ HostBuffer = (*gpuBuffer)(nil)
+
 type gpuBuffer struct {
 	id   objc.ID
 	data []byte
 }
 
 func (b *gpuBuffer) Bytes() []byte { return b.data }
+
+// Read and Write copy through the shared-storage mapping.
+func (b *gpuBuffer) Read(off int, p []byte) error {
+	if err := b.check("read", off, p); err != nil {
+		return err
+	}
+	copy(p, b.data[off:])
+	return nil
+}
+
+func (b *gpuBuffer) Write(off int, p []byte) error {
+	if err := b.check("write", off, p); err != nil {
+		return err
+	}
+	copy(b.data[off:], p)
+	return nil
+}
+
+func (b *gpuBuffer) check(op string, off int, p []byte) error {
+	switch n := len(b.data); {
+	case b.id == 0:
+		return fmt.Errorf("metal: %s of a released buffer", op)
+	case off < 0 || off > n || len(p) > n-off:
+		return fmt.Errorf("metal: %s of %d bytes at offset %d: outside the buffer's %d bytes", op, len(p), off, n)
+	}
+	return nil
+}
 
 // Release drops the host's reference; a command buffer (made with commandBuffer, which
 // retains what it binds) keeps the buffer alive until it has executed.

@@ -22,12 +22,16 @@ func f32buf(t *testing.T, d metal.Device, v []float32) metal.Buffer {
 		t.Fatal(err)
 	}
 	t.Cleanup(b.Release)
-	copy(unsafe.Slice((*float32)(unsafe.Pointer(&b.Bytes()[0])), len(v)), v)
+	if err := b.Write(0, unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), 4*len(v))); err != nil {
+		t.Fatal(err)
+	}
 	return b
 }
 
+// f32s is the simulator buffer's memory, mapped (so an unsynced access panics).
 func f32s(b metal.Buffer) []float32 {
-	return unsafe.Slice((*float32)(unsafe.Pointer(&b.Bytes()[0])), len(b.Bytes())/4)
+	m := b.(metal.HostBuffer).Bytes()
+	return unsafe.Slice((*float32)(unsafe.Pointer(&m[0])), len(m)/4)
 }
 
 // unsynced calls f and returns the *UnsyncedAccessError it panicked with (nil if none).
@@ -60,7 +64,7 @@ func TestSimDeviceCommandBuffer(t *testing.T) {
 		}
 	}
 	for name, buf := range map[string]metal.Buffer{"output y": y, "output z": z, "input a": a} {
-		e := unsynced(func() { _ = buf.Bytes() })
+		e := unsynced(func() { _ = buf.(metal.HostBuffer).Bytes() })
 		if e == nil || e.Kernel != "add" {
 			t.Errorf("host access to %s before Sync: got %v, want an *UnsyncedAccessError naming add", name, e)
 		}
@@ -75,7 +79,7 @@ func TestSimDeviceCommandBuffer(t *testing.T) {
 	if got := f32s(z); got[0] != 12 || got[1] != 24 || got[2] != 36 {
 		t.Errorf("z = %v, want [12 24 36]", got)
 	}
-	if e := unsynced(func() { _ = a.Bytes() }); e != nil {
+	if e := unsynced(func() { _ = a.(metal.HostBuffer).Bytes() }); e != nil {
 		t.Errorf("after Sync: %v", e)
 	}
 }
@@ -113,5 +117,51 @@ func TestWeightTypes(t *testing.T) {
 	b := metal.NewBackend(nil)
 	if _, err := b.Weight("w", tensor.BF16, 1, 32, make([]byte, 64)); err == nil || !strings.Contains(err.Error(), "no Metal kernels") {
 		t.Errorf("BF16 (no block decoder in quants.metal): %v", err)
+	}
+}
+
+// TestSimBufferReadWrite: Read and Write copy at an offset, refuse ranges outside the
+// buffer, and in strict mode return an *UnsyncedAccessError for a buffer a pending
+// dispatch binds (the contract a device the host cannot map, such as CUDA, keeps too).
+func TestSimBufferReadWrite(t *testing.T) {
+	d := simDevice(t)
+	a := f32buf(t, d, []float32{1, 2, 3, 4})
+	if err := a.Write(4, []byte{0, 0, 0xa0, 0x40}); err != nil { // a[1] = 5
+		t.Fatal(err)
+	}
+	got := make([]byte, 8)
+	if err := a.Read(4, got); err != nil {
+		t.Fatal(err)
+	}
+	if f := unsafe.Slice((*float32)(unsafe.Pointer(&got[0])), 2); f[0] != 5 || f[1] != 3 {
+		t.Errorf("read %v after writing 5 at offset 4, want [5 3]", f)
+	}
+	for _, off := range []int{-1, 13, 17} {
+		if err := a.Read(off, make([]byte, 4)); err == nil || !strings.Contains(err.Error(), "outside the buffer's 16 bytes") {
+			t.Errorf("read of 4 bytes at offset %d: %v", off, err)
+		}
+		if err := a.Write(off, make([]byte, 4)); err == nil {
+			t.Errorf("write of 4 bytes at offset %d accepted", off)
+		}
+	}
+	y := f32buf(t, d, make([]float32, 4))
+	if err := d.Run(metal.LaunchAdd(metal.Arg{Buf: a}, metal.Arg{Buf: a}, metal.Arg{Buf: y}, 4)); err != nil {
+		t.Fatal(err)
+	}
+	var ue *metal.UnsyncedAccessError
+	if err := y.Read(0, got); !errors.As(err, &ue) || ue.Kernel != "add" {
+		t.Errorf("read before Sync: %v, want an *UnsyncedAccessError naming add", err)
+	}
+	if err := a.Write(0, got); !errors.As(err, &ue) {
+		t.Errorf("write before Sync: %v, want an *UnsyncedAccessError", err)
+	}
+	if err := d.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := y.Read(0, got); err != nil {
+		t.Fatal(err)
+	}
+	if f := unsafe.Slice((*float32)(unsafe.Pointer(&got[0])), 2); f[0] != 2 || f[1] != 10 {
+		t.Errorf("y = a + a: %v, want [2 10]", f)
 	}
 }

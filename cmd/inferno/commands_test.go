@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/inferno-go/inferno"
+	"github.com/inferno-go/inferno/cuda"
 	"github.com/inferno-go/inferno/internal/refdata"
 	"github.com/inferno-go/inferno/metal/sim"
 )
@@ -264,8 +265,8 @@ func TestSystemAndQuantizeCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &s); err != nil || s.Cores < 1 || s.Backends["cpu"] != "available" {
 		t.Errorf("system: %v %+v", err, s)
 	}
-	// cuda: devices listed, or the one-line reason there are none
-	if c := s.Backends["cuda"]; c == "" || strings.Contains(c, "\n") || (len(s.CUDA) == 0) != strings.HasPrefix(c, "cuda: ") {
+	// cuda: its devices, or why not (no driver here)
+	if c := s.Backends["cuda"]; c == "" || (strings.HasPrefix(c, "available") != (len(s.CUDA) > 0)) {
 		t.Errorf("system: cuda %q with %d devices", c, len(s.CUDA))
 	}
 	dst := filepath.Join(t.TempDir(), "q.gguf")
@@ -299,5 +300,21 @@ func TestCPUProfileFlag(t *testing.T) {
 	}
 	if _, err := runCLI(t, "--cpuprofile", filepath.Join(t.TempDir(), "no", "such", "dir", "p"), "system"); err == nil {
 		t.Error("--cpuprofile into a missing directory: accepted")
+	}
+}
+
+// TestRunCUDAWithoutDriver: `run --backend cuda` on a machine without the NVIDIA
+// driver fails at once with one line saying so; it does not run on the CPU.
+func TestRunCUDAWithoutDriver(t *testing.T) {
+	if d, err := cuda.Open(0); err == nil {
+		d.Close()
+		t.Skip("SKIP: a CUDA driver and device are present")
+	}
+	out, err := runCLI(t, "run", "-m", refdata.Path(t, "models", "stories260K.gguf"), "-p", "x", "-n", "4", "--backend", "cuda")
+	if err == nil || !strings.HasPrefix(err.Error(), "backend cuda: cuda: no NVIDIA driver") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("run --backend cuda: %v", err)
+	}
+	if strings.Contains(out, "GPU enabled: false") {
+		t.Errorf("it fell back to the CPU:\n%s", out)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 
+	"github.com/inferno-go/inferno/cuda"
 	"github.com/inferno-go/inferno/metal"
 	"github.com/inferno-go/inferno/metal/conformance"
 	"github.com/inferno-go/inferno/metal/sim"
@@ -34,14 +35,20 @@ func openKernelDevice(backend string, order string) (metal.Device, error) {
 			return nil, fmt.Errorf("--backend metal needs macOS on Apple Silicon (this is %s/%s); use --backend metal-sim", runtime.GOOS, runtime.GOARCH)
 		}
 		return metal.NewDevice()
+	case "cuda":
+		d, err := cuda.Open(0)
+		if err != nil {
+			return nil, fmt.Errorf("--backend cuda: %w", err)
+		}
+		return cuda.NewMetalDevice(d), nil
 	}
-	return nil, fmt.Errorf("--backend %q: want metal or metal-sim", backend)
+	return nil, fmt.Errorf("--backend %q: want cuda, metal or metal-sim", backend)
 }
 
 func newKernelsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "kernels",
-		Short: "Test and benchmark the Metal kernels (on a Mac GPU or the simulator)",
+		Short: "Test and benchmark the GPU kernels (on an NVIDIA GPU, a Mac GPU or the simulator)",
 	}
 	var backend, filter, order string
 	var asJSON bool
@@ -84,7 +91,7 @@ func newKernelsCmd() *cobra.Command {
 			return nil
 		},
 	}
-	test.Flags().StringVar(&backend, "backend", "metal-sim", "metal (a Mac GPU) or metal-sim (the simulator)")
+	test.Flags().StringVar(&backend, "backend", "metal-sim", "cuda (an NVIDIA GPU), metal (a Mac GPU) or metal-sim (the simulator)")
 	test.Flags().StringVar(&filter, "filter", "", "only cases whose name contains this (or a family: matvec, attention, ...)")
 	test.Flags().StringVar(&order, "lane-order", "forward", "simulator lane order: forward, reverse or shuffled")
 	var calls int
@@ -128,7 +135,7 @@ func newKernelsCmd() *cobra.Command {
 			return nil
 		},
 	}
-	bench.Flags().StringVar(&backend, "backend", "metal-sim", "metal or metal-sim")
+	bench.Flags().StringVar(&backend, "backend", "metal-sim", "cuda, metal or metal-sim")
 	bench.Flags().StringVar(&filter, "filter", "", "only kernels whose name contains this")
 	bench.Flags().IntVar(&calls, "calls", 5, "timed calls per case (median reported)")
 	bench.Flags().BoolVar(&asJSON, "json", false, "print JSON")

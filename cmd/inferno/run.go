@@ -26,6 +26,7 @@ type modelFlags struct {
 	f32KV     bool
 	backend   string
 	gpuLayers int
+	device    int
 	origins   configOrigins
 }
 
@@ -48,8 +49,9 @@ func (f *modelFlags) register(cmd *cobra.Command) {
 	cmd.Flags().IntVar(&f.ctx, "ctx", 0, "context size in tokens (0: the model's, at most 4096)")
 	cmd.Flags().IntVar(&f.batch, "batch", 512, "prompt tokens per forward pass")
 	cmd.Flags().BoolVar(&f.f32KV, "f32-kv", false, "keep the KV cache in float32 (default float16, as llama.cpp)")
-	cmd.Flags().StringVar(&f.backend, "backend", "auto", "auto (Metal when a device exists), cpu, metal, or metal-sim (the Metal kernels on the CPU simulator)")
+	cmd.Flags().StringVar(&f.backend, "backend", "auto", "auto (CUDA where the NVIDIA driver finds a GPU, Metal on a Mac, else the CPU; --verbose says why), cpu, cuda (NVIDIA GPU), metal, or metal-sim (the Metal kernels on the CPU simulator)")
 	cmd.Flags().IntVar(&f.gpuLayers, "gpu-layers", 999, "transformer blocks on the GPU, first ones first (0: CPU only)")
+	cmd.Flags().IntVar(&f.device, "device", 0, "the CUDA GPU's number on a host with several (inferno system lists them)")
 	_ = cmd.MarkFlagRequired("model")
 }
 
@@ -63,6 +65,8 @@ func (f *modelFlags) validate() error {
 		return fmt.Errorf("%s must be > 0", f.origins.name("batch", f.batch))
 	case f.gpuLayers < 0:
 		return fmt.Errorf("%s must be >= 0", f.origins.name("gpu-layers", f.gpuLayers))
+	case f.device < 0:
+		return fmt.Errorf("--device %d must be >= 0", f.device)
 	}
 	return nil
 }
@@ -109,7 +113,7 @@ func (f *modelFlags) load(stderr io.Writer) (*inferno.Model, error) {
 	lp := newProgress(stderr, "loading")
 	lp.onlyDone = true // plain logs get one line when done, not ten
 	m, err := inferno.Load(path, inferno.Options{Threads: f.threads, ContextSize: f.ctx, BatchSize: f.batch,
-		F32KVCache: f.f32KV, Backend: backend, GPULayers: f.gpuLayers, Log: logWriter(stderr),
+		F32KVCache: f.f32KV, Backend: backend, GPULayers: f.gpuLayers, Log: logWriter(stderr), Verbose: flagVerbose, Device: f.device,
 		LoadProgress: func(done, total int) { lp.update(done, total, "blocks") }})
 	var oe *inferno.OptionError
 	if errors.As(err, &oe) {

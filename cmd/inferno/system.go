@@ -68,12 +68,13 @@ func gatherSystem() systemInfo {
 	} else {
 		s.Backends["metal"] = "needs macOS on Apple Silicon"
 	}
-	// CUDA devices are listed; the backend that runs models on them is not wired yet.
 	if l, err := cuda.Devices(); err != nil {
 		s.Backends["cuda"] = err.Error()
+	} else if len(l) == 0 {
+		s.Backends["cuda"] = "the NVIDIA driver reports no CUDA device"
 	} else {
 		s.CUDA = l
-		s.Backends["cuda"] = fmt.Sprintf("driver found, %d device(s); running models on them is not implemented yet", len(l))
+		s.Backends["cuda"] = fmt.Sprintf("available (%d device(s))", len(l))
 	}
 	if _, err := sim.Compiler(); err == nil {
 		s.Backends["metal-sim"] = "available (clang-19)"
@@ -149,7 +150,7 @@ func newSystemCmd() *cobra.Command {
 			}
 			fmt.Fprintf(out, "os/arch:   %s/%s\ncpu:       %s, %d cores, features %s\nmemory:    %.1f GiB\ncpu path:  %s\n",
 				s.OS, s.Arch, s.CPU, s.Cores, strings.Join(s.Features, " "), float64(s.MemoryBytes)/(1<<30), s.Kernels)
-			for _, b := range []string{"cpu", "metal", "metal-sim", "cuda"} {
+			for _, b := range []string{"cpu", "cuda", "metal", "metal-sim"} {
 				fmt.Fprintf(out, "backend %-10s %s\n", b+":", s.Backends[b])
 			}
 			if s.Metal != nil {
@@ -157,8 +158,8 @@ func newSystemCmd() *cobra.Command {
 					s.Metal.Name, s.Metal.Family, s.Metal.UnifiedMemory, metal.MiB(s.Metal.MaxWorkingSet))
 			}
 			for i, d := range s.CUDA {
-				fmt.Fprintf(out, "cuda %d:    %s, compute capability %s, %d SMs, %.1f GiB, driver CUDA %s\n",
-					i, d.Name, d.ComputeCapability(), d.Multiprocessors, float64(d.TotalMemory)/(1<<30), d.Driver())
+				fmt.Fprintf(out, "cuda %d:    %s, compute capability %s, %d multiprocessors, %s, driver CUDA %s\n",
+					i, d.Name, d.ComputeCapability(), d.Multiprocessors, metal.MiB(d.TotalMemory), d.Driver())
 			}
 			fmt.Fprintf(out, "inferno %s (%s)\n", s.Version, s.GoVersion)
 			return nil

@@ -92,9 +92,9 @@ func TestMissingSyncFails(t *testing.T) {
 					return 0, err
 				}
 			}
-			got := floats(y, len(x)) // the planted bug: without Sync, the GPU has not written y
+			got := b.floats(y, len(x)) // the planted bug: without Sync, the GPU has not written y
 			want := []float32{0.3651484, 0.7302967, 1.0954452, 1.4605935}
-			return nmse(got, want), nil
+			return b.result(nmse(got, want))
 		}
 	}
 	r := runCase(dev, Case{Family: "planted", Name: "rms_norm without Sync", Max: 1e-7, run: rmsNormCase(false)})
