@@ -20,6 +20,10 @@
 #include "../matmul.metal"
 #include "../norm.metal"
 #include "../argmax.metal"
+#include "../rope.metal"
+#include "../elementwise.metal"
+#include "../kv.metal"
+#include "../attention.metal"
 #pragma clang attribute pop
 #pragma clang force_cuda_host_device end
 
@@ -58,4 +62,45 @@ KERNEL rms_norm(const float * x, const float * w, float * y, NormArgs a) {
 // One warp per row; grid.x = rows, 32 threads.
 KERNEL argmax(const float * x, int * out, int ncols) {
     argmax_row(x + GROUP_X * ncols, out + GROUP_X, ncols, LANE);
+}
+
+// One thread per (pair, head, row); grid = (ceil(dims / 2 / 32), heads, rows), 32 threads.
+KERNEL rope(float * x, const int * pos, RopeArgs a) {
+    rope_pair(x, pos, a.nhead, a.head_dim, a.dims, a.base, a.neox, GID_X, GID_Y, GID_Z);
+}
+
+// One thread per element; grid.x = ceil(n / 256), 256 threads.
+KERNEL add(const float * a, const float * b, float * y, EltArgs p) {
+    add_one(a, b, y, p.n, GID_X);
+}
+
+// One thread per element; grid.x = ceil(n / 256), 256 threads.
+KERNEL swiglu(const float * gate, const float * up, float * y, EltArgs p) {
+    swiglu_one(gate, up, y, p.n, GID_X);
+}
+
+// One thread per element; grid = (ceil(kv_dim / 32), tokens), 32 threads.
+KERNEL kv_store(const float * k, const float * v, half * kc, half * vc, const int * pos, KVArgs a) {
+    kv_store_one(k, v, kc, vc, pos, a.kv_dim, a.layer_offset, GID_X, GID_Y);
+}
+
+// One warp per (head, 32-position block); grid = (heads, ceil(n_kv / 32)), 32 threads;
+// the block's probabilities in 128 bytes of static shared memory.
+KERNEL attn_partial(const float * q, const half * kc, const half * vc, float * part, AttnArgs a) {
+    __shared__ float p[ATT_BLOCK];
+    attn_partial_block(q, kc, vc, part, a.nhead, a.nkvhead, a.head_dim, a.n_kv, a.nblocks, a.scale,
+                       a.layer_offset, GROUP_X, GROUP_Y, LANE, p);
+}
+
+// One warp per head; grid.x = heads, 32 threads.
+KERNEL attn_merge(const float * part, float * o, AttnArgs a) {
+    attn_merge_head(part, o, a.head_dim, a.nblocks, GROUP_X, LANE);
+}
+
+// One warp per (head, query row); grid = (heads, rows), 32 threads; a block's
+// probabilities in 128 bytes of static shared memory.
+KERNEL attn_prefill(const float * q, const half * kc, const half * vc, float * o, const int * pos, AttnArgs a) {
+    __shared__ float p[ATT_BLOCK];
+    attn_prefill_row(q, kc, vc, o, pos, a.nhead, a.nkvhead, a.head_dim, a.scale, a.layer_offset,
+                     GROUP_X, GROUP_Y, LANE, p);
 }
