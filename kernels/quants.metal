@@ -49,6 +49,17 @@ struct blk_f16 {
     }
 };
 
+struct blk_bf16 {
+    enum { QK = 1, BYTES = 2 };
+    static inline void dq16(device const uchar * row, int c, int n, thread float * y) {
+        device const ushort * x = (device const ushort *) row;
+        for (int l = 0; l < 16; l++) {
+            int e = 16 * c + l;
+            y[l] = e < n ? as_type<float>(uint(x[e]) << 16) : 0.0f;   // bfloat16 is float's top half
+        }
+    }
+};
+
 struct blk_q4_0 {
     enum { QK = 32, BYTES = 18 };
     static inline void dq16(device const uchar * row, int c, int n, thread float * y) {
