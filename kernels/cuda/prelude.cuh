@@ -78,8 +78,9 @@ inline float cos(float x) { return __nvvm_cos_approx_f(mtl_reduce_2pi(x)); }
 namespace mem_flags {
 enum flags { mem_none = 0, mem_device = 1, mem_threadgroup = 2 };
 }
-// bar.sync 0: waits for the whole block and orders its shared and global accesses.
-inline void threadgroup_barrier(mem_flags::flags) { __nvvm_barrier_sync(0); }
+// __syncthreads (clang's builtin): bar.sync 0, which waits for the whole block and
+// orders its shared and global accesses; like Metal's, every thread must reach it.
+inline void threadgroup_barrier(mem_flags::flags) { __syncthreads(); }
 
 // ---- SIMD-group reductions over a full warp (32 lanes, all active) ----
 // A butterfly, so every lane gets the result, as Metal's simd_sum does.
