@@ -2,12 +2,12 @@ package cuda
 
 import (
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 
 	"github.com/inferno-go/inferno/kernels"
 	"github.com/inferno-go/inferno/metal"
+	"github.com/inferno-go/inferno/tensor"
 )
 
 func TestPTXParams(t *testing.T) {
@@ -25,24 +25,24 @@ func TestPTXParams(t *testing.T) {
 	}
 }
 
-// TestLaunchMatchesPTX: every launch function's dispatch fits its kernel's parameters
-// in the committed PTX, and every kernel of the PTX has a launch function here.
-func TestLaunchMatchesPTX(t *testing.T) {
+// TestCheckParamsOnPTX: the parameter table Run checks dispatches against is read from
+// the committed PTX, and metal's launches pass it (metal's TestLaunchMatchesPTX holds
+// every launch function to the PTX; this checks the reader and checkParams on it).
+func TestCheckParamsOnPTX(t *testing.T) {
 	params, err := ptxParams(kernels.PTX())
 	if err != nil {
 		t.Fatal(err)
 	}
 	buf := metal.Arg{Buf: &gpuBuffer{size: 4}}
-	launched := map[string]bool{}
 	for _, md := range []metal.Dispatch{
 		metal.LaunchRMSNorm(buf, buf, buf, 2, 64, 1e-5),
 		metal.LaunchArgmax(buf, buf, 2, 64),
+		metal.LaunchMatVec(tensor.Q4_K, buf, buf, buf, 8, 256, 1),
 	} {
 		d, err := Convert(md)
 		if err != nil {
 			t.Fatal(err)
 		}
-		launched[d.Kernel] = true
 		sizes, ok := params[d.Kernel]
 		if !ok {
 			t.Errorf("%s: no such entry point in kernels.PTX()", d.Kernel)
@@ -51,15 +51,9 @@ func TestLaunchMatchesPTX(t *testing.T) {
 		if err := checkParams(d, sizes); err != nil {
 			t.Error(err)
 		}
-	}
-	var missing []string
-	for k := range params {
-		if !launched[k] {
-			missing = append(missing, k)
+		d.Args = d.Args[:len(d.Args)-1]
+		if err := checkParams(d, sizes); err == nil {
+			t.Errorf("%s: a dispatch missing its last argument passed", d.Kernel)
 		}
-	}
-	sort.Strings(missing)
-	if len(missing) > 0 {
-		t.Errorf("kernels without a launch function checked here: %v", missing)
 	}
 }

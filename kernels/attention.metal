@@ -10,6 +10,9 @@
 // walks the KV positions 0..pos in blocks of 32 with an online softmax, so no n×n score
 // matrix is stored. Head dims: up to 256 (multiples of 32 use every lane; smaller ones,
 // like stories260K's 8, leave lanes idle in the V accumulation).
+//
+// Shared with CUDA: attn_partial_block, attn_merge_head and attn_prefill_row are the
+// algorithms (see norm.metal); the 32-float threadgroup array p is the entry point's.
 
 #define ATT_BLOCK 32
 #define ATT_MAX_DPL 8   // dims per lane: head_dim / 32
@@ -24,6 +27,118 @@ struct AttnArgs {
     long layer_offset;
 };
 
+inline void attn_partial_block(device const float * q, device const half * kc, device const half * vc,
+                               device float * part, int nhead, int nkvhead, int head_dim, int n_kv,
+                               int nblocks, float scale, long layer_offset, int h, int b, int lane,
+                               threadgroup float * p) {
+    int kvh = h / (nhead / nkvhead);
+    int kv_dim = nkvhead * head_dim;
+    device const float * qh = q + h * head_dim;
+    int j = b * ATT_BLOCK + lane;
+    float s = -INFINITY;
+    if (j < n_kv) {
+        device const half * kr = kc + layer_offset + (long) j * kv_dim + kvh * head_dim;
+        float d = 0.0f;
+        for (int e = 0; e < head_dim; e++) {
+            d += float(kr[e]) * qh[e];
+        }
+        s = d * scale;
+    }
+    float m = simd_max(s);
+    float e = j < n_kv ? exp(s - m) : 0.0f;
+    float l = simd_sum(e);
+    p[lane] = e;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    // layout of part per (head, block): [m, l, acc[head_dim]]
+    device float * out = part + ((long) h * nblocks + b) * (2 + head_dim);
+    int nj = min(ATT_BLOCK, n_kv - b * ATT_BLOCK);
+    for (int dd = lane; dd < head_dim; dd += 32) {
+        float acc = 0.0f;
+        for (int jj = 0; jj < nj; jj++) {
+            acc += p[jj] * float(vc[layer_offset + (long) (b * ATT_BLOCK + jj) * kv_dim + kvh * head_dim + dd]);
+        }
+        out[2 + dd] = acc;
+    }
+    if (lane == 0) {
+        out[0] = m;
+        out[1] = l;
+    }
+}
+
+inline void attn_merge_head(device const float * part, device float * o, int head_dim, int nblocks, int h, int lane) {
+    device const float * ph = part + (long) h * nblocks * (2 + head_dim);
+    float M = -INFINITY;
+    for (int b = 0; b < nblocks; b++) {
+        M = max(M, ph[b * (2 + head_dim)]);
+    }
+    float L = 0.0f;
+    for (int b = 0; b < nblocks; b++) {
+        L += ph[b * (2 + head_dim) + 1] * exp(ph[b * (2 + head_dim)] - M);
+    }
+    for (int dd = lane; dd < head_dim; dd += 32) {
+        float acc = 0.0f;
+        for (int b = 0; b < nblocks; b++) {
+            acc += ph[b * (2 + head_dim) + 2 + dd] * exp(ph[b * (2 + head_dim)] - M);
+        }
+        o[h * head_dim + dd] = acc / L;
+    }
+}
+
+inline void attn_prefill_row(device const float * q, device const half * kc, device const half * vc,
+                             device float * o, device const int * pos, int nhead, int nkvhead, int head_dim,
+                             float scale, long layer_offset, int h, int row, int lane, threadgroup float * p) {
+    int kvh = h / (nhead / nkvhead);
+    int kv_dim = nkvhead * head_dim;
+    int n = pos[row] + 1;
+    device const float * qh = q + ((long) row * nhead + h) * head_dim;
+    float acc[ATT_MAX_DPL];
+    #pragma clang loop unroll(full)
+    for (int i = 0; i < ATT_MAX_DPL; i++) acc[i] = 0.0f;
+    float M = -INFINITY, L = 0.0f;
+    for (int b0 = 0; b0 < n; b0 += ATT_BLOCK) {
+        int j = b0 + lane;
+        float s = -INFINITY;
+        if (j < n) {
+            device const half * kr = kc + layer_offset + (long) j * kv_dim + kvh * head_dim;
+            float d = 0.0f;
+            for (int e = 0; e < head_dim; e++) {
+                d += float(kr[e]) * qh[e];
+            }
+            s = d * scale;
+        }
+        float mb = simd_max(s);
+        float Mn = max(M, mb);
+        float corr = exp(M - Mn);
+        float e = j < n ? exp(s - Mn) : 0.0f;
+        L = L * corr + simd_sum(e);
+        M = Mn;
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        p[lane] = e;
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        int nj = min(ATT_BLOCK, n - b0);
+        // constant trip counts, unrolled, so acc[] stays in registers (on CUDA too)
+        #pragma clang loop unroll(full)
+        for (int i = 0; i < ATT_MAX_DPL; i++) {
+            int dd = lane + 32 * i;
+            if (dd < head_dim) {
+                float s2 = acc[i] * corr;
+                for (int jj = 0; jj < nj; jj++) {
+                    s2 += p[jj] * float(vc[layer_offset + (long) (b0 + jj) * kv_dim + kvh * head_dim + dd]);
+                }
+                acc[i] = s2;
+            }
+        }
+    }
+    device float * orow = o + ((long) row * nhead + h) * head_dim;
+    #pragma clang loop unroll(full)
+    for (int i = 0; i < ATT_MAX_DPL; i++) {
+        if (lane + 32 * i < head_dim) {
+            orow[lane + 32 * i] = acc[i] / L;
+        }
+    }
+}
+
+#ifndef __CUDA__
 kernel void attn_partial(device const float * q [[buffer(0)]],
                          device const half * kc [[buffer(1)]],
                          device const half * vc [[buffer(2)]],
@@ -32,39 +147,8 @@ kernel void attn_partial(device const float * q [[buffer(0)]],
                          uint3 tgpig [[threadgroup_position_in_grid]],
                          ushort tiisg [[thread_index_in_simdgroup]]) {
     threadgroup float p[ATT_BLOCK];
-    int h = tgpig.x, b = tgpig.y;
-    int kvh = h / (a.nhead / a.nkvhead);
-    int kv_dim = a.nkvhead * a.head_dim;
-    device const float * qh = q + h * a.head_dim;
-    int j = b * ATT_BLOCK + tiisg;
-    float s = -INFINITY;
-    if (j < a.n_kv) {
-        device const half * kr = kc + a.layer_offset + (long) j * kv_dim + kvh * a.head_dim;
-        float d = 0.0f;
-        for (int e = 0; e < a.head_dim; e++) {
-            d += float(kr[e]) * qh[e];
-        }
-        s = d * a.scale;
-    }
-    float m = simd_max(s);
-    float e = j < a.n_kv ? exp(s - m) : 0.0f;
-    float l = simd_sum(e);
-    p[tiisg] = e;
-    threadgroup_barrier(mem_flags::mem_threadgroup);
-    // layout of part per (head, block): [m, l, acc[head_dim]]
-    device float * out = part + ((long) h * a.nblocks + b) * (2 + a.head_dim);
-    int nj = min(ATT_BLOCK, a.n_kv - b * ATT_BLOCK);
-    for (int dd = tiisg; dd < a.head_dim; dd += 32) {
-        float acc = 0.0f;
-        for (int jj = 0; jj < nj; jj++) {
-            acc += p[jj] * float(vc[a.layer_offset + (long) (b * ATT_BLOCK + jj) * kv_dim + kvh * a.head_dim + dd]);
-        }
-        out[2 + dd] = acc;
-    }
-    if (tiisg == 0) {
-        out[0] = m;
-        out[1] = l;
-    }
+    attn_partial_block(q, kc, vc, part, a.nhead, a.nkvhead, a.head_dim, a.n_kv, a.nblocks, a.scale,
+                       a.layer_offset, tgpig.x, tgpig.y, tiisg, p);
 }
 
 kernel void attn_merge(device const float * part [[buffer(0)]],
@@ -72,23 +156,7 @@ kernel void attn_merge(device const float * part [[buffer(0)]],
                        constant AttnArgs & a [[buffer(2)]],
                        uint3 tgpig [[threadgroup_position_in_grid]],
                        ushort tiisg [[thread_index_in_simdgroup]]) {
-    int h = tgpig.x;
-    device const float * ph = part + (long) h * a.nblocks * (2 + a.head_dim);
-    float M = -INFINITY;
-    for (int b = 0; b < a.nblocks; b++) {
-        M = max(M, ph[b * (2 + a.head_dim)]);
-    }
-    float L = 0.0f;
-    for (int b = 0; b < a.nblocks; b++) {
-        L += ph[b * (2 + a.head_dim) + 1] * exp(ph[b * (2 + a.head_dim)] - M);
-    }
-    for (int dd = tiisg; dd < a.head_dim; dd += 32) {
-        float acc = 0.0f;
-        for (int b = 0; b < a.nblocks; b++) {
-            acc += ph[b * (2 + a.head_dim) + 2 + dd] * exp(ph[b * (2 + a.head_dim)] - M);
-        }
-        o[h * a.head_dim + dd] = acc / L;
-    }
+    attn_merge_head(part, o, a.head_dim, a.nblocks, tgpig.x, tiisg);
 }
 
 kernel void attn_prefill(device const float * q [[buffer(0)]],
@@ -100,46 +168,7 @@ kernel void attn_prefill(device const float * q [[buffer(0)]],
                          uint3 tgpig [[threadgroup_position_in_grid]],
                          ushort tiisg [[thread_index_in_simdgroup]]) {
     threadgroup float p[ATT_BLOCK];
-    int h = tgpig.x, row = tgpig.y;
-    int kvh = h / (a.nhead / a.nkvhead);
-    int kv_dim = a.nkvhead * a.head_dim;
-    int n = pos[row] + 1;
-    device const float * qh = q + ((long) row * a.nhead + h) * a.head_dim;
-    float acc[ATT_MAX_DPL];
-    for (int i = 0; i < ATT_MAX_DPL; i++) acc[i] = 0.0f;
-    float M = -INFINITY, L = 0.0f;
-    for (int b0 = 0; b0 < n; b0 += ATT_BLOCK) {
-        int j = b0 + tiisg;
-        float s = -INFINITY;
-        if (j < n) {
-            device const half * kr = kc + a.layer_offset + (long) j * kv_dim + kvh * a.head_dim;
-            float d = 0.0f;
-            for (int e = 0; e < a.head_dim; e++) {
-                d += float(kr[e]) * qh[e];
-            }
-            s = d * a.scale;
-        }
-        float mb = simd_max(s);
-        float Mn = max(M, mb);
-        float corr = exp(M - Mn);
-        float e = j < n ? exp(s - Mn) : 0.0f;
-        L = L * corr + simd_sum(e);
-        M = Mn;
-        threadgroup_barrier(mem_flags::mem_threadgroup);
-        p[tiisg] = e;
-        threadgroup_barrier(mem_flags::mem_threadgroup);
-        int nj = min(ATT_BLOCK, n - b0);
-        for (int i = 0; 32 * i + tiisg < a.head_dim; i++) {
-            int dd = tiisg + 32 * i;
-            float s2 = acc[i] * corr;
-            for (int jj = 0; jj < nj; jj++) {
-                s2 += p[jj] * float(vc[a.layer_offset + (long) (b0 + jj) * kv_dim + kvh * a.head_dim + dd]);
-            }
-            acc[i] = s2;
-        }
-    }
-    device float * orow = o + ((long) row * a.nhead + h) * a.head_dim;
-    for (int i = 0; 32 * i + tiisg < a.head_dim; i++) {
-        orow[tiisg + 32 * i] = acc[i] / L;
-    }
+    attn_prefill_row(q, kc, vc, o, pos, a.nhead, a.nkvhead, a.head_dim, a.scale, a.layer_offset,
+                     tgpig.x, tgpig.y, tiisg, p);
 }
+#endif

@@ -9,8 +9,13 @@
 // every per-type kernel (a `template <typename B> kernel`) once per `struct blk_<type>`,
 // as <kernel>_<type>, and the host side takes its type list from them too. Adding a type
 // is adding its struct here.
+//
+// Shared with CUDA (cuda/kernels.cu includes this file after its prelude), as are the
+// algorithm functions of the other files; only `kernel` entry points are Metal's own.
+#ifndef __CUDA__
 #include <metal_stdlib>
 using namespace metal;
+#endif
 
 constant float kvalues_iq4nl[16] = {-127.f, -104.f, -83.f, -65.f, -49.f, -35.f, -22.f, -10.f, 1.f, 13.f, 25.f, 38.f, 53.f, 69.f, 89.f, 113.f};
 
@@ -40,6 +45,17 @@ struct blk_f16 {
         for (int l = 0; l < 16; l++) {
             int e = 16 * c + l;
             y[l] = e < n ? float(x[e]) : 0.0f;
+        }
+    }
+};
+
+struct blk_bf16 {
+    enum { QK = 1, BYTES = 2 };
+    static inline void dq16(device const uchar * row, int c, int n, thread float * y) {
+        device const ushort * x = (device const ushort *) row;
+        for (int l = 0; l < 16; l++) {
+            int e = 16 * c + l;
+            y[l] = e < n ? as_type<float>(uint(x[e]) << 16) : 0.0f;   // bfloat16 is float's top half
         }
     }
 };
@@ -139,6 +155,7 @@ struct blk_q3_k {
         int nn = g / 8, j = (g % 8) / 2, h = g % 2;
         float dl = ld_f16(b + 108) * float(q3k_scale(b + 96, g));
         uchar m = uchar(1 << (4 * nn + j));
+        #pragma clang loop unroll(full)   // y[] in registers on CUDA too
         for (int l = 0; l < 16; l++) {
             int idx = 16 * h + l;
             int q = (b[32 + 32 * nn + idx] >> (2 * j)) & 3;

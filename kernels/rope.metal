@@ -10,20 +10,28 @@ struct RopeArgs {
     int neox;
 };
 
-kernel void rope(device float * x [[buffer(0)]],
-                 device const int * pos [[buffer(1)]],
-                 constant RopeArgs & a [[buffer(2)]],
-                 uint3 gid [[thread_position_in_grid]]) {
-    int i = gid.x, h = gid.y, row = gid.z;
-    if (i >= a.dims / 2 || h >= a.nhead) {
+// Shared with CUDA: rope_pair is the algorithm (see norm.metal) for pair i of head h of
+// row `row`.
+inline void rope_pair(device float * x, device const int * pos, int nhead, int head_dim, int dims,
+                      float base, int neox, int i, int h, int row) {
+    if (i >= dims / 2 || h >= nhead) {
         return;
     }
-    float theta = float(pos[row]) * pow(a.base, -2.0f * float(i) / float(a.dims));
+    float theta = float(pos[row]) * pow(base, -2.0f * float(i) / float(dims));
     float c = cos(theta), s = sin(theta);
-    device float * v = x + ((long) row * a.nhead + h) * a.head_dim;
-    int i0 = a.neox ? i : 2 * i;
-    int i1 = a.neox ? i + a.dims / 2 : 2 * i + 1;
+    device float * v = x + ((long) row * nhead + h) * head_dim;
+    int i0 = neox ? i : 2 * i;
+    int i1 = neox ? i + dims / 2 : 2 * i + 1;
     float x0 = v[i0], x1 = v[i1];
     v[i0] = x0 * c - x1 * s;
     v[i1] = x0 * s + x1 * c;
 }
+
+#ifndef __CUDA__
+kernel void rope(device float * x [[buffer(0)]],
+                 device const int * pos [[buffer(1)]],
+                 constant RopeArgs & a [[buffer(2)]],
+                 uint3 gid [[thread_position_in_grid]]) {
+    rope_pair(x, pos, a.nhead, a.head_dim, a.dims, a.base, a.neox, gid.x, gid.y, gid.z);
+}
+#endif

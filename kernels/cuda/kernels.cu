@@ -1,13 +1,58 @@
 // kernels.cu — the CUDA kernels: the shared algorithms of the .metal files, and one
 // entry point per kernel with the same name, bindings (in order, one parameter each:
-// a pointer per buffer, the argument struct by value) and launch geometry as Metal's.
+// a pointer per buffer, the argument struct by value) and launch geometry as Metal's
+// (metal/launch.go: grid in blocks = threadgroups, block size = threadgroup size).
 // `make kernels` compiles this file to kernels.ptx (see kernels/ptx.go).
+//
+// Threadgroup memory: no Metal kernel takes it as a [[threadgroup(i)]] parameter; the
+// arrays Metal declares in a kernel body are static __shared__ arrays of the same size
+// here, declared in the entry point and passed to the shared function.
 #include "prelude.cuh"
+#include "weight_types.h"   // generated: FOR_EACH_WEIGHT_TYPE, from quants.metal
 
+// The shared functions are inlined into the entry points, as nvcc would: a call keeps
+// their per-thread arrays in local memory and their threadgroup pointers generic.
 #pragma clang force_cuda_host_device begin
+#pragma clang attribute push (__attribute__((always_inline)), apply_to = function)
+#include "../quants.metal"
+#include "../get_rows.metal"
+#include "../matvec.metal"
+#include "../matmul.metal"
 #include "../norm.metal"
 #include "../argmax.metal"
+#include "../rope.metal"
+#include "../elementwise.metal"
+#include "../kv.metal"
+#include "../attention.metal"
+#pragma clang attribute pop
 #pragma clang force_cuda_host_device end
+
+// ---- per weight type: name_<type> for every struct blk_<type> of quants.metal ----
+
+// get_rows_<type>: one warp per id; grid.x = ids, 32 threads.
+template <typename B> __device__ __forceinline__ void get_rows(const uchar * table, const int * ids, float * dst, GetRowsArgs a) {
+    get_rows_row<B>(table, ids, dst, a.ncols, GROUP_X, LANE);
+}
+PER_TYPE(get_rows, (const uchar * table, const int * ids, float * dst, GetRowsArgs a), (table, ids, dst, a))
+
+// matvec_<type>: 2 warps of MV_ROWS rows per block; grid = (ceil(rows / 8), tokens),
+// 64 threads.
+template <typename B> __device__ __forceinline__ void matvec(const uchar * w, const float * x, float * y, MatvecArgs a) {
+    matvec_rows<B>(w, x, y, a.ncols, a.nrows, GROUP_X, GROUP_Y, LANE, SIMD_GROUP);
+}
+PER_TYPE(matvec, (const uchar * w, const float * x, float * y, MatvecArgs a), (w, x, y, a))
+
+// matmul_<type>: a 32-row × 32-token tile per block (4 warps); grid = (ceil(rows / 32),
+// ceil(tokens / 32)), 128 threads; 12 KiB of static shared memory.
+template <typename B> __device__ __forceinline__ void matmul(const uchar * w, const float * x, float * y, MatmulArgs a) {
+    __shared__ float ws[MM_TILE * MM_TILE];   // [row][k]
+    __shared__ float xs[MM_TILE * MM_TILE];   // [k][tok]
+    __shared__ float os[MM_TILE * MM_TILE];   // [row][tok]
+    matmul_tile<B>(w, x, y, a.ncols, a.nrows, a.ntok, GROUP_X, GROUP_Y, TID, SIMD_GROUP, ws, xs, os);
+}
+PER_TYPE(matmul, (const uchar * w, const float * x, float * y, MatmulArgs a), (w, x, y, a))
+
+// ---- single kernels ----
 
 // One warp per row; grid.x = rows, 32 threads.
 KERNEL rms_norm(const float * x, const float * w, float * y, NormArgs a) {
@@ -17,4 +62,45 @@ KERNEL rms_norm(const float * x, const float * w, float * y, NormArgs a) {
 // One warp per row; grid.x = rows, 32 threads.
 KERNEL argmax(const float * x, int * out, int ncols) {
     argmax_row(x + GROUP_X * ncols, out + GROUP_X, ncols, LANE);
+}
+
+// One thread per (pair, head, row); grid = (ceil(dims / 2 / 32), heads, rows), 32 threads.
+KERNEL rope(float * x, const int * pos, RopeArgs a) {
+    rope_pair(x, pos, a.nhead, a.head_dim, a.dims, a.base, a.neox, GID_X, GID_Y, GID_Z);
+}
+
+// One thread per element; grid.x = ceil(n / 256), 256 threads.
+KERNEL add(const float * a, const float * b, float * y, EltArgs p) {
+    add_one(a, b, y, p.n, GID_X);
+}
+
+// One thread per element; grid.x = ceil(n / 256), 256 threads.
+KERNEL swiglu(const float * gate, const float * up, float * y, EltArgs p) {
+    swiglu_one(gate, up, y, p.n, GID_X);
+}
+
+// One thread per element; grid = (ceil(kv_dim / 32), tokens), 32 threads.
+KERNEL kv_store(const float * k, const float * v, half * kc, half * vc, const int * pos, KVArgs a) {
+    kv_store_one(k, v, kc, vc, pos, a.kv_dim, a.layer_offset, GID_X, GID_Y);
+}
+
+// One warp per (head, 32-position block); grid = (heads, ceil(n_kv / 32)), 32 threads;
+// the block's probabilities in 128 bytes of static shared memory.
+KERNEL attn_partial(const float * q, const half * kc, const half * vc, float * part, AttnArgs a) {
+    __shared__ float p[ATT_BLOCK];
+    attn_partial_block(q, kc, vc, part, a.nhead, a.nkvhead, a.head_dim, a.n_kv, a.nblocks, a.scale,
+                       a.layer_offset, GROUP_X, GROUP_Y, LANE, p);
+}
+
+// One warp per head; grid.x = heads, 32 threads.
+KERNEL attn_merge(const float * part, float * o, AttnArgs a) {
+    attn_merge_head(part, o, a.head_dim, a.nblocks, GROUP_X, LANE);
+}
+
+// One warp per (head, query row); grid = (heads, rows), 32 threads; a block's
+// probabilities in 128 bytes of static shared memory.
+KERNEL attn_prefill(const float * q, const half * kc, const half * vc, float * o, const int * pos, AttnArgs a) {
+    __shared__ float p[ATT_BLOCK];
+    attn_prefill_row(q, kc, vc, o, pos, a.nhead, a.nkvhead, a.head_dim, a.scale, a.layer_offset,
+                     GROUP_X, GROUP_Y, LANE, p);
 }
