@@ -44,7 +44,7 @@ func (b simCUDABuffer) Size() int { return b.size }
 
 func (s *simCUDA) Name() string { return "NVIDIA H200 (simulated)" }
 func (s *simCUDA) Info() cuda.Info {
-	return cuda.Info{Name: s.Name(), Major: 9, Minor: 0, Multiprocessors: 132, TotalMemory: 140 << 30, DriverVersion: 13000}
+	return cuda.Info{Name: s.Name(), Major: 9, Minor: 0, Multiprocessors: 132, TotalMemory: 140 << 30, DriverVersion: 13000, MemoryBandwidth: 4.8e12}
 }
 func (s *simCUDA) Simulated() bool                         { return false } // the root package must take it for a GPU
 func (s *simCUDA) MemInfo() (free, total int64, err error) { return s.free, 140 << 30, nil }
@@ -145,6 +145,9 @@ func TestCUDABackend(t *testing.T) {
 		}
 		if !reflect.DeepEqual(res.Tokens, ref.GeneratedIDs) {
 			t.Errorf("%s, gpu layers %d: tokens differ:\n got %v\nwant %v", c.backend, c.layers, res.Tokens, ref.GeneratedIDs)
+		}
+		if m.DeviceBandwidth() != 4.8e12 {
+			t.Errorf("%s, gpu layers %d: device bandwidth %g, want the device's 4.8e12", c.backend, c.layers, m.DeviceBandwidth())
 		}
 		if m.BackendName() != c.name {
 			t.Errorf("%s, gpu layers %d: backend %s, want %s", c.backend, c.layers, m.BackendName(), c.name)

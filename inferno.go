@@ -347,6 +347,15 @@ func (m *Model) DeviceName() string {
 	return m.gpu.Device().Name()
 }
 
+// DeviceBandwidth is the peak bandwidth in bytes/s of the memory of the GPU the model
+// runs on, where that GPU has memory of its own and reports it (CUDA); 0 otherwise.
+func (m *Model) DeviceBandwidth() float64 {
+	if m.gpu == nil {
+		return 0
+	}
+	return m.gpu.Device().Info().MemoryBandwidth
+}
+
 // GPUMemory is what the GPU holds, in bytes.
 type GPUMemory struct {
 	Weights int64

@@ -94,6 +94,9 @@ type SystemInfo struct {
 	GoVersion      string  `json:"go_version"`
 	Version        string  `json:"inferno_version"`
 	MemBandwidthGB float64 `json:"mem_read_bandwidth_gb_s"`
+	// DeviceBandwidthGB is the GPU memory's peak (driver-reported) when the model runs
+	// on a GPU with memory of its own; bandwidth_fraction is then of this figure.
+	DeviceBandwidthGB float64 `json:"device_bandwidth_gb_s,omitempty"`
 }
 
 // Report is the whole benchmark.
@@ -190,9 +193,14 @@ func Run(m *inferno.Model, opt Options) (*Report, error) {
 	}
 	progress(opt, "measuring memory read bandwidth")
 	r.System.MemBandwidthGB = MemoryBandwidth(m.Threads())
+	limit := r.System.MemBandwidthGB // the weights stream from host memory (CPU, unified memory)
+	if bw := m.DeviceBandwidth(); bw > 0 {
+		r.System.DeviceBandwidthGB = bw / 1e9
+		limit = r.System.DeviceBandwidthGB
+	}
 	for i := range r.Results {
-		if r.Results[i].NGen > 0 && r.System.MemBandwidthGB > 0 {
-			r.Results[i].BandwidthFraction = float64(r.Model.BytesPerToken) * r.Results[i].TokensPerSec.Median / (r.System.MemBandwidthGB * 1e9)
+		if r.Results[i].NGen > 0 && limit > 0 {
+			r.Results[i].BandwidthFraction = float64(r.Model.BytesPerToken) * r.Results[i].TokensPerSec.Median / (limit * 1e9)
 		}
 	}
 	r.PeakRSSBytes = peakRSS()

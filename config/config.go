@@ -148,6 +148,7 @@ var OtherEnv = []string{
 	"INFERNO_SIM_CACHE",       // metal/sim: where the simulator's builds are kept
 	"INFERNO_SIM_WORKING_SET", // metal: the simulated device's memory
 	"INFERNO_REFDATA",         // internal/refdata: the tests' reference data
+	"INFERNO_CUDA_REQUIRE",    // cuda: the GPU tests fail instead of skipping without a device
 }
 
 // UnknownEnv returns, sorted, the INFERNO_* variables in environ (os.Environ's

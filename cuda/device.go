@@ -53,6 +53,9 @@ type Info struct {
 	Multiprocessors int    `json:"multiprocessors"`
 	TotalMemory     int64  `json:"memory_bytes"`
 	DriverVersion   int    `json:"driver_version"` // cuDriverGetVersion: 1000*major + 10*minor
+	// MemoryBandwidth is the peak device-memory bandwidth in bytes/s, from the memory
+	// clock and bus width the driver reports (two transfers a clock); 0: not reported.
+	MemoryBandwidth float64 `json:"memory_bandwidth"`
 }
 
 // ComputeCapability is "major.minor", e.g. "9.0" for an H100 or H200.

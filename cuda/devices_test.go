@@ -12,7 +12,7 @@ func TestDevicesWith(t *testing.T) {
 	drv := newFakeGPU().driver()
 	drv.DeviceGetCount = func(n *int32) cuResult { *n = 2; return 0 }
 	l, err := devicesWith(drv)
-	if err != nil || len(l) != 2 || l[0].Name != "Fake GPU 0" || l[1].Name != "Fake GPU 1" || l[0].ComputeCapability() != "9.0" || l[0].TotalMemory != 1<<30 || l[0].Driver() != "13.0" {
+	if err != nil || len(l) != 2 || l[0].Name != "Fake GPU 0" || l[1].Name != "Fake GPU 1" || l[0].ComputeCapability() != "9.0" || l[0].TotalMemory != 1<<30 || l[0].Driver() != "13.0" || l[0].MemoryBandwidth != 2*3_201_000e3*6144/8 {
 		t.Errorf("devices %+v, %v", l, err)
 	}
 

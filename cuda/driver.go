@@ -70,6 +70,8 @@ var symbols = []struct {
 // Device attributes (CUdevice_attribute).
 const (
 	attrMultiprocessors = 16
+	attrMemoryClockKHz  = 36 // peak memory clock
+	attrMemoryBusBits   = 37 // global memory bus width
 	attrCCMajor         = 75
 	attrCCMinor         = 76
 )

@@ -74,7 +74,7 @@ func (f *fakeGPU) driver() *driver {
 			return ok("cuDeviceGetName")
 		},
 		DeviceGetAttribute: func(v *int32, attr int32, dev int32) cuResult {
-			*v = map[int32]int32{attrCCMajor: 9, attrCCMinor: 0, attrMultiprocessors: 132}[attr]
+			*v = map[int32]int32{attrCCMajor: 9, attrCCMinor: 0, attrMultiprocessors: 132, attrMemoryClockKHz: 3_201_000, attrMemoryBusBits: 6144}[attr]
 			if dev == 1 {
 				*v = map[int32]int32{attrCCMajor: 8, attrCCMinor: 6, attrMultiprocessors: 84}[attr]
 			}

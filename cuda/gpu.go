@@ -158,6 +158,10 @@ func (d *GPUDevice) readInfo() error {
 		}
 		*a.to = int(v)
 	}
+	var clockKHz, busBits int32
+	if drv.DeviceGetAttribute(&clockKHz, attrMemoryClockKHz, d.dev) == 0 && drv.DeviceGetAttribute(&busBits, attrMemoryBusBits, d.dev) == 0 {
+		d.info.MemoryBandwidth = 2 * float64(clockKHz) * 1e3 * float64(busBits) / 8
+	}
 	var total uint64
 	if err := drv.check(drv.DeviceTotalMem(&total, d.dev), "cuDeviceTotalMem", ""); err != nil {
 		return err

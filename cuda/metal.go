@@ -43,7 +43,7 @@ func (m *MetalDevice) Simulated() bool { return m.dev.Simulated() }
 func (m *MetalDevice) Info() metal.Info {
 	i := m.dev.Info()
 	return metal.Info{Name: i.Name, Family: "compute capability " + i.ComputeCapability(),
-		MaxWorkingSet: i.TotalMemory, MaxBufferLength: i.TotalMemory}
+		MaxWorkingSet: i.TotalMemory, MaxBufferLength: i.TotalMemory, MemoryBandwidth: i.MemoryBandwidth}
 }
 
 // NewBuffer allocates device memory; a CUDA Buffer is a metal.Buffer as it is.

@@ -62,6 +62,9 @@ type Info struct {
 	UnifiedMemory   bool
 	MaxWorkingSet   int64 // recommendedMaxWorkingSetSize, bytes
 	MaxBufferLength int64
+	// MemoryBandwidth is the device memory's peak in bytes/s where the device has its
+	// own memory and reports it (CUDA); 0 otherwise.
+	MemoryBandwidth float64
 }
 
 // Device runs kernels with Metal's command-buffer contract:

@@ -1,39 +1,117 @@
 #!/usr/bin/env bash
-# The CUDA check on a GPU machine, in two halves (issue 13, phase 1):
-#   scripts/gpu-check.sh build DIR   here: cross-compiles the cuda package's tests into
-#                                    DIR (with this script), for linux/amd64, no cgo
-#   DIR/gpu-check.sh run             there: conformance, driver errors, launch figures,
-#                                    compute-sanitizer memcheck and racecheck; logs in $OUT
+# The whole CUDA check on a GPU machine in one call (issue 13), in two halves:
+#   scripts/gpu-check.sh build DIR   here: cross-compiles the cuda package's tests and
+#                                    inferno for linux/amd64 (no cgo) into DIR, with this
+#                                    script and the small models the checks read
+#   DIR/gpu-check.sh run             there: the cuda tests, every kernel's conformance
+#                                    (also under compute-sanitizer), greedy tokens, logits
+#                                    and perplexity against the CPU backend, and the
+#                                    TinyLlama-shape benchmark (models made there by
+#                                    `inferno gen`). Writes $OUT/summary.txt and
+#                                    $OUT/logs.tgz; exits non-zero when a check fails.
+# Environment for run: SKIP_BENCH=1 skips the benchmark; BENCH_TYPES (default
+# "Q4_0 Q4_K_M Q8_0"); DEADLINE (default 540): seconds after which steps are skipped.
 set -uo pipefail
+QMINI="F32 F16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K_M Q4_K_M Q5_K_M Q6_K IQ4_NL IQ4_XS"
 case "${1:-}" in
 build)
-  dir=${2:?usage: gpu-check.sh build DIR}
-  mkdir -p "$dir"
-  GOOS=linux GOARCH=amd64 CGO_ENABLED=0 go test -c -o "$dir/cuda.test" ./cuda || exit 1
-  cp "$0" "$dir/gpu-check.sh"
-  ;;
+	dir=${2:?usage: gpu-check.sh build DIR}
+	ref=${INFERNO_REFDATA:-../shared/refdata}
+	mkdir -p "$dir/models"
+	GOOS=linux GOARCH=amd64 CGO_ENABLED=0 go test -c -o "$dir/cuda.test" ./cuda || exit 1
+	GOOS=linux GOARCH=amd64 CGO_ENABLED=0 go build -o "$dir/inferno" ./cmd/inferno || exit 1
+	cp "$0" "$dir/gpu-check.sh"
+	cp "$ref/models/stories260K.gguf" "$ref/reference/story.txt" "$ref/vocab/ggml-vocab-llama-spm.gguf" "$dir/models/"
+	for t in $QMINI; do cp "$ref/models/qmini/qmini-$t.gguf" "$dir/models/"; done
+	;;
 run)
-  here=$(cd "$(dirname "$0")" && pwd)
-  out=${OUT:-/tmp/gpu-check}
-  mkdir -p "$out"
-  export INFERNO_CUDA_REQUIRE=1
-  rc=0
-  nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv 2>&1 | tee "$out/nvidia-smi.txt"
-  "$here/cuda.test" -test.v -test.count=1 -test.timeout 120s 2>&1 | tee "$out/cuda-test.log" || rc=1
-  "$here/cuda.test" -test.run '^$' -test.bench . -test.benchtime 2000x -test.count 2 2>&1 | tee "$out/cuda-bench.log" || rc=1
-  # where the host's time goes in back-to-back launches (go tool pprof cuda.test cpu.prof)
-  "$here/cuda.test" -test.run '^$' -test.bench 'Sync/cols=32/dispatches=200' -test.benchtime 2000x -test.cpuprofile "$out/cpu.prof" >/dev/null 2>&1 || rc=1
-  cs=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1)
-  if [ -z "$cs" ]; then
-    echo "compute-sanitizer not found" | tee "$out/sanitizer.log"; rc=1
-  else
-    for tool in memcheck racecheck; do
-      "$cs" --tool "$tool" --error-exitcode 3 "$here/cuda.test" -test.run 'Conformance' -test.count=1 -test.v 2>&1 | tee "$out/$tool.log" || rc=1
-    done
-  fi
-  echo "gpu-check: rc=$rc" | tee -a "$out/cuda-test.log"
-  exit $rc
-  ;;
+	here=$(cd "$(dirname "$0")" && pwd)
+	out=${OUT:-/tmp/gpu-check}
+	logs=$(mktemp -d)
+	inf="$here/inferno"
+	m="$here/models"
+	export INFERNO_CUDA_REQUIRE=1 INFERNO_MODELS_DIR="$logs/cache"
+	mkdir -p "$out"
+	rc=0
+	sum() { echo "$*" | tee -a "$out/summary.txt"; }
+	step() { # name command...: runs it, logs to $logs/name.log, records pass/fail
+		local name=$1
+		shift
+		if [ "$SECONDS" -gt "${DEADLINE:-540}" ]; then # one device call has 600 s
+			sum "SKIP  $name (past ${DEADLINE:-540} s)"
+			rc=1
+			return
+		fi
+		local t0=$SECONDS
+		if "$@" >"$logs/$name.log" 2>&1; then
+			sum "PASS  $name ($((SECONDS - t0)) s)"
+		else
+			sum "FAIL  $name ($((SECONDS - t0)) s): $(tail -3 "$logs/$name.log" | tr '\n' ' ')"
+			rc=1
+		fi
+	}
+	: >"$out/summary.txt"
+	sum "$(nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv,noheader 2>&1)"
+	step system "$inf" system
+	step cuda-test "$here/cuda.test" -test.v -test.count=1 -test.timeout 120s
+	step kernels "$inf" kernels test --backend cuda
+	grep -E "passed|failed" "$logs/kernels.log" | tail -1 | sed 's/^/      /' | tee -a "$out/summary.txt"
+	# Greedy tokens: the CUDA backend against the CPU backend, 64 tokens, three prompts.
+	for p in "Once upon a time" "Lily and Tom went" "The little dog"; do
+		for b in cpu cuda; do
+			"$inf" run -m "$m/stories260K.gguf" --backend "$b" -p "$p" -n 64 --temp 0 -q --output-json "$logs/greedy-$b.json" >>"$logs/greedy.log" 2>&1
+		done
+		step "greedy: $p" python3 -c 'import json,sys
+a, b = (json.load(open(f))["tokens"] for f in sys.argv[1:3])
+n = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+print("identical" if a == b else "diverge at %d: cpu %s cuda %s" % (n, a[n:n+5], b[n:n+5]))
+sys.exit(a != b or len(a) != 64)' "$logs/greedy-cpu.json" "$logs/greedy-cuda.json"
+	done
+	# Logits of every qmini type: NMSE of CUDA against the CPU.
+	for t in $QMINI; do
+		for b in cpu cuda; do
+			"$inf" logits -m "$m/qmini-$t.gguf" --backend "$b" -p "Once upon a time there was" -q --output-json "$logs/logits-$b.json" >>"$logs/logits.log" 2>&1
+		done
+		step "logits qmini-$t" python3 -c 'import json,sys
+a, b = (json.load(open(f))["logits"] for f in sys.argv[1:3])
+num = sum((x - y) ** 2 for x, y in zip(a, b)); den = sum(x * x for x in a) or 1
+print("NMSE %.3g" % (num / den)); sys.exit(not num / den <= 2e-3)' "$logs/logits-cpu.json" "$logs/logits-cuda.json"
+		tail -1 "$logs/logits qmini-$t.log" | sed 's/^/      /' | tee -a "$out/summary.txt"
+	done
+	# Perplexity of stories260K on story.txt: within 0.1% of the CPU's.
+	for b in cpu cuda; do
+		"$inf" perplexity -m "$m/stories260K.gguf" --backend "$b" -f "$m/story.txt" --ctx 128 --json -q >"$logs/ppl-$b.json" 2>>"$logs/ppl.log"
+	done
+	step perplexity python3 -c 'import json,sys
+a, b = (json.load(open(f))["ppl"] for f in sys.argv[1:3])
+print("cpu %.4f cuda %.4f rel %.2g" % (a, b, abs(b - a) / a)); sys.exit(not abs(b - a) / a <= 1e-3)' "$logs/ppl-cpu.json" "$logs/ppl-cuda.json"
+	tail -1 "$logs/perplexity.log" | sed 's/^/      /' | tee -a "$out/summary.txt"
+	# Speed: TinyLlama-shaped files made here, inferno bench on the GPU.
+	if [ -z "${SKIP_BENCH:-}" ]; then
+		for t in ${BENCH_TYPES:-Q4_0 Q4_K_M Q8_0}; do
+			step "gen $t" "$inf" gen --preset tinyllama-1.1b --type "$t" --vocab-from "$m/ggml-vocab-llama-spm.gguf" --seed 42 -o "$logs/tl-$t.gguf"
+			step "bench $t" timeout 120 "$inf" bench -m "$logs/tl-$t.gguf" --backend cuda --iterations 3 --warmup 1 --output-json "$out/bench-$t.json"
+			grep -E "^(pp|tg)" "$logs/bench $t.log" | sed "s/^/      $t /" | tee -a "$out/summary.txt"
+			rm -f "$logs/tl-$t.gguf"
+		done
+	fi
+	cs=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1)
+	if [ -n "$cs" ]; then
+		step sanitizer-memcheck timeout 150 "$cs" --tool memcheck --error-exitcode 3 "$inf" kernels test --backend cuda
+		for f in rms_norm argmax matvec_q4_k matmul_q4_k attn; do # the kernels with shared memory or shuffles
+			step "sanitizer-racecheck $f" timeout 60 "$cs" --tool racecheck --error-exitcode 3 "$inf" kernels test --backend cuda --filter "$f"
+		done
+	else
+		sum "FAIL  compute-sanitizer not found"
+		rc=1
+	fi
+	sum "gpu-check: rc=$rc"
+	rm -rf "$logs/cache"
+	tar -C "$logs" -czf "$out/logs.tgz" . 2>/dev/null
+	exit $rc
+	;;
 *)
-  echo "usage: gpu-check.sh build DIR | run" >&2; exit 2 ;;
+	echo "usage: gpu-check.sh build DIR | run" >&2
+	exit 2
+	;;
 esac

@@ -118,8 +118,12 @@ func writeBenchTable(w io.Writer, rep *bench.Report, md bool) {
 	sort.Strings(mix)
 	fmt.Fprintf(w, "model: %s (%.1f MiB, %.2fM params, %.2f bpw, %s)\n", rep.Model.Path, float64(rep.Model.SizeBytes)/(1<<20),
 		float64(rep.Model.Params)/1e6, rep.Model.BitsPerWeight, strings.Join(mix, " "))
-	fmt.Fprintf(w, "system: %s, backend %s, %d threads, memory read %.1f GB/s, load %.0f ms, peak RSS %.0f MiB, inferno %s\n",
-		rep.System.CPU, rep.System.Backend, rep.System.Threads, rep.System.MemBandwidthGB, rep.LoadMS, float64(rep.PeakRSSBytes)/(1<<20), rep.System.Version)
+	gpu := ""
+	if rep.System.DeviceBandwidthGB > 0 {
+		gpu = fmt.Sprintf(", GPU memory %.0f GB/s (peak; the BW column's limit)", rep.System.DeviceBandwidthGB)
+	}
+	fmt.Fprintf(w, "system: %s, backend %s, %d threads, memory read %.1f GB/s%s, load %.0f ms, peak RSS %.0f MiB, inferno %s\n",
+		rep.System.CPU, rep.System.Backend, rep.System.Threads, rep.System.MemBandwidthGB, gpu, rep.LoadMS, float64(rep.PeakRSSBytes)/(1<<20), rep.System.Version)
 	if md {
 		fmt.Fprintln(w, "\n| test | t/s (mean ± sd) | min | median | max | of bandwidth limit |")
 		fmt.Fprintln(w, "|---|---|---|---|---|---|")

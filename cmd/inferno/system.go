@@ -158,8 +158,8 @@ func newSystemCmd() *cobra.Command {
 					s.Metal.Name, s.Metal.Family, s.Metal.UnifiedMemory, metal.MiB(s.Metal.MaxWorkingSet))
 			}
 			for i, d := range s.CUDA {
-				fmt.Fprintf(out, "cuda %d:    %s, compute capability %s, %d multiprocessors, %s, driver CUDA %s\n",
-					i, d.Name, d.ComputeCapability(), d.Multiprocessors, metal.MiB(d.TotalMemory), d.Driver())
+				fmt.Fprintf(out, "cuda %d:    %s, compute capability %s, %d multiprocessors, %s (peak %.0f GB/s), driver CUDA %s\n",
+					i, d.Name, d.ComputeCapability(), d.Multiprocessors, metal.MiB(d.TotalMemory), d.MemoryBandwidth/1e9, d.Driver())
 			}
 			fmt.Fprintf(out, "inferno %s (%s)\n", s.Version, s.GoVersion)
 			return nil
