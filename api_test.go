@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/inferno-go/inferno/cuda"
 	"os"
 	"reflect"
 	"sync"
@@ -26,6 +27,17 @@ type testBackend struct {
 // test logs why and runs on cpu alone (CI=true makes that a failure).
 func testBackends(t *testing.T, split bool) []testBackend {
 	out := []testBackend{{"cpu", "cpu", 0}}
+	// cuda where a driver finds a GPU (scripts/gpu-check.sh runs these tests there).
+	if l, err := cuda.Devices(); err == nil && len(l) > 0 {
+		out = append(out, testBackend{"cuda", "cuda", 0})
+		if split {
+			out = append(out, testBackend{"cuda+cpu", "cuda", 2})
+		}
+	} else if err != nil {
+		t.Logf("SKIP cuda: %v", err)
+	} else {
+		t.Log("SKIP cuda: the driver reports no device")
+	}
 	if _, err := sim.Compiler(); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("metal-sim: %v", err)

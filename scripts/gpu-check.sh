@@ -20,6 +20,10 @@ build)
 	mkdir -p "$dir/models"
 	GOOS=linux GOARCH=amd64 CGO_ENABLED=0 go test -c -o "$dir/cuda.test" ./cuda || exit 1
 	GOOS=linux GOARCH=amd64 CGO_ENABLED=0 go build -o "$dir/inferno" ./cmd/inferno || exit 1
+	# The API's concurrency and Close tests under the race detector (which needs cgo).
+	GOOS=linux GOARCH=amd64 CGO_ENABLED=1 go test -race -c -o "$dir/inferno-race.test" . || exit 1
+	mkdir -p "$dir/refdata/models"
+	cp "$ref/models/stories260K.gguf" "$dir/refdata/models/"
 	cp "$0" "$dir/gpu-check.sh"
 	cp "$ref/models/stories260K.gguf" "$ref/reference/story.txt" "$ref/vocab/ggml-vocab-llama-spm.gguf" "$dir/models/"
 	for t in $QMINI; do cp "$ref/models/qmini/qmini-$t.gguf" "$dir/models/"; done
@@ -55,6 +59,7 @@ run)
 	step system "$inf" system
 	step cuda-test "$here/cuda.test" -test.v -test.count=1 -test.timeout 120s
 	step kernels "$inf" kernels test --backend cuda
+	step "race: sessions and Close on cuda" env INFERNO_REFDATA="$here/refdata" "$here/inferno-race.test" -test.run 'TestConcurrentSessions|TestUseAfterClose' -test.v -test.count=1
 	grep -E "passed|failed" "$logs/kernels.log" | tail -1 | sed 's/^/      /' | tee -a "$out/summary.txt"
 	# Greedy tokens: the CUDA backend against the CPU backend, 64 tokens, three prompts.
 	for p in "Once upon a time" "Lily and Tom went" "The little dog"; do
