@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"unsafe"
 
@@ -42,6 +43,28 @@ type recorded struct {
 	d    Dispatch
 	fn   uintptr
 	bufs []*gpuBuffer
+	args []Arg  // d.Args' storage
+	vals []byte // the value arguments' storage
+}
+
+// nextRecord is the slot after d.pending's end with the storage a synced dispatch
+// left there, sized for x: recording a decode step again allocates nothing.
+func (d *GPUDevice) nextRecord(x Dispatch) recorded {
+	var r recorded
+	if n := len(d.pending); n < cap(d.pending) {
+		r = d.pending[:n+1][n]
+	}
+	n, nvals := len(x.Args), 0
+	for _, a := range x.Args {
+		nvals += len(a.Bytes)
+	}
+	r.bufs = slices.Grow(r.bufs[:0], n)[:n]
+	clear(r.bufs)
+	r.args = slices.Grow(r.args[:0], n)[:n]
+	r.vals = slices.Grow(r.vals[:0], nvals) // appends below stay within it
+	r.d = x
+	r.d.Args = r.args
+	return r
 }
 
 // Open loads the driver and opens GPU number ordinal. Without a driver or a device it
@@ -397,8 +420,8 @@ func (d *GPUDevice) Run(x Dispatch) error {
 			return err
 		}
 	}
-	r := recorded{d: x, fn: fn, bufs: make([]*gpuBuffer, len(x.Args))}
-	r.d.Args = make([]Arg, len(x.Args))
+	r := d.nextRecord(x)
+	r.fn = fn
 	for i, a := range x.Args {
 		switch {
 		case a.Buf != nil && a.Bytes != nil:
@@ -407,7 +430,9 @@ func (d *GPUDevice) Run(x Dispatch) error {
 			if len(a.Bytes) == 0 || len(a.Bytes) > MaxInlineBytes {
 				return fmt.Errorf("cuda: %s: argument %d: %d value bytes, from 1 to %d", x.Kernel, i, len(a.Bytes), MaxInlineBytes)
 			}
-			r.d.Args[i] = Arg{Bytes: append([]byte(nil), a.Bytes...)}
+			start := len(r.vals)
+			r.vals = append(r.vals, a.Bytes...)
+			r.d.Args[i] = Arg{Bytes: r.vals[start:len(r.vals):len(r.vals)]}
 		case a.Buf != nil:
 			gb, ok := a.Buf.(*gpuBuffer)
 			switch {
@@ -445,7 +470,10 @@ func (d *GPUDevice) Sync() error {
 	defer d.mu.Unlock()
 	p := d.pending
 	d.pending = nil
-	defer d.retire(p)
+	defer func() {
+		d.retire(p)
+		d.pending = p[:0] // its slots' storage is reused by the next dispatches
+	}()
 	if len(p) == 0 {
 		return nil
 	}

@@ -186,3 +186,37 @@ func TestGraphDestroyedOnClose(t *testing.T) {
 		t.Errorf("%d graphs, %d executable graphs after Close", len(f.graphs), len(f.execs))
 	}
 }
+
+// TestRecordingReusesStorage: after a Sync, recording the next dispatches reuses the
+// synced ones' argument storage (a decode step allocates nothing there), and each
+// Sync still computes with its own values.
+func TestRecordingReusesStorage(t *testing.T) {
+	f := newFakeGPU()
+	d := openFake(t, f)
+	c := newChain(t, d)
+	c.step(t, "storage1", 5, 4)
+	if cap(d.pending) == 0 {
+		t.Fatal("no storage kept after Sync")
+	}
+	slot := d.pending[:1][0]
+	args, vals := &slot.args[0], &slot.vals[0]
+	c.step(t, "storage2", 6, 4)
+	slot = d.pending[:1][0]
+	if &slot.args[0] != args || &slot.vals[0] != vals {
+		t.Errorf("the first dispatch's argument storage was not reused")
+	}
+	// a slot that held a buffer argument now holds a value at that index
+	if err := d.Run(Dispatch{Kernel: "fill", Args: []Arg{{Buf: c.out}, {Bytes: append(i32(9), i32(4)...)}}, Grid: [3]int{1, 1, 1}, Threads: [3]int{1, 1, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 16)
+	if err := c.out.Read(0, got); err != nil {
+		t.Fatal(err)
+	}
+	if want := bytes.Repeat(i32(9), 4); !bytes.Equal(got, want) {
+		t.Errorf("fill in a reused slot: %x, want %x", got, want)
+	}
+}
