@@ -149,6 +149,8 @@ var OtherEnv = []string{
 	"INFERNO_SIM_WORKING_SET", // metal: the simulated device's memory
 	"INFERNO_REFDATA",         // internal/refdata: the tests' reference data
 	"INFERNO_CUDA_REQUIRE",    // cuda: the GPU tests fail instead of skipping without a device
+	"INFERNO_CUDA_GRAPH",      // cuda: 0 launches every kernel by itself, no CUDA graphs
+	"INFERNO_CUDA_DEBUG",      // cuda: report a CUDA graph failure (once) on stderr
 }
 
 // UnknownEnv returns, sorted, the INFERNO_* variables in environ (os.Environ's

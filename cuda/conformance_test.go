@@ -200,20 +200,23 @@ func TestDriverErrors(t *testing.T) {
 // BenchmarkSync records n rms_norm dispatches and one Sync per iteration, for a row of
 // 32 columns (almost no GPU work: the launch and synchronization cost) and of 4096
 // (one warp's latency-bound pass over a 1.1B model's hidden row). µs/dispatch is the
-// wall time over the dispatches.
+// wall time over the dispatches. The 200-dispatch list repeats, so it runs as a CUDA
+// graph after its second Sync; graph=false launches it kernel by kernel.
 func BenchmarkSync(b *testing.B) {
 	for _, cols := range []int{32, 4096} {
-		for _, n := range []int{1, 200} {
-			b.Run(fmt.Sprintf("cols=%d/dispatches=%d", cols, n), func(b *testing.B) { benchSync(b, cols, n) })
+		b.Run(fmt.Sprintf("cols=%d/dispatches=1", cols), func(b *testing.B) { benchSync(b, cols, 1, false) })
+		for _, graph := range []bool{false, true} {
+			b.Run(fmt.Sprintf("cols=%d/dispatches=200/graph=%v", cols, graph), func(b *testing.B) { benchSync(b, cols, 200, graph) })
 		}
 	}
 }
 
-func benchSync(b *testing.B, cols, n int) {
+func benchSync(b *testing.B, cols, n int, graph bool) {
 	g, err := Open(0)
 	if err != nil {
 		b.Skipf("SKIP: no CUDA device: %v", err)
 	}
+	g.graphs.off = !graph
 	d := NewMetalDevice(g)
 	defer d.Close()
 	bufs := make([]metal.Arg, 3)

@@ -35,6 +35,13 @@ type driver struct {
 	StreamSynchronize  func(s uintptr) cuResult
 	LaunchKernel       func(f uintptr, gx, gy, gz, bx, by, bz, shared uint32, s uintptr, params *unsafe.Pointer, extra *unsafe.Pointer) cuResult
 	GetErrorName       func(r cuResult, name **byte) cuResult
+	// CUDA graphs: a stream's launches captured once, replayed by one call (graph.go).
+	StreamBeginCapture func(s uintptr, mode int32) cuResult
+	StreamEndCapture   func(s uintptr, graph *uintptr) cuResult
+	GraphInstantiate   func(exec *uintptr, graph uintptr, flags uint64) cuResult
+	GraphLaunch        func(exec uintptr, s uintptr) cuResult
+	GraphExecDestroy   func(exec uintptr) cuResult
+	GraphDestroy       func(graph uintptr) cuResult
 }
 
 // symbols maps each field to its exported name in libcuda.
@@ -65,6 +72,12 @@ var symbols = []struct {
 	{"cuStreamSynchronize", func(d *driver) any { return &d.StreamSynchronize }},
 	{"cuLaunchKernel", func(d *driver) any { return &d.LaunchKernel }},
 	{"cuGetErrorName", func(d *driver) any { return &d.GetErrorName }},
+	{"cuStreamBeginCapture_v2", func(d *driver) any { return &d.StreamBeginCapture }},
+	{"cuStreamEndCapture", func(d *driver) any { return &d.StreamEndCapture }},
+	{"cuGraphInstantiateWithFlags", func(d *driver) any { return &d.GraphInstantiate }},
+	{"cuGraphLaunch", func(d *driver) any { return &d.GraphLaunch }},
+	{"cuGraphExecDestroy", func(d *driver) any { return &d.GraphExecDestroy }},
+	{"cuGraphDestroy", func(d *driver) any { return &d.GraphDestroy }},
 }
 
 // Device attributes (CUdevice_attribute).

@@ -3,6 +3,7 @@ package cuda
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sort"
 	"unsafe"
 )
@@ -18,6 +19,43 @@ type fakeGPU struct {
 	fail     map[string]cuResult // call name → the result it returns
 	devices  int32
 	released bool // primary context released
+
+	// graphs: a capture records launches instead of running them; a graph launch
+	// replays the instantiated list
+	capturing     bool
+	captured      []fakeLaunch
+	graphs        map[uintptr][]fakeLaunch // live CUgraphs
+	execs         map[uintptr][]fakeLaunch // live CUgraphExecs
+	handle        uintptr
+	captures      int // graphs instantiated
+	graphLaunches int
+	kernelCalls   int // cuLaunchKernel calls outside a capture
+}
+
+// fakeLaunch is a launch with its parameters copied, as the driver keeps them.
+type fakeLaunch struct {
+	fn       uintptr
+	src, dst uint64 // copy: src, dst; fill: dst
+	n        int32
+	arg      [8]byte // fill's struct
+}
+
+// run executes l on the fake memory.
+func (f *fakeGPU) run(l fakeLaunch) {
+	switch l.fn {
+	case 1: // copy(src, dst, n int32)
+		src, so := f.at(l.src)
+		dst, do := f.at(l.dst)
+		copy(dst[do:do+int(l.n)], src[so:so+int(l.n)])
+		f.launches = append(f.launches, "copy")
+	case 2: // fill(dst, struct{value uint32; n int32})
+		dst, do := f.at(l.dst)
+		v, n := binary.LittleEndian.Uint32(l.arg[:]), int(binary.LittleEndian.Uint32(l.arg[4:]))
+		for i := 0; i < n; i++ {
+			binary.LittleEndian.PutUint32(dst[do+4*i:], v)
+		}
+		f.launches = append(f.launches, "fill")
+	}
 }
 
 // Error names of the codes the tests use (cuda.h's values).
@@ -43,7 +81,8 @@ const fakePTX = `.visible .entry copy(
 `
 
 func newFakeGPU() *fakeGPU {
-	return &fakeGPU{mem: map[uint64][]byte{}, next: 1 << 32, fail: map[string]cuResult{}, devices: 1}
+	return &fakeGPU{mem: map[uint64][]byte{}, next: 1 << 32, fail: map[string]cuResult{}, devices: 1,
+		graphs: map[uintptr][]fakeLaunch{}, execs: map[uintptr][]fakeLaunch{}}
 }
 
 // at returns the allocation holding address p and the offset of p in it.
@@ -123,24 +162,71 @@ func (f *fakeGPU) driver() *driver {
 				return r
 			}
 			ps := unsafe.Slice(params, 3)
+			l := fakeLaunch{fn: fn}
 			switch fn {
-			case 1: // copy(src, dst, n int32)
-				src, so := f.at(*(*uint64)(ps[0]))
-				dst, do := f.at(*(*uint64)(ps[1]))
-				n := int(*(*int32)(ps[2]))
-				copy(dst[do:do+n], src[so:so+n])
-				f.launches = append(f.launches, "copy")
-			case 2: // fill(dst, struct{value uint32; n int32})
-				dst, do := f.at(*(*uint64)(ps[0]))
-				arg := unsafe.Slice((*byte)(ps[1]), 8)
-				v, n := binary.LittleEndian.Uint32(arg), int(binary.LittleEndian.Uint32(arg[4:]))
-				for i := 0; i < n; i++ {
-					binary.LittleEndian.PutUint32(dst[do+4*i:], v)
-				}
-				f.launches = append(f.launches, "fill")
+			case 1:
+				l.src, l.dst, l.n = *(*uint64)(ps[0]), *(*uint64)(ps[1]), *(*int32)(ps[2])
+			case 2:
+				l.dst = *(*uint64)(ps[0])
+				copy(l.arg[:], unsafe.Slice((*byte)(ps[1]), 8))
+			}
+			if f.capturing {
+				f.captured = append(f.captured, l)
+				return 0
+			}
+			f.kernelCalls++
+			f.run(l)
+			return 0
+		},
+		StreamBeginCapture: func(_ uintptr, mode int32) cuResult {
+			if r := ok("cuStreamBeginCapture"); r != 0 {
+				return r
+			}
+			if f.capturing || mode != captureModeThreadLocal {
+				return 1
+			}
+			f.capturing, f.captured = true, nil
+			return 0
+		},
+		StreamEndCapture: func(_ uintptr, g *uintptr) cuResult {
+			if !f.capturing {
+				return 1
+			}
+			f.capturing = false
+			if r := ok("cuStreamEndCapture"); r != 0 {
+				return r
+			}
+			f.handle++
+			f.graphs[f.handle] = f.captured
+			*g = f.handle
+			return 0
+		},
+		GraphInstantiate: func(e *uintptr, g uintptr, _ uint64) cuResult {
+			if r := ok("cuGraphInstantiate"); r != 0 {
+				return r
+			}
+			f.handle++
+			f.execs[f.handle] = slices.Clone(f.graphs[g])
+			f.captures++
+			*e = f.handle
+			return 0
+		},
+		GraphLaunch: func(e uintptr, _ uintptr) cuResult {
+			if r := ok("cuGraphLaunch"); r != 0 {
+				return r
+			}
+			list, found := f.execs[e]
+			if !found {
+				return 1
+			}
+			f.graphLaunches++
+			for _, l := range list {
+				f.run(l)
 			}
 			return 0
 		},
+		GraphExecDestroy: func(e uintptr) cuResult { delete(f.execs, e); return 0 },
+		GraphDestroy:     func(g uintptr) cuResult { delete(f.graphs, g); return 0 },
 		GetErrorName: func(r cuResult, name **byte) cuResult {
 			n, found := fakeErrorNames[r]
 			if !found {

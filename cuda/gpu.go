@@ -3,7 +3,9 @@ package cuda
 import (
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"unsafe"
 
@@ -25,6 +27,12 @@ type GPUDevice struct {
 	params  map[string][]int // each kernel's parameter sizes, from the PTX
 	pending []recorded
 	closed  bool
+	graphs  graphCache
+
+	// launch's parameter block, reused: the values (8-byte slots) and a pointer to each
+	arena   []uint64
+	argPtrs []unsafe.Pointer
+	pin     runtime.Pinner // pins arena and argPtrs (the driver reads them)
 }
 
 var _ Device = (*GPUDevice)(nil)
@@ -35,6 +43,28 @@ type recorded struct {
 	d    Dispatch
 	fn   uintptr
 	bufs []*gpuBuffer
+	args []Arg  // d.Args' storage
+	vals []byte // the value arguments' storage
+}
+
+// nextRecord is the slot after d.pending's end with the storage a synced dispatch
+// left there, sized for x: recording a decode step again allocates nothing.
+func (d *GPUDevice) nextRecord(x Dispatch) recorded {
+	var r recorded
+	if n := len(d.pending); n < cap(d.pending) {
+		r = d.pending[:n+1][n]
+	}
+	n, nvals := len(x.Args), 0
+	for _, a := range x.Args {
+		nvals += len(a.Bytes)
+	}
+	r.bufs = slices.Grow(r.bufs[:0], n)[:n]
+	clear(r.bufs)
+	r.args = slices.Grow(r.args[:0], n)[:n]
+	r.vals = slices.Grow(r.vals[:0], nvals) // appends below stay within it
+	r.d = x
+	r.d.Args = r.args
+	return r
 }
 
 // Open loads the driver and opens GPU number ordinal. Without a driver or a device it
@@ -66,6 +96,10 @@ func openWith(drv *driver, ordinal int, ptx []byte) (_ *GPUDevice, err error) {
 		return nil, err
 	}
 	d := &GPUDevice{drv: drv, funcs: map[string]uintptr{}, params: params}
+	d.graphs.off = os.Getenv("INFERNO_CUDA_GRAPH") == "0"
+	if os.Getenv("INFERNO_CUDA_DEBUG") != "" {
+		d.graphs.debug = os.Stderr
+	}
 	if err := drv.check(drv.DeviceGet(&d.dev, int32(ordinal)), "cuDeviceGet", fmt.Sprint(ordinal)); err != nil {
 		return nil, err
 	}
@@ -233,11 +267,14 @@ func (d *GPUDevice) Close() {
 	if leave, err := d.enter(); err == nil {
 		d.drv.StreamSynchronize(d.stream)
 		d.retire(d.pending)
+		d.dropGraph()
 		d.release()
 		leave()
 	}
 	d.pending = nil
 	d.closed = true
+	d.pin.Unpin()
+	d.arena, d.argPtrs = nil, nil
 }
 
 type gpuBuffer struct {
@@ -383,8 +420,8 @@ func (d *GPUDevice) Run(x Dispatch) error {
 			return err
 		}
 	}
-	r := recorded{d: x, fn: fn, bufs: make([]*gpuBuffer, len(x.Args))}
-	r.d.Args = make([]Arg, len(x.Args))
+	r := d.nextRecord(x)
+	r.fn = fn
 	for i, a := range x.Args {
 		switch {
 		case a.Buf != nil && a.Bytes != nil:
@@ -393,7 +430,9 @@ func (d *GPUDevice) Run(x Dispatch) error {
 			if len(a.Bytes) == 0 || len(a.Bytes) > MaxInlineBytes {
 				return fmt.Errorf("cuda: %s: argument %d: %d value bytes, from 1 to %d", x.Kernel, i, len(a.Bytes), MaxInlineBytes)
 			}
-			r.d.Args[i] = Arg{Bytes: append([]byte(nil), a.Bytes...)}
+			start := len(r.vals)
+			r.vals = append(r.vals, a.Bytes...)
+			r.d.Args[i] = Arg{Bytes: r.vals[start:len(r.vals):len(r.vals)]}
 		case a.Buf != nil:
 			gb, ok := a.Buf.(*gpuBuffer)
 			switch {
@@ -422,7 +461,8 @@ func (d *GPUDevice) Run(x Dispatch) error {
 	return nil
 }
 
-// Sync launches the recorded dispatches in order on the stream and waits for them.
+// Sync launches the recorded dispatches in order on the stream and waits for them:
+// kernel by kernel, or as one CUDA graph when the same long list comes again (graph.go).
 // After a failed launch the rest are dropped; an execution error (which the driver
 // reports at the synchronization) names the dispatches of this Sync.
 func (d *GPUDevice) Sync() error {
@@ -430,7 +470,10 @@ func (d *GPUDevice) Sync() error {
 	defer d.mu.Unlock()
 	p := d.pending
 	d.pending = nil
-	defer d.retire(p)
+	defer func() {
+		d.retire(p)
+		d.pending = p[:0] // its slots' storage is reused by the next dispatches
+	}()
 	if len(p) == 0 {
 		return nil
 	}
@@ -439,11 +482,7 @@ func (d *GPUDevice) Sync() error {
 		return err
 	}
 	defer leave()
-	for _, r := range p {
-		if err = d.launch(r); err != nil {
-			break
-		}
-	}
+	err = d.launchAll(p)
 	var serr error
 	if res := d.drv.StreamSynchronize(d.stream); res != 0 { // the message is formatted only then
 		serr = d.drv.check(res, "cuStreamSynchronize", fmt.Sprintf("%d dispatches, %s first, %s last", len(p), p[0].d.Kernel, p[len(p)-1].d.Kernel))
@@ -461,12 +500,14 @@ func (d *GPUDevice) launch(r recorded) error {
 	for _, a := range r.d.Args {
 		words += max(1, (len(a.Bytes)+7)/8)
 	}
-	arena := make([]uint64, words+1)
-	params := make([]unsafe.Pointer, len(r.d.Args)+1)
-	var pin runtime.Pinner
-	defer pin.Unpin()
-	pin.Pin(&arena[0])
-	pin.Pin(&params[0])
+	if words+1 > len(d.arena) || len(r.d.Args)+1 > len(d.argPtrs) {
+		d.pin.Unpin()
+		d.arena = make([]uint64, max(words+1, 2*len(d.arena), 64))
+		d.argPtrs = make([]unsafe.Pointer, max(len(r.d.Args)+1, 2*len(d.argPtrs), 16))
+		d.pin.Pin(&d.arena[0])
+		d.pin.Pin(&d.argPtrs[0])
+	}
+	arena, params := d.arena, d.argPtrs
 	slot := 0
 	for i, a := range r.d.Args {
 		p := unsafe.Pointer(&arena[slot])
@@ -474,11 +515,14 @@ func (d *GPUDevice) launch(r recorded) error {
 			arena[slot] = gb.ptr + uint64(a.Off)
 			slot++
 		} else {
+			n := (len(a.Bytes) + 7) / 8
+			clear(arena[slot : slot+n]) // a reused slot's tail bytes read as zeros, as fresh ones did
 			copy(unsafe.Slice((*byte)(p), len(a.Bytes)), a.Bytes)
-			slot += (len(a.Bytes) + 7) / 8
+			slot += n
 		}
 		params[i] = p
 	}
+	params[len(r.d.Args)] = nil
 	g, t := r.d.Grid, r.d.Threads
 	res := d.drv.LaunchKernel(r.fn, uint32(g[0]), uint32(g[1]), uint32(g[2]), uint32(t[0]), uint32(t[1]), uint32(t[2]),
 		uint32(r.d.Shared), d.stream, &params[0], nil)

@@ -1,6 +1,9 @@
 // attention.metal — causal grouped-query attention over the F16 KV cache.
 //
-// Decode (one query per head): split over KV blocks of 32 positions. attn_partial runs
+// Decode (one query per head): split over KV blocks of 32 positions. The grid covers the
+// whole context (n_ctx positions) and the valid count is read from the device, pos[0] + 1,
+// so a decode step's dispatches are the same bytes from token to token (a CUDA graph
+// replays them); blocks past the valid positions exit at once. attn_partial runs
 // one SIMD group per (head, block): lane j scores position j of the block, simd_max and
 // simd_sum give the block's max and sum, the probabilities go through threadgroup
 // memory, and each lane accumulates its dims (head_dim/32 of them). attn_merge then runs
@@ -21,16 +24,20 @@ struct AttnArgs {
     int nhead;
     int nkvhead;
     int head_dim;
-    int n_kv;        // decode: valid positions (0..n_kv-1)
-    int nblocks;     // decode: ceil(n_kv / 32)
+    int n_ctx;       // decode: positions the grid covers (the cache's length)
+    int nblocks;     // decode: ceil(n_ctx / 32), the grid's blocks and part's stride
     float scale;
     long layer_offset;
 };
 
 inline void attn_partial_block(device const float * q, device const half * kc, device const half * vc,
-                               device float * part, int nhead, int nkvhead, int head_dim, int n_kv,
-                               int nblocks, float scale, long layer_offset, int h, int b, int lane,
-                               threadgroup float * p) {
+                               device float * part, device const int * pos, int nhead, int nkvhead,
+                               int head_dim, int nblocks, float scale, long layer_offset, int h, int b,
+                               int lane, threadgroup float * p) {
+    int n_kv = pos[0] + 1;
+    if (b * ATT_BLOCK >= n_kv) {
+        return; // the whole SIMD group: past the valid positions
+    }
     int kvh = h / (nhead / nkvhead);
     int kv_dim = nkvhead * head_dim;
     device const float * qh = q + h * head_dim;
@@ -65,19 +72,21 @@ inline void attn_partial_block(device const float * q, device const half * kc, d
     }
 }
 
-inline void attn_merge_head(device const float * part, device float * o, int head_dim, int nblocks, int h, int lane) {
+inline void attn_merge_head(device const float * part, device float * o, device const int * pos, int head_dim,
+                            int nblocks, int h, int lane) {
     device const float * ph = part + (long) h * nblocks * (2 + head_dim);
+    int used = (pos[0] + ATT_BLOCK) / ATT_BLOCK; // blocks holding the pos[0] + 1 valid positions
     float M = -INFINITY;
-    for (int b = 0; b < nblocks; b++) {
+    for (int b = 0; b < used; b++) {
         M = max(M, ph[b * (2 + head_dim)]);
     }
     float L = 0.0f;
-    for (int b = 0; b < nblocks; b++) {
+    for (int b = 0; b < used; b++) {
         L += ph[b * (2 + head_dim) + 1] * exp(ph[b * (2 + head_dim)] - M);
     }
     for (int dd = lane; dd < head_dim; dd += 32) {
         float acc = 0.0f;
-        for (int b = 0; b < nblocks; b++) {
+        for (int b = 0; b < used; b++) {
             acc += ph[b * (2 + head_dim) + 2 + dd] * exp(ph[b * (2 + head_dim)] - M);
         }
         o[h * head_dim + dd] = acc / L;
@@ -143,20 +152,22 @@ kernel void attn_partial(device const float * q [[buffer(0)]],
                          device const half * kc [[buffer(1)]],
                          device const half * vc [[buffer(2)]],
                          device float * part [[buffer(3)]],
-                         constant AttnArgs & a [[buffer(4)]],
+                         device const int * pos [[buffer(4)]],
+                         constant AttnArgs & a [[buffer(5)]],
                          uint3 tgpig [[threadgroup_position_in_grid]],
                          ushort tiisg [[thread_index_in_simdgroup]]) {
     threadgroup float p[ATT_BLOCK];
-    attn_partial_block(q, kc, vc, part, a.nhead, a.nkvhead, a.head_dim, a.n_kv, a.nblocks, a.scale,
+    attn_partial_block(q, kc, vc, part, pos, a.nhead, a.nkvhead, a.head_dim, a.nblocks, a.scale,
                        a.layer_offset, tgpig.x, tgpig.y, tiisg, p);
 }
 
 kernel void attn_merge(device const float * part [[buffer(0)]],
                        device float * o [[buffer(1)]],
-                       constant AttnArgs & a [[buffer(2)]],
+                       device const int * pos [[buffer(2)]],
+                       constant AttnArgs & a [[buffer(3)]],
                        uint3 tgpig [[threadgroup_position_in_grid]],
                        ushort tiisg [[thread_index_in_simdgroup]]) {
-    attn_merge_head(part, o, a.head_dim, a.nblocks, tgpig.x, tiisg);
+    attn_merge_head(part, o, pos, a.head_dim, a.nblocks, tgpig.x, tiisg);
 }
 
 kernel void attn_prefill(device const float * q [[buffer(0)]],

@@ -393,7 +393,7 @@ func (b *Backend) Attention(dst, q, k, v backend.Tensor, cache backend.KVCache, 
 	kc, vc, pa := Arg{Buf: c.k}, Arg{Buf: c.v}, b.upload(&b.pos, pos)
 	b.run(LaunchKVStore(arg(k), arg(v), kc, vc, pa, k.Rows(), kvDim, layerOff))
 	if q.Rows() == 1 {
-		ds := LaunchAttnDecode(arg(q), kc, vc, b.partial(c, p), arg(dst), p, int(pos[0])+1, layerOff)
+		ds := LaunchAttnDecode(arg(q), kc, vc, b.partial(c, p), arg(dst), pa, p, c.nCtx, layerOff)
 		b.run(ds[:]...)
 		return
 	}

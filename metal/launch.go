@@ -90,24 +90,26 @@ func LaunchKVStore(k, v, kc, vc, pos Arg, ntok, kvDim int, layerOff int64) Dispa
 // attnBlock is the KV positions one attn_partial SIMD group covers (ATT_BLOCK).
 const attnBlock = 32
 
-func attnArgs(p backend.AttentionParams, nkv int, layerOff int64) Arg {
-	return packArgs(int32(p.NHead), int32(p.NKVHead), int32(p.HeadDim), int32(nkv), int32((nkv+attnBlock-1)/attnBlock), p.Scale, layerOff)
+func attnArgs(p backend.AttentionParams, nctx int, layerOff int64) Arg {
+	return packArgs(int32(p.NHead), int32(p.NKVHead), int32(p.HeadDim), int32(nctx), int32((nctx+attnBlock-1)/attnBlock), p.Scale, layerOff)
 }
 
 // AttnPartialBytes is the size of the partial-results buffer LaunchAttnDecode needs
-// for up to nkv cached positions.
-func AttnPartialBytes(p backend.AttentionParams, nkv int) int {
-	return 4 * p.NHead * ((nkv + attnBlock - 1) / attnBlock) * (2 + p.HeadDim)
+// for a context of nctx positions.
+func AttnPartialBytes(p backend.AttentionParams, nctx int) int {
+	return 4 * p.NHead * ((nctx + attnBlock - 1) / attnBlock) * (2 + p.HeadDim)
 }
 
-// LaunchAttnDecode is one query row's attention over the first nkv cached positions:
-// attn_partial (one SIMD group per head and 32-position block, into part) then
-// attn_merge (one SIMD group per head, into o).
-func LaunchAttnDecode(q, kc, vc, part, o Arg, p backend.AttentionParams, nkv int, layerOff int64) [2]Dispatch {
-	a := attnArgs(p, nkv, layerOff)
+// LaunchAttnDecode is one query row's attention over the cached positions 0..pos[0]
+// (pos a device buffer) of a context of nctx: attn_partial (one SIMD group per head
+// and 32-position block of the context, those past pos[0] exit at once, into part)
+// then attn_merge (one SIMD group per head, into o). Nothing in the dispatches depends
+// on the position, so a decode step records the same bytes at every token.
+func LaunchAttnDecode(q, kc, vc, part, o, pos Arg, p backend.AttentionParams, nctx int, layerOff int64) [2]Dispatch {
+	a := attnArgs(p, nctx, layerOff)
 	return [2]Dispatch{
-		{Kernel: "attn_partial", Args: []Arg{q, kc, vc, part, a}, Grid: [3]int{p.NHead, (nkv + attnBlock - 1) / attnBlock, 1}, Threads: [3]int{32, 1, 1}},
-		{Kernel: "attn_merge", Args: []Arg{part, o, a}, Grid: [3]int{p.NHead, 1, 1}, Threads: [3]int{32, 1, 1}},
+		{Kernel: "attn_partial", Args: []Arg{q, kc, vc, part, pos, a}, Grid: [3]int{p.NHead, (nctx + attnBlock - 1) / attnBlock, 1}, Threads: [3]int{32, 1, 1}},
+		{Kernel: "attn_merge", Args: []Arg{part, o, pos, a}, Grid: [3]int{p.NHead, 1, 1}, Threads: [3]int{32, 1, 1}},
 	}
 }
 

@@ -36,7 +36,7 @@ func TestLaunchMatchesPTX(t *testing.T) {
 		metal.LaunchKVStore(buf, buf, buf, buf, buf, 3, 128, 4096),
 		metal.LaunchAttnPrefill(buf, buf, buf, buf, buf, 3, ap, 4096),
 	}
-	dec := metal.LaunchAttnDecode(buf, buf, buf, buf, buf, ap, 70, 4096)
+	dec := metal.LaunchAttnDecode(buf, buf, buf, buf, buf, buf, ap, 70, 4096)
 	ds = append(ds, dec[0], dec[1])
 	for _, ty := range metal.WeightTypes() {
 		ds = append(ds, metal.LaunchGetRows(ty, buf, buf, buf, 2, 256),

@@ -1,10 +1,13 @@
 package metal_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -303,4 +306,95 @@ func family(kernel string) string {
 		}
 	}
 	return kernel
+}
+
+// stepRecorder keeps the dispatches recorded since the last Sync and, at each Sync,
+// appends that list to syncs.
+type stepRecorder struct {
+	*metal.SimDevice
+	pending []metal.Dispatch
+	syncs   [][]metal.Dispatch
+}
+
+func (d *stepRecorder) Run(x metal.Dispatch) error {
+	x.Args = slices.Clone(x.Args)
+	for i := range x.Args {
+		x.Args[i].Bytes = slices.Clone(x.Args[i].Bytes)
+	}
+	d.pending = append(d.pending, x)
+	return d.SimDevice.Run(x)
+}
+
+func (d *stepRecorder) Sync() error {
+	if len(d.pending) > 0 {
+		d.syncs = append(d.syncs, d.pending)
+	}
+	d.pending = nil
+	return d.SimDevice.Sync()
+}
+
+// sameDispatch says how a and b differ as dispatches (kernel, geometry, each
+// argument's buffer, offset and inline bytes), "" if in nothing.
+func sameDispatch(a, b metal.Dispatch) string {
+	switch {
+	case a.Kernel != b.Kernel || a.Grid != b.Grid || a.Threads != b.Threads || !slices.Equal(a.Threadgroup, b.Threadgroup) || len(a.Args) != len(b.Args):
+		return fmt.Sprintf("%s grid %v threads %v vs %s grid %v threads %v", a.Kernel, a.Grid, a.Threads, b.Kernel, b.Grid, b.Threads)
+	case len(a.Constants) != 0 || len(b.Constants) != 0:
+		return "function constants"
+	}
+	for i := range a.Args {
+		x, y := a.Args[i], b.Args[i]
+		if x.Buf != y.Buf || x.Off != y.Off || !bytes.Equal(x.Bytes, y.Bytes) {
+			return fmt.Sprintf("%s argument %d: offset %d bytes %x vs offset %d bytes %x (same buffer: %v)", a.Kernel, i, x.Off, x.Bytes, y.Off, y.Bytes, x.Buf == y.Buf)
+		}
+	}
+	return ""
+}
+
+// TestDecodeStepsDispatchTheSame: consecutive greedy decode steps of a session record
+// one dispatch list each (one Sync), identical apart from the buffers' contents — the
+// position and the cached-position count are read from device memory, the attention
+// grid covers the whole context — so a CUDA graph captured from one replays the next.
+func TestDecodeStepsDispatchTheSame(t *testing.T) {
+	d := &stepRecorder{SimDevice: simBackend(t).Device().(*metal.SimDevice)}
+	m, err := llama.Load(metal.NewBackend(d), open(t, refdata.Path(t, "models", "stories260K.gguf")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := m.NewState(80, 16, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	_, tok, err := st.Forward(ctx, []int32{1, 200, 300, 400}, []int32{0, 1, 2, 3}, llama.Argmax)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// positions 31, 32 and 33 cross a 32-position attention block
+	var steps [][][]metal.Dispatch
+	for p := int32(4); p < 34; p++ {
+		d.syncs = nil
+		if _, tok, err = st.Forward(ctx, []int32{tok}, []int32{p}, llama.Argmax); err != nil {
+			t.Fatal(err)
+		}
+		if p >= 31 {
+			steps = append(steps, d.syncs)
+		}
+	}
+	for i, s := range steps {
+		if len(s) != 1 || len(s[0]) < 16 {
+			t.Fatalf("decode step %d: %d syncs, want 1 of the whole step", 31+i, len(s))
+		}
+	}
+	for i := 1; i < len(steps); i++ {
+		a, b := steps[0][0], steps[i][0]
+		if len(a) != len(b) {
+			t.Fatalf("decode steps at 31 and %d: %d and %d dispatches", 31+i, len(a), len(b))
+		}
+		for j := range a {
+			if diff := sameDispatch(a[j], b[j]); diff != "" {
+				t.Errorf("decode steps at 31 and %d, dispatch %d: %s", 31+i, j, diff)
+			}
+		}
+	}
 }

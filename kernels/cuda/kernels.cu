@@ -84,17 +84,17 @@ KERNEL kv_store(const float * k, const float * v, half * kc, half * vc, const in
     kv_store_one(k, v, kc, vc, pos, a.kv_dim, a.layer_offset, GID_X, GID_Y);
 }
 
-// One warp per (head, 32-position block); grid = (heads, ceil(n_kv / 32)), 32 threads;
-// the block's probabilities in 128 bytes of static shared memory.
-KERNEL attn_partial(const float * q, const half * kc, const half * vc, float * part, AttnArgs a) {
+// One warp per (head, 32-position block); grid = (heads, ceil(n_ctx / 32)), 32 threads,
+// the blocks past pos[0] exit; the block's probabilities in 128 bytes of static shared memory.
+KERNEL attn_partial(const float * q, const half * kc, const half * vc, float * part, const int * pos, AttnArgs a) {
     __shared__ float p[ATT_BLOCK];
-    attn_partial_block(q, kc, vc, part, a.nhead, a.nkvhead, a.head_dim, a.n_kv, a.nblocks, a.scale,
+    attn_partial_block(q, kc, vc, part, pos, a.nhead, a.nkvhead, a.head_dim, a.nblocks, a.scale,
                        a.layer_offset, GROUP_X, GROUP_Y, LANE, p);
 }
 
 // One warp per head; grid.x = heads, 32 threads.
-KERNEL attn_merge(const float * part, float * o, AttnArgs a) {
-    attn_merge_head(part, o, a.head_dim, a.nblocks, GROUP_X, LANE);
+KERNEL attn_merge(const float * part, float * o, const int * pos, AttnArgs a) {
+    attn_merge_head(part, o, pos, a.head_dim, a.nblocks, GROUP_X, LANE);
 }
 
 // One warp per (head, query row); grid = (heads, rows), 32 threads; a block's

@@ -463,10 +463,11 @@ func attention(d metal.Device, hd, n int, prefill bool) (float64, error) {
 	r := rand.New(rand.NewPCG(10, uint64(hd*1000+n)))
 	const nhead, nkv = 8, 2
 	kvDim := nkv * hd
-	nctx := n
+	nctx := n + 70 // decode: the grid covers the context, the blocks past pos[0] exit
 	k, v := randVec(r, n*kvDim), randVec(r, n*kvDim)
 	nq := 1
 	if prefill {
+		nctx = n
 		nq = n
 	}
 	q := randVec(r, nq*nhead*hd)
@@ -484,7 +485,12 @@ func attention(d metal.Device, hd, n int, prefill bool) (float64, error) {
 	if prefill {
 		ds = append(ds, metal.LaunchAttnPrefill(qb, kc, vc, ob, b.i32(qpos), nq, params, 0))
 	} else {
-		dec := metal.LaunchAttnDecode(qb, kc, vc, b.zeros(metal.AttnPartialBytes(params, n)), ob, params, n, 0)
+		// stale partial results (NaN) in the blocks past the valid positions must not count
+		stale := make([]float32, metal.AttnPartialBytes(params, nctx)/4)
+		for i := range stale {
+			stale[i] = float32(math.NaN())
+		}
+		dec := metal.LaunchAttnDecode(qb, kc, vc, b.f32(stale), ob, b.i32(qpos), params, nctx, 0)
 		ds = append(ds, dec[:]...)
 	}
 	if err := b.exec(ds...); err != nil {
