@@ -117,8 +117,8 @@ print("cpu %.4f cuda %.4f rel %.2g" % (a, b, abs(b - a) / a)); sys.exit(not abs(
 		sum "FAIL  compute-sanitizer not found"
 		rc=1
 	fi
-	if grep -l "launched kernel by kernel" "$logs"/*.log >/dev/null 2>&1; then
-		sum "NOTE  a CUDA graph failed (kernel-by-kernel fallback) in: $(grep -l "launched kernel by kernel" "$logs"/*.log | sed 's|.*/||' | tr '\n' ' ')"
+	if grep -l "launched kernel by kernel" "$logs"/*.log 2>/dev/null | grep -qv cuda-test.log; then # cuda-test plants graph failures
+		sum "NOTE  a CUDA graph failed (kernel-by-kernel fallback) in: $(grep -l "launched kernel by kernel" "$logs"/*.log | grep -v cuda-test.log | sed 's|.*/||' | tr '\n' ' ')"
 	fi
 	sum "gpu-check: rc=$rc"
 	rm -rf "$logs/cache"
