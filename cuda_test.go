@@ -149,12 +149,12 @@ func TestCUDABackend(t *testing.T) {
 			t.Errorf("%s, gpu layers %d: tokens differ:\n got %v\nwant %v", c.backend, c.layers, res.Tokens, ref.GeneratedIDs)
 		}
 		// the CUDA choices of metal.Launch*For: the wide decode kernels, not Metal's
-		for _, k := range []string{"matvec_wide_f32"} {
+		for _, k := range []string{"matvec_wide_f32", "rms_norm_wide"} {
 			if !simCUDALast.ran[k] {
 				t.Errorf("%s, gpu layers %d: %s not dispatched", c.backend, c.layers, k)
 			}
 		}
-		for _, k := range []string{"matvec_f32"} {
+		for _, k := range []string{"matvec_f32", "rms_norm"} {
 			if simCUDALast.ran[k] {
 				t.Errorf("%s, gpu layers %d: Metal's %s dispatched on CUDA", c.backend, c.layers, k)
 			}

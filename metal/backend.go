@@ -300,7 +300,7 @@ func (b *Backend) GetRows(dst, table backend.Tensor, ids []int32) {
 }
 
 func (b *Backend) RMSNorm(dst, x, w backend.Tensor, eps float32) {
-	b.run(LaunchRMSNorm(arg(x), arg(w), arg(dst), x.Rows(), x.Cols(), eps))
+	b.run(LaunchRMSNormFor(b.target, arg(x), arg(w), arg(dst), x.Rows(), x.Cols(), eps))
 }
 
 // matmulMinTokens is the batch size from which the simdgroup-matrix kernel is used.

@@ -74,7 +74,7 @@ type Target int
 
 const (
 	TargetMetal Target = iota // Apple GPUs and the simulator: the Metal work splits
-	TargetCUDA                // NVIDIA GPUs: the wide decode kernels (matvec_wide)
+	TargetCUDA                // NVIDIA GPUs: the wide decode kernels (matvec_wide, rms_norm_wide)
 )
 
 // Device runs kernels with Metal's command-buffer contract:

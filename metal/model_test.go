@@ -342,9 +342,10 @@ func family(kernel string) string {
 	return kernel
 }
 
-// TestQminiOnCUDATarget: the kernels the backend picks for CUDA (matvec_wide_<type>), run on the simulator, give last-position logits within NMSE 2e-3 of
+// TestQminiOnCUDATarget: the kernels the backend picks for CUDA (matvec_wide_<type>,
+// rms_norm_wide), run on the simulator, give last-position logits within NMSE 2e-3 of
 // the CPU backend's for the TinyLlama mixes' weight types (and F16), and are the ones
-// dispatched: the decode step records no Metal-only matvec.
+// dispatched: the decode step records no Metal-only matvec or rms_norm.
 func TestQminiOnCUDATarget(t *testing.T) {
 	sd := simBackend(t).Device().(*metal.SimDevice)
 	c := cpu.New(2)
@@ -377,7 +378,7 @@ func TestQminiOnCUDATarget(t *testing.T) {
 				wide++
 			}
 		}
-		if wide == 0 {
+		if wide == 0 || !d.kernels["rms_norm_wide"] {
 			t.Errorf("qmini-%s: wide kernels not dispatched: %v", name, d.kernels)
 		}
 	}

@@ -68,6 +68,13 @@ KERNEL rms_norm(const float * x, const float * w, float * y, NormArgs a) {
     rms_norm_row(x + GROUP_X * a.ncols, w, y + GROUP_X * a.ncols, a.ncols, a.eps, LANE);
 }
 
+// One block of NORM_WARPS (8) warps per row; grid.x = rows, 256 threads; the warps' partial
+// sums in 32 bytes of static shared memory.
+KERNEL rms_norm_wide(const float * __restrict__ x, const float * __restrict__ w, float * __restrict__ y, NormArgs a) {
+    __shared__ float part[NORM_WARPS];
+    rms_norm_wide_row(x + GROUP_X * a.ncols, w, y + GROUP_X * a.ncols, a.ncols, a.eps, TID, LANE, SIMD_GROUP, part);
+}
+
 // One warp per row; grid.x = rows, 32 threads.
 KERNEL argmax(const float * x, int * out, int ncols) {
     argmax_row(x + GROUP_X * ncols, out + GROUP_X, ncols, LANE);

@@ -259,6 +259,8 @@ func Cases() []Case {
 		rows, cols := sh[0], sh[1]
 		cs = append(cs, Case{"norm", fmt.Sprintf("rms_norm %dx%d", rows, cols), 1e-7,
 			func(d metal.Device) (float64, error) { return rmsNorm(d, metal.LaunchRMSNorm, rows, cols) }})
+		cs = append(cs, Case{"norm", fmt.Sprintf("rms_norm_wide %dx%d", rows, cols), 1e-7,
+			func(d metal.Device) (float64, error) { return rmsNorm(d, metal.LaunchRMSNormWide, rows, cols) }})
 	}
 	for _, c := range []struct {
 		hd, dims int
