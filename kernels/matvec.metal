@@ -66,9 +66,10 @@ kernel void matvec(device const uchar * w [[buffer(0)]],
 // One SIMD group per weight row, MVW_WARPS (8) per threadgroup (256 threads), grid
 // (ceil(rows / 8), tokens): a 2048-row matrix is 256 threadgroups, enough to fill 132
 // SMs. A row's lanes read consecutive bytes of it at once (a warp-wide coalesced load),
-// in 16- or 32-bit words where the block layout's alignment allows: wide_dot<B> below,
-// specialized for Q4_0, Q8_0, Q4_K and Q6_K; other types take the generic path over
-// dq16 (lane i decodes 16-element chunks i, i+32, ...). F32 sums; a block's (or
+// in 16- or 32-bit words (16-byte vectors for F32 and F16) where the block layout's
+// alignment allows: wide_dot<B> below, specialized for F32, F16, Q4_0, Q8_0, Q4_K and
+// Q6_K; other types take the generic path over dq16 (lane i decodes 16-element chunks
+// i, i+32, ...). F32 sums; a block's (or
 // sub-block's) scale multiplies its sum of q·x once.
 
 #define MVW_WARPS 8
@@ -88,6 +89,47 @@ template <typename B> struct wide_dot {
             for (int l = 0; l < 16; l++) {
                 int e = 16 * c + l;
                 s += wv[l] * (e < ncols ? x[e] : 0.0f);
+            }
+        }
+        return s;
+    }
+};
+
+// F32 and F16 rows: lane i takes 4 consecutive elements at 4(i + 32k), one float4 or
+// half4 load each of W and x (a warp reads 512 or 256 consecutive bytes of the row),
+// where rows of ncols are 16-byte (8-byte) aligned: ncols a multiple of 4; one element
+// at i + 32k otherwise.
+template <> struct wide_dot<blk_f32> {
+    static inline float partial(device const uchar * row, device const float * x, int ncols, int lane) {
+        device const float * w = (device const float *) row;
+        float s = 0.0f;
+        if (ncols % 4 == 0) {
+            for (int e = 4 * lane; e < ncols; e += 128) {
+                float4 a = *(device const float4 *) (w + e), b = *(device const float4 *) (x + e);
+                s += a[0] * b[0] + a[1] * b[1] + a[2] * b[2] + a[3] * b[3];
+            }
+        } else {
+            for (int e = lane; e < ncols; e += 32) {
+                s += w[e] * x[e];
+            }
+        }
+        return s;
+    }
+};
+
+template <> struct wide_dot<blk_f16> {
+    static inline float partial(device const uchar * row, device const float * x, int ncols, int lane) {
+        device const half * w = (device const half *) row;
+        float s = 0.0f;
+        if (ncols % 4 == 0) {
+            for (int e = 4 * lane; e < ncols; e += 128) {
+                half4 a = *(device const half4 *) (w + e);
+                float4 b = *(device const float4 *) (x + e);
+                s += float(a[0]) * b[0] + float(a[1]) * b[1] + float(a[2]) * b[2] + float(a[3]) * b[3];
+            }
+        } else {
+            for (int e = lane; e < ncols; e += 32) {
+                s += float(w[e]) * x[e];
             }
         }
         return s;

@@ -235,8 +235,8 @@ func Cases() []Case {
 	for _, t := range metal.WeightTypes() {
 		shapes := [][2]int{{1, 256}, {33, 768}, {7, 1280}}
 		switch t.BlockSize() {
-		case 1:
-			shapes = append(shapes, [2]int{9, 172})
+		case 1: // rows of a multiple of 4 (vector loads) and not
+			shapes = append(shapes, [2]int{9, 172}, [2]int{5, 170})
 		case 32: // a row of 9 blocks: the 8-blocks-a-step loops' remainder
 			shapes = append(shapes, [2]int{5, 288})
 		}
