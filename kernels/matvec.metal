@@ -193,17 +193,36 @@ template <> struct wide_dot<blk_q8_0> {
 // Q4_K (144-byte blocks: f16 d, f16 dmin, 12 bytes of 6-bit scales and mins, 128 bytes of
 // nibbles): a SIMD group a block; lane reads one 32-bit word of nibbles (the group's 128
 // bytes in one coalesced load): 64-element group j = lane / 8, bytes 4t..4t+3 of it
-// (t = lane % 8), low nibbles sub-block 2j, high 2j+1.
+// (t = lane % 8), low nibbles sub-block 2j, high 2j+1; d, dmin and the scales as 4 words.
+// k4byte is byte k of the 12 scale bytes held in the words s0, s1, s2.
+inline int k4byte(int k, uint s0, uint s1, uint s2) {
+    uint w = k < 4 ? s0 : (k < 8 ? s1 : s2);
+    return int((w >> (8 * (k % 4))) & 255u);
+}
+
+// scale_min_k4 over the scale bytes loaded as words.
+inline void scale_min_k4w(int j, uint s0, uint s1, uint s2, thread int & d, thread int & m) {
+    if (j < 4) {
+        d = k4byte(j, s0, s1, s2) & 63;
+        m = k4byte(j + 4, s0, s1, s2) & 63;
+    } else {
+        d = (k4byte(j + 4, s0, s1, s2) & 15) | ((k4byte(j - 4, s0, s1, s2) >> 6) << 4);
+        m = (k4byte(j + 4, s0, s1, s2) >> 4) | ((k4byte(j, s0, s1, s2) >> 6) << 4);
+    }
+}
+
 template <> struct wide_dot<blk_q4_k> {
     static inline float partial(device const uchar * row, device const float * x, int ncols, int lane) {
         int nb = ncols / 256, j = lane / 8, t = lane % 8;
         float s = 0.0f;
         for (int ib = 0; ib < nb; ib++) {
             device const uchar * b = row + ib * 144;
-            uint v = *(device const uint *) (b + 16 + 32 * j + 4 * t);
+            device const uint * bw = (device const uint *) b;
+            uint v = bw[4 + 8 * j + t];
+            uint dm = bw[0], s0 = bw[1], s1 = bw[2], s2 = bw[3];
             int sc0, m0, sc1, m1;
-            scale_min_k4(2 * j, b + 4, sc0, m0);
-            scale_min_k4(2 * j + 1, b + 4, sc1, m1);
+            scale_min_k4w(2 * j, s0, s1, s2, sc0, m0);
+            scale_min_k4w(2 * j + 1, s0, s1, s2, sc1, m1);
             float4 xl = *(device const float4 *) (x + ib * 256 + 64 * j + 4 * t);
             float4 xh = *(device const float4 *) (x + ib * 256 + 64 * j + 32 + 4 * t);
             float a0 = 0.0f, a1 = 0.0f, x0 = 0.0f, x1 = 0.0f;
@@ -214,7 +233,7 @@ template <> struct wide_dot<blk_q4_k> {
                 x0 += lo;
                 x1 += hi;
             }
-            float d = ld_f16(b), dmin = ld_f16(b + 2);
+            float d = float(as_type<half>(ushort(dm & 0xffffu))), dmin = float(as_type<half>(ushort(dm >> 16)));
             s += d * (float(sc0) * a0 + float(sc1) * a1) - dmin * (float(m0) * x0 + float(m1) * x1);
         }
         return s;
@@ -248,7 +267,7 @@ template <> struct wide_dot<blk_q6_k> {
                 }
                 acc += float(sc[2 * k]) * a;
             }
-            s += ld_f16(b + 208) * acc;
+            s += float(as_type<half>(*(device const ushort *) (b + 208))) * acc;
         }
         return s;
     }
