@@ -74,6 +74,10 @@ kernel void matvec(device const uchar * w [[buffer(0)]],
 
 #define MVW_WARPS 8
 
+// Bandwidth needs bytes in flight: a 2048-row matrix is only ~16 warps an SM, and its
+// Q4_0 row 1152 bytes, so the block loops unroll 8 steps (4 for F32/F16) and issue their
+// loads together rather than one step's few bytes at a time.
+
 // The quantized types' x rows start at multiples of 32 floats (128 bytes) of buffers
 // the backend allocates whole, so x is read in float4s (float2s for Q6_K's layout).
 
@@ -104,6 +108,7 @@ template <> struct wide_dot<blk_f32> {
         device const float * w = (device const float *) row;
         float s = 0.0f;
         if (ncols % 4 == 0) {
+            #pragma clang loop unroll_count(4)
             for (int e = 4 * lane; e < ncols; e += 128) {
                 float4 a = *(device const float4 *) (w + e), b = *(device const float4 *) (x + e);
                 s += a[0] * b[0] + a[1] * b[1] + a[2] * b[2] + a[3] * b[3];
@@ -122,6 +127,7 @@ template <> struct wide_dot<blk_f16> {
         device const half * w = (device const half *) row;
         float s = 0.0f;
         if (ncols % 4 == 0) {
+            #pragma clang loop unroll_count(4)
             for (int e = 4 * lane; e < ncols; e += 128) {
                 half4 a = *(device const half4 *) (w + e);
                 float4 b = *(device const float4 *) (x + e);
@@ -150,6 +156,7 @@ template <> struct wide_dot<blk_q4_0> {
     static inline float partial(device const uchar * row, device const float * x, int ncols, int lane) {
         int nb = ncols / 32, q = lane % 4;
         float s = 0.0f;
+        #pragma clang loop unroll_count(8)   // loads of 8 steps in flight (see above)
         for (int ib = lane / 4; ib < nb; ib += 8) {
             device const ushort * p = (device const ushort *) (row + ib * 18);
             float d = float(as_type<half>(p[0]));
@@ -173,6 +180,7 @@ template <> struct wide_dot<blk_q8_0> {
     static inline float partial(device const uchar * row, device const float * x, int ncols, int lane) {
         int nb = ncols / 32, q = lane % 4;
         float s = 0.0f;
+        #pragma clang loop unroll_count(8)   // loads of 8 steps in flight (see above)
         for (int ib = lane / 4; ib < nb; ib += 8) {
             device const ushort * p = (device const ushort *) (row + ib * 34);
             float d = float(as_type<half>(p[0]));
@@ -215,6 +223,7 @@ template <> struct wide_dot<blk_q4_k> {
     static inline float partial(device const uchar * row, device const float * x, int ncols, int lane) {
         int nb = ncols / 256, j = lane / 8, t = lane % 8;
         float s = 0.0f;
+        #pragma clang loop unroll_count(8)   // loads of 8 steps in flight (see above)
         for (int ib = 0; ib < nb; ib++) {
             device const uchar * b = row + ib * 144;
             device const uint * bw = (device const uint *) b;
@@ -248,6 +257,7 @@ template <> struct wide_dot<blk_q6_k> {
     static inline float partial(device const uchar * row, device const float * x, int ncols, int lane) {
         int nb = ncols / 256, nn = lane / 16, l = 2 * (lane % 16);
         float s = 0.0f;
+        #pragma clang loop unroll_count(8)   // loads of 8 steps in flight (see above)
         for (int ib = 0; ib < nb; ib++) {
             device const uchar * b = row + ib * 210;
             uint ql0 = uint(*(device const ushort *) (b + 64 * nn + l));

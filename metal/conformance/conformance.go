@@ -233,7 +233,8 @@ func Cases() []Case {
 		}
 	}
 	for _, t := range metal.WeightTypes() {
-		shapes := [][2]int{{1, 256}, {33, 768}, {7, 1280}}
+		// 3x2304: 9 steps of every type's block loop, past the 8 (4) the kernel unrolls
+		shapes := [][2]int{{1, 256}, {33, 768}, {7, 1280}, {3, 2304}}
 		switch t.BlockSize() {
 		case 1: // rows of a multiple of 4 (vector loads) and not
 			shapes = append(shapes, [2]int{9, 172}, [2]int{5, 170})
