@@ -25,6 +25,7 @@ type simCUDA struct {
 	free      int64
 	allocLeft int // allocations before one fails (negative: no limit)
 	closed    bool
+	ran       map[string]bool // kernels dispatched
 }
 
 // What the last openCUDA of useSimCUDA was asked for and made, and how many
@@ -75,6 +76,7 @@ func (s *simCUDA) Run(d cuda.Dispatch) error {
 	if d.Shared > 0 {
 		x.Threadgroup = []int{d.Shared}
 	}
+	s.ran[d.Kernel] = true
 	return s.sim.Run(x)
 }
 
@@ -92,7 +94,7 @@ func useSimCUDA(t *testing.T, free int64, err error) {
 		if serr != nil {
 			return nil, serr
 		}
-		simCUDALast = &simCUDA{sim: d, free: free, allocLeft: simCUDAAllocLimit - 1}
+		simCUDALast = &simCUDA{sim: d, free: free, allocLeft: simCUDAAllocLimit - 1, ran: map[string]bool{}}
 		return simCUDALast, nil
 	}
 }
@@ -145,6 +147,17 @@ func TestCUDABackend(t *testing.T) {
 		}
 		if !reflect.DeepEqual(res.Tokens, ref.GeneratedIDs) {
 			t.Errorf("%s, gpu layers %d: tokens differ:\n got %v\nwant %v", c.backend, c.layers, res.Tokens, ref.GeneratedIDs)
+		}
+		// the CUDA choices of metal.Launch*For: the wide decode kernels, not Metal's
+		for _, k := range []string{"matvec_wide_f32", "rms_norm_wide"} {
+			if !simCUDALast.ran[k] {
+				t.Errorf("%s, gpu layers %d: %s not dispatched", c.backend, c.layers, k)
+			}
+		}
+		for _, k := range []string{"matvec_f32", "rms_norm"} {
+			if simCUDALast.ran[k] {
+				t.Errorf("%s, gpu layers %d: Metal's %s dispatched on CUDA", c.backend, c.layers, k)
+			}
 		}
 		if m.DeviceBandwidth() != 4.8e12 {
 			t.Errorf("%s, gpu layers %d: device bandwidth %g, want the device's 4.8e12", c.backend, c.layers, m.DeviceBandwidth())

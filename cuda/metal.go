@@ -43,7 +43,8 @@ func (m *MetalDevice) Simulated() bool { return m.dev.Simulated() }
 func (m *MetalDevice) Info() metal.Info {
 	i := m.dev.Info()
 	return metal.Info{Name: i.Name, Family: "compute capability " + i.ComputeCapability(),
-		MaxWorkingSet: i.TotalMemory, MaxBufferLength: i.TotalMemory, MemoryBandwidth: i.MemoryBandwidth}
+		MaxWorkingSet: i.TotalMemory, MaxBufferLength: i.TotalMemory, MemoryBandwidth: i.MemoryBandwidth,
+		Target: metal.TargetCUDA}
 }
 
 // NewBuffer allocates device memory; a CUDA Buffer is a metal.Buffer as it is.

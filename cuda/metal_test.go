@@ -152,7 +152,7 @@ func TestMetalDispatchRejected(t *testing.T) {
 func TestBackendOverCUDA(t *testing.T) {
 	f, d, _ := recordLaunches(t)
 	m := NewMetalDevice(d)
-	if i := m.Info(); i.Name != "Fake GPU 0" || i.Family != "compute capability 9.0" || i.UnifiedMemory || i.MaxWorkingSet != 1<<30 {
+	if i := m.Info(); i.Name != "Fake GPU 0" || i.Family != "compute capability 9.0" || i.UnifiedMemory || i.MaxWorkingSet != 1<<30 || i.Target != metal.TargetCUDA {
 		t.Errorf("Info %+v", i)
 	}
 	b := metal.NewBackend(m)

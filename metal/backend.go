@@ -20,7 +20,8 @@ import (
 // forward pass at a time (the model's lock); the byte counts and Err may be read, and
 // buffers allocated, from any goroutine.
 type Backend struct {
-	dev Device
+	dev    Device
+	target Target // the device's kind, for the Launch*For choices
 	// bytes allocated, by purpose, for the log lines and the memory plan
 	weightBytes, kvBytes, scratchBytes atomic.Int64
 	errMu                              sync.Mutex
@@ -52,8 +53,15 @@ func (b *Backend) Sync() error {
 	return b.Err()
 }
 
-// NewBackend wraps a device.
-func NewBackend(d Device) *Backend { return &Backend{dev: d} }
+// NewBackend wraps a device; its Info's Target picks the kernels (Launch*For). A nil
+// device (type checks only) is taken for Metal.
+func NewBackend(d Device) *Backend {
+	b := &Backend{dev: d}
+	if d != nil {
+		b.target = d.Info().Target
+	}
+	return b
+}
 
 // Device is the device the backend runs on.
 func (b *Backend) Device() Device { return b.dev }
@@ -292,7 +300,7 @@ func (b *Backend) GetRows(dst, table backend.Tensor, ids []int32) {
 }
 
 func (b *Backend) RMSNorm(dst, x, w backend.Tensor, eps float32) {
-	b.run(LaunchRMSNorm(arg(x), arg(w), arg(dst), x.Rows(), x.Cols(), eps))
+	b.run(LaunchRMSNormFor(b.target, arg(x), arg(w), arg(dst), x.Rows(), x.Cols(), eps))
 }
 
 // matmulMinTokens is the batch size from which the simdgroup-matrix kernel is used.
@@ -304,7 +312,7 @@ func (b *Backend) MatMul(dst, w, x backend.Tensor) {
 		b.run(LaunchMatMul(ws.dt, arg(w), arg(x), arg(dst), ws.rows, ws.cols, x.Rows()))
 		return
 	}
-	b.run(LaunchMatVec(ws.dt, arg(w), arg(x), arg(dst), ws.rows, ws.cols, x.Rows()))
+	b.run(LaunchMatVecFor(b.target, ws.dt, arg(w), arg(x), arg(dst), ws.rows, ws.cols, x.Rows()))
 }
 
 func (b *Backend) Rope(x backend.Tensor, pos []int32, p backend.RopeParams) {

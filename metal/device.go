@@ -65,7 +65,17 @@ type Info struct {
 	// MemoryBandwidth is the device memory's peak in bytes/s where the device has its
 	// own memory and reports it (CUDA); 0 otherwise.
 	MemoryBandwidth float64
+	// Target is the kind of GPU, for the kernel choices that depend on it (Launch*For).
+	Target Target
 }
+
+// Target is the kind of GPU a Device is: the backend picks work splits by it.
+type Target int
+
+const (
+	TargetMetal Target = iota // Apple GPUs and the simulator: the Metal work splits
+	TargetCUDA                // NVIDIA GPUs: the wide decode kernels (matvec_wide, rms_norm_wide)
+)
 
 // Device runs kernels with Metal's command-buffer contract:
 //

@@ -46,6 +46,49 @@ func LaunchMatVec(t tensor.DType, w, x, y Arg, rows, cols, ntok int) Dispatch {
 		Grid: [3]int{(rows + 7) / 8, ntok, 1}, Threads: [3]int{64, 1, 1}}
 }
 
+// LaunchMatVecWide: y[t] = W x[t] for few tokens; one SIMD group per row, 8 per
+// threadgroup (matvec.metal), for GPUs with many cores (CUDA).
+func LaunchMatVecWide(t tensor.DType, w, x, y Arg, rows, cols, ntok int) Dispatch {
+	return Dispatch{Kernel: KernelName("matvec_wide", t), Args: []Arg{w, x, y, packArgs(int32(cols), int32(rows))},
+		Grid: [3]int{(rows + wideWarps - 1) / wideWarps, ntok, 1}, Threads: [3]int{32 * wideWarps, 1, 1}}
+}
+
+// LaunchRMSNormWide: y = rmsnorm(x) * w over rows of cols; a threadgroup of 8 SIMD
+// groups per row (norm.metal).
+func LaunchRMSNormWide(x, w, y Arg, rows, cols int, eps float32) Dispatch {
+	return Dispatch{Kernel: "rms_norm_wide", Args: []Arg{x, w, y, packArgs(int32(cols), eps)},
+		Grid: [3]int{rows, 1, 1}, Threads: [3]int{32 * wideWarps, 1, 1}}
+}
+
+// wideWarps is matvec.metal's MVW_WARPS and norm.metal's NORM_WARPS: SIMD groups per threadgroup.
+const wideWarps = 8
+
+// TargetKernels are the kernel families the backend dispatches only on one target
+// (per-type ones without the type suffix); every other family it dispatches on all.
+var TargetKernels = map[string]Target{
+	"matvec": TargetMetal, "rms_norm": TargetMetal,
+	"matvec_wide": TargetCUDA, "rms_norm_wide": TargetCUDA,
+}
+
+// LaunchMatVecFor is the decode matvec the backend runs on target tg: the wide kernel
+// on CUDA, Metal's otherwise. The wide kernel's word loads need 4-byte aligned weight
+// rows and its float4 loads 16-byte aligned x rows: CUDA weights are whole cuMemAlloc
+// buffers (256-byte aligned), never host maps, and quantized rows are 32k floats long.
+func LaunchMatVecFor(tg Target, t tensor.DType, w, x, y Arg, rows, cols, ntok int) Dispatch {
+	if tg == TargetCUDA {
+		return LaunchMatVecWide(t, w, x, y, rows, cols, ntok)
+	}
+	return LaunchMatVec(t, w, x, y, rows, cols, ntok)
+}
+
+// LaunchRMSNormFor is the RMSNorm the backend runs on target tg.
+func LaunchRMSNormFor(tg Target, x, w, y Arg, rows, cols int, eps float32) Dispatch {
+	if tg == TargetCUDA {
+		return LaunchRMSNormWide(x, w, y, rows, cols, eps)
+	}
+	return LaunchRMSNorm(x, w, y, rows, cols, eps)
+}
+
 // LaunchMatMul: Y = X Wᵀ with 32-row × 32-token tiles, 4 SIMD groups per threadgroup.
 func LaunchMatMul(t tensor.DType, w, x, y Arg, rows, cols, ntok int) Dispatch {
 	return Dispatch{Kernel: KernelName("matmul", t), Args: []Arg{w, x, y, packArgs(int32(cols), int32(rows), int32(ntok))},

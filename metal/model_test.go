@@ -250,10 +250,11 @@ func TestSessionsConcurrently(t *testing.T) {
 	}
 }
 
-// recordingDevice notes the kernels dispatched.
+// recordingDevice notes the kernels dispatched; it reports target as its Info's.
 type recordingDevice struct {
 	*metal.SimDevice
 	kernels map[string]bool
+	target  metal.Target
 }
 
 func (d *recordingDevice) Run(x metal.Dispatch) error {
@@ -261,11 +262,16 @@ func (d *recordingDevice) Run(x metal.Dispatch) error {
 	return d.SimDevice.Run(x)
 }
 
-// TestBackendDispatchesEveryKernel: a prompt, decode steps and greedy sampling use
-// every kernel of the library (per-type kernels: for one type at least), so the library
-// holds no kernel the backend never dispatches.
-func TestBackendDispatchesEveryKernel(t *testing.T) {
-	d := &recordingDevice{SimDevice: simBackend(t).Device().(*metal.SimDevice), kernels: map[string]bool{}}
+func (d *recordingDevice) Info() metal.Info {
+	i := d.SimDevice.Info()
+	i.Target = d.target
+	return i
+}
+
+// dispatchedFamilies runs a prompt, a decode step and greedy sampling of stories260K
+// on a backend over a device reporting target, and returns the kernel families used.
+func dispatchedFamilies(t *testing.T, target metal.Target) map[string]bool {
+	d := &recordingDevice{SimDevice: simBackend(t).Device().(*metal.SimDevice), kernels: map[string]bool{}, target: target}
 	m, err := llama.Load(metal.NewBackend(d), open(t, refdata.Path(t, "models", "stories260K.gguf")))
 	if err != nil {
 		t.Fatal(err)
@@ -287,13 +293,44 @@ func TestBackendDispatchesEveryKernel(t *testing.T) {
 	for k := range d.kernels {
 		families[family(k)] = true
 	}
+	return families
+}
+
+// TestBackendDispatchesEveryKernel: a prompt, decode steps and greedy sampling use
+// every kernel of the library (per-type kernels: for one type at least), so the library
+// holds no kernel the backend never dispatches. A target-specific kernel
+// (metal.TargetKernels) must be used on its target and never on the other.
+func TestBackendDispatchesEveryKernel(t *testing.T) {
+	used := map[metal.Target]map[string]bool{
+		metal.TargetMetal: dispatchedFamilies(t, metal.TargetMetal),
+		metal.TargetCUDA:  dispatchedFamilies(t, metal.TargetCUDA),
+	}
 	lib, err := sim.Load(kernels.Sources())
 	if err != nil {
 		t.Fatal(err)
 	}
+	seen := map[string]bool{}
 	for k := range lib.Kernels {
-		if !families[family(k)] {
-			t.Errorf("kernel %s: the backend never dispatches it", k)
+		f := family(k)
+		if seen[f] {
+			continue
+		}
+		seen[f] = true
+		only, specific := metal.TargetKernels[f]
+		for tg, fams := range used {
+			switch {
+			case !specific && !fams[f]:
+				t.Errorf("kernel %s: the backend never dispatches it on target %d", k, tg)
+			case specific && tg == only && !fams[f]:
+				t.Errorf("kernel %s: the backend never dispatches it on its target %d", k, tg)
+			case specific && tg != only && fams[f]:
+				t.Errorf("kernel %s: dispatched on target %d, but it is for target %d only", k, tg, only)
+			}
+		}
+	}
+	for f := range metal.TargetKernels {
+		if !seen[f] {
+			t.Errorf("metal.TargetKernels names %s, which the library does not have", f)
 		}
 	}
 }
@@ -395,6 +432,48 @@ func TestDecodeStepsDispatchTheSame(t *testing.T) {
 			if diff := sameDispatch(a[j], b[j]); diff != "" {
 				t.Errorf("decode steps at 31 and %d, dispatch %d: %s", 31+i, j, diff)
 			}
+		}
+	}
+}
+
+// TestQminiOnCUDATarget: the kernels the backend picks for CUDA (matvec_wide_<type>,
+// rms_norm_wide), run on the simulator, give last-position logits within NMSE 2e-3 of
+// the CPU backend's for the TinyLlama mixes' weight types (and F16), and are the ones
+// dispatched: the decode step records no Metal-only matvec or rms_norm.
+func TestQminiOnCUDATarget(t *testing.T) {
+	sd := simBackend(t).Device().(*metal.SimDevice)
+	c := cpu.New(2)
+	defer c.Close()
+	prompt := []int32{1, 200, 300, 400, 10} // under qmini's 512-token vocabulary
+	for _, name := range []string{"Q4_0", "Q8_0", "Q4_K_M", "Q6_K", "F16"} {
+		f := open(t, refdata.Path(t, "models", "qmini", "qmini-"+name+".gguf"))
+		mc, err := llama.Load(c, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := &recordingDevice{SimDevice: sd, kernels: map[string]bool{}, target: metal.TargetCUDA}
+		mg, err := llama.Load(metal.NewBackend(d), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := greedy(t, mc, prompt, 2)
+		got, _ := greedy(t, mg, prompt, 2)
+		e := nmse(got, want)
+		t.Logf("qmini-%s: NMSE %.3g", name, e)
+		if e > 2e-3 {
+			t.Errorf("qmini-%s: NMSE %.3g > 2e-3", name, e)
+		}
+		wide := 0
+		for k := range d.kernels {
+			if only, ok := metal.TargetKernels[family(k)]; ok && only != metal.TargetCUDA {
+				t.Errorf("qmini-%s: %s dispatched on CUDA", name, k)
+			}
+			if strings.HasPrefix(k, "matvec_wide_") {
+				wide++
+			}
+		}
+		if wide == 0 || !d.kernels["rms_norm_wide"] {
+			t.Errorf("qmini-%s: wide kernels not dispatched: %v", name, d.kernels)
 		}
 	}
 }

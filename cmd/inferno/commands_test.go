@@ -154,12 +154,16 @@ func TestKernelsCommand(t *testing.T) {
 		t.Skipf("SKIP: %v", err)
 	}
 	out, err := runCLI(t, "kernels", "test", "--backend", "metal-sim", "--filter", "norm")
-	if err != nil || !strings.Contains(out, "3 passed, 0 failed") || !strings.Contains(out, "PASS  rms_norm 2x4096") {
+	if err != nil || !strings.Contains(out, "6 passed, 0 failed") || !strings.Contains(out, "PASS  rms_norm 2x4096") || !strings.Contains(out, "PASS  rms_norm_wide 2x4096") {
 		t.Errorf("kernels test: %v\n%s", err, out)
 	}
 	out, err = runCLI(t, "kernels", "bench", "--backend", "metal-sim", "--filter", "matvec_q8_0", "--calls", "1", "--json")
 	if err != nil || !strings.Contains(out, `"simulated": true`) || !strings.Contains(out, `"kernel": "matvec_q8_0"`) {
 		t.Errorf("kernels bench: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "kernels", "bench", "--backend", "metal-sim", "--filter", "_wide", "--calls", "1", "--json")
+	if err != nil || !strings.Contains(out, `"kernel": "matvec_wide_q4_k"`) || !strings.Contains(out, `"kernel": "rms_norm_wide"`) {
+		t.Errorf("kernels bench --filter _wide: %v\n%s", err, out)
 	}
 }
 

@@ -52,11 +52,27 @@ template <typename B> __device__ __forceinline__ void matmul(const uchar * w, co
 }
 PER_TYPE(matmul, (const uchar * w, const float * x, float * y, MatmulArgs a), (w, x, y, a))
 
+// matvec_wide_<type>: one warp per row, MVW_WARPS (8) per block; grid = (ceil(rows / 8),
+// tokens), 256 threads. The weights and x are read-only for the kernel's life: restrict
+// lets the compiler load them through the non-coherent cache (ld.global.nc).
+template <typename B> __device__ __forceinline__ void matvec_wide(const uchar * __restrict__ w, const float * __restrict__ x,
+                                                                 float * __restrict__ y, MatvecArgs a) {
+    matvec_wide_row<B>(w, x, y, a.ncols, a.nrows, GROUP_X, GROUP_Y, LANE, SIMD_GROUP);
+}
+PER_TYPE(matvec_wide, (const uchar * __restrict__ w, const float * __restrict__ x, float * __restrict__ y, MatvecArgs a), (w, x, y, a))
+
 // ---- single kernels ----
 
 // One warp per row; grid.x = rows, 32 threads.
 KERNEL rms_norm(const float * x, const float * w, float * y, NormArgs a) {
     rms_norm_row(x + GROUP_X * a.ncols, w, y + GROUP_X * a.ncols, a.ncols, a.eps, LANE);
+}
+
+// One block of NORM_WARPS (8) warps per row; grid.x = rows, 256 threads; the warps' partial
+// sums in 32 bytes of static shared memory.
+KERNEL rms_norm_wide(const float * __restrict__ x, const float * __restrict__ w, float * __restrict__ y, NormArgs a) {
+    __shared__ float part[NORM_WARPS];
+    rms_norm_wide_row(x + GROUP_X * a.ncols, w, y + GROUP_X * a.ncols, a.ncols, a.eps, TID, LANE, SIMD_GROUP, part);
 }
 
 // One warp per row; grid.x = rows, 32 threads.

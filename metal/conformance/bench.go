@@ -21,17 +21,21 @@ type BenchResult struct {
 	Simulated bool    `json:"simulated"`
 }
 
-// Bench times the weight kernels (matvec, matmul) for every type and rms_norm. A
+// Bench times the weight kernels (matvec, matvec_wide, matmul) for every type and both
+// RMSNorms. A
 // call is Run and Sync: the time of the GPU executing the dispatch (with one commit),
 // not of encoding it. Under the simulator the figures describe the simulator, not a GPU.
 func Bench(d metal.Device, filter string, calls int) ([]BenchResult, error) {
 	var out []BenchResult
 	r := rand.New(rand.NewPCG(11, 11))
 	for _, t := range metal.WeightTypes() {
-		for _, tiled := range []bool{false, true} {
+		for _, k := range []string{"matvec", "matvec_wide", "matmul"} {
 			rows, cols, ntok := 256, 4096, 1
 			launch := metal.LaunchMatVec
-			if tiled {
+			switch k {
+			case "matvec_wide": // CUDA's decode matvec
+				launch = metal.LaunchMatVecWide
+			case "matmul":
 				rows, cols, ntok = 64, 1024, 32
 				launch = metal.LaunchMatMul
 			}
@@ -55,15 +59,19 @@ func Bench(d metal.Device, filter string, calls int) ([]BenchResult, error) {
 				Simulated: d.Simulated()})
 		}
 	}
-	if filter == "" || strings.Contains("rms_norm", filter) {
+	for _, launch := range []func(x, w, y metal.Arg, rows, cols int, eps float32) metal.Dispatch{metal.LaunchRMSNorm, metal.LaunchRMSNormWide} {
+		name := launch(metal.Arg{}, metal.Arg{}, metal.Arg{}, 8, 4096, 0).Kernel
+		if filter != "" && !strings.Contains(name, filter) {
+			continue
+		}
 		b := &bufs{d: d}
-		x := metal.LaunchRMSNorm(b.f32(randVec(r, 8*4096)), b.f32(randVec(r, 4096)), b.zeros(4*8*4096), 8, 4096, 1e-5)
+		x := launch(b.f32(randVec(r, 8*4096)), b.f32(randVec(r, 4096)), b.zeros(4*8*4096), 8, 4096, 1e-5)
 		us, err := timeIt(b, x, calls)
 		b.release()
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, BenchResult{Kernel: "rms_norm", Shape: "8x4096", Calls: calls, USPerCall: us, Simulated: d.Simulated()})
+		out = append(out, BenchResult{Kernel: name, Shape: "8x4096", Calls: calls, USPerCall: us, Simulated: d.Simulated()})
 	}
 	return out, nil
 }

@@ -233,6 +233,23 @@ func Cases() []Case {
 		}
 	}
 	for _, t := range metal.WeightTypes() {
+		// 3x2304: 9 steps of every type's block loop, past the 8 (4) the kernel unrolls
+		shapes := [][2]int{{1, 256}, {33, 768}, {7, 1280}, {3, 2304}}
+		switch t.BlockSize() {
+		case 1: // rows of a multiple of 4 (vector loads) and not
+			shapes = append(shapes, [2]int{9, 172}, [2]int{5, 170})
+		case 32: // a row of 9 blocks: the 8-blocks-a-step loops' remainder
+			shapes = append(shapes, [2]int{5, 288})
+		}
+		for _, sh := range shapes {
+			t, rows, cols := t, sh[0], sh[1]
+			cs = append(cs, Case{"matvec", fmt.Sprintf("%s %dx%d", metal.KernelName("matvec_wide", t), rows, cols), 5e-4,
+				func(d metal.Device) (float64, error) {
+					return productWith(d, metal.LaunchMatVecWide, t, rows, cols, 2, 2)
+				}})
+		}
+	}
+	for _, t := range metal.WeightTypes() {
 		for _, sh := range [][3]int{{40, 256, 5}, {33, 768, 37}} {
 			t, rows, cols, ntok := t, sh[0], sh[1], sh[2]
 			cs = append(cs, Case{"matmul", fmt.Sprintf("%s %dx%d x %d tokens", metal.KernelName("matmul", t), rows, cols, ntok), 5e-4,
@@ -242,7 +259,9 @@ func Cases() []Case {
 	for _, sh := range [][2]int{{1, 64}, {3, 100}, {2, 4096}} {
 		rows, cols := sh[0], sh[1]
 		cs = append(cs, Case{"norm", fmt.Sprintf("rms_norm %dx%d", rows, cols), 1e-7,
-			func(d metal.Device) (float64, error) { return rmsNorm(d, rows, cols) }})
+			func(d metal.Device) (float64, error) { return rmsNorm(d, metal.LaunchRMSNorm, rows, cols) }})
+		cs = append(cs, Case{"norm", fmt.Sprintf("rms_norm_wide %dx%d", rows, cols), 1e-7,
+			func(d metal.Device) (float64, error) { return rmsNorm(d, metal.LaunchRMSNormWide, rows, cols) }})
 	}
 	for _, c := range []struct {
 		hd, dims int
@@ -308,11 +327,15 @@ func getRows(d metal.Device, t tensor.DType, cols int) (float64, error) {
 // product runs a weight × activation kernel (matvec or matmul) on random data and
 // returns its NMSE against the CPU reference.
 func product(d metal.Device, t tensor.DType, rows, cols, ntok int, tiled bool) (float64, error) {
-	seed := uint64(2)
-	launch := metal.LaunchMatVec
 	if tiled {
-		seed, launch = 3, metal.LaunchMatMul
+		return productWith(d, metal.LaunchMatMul, t, rows, cols, ntok, 3)
 	}
+	return productWith(d, metal.LaunchMatVec, t, rows, cols, ntok, 2)
+}
+
+// productWith is product with the launch function and the random seed given.
+func productWith(d metal.Device, launch func(tensor.DType, metal.Arg, metal.Arg, metal.Arg, int, int, int) metal.Dispatch,
+	t tensor.DType, rows, cols, ntok int, seed uint64) (float64, error) {
 	r := rand.New(rand.NewPCG(seed, uint64(t)*1000+uint64(rows)))
 	raw, _, err := quantized(r, t, rows, cols)
 	if err != nil {
@@ -332,13 +355,13 @@ func product(d metal.Device, t tensor.DType, rows, cols, ntok int, tiled bool) (
 	return b.result(nmse(b.floats(yb, ntok*rows), want))
 }
 
-func rmsNorm(d metal.Device, rows, cols int) (float64, error) {
+func rmsNorm(d metal.Device, launch func(x, w, y metal.Arg, rows, cols int, eps float32) metal.Dispatch, rows, cols int) (float64, error) {
 	r := rand.New(rand.NewPCG(4, uint64(cols)))
 	x, w := randVec(r, rows*cols), randVec(r, cols)
 	b := &bufs{d: d}
 	defer b.release()
 	yb := b.zeros(4 * rows * cols)
-	if err := b.exec(metal.LaunchRMSNorm(b.f32(x), b.f32(w), yb, rows, cols, 1e-5)); err != nil {
+	if err := b.exec(launch(b.f32(x), b.f32(w), yb, rows, cols, 1e-5)); err != nil {
 		return 0, err
 	}
 	xa, wa, out := ref.Activation(rows, cols), ref.Activation(1, cols), ref.Activation(rows, cols)
