@@ -118,7 +118,9 @@ inline void matmul_wide_tile(device const uchar * w, device const float * x, dev
     int rb = row_bytes<B>(ncols);
     int tr = tid % 16, tt = tid / 16;
     float acc[4][4];
+    #pragma clang loop unroll(full)
     for (int i = 0; i < 4; i++) {
+        #pragma clang loop unroll(full)
         for (int j = 0; j < 4; j++) {
             acc[i][j] = 0.0f;
         }
@@ -131,8 +133,10 @@ inline void matmul_wide_tile(device const uchar * w, device const float * x, dev
             if (r0 + row < nrows && kc < ncols) {
                 B::dq16(w + (long) (r0 + row) * rb, kc / 16, ncols, v);
             } else {
+                #pragma clang loop unroll(full)
                 for (int l = 0; l < 16; l++) v[l] = 0.0f;
             }
+            #pragma clang loop unroll(full)
             for (int l = 0; l < 16; l++) {
                 ws[(16 * half_ + l) * MMW_LD + row] = (kc + l < ncols) ? v[l] : 0.0f;
             }
@@ -144,13 +148,17 @@ inline void matmul_wide_tile(device const uchar * w, device const float * x, dev
             }
         }
         threadgroup_barrier(mem_flags::mem_threadgroup);
+        #pragma clang loop unroll_count(8)   // 64 shared loads of 8 K steps scheduled together
         for (int kk = 0; kk < MMW_K; kk++) {
             float a[4], b[4];
+            #pragma clang loop unroll(full)
             for (int i = 0; i < 4; i++) {
                 a[i] = ws[kk * MMW_LD + tr + 16 * i];
                 b[i] = xs[kk * MMW_LD + tt + 16 * i];
             }
+            #pragma clang loop unroll(full)
             for (int i = 0; i < 4; i++) {
+                #pragma clang loop unroll(full)
                 for (int j = 0; j < 4; j++) {
                     acc[i][j] += a[i] * b[j];
                 }
@@ -158,11 +166,13 @@ inline void matmul_wide_tile(device const uchar * w, device const float * x, dev
         }
         threadgroup_barrier(mem_flags::mem_threadgroup);
     }
+    #pragma clang loop unroll(full)
     for (int j = 0; j < 4; j++) {
         int t = t0 + tt + 16 * j;
         if (t >= ntok) {
             continue;
         }
+        #pragma clang loop unroll(full)
         for (int i = 0; i < 4; i++) {
             int r = r0 + tr + 16 * i;
             if (r < nrows) {
