@@ -141,6 +141,12 @@ func TestCUDABackend(t *testing.T) {
 			t.Fatal(err)
 		}
 		res, err := newSession(t, m).Generate(context.Background(), ref.PromptIDs, GenerateOptions{MaxTokens: 64, Sampling: greedyParams()}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// a prompt of 8 tokens or more runs the prompt matmul (CUDA's: matmul_wide)
+		long := append(append([]int32(nil), ref.PromptIDs...), ref.GeneratedIDs[:5]...)
+		_, err = newSession(t, m).Generate(context.Background(), long, GenerateOptions{MaxTokens: 1, Sampling: greedyParams()}, nil)
 		m.Close()
 		if err != nil {
 			t.Fatal(err)
@@ -149,12 +155,12 @@ func TestCUDABackend(t *testing.T) {
 			t.Errorf("%s, gpu layers %d: tokens differ:\n got %v\nwant %v", c.backend, c.layers, res.Tokens, ref.GeneratedIDs)
 		}
 		// the CUDA choices of metal.Launch*For: the wide decode kernels, not Metal's
-		for _, k := range []string{"matvec_wide_f32", "rms_norm_wide"} {
+		for _, k := range []string{"matvec_wide_f32", "rms_norm_wide", "matmul_wide_f32"} {
 			if !simCUDALast.ran[k] {
 				t.Errorf("%s, gpu layers %d: %s not dispatched", c.backend, c.layers, k)
 			}
 		}
-		for _, k := range []string{"matvec_f32", "rms_norm"} {
+		for _, k := range []string{"matvec_f32", "rms_norm", "matmul_f32"} {
 			if simCUDALast.ran[k] {
 				t.Errorf("%s, gpu layers %d: Metal's %s dispatched on CUDA", c.backend, c.layers, k)
 			}

@@ -303,13 +303,13 @@ func (b *Backend) RMSNorm(dst, x, w backend.Tensor, eps float32) {
 	b.run(LaunchRMSNormFor(b.target, arg(x), arg(w), arg(dst), x.Rows(), x.Cols(), eps))
 }
 
-// matmulMinTokens is the batch size from which the simdgroup-matrix kernel is used.
+// matmulMinTokens is the batch size from which the tiled matmul kernels are used.
 const matmulMinTokens = 8
 
 func (b *Backend) MatMul(dst, w, x backend.Tensor) {
 	ws := w.(*Tensor)
 	if x.Rows() >= matmulMinTokens {
-		b.run(LaunchMatMul(ws.dt, arg(w), arg(x), arg(dst), ws.rows, ws.cols, x.Rows()))
+		b.run(LaunchMatMulFor(b.target, ws.dt, arg(w), arg(x), arg(dst), ws.rows, ws.cols, x.Rows()))
 		return
 	}
 	b.run(LaunchMatVecFor(b.target, ws.dt, arg(w), arg(x), arg(dst), ws.rows, ws.cols, x.Rows()))

@@ -436,15 +436,17 @@ func TestDecodeStepsDispatchTheSame(t *testing.T) {
 	}
 }
 
-// TestQminiOnCUDATarget: the kernels the backend picks for CUDA (matvec_wide_<type>,
-// rms_norm_wide), run on the simulator, give last-position logits within NMSE 2e-3 of
-// the CPU backend's for the TinyLlama mixes' weight types (and F16), and are the ones
-// dispatched: the decode step records no Metal-only matvec or rms_norm.
+// TestQminiOnCUDATarget: the kernels the backend picks for CUDA (matmul_wide_<type> for
+// the 10-token prompt, matvec_wide_<type>, rms_norm_wide), run on the simulator, give
+// last-position logits within NMSE 2e-3 of the CPU backend's for the TinyLlama mixes'
+// weight types (and F16), and are the ones dispatched: no Metal-only matmul, matvec or
+// rms_norm is recorded.
 func TestQminiOnCUDATarget(t *testing.T) {
 	sd := simBackend(t).Device().(*metal.SimDevice)
 	c := cpu.New(2)
 	defer c.Close()
-	prompt := []int32{1, 200, 300, 400, 10} // under qmini's 512-token vocabulary
+	// under qmini's 512-token vocabulary; at least matmulMinTokens long
+	prompt := []int32{1, 200, 300, 400, 10, 20, 30, 40, 50, 60}
 	for _, name := range []string{"Q4_0", "Q8_0", "Q4_K_M", "Q6_K", "F16"} {
 		f := open(t, refdata.Path(t, "models", "qmini", "qmini-"+name+".gguf"))
 		mc, err := llama.Load(c, f)
@@ -463,7 +465,7 @@ func TestQminiOnCUDATarget(t *testing.T) {
 		if e > 2e-3 {
 			t.Errorf("qmini-%s: NMSE %.3g > 2e-3", name, e)
 		}
-		wide := 0
+		wide, wideMM := 0, 0
 		for k := range d.kernels {
 			if only, ok := metal.TargetKernels[family(k)]; ok && only != metal.TargetCUDA {
 				t.Errorf("qmini-%s: %s dispatched on CUDA", name, k)
@@ -471,8 +473,11 @@ func TestQminiOnCUDATarget(t *testing.T) {
 			if strings.HasPrefix(k, "matvec_wide_") {
 				wide++
 			}
+			if strings.HasPrefix(k, "matmul_wide_") {
+				wideMM++
+			}
 		}
-		if wide == 0 || !d.kernels["rms_norm_wide"] {
+		if wide == 0 || wideMM == 0 || !d.kernels["rms_norm_wide"] {
 			t.Errorf("qmini-%s: wide kernels not dispatched: %v", name, d.kernels)
 		}
 	}

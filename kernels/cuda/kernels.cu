@@ -61,6 +61,17 @@ template <typename B> __device__ __forceinline__ void matvec_wide(const uchar * 
 }
 PER_TYPE(matvec_wide, (const uchar * __restrict__ w, const float * __restrict__ x, float * __restrict__ y, MatvecArgs a), (w, x, y, a))
 
+// matmul_wide_<type>: a 64-row × 64-token tile per block (8 warps, a 4 × 4 micro-tile a
+// thread); grid = (ceil(rows / 64), ceil(tokens / 64)), 256 threads; 16.25 KiB of static
+// shared memory. W and x are read-only for the kernel's life (ld.global.nc).
+template <typename B> __device__ __forceinline__ void matmul_wide(const uchar * __restrict__ w, const float * __restrict__ x,
+                                                                 float * __restrict__ y, MatmulArgs a) {
+    __shared__ float ws[MMW_K * MMW_LD];   // [k][row]
+    __shared__ float xs[MMW_K * MMW_LD];   // [k][tok]
+    matmul_wide_tile<B>(w, x, y, a.ncols, a.nrows, a.ntok, GROUP_X, GROUP_Y, TID, ws, xs);
+}
+PER_TYPE(matmul_wide, (const uchar * __restrict__ w, const float * __restrict__ x, float * __restrict__ y, MatmulArgs a), (w, x, y, a))
+
 // ---- single kernels ----
 
 // One warp per row; grid.x = rows, 32 threads.

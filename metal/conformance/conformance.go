@@ -256,6 +256,20 @@ func Cases() []Case {
 				func(d metal.Device) (float64, error) { return product(d, t, rows, cols, ntok, true) }})
 		}
 	}
+	for _, t := range metal.WeightTypes() {
+		// rows, tokens and (for F32/F16) K not multiples of the 64 × 64 × 32 tile
+		shapes := [][3]int{{33, 768, 7}, {33, 768, 70}, {1, 256, 9}, {100, 2304, 64}}
+		if t.BlockSize() == 1 {
+			shapes = append(shapes, [3]int{65, 170, 66})
+		}
+		for _, sh := range shapes {
+			t, rows, cols, ntok := t, sh[0], sh[1], sh[2]
+			cs = append(cs, Case{"matmul", fmt.Sprintf("%s %dx%d x %d tokens", metal.KernelName("matmul_wide", t), rows, cols, ntok), 5e-4,
+				func(d metal.Device) (float64, error) {
+					return productWith(d, metal.LaunchMatMulWide, t, rows, cols, ntok, 2)
+				}})
+		}
+	}
 	for _, sh := range [][2]int{{1, 64}, {3, 100}, {2, 4096}} {
 		rows, cols := sh[0], sh[1]
 		cs = append(cs, Case{"norm", fmt.Sprintf("rms_norm %dx%d", rows, cols), 1e-7,
