@@ -315,14 +315,9 @@ func planMemory(h llama.HParams, f *gguf.File, nGPU int, opts Options) memPlan {
 			p.weights += int64(t.Size)
 		}
 	}
-	kvDim := int64(h.NKVHead * h.HeadDim)
-	if nGPU > 0 {
-		p.kv = 2 * 2 * int64(h.NLayer) * int64(opts.ContextSize) * kvDim
-		batch := int64(opts.BatchSize)
-		p.compute = 4 * batch * (7*int64(h.NEmbd) + 2*kvDim + 2*int64(h.NFF))
-		if all {
-			p.compute += 4 * batch * int64(h.NVocab)
-		}
+	if nGPU > 0 { // the GPU keeps its KV cache in float16
+		p.kv = h.KVCacheBytes(opts.ContextSize, 2)
+		p.compute = h.ScratchBytes(opts.BatchSize, all)
 	}
 	return p
 }
