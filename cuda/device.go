@@ -10,6 +10,7 @@ package cuda
 import (
 	"errors"
 	"fmt"
+	"github.com/inferno-go/inferno/metal"
 )
 
 // Buffer is device memory. The host reaches it by copies, and only while no recorded,
@@ -93,15 +94,10 @@ type Device interface {
 	Close()
 }
 
-// UnsyncedAccessError is a host access to a buffer that a recorded dispatch binds,
-// before the Sync that executes it.
-type UnsyncedAccessError struct {
-	Kernel string // the first pending dispatch that binds the buffer
-}
-
-func (e *UnsyncedAccessError) Error() string {
-	return fmt.Sprintf("cuda: host access to a buffer that dispatch %s (recorded, not yet synced) binds: call Sync first", e.Kernel)
-}
+// UnsyncedAccessError is metal's: a host access to a buffer that a recorded dispatch
+// binds, before the Sync that executes it. One type, so the code written against
+// metal.Device (the backend, conformance) recognises it on CUDA too.
+type UnsyncedAccessError = metal.UnsyncedAccessError
 
 // ErrNoDriver: the CUDA driver library could not be loaded on this machine.
 var ErrNoDriver = errors.New("cuda: no NVIDIA driver")

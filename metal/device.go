@@ -110,13 +110,13 @@ type Device interface {
 }
 
 // UnsyncedAccessError is a host access to a buffer that a recorded dispatch binds,
-// before the Sync that executes it (the simulator's strict mode reports it).
+// before the Sync that executes it (the simulator's strict mode and CUDA report it).
 type UnsyncedAccessError struct {
 	Kernel string // the first pending dispatch that binds the buffer
 }
 
 func (e *UnsyncedAccessError) Error() string {
-	return fmt.Sprintf("metal: host access to a buffer that dispatch %s (recorded, not yet synced) binds: call Sync first", e.Kernel)
+	return fmt.Sprintf("host access to a buffer that dispatch %s (recorded, not yet synced) binds: call Sync first", e.Kernel)
 }
 
 // SimDevice runs the embedded kernels in the simulator. Run records; Sync executes.
