@@ -165,6 +165,10 @@ func TestKernelsCommand(t *testing.T) {
 	if err != nil || !strings.Contains(out, `"kernel": "matvec_wide_q4_k"`) || !strings.Contains(out, `"kernel": "rms_norm_wide"`) {
 		t.Errorf("kernels bench --filter _wide: %v\n%s", err, out)
 	}
+	out, err = runCLI(t, "kernels", "bench", "--backend", "metal-sim", "--decode", "--filter", "matvec_q4_0", "--calls", "1")
+	if err != nil || strings.Count(out, "matvec_q4_0 ") != 5 || !strings.Contains(out, "gate/up 5632x2048") || !strings.Contains(out, "output 32000x2048") {
+		t.Errorf("kernels bench --decode: %v\n%s", err, out)
+	}
 }
 
 // TestChatReusesCache: the second turn evaluates only what it adds; /reset starts over.

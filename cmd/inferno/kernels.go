@@ -9,6 +9,7 @@ import (
 	"github.com/inferno-go/inferno/metal"
 	"github.com/inferno-go/inferno/metal/conformance"
 	"github.com/inferno-go/inferno/metal/sim"
+	"github.com/inferno-go/inferno/tensor"
 	"github.com/spf13/cobra"
 )
 
@@ -95,6 +96,7 @@ func newKernelsCmd() *cobra.Command {
 	test.Flags().StringVar(&filter, "filter", "", "only cases whose name contains this (or a family: matvec, attention, ...)")
 	test.Flags().StringVar(&order, "lane-order", "forward", "simulator lane order: forward, reverse or shuffled")
 	var calls int
+	var decode bool
 	bench := &cobra.Command{
 		Use:   "bench",
 		Short: "Time each kernel × type × shape (GPU execution: run and sync): µs per call, GB/s of weights, GFLOP/s",
@@ -110,7 +112,12 @@ func newKernelsCmd() *cobra.Command {
 				return err
 			}
 			defer d.Close()
-			rs, err := conformance.Bench(d, filter, calls)
+			var rs []conformance.BenchResult
+			if decode {
+				rs, err = conformance.BenchDecode(d, []tensor.DType{tensor.Q4_0, tensor.Q8_0, tensor.Q4_K, tensor.Q6_K}, filter, calls)
+			} else {
+				rs, err = conformance.Bench(d, filter, calls)
+			}
 			if err != nil {
 				return err
 			}
@@ -128,9 +135,14 @@ func newKernelsCmd() *cobra.Command {
 				label = "SIMULATOR (CPU) figures, not GPU performance"
 			}
 			fmt.Fprintf(out, "device: %s — %s\n", d.Name(), label)
-			fmt.Fprintf(out, "%-18s %-22s %12s %12s %10s\n", "kernel", "shape", "µs/call", "weights GB/s", "GFLOP/s")
+			bw := d.Info().MemoryBandwidth
+			fmt.Fprintf(out, "%-18s %-22s %12s %12s %10s %8s\n", "kernel", "shape", "µs/call", "weights GB/s", "GFLOP/s", "of BW")
 			for _, r := range rs {
-				fmt.Fprintf(out, "%-18s %-22s %12.1f %12.3f %10.3f\n", r.Kernel, r.Shape, r.USPerCall, r.WeightGBs, r.GFLOPs)
+				share := "-"
+				if bw > 0 && r.WeightGBs > 0 && !d.Simulated() {
+					share = fmt.Sprintf("%.1f%%", 100*r.WeightGBs*1e9/bw)
+				}
+				fmt.Fprintf(out, "%-18s %-22s %12.2f %12.1f %10.1f %8s\n", r.Kernel, r.Shape, r.USPerCall, r.WeightGBs, r.GFLOPs, share)
 			}
 			return nil
 		},
@@ -139,6 +151,7 @@ func newKernelsCmd() *cobra.Command {
 	bench.Flags().StringVar(&filter, "filter", "", "only kernels whose name contains this")
 	bench.Flags().IntVar(&calls, "calls", 5, "timed calls per case (median reported)")
 	bench.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	bench.Flags().BoolVar(&decode, "decode", false, "the decode matvecs at TinyLlama-1.1B's shapes, many calls per sync, each on its own copy of the weights (GPU time per call in a stream; % of the memory bandwidth)")
 	cmd.AddCommand(test, bench)
 	return cmd
 }
