@@ -107,6 +107,9 @@ print("cpu %.4f cuda %.4f rel %.2g" % (a, b, abs(b - a) / a)); sys.exit(not abs(
 			rm -f "$logs/tl-$t.gguf"
 		done
 	fi
+	# The decode matvecs at TinyLlama's shapes, GPU time per call in a stream (docs/bench.md).
+	step "kernels bench --decode" timeout 120 "$inf" kernels bench --backend cuda --decode --calls 5
+	cp "$logs/kernels bench --decode.log" "$out/kernels-decode.txt" 2>/dev/null
 	cs=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1)
 	if [ -n "$cs" ]; then
 		step sanitizer-memcheck timeout 150 "$cs" --tool memcheck --error-exitcode 3 "$inf" kernels test --backend cuda
