@@ -74,6 +74,12 @@ n = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)
 print("identical" if a == b else "diverge at %d: cpu %s cuda %s" % (n, a[n:n+5], b[n:n+5]))
 sys.exit(a != b or len(a) != 64)' "$logs/greedy-cpu.json" "$logs/greedy-cuda.json"
 	done
+	# Partial offload: the first 3 blocks on the GPU, the rest on the CPU.
+	"$inf" run -m "$m/stories260K.gguf" --backend cuda --gpu-layers 3 -p "Once upon a time" -n 64 --temp 0 -q --output-json "$logs/greedy-split.json" >>"$logs/greedy.log" 2>&1
+	"$inf" run -m "$m/stories260K.gguf" --backend cpu -p "Once upon a time" -n 64 --temp 0 -q --output-json "$logs/greedy-cpu.json" >>"$logs/greedy.log" 2>&1
+	step "greedy: --gpu-layers 3" python3 -c 'import json,sys
+a, b = (json.load(open(f))["tokens"] for f in sys.argv[1:3])
+print("identical" if a == b else "differ"); sys.exit(a != b or len(a) != 64)' "$logs/greedy-cpu.json" "$logs/greedy-split.json"
 	# Logits of every qmini type: NMSE of CUDA against the CPU.
 	for t in $QMINI; do
 		for b in cpu cuda; do
