@@ -2,6 +2,7 @@ package metal
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -319,6 +320,10 @@ func (b *Backend) Rope(x backend.Tensor, pos []int32, p backend.RopeParams) {
 	if b.failed() {
 		return
 	}
+	if p.Factors != nil || (p.AttnFactor != 0 && p.AttnFactor != 1) { // backend.ArchOps territory: refuse rather than rotate wrong
+		b.fail(errors.New("metal: rope frequency factors and attention factors are not implemented"))
+		return
+	}
 	b.run(LaunchRope(arg(x), b.upload(&b.pos, pos), x.Rows(), p))
 }
 
@@ -393,6 +398,10 @@ func (b *Backend) partial(c *KVCache, p backend.AttentionParams) Arg {
 
 func (b *Backend) Attention(dst, q, k, v backend.Tensor, cache backend.KVCache, pos []int32, p backend.AttentionParams) {
 	if b.failed() {
+		return
+	}
+	if p.SoftCap != 0 || p.Window != 0 { // backend.ArchOps territory
+		b.fail(errors.New("metal: attention soft-capping and sliding windows are not implemented"))
 		return
 	}
 	c := cache.(*KVCache)
