@@ -79,11 +79,25 @@ func (h *HParams) Features() []string {
 	return fs
 }
 
-// needsArchOps reports whether the graph uses an op or parameter of backend.ArchOps.
-func (h *HParams) needsArchOps() bool {
+// archOpsFeatures lists the features that need an op or parameter of backend.ArchOps.
+func (h *HParams) archOpsFeatures() []string {
 	a := h.ArchSpec
-	return a.QKVBias || a.PostNorms || a.GELU || a.EmbedScale || a.QueryScale != nil ||
-		h.HasRopeFreqs || h.HasRopeLongShort || h.AttnSoftCap != 0 || h.FinalSoftCap != 0 || h.SlidingWindow != 0
+	var fs []string
+	add := func(on bool, s string) {
+		if on {
+			fs = append(fs, s)
+		}
+	}
+	add(h.HasRopeFreqs, "RoPE frequency factors")
+	add(h.HasRopeLongShort || h.RopeAttnFactor != 1, "long/short RoPE factors")
+	add(a.QKVBias, "q/k/v biases")
+	add(a.EmbedScale, "embedding scale")
+	add(a.QueryScale != nil, "query scaling")
+	add(h.AttnSoftCap != 0 || h.FinalSoftCap != 0, "soft-capping")
+	add(h.SlidingWindow != 0, "sliding-window attention")
+	add(a.PostNorms, "post-norms")
+	add(a.GELU, "GELU")
+	return fs
 }
 
 // commonKeys are the "<arch>." hyperparameters every architecture reads or may carry

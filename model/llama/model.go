@@ -54,7 +54,8 @@ func LoadPlaced(pl Placement, f *gguf.File) (m *Model, err error) {
 // checkArchOps refuses to place a model whose graph needs backend.ArchOps on a backend
 // without them: it would run the model wrong or fail at the first token.
 func checkArchOps(pl Placement, h *HParams) error {
-	if !h.needsArchOps() {
+	need := h.archOpsFeatures()
+	if len(need) == 0 {
 		return nil
 	}
 	bs := []backend.Backend{pl.Emb, pl.Out}
@@ -63,7 +64,7 @@ func checkArchOps(pl Placement, h *HParams) error {
 	}
 	for _, b := range bs {
 		if _, ok := b.(backend.ArchOps); !ok {
-			return fmt.Errorf("model: the %s backend does not implement %s's %s yet (use the CPU)", b.Name(), h.Arch, strings.Join(h.Features(), ", "))
+			return fmt.Errorf("model: the %s backend does not implement %s's %s yet (use the CPU)", b.Name(), h.Arch, strings.Join(need, ", "))
 		}
 	}
 	return nil
