@@ -10,6 +10,7 @@ import (
 
 	"github.com/inferno-go/inferno/gguf"
 	"github.com/inferno-go/inferno/model/llama"
+	"github.com/inferno-go/inferno/modelcache"
 	"github.com/spf13/cobra"
 )
 
@@ -23,12 +24,16 @@ func newInfoCmd() *cobra.Command {
   inferno info model.gguf --json | jq .totals`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f, err := gguf.Open(args[0])
+			path, err := modelcache.Resolve(args[0]) // a file, or a pulled model's name
+			if err != nil {
+				return err
+			}
+			f, err := gguf.Open(path)
 			if err != nil {
 				return err
 			}
 			defer f.Close()
-			rep := buildInfo(args[0], f)
+			rep := buildInfo(path, f)
 			if asJSON {
 				for i := range rep.Metadata {
 					rep.Metadata[i].Value = jsonSafe(rep.Metadata[i].Value)
