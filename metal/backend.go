@@ -2,7 +2,6 @@ package metal
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -27,8 +26,9 @@ type Backend struct {
 	weightBytes, kvBytes, scratchBytes atomic.Int64
 	errMu                              sync.Mutex
 	err                                error
-	ids, pos                           staging // token ids and positions of the current batch
-	argmaxOut                          Buffer  // Argmax's result, allocated on first use
+	ids, pos                           staging             // token ids and positions of the current batch
+	argmaxOut                          Buffer              // Argmax's result, allocated on first use
+	ropeFactors                        map[*float32]Buffer // device copies of RoPE factor slices (archops.go)
 }
 
 // staging is a device copy of host int32s (token ids, positions), rewritten only when
@@ -320,8 +320,8 @@ func (b *Backend) Rope(x backend.Tensor, pos []int32, p backend.RopeParams) {
 	if b.failed() {
 		return
 	}
-	if p.Factors != nil || (p.AttnFactor != 0 && p.AttnFactor != 1) { // backend.ArchOps territory: refuse rather than rotate wrong
-		b.fail(errors.New("metal: rope frequency factors and attention factors are not implemented"))
+	if p.Factors != nil || (p.AttnFactor != 0 && p.AttnFactor != 1) {
+		b.ropeFF(x, pos, p) // archops.go
 		return
 	}
 	b.run(LaunchRope(arg(x), b.upload(&b.pos, pos), x.Rows(), p))
@@ -398,10 +398,6 @@ func (b *Backend) partial(c *KVCache, p backend.AttentionParams) Arg {
 
 func (b *Backend) Attention(dst, q, k, v backend.Tensor, cache backend.KVCache, pos []int32, p backend.AttentionParams) {
 	if b.failed() {
-		return
-	}
-	if p.SoftCap != 0 || p.Window != 0 { // backend.ArchOps territory
-		b.fail(errors.New("metal: attention soft-capping and sliding windows are not implemented"))
 		return
 	}
 	c := cache.(*KVCache)

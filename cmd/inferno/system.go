@@ -62,7 +62,6 @@ func gatherSystem() systemInfo {
 	}
 	s.Kernels = cpuKernels(cpubackend.AssemblyTypes())
 	s.Architectures = llama.SupportedArchitectures()
-	s.GPUArchitectures = "llama without rope_freqs (Llama 3.x, qwen2, phi3 and gemma2 run on the CPU only)"
 	if runtime.GOOS == "darwin" {
 		if d, err := metal.NewDevice(); err == nil {
 			info := d.Info()
@@ -157,7 +156,7 @@ func newSystemCmd() *cobra.Command {
 			}
 			fmt.Fprintf(out, "os/arch:   %s/%s\ncpu:       %s, %d cores, features %s\nmemory:    %.1f GiB\ncpu path:  %s\n",
 				s.OS, s.Arch, s.CPU, s.Cores, strings.Join(s.Features, " "), float64(s.MemoryBytes)/(1<<30), s.Kernels)
-			fmt.Fprintf(out, "models:    %s; on metal and cuda: %s\n", strings.Join(s.Architectures, ", "), s.GPUArchitectures)
+			fmt.Fprintf(out, "models:    %s\n", strings.Join(s.Architectures, ", "))
 			for _, b := range []string{"cpu", "cuda", "metal", "metal-sim"} {
 				fmt.Fprintf(out, "backend %-10s %s\n", b+":", s.Backends[b])
 			}

@@ -129,13 +129,13 @@ func TestRefuseUnimplemented(t *testing.T) {
 	}
 }
 
-// withoutArchOps is a backend that has only the base ops (as metal and cuda have today).
+// withoutArchOps is a backend that has only the base ops (a backend without the kernels).
 type withoutArchOps struct{ backend.Backend }
 
 func (withoutArchOps) Name() string { return "gpu-like" }
 
 // TestRefuseBackendWithoutArchOps: a model whose graph needs backend.ArchOps does not
-// load on a backend without them (metal, cuda), with a one-line error; plain Llama does.
+// load on a backend without them, with a one-line error; plain Llama does.
 func TestRefuseBackendWithoutArchOps(t *testing.T) {
 	c := cpu.New(1)
 	defer c.Close()
