@@ -2,8 +2,10 @@ package llama_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -158,5 +160,52 @@ func TestRefuseBackendWithoutArchOps(t *testing.T) {
 	defer f.Close()
 	if _, err := llama.Load(b, f); err != nil {
 		t.Errorf("stories260K (plain llama): %v", err)
+	}
+}
+
+// TestPhi3LongShortFactors: with rope_factors_long/short, a State whose context exceeds
+// rope.scaling.original_context_length (512 here) uses the long factors, otherwise the
+// short ones, as llama.cpp's build_rope_factors: short factors of 1 give the plain
+// file's logits exactly, and long factors of 4 past 512 give the logits of short factors
+// of 4 within 512.
+func TestPhi3LongShortFactors(t *testing.T) {
+	b := cpu.New(1)
+	defer b.Close()
+	fill := func(v float32) []float32 {
+		x := make([]float32, 32)
+		for i := range x {
+			x[i] = v
+		}
+		return x
+	}
+	logits := func(f *gguf.File, nCtx int) []float32 {
+		m, err := llama.Load(b, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := newState(t, m, nCtx, 64, false)
+		defer st.Release()
+		prompt := []int32{1, 403, 407, 261, 378}
+		out, _, err := st.Forward(context.Background(), prompt, []int32{0, 1, 2, 3, 4}, llama.LastLogits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append([]float32(nil), out...)
+	}
+	plain := logits(editArch(t, "arch-phi3-F32", nil, nil, nil), 64)
+	a := editArch(t, "arch-phi3-F32", map[string]any{"phi3.rope.scaling.attn_factor": float32(1)}, nil,
+		map[string][]float32{"rope_factors_short.weight": fill(1), "rope_factors_long.weight": fill(4)})
+	h, err := llama.ReadHParams(a)
+	if err != nil || !h.HasRopeLongShort || !slices.Contains(h.Features(), "long/short RoPE factors") {
+		t.Fatalf("hparams %v, %v", err, h.Features())
+	}
+	swapped := editArch(t, "arch-phi3-F32", nil, nil,
+		map[string][]float32{"rope_factors_short.weight": fill(4), "rope_factors_long.weight": fill(1)})
+	short, long, short4 := logits(a, 512), logits(a, 1024), logits(swapped, 64)
+	if !slices.Equal(short, plain) {
+		t.Errorf("context 512: short factors of 1 do not give the plain file's logits")
+	}
+	if !slices.Equal(long, short4) || slices.Equal(long, plain) {
+		t.Errorf("context 1024: the long factors are not the ones used")
 	}
 }
