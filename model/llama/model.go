@@ -367,7 +367,7 @@ func (s *State) forwardBatch(ctx context.Context, tokens, pos []int32) error {
 		}
 		ap.Layer = li
 		ap.Window = 0
-		if m.SlidingWindow > 0 && a.SlidingWindow(li) {
+		if m.SlidingWindow > 0 && a.SlidingWindow != nil && a.SlidingWindow(li) {
 			ap.Window = m.SlidingWindow
 		}
 		b.Attention(att, q, k, vv, sc.cache, pos, ap)
