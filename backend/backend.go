@@ -27,6 +27,9 @@ type AttentionParams struct {
 	NKVHead int
 	HeadDim int
 	Scale   float32 // usually 1/sqrt(HeadDim)
+	// Only a backend with ArchOps implements these two (zero: off).
+	SoftCap float32 // scores s become SoftCap*tanh(s/SoftCap) after Scale, before the mask (Gemma 2)
+	Window  int     // sliding window: query at p sees keys at p-Window < pos <= p
 }
 
 // RopeParams describe rotary position embedding.
@@ -36,6 +39,10 @@ type RopeParams struct {
 	Dims    int     // rotated dimensions per head (<= HeadDim)
 	Base    float32 // frequency base, e.g. 10000
 	NeoX    bool    // rotate (i, i+Dims/2) pairs instead of adjacent (2i, 2i+1)
+	// Factors, when set (Dims/2 values), divide pair i's angle: Llama-3.x rope_freqs,
+	// Phi-3 rope_factors_long/short. Only a backend with ArchOps implements them.
+	Factors    []float32
+	AttnFactor float32 // multiplies cos and sin (rope.scaling.attn_factor); 0 means 1, other values are ArchOps'
 }
 
 // Backend runs the ops. Destination first; an op works on the first x.Rows() rows, so a
@@ -88,4 +95,19 @@ type Backend interface {
 	Sync() error
 	// Err is the first error of an op since the backend was made (nil: none).
 	Err() error
+}
+
+// ArchOps are the ops of the architectures beyond the base Llama graph (qwen2, phi3,
+// gemma2, Llama-3.x rope factors), with the RopeParams and AttentionParams fields marked
+// as theirs. A model that needs any of them refuses to load on a backend without them,
+// so a backend that lacks a kernel never runs such a model wrong.
+type ArchOps interface {
+	// Scale: x *= s in place.
+	Scale(x Tensor, s float32)
+	// AddRow: dst[i] = x[i] + bias, for a one-row F32 bias weight.
+	AddRow(dst, x, bias Tensor)
+	// GeGLU: dst = gelu(gate) * up, GELU in its tanh form.
+	GeGLU(dst, gate, up Tensor)
+	// SoftCap: x = c * tanh(x / c) in place.
+	SoftCap(x Tensor, c float32)
 }

@@ -56,8 +56,9 @@ type attnOp struct {
 }
 
 // Attention mirrors llama.cpp's non-flash path: with an F16 cache the query is rounded
-// to F16 for KQ, softmax runs in F32 (sum in float64) on kq*scale with the causal
-// mask, and the probabilities are rounded to F16 for KQV.
+// to F16 for KQ, softmax runs in F32 (sum in float64) on kq*scale (soft-capped when
+// asked) with the causal (and sliding-window) mask, and the probabilities are rounded
+// to F16 for KQV.
 func (b *Backend) Attention(dst, q, k, v backend.Tensor, cache backend.KVCache, pos []int32, p backend.AttentionParams) {
 	ks, vs := k.(*Tensor), v.(*Tensor)
 	c := cache.(*KVCache)
@@ -103,9 +104,6 @@ func (b *Backend) attentionJob(w, lo, hi int) {
 				scaleRoundF16AVX2(&qh[0], hd, 1)
 			}
 			attnScoresAVX2(&qh[0], &c.k32[base+kvh*hd], kvDim, n, hd, p.Scale, &scores[0])
-			for _, s := range scores[:n] {
-				maxS = max(maxS, s)
-			}
 		} else {
 			for e := range qh {
 				if c.f16 {
@@ -119,8 +117,19 @@ func (b *Backend) attentionJob(w, lo, hi int) {
 				s := b.dotF32s(c.k32[off:off+hd], qh)
 				s *= p.Scale
 				scores[j] = s
-				maxS = max(maxS, s)
 			}
+		}
+		if p.SoftCap != 0 {
+			softCap(scores[:n], p.SoftCap)
+		}
+		// Keys before lo are outside the sliding window: masked (-inf in ggml, so they
+		// take no part in the max and their probability is 0).
+		lo := 0
+		if p.Window > 0 {
+			lo = max(0, n-p.Window)
+		}
+		for _, s := range scores[lo:n] {
+			maxS = max(maxS, s)
 		}
 		// ggml's softmax runs over n_kv padded to 32 (masked entries give 0), with the
 		// vectorized exp and a float32 sum per group of 16 added into a float64.
@@ -128,7 +137,13 @@ func (b *Backend) attentionJob(w, lo, hi int) {
 		for j := n; j < padded; j++ {
 			scores[j] = 0
 		}
+		for j := range scores[:lo] {
+			scores[j] = maxS // keeps exp finite; zeroed below
+		}
 		b.expSub(scores[:n], maxS)
+		for j := range scores[:lo] {
+			scores[j] = 0
+		}
 		var sum float64
 		for j := 0; j < padded; j += 16 {
 			sum += float64(reduceAdd16(scores[j : j+16]))

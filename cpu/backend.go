@@ -288,17 +288,25 @@ func (b *Backend) swigluRows(w, lo, hi int) {
 	}
 }
 
-// Rope rotates pairs with theta = pos * base^(-2i/dims), computed like ggml: theta is
-// multiplied by the float32 step base^(-2/dims) once per pair.
+// Rope rotates pairs with theta = pos * base^(-2i/dims) / factors[i], computed like
+// ggml: theta is multiplied by the float32 step base^(-2/dims) once per pair.
 func (b *Backend) Rope(x backend.Tensor, pos []int32, p backend.RopeParams) {
 	xs := x.(*Tensor)
 	step := float32(math.Pow(float64(p.Base), -2.0/float64(p.Dims)))
 	half := p.Dims / 2
+	mscale := float32(1)
+	if p.AttnFactor != 0 {
+		mscale = p.AttnFactor
+	}
 	var cs [512][2]float32
 	for r := 0; r < xs.rows; r++ {
 		theta := float32(pos[r])
 		for i := 0; i < half; i++ {
-			cs[i] = [2]float32{float32(math.Cos(float64(theta))), float32(math.Sin(float64(theta)))}
+			t := theta
+			if p.Factors != nil { // ggml divides before cosf/sinf
+				t /= p.Factors[i]
+			}
+			cs[i] = [2]float32{float32(math.Cos(float64(t))) * mscale, float32(math.Sin(float64(t))) * mscale}
 			theta *= step
 		}
 		row := xs.f32[r*xs.cols : (r+1)*xs.cols]

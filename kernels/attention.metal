@@ -14,6 +14,9 @@
 // matrix is stored. Head dims: up to 256 (multiples of 32 use every lane; smaller ones,
 // like stories260K's 8, leave lanes idle in the V accumulation).
 //
+// Soft-capping (Gemma 2) maps each scaled score s to softcap·tanh(s/softcap); a sliding
+// window (window > 0) masks the keys more than window-1 positions before the query.
+//
 // Shared with CUDA: attn_partial_block, attn_merge_head and attn_prefill_row are the
 // algorithms (see norm.metal); the 32-float threadgroup array p is the entry point's.
 
@@ -28,31 +31,41 @@ struct AttnArgs {
     int nblocks;     // decode: ceil(n_ctx / 32), the grid's blocks and part's stride
     float scale;
     long layer_offset;
+    float softcap;   // 0: none
+    int window;      // 0: none
 };
+
+// attn_score finishes a raw q·k: scaled, then soft-capped when asked.
+inline float attn_score(float d, float scale, float softcap) {
+    float s = d * scale;
+    return softcap != 0.0f ? softcap * tanh(s * (1.0f / softcap)) : s;
+}
 
 inline void attn_partial_block(device const float * q, device const half * kc, device const half * vc,
                                device float * part, device const int * pos, int nhead, int nkvhead,
-                               int head_dim, int nblocks, float scale, long layer_offset, int h, int b,
-                               int lane, threadgroup float * p) {
+                               int head_dim, int nblocks, float scale, float softcap, int window,
+                               long layer_offset, int h, int b, int lane, threadgroup float * p) {
     int n_kv = pos[0] + 1;
     if (b * ATT_BLOCK >= n_kv) {
         return; // the whole SIMD group: past the valid positions
     }
+    int lo = window > 0 ? max(0, n_kv - window) : 0; // keys before lo are outside the window
     int kvh = h / (nhead / nkvhead);
     int kv_dim = nkvhead * head_dim;
     device const float * qh = q + h * head_dim;
     int j = b * ATT_BLOCK + lane;
+    bool valid = j >= lo && j < n_kv;
     float s = -INFINITY;
-    if (j < n_kv) {
+    if (valid) {
         device const half * kr = kc + layer_offset + (long) j * kv_dim + kvh * head_dim;
         float d = 0.0f;
         for (int e = 0; e < head_dim; e++) {
             d += float(kr[e]) * qh[e];
         }
-        s = d * scale;
+        s = attn_score(d, scale, softcap);
     }
-    float m = simd_max(s);
-    float e = j < n_kv ? exp(s - m) : 0.0f;
+    float m = simd_max(s); // -INFINITY for a block wholly outside the window: its l is 0
+    float e = valid ? exp(s - m) : 0.0f;
     float l = simd_sum(e);
     p[lane] = e;
     threadgroup_barrier(mem_flags::mem_threadgroup);
@@ -95,7 +108,8 @@ inline void attn_merge_head(device const float * part, device float * o, device 
 
 inline void attn_prefill_row(device const float * q, device const half * kc, device const half * vc,
                              device float * o, device const int * pos, int nhead, int nkvhead, int head_dim,
-                             float scale, long layer_offset, int h, int row, int lane, threadgroup float * p) {
+                             float scale, float softcap, int window, long layer_offset, int h, int row, int lane,
+                             threadgroup float * p) {
     int kvh = h / (nhead / nkvhead);
     int kv_dim = nkvhead * head_dim;
     int n = pos[row] + 1;
@@ -104,21 +118,23 @@ inline void attn_prefill_row(device const float * q, device const half * kc, dev
     #pragma clang loop unroll(full)
     for (int i = 0; i < ATT_MAX_DPL; i++) acc[i] = 0.0f;
     float M = -INFINITY, L = 0.0f;
-    for (int b0 = 0; b0 < n; b0 += ATT_BLOCK) {
+    int lo = window > 0 ? max(0, n - window) : 0; // keys before lo are outside the window
+    for (int b0 = lo / ATT_BLOCK * ATT_BLOCK; b0 < n; b0 += ATT_BLOCK) {
         int j = b0 + lane;
+        bool valid = j >= lo && j < n;
         float s = -INFINITY;
-        if (j < n) {
+        if (valid) {
             device const half * kr = kc + layer_offset + (long) j * kv_dim + kvh * head_dim;
             float d = 0.0f;
             for (int e = 0; e < head_dim; e++) {
                 d += float(kr[e]) * qh[e];
             }
-            s = d * scale;
+            s = attn_score(d, scale, softcap);
         }
         float mb = simd_max(s);
         float Mn = max(M, mb);
         float corr = exp(M - Mn);
-        float e = j < n ? exp(s - Mn) : 0.0f;
+        float e = valid ? exp(s - Mn) : 0.0f;
         L = L * corr + simd_sum(e);
         M = Mn;
         threadgroup_barrier(mem_flags::mem_threadgroup);
@@ -157,8 +173,8 @@ kernel void attn_partial(device const float * q [[buffer(0)]],
                          uint3 tgpig [[threadgroup_position_in_grid]],
                          ushort tiisg [[thread_index_in_simdgroup]]) {
     threadgroup float p[ATT_BLOCK];
-    attn_partial_block(q, kc, vc, part, pos, a.nhead, a.nkvhead, a.head_dim, a.nblocks, a.scale,
-                       a.layer_offset, tgpig.x, tgpig.y, tiisg, p);
+    attn_partial_block(q, kc, vc, part, pos, a.nhead, a.nkvhead, a.head_dim, a.nblocks, a.scale, a.softcap,
+                       a.window, a.layer_offset, tgpig.x, tgpig.y, tiisg, p);
 }
 
 kernel void attn_merge(device const float * part [[buffer(0)]],
@@ -179,7 +195,7 @@ kernel void attn_prefill(device const float * q [[buffer(0)]],
                          uint3 tgpig [[threadgroup_position_in_grid]],
                          ushort tiisg [[thread_index_in_simdgroup]]) {
     threadgroup float p[ATT_BLOCK];
-    attn_prefill_row(q, kc, vc, o, pos, a.nhead, a.nkvhead, a.head_dim, a.scale, a.layer_offset,
-                     tgpig.x, tgpig.y, tiisg, p);
+    attn_prefill_row(q, kc, vc, o, pos, a.nhead, a.nkvhead, a.head_dim, a.scale, a.softcap, a.window,
+                     a.layer_offset, tgpig.x, tgpig.y, tiisg, p);
 }
 #endif

@@ -26,8 +26,9 @@ type Backend struct {
 	weightBytes, kvBytes, scratchBytes atomic.Int64
 	errMu                              sync.Mutex
 	err                                error
-	ids, pos                           staging // token ids and positions of the current batch
-	argmaxOut                          Buffer  // Argmax's result, allocated on first use
+	ids, pos                           staging             // token ids and positions of the current batch
+	argmaxOut                          Buffer              // Argmax's result, allocated on first use
+	ropeFactors                        map[*float32]Buffer // device copies of RoPE factor slices (archops.go)
 }
 
 // staging is a device copy of host int32s (token ids, positions), rewritten only when
@@ -317,6 +318,10 @@ func (b *Backend) MatMul(dst, w, x backend.Tensor) {
 
 func (b *Backend) Rope(x backend.Tensor, pos []int32, p backend.RopeParams) {
 	if b.failed() {
+		return
+	}
+	if p.Factors != nil || (p.AttnFactor != 0 && p.AttnFactor != 1) {
+		b.ropeFF(x, pos, p) // archops.go
 		return
 	}
 	b.run(LaunchRope(arg(x), b.upload(&b.pos, pos), x.Rows(), p))

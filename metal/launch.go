@@ -150,7 +150,8 @@ func LaunchKVStore(k, v, kc, vc, pos Arg, ntok, kvDim int, layerOff int64) Dispa
 const attnBlock = 32
 
 func attnArgs(p backend.AttentionParams, nctx int, layerOff int64) Arg {
-	return packArgs(int32(p.NHead), int32(p.NKVHead), int32(p.HeadDim), int32(nctx), int32((nctx+attnBlock-1)/attnBlock), p.Scale, layerOff)
+	return packArgs(int32(p.NHead), int32(p.NKVHead), int32(p.HeadDim), int32(nctx), int32((nctx+attnBlock-1)/attnBlock), p.Scale, layerOff,
+		p.SoftCap, int32(p.Window))
 }
 
 // AttnPartialBytes is the size of the partial-results buffer LaunchAttnDecode needs
@@ -177,4 +178,39 @@ func LaunchAttnDecode(q, kc, vc, part, o, pos Arg, p backend.AttentionParams, nc
 func LaunchAttnPrefill(q, kc, vc, o, pos Arg, nq int, p backend.AttentionParams, layerOff int64) Dispatch {
 	return Dispatch{Kernel: "attn_prefill", Args: []Arg{q, kc, vc, o, pos, attnArgs(p, 0, layerOff)},
 		Grid: [3]int{p.NHead, nq, 1}, Threads: [3]int{32, 1, 1}}
+}
+
+// ---- the ops of backend.ArchOps (arch.metal); one thread per element, 256 a group ----
+
+func archElt(kernel string, n, cols int, sc float32, bufs ...Arg) Dispatch {
+	return Dispatch{Kernel: kernel, Args: append(bufs, packArgs(int32(n), int32(cols), sc)),
+		Grid: [3]int{(n + 255) / 256, 1, 1}, Threads: [3]int{256, 1, 1}}
+}
+
+// LaunchScale: x *= s over n elements.
+func LaunchScale(x Arg, n int, s float32) Dispatch { return archElt("scale", n, 0, s, x) }
+
+// LaunchAddRow: y = x + bias, bias one row of cols, over n elements.
+func LaunchAddRow(x, bias, y Arg, n, cols int) Dispatch {
+	return archElt("add_row", n, cols, 0, x, bias, y)
+}
+
+// LaunchSoftCap: x = c * tanh(x / c) over n elements.
+func LaunchSoftCap(x Arg, n int, c float32) Dispatch { return archElt("softcap", n, 0, c, x) }
+
+// LaunchGeGLU: y = gelu_tanh(gate) * up over n elements.
+func LaunchGeGLU(gate, up, y Arg, n int) Dispatch { return archElt("geglu", n, 0, 0, gate, up, y) }
+
+// LaunchRopeFF is LaunchRope with each pair's angle divided by ff[i] (a device buffer of
+// Dims/2 floats) and cos, sin scaled by p.AttnFactor (0: 1).
+func LaunchRopeFF(x, pos, ff Arg, rows int, p backend.RopeParams) Dispatch {
+	neox, mscale := int32(0), p.AttnFactor
+	if p.NeoX {
+		neox = 1
+	}
+	if mscale == 0 {
+		mscale = 1
+	}
+	return Dispatch{Kernel: "rope_ff", Args: []Arg{x, pos, ff, packArgs(int32(p.NHead), int32(p.HeadDim), int32(p.Dims), p.Base, neox, mscale)},
+		Grid: [3]int{(p.Dims/2 + 31) / 32, p.NHead, rows}, Threads: [3]int{32, 1, 1}}
 }

@@ -272,22 +272,26 @@ func (d *recordingDevice) Info() metal.Info {
 // on a backend over a device reporting target, and returns the kernel families used.
 func dispatchedFamilies(t *testing.T, target metal.Target) map[string]bool {
 	d := &recordingDevice{SimDevice: simBackend(t).Device().(*metal.SimDevice), kernels: map[string]bool{}, target: target}
-	m, err := llama.Load(metal.NewBackend(d), open(t, refdata.Path(t, "models", "stories260K.gguf")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := m.NewState(64, 16, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	prompt := []int32{1, 200, 300, 400, 10, 20, 30, 40, 50, 60}
-	pos := []int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
-	_, tok, err := st.Forward(context.Background(), prompt, pos, llama.Argmax)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := st.Forward(context.Background(), []int32{tok}, []int32{10}, llama.LastLogits); err != nil {
-		t.Fatal(err)
+	// stories260K for Llama's kernels; the arch files for backend.ArchOps' (arch.metal)
+	for _, path := range []string{refdata.Path(t, "models", "stories260K.gguf"), refdata.Path(t, "models", "arch", "arch-llama3-F32.gguf"),
+		refdata.Path(t, "models", "arch", "arch-qwen2-F32.gguf"), refdata.Path(t, "models", "arch", "arch-gemma2-Q8_0.gguf")} {
+		m, err := llama.Load(metal.NewBackend(d), open(t, path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := m.NewState(64, 16, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prompt := []int32{1, 200, 300, 400, 10, 20, 30, 40, 50, 60}
+		pos := []int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
+		_, tok, err := st.Forward(context.Background(), prompt, pos, llama.Argmax)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := st.Forward(context.Background(), []int32{tok}, []int32{10}, llama.LastLogits); err != nil {
+			t.Fatal(err)
+		}
 	}
 	families := map[string]bool{}
 	for k := range d.kernels {

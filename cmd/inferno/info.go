@@ -9,6 +9,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/inferno-go/inferno/gguf"
+	"github.com/inferno-go/inferno/model/llama"
+	"github.com/inferno-go/inferno/modelcache"
 	"github.com/spf13/cobra"
 )
 
@@ -22,12 +24,16 @@ func newInfoCmd() *cobra.Command {
   inferno info model.gguf --json | jq .totals`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f, err := gguf.Open(args[0])
+			path, err := modelcache.Resolve(args[0]) // a file, or a pulled model's name
+			if err != nil {
+				return err
+			}
+			f, err := gguf.Open(path)
 			if err != nil {
 				return err
 			}
 			defer f.Close()
-			rep := buildInfo(args[0], f)
+			rep := buildInfo(path, f)
 			if asJSON {
 				for i := range rep.Metadata {
 					rep.Metadata[i].Value = jsonSafe(rep.Metadata[i].Value)
@@ -80,6 +86,10 @@ type infoReport struct {
 		Blocks       int64  `json:"blocks,omitempty"`
 		Tokens       int    `json:"tokens,omitempty"`
 		Tokenizer    string `json:"tokenizer,omitempty"`
+		// Features is what the graph adds to plain Llama; Unsupported why inferno
+		// cannot run the file (empty: it can).
+		Features    []string `json:"features"`
+		Unsupported string   `json:"unsupported,omitempty"`
 	} `json:"model"`
 	Metadata []infoKV     `json:"metadata"`
 	Tensors  []infoTensor `json:"tensors"`
@@ -115,6 +125,11 @@ func buildInfo(path string, f *gguf.File) *infoReport {
 		r.Model.Tokens = v.Len()
 	}
 	r.Model.Tokenizer, _ = f.StringOr("tokenizer.ggml.model", "")
+	if h, err := llama.ReadHParams(f); err != nil {
+		r.Model.Unsupported = err.Error()
+	} else {
+		r.Model.Features = h.Features()
+	}
 	for _, kv := range f.KVs {
 		e := infoKV{Key: kv.Key, Type: kv.Value.TypeName(), Value: shortValue(kv.Value)}
 		if kv.Value.Type == gguf.TypeArray {
@@ -190,6 +205,12 @@ func writeInfoText(w io.Writer, r *infoReport) error {
 			fmt.Fprintf(w, ", name %q", m.Name)
 		}
 		fmt.Fprintln(w)
+		switch {
+		case m.Unsupported != "":
+			fmt.Fprintf(w, "unsupported: %s\n", m.Unsupported)
+		case len(m.Features) > 0:
+			fmt.Fprintf(w, "features:    %s\n", strings.Join(m.Features, ", "))
+		}
 	}
 	fmt.Fprintf(w, "\nmetadata (%d keys):\n", len(r.Metadata))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

@@ -13,6 +13,7 @@ import (
 	"github.com/inferno-go/inferno/cuda"
 	"github.com/inferno-go/inferno/metal"
 	"github.com/inferno-go/inferno/metal/sim"
+	"github.com/inferno-go/inferno/model/llama"
 	"github.com/inferno-go/inferno/tensor"
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/cpu"
@@ -27,10 +28,14 @@ type systemInfo struct {
 	Features    []string          `json:"cpu_features"`
 	Kernels     string            `json:"cpu_kernels"`
 	Backends    map[string]string `json:"backends"` // name -> "available" or why not
-	Metal       *metal.Info       `json:"metal,omitempty"`
-	CUDA        []cuda.Info       `json:"cuda,omitempty"`
-	GoVersion   string            `json:"go_version"`
-	Version     string            `json:"inferno_version"`
+	// Architectures are the general.architecture values inferno runs; GPUArchitectures
+	// note what the GPU backends (metal, cuda) run of them.
+	Architectures    []string    `json:"architectures"`
+	GPUArchitectures string      `json:"gpu_architectures"`
+	Metal            *metal.Info `json:"metal,omitempty"`
+	CUDA             []cuda.Info `json:"cuda,omitempty"`
+	GoVersion        string      `json:"go_version"`
+	Version          string      `json:"inferno_version"`
 }
 
 func gatherSystem() systemInfo {
@@ -56,6 +61,7 @@ func gatherSystem() systemInfo {
 		add(cpu.ARM64.HasI8MM, "I8MM")
 	}
 	s.Kernels = cpuKernels(cpubackend.AssemblyTypes())
+	s.Architectures = llama.SupportedArchitectures()
 	if runtime.GOOS == "darwin" {
 		if d, err := metal.NewDevice(); err == nil {
 			info := d.Info()
@@ -150,6 +156,7 @@ func newSystemCmd() *cobra.Command {
 			}
 			fmt.Fprintf(out, "os/arch:   %s/%s\ncpu:       %s, %d cores, features %s\nmemory:    %.1f GiB\ncpu path:  %s\n",
 				s.OS, s.Arch, s.CPU, s.Cores, strings.Join(s.Features, " "), float64(s.MemoryBytes)/(1<<30), s.Kernels)
+			fmt.Fprintf(out, "models:    %s\n", strings.Join(s.Architectures, ", "))
 			for _, b := range []string{"cpu", "cuda", "metal", "metal-sim"} {
 				fmt.Fprintf(out, "backend %-10s %s\n", b+":", s.Backends[b])
 			}

@@ -24,6 +24,7 @@
 #include "../elementwise.metal"
 #include "../kv.metal"
 #include "../attention.metal"
+#include "../arch.metal"
 #pragma clang attribute pop
 #pragma clang force_cuda_host_device end
 
@@ -115,8 +116,8 @@ KERNEL kv_store(const float * k, const float * v, half * kc, half * vc, const in
 // the blocks past pos[0] exit; the block's probabilities in 128 bytes of static shared memory.
 KERNEL attn_partial(const float * q, const half * kc, const half * vc, float * part, const int * pos, AttnArgs a) {
     __shared__ float p[ATT_BLOCK];
-    attn_partial_block(q, kc, vc, part, pos, a.nhead, a.nkvhead, a.head_dim, a.nblocks, a.scale,
-                       a.layer_offset, GROUP_X, GROUP_Y, LANE, p);
+    attn_partial_block(q, kc, vc, part, pos, a.nhead, a.nkvhead, a.head_dim, a.nblocks, a.scale, a.softcap,
+                       a.window, a.layer_offset, GROUP_X, GROUP_Y, LANE, p);
 }
 
 // One warp per head; grid.x = heads, 32 threads.
@@ -128,6 +129,33 @@ KERNEL attn_merge(const float * part, float * o, const int * pos, AttnArgs a) {
 // probabilities in 128 bytes of static shared memory.
 KERNEL attn_prefill(const float * q, const half * kc, const half * vc, float * o, const int * pos, AttnArgs a) {
     __shared__ float p[ATT_BLOCK];
-    attn_prefill_row(q, kc, vc, o, pos, a.nhead, a.nkvhead, a.head_dim, a.scale, a.layer_offset,
-                     GROUP_X, GROUP_Y, LANE, p);
+    attn_prefill_row(q, kc, vc, o, pos, a.nhead, a.nkvhead, a.head_dim, a.scale, a.softcap, a.window,
+                     a.layer_offset, GROUP_X, GROUP_Y, LANE, p);
+}
+
+// ---- issue 14: the ops of backend.ArchOps (arch.metal) ----
+
+// One thread per element; grid.x = ceil(n / 256), 256 threads.
+KERNEL scale(float * x, ArchEltArgs p) {
+    scale_one(x, p.n, p.s, GID_X);
+}
+
+// One thread per element; grid.x = ceil(n / 256), 256 threads.
+KERNEL add_row(const float * x, const float * bias, float * y, ArchEltArgs p) {
+    add_row_one(x, bias, y, p.n, p.cols, GID_X);
+}
+
+// One thread per element; grid.x = ceil(n / 256), 256 threads.
+KERNEL softcap(float * x, ArchEltArgs p) {
+    softcap_one(x, p.n, p.s, GID_X);
+}
+
+// One thread per element; grid.x = ceil(n / 256), 256 threads.
+KERNEL geglu(const float * gate, const float * up, float * y, ArchEltArgs p) {
+    geglu_one(gate, up, y, p.n, GID_X);
+}
+
+// One thread per (pair, head, row); grid = (ceil(dims / 2 / 32), heads, rows), 32 threads.
+KERNEL rope_ff(float * x, const int * pos, const float * ff, RopeFFArgs a) {
+    rope_ff_pair(x, pos, ff, a.nhead, a.head_dim, a.dims, a.base, a.neox, a.mscale, GID_X, GID_Y, GID_Z);
 }

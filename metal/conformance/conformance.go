@@ -312,7 +312,7 @@ func Cases() []Case {
 				func(d metal.Device) (float64, error) { return attention(d, hd, n, true) }})
 		}
 	}
-	return cs
+	return append(cs, archCases()...)
 }
 
 func getRows(d metal.Device, t tensor.DType, cols int) (float64, error) {
@@ -497,6 +497,11 @@ func kvStore(d metal.Device) (float64, error) {
 // merge) or prefill (flash) kernels with the CPU backend's attention over the same
 // cache contents. All dispatches go in one Sync: each reads what the one before wrote.
 func attention(d metal.Device, hd, n int, prefill bool) (float64, error) {
+	return attentionWith(d, hd, n, prefill, 0, 0)
+}
+
+// attentionWith is attention with soft-capped scores and a sliding window (0: none).
+func attentionWith(d metal.Device, hd, n int, prefill bool, softCap float32, window int) (float64, error) {
 	r := rand.New(rand.NewPCG(10, uint64(hd*1000+n)))
 	const nhead, nkv = 8, 2
 	kvDim := nkv * hd
@@ -513,7 +518,8 @@ func attention(d metal.Device, hd, n int, prefill bool) (float64, error) {
 		pos[i] = int32(i)
 	}
 	qpos := pos[n-nq:]
-	params := backend.AttentionParams{NHead: nhead, NKVHead: nkv, HeadDim: hd, Scale: float32(1 / math.Sqrt(float64(hd)))}
+	params := backend.AttentionParams{NHead: nhead, NKVHead: nkv, HeadDim: hd, Scale: float32(1 / math.Sqrt(float64(hd))),
+		SoftCap: softCap, Window: window}
 	b := &bufs{d: d}
 	defer b.release()
 	kc, vc := b.zeros(2*nctx*kvDim), b.zeros(2*nctx*kvDim)

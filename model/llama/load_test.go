@@ -55,7 +55,7 @@ func TestLoadErrors(t *testing.T) {
 		}
 		return false
 	}, nil)
-	if _, err := llama.Load(b, f); err == nil || !strings.Contains(err.Error(), `"mamba" is not supported (supported: llama)`) {
+	if _, err := llama.Load(b, f); err == nil || !strings.Contains(err.Error(), `"mamba" is not supported (supported: gemma2, llama, phi3, qwen2)`) {
 		t.Errorf("unsupported arch: %v", err)
 	}
 	f = rewrite(t, nil, func(ti *gguf.TensorInfo) bool { return ti.Name != "blk.3.ffn_up.weight" })
@@ -113,8 +113,8 @@ func TestHParamsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := llama.HParams{Arch: "llama", NLayer: 5, NEmbd: 64, NFF: 172, NHead: 8, NKVHead: 4, HeadDim: 8, RopeDim: 8,
-		RopeBase: 10000, RMSEps: 1e-5, NCtxTrain: 2048, NVocab: 512}
+	want := llama.HParams{Arch: "llama", ArchSpec: h.ArchSpec, NLayer: 5, NEmbd: 64, NFF: 172, NHead: 8, NKVHead: 4, HeadDim: 8, RopeDim: 8,
+		RopeBase: 10000, RMSEps: 1e-5, NCtxTrain: 2048, NVocab: 512, RopeAttnFactor: 1, NCtxOrig: 2048}
 	if h != want {
 		t.Errorf("hparams %+v\nwant %+v", h, want)
 	}

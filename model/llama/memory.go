@@ -14,7 +14,7 @@ func (h HParams) KVCacheBytes(nCtx, valueBytes int) int64 {
 // output backend when output is set.
 func (h HParams) ScratchBytes(maxBatch int, output bool) int64 {
 	kvDim := int64(h.NKVHead * h.HeadDim)
-	perToken := 7*int64(h.NEmbd) + 2*kvDim + 2*int64(h.NFF) // x xn q att o ffn hostX, k v, gate up
+	perToken := 5*int64(h.NEmbd) + 2*int64(h.QDim()) + 2*kvDim + 2*int64(h.NFF) // x xn o ffn hostX, q att, k v, gate up
 	if output {
 		perToken += int64(h.NVocab)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"runtime/debug"
+	"strings"
 	"sync"
 
 	"github.com/inferno-go/inferno/backend"
@@ -39,6 +40,9 @@ func LoadPlaced(pl Placement, f *gguf.File) (m *Model, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkArchOps(pl, &h); err != nil {
+		return nil, err
+	}
 	defer f.CatchFault(&err, debug.SetPanicOnFault(true)) // backends read (repack, copy) the mapping
 	w, err := LoadWeights(pl, f, h)
 	if err != nil {
@@ -46,6 +50,28 @@ func LoadPlaced(pl Placement, f *gguf.File) (m *Model, err error) {
 	}
 	return &Model{HParams: h, W: w, states: map[*State]bool{}, file: f}, nil
 }
+
+// checkArchOps refuses to place a model whose graph needs backend.ArchOps on a backend
+// without them: it would run the model wrong or fail at the first token.
+func checkArchOps(pl Placement, h *HParams) error {
+	need := h.archOpsFeatures()
+	if len(need) == 0 {
+		return nil
+	}
+	bs := []backend.Backend{pl.Emb, pl.Out}
+	for i := 0; i < h.NLayer; i++ {
+		bs = append(bs, pl.Layer(i))
+	}
+	for _, b := range bs {
+		if _, ok := b.(backend.ArchOps); !ok {
+			return fmt.Errorf("model: the %s backend does not implement %s's %s yet (use the CPU)", b.Name(), h.Arch, strings.Join(need, ", "))
+		}
+	}
+	return nil
+}
+
+// ops is b's backend.ArchOps; checkArchOps made sure it has them when the graph needs them.
+func ops(b backend.Backend) backend.ArchOps { return b.(backend.ArchOps) }
 
 // Close releases every live State; later calls of NewState, Forward and Release return
 // ErrClosed. It waits for a forward pass in progress. The backends are the caller's to
@@ -97,6 +123,9 @@ type State struct {
 	lastN     int            // n of the cached last-row view
 	lastRow   backend.Tensor // row n-1 of the output backend's x
 	lg        backend.Tensor // first row of logits
+	// ropeFactors divide RoPE's angles (nil: none): Llama 3.x's rope_freqs, or Phi-3's
+	// long factors when the context exceeds the original one, else its short ones.
+	ropeFactors []float32
 }
 
 // NewState allocates KV caches of nCtx positions (F16 unless f32KV) and scratch for
@@ -114,10 +143,10 @@ func (m *Model) NewState(nCtx, maxBatch int, f32KV bool) (*State, error) {
 		sc.cache = b.NewKVCache(m.NLayer, nCtx, kvDim, !f32KV)
 		sc.x = b.Activation(maxBatch, m.NEmbd)
 		sc.xn = b.Activation(maxBatch, m.NEmbd)
-		sc.q = b.Activation(maxBatch, m.NEmbd)
+		sc.q = b.Activation(maxBatch, m.QDim())
 		sc.k = b.Activation(maxBatch, kvDim)
 		sc.v = b.Activation(maxBatch, kvDim)
-		sc.att = b.Activation(maxBatch, m.NEmbd)
+		sc.att = b.Activation(maxBatch, m.QDim())
 		sc.o = b.Activation(maxBatch, m.NEmbd)
 		sc.gate = b.Activation(maxBatch, m.NFF)
 		sc.up = b.Activation(maxBatch, m.NFF)
@@ -131,6 +160,13 @@ func (m *Model) NewState(nCtx, maxBatch int, f32KV bool) (*State, error) {
 	s.bs = m.backends()
 	s.logitsBuf = make([]float32, m.NVocab)
 	s.hostX = make([]float32, maxBatch*m.NEmbd)
+	s.ropeFactors = m.W.RopeFreqs
+	if m.HasRopeLongShort {
+		s.ropeFactors = m.W.RopeShort
+		if nCtx > m.NCtxOrig {
+			s.ropeFactors = m.W.RopeLong
+		}
+	}
 	for _, b := range s.bs {
 		if err := b.Err(); err != nil {
 			s.release()
@@ -285,9 +321,21 @@ func (s *State) forwardBatch(ctx context.Context, tokens, pos []int32) error {
 	cur := m.W.EmbB
 	s.scr[cur].views(cur, n)
 	cur.GetRows(s.scr[cur].vx, m.W.TokEmbd, tokens)
-	rope := backend.RopeParams{HeadDim: m.HeadDim, Dims: m.RopeDim, Base: m.RopeBase, NeoX: m.RopeNeoX}
+	a := m.ArchSpec
+	if a.EmbedScale {
+		ops(cur).Scale(s.scr[cur].vx, float32(math.Sqrt(float64(m.NEmbd))))
+	}
+	rope := backend.RopeParams{HeadDim: m.HeadDim, Dims: m.RopeDim, Base: m.RopeBase, NeoX: a.NeoX,
+		Factors: s.ropeFactors}
+	if m.RopeAttnFactor != 1 {
+		rope.AttnFactor = m.RopeAttnFactor
+	}
 	ap := backend.AttentionParams{NHead: m.NHead, NKVHead: m.NKVHead, HeadDim: m.HeadDim,
-		Scale: float32(1 / math.Sqrt(float64(m.HeadDim)))}
+		Scale: float32(1 / math.Sqrt(float64(m.HeadDim))), SoftCap: m.AttnSoftCap}
+	var qScale float32
+	if a.QueryScale != nil {
+		qScale, ap.Scale = a.QueryScale(&m.HParams), 1
+	}
 	for li := range m.W.Layers {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -305,20 +353,44 @@ func (s *State) forwardBatch(ctx context.Context, tokens, pos []int32) error {
 		b.MatMul(q, l.Wq, xn)
 		b.MatMul(k, l.Wk, xn)
 		b.MatMul(vv, l.Wv, xn)
+		if l.Bq != nil {
+			ops(b).AddRow(q, q, l.Bq)
+			ops(b).AddRow(k, k, l.Bk)
+			ops(b).AddRow(vv, vv, l.Bv)
+		}
 		rope.NHead = m.NHead
 		b.Rope(q, pos, rope)
 		rope.NHead = m.NKVHead
 		b.Rope(k, pos, rope)
+		if qScale != 0 {
+			ops(b).Scale(q, qScale)
+		}
 		ap.Layer = li
+		ap.Window = 0
+		if m.SlidingWindow > 0 && a.SlidingWindow != nil && a.SlidingWindow(li) {
+			ap.Window = m.SlidingWindow
+		}
 		b.Attention(att, q, k, vv, sc.cache, pos, ap)
 		b.MatMul(o, l.Wo, att)
+		if l.PostAttnNorm != nil {
+			b.RMSNorm(xn, o, l.PostAttnNorm, m.RMSEps)
+			o = xn
+		}
 		b.Add(x, x, o)
 		// feed-forward
 		b.RMSNorm(xn, x, l.FFNNorm, m.RMSEps)
 		b.MatMul(gate, l.Gate, xn)
 		b.MatMul(up, l.Up, xn)
-		b.SwiGLU(gate, gate, up)
+		if a.GELU {
+			ops(b).GeGLU(gate, gate, up)
+		} else {
+			b.SwiGLU(gate, gate, up)
+		}
 		b.MatMul(ffn, l.Down, gate)
+		if l.PostFFNorm != nil {
+			b.RMSNorm(xn, ffn, l.PostFFNorm, m.RMSEps)
+			ffn = xn
+		}
 		b.Add(x, x, ffn)
 	}
 	s.move(cur, m.W.OutB, n)
@@ -333,6 +405,9 @@ func (s *State) readLogits(n int) []float32 {
 	ob.RMSNorm(xn, s.scr[ob].vx, m.W.OutputNorm, m.RMSEps)
 	logits := ob.View(s.logits, 0, n)
 	ob.MatMul(logits, m.W.Output, xn)
+	if m.FinalSoftCap != 0 {
+		ops(ob).SoftCap(logits, m.FinalSoftCap)
+	}
 	out := make([]float32, n*m.NVocab)
 	ob.Read(logits, out)
 	return out
@@ -346,6 +421,9 @@ func (s *State) lastLogits(n int) {
 	}
 	ob.RMSNorm(s.lastNorm, s.lastRow, m.W.OutputNorm, m.RMSEps)
 	ob.MatMul(s.lg, m.W.Output, s.lastNorm)
+	if m.FinalSoftCap != 0 {
+		ops(ob).SoftCap(s.lg, m.FinalSoftCap)
+	}
 }
 
 // Open is a convenience: open path, load it on b.
