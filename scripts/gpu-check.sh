@@ -13,6 +13,7 @@
 # Environment for run: SKIP_BENCH=1 skips the benchmark; BENCH_TYPES (default
 # "Q4_0 Q4_K_M Q8_0"); DEADLINE (default 540): seconds after which steps are skipped.
 set -uo pipefail
+ARCH="qwen2-Q8_0 phi3-Q8_0 gemma2-Q8_0 llama3-Q8_0 llama3s-Q4_K_M" # issue 14's architectures
 QMINI="F32 F16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K_M Q4_K_M Q5_K_M Q6_K IQ4_NL IQ4_XS"
 case "${1:-}" in
 build)
@@ -28,6 +29,7 @@ build)
 	cp "$0" "$dir/gpu-check.sh"
 	cp "$ref/models/stories260K.gguf" "$ref/reference/story.txt" "$ref/vocab/ggml-vocab-llama-spm.gguf" "$dir/models/"
 	for t in $QMINI; do cp "$ref/models/qmini/qmini-$t.gguf" "$dir/models/"; done
+	for f in $ARCH; do cp "$ref/models/arch/arch-$f.gguf" "$dir/models/"; done
 	;;
 run)
 	here=$(cd "$(dirname "$0")" && pwd)
@@ -90,6 +92,22 @@ a, b = (json.load(open(f))["logits"] for f in sys.argv[1:3])
 num = sum((x - y) ** 2 for x, y in zip(a, b)); den = sum(x * x for x in a) or 1
 print("NMSE %.3g" % (num / den)); sys.exit(not num / den <= 2e-3)' "$logs/logits-cpu.json" "$logs/logits-cuda.json"
 		tail -1 "$logs/logits qmini-$t.log" | sed 's/^/      /' | tee -a "$out/summary.txt"
+	done
+	# The other architectures (qwen2, phi3, gemma2, Llama 3 with rope factors): logits
+	# against the CPU (NMSE <= 2e-3) and 24 greedy tokens.
+	for f in $ARCH; do
+		for b in cpu cuda; do
+			"$inf" logits -m "$m/arch-$f.gguf" --backend "$b" -p "The little dog ran to the park and saw a big red ball." -q --output-json "$logs/logits-$b.json" >>"$logs/arch.log" 2>&1
+			"$inf" run -m "$m/arch-$f.gguf" --backend "$b" -p "The little dog ran to the park" -n 24 --temp 0 -q --output-json "$logs/greedy-$b.json" >>"$logs/arch.log" 2>&1
+		done
+		step "arch-$f" python3 -c 'import json,sys
+a, b = (json.load(open(f))["logits"] for f in sys.argv[1:3])
+num = sum((x - y) ** 2 for x, y in zip(a, b)); den = sum(x * x for x in a) or 1
+ta, tb = (json.load(open(f))["tokens"] for f in sys.argv[3:5])
+n = next((i for i, (x, y) in enumerate(zip(ta, tb)) if x != y), min(len(ta), len(tb)))
+print("NMSE %.3g, greedy %s" % (num / den, "identical" if ta == tb else "diverges at %d" % n))
+sys.exit(not num / den <= 2e-3)' "$logs/logits-cpu.json" "$logs/logits-cuda.json" "$logs/greedy-cpu.json" "$logs/greedy-cuda.json"
+		tail -1 "$logs/arch-$f.log" | sed 's/^/      /' | tee -a "$out/summary.txt"
 	done
 	# Perplexity of stories260K on story.txt: within 0.1% of the CPU's.
 	for b in cpu cuda; do
