@@ -4,13 +4,13 @@
 // layout built from SIMD shuffles everywhere else, so the simulator checks the kernel).
 //
 // Work split: a threadgroup of 8 SIMD groups (256 threads) computes a 64-row × 64-token
-// tile. For each 64-wide slice of K every thread dequantizes one 16-element chunk of W
-// (rows tid / 4, chunk tid % 4, the type's dq16) and converts 4 float4s of X; both go
-// to threadgroup memory as bfloat16 pairs, row-major with K contiguous, rows padded to
-// MMA_LD words so the fragment loads (lane g·4+t reads word g·MMA_LD+t) hit 32
-// distinct banks. SIMD group s then multiplies rows 32(s % 2).. × tokens 16(s / 2)..:
-// 2 × 2 m16n8 accumulators, 4 k16 steps a slice. Rows, tokens and K past the matrix
-// are zero-padded.
+// tile. For each 128-wide slice of K every thread dequantizes two 16-element chunks of
+// W (row tid / 4, the type's dq16) and reads 8 float4s of X; both go to threadgroup
+// memory as bfloat16 pairs, row-major with K contiguous, laid out (mma_word) so that the
+// fragment loads (lane 4g+t reads word 8kk + t of a row ≡ g mod 8) hit 32 distinct
+// banks. SIMD
+// group s then multiplies rows 32(s % 2).. × tokens 16(s / 2)..: 2 × 2 m16n8
+// accumulators, 8 k16 steps a slice. Rows, tokens and K past the matrix are zero-padded.
 //
 // bfloat16 rather than float16: activations reach 1e4–1e5 in some models (float16's
 // largest is 65504, so they would become inf); bfloat16 keeps float's exponent range,
@@ -18,8 +18,9 @@
 
 #define MMA_ROWS 64
 #define MMA_TOKS 64
-#define MMA_K 64
-#define MMA_LD 36   // words (bfloat16 pairs) a tile row: 32 of data, 4 of padding
+#define MMA_K 128   // K a slice
+#define MMA_WC 2    // W chunks of 16 a thread stages a slice: 64 rows × 8 chunks / 256
+#define MMA_XV 8    // X float4s a thread stages a slice: 64 tokens × 32 float4s / 256
 
 struct MatmulMMAArgs {   // matmul.metal's MatmulArgs (each file compiles with quants.metal alone)
     int ncols;   // K
@@ -73,8 +74,20 @@ inline void mma_m16n8k16_bf16(thread float * d, thread const uint * a, thread co
 #endif
 }
 
+// Where word w of tile row r is. CUDA pads rows to 68 words (row r starts 4r banks on):
+// every fragment load is then one base register plus a constant. That is 34 KiB, over
+// Metal's 32 KiB, so elsewhere (the simulator) rows are 64 words with w XORed by 4(r % 8),
+// the same banks without padding.
+#if defined(__CUDA__)
+#define MMA_LD 68
+inline int mma_word(int r, int w) { return r * MMA_LD + w; }
+#else
+#define MMA_LD 64
+inline int mma_word(int r, int w) { return r * MMA_LD + (w ^ ((r & 7) << 2)); }
+#endif
+
 // Shared with CUDA: (gx, gy) is the threadgroup's position, ws and xs its threadgroup
-// arrays of MMA_ROWS * MMA_LD and MMA_TOKS * MMA_LD words (16-byte aligned).
+// arrays of MMA_ROWS * MMA_LD and MMA_TOKS * MMA_LD words.
 template <typename B>
 inline void matmul_mma_tile(device const uchar * w, device const float * x, device float * y,
                             int ncols, int nrows, int ntok, int gx, int gy, uint tid,
@@ -84,9 +97,14 @@ inline void matmul_mma_tile(device const uchar * w, device const float * x, devi
     int lane = tid % 32, sg = tid / 32;
     int g = lane / 4, t = lane % 4;
     int wr = 32 * (sg % 2), wt = 16 * (sg / 2);   // the SIMD group's sub-tile
-    int srow = tid / 4, schunk = tid % 4;          // the W chunk this thread stages
-    int xf = tid % 16, xt = tid / 16;              // the X float4s: tokens xt + 16j
-    bool xvec = ncols % 4 == 0;                    // rows 16-byte aligned
+    // Staging: this thread's W chunks are 2·(tid % 4) + c (c < MMA_WC) of row tid / 4 in
+    // the slice; its X float4s are float4 tid % 32 of the slice in tokens tid / 32 + 8j
+    // (a SIMD group reads 512 consecutive bytes of a token's row).
+    int srow = tid / 4, schunk = 2 * (tid % 4);
+    device const uchar * wrow = w + (long) min(r0 + srow, nrows - 1) * rb;   // clamped: loads stay
+    int lastc = (ncols - 1) / 16;                                           // in the matrix, unconditional
+    int xf = tid % 32, xt = tid / 32;
+    bool xvec = ncols % 4 == 0;   // x rows 16-byte aligned
     float acc[2][2][4];
     #pragma clang loop unroll(full)
     for (int i = 0; i < 2; i++) {
@@ -97,35 +115,48 @@ inline void matmul_mma_tile(device const uchar * w, device const float * x, devi
         }
     }
     for (int k0 = 0; k0 < ncols; k0 += MMA_K) {
-        {
-            int kc = k0 + 16 * schunk;
-            float v[16];
-            if (r0 + srow < nrows && kc < ncols) {
-                B::dq16(w + (long) (r0 + srow) * rb, kc / 16, ncols, v);
-            } else {
-                #pragma clang loop unroll(full)
-                for (int l = 0; l < 16; l++) v[l] = 0.0f;
-            }
+        // Every load of the slice is issued before the first use of any (no branch between
+        // them): the slice costs one memory latency, not one per chunk.
+        float4 xv[MMA_XV];
+        int k = k0 + 4 * xf;
+        if (xvec) {
             #pragma clang loop unroll(full)
-            for (int l = 0; l < 8; l++) {
-                ws[srow * MMA_LD + 8 * schunk + l] = mma_pack_bf16(v[2 * l], v[2 * l + 1]);
+            for (int j = 0; j < MMA_XV; j++) {
+                long tk = min(t0 + xt + 8 * j, ntok - 1);
+                xv[j] = *(device const float4 *) (x + tk * ncols + min(k, ncols - 4));
+            }
+        } else {
+            #pragma clang loop unroll(full)
+            for (int j = 0; j < MMA_XV; j++) {
+                long tk = min(t0 + xt + 8 * j, ntok - 1);
+                #pragma clang loop unroll(full)
+                for (int e = 0; e < 4; e++) xv[j][e] = x[tk * ncols + min(k + e, ncols - 1)];
             }
         }
+        float v[MMA_WC][16];
         #pragma clang loop unroll(full)
-        for (int j = 0; j < 4; j++) {
-            int tk = xt + 16 * j, k = k0 + 4 * xf;
-            float4 v = 0.0f;
-            if (t0 + tk < ntok) {
-                device const float * xp = x + (long) (t0 + tk) * ncols + k;
-                if (xvec && k + 4 <= ncols) {
-                    v = *(device const float4 *) xp;
-                } else {
-                    #pragma clang loop unroll(full)
-                    for (int e = 0; e < 4; e++) v[e] = k + e < ncols ? xp[e] : 0.0f;
-                }
+        for (int c = 0; c < MMA_WC; c++) {
+            B::dq16(wrow, min(k0 / 16 + schunk + c, lastc), ncols, v[c]);
+        }
+        // Past the matrix the loads read clamped (finite) elements: rows and tokens past it
+        // only reach outputs that are not stored; K past it is zeroed on the X side, by a
+        // multiply (a select of the loaded value would become a branch around its load).
+        #pragma clang loop unroll(full)
+        for (int c = 0; c < MMA_WC; c++) {
+            #pragma clang loop unroll(full)
+            for (int l = 0; l < 8; l++) {
+                ws[mma_word(srow, 8 * (schunk + c) + l)] = mma_pack_bf16(v[c][2 * l], v[c][2 * l + 1]);
             }
-            xs[tk * MMA_LD + 2 * xf] = mma_pack_bf16(v[0], v[1]);
-            xs[tk * MMA_LD + 2 * xf + 1] = mma_pack_bf16(v[2], v[3]);
+        }
+        float4 kin;
+        #pragma clang loop unroll(full)
+        for (int e = 0; e < 4; e++) kin[e] = k + e < ncols ? 1.0f : 0.0f;
+        #pragma clang loop unroll(full)
+        for (int j = 0; j < MMA_XV; j++) {
+            int tk = xt + 8 * j;
+            float4 u = xv[j] * kin;
+            xs[mma_word(tk, 2 * xf)] = mma_pack_bf16(u[0], u[1]);
+            xs[mma_word(tk, 2 * xf + 1)] = mma_pack_bf16(u[2], u[3]);
         }
         threadgroup_barrier(mem_flags::mem_threadgroup);
         #pragma clang loop unroll(full)
@@ -133,19 +164,19 @@ inline void matmul_mma_tile(device const uchar * w, device const float * x, devi
             uint a[2][4], b[2][2];
             #pragma clang loop unroll(full)
             for (int i = 0; i < 2; i++) {
-                // (an index, not a threadgroup pointer: the simulator makes a local
-                // declared `threadgroup` one per threadgroup)
-                int p = (wr + 16 * i + g) * MMA_LD + 8 * kk + t;
-                a[i][0] = ws[p];
-                a[i][1] = ws[p + 8 * MMA_LD];
-                a[i][2] = ws[p + 4];
-                a[i][3] = ws[p + 8 * MMA_LD + 4];
+                // (indices, not threadgroup pointers: the simulator makes a local declared
+                // `threadgroup` one per threadgroup)
+                int r = wr + 16 * i + g;
+                a[i][0] = ws[mma_word(r, 8 * kk + t)];
+                a[i][1] = ws[mma_word(r + 8, 8 * kk + t)];
+                a[i][2] = ws[mma_word(r, 8 * kk + 4 + t)];
+                a[i][3] = ws[mma_word(r + 8, 8 * kk + 4 + t)];
             }
             #pragma clang loop unroll(full)
             for (int j = 0; j < 2; j++) {
-                int p = (wt + 8 * j + g) * MMA_LD + 8 * kk + t;
-                b[j][0] = xs[p];
-                b[j][1] = xs[p + 4];
+                int r = wt + 8 * j + g;
+                b[j][0] = xs[mma_word(r, 8 * kk + t)];
+                b[j][1] = xs[mma_word(r, 8 * kk + 4 + t)];
             }
             #pragma clang loop unroll(full)
             for (int i = 0; i < 2; i++) {
