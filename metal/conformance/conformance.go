@@ -274,6 +274,15 @@ func Cases() []Case {
 				}})
 		}
 	}
+	// TinyLlama's K (16 slices) on a 3 × 3 grid of tiles, for its weight types (the
+	// simulator's stand-in is too slow for a whole 2048 × 2048 × 512 product)
+	for _, t := range []tensor.DType{tensor.Q4_0, tensor.Q4_K} {
+		t := t
+		cs = append(cs, Case{"matmul", fmt.Sprintf("%s 192x2048 x 160 tokens", metal.KernelName("matmul_mma", t)), 5e-4,
+			func(d metal.Device) (float64, error) {
+				return productWith(d, metal.LaunchMatMulMMA, t, 192, 2048, 160, 2)
+			}})
+	}
 	// activations beyond float16's range (65504): the tensor-core matmul's bfloat16 keeps them
 	for _, t := range []tensor.DType{tensor.Q4_0, tensor.F32} { // (F16 weights: the CPU reference rounds x to F16)
 		t := t
