@@ -8,9 +8,9 @@
 // W (row tid / 4, the type's dq16) and reads 8 float4s of X; both go to threadgroup
 // memory as bfloat16 pairs, row-major with K contiguous, laid out (mma_word) so that the
 // fragment loads (lane 4g+t reads word 8kk + t of a row ≡ g mod 8) hit 32 distinct
-// banks. SIMD
-// group s then multiplies rows 32(s % 2).. × tokens 16(s / 2)..: 2 × 2 m16n8
-// accumulators, 8 k16 steps a slice. Rows, tokens and K past the matrix are zero-padded.
+// banks. SIMD group s then multiplies rows 32(s % 2).. × tokens 16(s / 2)..: 2 × 2
+// m16n8 accumulators, 8 k16 steps a slice. Past the matrix, rows and tokens are clamped
+// (their outputs are not stored) and K is zeroed.
 //
 // bfloat16 rather than float16: activations reach 1e4–1e5 in some models (float16's
 // largest is 65504, so they would become inf); bfloat16 keeps float's exponent range,
