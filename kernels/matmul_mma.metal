@@ -50,7 +50,7 @@ inline uint mma_pack_bf16(float lo, float hi) {
 //   d[0], d[1] = D[g][2t, 2t+1]   d[2], d[3] = D[g+8][2t, 2t+1]
 // (pairs in one word, the first in the low half). The stand-in gathers row g (and g+8)
 // of A from lanes 4g..4g+3 and columns 2t, 2t+1 of B from lanes 8t.. and 8t+4.. by
-// shuffles, 32 a product.
+// shuffles of a lane's whole fragment, 12 a product.
 inline float mma_lo(uint v) { return as_type<float>(v << 16); }
 inline float mma_hi(uint v) { return as_type<float>(v & 0xffff0000u); }
 
@@ -61,15 +61,18 @@ inline void mma_m16n8k16_bf16(thread float * d, thread const uint * a, thread co
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 #else
     int g = lane / 4, t = lane % 4;
+    uint4 av;   // (built element by element: CUDA's C++ has no uint4(a, b, c, d))
+    uint2 bv;
+    for (int i = 0; i < 4; i++) av[i] = a[i];
+    for (int i = 0; i < 2; i++) bv[i] = b[i];
     for (int q = 0; q < 4; q++) {   // lane 4g + q holds K = 2q, 2q+1, 2q+8, 2q+9 of rows g, g+8
-        uint a0 = simd_shuffle(a[0], 4 * g + q), a1 = simd_shuffle(a[1], 4 * g + q);
-        uint a2 = simd_shuffle(a[2], 4 * g + q), a3 = simd_shuffle(a[3], 4 * g + q);
-        uint b00 = simd_shuffle(b[0], 8 * t + q), b01 = simd_shuffle(b[1], 8 * t + q);          // column 2t
-        uint b10 = simd_shuffle(b[0], 8 * t + 4 + q), b11 = simd_shuffle(b[1], 8 * t + 4 + q);  // column 2t+1
-        d[0] += mma_lo(a0) * mma_lo(b00) + mma_hi(a0) * mma_hi(b00) + mma_lo(a2) * mma_lo(b01) + mma_hi(a2) * mma_hi(b01);
-        d[1] += mma_lo(a0) * mma_lo(b10) + mma_hi(a0) * mma_hi(b10) + mma_lo(a2) * mma_lo(b11) + mma_hi(a2) * mma_hi(b11);
-        d[2] += mma_lo(a1) * mma_lo(b00) + mma_hi(a1) * mma_hi(b00) + mma_lo(a3) * mma_lo(b01) + mma_hi(a3) * mma_hi(b01);
-        d[3] += mma_lo(a1) * mma_lo(b10) + mma_hi(a1) * mma_hi(b10) + mma_lo(a3) * mma_lo(b11) + mma_hi(a3) * mma_hi(b11);
+        uint4 aq = simd_shuffle(av, 4 * g + q);
+        uint2 b0 = simd_shuffle(bv, 8 * t + q);       // column 2t
+        uint2 b1 = simd_shuffle(bv, 8 * t + 4 + q);   // column 2t+1
+        d[0] += mma_lo(aq[0]) * mma_lo(b0[0]) + mma_hi(aq[0]) * mma_hi(b0[0]) + mma_lo(aq[2]) * mma_lo(b0[1]) + mma_hi(aq[2]) * mma_hi(b0[1]);
+        d[1] += mma_lo(aq[0]) * mma_lo(b1[0]) + mma_hi(aq[0]) * mma_hi(b1[0]) + mma_lo(aq[2]) * mma_lo(b1[1]) + mma_hi(aq[2]) * mma_hi(b1[1]);
+        d[2] += mma_lo(aq[1]) * mma_lo(b0[0]) + mma_hi(aq[1]) * mma_hi(b0[0]) + mma_lo(aq[3]) * mma_lo(b0[1]) + mma_hi(aq[3]) * mma_hi(b0[1]);
+        d[3] += mma_lo(aq[1]) * mma_lo(b1[0]) + mma_hi(aq[1]) * mma_hi(b1[0]) + mma_lo(aq[3]) * mma_lo(b1[1]) + mma_hi(aq[3]) * mma_hi(b1[1]);
     }
 #endif
 }
