@@ -144,7 +144,7 @@ func TestCUDABackend(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// a prompt of 8 tokens or more runs the prompt matmul (CUDA's: matmul_wide)
+		// a prompt of 8 tokens or more runs the prompt matmul (CUDA's: matmul_mma)
 		long := append(append([]int32(nil), ref.PromptIDs...), ref.GeneratedIDs[:5]...)
 		_, err = newSession(t, m).Generate(context.Background(), long, GenerateOptions{MaxTokens: 1, Sampling: greedyParams()}, nil)
 		m.Close()
@@ -155,7 +155,7 @@ func TestCUDABackend(t *testing.T) {
 			t.Errorf("%s, gpu layers %d: tokens differ:\n got %v\nwant %v", c.backend, c.layers, res.Tokens, ref.GeneratedIDs)
 		}
 		// the CUDA choices of metal.Launch*For: the wide decode kernels, not Metal's
-		for _, k := range []string{"matvec_wide_f32", "rms_norm_wide", "matmul_wide_f32"} {
+		for _, k := range []string{"matvec_wide_f32", "rms_norm_wide", "matmul_mma_f32"} {
 			if !simCUDALast.ran[k] {
 				t.Errorf("%s, gpu layers %d: %s not dispatched", c.backend, c.layers, k)
 			}

@@ -43,7 +43,7 @@ func TestBuild(t *testing.T) {
 	}
 	want := []string{"rms_norm", "rope", "attn_partial", "attn_merge", "attn_prefill", "kv_store", "add", "swiglu", "argmax", "rms_norm_wide"}
 	for _, typ := range WeightTypes() {
-		want = append(want, "get_rows_"+typ, "matvec_"+typ, "matvec_wide_"+typ, "matmul_"+typ, "matmul_wide_"+typ)
+		want = append(want, "get_rows_"+typ, "matvec_"+typ, "matvec_wide_"+typ, "matmul_"+typ, "matmul_mma_"+typ)
 	}
 	if len(WeightTypes()) == 0 {
 		t.Error("no struct blk_<type> found in quants.metal")

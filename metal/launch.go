@@ -67,7 +67,7 @@ const wideWarps = 8
 // (per-type ones without the type suffix); every other family it dispatches on all.
 var TargetKernels = map[string]Target{
 	"matvec": TargetMetal, "rms_norm": TargetMetal, "matmul": TargetMetal,
-	"matvec_wide": TargetCUDA, "rms_norm_wide": TargetCUDA, "matmul_wide": TargetCUDA,
+	"matvec_wide": TargetCUDA, "rms_norm_wide": TargetCUDA, "matmul_mma": TargetCUDA,
 }
 
 // LaunchMatVecFor is the decode matvec the backend runs on target tg: the wide kernel
@@ -95,18 +95,19 @@ func LaunchMatMul(t tensor.DType, w, x, y Arg, rows, cols, ntok int) Dispatch {
 		Grid: [3]int{(rows + 31) / 32, (ntok + 31) / 32, 1}, Threads: [3]int{128, 1, 1}}
 }
 
-// LaunchMatMulWide: Y = X Wᵀ with 64-row × 64-token tiles, 256 threads per threadgroup
-// each accumulating a 4 × 4 micro-tile (matmul.metal), for GPUs with many cores (CUDA).
-func LaunchMatMulWide(t tensor.DType, w, x, y Arg, rows, cols, ntok int) Dispatch {
-	return Dispatch{Kernel: KernelName("matmul_wide", t), Args: []Arg{w, x, y, packArgs(int32(cols), int32(rows), int32(ntok))},
+// LaunchMatMulMMA: Y = X Wᵀ on tensor cores (matmul_mma.metal): 64-row × 64-token tiles,
+// 8 SIMD groups per threadgroup each multiplying 32 rows × 16 tokens by m16n8k16
+// bfloat16 products, for NVIDIA GPUs (CUDA; the simulator runs a stand-in).
+func LaunchMatMulMMA(t tensor.DType, w, x, y Arg, rows, cols, ntok int) Dispatch {
+	return Dispatch{Kernel: KernelName("matmul_mma", t), Args: []Arg{w, x, y, packArgs(int32(cols), int32(rows), int32(ntok))},
 		Grid: [3]int{(rows + 63) / 64, (ntok + 63) / 64, 1}, Threads: [3]int{256, 1, 1}}
 }
 
-// LaunchMatMulFor is the prompt matmul the backend runs on target tg: the wide kernel on
-// CUDA, Metal's simdgroup-matrix kernel otherwise.
+// LaunchMatMulFor is the prompt matmul the backend runs on target tg: the tensor-core
+// kernel on CUDA, Metal's simdgroup-matrix kernel otherwise.
 func LaunchMatMulFor(tg Target, t tensor.DType, w, x, y Arg, rows, cols, ntok int) Dispatch {
 	if tg == TargetCUDA {
-		return LaunchMatMulWide(t, w, x, y, rows, cols, ntok)
+		return LaunchMatMulMMA(t, w, x, y, rows, cols, ntok)
 	}
 	return LaunchMatMul(t, w, x, y, rows, cols, ntok)
 }

@@ -440,7 +440,7 @@ func TestDecodeStepsDispatchTheSame(t *testing.T) {
 	}
 }
 
-// TestQminiOnCUDATarget: the kernels the backend picks for CUDA (matmul_wide_<type> for
+// TestQminiOnCUDATarget: the kernels the backend picks for CUDA (matmul_mma_<type> for
 // the 10-token prompt, matvec_wide_<type>, rms_norm_wide), run on the simulator, give
 // last-position logits within NMSE 2e-3 of the CPU backend's for the TinyLlama mixes'
 // weight types (and F16), and are the ones dispatched: no Metal-only matmul, matvec or
@@ -477,7 +477,7 @@ func TestQminiOnCUDATarget(t *testing.T) {
 			if strings.HasPrefix(k, "matvec_wide_") {
 				wide++
 			}
-			if strings.HasPrefix(k, "matmul_wide_") {
+			if strings.HasPrefix(k, "matmul_mma_") {
 				wideMM++
 			}
 		}

@@ -137,7 +137,7 @@ print("cpu %.4f cuda %.4f rel %.2g" % (a, b, abs(b - a) / a)); sys.exit(not abs(
 	cs=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1)
 	if [ -n "$cs" ]; then
 		step sanitizer-memcheck timeout 150 "$cs" --tool memcheck --error-exitcode 3 "$inf" kernels test --backend cuda
-		for f in rms_norm argmax matvec_q4_k matvec_wide_q4_k matmul_q4_k matmul_wide_q4_k attn; do # the kernels with shared memory or shuffles
+		for f in rms_norm argmax matvec_q4_k matvec_wide_q4_k matmul_q4_k matmul_mma_q4_k attn; do # the kernels with shared memory or shuffles
 			step "sanitizer-racecheck $f" timeout 60 "$cs" --tool racecheck --error-exitcode 3 "$inf" kernels test --backend cuda --filter "$f"
 		done
 	else

@@ -54,7 +54,7 @@ for t in ${TYPES:-Q4_0 Q4_K_M}; do
 		echo "== $t prompt 512, ncu" >>"$out/summary.txt"; agg "$w/pp.csv" >>"$out/summary.txt" 2>&1 || tail -5 "$w/pp.err" >>"$out/summary.txt"
 		if [ "$t" = Q4_0 ]; then
 			timeout 120 "$ncu" --clock-control none --section SpeedOfLight --section MemoryWorkloadAnalysis --section LaunchStats --section Occupancy \
-				-k regex:'matvec_wide|attn|matmul_wide' --launch-skip 30 --launch-count 12 \
+				-k regex:'matvec_wide|attn|matmul_mma' --launch-skip 30 --launch-count 12 \
 				"$inf" bench -m "$w/tl.gguf" --backend cuda --ctx 640 --prompt-tokens 16 --tokens 3 --iterations 1 --warmup 0 -q >"$out/ncu-detail-$t.txt" 2>&1
 		fi
 		cp "$w/tg.csv" "$out/ncu-tg-$t.csv"

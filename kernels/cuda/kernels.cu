@@ -18,6 +18,7 @@
 #include "../get_rows.metal"
 #include "../matvec.metal"
 #include "../matmul.metal"
+#include "../matmul_mma.metal"
 #include "../norm.metal"
 #include "../argmax.metal"
 #include "../rope.metal"
@@ -62,16 +63,22 @@ template <typename B> __device__ __forceinline__ void matvec_wide(const uchar * 
 }
 PER_TYPE(matvec_wide, (const uchar * __restrict__ w, const float * __restrict__ x, float * __restrict__ y, MatvecArgs a), (w, x, y, a))
 
-// matmul_wide_<type>: a 64-row × 64-token tile per block (8 warps, a 4 × 4 micro-tile a
-// thread); grid = (ceil(rows / 64), ceil(tokens / 64)), 256 threads; 16.25 KiB of static
-// shared memory. W and x are read-only for the kernel's life (ld.global.nc).
-template <typename B> __device__ __forceinline__ void matmul_wide(const uchar * __restrict__ w, const float * __restrict__ x,
-                                                                 float * __restrict__ y, MatmulArgs a) {
-    __shared__ float ws[MMW_K * MMW_LD];   // [k][row]
-    __shared__ float xs[MMW_K * MMW_LD];   // [k][tok]
-    matmul_wide_tile<B>(w, x, y, a.ncols, a.nrows, a.ntok, GROUP_X, GROUP_Y, TID, ws, xs);
+// ---- matmul_mma_<type>: the tensor-core prompt matmul (matmul_mma.metal) ----
+// A 64-row × 64-token tile per block (8 warps, each 32 rows × 16 tokens by mma.sync
+// m16n8k16 bf16); grid = (ceil(rows / 64), ceil(tokens / 64)), 256 threads; 34 KiB of
+// static shared memory. W and x are read-only for the kernel's life (ld.global.nc).
+// launch_bounds(256, 2): at most 128 registers a thread, so two blocks fit an SM (a
+// 2048-row matrix is 32 row tiles: two blocks an SM is all a 512-token prompt has).
+template <typename B> __device__ __forceinline__ void matmul_mma(const uchar * __restrict__ w, const float * __restrict__ x,
+                                                                float * __restrict__ y, MatmulMMAArgs a) {
+    __shared__ __attribute__((aligned(16))) uint ws[MMA_ROWS * MMA_LD];   // [row][k pair]
+    __shared__ __attribute__((aligned(16))) uint xs[MMA_TOKS * MMA_LD];   // [token][k pair]
+    matmul_mma_tile<B>(w, x, y, a.ncols, a.nrows, a.ntok, GROUP_X, GROUP_Y, TID, ws, xs);
 }
-PER_TYPE(matmul_wide, (const uchar * __restrict__ w, const float * __restrict__ x, float * __restrict__ y, MatmulArgs a), (w, x, y, a))
+#define MATMUL_MMA_ENTRY(name, T, params, args) \
+    extern "C" __global__ void __attribute__((launch_bounds(256, 2))) name##_##T params { name<blk_##T> args; }
+FOR_EACH_WEIGHT_TYPE(MATMUL_MMA_ENTRY, matmul_mma, (const uchar * __restrict__ w, const float * __restrict__ x, float * __restrict__ y, MatmulMMAArgs a), (w, x, y, a))
+// ---- end matmul_mma ----
 
 // ---- single kernels ----
 

@@ -36,6 +36,8 @@ typedef float float2 __attribute__((ext_vector_type(2)));   // Metal's vectors: 
 typedef float float4 __attribute__((ext_vector_type(4)));   // aligned, loaded as ld.v2 / ld.v4
 typedef _Float16 half;   // loads and stores are .b16, conversions cvt.f32.f16 / cvt.rn.f16.f32
 typedef half half4 __attribute__((ext_vector_type(4)));
+typedef uint uint2 __attribute__((ext_vector_type(2)));
+typedef uint uint4 __attribute__((ext_vector_type(4)));
 
 // Metal's char is signed; so is NVPTX's, which q8_0 and q6_k's scales rely on.
 static_assert((char) -1 < 0, "char must be signed");
@@ -112,6 +114,15 @@ inline int simd_min(int v) {
 }
 inline float simd_shuffle(float v, int lane) { return __nvvm_shfl_sync_idx_f32(0xffffffffu, v, lane, 0x1f); }
 inline int simd_shuffle(int v, int lane) { return __nvvm_shfl_sync_idx_i32(0xffffffffu, v, lane, 0x1f); }
+inline uint simd_shuffle(uint v, int lane) { return (uint) __nvvm_shfl_sync_idx_i32(0xffffffffu, (int) v, lane, 0x1f); }
+inline uint2 simd_shuffle(uint2 v, int lane) {
+    for (int i = 0; i < 2; i++) v[i] = simd_shuffle((uint) v[i], lane);
+    return v;
+}
+inline uint4 simd_shuffle(uint4 v, int lane) {
+    for (int i = 0; i < 4; i++) v[i] = simd_shuffle((uint) v[i], lane);
+    return v;
+}
 inline float simd_broadcast(float v, int lane) { return simd_shuffle(v, lane); }
 inline int simd_broadcast(int v, int lane) { return simd_shuffle(v, lane); }
 

@@ -21,7 +21,7 @@ type BenchResult struct {
 	Simulated bool    `json:"simulated"`
 }
 
-// Bench times the weight kernels (matvec, matvec_wide, matmul, matmul_wide) for every type and both
+// Bench times the weight kernels (matvec, matvec_wide, matmul, matmul_mma) for every type and both
 // RMSNorms. A
 // call is Run and Sync: the time of the GPU executing the dispatch (with one commit),
 // not of encoding it. Under the simulator the figures describe the simulator, not a GPU.
@@ -29,7 +29,7 @@ func Bench(d metal.Device, filter string, calls int) ([]BenchResult, error) {
 	var out []BenchResult
 	r := rand.New(rand.NewPCG(11, 11))
 	for _, t := range metal.WeightTypes() {
-		for _, k := range []string{"matvec", "matvec_wide", "matmul", "matmul_wide"} {
+		for _, k := range []string{"matvec", "matvec_wide", "matmul", "matmul_mma"} {
 			rows, cols, ntok := 256, 4096, 1
 			launch := metal.LaunchMatVec
 			switch k {
@@ -38,9 +38,12 @@ func Bench(d metal.Device, filter string, calls int) ([]BenchResult, error) {
 			case "matmul":
 				rows, cols, ntok = 64, 1024, 32
 				launch = metal.LaunchMatMul
-			case "matmul_wide": // CUDA's prompt matmul, on a whole 64 × 64 tile
-				rows, cols, ntok = 64, 1024, 64
-				launch = metal.LaunchMatMulWide
+			case "matmul_mma": // CUDA's prompt matmul: TinyLlama's q projection of a 512-token prompt
+				rows, cols, ntok = 2048, 2048, 512
+				if d.Simulated() { // one 64 × 64 tile: the simulator runs the stand-in slowly
+					rows, cols, ntok = 64, 1024, 64
+				}
+				launch = metal.LaunchMatMulMMA
 			}
 			name := launch(t, metal.Arg{}, metal.Arg{}, metal.Arg{}, rows, cols, ntok).Kernel
 			if filter != "" && !strings.Contains(name, filter) {

@@ -257,18 +257,39 @@ func Cases() []Case {
 		}
 	}
 	for _, t := range metal.WeightTypes() {
-		// rows, tokens and (for F32/F16) K not multiples of the 64 × 64 × 32 tile
+		// rows, tokens and (for the float types) K not multiples of the 64 × 64 × 64 tile;
+		// 100x2304: 36 K slices; 33x288 (types of 32-element blocks): K not a multiple of 64
 		shapes := [][3]int{{33, 768, 7}, {33, 768, 70}, {1, 256, 9}, {100, 2304, 64}}
-		if t.BlockSize() == 1 {
-			shapes = append(shapes, [3]int{65, 170, 66})
+		switch t.BlockSize() {
+		case 1:
+			shapes = append(shapes, [3]int{65, 170, 66}, [3]int{9, 172, 130})
+		case 32:
+			shapes = append(shapes, [3]int{33, 288, 20})
 		}
 		for _, sh := range shapes {
 			t, rows, cols, ntok := t, sh[0], sh[1], sh[2]
-			cs = append(cs, Case{"matmul", fmt.Sprintf("%s %dx%d x %d tokens", metal.KernelName("matmul_wide", t), rows, cols, ntok), 5e-4,
+			cs = append(cs, Case{"matmul", fmt.Sprintf("%s %dx%d x %d tokens", metal.KernelName("matmul_mma", t), rows, cols, ntok), 5e-4,
 				func(d metal.Device) (float64, error) {
-					return productWith(d, metal.LaunchMatMulWide, t, rows, cols, ntok, 2)
+					return productWith(d, metal.LaunchMatMulMMA, t, rows, cols, ntok, 2)
 				}})
 		}
+	}
+	// TinyLlama's K (16 slices) on a 3 × 3 grid of tiles, for its weight types (the
+	// simulator's stand-in is too slow for a whole 2048 × 2048 × 512 product)
+	for _, t := range []tensor.DType{tensor.Q4_0, tensor.Q4_K} {
+		t := t
+		cs = append(cs, Case{"matmul", fmt.Sprintf("%s 192x2048 x 160 tokens", metal.KernelName("matmul_mma", t)), 5e-4,
+			func(d metal.Device) (float64, error) {
+				return productWith(d, metal.LaunchMatMulMMA, t, 192, 2048, 160, 2)
+			}})
+	}
+	// activations beyond float16's range (65504): the tensor-core matmul's bfloat16 keeps them
+	for _, t := range []tensor.DType{tensor.Q4_0, tensor.F32} { // (F16 weights: the CPU reference rounds x to F16)
+		t := t
+		cs = append(cs, Case{"matmul", fmt.Sprintf("%s 70x512 x 20 tokens |x| to 1e5", metal.KernelName("matmul_mma", t)), 5e-4,
+			func(d metal.Device) (float64, error) {
+				return productScaled(d, metal.LaunchMatMulMMA, t, 70, 512, 20, 1e5)
+			}})
 	}
 	for _, sh := range [][2]int{{1, 64}, {3, 100}, {2, 4096}} {
 		rows, cols := sh[0], sh[1]
@@ -350,12 +371,32 @@ func product(d metal.Device, t tensor.DType, rows, cols, ntok int, tiled bool) (
 // productWith is product with the launch function and the random seed given.
 func productWith(d metal.Device, launch func(tensor.DType, metal.Arg, metal.Arg, metal.Arg, int, int, int) metal.Dispatch,
 	t tensor.DType, rows, cols, ntok int, seed uint64) (float64, error) {
-	r := rand.New(rand.NewPCG(seed, uint64(t)*1000+uint64(rows)))
+	return productOf(d, launch, t, rows, cols, ntok, rand.New(rand.NewPCG(seed, uint64(t)*1000+uint64(rows))), 1)
+}
+
+// productScaled is productWith on activations of standard normals times a random
+// scale in [0, xmax/4] a token, and one element a token ±xmax.
+func productScaled(d metal.Device, launch func(tensor.DType, metal.Arg, metal.Arg, metal.Arg, int, int, int) metal.Dispatch,
+	t tensor.DType, rows, cols, ntok int, xmax float32) (float64, error) {
+	return productOf(d, launch, t, rows, cols, ntok, rand.New(rand.NewPCG(8, uint64(t))), xmax)
+}
+
+func productOf(d metal.Device, launch func(tensor.DType, metal.Arg, metal.Arg, metal.Arg, int, int, int) metal.Dispatch,
+	t tensor.DType, rows, cols, ntok int, r *rand.Rand, xmax float32) (float64, error) {
 	raw, _, err := quantized(r, t, rows, cols)
 	if err != nil {
 		return 0, err
 	}
 	x := randVec(r, ntok*cols)
+	if xmax != 1 {
+		for i := 0; i < ntok; i++ {
+			s := xmax / 4 * r.Float32()
+			for j := range cols {
+				x[i*cols+j] *= s
+			}
+			x[i*cols+(i*37)%cols] = float32(1-2*(i%2)) * xmax
+		}
+	}
 	b := &bufs{d: d}
 	defer b.release()
 	yb := b.zeros(4 * ntok * rows)
