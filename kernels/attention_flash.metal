@@ -1,0 +1,399 @@
+// attention_flash.metal — attention kernels for GPUs with many cores (the CUDA target):
+// a tiled flash-attention prompt kernel and a one-launch decode kernel. Both read the F16
+// KV cache of attention.metal's layout (layer_offset + position · kv_dim + kv_head · head_dim).
+//
+// Prompt (attn_flash): a threadgroup of 64 threads takes 32 queries of one head and walks
+// the KV positions 0..(the tile's largest position) in tiles of 32, staged as F32 in
+// threadgroup memory with Q; thread (tq, tk) = (tid / 8, tid % 8) scores queries
+// tq + 8i against keys tk + 8j (a 4 × 4 micro-tile, float4 reads along the head dim, rows
+// padded by 4 floats so the 8 key rows a SIMD group reads fall in different banks), keeps
+// an online softmax per query (running max; its share of the row sum), writes the
+// probabilities to threadgroup memory and accumulates O for its 4 queries × dims
+// 4tk..4tk+3 (+32c), in F32. A query's 8 key lanes are adjacent in one SIMD group:
+// row maxima and sums go by simd_shuffle_xor 1, 2, 4. The heaviest (last) query tiles get
+// the lowest group ids, so they start first. Head dims: multiples of 32 up to 128.
+//
+// Decode (attn_decode): one launch per layer. Threadgroup (head, split) takes a share of
+// the valid positions 0..pos[0] (read on the device, so the dispatch is the same at every
+// step: a CUDA graph replays it): chunk = max(32, ⌈n_kv / nsplit⌉ rounded up to 32), and
+// the splits past ⌈n_kv / chunk⌉ exit at once. A split scores 128 positions at a time
+// (a thread per position), keeps (max, sum, acc[head_dim]) online and writes them to part;
+// then it fences and takes a ticket from the head's counter: the last split to finish
+// merges every split's partial results into o and resets the counter to 0 for the next
+// step. Head dims: up to 256.
+//
+// Shared with CUDA: attn_flash_tile and attn_decode_split are the algorithms (see
+// norm.metal); the threadgroup arrays are the entry points'.
+
+#define AF_BQ 32                   // queries per threadgroup
+#define AF_BK 32                   // keys per KV tile
+#define AF_THREADS 64              // 8 query groups × 8 key groups
+#define AF_DMAX 128                // largest head dim
+#define AF_DC 64                   // head dims staged at a time for the scores
+#define AF_QS (AF_BQ * (AF_DC + 4))     // Q tile: rows of ≤ 64 dims + 4 floats
+#define AF_KVS (2 * AF_BK * (AF_DC + 4)) // K and V side by side for head dims ≤ 64; else K's
+                                        // 64-dim slices, then all of V (AF_BK · (AF_DMAX + 4) ≤ AF_KVS)
+#define AF_PLD (AF_BQ + 4)         // P tile row stride: [key][query]
+#define AF_PS (AF_BK * AF_PLD)
+
+#define AD_THREADS 128             // decode: positions scored at a time by a threadgroup
+#define AD_MIN_CHUNK 32            // decode: fewest positions a split takes
+#define AD_DMAX 256
+
+struct AttnFlashArgs {
+    int nhead;
+    int nkvhead;
+    int head_dim;
+    int nq;          // prompt: query rows
+    int nsplit;      // decode: splits of the valid positions per head (the grid's y)
+    float scale;
+    long layer_offset;
+};
+
+// Sum and max over the 8 adjacent lanes of one query (lanes 8r..8r+7 of a SIMD group).
+inline float af_sum8(float v) {
+    v += simd_shuffle_xor(v, 1);
+    v += simd_shuffle_xor(v, 2);
+    v += simd_shuffle_xor(v, 4);
+    return v;
+}
+inline float af_max8(float v) {
+    v = max(v, simd_shuffle_xor(v, 1));
+    v = max(v, simd_shuffle_xor(v, 2));
+    v = max(v, simd_shuffle_xor(v, 4));
+    return v;
+}
+
+inline float4 af_f4(half4 v) { return float4{float(v[0]), float(v[1]), float(v[2]), float(v[3])}; }
+
+// Stages dims c0..c0+w-1 of AF_BK cache rows (positions k0.., from base) as F32 into dst
+// (row stride ld); rows past kmax are zeros (their probabilities are 0, and 0 · NaN would
+// not be).
+inline void af_stage_kv(device const half * c, threadgroup float * dst, long base, int kv_dim, int c0, int w, int ld,
+                        int k0, int kmax, uint tid) {
+    for (int idx = (int) tid * 4; idx < AF_BK * w; idx += AF_THREADS * 4) {
+        int j = idx / w, e = idx - j * w;
+        float4 v = float4{0.0f, 0.0f, 0.0f, 0.0f};
+        if (k0 + j <= kmax) {
+            v = af_f4(*(device const half4 *) (c + base + (long) (k0 + j) * kv_dim + c0 + e));
+        }
+        *(threadgroup float4 *) (dst + j * ld + e) = v;
+    }
+}
+
+// Stages dims c0..c0+w-1 of the AF_BQ query rows from q0 (head h) into dst (row stride ld).
+inline void af_stage_q(device const float * q, threadgroup float * dst, int nhead, int D, int nq, int h, int q0, int c0,
+                       int w, int ld, uint tid) {
+    for (int idx = (int) tid * 4; idx < AF_BQ * w; idx += AF_THREADS * 4) {
+        int r = idx / w, e = idx - r * w;
+        float4 v = float4{0.0f, 0.0f, 0.0f, 0.0f};
+        if (q0 + r < nq) {
+            v = *(device const float4 *) (q + ((long) (q0 + r) * nhead + h) * D + c0 + e);
+        }
+        *(threadgroup float4 *) (dst + r * ld + e) = v;
+    }
+}
+
+inline void attn_flash_tile(device const float * q, device const half * kc, device const half * vc, device float * o,
+                            device const int * pos, int nhead, int nkvhead, int D, int nq, float scale,
+                            long layer_offset, int h, int qt, uint tid, threadgroup float * qs,
+                            threadgroup float * kvs, threadgroup float * ps) {
+    int lane = (int) tid & 31;
+    int tq = (int) tid / 8; // queries tq + 8i
+    int tk = (int) tid % 8; // keys tk + 8j; output dims 4tk + 32c
+    int kv_dim = nkvhead * D;
+    long base = layer_offset + (long) (h / (nhead / nkvhead)) * D;
+    int q0 = qt * AF_BQ;
+    // rows past nq are padding: position 0 keeps them finite; they are never stored
+    int pq[4];
+    #pragma clang loop unroll(full)
+    for (int i = 0; i < 4; i++) {
+        int r = q0 + tq + 8 * i;
+        pq[i] = r < nq ? pos[r] : 0;
+    }
+    // the last key any query of the tile sees (positions need not be consecutive)
+    int kmax = (int) simd_max(q0 + lane < nq ? (float) pos[q0 + lane] : 0.0f);
+    // Head dims ≤ 64: Q staged once, K and V side by side. Larger: the scores take
+    // 64-dim slices of Q and K in turn, then V (row stride D + 4) replaces K.
+    bool whole = D <= AF_DC;
+    int lds = min(D, AF_DC) + 4; // Q and K rows
+    int ldv = D + 4;             // V rows
+    threadgroup float * ks = kvs;
+    threadgroup float * vs = whole ? kvs + AF_BK * lds : kvs;
+    if (whole) {
+        af_stage_q(q, qs, nhead, D, nq, h, q0, 0, D, lds, tid);
+    }
+
+    float acc[4][16];
+    float M[4], L[4];
+    #pragma clang loop unroll(full)
+    for (int i = 0; i < 4; i++) {
+        M[i] = -INFINITY;
+        L[i] = 0.0f;
+        #pragma clang loop unroll(full)
+        for (int d = 0; d < 16; d++) acc[i][d] = 0.0f;
+    }
+    for (int k0 = 0; k0 <= kmax; k0 += AF_BK) {
+        float s[4][4];
+        #pragma clang loop unroll(full)
+        for (int i = 0; i < 4; i++) {
+            #pragma clang loop unroll(full)
+            for (int j = 0; j < 4; j++) s[i][j] = 0.0f;
+        }
+        for (int c0 = 0; c0 < D; c0 += AF_DC) {
+            int w = min(AF_DC, D - c0);
+            threadgroup_barrier(mem_flags::mem_threadgroup); // the last tile's (slice's) reads are done
+            if (!whole) {
+                af_stage_q(q, qs, nhead, D, nq, h, q0, c0, w, lds, tid);
+            }
+            af_stage_kv(kc, ks, base, kv_dim, c0, w, lds, k0, kmax, tid);
+            if (whole) {
+                af_stage_kv(vc, vs, base, kv_dim, 0, D, ldv, k0, kmax, tid);
+            }
+            threadgroup_barrier(mem_flags::mem_threadgroup);
+            for (int e = 0; e < w; e += 4) {
+                float4 qv[4], kv[4];
+                #pragma clang loop unroll(full)
+                for (int i = 0; i < 4; i++) {
+                    qv[i] = *(threadgroup const float4 *) (qs + (tq + 8 * i) * lds + e);
+                    kv[i] = *(threadgroup const float4 *) (ks + (tk + 8 * i) * lds + e);
+                }
+                #pragma clang loop unroll(full)
+                for (int i = 0; i < 4; i++) {
+                    #pragma clang loop unroll(full)
+                    for (int j = 0; j < 4; j++) {
+                        s[i][j] += qv[i].x * kv[j].x;
+                        s[i][j] += qv[i].y * kv[j].y;
+                        s[i][j] += qv[i].z * kv[j].z;
+                        s[i][j] += qv[i].w * kv[j].w;
+                    }
+                }
+            }
+        }
+        // online softmax: the causal mask, the tile's row max, rescale what came before
+        #pragma clang loop unroll(full)
+        for (int i = 0; i < 4; i++) {
+            float mx = -INFINITY;
+            #pragma clang loop unroll(full)
+            for (int j = 0; j < 4; j++) {
+                s[i][j] = k0 + tk + 8 * j <= pq[i] ? s[i][j] * scale : -INFINITY;
+                mx = max(mx, s[i][j]);
+            }
+            // finite: key 0 is in every query's first tile
+            float Mn = max(M[i], af_max8(mx));
+            float corr = exp(M[i] - Mn);
+            M[i] = Mn;
+            float ls = 0.0f;
+            #pragma clang loop unroll(full)
+            for (int j = 0; j < 4; j++) {
+                s[i][j] = exp(s[i][j] - Mn);
+                ls += s[i][j];
+            }
+            L[i] = L[i] * corr + ls;
+            #pragma clang loop unroll(full)
+            for (int d = 0; d < 16; d++) acc[i][d] *= corr;
+        }
+        #pragma clang loop unroll(full)
+        for (int j = 0; j < 4; j++) {
+            *(threadgroup float4 *) (ps + (tk + 8 * j) * AF_PLD + tq * 4) = float4{s[0][j], s[1][j], s[2][j], s[3][j]};
+        }
+        if (!whole) {
+            threadgroup_barrier(mem_flags::mem_threadgroup); // the scores' reads of K are done
+            af_stage_kv(vc, vs, base, kv_dim, 0, D, ldv, k0, kmax, tid);
+        }
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        for (int j = 0; j < AF_BK; j++) {
+            float4 p = *(threadgroup const float4 *) (ps + j * AF_PLD + tq * 4);
+            #pragma clang loop unroll(full)
+            for (int c = 0; c < 4; c++) {
+                if (32 * c < D) {
+                    float4 v = *(threadgroup const float4 *) (vs + j * ldv + 4 * tk + 32 * c);
+                    #pragma clang loop unroll(full)
+                    for (int i = 0; i < 4; i++) {
+                        acc[i][4 * c + 0] += p[i] * v.x;
+                        acc[i][4 * c + 1] += p[i] * v.y;
+                        acc[i][4 * c + 2] += p[i] * v.z;
+                        acc[i][4 * c + 3] += p[i] * v.w;
+                    }
+                }
+            }
+        }
+    }
+    #pragma clang loop unroll(full)
+    for (int i = 0; i < 4; i++) {
+        float inv = 1.0f / af_sum8(L[i]);
+        int r = q0 + tq + 8 * i;
+        if (r < nq) {
+            device float * orow = o + ((long) r * nhead + h) * D + 4 * tk;
+            #pragma clang loop unroll(full)
+            for (int c = 0; c < 4; c++) {
+                if (32 * c < D) {
+                    *(device float4 *) (orow + 32 * c) = float4{acc[i][4 * c] * inv, acc[i][4 * c + 1] * inv,
+                                                                acc[i][4 * c + 2] * inv, acc[i][4 * c + 3] * inv};
+                }
+            }
+        }
+    }
+}
+
+// part: per (head, split) [max, sum, acc[head_dim]]; count: per head, zero between steps.
+inline void attn_decode_split(device const float * q, device const half * kc, device const half * vc,
+                              device float * part, device atomic_int * count, device float * o,
+                              device const int * pos, int nhead, int nkvhead, int D, int nsplit, float scale,
+                              long layer_offset, int h, int s, uint tid, threadgroup float * qs,
+                              threadgroup float * ps, threadgroup float * red, threadgroup float * accs,
+                              threadgroup int * last) {
+    int n_kv = pos[0] + 1;
+    int chunk = max(AD_MIN_CHUNK, ((n_kv + nsplit - 1) / nsplit + 31) / 32 * 32);
+    int nact = (n_kv + chunk - 1) / chunk;
+    if (s >= nact) {
+        return; // the whole threadgroup: no positions left for this split
+    }
+    int j0 = s * chunk, j1 = min(j0 + chunk, n_kv);
+    int lane = (int) tid & 31, sg = (int) tid / 32;
+    int kv_dim = nkvhead * D;
+    long base = layer_offset + (long) (h / (nhead / nkvhead)) * D;
+    for (int e = (int) tid; e < D; e += AD_THREADS) {
+        qs[e] = q[h * D + e];
+    }
+    // PV: thread (g, d0) sums positions g, g + ng, ... of dim d0 (and d0 + 128 for D > 128)
+    int ng = D <= AD_THREADS ? AD_THREADS / D : 1;
+    int g = D <= AD_THREADS ? (int) tid / D : 0;
+    int d0 = D <= AD_THREADS ? (int) tid % D : (int) tid;
+    float M = -INFINITY, L = 0.0f, a0 = 0.0f, a1 = 0.0f;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    for (int jb = j0; jb < j1; jb += AD_THREADS) {
+        int j = jb + (int) tid;
+        float sc = -INFINITY;
+        if (j < j1) {
+            device const half * kr = kc + base + (long) j * kv_dim;
+            float d = 0.0f;
+            if (D % 4 == 0) {
+                for (int e = 0; e < D; e += 4) {
+                    float4 k4 = af_f4(*(device const half4 *) (kr + e));
+                    float4 q4 = *(threadgroup const float4 *) (qs + e);
+                    d += k4.x * q4.x + k4.y * q4.y + k4.z * q4.z + k4.w * q4.w;
+                }
+            } else {
+                for (int e = 0; e < D; e++) {
+                    d += float(kr[e]) * qs[e];
+                }
+            }
+            sc = d * scale;
+        }
+        float m = simd_max(sc);
+        if (lane == 0) {
+            red[sg] = m;
+        }
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        m = max(max(red[0], red[1]), max(red[2], red[3]));
+        float Mn = max(M, m); // finite: position jb is valid
+        float p = j < j1 ? exp(sc - Mn) : 0.0f;
+        ps[tid] = p;
+        float sum = simd_sum(p);
+        if (lane == 0) {
+            red[4 + sg] = sum;
+        }
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        float corr = exp(M - Mn);
+        L = L * corr + (red[4] + red[5] + red[6] + red[7]);
+        M = Mn;
+        a0 *= corr;
+        a1 *= corr;
+        int nj = min(AD_THREADS, j1 - jb);
+        if (g < ng) {
+            device const half * vr = vc + base + (long) jb * kv_dim + d0;
+            for (int jj = g; jj < nj; jj += ng) {
+                a0 += ps[jj] * float(vr[(long) jj * kv_dim]);
+                if (d0 + AD_THREADS < D) {
+                    a1 += ps[jj] * float(vr[(long) jj * kv_dim + AD_THREADS]);
+                }
+            }
+        }
+        threadgroup_barrier(mem_flags::mem_threadgroup); // red and ps are rewritten next
+    }
+    accs[tid] = a0;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    device float * out = part + ((long) h * nsplit + s) * (2 + D);
+    for (int d = (int) tid; d < D; d += AD_THREADS) {
+        float a = d < AD_THREADS ? 0.0f : a1; // D > 128: dims 128.. are the a1 of thread d - 128
+        if (d < AD_THREADS) {
+            for (int gg = 0; gg < ng; gg++) {
+                a += accs[gg * D + d];
+            }
+        }
+        out[2 + d] = a;
+    }
+    if (tid == 0) {
+        out[0] = M;
+        out[1] = L;
+    }
+    // publish this split's results, then count it; the last split of the head merges
+    atomic_thread_fence(mem_flags::mem_device, memory_order_seq_cst, thread_scope_device);
+    threadgroup_barrier(mem_flags::mem_device);
+    if (tid == 0) {
+        last[0] = atomic_fetch_add_explicit(count + h, 1, memory_order_relaxed) == nact - 1;
+    }
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    if (last[0] == 0) {
+        return;
+    }
+    atomic_thread_fence(mem_flags::mem_device, memory_order_seq_cst, thread_scope_device);
+    device const float * ph = part + (long) h * nsplit * (2 + D);
+    float MM = -INFINITY;
+    for (int b = 0; b < nact; b++) {
+        MM = max(MM, ph[b * (2 + D)]);
+    }
+    float LL = 0.0f;
+    for (int b = 0; b < nact; b++) {
+        LL += ph[b * (2 + D) + 1] * exp(ph[b * (2 + D)] - MM);
+    }
+    for (int d = (int) tid; d < D; d += AD_THREADS) {
+        float a = 0.0f;
+        for (int b = 0; b < nact; b++) {
+            a += ph[b * (2 + D) + 2 + d] * exp(ph[b * (2 + D)] - MM);
+        }
+        o[h * D + d] = a / LL;
+    }
+    if (tid == 0) {
+        atomic_store_explicit(count + h, 0, memory_order_relaxed); // ready for the next step
+    }
+}
+
+#ifndef __CUDA__
+kernel void attn_flash(device const float * q [[buffer(0)]],
+                       device const half * kc [[buffer(1)]],
+                       device const half * vc [[buffer(2)]],
+                       device float * o [[buffer(3)]],
+                       device const int * pos [[buffer(4)]],
+                       constant AttnFlashArgs & a [[buffer(5)]],
+                       uint3 tgpig [[threadgroup_position_in_grid]],
+                       uint tid [[thread_index_in_threadgroup]]) {
+    // float4 arrays: the tiles are read and written as float4
+    threadgroup float4 qs[AF_QS / 4];
+    threadgroup float4 kvs[AF_KVS / 4];
+    threadgroup float4 ps[AF_PS / 4];
+    attn_flash_tile(q, kc, vc, o, pos, a.nhead, a.nkvhead, a.head_dim, a.nq, a.scale, a.layer_offset, tgpig.x,
+                    (a.nq + AF_BQ - 1) / AF_BQ - 1 - tgpig.y, tid, (threadgroup float *) qs,
+                    (threadgroup float *) kvs, (threadgroup float *) ps);
+}
+
+kernel void attn_decode(device const float * q [[buffer(0)]],
+                        device const half * kc [[buffer(1)]],
+                        device const half * vc [[buffer(2)]],
+                        device float * part [[buffer(3)]],
+                        device atomic_int * count [[buffer(4)]],
+                        device float * o [[buffer(5)]],
+                        device const int * pos [[buffer(6)]],
+                        constant AttnFlashArgs & a [[buffer(7)]],
+                        uint3 tgpig [[threadgroup_position_in_grid]],
+                        uint tid [[thread_index_in_threadgroup]]) {
+    threadgroup float4 qs[AD_DMAX / 4];
+    threadgroup float ps[AD_THREADS];
+    threadgroup float red[8];
+    threadgroup float accs[AD_THREADS];
+    threadgroup int last[1];
+    attn_decode_split(q, kc, vc, part, count, o, pos, a.nhead, a.nkvhead, a.head_dim, a.nsplit, a.scale,
+                      a.layer_offset, tgpig.x, tgpig.y, tid, (threadgroup float *) qs, ps, red, accs, last);
+}
+#endif
