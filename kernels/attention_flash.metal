@@ -339,7 +339,8 @@ inline void attn_decode_split(device const float * q, device const half * kc, de
         return;
     }
     atomic_thread_fence(mem_flags::mem_device, memory_order_seq_cst, thread_scope_device);
-    device const float * ph = part + (long) h * nsplit * (2 + D);
+    // volatile: read from L2, never from lines this SM's L1 may hold from before the writes
+    device const volatile float * ph = part + (long) h * nsplit * (2 + D);
     float MM = -INFINITY;
     for (int b = 0; b < nact; b++) {
         MM = max(MM, ph[b * (2 + D)]);
