@@ -20,7 +20,8 @@
 // (a thread per position), keeps (max, sum, acc[head_dim]) online and writes them to part;
 // then it fences and takes a ticket from the head's counter: the last split to finish
 // merges every split's partial results into o and resets the counter to 0 for the next
-// step. Head dims: up to 256.
+// step. A single split (n_kv ≤ 32, or a context of ≤ 128) writes o itself. Head dims: up
+// to 256.
 //
 // Shared with CUDA: attn_flash_tile and attn_decode_split are the algorithms (see
 // norm.metal); the threadgroup arrays are the entry points'.
@@ -39,6 +40,7 @@
 #define AD_THREADS 128             // decode: positions scored at a time by a threadgroup
 #define AD_MIN_CHUNK 32            // decode: fewest positions a split takes
 #define AD_DMAX 256
+#define AD_VB 8                    // decode: V rows a thread loads at once
 
 struct AttnFlashArgs {
     int nhead;
@@ -66,31 +68,78 @@ inline float af_max8(float v) {
 
 inline float4 af_f4(half4 v) { return float4{float(v[0]), float(v[1]), float(v[2]), float(v[3])}; }
 
-// Stages dims c0..c0+w-1 of AF_BK cache rows (positions k0.., from base) as F32 into dst
-// (row stride ld); rows past kmax are zeros (their probabilities are 0, and 0 · NaN would
-// not be).
-inline void af_stage_kv(device const half * c, threadgroup float * dst, long base, int kv_dim, int c0, int w, int ld,
-                        int k0, int kmax, uint tid) {
-    for (int idx = (int) tid * 4; idx < AF_BK * w; idx += AF_THREADS * 4) {
-        int j = idx / w, e = idx - j * w;
-        float4 v = float4{0.0f, 0.0f, 0.0f, 0.0f};
-        if (k0 + j <= kmax) {
-            v = af_f4(*(device const half4 *) (c + base + (long) (k0 + j) * kv_dim + c0 + e));
+// Stages dims c0..c0+w-1 of AF_BK rows of NC caches (positions k0.., from base) as F32
+// into dst (row stride ld; cache i at dst + i · dst_stride); rows past kmax are zeros
+// (their probabilities are 0, and 0 · NaN would not be). A thread takes 4 dims of a row
+// per step, w / 8 ≤ NIT steps, and issues every load before it stores any (so they
+// overlap): steps past w / 8 and rows past kmax load row k0's first dims (valid) and store
+// nothing or zeros.
+template <int NIT, int NC>
+inline void af_stage_kv(device const half * c0p, device const half * c1p, threadgroup float * dst, int dst_stride,
+                        long base, int kv_dim, int c0, int w, int ld, int k0, int kmax, uint tid) {
+    int nit = w / 8;
+    int dj = AF_THREADS * 4 / w, de = AF_THREADS * 4 % w;
+    int j = (int) tid * 4 / w, e = (int) tid * 4 % w;
+    half4 v[NC][NIT];
+    int js[NIT], es[NIT];
+    #pragma clang loop unroll(full)
+    for (int u = 0; u < NIT; u++) {
+        bool ok = u < nit && k0 + j <= kmax;
+        long off = base + (long) (ok ? k0 + j : k0) * kv_dim + c0 + (ok ? e : 0);
+        v[0][u] = *(device const half4 *) (c0p + off);
+        if (NC == 2) {
+            v[NC - 1][u] = *(device const half4 *) (c1p + off);
         }
-        *(threadgroup float4 *) (dst + j * ld + e) = v;
+        js[u] = j;
+        es[u] = e;
+        j += dj;
+        e += de;
+        if (e >= w) {
+            e -= w;
+            j++;
+        }
+    }
+    #pragma clang loop unroll(full)
+    for (int u = 0; u < NIT; u++) {
+        if (u < nit) {
+            bool ok = k0 + js[u] <= kmax;
+            #pragma clang loop unroll(full)
+            for (int i = 0; i < NC; i++) {
+                float4 f = ok ? af_f4(v[i][u]) : float4{0.0f, 0.0f, 0.0f, 0.0f};
+                *(threadgroup float4 *) (dst + i * dst_stride + js[u] * ld + es[u]) = f;
+            }
+        }
     }
 }
 
-// Stages dims c0..c0+w-1 of the AF_BQ query rows from q0 (head h) into dst (row stride ld).
+// Stages dims c0..c0+w-1 (w ≤ 64) of the AF_BQ query rows from q0 (head h) into dst (row
+// stride ld), every load first as af_stage_kv; rows past nq are zeros.
 inline void af_stage_q(device const float * q, threadgroup float * dst, int nhead, int D, int nq, int h, int q0, int c0,
                        int w, int ld, uint tid) {
-    for (int idx = (int) tid * 4; idx < AF_BQ * w; idx += AF_THREADS * 4) {
-        int r = idx / w, e = idx - r * w;
-        float4 v = float4{0.0f, 0.0f, 0.0f, 0.0f};
-        if (q0 + r < nq) {
-            v = *(device const float4 *) (q + ((long) (q0 + r) * nhead + h) * D + c0 + e);
+    int nit = w / 8;
+    int dr = AF_THREADS * 4 / w, de = AF_THREADS * 4 % w;
+    int r = (int) tid * 4 / w, e = (int) tid * 4 % w;
+    float4 v[8];
+    int rs[8], es[8];
+    #pragma clang loop unroll(full)
+    for (int u = 0; u < 8; u++) {
+        bool ok = u < nit && q0 + r < nq;
+        v[u] = *(device const float4 *) (q + ((long) (ok ? q0 + r : q0) * nhead + h) * D + c0 + (ok ? e : 0));
+        rs[u] = r;
+        es[u] = e;
+        r += dr;
+        e += de;
+        if (e >= w) {
+            e -= w;
+            r++;
         }
-        *(threadgroup float4 *) (dst + r * ld + e) = v;
+    }
+    #pragma clang loop unroll(full)
+    for (int u = 0; u < 8; u++) {
+        if (u < nit) {
+            float4 f = q0 + rs[u] < nq ? v[u] : float4{0.0f, 0.0f, 0.0f, 0.0f};
+            *(threadgroup float4 *) (dst + rs[u] * ld + es[u]) = f;
+        }
     }
 }
 
@@ -146,9 +195,10 @@ inline void attn_flash_tile(device const float * q, device const half * kc, devi
             if (!whole) {
                 af_stage_q(q, qs, nhead, D, nq, h, q0, c0, w, lds, tid);
             }
-            af_stage_kv(kc, ks, base, kv_dim, c0, w, lds, k0, kmax, tid);
-            if (whole) {
-                af_stage_kv(vc, vs, base, kv_dim, 0, D, ldv, k0, kmax, tid);
+            if (whole) { // K and V side by side (ldv = lds)
+                af_stage_kv<8, 2>(kc, vc, ks, AF_BK * lds, base, kv_dim, 0, D, lds, k0, kmax, tid);
+            } else {
+                af_stage_kv<8, 1>(kc, kc, ks, 0, base, kv_dim, c0, w, lds, k0, kmax, tid);
             }
             threadgroup_barrier(mem_flags::mem_threadgroup);
             for (int e = 0; e < w; e += 4) {
@@ -199,7 +249,7 @@ inline void attn_flash_tile(device const float * q, device const half * kc, devi
         }
         if (!whole) {
             threadgroup_barrier(mem_flags::mem_threadgroup); // the scores' reads of K are done
-            af_stage_kv(vc, vs, base, kv_dim, 0, D, ldv, k0, kmax, tid);
+            af_stage_kv<AF_DMAX / 8, 1>(vc, vc, vs, 0, base, kv_dim, 0, D, ldv, k0, kmax, tid);
         }
         threadgroup_barrier(mem_flags::mem_threadgroup);
         for (int j = 0; j < AF_BK; j++) {
@@ -243,6 +293,10 @@ inline void attn_decode_split(device const float * q, device const half * kc, de
                               long layer_offset, int h, int s, uint tid, threadgroup float * qs,
                               threadgroup float * ps, threadgroup float * red, threadgroup float * accs,
                               threadgroup int * last) {
+    // q first: its load does not wait for the position's
+    for (int e = (int) tid; e < D; e += AD_THREADS) {
+        qs[e] = q[h * D + e];
+    }
     int n_kv = pos[0] + 1;
     int chunk = max(AD_MIN_CHUNK, ((n_kv + nsplit - 1) / nsplit + 31) / 32 * 32);
     int nact = (n_kv + chunk - 1) / chunk;
@@ -253,13 +307,11 @@ inline void attn_decode_split(device const float * q, device const half * kc, de
     int lane = (int) tid & 31, sg = (int) tid / 32;
     int kv_dim = nkvhead * D;
     long base = layer_offset + (long) (h / (nhead / nkvhead)) * D;
-    for (int e = (int) tid; e < D; e += AD_THREADS) {
-        qs[e] = q[h * D + e];
-    }
-    // PV: thread (g, d0) sums positions g, g + ng, ... of dim d0 (and d0 + 128 for D > 128)
-    int ng = D <= AD_THREADS ? AD_THREADS / D : 1;
-    int g = D <= AD_THREADS ? (int) tid / D : 0;
-    int d0 = D <= AD_THREADS ? (int) tid % D : (int) tid;
+    // PV: thread (g, d2) sums positions g, g + ng, ... of dims 2·d2 and 2·d2 + 1 (a half2
+    // load when D is even); ⌈D/2⌉ ≤ 128 pairs
+    int np = (D + 1) / 2;
+    int ng = AD_THREADS / np;
+    int g = (int) tid / np, d2 = (int) tid % np;
     float M = -INFINITY, L = 0.0f, a0 = 0.0f, a1 = 0.0f;
     threadgroup_barrier(mem_flags::mem_threadgroup);
     for (int jb = j0; jb < j1; jb += AD_THREADS) {
@@ -269,6 +321,7 @@ inline void attn_decode_split(device const float * q, device const half * kc, de
             device const half * kr = kc + base + (long) j * kv_dim;
             float d = 0.0f;
             if (D % 4 == 0) {
+                #pragma clang loop unroll_count(16)
                 for (int e = 0; e < D; e += 4) {
                     float4 k4 = af_f4(*(device const half4 *) (kr + e));
                     float4 q4 = *(threadgroup const float4 *) (qs + e);
@@ -302,27 +355,51 @@ inline void attn_decode_split(device const float * q, device const half * kc, de
         a1 *= corr;
         int nj = min(AD_THREADS, j1 - jb);
         if (g < ng) {
-            device const half * vr = vc + base + (long) jb * kv_dim + d0;
-            for (int jj = g; jj < nj; jj += ng) {
-                a0 += ps[jj] * float(vr[(long) jj * kv_dim]);
-                if (d0 + AD_THREADS < D) {
-                    a1 += ps[jj] * float(vr[(long) jj * kv_dim + AD_THREADS]);
+            device const half * vr = vc + base + (long) jb * kv_dim + 2 * d2;
+            // AD_VB rows a step, loaded before they are used so that their loads overlap
+            // (rows past nj: a valid row's address, probability 0)
+            for (int jj = g; jj < nj; jj += AD_VB * ng) {
+                float pv[AD_VB], v0[AD_VB], v1[AD_VB];
+                #pragma clang loop unroll(full)
+                for (int u = 0; u < AD_VB; u++) {
+                    int jx = jj + u * ng;
+                    int jc = jx < nj ? jx : jj;
+                    device const half * r = vr + (long) jc * kv_dim;
+                    if (D % 2 == 0) {
+                        half2 hv = *(device const half2 *) r;
+                        v0[u] = float(hv[0]);
+                        v1[u] = float(hv[1]);
+                    } else {
+                        v0[u] = float(r[0]);
+                        v1[u] = float(r[2 * d2 + 1 < D ? 1 : 0]); // past D: never output
+                    }
+                    pv[u] = jx < nj ? ps[jc] : 0.0f;
+                }
+                #pragma clang loop unroll(full)
+                for (int u = 0; u < AD_VB; u++) {
+                    a0 += pv[u] * v0[u];
+                    a1 += pv[u] * v1[u];
                 }
             }
         }
         threadgroup_barrier(mem_flags::mem_threadgroup); // red and ps are rewritten next
     }
-    accs[tid] = a0;
+    accs[2 * tid] = a0;
+    accs[2 * tid + 1] = a1;
     threadgroup_barrier(mem_flags::mem_threadgroup);
-    device float * out = part + ((long) h * nsplit + s) * (2 + D);
+    // one split: the result is final (no partials, no counter)
+    device float * out = nact == 1 ? o + h * D : part + ((long) h * nsplit + s) * (2 + D);
+    int first = nact == 1 ? 0 : 2;
+    float inv = nact == 1 ? 1.0f / L : 1.0f;
     for (int d = (int) tid; d < D; d += AD_THREADS) {
-        float a = d < AD_THREADS ? 0.0f : a1; // D > 128: dims 128.. are the a1 of thread d - 128
-        if (d < AD_THREADS) {
-            for (int gg = 0; gg < ng; gg++) {
-                a += accs[gg * D + d];
-            }
+        float a = 0.0f;
+        for (int gg = 0; gg < ng; gg++) {
+            a += accs[2 * (gg * np + d / 2) + d % 2];
         }
-        out[2 + d] = a;
+        out[first + d] = a * inv;
+    }
+    if (nact == 1) {
+        return;
     }
     if (tid == 0) {
         out[0] = M;
@@ -392,7 +469,7 @@ kernel void attn_decode(device const float * q [[buffer(0)]],
     threadgroup float4 qs[AD_DMAX / 4];
     threadgroup float ps[AD_THREADS];
     threadgroup float red[8];
-    threadgroup float accs[AD_THREADS];
+    threadgroup float accs[2 * AD_THREADS];
     threadgroup int last[1];
     attn_decode_split(q, kc, vc, part, count, o, pos, a.nhead, a.nkvhead, a.head_dim, a.nsplit, a.scale,
                       a.layer_offset, tgpig.x, tgpig.y, tid, (threadgroup float *) qs, ps, red, accs, last);

@@ -156,7 +156,7 @@ KERNEL attn_decode(const float * __restrict__ q, const half * __restrict__ kc, c
     __shared__ __attribute__((aligned(16))) float qs[AD_DMAX];
     __shared__ float ps[AD_THREADS];
     __shared__ float red[8];
-    __shared__ float accs[AD_THREADS];
+    __shared__ float accs[2 * AD_THREADS];
     __shared__ int last[1];
     attn_decode_split(q, kc, vc, part, count, o, pos, a.nhead, a.nkvhead, a.head_dim, a.nsplit, a.scale,
                       a.layer_offset, GROUP_X, GROUP_Y, TID, qs, ps, red, accs, last);

@@ -35,6 +35,7 @@ typedef unsigned int uint;
 typedef float float2 __attribute__((ext_vector_type(2)));   // Metal's vectors: 8- and 16-byte
 typedef float float4 __attribute__((ext_vector_type(4)));   // aligned, loaded as ld.v2 / ld.v4
 typedef _Float16 half;   // loads and stores are .b16, conversions cvt.f32.f16 / cvt.rn.f16.f32
+typedef half half2 __attribute__((ext_vector_type(2)));
 typedef half half4 __attribute__((ext_vector_type(4)));
 
 // Metal's char is signed; so is NVPTX's, which q8_0 and q6_k's scales rely on.
