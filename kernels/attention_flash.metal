@@ -418,18 +418,33 @@ inline void attn_decode_split(device const float * q, device const half * kc, de
     atomic_thread_fence(mem_flags::mem_device, memory_order_seq_cst, thread_scope_device);
     // volatile: read from L2, never from lines this SM's L1 may hold from before the writes
     device const volatile float * ph = part + (long) h * nsplit * (2 + D);
+    // the splits' maxima and sums, a thread each (nact ≤ 32), into accs[0..63]
+    if ((int) tid < nact) {
+        accs[tid] = ph[tid * (2 + D)];
+        accs[32 + tid] = ph[tid * (2 + D) + 1];
+    }
+    threadgroup_barrier(mem_flags::mem_threadgroup);
     float MM = -INFINITY;
     for (int b = 0; b < nact; b++) {
-        MM = max(MM, ph[b * (2 + D)]);
+        MM = max(MM, accs[b]);
     }
     float LL = 0.0f;
     for (int b = 0; b < nact; b++) {
-        LL += ph[b * (2 + D) + 1] * exp(ph[b * (2 + D)] - MM);
+        LL += accs[32 + b] * exp(accs[b] - MM);
     }
     for (int d = (int) tid; d < D; d += AD_THREADS) {
         float a = 0.0f;
-        for (int b = 0; b < nact; b++) {
-            a += ph[b * (2 + D) + 2 + d] * exp(ph[b * (2 + D)] - MM);
+        // AD_VB splits a step, every load before its use (past nact: split 0, weight 0)
+        for (int b = 0; b < nact; b += AD_VB) {
+            float v[AD_VB];
+            #pragma clang loop unroll(full)
+            for (int u = 0; u < AD_VB; u++) {
+                v[u] = ph[(b + u < nact ? b + u : 0) * (2 + D) + 2 + d];
+            }
+            #pragma clang loop unroll(full)
+            for (int u = 0; u < AD_VB; u++) {
+                a += b + u < nact ? v[u] * exp(accs[b + u] - MM) : 0.0f;
+            }
         }
         o[h * D + d] = a / LL;
     }
