@@ -52,6 +52,16 @@ struct AttnFlashArgs {
     long layer_offset;
 };
 
+// A device-scope fence between a split's writes and its counter update (and before the
+// merge's reads): MSL 3.2's atomic_thread_fence, which the CUDA prelude and the simulator
+// define too. Older Metal compilers lack it; the kernel only runs on CUDA, so there a
+// barrier stands in, to keep the library compiling.
+#if defined(__METAL_VERSION__) && __METAL_VERSION__ < 320
+#define AF_DEVICE_FENCE() threadgroup_barrier(mem_flags::mem_device)
+#else
+#define AF_DEVICE_FENCE() atomic_thread_fence(mem_flags::mem_device, memory_order_seq_cst, thread_scope_device)
+#endif
+
 // Sum and max over the 8 adjacent lanes of one query (lanes 8r..8r+7 of a SIMD group).
 inline float af_sum8(float v) {
     v += simd_shuffle_xor(v, 1);
@@ -406,7 +416,7 @@ inline void attn_decode_split(device const float * q, device const half * kc, de
         out[1] = L;
     }
     // publish this split's results, then count it; the last split of the head merges
-    atomic_thread_fence(mem_flags::mem_device, memory_order_seq_cst, thread_scope_device);
+    AF_DEVICE_FENCE();
     threadgroup_barrier(mem_flags::mem_device);
     if (tid == 0) {
         last[0] = atomic_fetch_add_explicit(count + h, 1, memory_order_relaxed) == nact - 1;
@@ -415,7 +425,7 @@ inline void attn_decode_split(device const float * q, device const half * kc, de
     if (last[0] == 0) {
         return;
     }
-    atomic_thread_fence(mem_flags::mem_device, memory_order_seq_cst, thread_scope_device);
+    AF_DEVICE_FENCE();
     // volatile: read from L2, never from lines this SM's L1 may hold from before the writes
     device const volatile float * ph = part + (long) h * nsplit * (2 + D);
     // the splits' maxima and sums, a thread each (nact ≤ 32), into accs[0..63]
