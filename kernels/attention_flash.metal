@@ -153,6 +153,28 @@ inline void af_stage_q(device const float * q, threadgroup float * dst, int nhea
     }
 }
 
+// O += P V for a thread's 4 queries and dims 4tk + 32c (c < NC, those below D).
+template <int NC>
+inline void af_pv(threadgroup const float * ps, threadgroup const float * vs, int ldv, int D, int tq, int tk,
+                  thread float (&acc)[4][16]) {
+    for (int j = 0; j < AF_BK; j++) {
+        float4 p = *(threadgroup const float4 *) (ps + j * AF_PLD + tq * 4);
+        #pragma clang loop unroll(full)
+        for (int c = 0; c < NC; c++) {
+            if (32 * c < D) {
+                float4 v = *(threadgroup const float4 *) (vs + j * ldv + 4 * tk + 32 * c);
+                #pragma clang loop unroll(full)
+                for (int i = 0; i < 4; i++) {
+                    acc[i][4 * c + 0] += p[i] * v.x;
+                    acc[i][4 * c + 1] += p[i] * v.y;
+                    acc[i][4 * c + 2] += p[i] * v.z;
+                    acc[i][4 * c + 3] += p[i] * v.w;
+                }
+            }
+        }
+    }
+}
+
 inline void attn_flash_tile(device const float * q, device const half * kc, device const half * vc, device float * o,
                             device const int * pos, int nhead, int nkvhead, int D, int nq, float scale,
                             long layer_offset, int h, int qt, uint tid, threadgroup float * qs,
@@ -262,21 +284,11 @@ inline void attn_flash_tile(device const float * q, device const half * kc, devi
             af_stage_kv<AF_DMAX / 8, 1>(vc, vc, vs, 0, base, kv_dim, 0, D, ldv, k0, kmax, tid);
         }
         threadgroup_barrier(mem_flags::mem_threadgroup);
-        for (int j = 0; j < AF_BK; j++) {
-            float4 p = *(threadgroup const float4 *) (ps + j * AF_PLD + tq * 4);
-            #pragma clang loop unroll(full)
-            for (int c = 0; c < 4; c++) {
-                if (32 * c < D) {
-                    float4 v = *(threadgroup const float4 *) (vs + j * ldv + 4 * tk + 32 * c);
-                    #pragma clang loop unroll(full)
-                    for (int i = 0; i < 4; i++) {
-                        acc[i][4 * c + 0] += p[i] * v.x;
-                        acc[i][4 * c + 1] += p[i] * v.y;
-                        acc[i][4 * c + 2] += p[i] * v.z;
-                        acc[i][4 * c + 3] += p[i] * v.w;
-                    }
-                }
-            }
+        // head dims ≤ 64 take the loop without the guards of the larger ones
+        if (whole) {
+            af_pv<2>(ps, vs, ldv, D, tq, tk, acc);
+        } else {
+            af_pv<4>(ps, vs, ldv, D, tq, tk, acc);
         }
     }
     #pragma clang loop unroll(full)
