@@ -41,7 +41,7 @@ func TestBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"rms_norm", "rope", "attn_partial", "attn_merge", "attn_prefill", "kv_store", "add", "swiglu", "argmax", "rms_norm_wide"}
+	want := []string{"rms_norm", "rope", "attn_partial", "attn_merge", "attn_prefill", "kv_store", "add", "swiglu", "argmax", "rms_norm_wide", "attn_flash", "attn_decode"}
 	for _, typ := range WeightTypes() {
 		want = append(want, "get_rows_"+typ, "matvec_"+typ, "matvec_wide_"+typ, "matmul_"+typ, "matmul_mma_"+typ)
 	}

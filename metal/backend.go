@@ -379,11 +379,22 @@ func (b *Backend) FreeKVCache(cache backend.KVCache) {
 	c.k, c.v, c.part, c.partBytes = nil, nil, nil, 0
 }
 
-// partial returns c's buffer for attn_partial, big enough for the whole context.
+// partial returns c's buffer for the decode attention's partial results (attn_partial's,
+// or attn_decode's with its counters), big enough for the whole context; a new buffer is
+// zeroed, as attn_decode's counters must be.
 func (b *Backend) partial(c *KVCache, p backend.AttentionParams) Arg {
-	if n := AttnPartialBytes(p, c.nCtx); n > c.partBytes {
+	n := AttnPartialBytes(p, c.nCtx)
+	if b.target == TargetCUDA {
+		n = AttnDecodeBytes(p, c.nCtx)
+	}
+	if n > c.partBytes {
 		buf, err := b.dev.NewBuffer(n)
 		if err != nil {
+			b.fail(err)
+			return Arg{}
+		}
+		if err := buf.Write(0, make([]byte, n)); err != nil {
+			buf.Release()
 			b.fail(err)
 			return Arg{}
 		}
@@ -406,11 +417,15 @@ func (b *Backend) Attention(dst, q, k, v backend.Tensor, cache backend.KVCache, 
 	kc, vc, pa := Arg{Buf: c.k}, Arg{Buf: c.v}, b.upload(&b.pos, pos)
 	b.run(LaunchKVStore(arg(k), arg(v), kc, vc, pa, k.Rows(), kvDim, layerOff))
 	if q.Rows() == 1 {
+		if b.target == TargetCUDA {
+			b.run(LaunchAttnDecodeOne(arg(q), kc, vc, b.partial(c, p), arg(dst), pa, p, c.nCtx, layerOff))
+			return
+		}
 		ds := LaunchAttnDecode(arg(q), kc, vc, b.partial(c, p), arg(dst), pa, p, c.nCtx, layerOff)
 		b.run(ds[:]...)
 		return
 	}
-	b.run(LaunchAttnPrefill(arg(q), kc, vc, arg(dst), pa, q.Rows(), p, layerOff))
+	b.run(LaunchAttnPrefillFor(b.target, arg(q), kc, vc, arg(dst), pa, q.Rows(), p, layerOff))
 }
 
 // Argmax returns the index of the largest value of the first row of t, computed on the

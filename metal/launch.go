@@ -68,6 +68,8 @@ const wideWarps = 8
 var TargetKernels = map[string]Target{
 	"matvec": TargetMetal, "rms_norm": TargetMetal, "matmul": TargetMetal,
 	"matvec_wide": TargetCUDA, "rms_norm_wide": TargetCUDA, "matmul_mma": TargetCUDA,
+	"attn_partial": TargetMetal, "attn_merge": TargetMetal,
+	"attn_flash": TargetCUDA, "attn_decode": TargetCUDA,
 }
 
 // LaunchMatVecFor is the decode matvec the backend runs on target tg: the wide kernel
@@ -214,4 +216,63 @@ func LaunchRopeFF(x, pos, ff Arg, rows int, p backend.RopeParams) Dispatch {
 	}
 	return Dispatch{Kernel: "rope_ff", Args: []Arg{x, pos, ff, packArgs(int32(p.NHead), int32(p.HeadDim), int32(p.Dims), p.Base, neox, mscale)},
 		Grid: [3]int{(p.Dims/2 + 31) / 32, p.NHead, rows}, Threads: [3]int{32, 1, 1}}
+}
+
+// ---- attention_flash.metal: the CUDA target's attention ----
+
+// attnFlashQueries is the query rows of one attn_flash threadgroup (AF_BQ).
+const attnFlashQueries = 32
+
+func attnFlashArgs(p backend.AttentionParams, nq, nsplit int, layerOff int64) Arg {
+	return packArgs(int32(p.NHead), int32(p.NKVHead), int32(p.HeadDim), int32(nq), int32(nsplit), p.Scale, p.SoftCap, int32(p.Window), layerOff)
+}
+
+// AttnFlashHeadDim says whether attn_flash takes head dim hd: multiples of 32 up to 128.
+func AttnFlashHeadDim(hd int) bool { return hd > 0 && hd%32 == 0 && hd <= 128 }
+
+// LaunchAttnFlash is causal flash attention for nq query rows at positions pos (any
+// positions, each row seeing the cache's 0..pos[row]): a threadgroup of 64 threads per
+// 32 query rows of one head, walking the keys in tiles of 32 (attention_flash.metal).
+// Head dims: AttnFlashHeadDim.
+func LaunchAttnFlash(q, kc, vc, o, pos Arg, nq int, p backend.AttentionParams, layerOff int64) Dispatch {
+	return Dispatch{Kernel: "attn_flash", Args: []Arg{q, kc, vc, o, pos, attnFlashArgs(p, nq, 0, layerOff)},
+		Grid: [3]int{p.NHead, (nq + attnFlashQueries - 1) / attnFlashQueries, 1}, Threads: [3]int{64, 1, 1}}
+}
+
+// LaunchAttnPrefillFor is the prompt attention the backend runs on target tg: attn_flash
+// on CUDA for the head dims it takes, attn_prefill otherwise.
+func LaunchAttnPrefillFor(tg Target, q, kc, vc, o, pos Arg, nq int, p backend.AttentionParams, layerOff int64) Dispatch {
+	if tg == TargetCUDA && AttnFlashHeadDim(p.HeadDim) {
+		return LaunchAttnFlash(q, kc, vc, o, pos, nq, p, layerOff)
+	}
+	return LaunchAttnPrefill(q, kc, vc, o, pos, nq, p, layerOff)
+}
+
+// AttnDecodeSplits is attn_decode's splits per head for a context of nctx positions:
+// one per 128 positions, 1 to 32. At run time a split takes at least 32 of the valid
+// positions, so short contexts use few of them.
+func AttnDecodeSplits(nctx int) int { return min(32, max(1, (nctx+127)/128)) }
+
+// AttnDecodeBytes is the size of the buffer LaunchAttnDecodeOne needs for a context of
+// nctx positions: the partial results (max, sum, head_dim sums per head and split), then
+// one int counter per head, which must be zero before the first launch (each launch
+// leaves them zero).
+func AttnDecodeBytes(p backend.AttentionParams, nctx int) int {
+	return attnDecodeCountOff(p, nctx) + 4*p.NHead
+}
+
+func attnDecodeCountOff(p backend.AttentionParams, nctx int) int {
+	return 4 * p.NHead * AttnDecodeSplits(nctx) * (2 + p.HeadDim)
+}
+
+// LaunchAttnDecodeOne is one query row's attention over the cached positions 0..pos[0]
+// (pos a device buffer) of a context of nctx in one dispatch: a threadgroup of 128 threads
+// per (head, split); the last split of a head to finish merges into o. part is
+// AttnDecodeBytes long, its counters zero. Nothing in the dispatch depends on the
+// position (a CUDA graph replays it). Head dims up to 256.
+func LaunchAttnDecodeOne(q, kc, vc, part, o, pos Arg, p backend.AttentionParams, nctx int, layerOff int64) Dispatch {
+	ns := AttnDecodeSplits(nctx)
+	count := Arg{Buf: part.Buf, Off: part.Off + attnDecodeCountOff(p, nctx)}
+	return Dispatch{Kernel: "attn_decode", Args: []Arg{q, kc, vc, part, count, o, pos, attnFlashArgs(p, 1, ns, layerOff)},
+		Grid: [3]int{p.NHead, ns, 1}, Threads: [3]int{128, 1, 1}}
 }

@@ -269,12 +269,14 @@ func (d *recordingDevice) Info() metal.Info {
 }
 
 // dispatchedFamilies runs a prompt, a decode step and greedy sampling of stories260K
-// on a backend over a device reporting target, and returns the kernel families used.
+// (head dim 8) and qmini (head dim 64: CUDA's flash attention) on a backend over a device
+// reporting target, and returns the kernel families used.
 func dispatchedFamilies(t *testing.T, target metal.Target) map[string]bool {
 	d := &recordingDevice{SimDevice: simBackend(t).Device().(*metal.SimDevice), kernels: map[string]bool{}, target: target}
 	// stories260K for Llama's kernels; the arch files for backend.ArchOps' (arch.metal)
 	for _, path := range []string{refdata.Path(t, "models", "stories260K.gguf"), refdata.Path(t, "models", "arch", "arch-llama3-F32.gguf"),
-		refdata.Path(t, "models", "arch", "arch-qwen2-F32.gguf"), refdata.Path(t, "models", "arch", "arch-gemma2-Q8_0.gguf")} {
+		refdata.Path(t, "models", "arch", "arch-qwen2-F32.gguf"), refdata.Path(t, "models", "arch", "arch-gemma2-Q8_0.gguf"),
+		refdata.Path(t, "models", "qmini", "qmini-Q4_0.gguf")} {
 		m, err := llama.Load(metal.NewBackend(d), open(t, path))
 		if err != nil {
 			t.Fatal(err)
@@ -353,8 +355,15 @@ func family(kernel string) string {
 // appends that list to syncs.
 type stepRecorder struct {
 	*metal.SimDevice
+	target  metal.Target
 	pending []metal.Dispatch
 	syncs   [][]metal.Dispatch
+}
+
+func (d *stepRecorder) Info() metal.Info {
+	i := d.SimDevice.Info()
+	i.Target = d.target
+	return i
 }
 
 func (d *stepRecorder) Run(x metal.Dispatch) error {
@@ -395,48 +404,54 @@ func sameDispatch(a, b metal.Dispatch) string {
 // TestDecodeStepsDispatchTheSame: consecutive greedy decode steps of a session record
 // one dispatch list each (one Sync), identical apart from the buffers' contents — the
 // position and the cached-position count are read from device memory, the attention
-// grid covers the whole context — so a CUDA graph captured from one replays the next.
+// grid covers the whole context (Metal) or its splits take their share of the valid
+// positions on the device (CUDA's attn_decode) — so a CUDA graph captured from one
+// replays the next. Both targets.
 func TestDecodeStepsDispatchTheSame(t *testing.T) {
-	d := &stepRecorder{SimDevice: simBackend(t).Device().(*metal.SimDevice)}
-	m, err := llama.Load(metal.NewBackend(d), open(t, refdata.Path(t, "models", "stories260K.gguf")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := m.NewState(80, 16, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	_, tok, err := st.Forward(ctx, []int32{1, 200, 300, 400}, []int32{0, 1, 2, 3}, llama.Argmax)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// positions 31, 32 and 33 cross a 32-position attention block
-	var steps [][][]metal.Dispatch
-	for p := int32(4); p < 34; p++ {
-		d.syncs = nil
-		if _, tok, err = st.Forward(ctx, []int32{tok}, []int32{p}, llama.Argmax); err != nil {
-			t.Fatal(err)
-		}
-		if p >= 31 {
-			steps = append(steps, d.syncs)
-		}
-	}
-	for i, s := range steps {
-		if len(s) != 1 || len(s[0]) < 16 {
-			t.Fatalf("decode step %d: %d syncs, want 1 of the whole step", 31+i, len(s))
-		}
-	}
-	for i := 1; i < len(steps); i++ {
-		a, b := steps[0][0], steps[i][0]
-		if len(a) != len(b) {
-			t.Fatalf("decode steps at 31 and %d: %d and %d dispatches", 31+i, len(a), len(b))
-		}
-		for j := range a {
-			if diff := sameDispatch(a[j], b[j]); diff != "" {
-				t.Errorf("decode steps at 31 and %d, dispatch %d: %s", 31+i, j, diff)
+	for _, target := range []metal.Target{metal.TargetMetal, metal.TargetCUDA} {
+		t.Run(fmt.Sprint("target ", target), func(t *testing.T) {
+			d := &stepRecorder{SimDevice: simBackend(t).Device().(*metal.SimDevice), target: target}
+			m, err := llama.Load(metal.NewBackend(d), open(t, refdata.Path(t, "models", "stories260K.gguf")))
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
+			st, err := m.NewState(80, 16, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			_, tok, err := st.Forward(ctx, []int32{1, 200, 300, 400}, []int32{0, 1, 2, 3}, llama.Argmax)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// positions 31, 32 and 33 cross a 32-position attention block
+			var steps [][][]metal.Dispatch
+			for p := int32(4); p < 34; p++ {
+				d.syncs = nil
+				if _, tok, err = st.Forward(ctx, []int32{tok}, []int32{p}, llama.Argmax); err != nil {
+					t.Fatal(err)
+				}
+				if p >= 31 {
+					steps = append(steps, d.syncs)
+				}
+			}
+			for i, s := range steps {
+				if len(s) != 1 || len(s[0]) < 16 {
+					t.Fatalf("decode step %d: %d syncs, want 1 of the whole step", 31+i, len(s))
+				}
+			}
+			for i := 1; i < len(steps); i++ {
+				a, b := steps[0][0], steps[i][0]
+				if len(a) != len(b) {
+					t.Fatalf("decode steps at 31 and %d: %d and %d dispatches", 31+i, len(a), len(b))
+				}
+				for j := range a {
+					if diff := sameDispatch(a[j], b[j]); diff != "" {
+						t.Errorf("decode steps at 31 and %d, dispatch %d: %s", 31+i, j, diff)
+					}
+				}
+			}
+		})
 	}
 }
 

@@ -26,6 +26,7 @@
 #include "../kv.metal"
 #include "../attention.metal"
 #include "../arch.metal"
+#include "../attention_flash.metal"
 #pragma clang attribute pop
 #pragma clang force_cuda_host_device end
 
@@ -165,4 +166,33 @@ KERNEL geglu(const float * gate, const float * up, float * y, ArchEltArgs p) {
 // One thread per (pair, head, row); grid = (ceil(dims / 2 / 32), heads, rows), 32 threads.
 KERNEL rope_ff(float * x, const int * pos, const float * ff, RopeFFArgs a) {
     rope_ff_pair(x, pos, ff, a.nhead, a.head_dim, a.dims, a.base, a.neox, a.mscale, GID_X, GID_Y, GID_Z);
+}
+
+// ---- attention_flash.metal (the CUDA target's attention) ----
+
+// Flash attention for a prompt: 32 queries of one head per block, 64 threads; grid =
+// (heads, ceil(rows / 32)), the last query tile first; 30 KiB of static shared memory
+// (Q tile, K and V tiles, probabilities). The caches and q are read-only here.
+KERNEL attn_flash(const float * __restrict__ q, const half * __restrict__ kc, const half * __restrict__ vc,
+                  float * __restrict__ o, const int * __restrict__ pos, AttnFlashArgs a) {
+    __shared__ __attribute__((aligned(16))) float qs[AF_QS];
+    __shared__ __attribute__((aligned(16))) float kvs[AF_KVS];
+    __shared__ __attribute__((aligned(16))) float ps[AF_PS];
+    attn_flash_tile(q, kc, vc, o, pos, a.nhead, a.nkvhead, a.head_dim, a.nq, a.scale, a.softcap, a.window, a.layer_offset, GROUP_X,
+                    (a.nq + AF_BQ - 1) / AF_BQ - 1 - (int) GROUP_Y, TID, qs, kvs, ps);
+}
+
+// Decode attention in one launch: block (head, split) of 128 threads; grid = (heads,
+// nsplit); the last split of a head to finish merges (count: one int per head, zero
+// between launches).
+KERNEL attn_decode(const float * __restrict__ q, const half * __restrict__ kc, const half * __restrict__ vc,
+                   float * part, atomic_int * count, float * __restrict__ o, const int * __restrict__ pos,
+                   AttnFlashArgs a) {
+    __shared__ __attribute__((aligned(16))) float qs[AD_DMAX];
+    __shared__ float ps[AD_THREADS];
+    __shared__ float red[8];
+    __shared__ float accs[2 * AD_THREADS];
+    __shared__ int last[1];
+    attn_decode_split(q, kc, vc, part, count, o, pos, a.nhead, a.nkvhead, a.head_dim, a.nsplit, a.scale, a.softcap, a.window,
+                      a.layer_offset, GROUP_X, GROUP_Y, TID, qs, ps, red, accs, last);
 }

@@ -35,6 +35,7 @@ typedef unsigned int uint;
 typedef float float2 __attribute__((ext_vector_type(2)));   // Metal's vectors: 8- and 16-byte
 typedef float float4 __attribute__((ext_vector_type(4)));   // aligned, loaded as ld.v2 / ld.v4
 typedef _Float16 half;   // loads and stores are .b16, conversions cvt.f32.f16 / cvt.rn.f16.f32
+typedef half half2 __attribute__((ext_vector_type(2)));
 typedef half half4 __attribute__((ext_vector_type(4)));
 typedef uint uint2 __attribute__((ext_vector_type(2)));
 typedef uint uint4 __attribute__((ext_vector_type(4)));
@@ -94,6 +95,16 @@ enum flags { mem_none = 0, mem_device = 1, mem_threadgroup = 2 };
 // orders its shared and global accesses; like Metal's, every thread must reach it.
 inline void threadgroup_barrier(mem_flags::flags) { __syncthreads(); }
 
+// ---- device atomics (MSL's spellings): an int counter shared by a kernel's blocks ----
+// atom.add (gpu scope) and a volatile store; atomic_thread_fence is fence.sc.gpu
+// (membar.gl), which orders this thread's global writes before the counter's update.
+struct atomic_int { int v; };
+enum memory_order { memory_order_relaxed, memory_order_seq_cst };
+enum thread_scope { thread_scope_thread, thread_scope_simdgroup, thread_scope_threadgroup, thread_scope_device };
+inline int atomic_fetch_add_explicit(atomic_int * p, int v, memory_order) { return __nvvm_atom_add_gen_i(&p->v, v); }
+inline void atomic_store_explicit(atomic_int * p, int v, memory_order) { *(volatile int *) &p->v = v; }
+inline void atomic_thread_fence(mem_flags::flags, memory_order, thread_scope) { __nvvm_membar_gl(); }
+
 // ---- SIMD-group reductions over a full warp (32 lanes, all active) ----
 // A butterfly, so every lane gets the result, as Metal's simd_sum does.
 
@@ -112,6 +123,7 @@ inline int simd_min(int v) {
     }
     return v;
 }
+inline float simd_shuffle_xor(float v, int mask) { return __nvvm_shfl_sync_bfly_f32(0xffffffffu, v, mask, 0x1f); }
 inline float simd_shuffle(float v, int lane) { return __nvvm_shfl_sync_idx_f32(0xffffffffu, v, lane, 0x1f); }
 inline int simd_shuffle(int v, int lane) { return __nvvm_shfl_sync_idx_i32(0xffffffffu, v, lane, 0x1f); }
 inline uint simd_shuffle(uint v, int lane) { return (uint) __nvvm_shfl_sync_idx_i32(0xffffffffu, (int) v, lane, 0x1f); }

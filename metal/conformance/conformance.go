@@ -333,7 +333,161 @@ func Cases() []Case {
 				func(d metal.Device) (float64, error) { return attention(d, hd, n, true) }})
 		}
 	}
+	cs = append(cs, flashCases()...)
 	return append(cs, archCases()...)
+}
+
+// flashCases are attention_flash.metal's: the prompt kernel at token counts that are not
+// multiples of its 32-query and 32-key tiles, after earlier cached positions, GQA ratios
+// 1, 4 and 8, head dims 32, 64 and 128; the one-launch decode kernel at several valid
+// counts in a row on one partial-results buffer (stale NaN partials; the counters each
+// launch must leave zero), up to the whole context.
+func flashCases() []Case {
+	var cs []Case
+	for _, c := range []struct {
+		hd, nhead, nkv, nq, past int
+		softcap                  float32
+		window                   int
+	}{
+		{64, 8, 2, 7, 0, 0, 0}, {64, 8, 2, 33, 0, 0, 0}, {64, 8, 2, 100, 37, 0, 0}, {64, 4, 4, 33, 5, 0, 0}, {64, 8, 1, 100, 0, 0, 0},
+		{128, 8, 2, 33, 0, 0, 0}, {128, 8, 1, 70, 100, 0, 0}, {32, 8, 2, 9, 3, 0, 0}, {64, 8, 1, 513, 0, 0, 0},
+		// Gemma 2's soft-capping and sliding windows (Phi-3's too): windows shorter than a
+		// 32-key tile and than the prompt, so whole tiles fall outside for some queries
+		{64, 8, 2, 70, 37, 0.5, 0}, {64, 8, 2, 100, 0, 0, 20}, {128, 8, 4, 70, 50, 0.5, 45}, {64, 4, 4, 33, 5, 0, 1},
+	} {
+		c := c
+		cs = append(cs, Case{"attention", fmt.Sprintf("attn_flash hd%d %d/%d heads %d tokens after %d softcap %g window %d", c.hd, c.nhead, c.nkv, c.nq, c.past, c.softcap, c.window), 5e-4,
+			func(d metal.Device) (float64, error) {
+				return attnFlash(d, c.hd, c.nhead, c.nkv, c.nq, c.past, c.softcap, c.window)
+			}})
+	}
+	for _, c := range []struct {
+		hd, nhead, nkv, nctx int
+		nkvs                 []int
+		softcap              float32
+		window               int
+	}{
+		{64, 8, 2, 640, []int{1, 31, 33, 130, 640, 100}, 0.5, 0},
+		{64, 8, 2, 640, []int{1, 31, 33, 130, 640, 100}, 0, 40},
+		{128, 4, 1, 5000, []int{5000, 300}, 0.5, 4096},
+		{64, 8, 2, 640, []int{1, 31, 33, 130, 640, 100}, 0, 0},
+		{128, 8, 1, 300, []int{300, 2, 65}, 0, 0},
+		{64, 4, 4, 4096, []int{2000, 4096, 129}, 0, 0},
+		{8, 8, 4, 80, []int{5, 80}, 0, 0},  // stories260K's head size
+		{6, 4, 2, 100, []int{7, 99}, 0, 0}, // a head size that is no multiple of 4
+		{256, 4, 1, 200, []int{200, 33}, 0, 0},
+		// past 32 splits of 128 (contexts over 4096) a split takes its positions in passes
+		{64, 8, 2, 5000, []int{5000, 4500}, 0, 0},
+		{256, 2, 1, 4500, []int{4500}, 0, 0},
+	} {
+		c := c
+		cs = append(cs, Case{"attention", fmt.Sprintf("attn_decode hd%d %d/%d heads ctx %d n_kv %v softcap %g window %d", c.hd, c.nhead, c.nkv, c.nctx, c.nkvs, c.softcap, c.window), 5e-4,
+			func(d metal.Device) (float64, error) {
+				return attnDecodeOne(d, c.hd, c.nhead, c.nkv, c.nctx, c.nkvs, c.softcap, c.window)
+			}})
+	}
+	return cs
+}
+
+// cpuAttention is the CPU backend's attention of nq query rows q at positions
+// first..first+nq-1 over a cache holding k and v (rows 0..first+nq-1) at their positions.
+func cpuAttention(k, v, q []float32, first, nq, nctx int, p backend.AttentionParams) []float32 {
+	kvDim, qDim := p.NKVHead*p.HeadDim, p.NHead*p.HeadDim
+	cache := ref.NewKVCache(1, nctx, kvDim, true)
+	defer ref.FreeKVCache(cache)
+	pos := make([]int32, first+nq)
+	for i := range pos {
+		pos[i] = int32(i)
+	}
+	if first > 0 { // the earlier positions, with queries whose results are not used
+		ka, va, qa, oa := ref.Activation(first, kvDim), ref.Activation(first, kvDim), ref.Activation(first, qDim), ref.Activation(first, qDim)
+		ref.Write(ka, k[:first*kvDim])
+		ref.Write(va, v[:first*kvDim])
+		ref.Attention(oa, qa, ka, va, cache, pos[:first], p)
+	}
+	ka, va := ref.Activation(nq, kvDim), ref.Activation(nq, kvDim)
+	ref.Write(ka, k[first*kvDim:(first+nq)*kvDim])
+	ref.Write(va, v[first*kvDim:(first+nq)*kvDim])
+	qa, oa := ref.Activation(nq, qDim), ref.Activation(nq, qDim)
+	ref.Write(qa, q)
+	ref.Attention(oa, qa, ka, va, cache, pos[first:], p)
+	out := make([]float32, nq*qDim)
+	ref.Read(oa, out)
+	return out
+}
+
+// attnFlash stores past+nq positions through kv_store and runs attn_flash for the last nq.
+func attnFlash(d metal.Device, hd, nhead, nkv, nq, past int, softcap float32, window int) (float64, error) {
+	r := rand.New(rand.NewPCG(12, uint64(hd*100000+nhead*1000+nq*10+past)))
+	kvDim, n := nkv*hd, past+nq
+	nctx := n + 3
+	k, v := randVec(r, n*kvDim), randVec(r, n*kvDim)
+	q := randVec(r, nq*nhead*hd)
+	pos := make([]int32, n)
+	for i := range pos {
+		pos[i] = int32(i)
+	}
+	params := backend.AttentionParams{NHead: nhead, NKVHead: nkv, HeadDim: hd, Scale: float32(1 / math.Sqrt(float64(hd))),
+		SoftCap: softcap, Window: window}
+	b := &bufs{d: d}
+	defer b.release()
+	kc, vc := b.zeros(2*2*nctx*kvDim), b.zeros(2*2*nctx*kvDim) // two layers: the second one's
+	layerOff := int64(nctx * kvDim)
+	ob := b.zeros(4 * nq * nhead * hd)
+	if err := b.exec(metal.LaunchKVStore(b.f32(k), b.f32(v), kc, vc, b.i32(pos), n, kvDim, layerOff),
+		metal.LaunchAttnFlash(b.f32(q), kc, vc, ob, b.i32(pos[past:]), nq, params, layerOff)); err != nil {
+		return 0, err
+	}
+	want := cpuAttention(k, v, q, past, nq, nctx, params)
+	return b.result(nmse(b.floats(ob, nq*nhead*hd), want))
+}
+
+// attnDecodeOne runs attn_decode at each valid count of nkvs in turn, on one buffer of
+// partial results, and returns the largest NMSE.
+func attnDecodeOne(d metal.Device, hd, nhead, nkv, nctx int, nkvs []int, softcap float32, window int) (float64, error) {
+	r := rand.New(rand.NewPCG(13, uint64(hd*100000+nctx)))
+	kvDim := nkv * hd
+	k, v := randVec(r, nctx*kvDim), randVec(r, nctx*kvDim)
+	pos := make([]int32, nctx)
+	for i := range pos {
+		pos[i] = int32(i)
+	}
+	params := backend.AttentionParams{NHead: nhead, NKVHead: nkv, HeadDim: hd, Scale: float32(1 / math.Sqrt(float64(hd))),
+		SoftCap: softcap, Window: window}
+	b := &bufs{d: d}
+	defer b.release()
+	kc, vc := b.zeros(2*nctx*kvDim), b.zeros(2*nctx*kvDim)
+	// stale partial results (NaN) must not count; the counters start at zero
+	part := make([]float32, metal.AttnDecodeBytes(params, nctx)/4)
+	for i := range part[:len(part)-nhead] {
+		part[i] = float32(math.NaN())
+	}
+	pb := b.f32(part)
+	if err := b.exec(metal.LaunchKVStore(b.f32(k), b.f32(v), kc, vc, b.i32(pos), nctx, kvDim, 0)); err != nil {
+		return 0, err
+	}
+	worst := 0.0
+	for _, n := range nkvs {
+		q := randVec(r, nhead*hd)
+		ob := b.zeros(4 * nhead * hd)
+		if err := b.exec(metal.LaunchAttnDecodeOne(b.f32(q), kc, vc, pb, ob, b.i32(pos[n-1:n]), params, nctx, 0)); err != nil {
+			return 0, err
+		}
+		want := cpuAttention(k, v, q, n-1, 1, nctx, params)
+		e := nmse(b.floats(ob, nhead*hd), want)
+		if math.IsNaN(e) {
+			return b.result(e)
+		}
+		worst = max(worst, e)
+	}
+	// every launch leaves the counters zero (a graph replays the next step's)
+	count := b.bytes(pb, 4*len(part))[4*(len(part)-nhead):]
+	for i, c := range count {
+		if c != 0 {
+			return 0, fmt.Errorf("attn_decode left counter byte %d = %d", i, c)
+		}
+	}
+	return b.result(worst)
 }
 
 func getRows(d metal.Device, t tensor.DType, cols int) (float64, error) {

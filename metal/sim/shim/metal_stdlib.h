@@ -228,6 +228,19 @@ template <class V> struct mtl_arg_attr {
 
 enum class mem_flags { mem_none = 0, mem_device = 1, mem_threadgroup = 2 };
 static inline void threadgroup_barrier(mem_flags) { mtl_barrier(); }
+
+// Device atomics (MSL's spellings): an int counter shared by threadgroups, which the
+// simulator runs on several OS threads; every order is sequentially consistent here.
+struct atomic_int { int v; };
+enum memory_order { memory_order_relaxed, memory_order_seq_cst };
+enum thread_scope { thread_scope_thread, thread_scope_simdgroup, thread_scope_threadgroup, thread_scope_device };
+template <class P> static inline int atomic_fetch_add_explicit(P p, int v, memory_order) {
+    return __atomic_fetch_add(&p->v, v, __ATOMIC_SEQ_CST);
+}
+template <class P> static inline void atomic_store_explicit(P p, int v, memory_order) {
+    __atomic_store_n(&p->v, v, __ATOMIC_SEQ_CST);
+}
+static inline void atomic_thread_fence(mem_flags, memory_order, thread_scope) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 static inline void simdgroup_barrier(mem_flags) { mtl_simd_sync(__LINE__); }
 
 // SIMD-group collectives carry their source position (line, expansion counter) so the
