@@ -73,6 +73,20 @@ type Backend interface {
 	// SwiGLU: dst = silu(gate) * up.
 	SwiGLU(dst, gate, up Tensor)
 
+	// The decode step's fused ops: each is exactly the composition of the ops above
+	// that its comment names (the CPU runs that), which a GPU backend may run as fewer
+	// kernels. Scratch tensors (xn, u, tmp) are the composition's intermediates; their
+	// contents are unspecified afterwards.
+
+	// NormMatMul: RMSNorm(xn, x, norm, eps), then MatMul(dst[i], w[i], xn) for each
+	// non-nil w[i] (q, k and v; or one projection).
+	NormMatMul(dst, w [3]Tensor, x, norm Tensor, eps float32, xn Tensor)
+	// NormSwiGLU: RMSNorm(xn, x, norm, eps), MatMul(dst, gate, xn), MatMul(u, up, xn),
+	// SwiGLU(dst, dst, u).
+	NormSwiGLU(dst, gate, up, x, norm Tensor, eps float32, xn, u Tensor)
+	// MatMulAdd: MatMul(tmp, w, x), then Add(dst, dst, tmp): dst += W x.
+	MatMulAdd(dst, w, x, tmp Tensor)
+
 	// NewKVCache allocates a cache for nLayer layers and nCtx positions.
 	NewKVCache(nLayer, nCtx, kvDim int, f16 bool) KVCache
 	// FreeKVCache releases a cache; it may not be used afterwards.

@@ -68,6 +68,7 @@ const wideWarps = 8
 var TargetKernels = map[string]Target{
 	"matvec": TargetMetal, "rms_norm": TargetMetal, "matmul": TargetMetal,
 	"matvec_wide": TargetCUDA, "rms_norm_wide": TargetCUDA, "matmul_wide": TargetCUDA,
+	"matvec_fused": TargetCUDA,
 }
 
 // LaunchMatVecFor is the decode matvec the backend runs on target tg: the wide kernel
@@ -177,4 +178,41 @@ func LaunchAttnDecode(q, kc, vc, part, o, pos Arg, p backend.AttentionParams, nc
 func LaunchAttnPrefill(q, kc, vc, o, pos Arg, nq int, p backend.AttentionParams, layerOff int64) Dispatch {
 	return Dispatch{Kernel: "attn_prefill", Args: []Arg{q, kc, vc, o, pos, attnArgs(p, 0, layerOff)},
 		Grid: [3]int{p.NHead, nq, 1}, Threads: [3]int{32, 1, 1}}
+}
+
+// ---- decode fusion (kernels/matvec_fused.metal) ----
+
+// Fused* are matvec_fused's flags (MVF_*): RMSNorm x first, add a residual, write
+// silu(W0 x) * (W1 x).
+const (
+	FusedNorm     = 1
+	FusedResidual = 2
+	FusedSwiGLU   = 4
+)
+
+// FusedMaxUnalignedCols is matvec_fused's x chunk (MVF_CHUNK): rows of float weights
+// (F32, F16) longer than this must be a multiple of 4 long (the chunks' vector loads).
+const FusedMaxUnalignedCols = 4096
+
+// LaunchMatVecFused: y[m] = W[m] x' for the weights m with rows[m] > 0, all of type t
+// and cols long, for ntok tokens; x' = rmsnorm(x) * norm with FusedNorm (eps), y[0] =
+// res + W[0] x' with FusedResidual (res may be y[0]), y[0] = silu(W[0] x') * (W[1] x')
+// with FusedSwiGLU (rows[0] = rows[1]). One SIMD group per output row, 8 per
+// threadgroup, x staged in threadgroup memory (matvec_fused.metal). Unused bindings
+// take x (a live buffer, never read).
+func LaunchMatVecFused(t tensor.DType, w [3]Arg, rows [3]int, x, norm, res Arg, y [3]Arg, cols, ntok, flags int, eps float32) Dispatch {
+	n := rows[0] + rows[1] + rows[2]
+	if flags&FusedSwiGLU != 0 {
+		n = rows[0]
+	}
+	or := func(a Arg) Arg {
+		if a.Buf == nil {
+			return x
+		}
+		return a
+	}
+	return Dispatch{Kernel: KernelName("matvec_fused", t),
+		Args: []Arg{or(w[0]), or(w[1]), or(w[2]), x, or(norm), or(res), or(y[0]), or(y[1]), or(y[2]),
+			packArgs(int32(cols), int32(rows[0]), int32(rows[1]), int32(rows[2]), int32(flags), eps)},
+		Grid: [3]int{(n + wideWarps - 1) / wideWarps, ntok, 1}, Threads: [3]int{32 * wideWarps, 1, 1}}
 }

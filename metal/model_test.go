@@ -289,6 +289,10 @@ func dispatchedFamilies(t *testing.T, target metal.Target) map[string]bool {
 	if _, _, err := st.Forward(context.Background(), []int32{tok}, []int32{10}, llama.LastLogits); err != nil {
 		t.Fatal(err)
 	}
+	// a batch of a few tokens: the decode matvec without the one-token fusion
+	if _, _, err := st.Forward(context.Background(), []int32{5, 6, 7}, []int32{11, 12, 13}, llama.LastLogits); err != nil {
+		t.Fatal(err)
+	}
 	families := map[string]bool{}
 	for k := range d.kernels {
 		families[family(k)] = true
@@ -437,7 +441,7 @@ func TestDecodeStepsDispatchTheSame(t *testing.T) {
 }
 
 // TestQminiOnCUDATarget: the kernels the backend picks for CUDA (matmul_wide_<type> for
-// the 10-token prompt, matvec_wide_<type>, rms_norm_wide), run on the simulator, give
+// the 10-token prompt, matvec_fused_<type> for the decode steps, rms_norm_wide), run on the simulator, give
 // last-position logits within NMSE 2e-3 of the CPU backend's for the TinyLlama mixes'
 // weight types (and F16), and are the ones dispatched: no Metal-only matmul, matvec or
 // rms_norm is recorded.
@@ -470,7 +474,7 @@ func TestQminiOnCUDATarget(t *testing.T) {
 			if only, ok := metal.TargetKernels[family(k)]; ok && only != metal.TargetCUDA {
 				t.Errorf("qmini-%s: %s dispatched on CUDA", name, k)
 			}
-			if strings.HasPrefix(k, "matvec_wide_") {
+			if strings.HasPrefix(k, "matvec_fused_") { // decode steps: the fused matvec
 				wide++
 			}
 			if strings.HasPrefix(k, "matmul_wide_") {

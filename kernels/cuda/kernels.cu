@@ -17,6 +17,7 @@
 #include "../quants.metal"
 #include "../get_rows.metal"
 #include "../matvec.metal"
+#include "../matvec_fused.metal"
 #include "../matmul.metal"
 #include "../norm.metal"
 #include "../argmax.metal"
@@ -71,6 +72,26 @@ template <typename B> __device__ __forceinline__ void matmul_wide(const uchar * 
     matmul_wide_tile<B>(w, x, y, a.ncols, a.nrows, a.ntok, GROUP_X, GROUP_Y, TID, ws, xs);
 }
 PER_TYPE(matmul_wide, (const uchar * __restrict__ w, const float * __restrict__ x, float * __restrict__ y, MatmulArgs a), (w, x, y, a))
+
+// ---- decode fusion (matvec_fused.metal) ----
+
+// matvec_fused_<type>: as matvec_wide (8 warps, a warp per output row), grid =
+// (ceil(output rows / 8), tokens), 256 threads; x staged in 16 KiB (+ 32 bytes) of static
+// shared memory. W, x and the norm weight are read-only (ld.global.nc); res and y0 may
+// be one buffer (the residual in place), so neither is restrict.
+template <typename B> __device__ __forceinline__ void matvec_fused(
+    const uchar * __restrict__ w0, const uchar * __restrict__ w1, const uchar * __restrict__ w2,
+    const float * __restrict__ x, const float * __restrict__ nw, const float * res,
+    float * y0, float * y1, float * y2, MatvecFusedArgs a) {
+    __shared__ float4 xs[MVF_CHUNK / 4];
+    __shared__ float part[MVW_WARPS];
+    matvec_fused_rows<B>(w0, w1, w2, x, nw, res, y0, y1, y2, a, GROUP_X, GROUP_Y, TID, LANE, SIMD_GROUP,
+                         (float *) xs, part);
+}
+PER_TYPE(matvec_fused, (const uchar * __restrict__ w0, const uchar * __restrict__ w1, const uchar * __restrict__ w2,
+                        const float * __restrict__ x, const float * __restrict__ nw, const float * res,
+                        float * y0, float * y1, float * y2, MatvecFusedArgs a),
+         (w0, w1, w2, x, nw, res, y0, y1, y2, a))
 
 // ---- single kernels ----
 

@@ -301,25 +301,17 @@ func (s *State) forwardBatch(ctx context.Context, tokens, pos []int32) error {
 		x, xn, q, k, vv, att, o := sc.vx, sc.vxn, sc.vq, sc.vk, sc.vv, sc.vatt, sc.vo
 		gate, up, ffn := sc.vgate, sc.vup, sc.vffn
 		// attention
-		b.RMSNorm(xn, x, l.AttnNorm, m.RMSEps)
-		b.MatMul(q, l.Wq, xn)
-		b.MatMul(k, l.Wk, xn)
-		b.MatMul(vv, l.Wv, xn)
+		b.NormMatMul([3]backend.Tensor{q, k, vv}, [3]backend.Tensor{l.Wq, l.Wk, l.Wv}, x, l.AttnNorm, m.RMSEps, xn)
 		rope.NHead = m.NHead
 		b.Rope(q, pos, rope)
 		rope.NHead = m.NKVHead
 		b.Rope(k, pos, rope)
 		ap.Layer = li
 		b.Attention(att, q, k, vv, sc.cache, pos, ap)
-		b.MatMul(o, l.Wo, att)
-		b.Add(x, x, o)
+		b.MatMulAdd(x, l.Wo, att, o)
 		// feed-forward
-		b.RMSNorm(xn, x, l.FFNNorm, m.RMSEps)
-		b.MatMul(gate, l.Gate, xn)
-		b.MatMul(up, l.Up, xn)
-		b.SwiGLU(gate, gate, up)
-		b.MatMul(ffn, l.Down, gate)
-		b.Add(x, x, ffn)
+		b.NormSwiGLU(gate, l.Gate, l.Up, x, l.FFNNorm, m.RMSEps, xn, up)
+		b.MatMulAdd(x, l.Down, gate, ffn)
 	}
 	s.move(cur, m.W.OutB, n)
 	return nil
@@ -344,8 +336,7 @@ func (s *State) lastLogits(n int) {
 	if s.lastN != n || s.lastRow == nil {
 		s.lastN, s.lastRow = n, ob.View(s.scr[ob].x, n-1, n)
 	}
-	ob.RMSNorm(s.lastNorm, s.lastRow, m.W.OutputNorm, m.RMSEps)
-	ob.MatMul(s.lg, m.W.Output, s.lastNorm)
+	ob.NormMatMul([3]backend.Tensor{s.lg}, [3]backend.Tensor{m.W.Output}, s.lastRow, m.W.OutputNorm, m.RMSEps, s.lastNorm)
 }
 
 // Open is a convenience: open path, load it on b.

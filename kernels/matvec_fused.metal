@@ -1,0 +1,132 @@
+// matvec_fused.metal — the decode step's matrix × vector products with their neighbours
+// fused in (the backend picks them on CUDA only: metal.LaunchMatVecFused; Metal keeps
+// one kernel per op). One launch computes, for few tokens (grid.y):
+//   * up to three products of one weight type with the same x (q, k and v):
+//     y_m = W_m x', rows of W0, then W1, then W2 numbered on through the grid;
+//   * with MVF_NORM, x' = rmsnorm(x) * nw: each threadgroup sums x² itself while it
+//     stages x (x is a few KiB), so no separate rms_norm launch; the dot products use
+//     x * nw and the row's sum is multiplied by 1 / sqrt(mean(x²) + eps) once;
+//   * with MVF_RESIDUAL, y0 = res + W0 x' (res may be y0: each element is read and
+//     then written by the one lane that owns its row);
+//   * with MVF_SWIGLU, y0 = silu(W0 x') * (W1 x'): a SIMD group computes row i of both
+//     (the gate and up projections, rows0 = rows1), nothing else is written.
+// Work split as matvec_wide's (matvec.metal): one SIMD group per output row, MVW_WARPS
+// (8) per threadgroup, the same wide_dot<B> per type; but x is staged in threadgroup
+// memory once per threadgroup (MVF_CHUNK floats at a time, so any row length fits)
+// instead of every SIMD group reading all of x from device memory for its one row.
+
+#define MVF_CHUNK 4096   // floats of x staged at a time: 16 KiB of threadgroup memory
+
+#define MVF_NORM 1
+#define MVF_RESIDUAL 2
+#define MVF_SWIGLU 4
+
+struct MatvecFusedArgs {
+    int ncols;                // K, the same for every W
+    int rows0, rows1, rows2;  // rows of W0, W1, W2 (0: not used)
+    int flags;                // MVF_*
+    float eps;                // RMSNorm's, with MVF_NORM
+};
+
+// Shared with CUDA: threadgroup group (8 output rows) for token tok. xs holds
+// MVF_CHUNK floats (16-byte aligned), part MVW_WARPS. Every thread reaches every
+// barrier: SIMD groups past the last row stage x and sum x² with the others.
+template <typename B>
+inline void matvec_fused_rows(device const uchar * w0, device const uchar * w1, device const uchar * w2,
+                              device const float * x, device const float * nw, device const float * res,
+                              device float * y0, device float * y1, device float * y2,
+                              MatvecFusedArgs a, int group, int tok, int tid, int lane, int sg,
+                              threadgroup float * xs, threadgroup float * part) {
+    bool swiglu = (a.flags & MVF_SWIGLU) != 0, norm = (a.flags & MVF_NORM) != 0;
+    int r = group * MVW_WARPS + sg;
+    // the weight matrix, output and row this SIMD group computes
+    device const uchar * w = w0;
+    device float * y = y0;
+    int nrows = a.rows0;
+    if (!swiglu && r >= a.rows0) {
+        r -= a.rows0;
+        w = w1, y = y1, nrows = a.rows1;
+        if (r >= a.rows1) {
+            r -= a.rows1;
+            w = w2, y = y2, nrows = a.rows2;
+        }
+    }
+    bool active = r < nrows;
+    int ncols = a.ncols;
+    device const float * xt = x + (long) tok * ncols;
+    device const uchar * wr = w + (long) r * row_bytes<B>(ncols);
+    device const uchar * ur = w1 + (long) r * row_bytes<B>(ncols);   // SwiGLU's up row
+    float s = 0.0f, su = 0.0f, ss = 0.0f;
+    for (int c0 = 0; c0 < ncols; c0 += MVF_CHUNK) {
+        int n = min(MVF_CHUNK, ncols - c0);
+        if (c0 > 0) {
+            threadgroup_barrier(mem_flags::mem_threadgroup);   // the last chunk is consumed
+        }
+        for (int i = tid; i < n; i += 32 * MVW_WARPS) {
+            float v = xt[c0 + i];
+            ss += v * v;
+            xs[i] = norm ? v * nw[c0 + i] : v;
+        }
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        if (active) {
+            int off = row_bytes<B>(c0);
+            s += wide_dot<B>::partial(wr + off, (threadgroup const float *) xs, n, lane);
+            if (swiglu) {
+                su += wide_dot<B>::partial(ur + off, (threadgroup const float *) xs, n, lane);
+            }
+        }
+    }
+    float scale = 1.0f;
+    if (norm) {
+        ss = simd_sum(ss);
+        if (lane == 0) {
+            part[sg] = ss;
+        }
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        float tot = 0.0f;
+        for (int i = 0; i < MVW_WARPS; i++) {
+            tot += part[i];
+        }
+        scale = 1.0f / sqrt(tot / float(ncols) + a.eps);
+    }
+    if (!active) {
+        return;
+    }
+    s = simd_sum(s) * scale;
+    if (swiglu) {
+        su = simd_sum(su) * scale;
+    }
+    if (lane == 0) {
+        long o = (long) tok * nrows + r;
+        if (swiglu) {
+            y[o] = s / (1.0f + exp(-s)) * su;
+        } else if ((a.flags & MVF_RESIDUAL) != 0) {
+            y[o] = res[o] + s;
+        } else {
+            y[o] = s;
+        }
+    }
+}
+
+#ifndef __CUDA__
+template <typename B>
+kernel void matvec_fused(device const uchar * w0 [[buffer(0)]],
+                         device const uchar * w1 [[buffer(1)]],
+                         device const uchar * w2 [[buffer(2)]],
+                         device const float * x [[buffer(3)]],
+                         device const float * nw [[buffer(4)]],
+                         device const float * res [[buffer(5)]],
+                         device float * y0 [[buffer(6)]],
+                         device float * y1 [[buffer(7)]],
+                         device float * y2 [[buffer(8)]],
+                         constant MatvecFusedArgs & a [[buffer(9)]],
+                         uint3 tgpig [[threadgroup_position_in_grid]],
+                         ushort tiitg [[thread_index_in_threadgroup]],
+                         ushort tiisg [[thread_index_in_simdgroup]],
+                         ushort sgitg [[simdgroup_index_in_threadgroup]]) {
+    threadgroup float4 xs[MVF_CHUNK / 4];
+    threadgroup float part[MVW_WARPS];
+    matvec_fused_rows<B>(w0, w1, w2, x, nw, res, y0, y1, y2, a, tgpig.x, tgpig.y, tiitg, tiisg, sgitg,
+                         (threadgroup float *) xs, part);
+}
+#endif

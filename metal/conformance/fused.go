@@ -1,0 +1,148 @@
+package conformance
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/inferno-go/inferno/backend"
+	"github.com/inferno-go/inferno/metal"
+	"github.com/inferno-go/inferno/tensor"
+)
+
+// fusedCases check matvec_fused_<type> (CUDA's decode fusion) against the CPU
+// backend's composition of the ops it fuses (backend.NormMatMul, NormSwiGLU,
+// MatMulAdd), for every weight type: rows that are not multiples of the 8 SIMD groups,
+// two tokens (grid.y), rows longer than the 4096-float x chunk (5632: TinyLlama's FFN),
+// and the residual added in place. With SwiGLU the outputs with a negative gate are
+// nearly 0, so a case needs enough rows for positive gates to set the NMSE's scale.
+func fusedCases() []Case {
+	var cs []Case
+	type shape struct {
+		mode string
+		rows [3]int
+		cols int
+		ntok int
+	}
+	for _, t := range metal.WeightTypes() {
+		shapes := []shape{
+			{"qkv", [3]int{37, 9, 11}, 768, 2},
+			{"qkv", [3]int{5, 3, 0}, 5632, 1},
+			{"residual", [3]int{33}, 768, 2},
+			{"residual", [3]int{6}, 5632, 1},
+			{"swiglu", [3]int{19, 19}, 768, 2},
+			{"swiglu", [3]int{17, 17}, 5632, 1},
+		}
+		if t.BlockSize() == 1 { // float rows that are not a multiple of 4 long
+			shapes = append(shapes, shape{"qkv", [3]int{9, 3, 2}, 170, 2}, shape{"swiglu", [3]int{7, 7}, 170, 1})
+		}
+		for _, s := range shapes {
+			t, s := t, s
+			name := fmt.Sprintf("%s %s %v x %d x %d tokens", metal.KernelName("matvec_fused", t), s.mode, s.rows, s.cols, s.ntok)
+			limit := 5e-4
+			if s.mode == "swiglu" { // a product of two products: their errors add
+				limit = 1e-3
+			}
+			cs = append(cs, Case{"matvec_fused", name, limit, func(d metal.Device) (float64, error) {
+				return matvecFused(d, t, s.mode, s.rows, s.cols, s.ntok)
+			}})
+		}
+	}
+	return cs
+}
+
+// matvecFused runs one fused launch on random data. qkv: y[m] = W[m] rmsnorm(x)·nw;
+// residual: y = r + W[0] x in place (y's buffer holds r first); swiglu: y =
+// silu(W[0] x') · (W[1] x') with x' normalized. It returns the NMSE of all outputs
+// against the CPU composition.
+func matvecFused(d metal.Device, t tensor.DType, mode string, rows [3]int, cols, ntok int) (float64, error) {
+	r := rand.New(rand.NewPCG(11, uint64(t)*1000+uint64(rows[0]*7+cols)))
+	var raws [3][]byte
+	var ws [3]backend.Tensor
+	for m, n := range rows {
+		if n == 0 {
+			continue
+		}
+		raw, _, err := quantized(r, t, n, cols)
+		if err != nil {
+			return 0, err
+		}
+		raws[m] = raw
+		w, err := ref.Weight("w", t, n, cols, raw)
+		if err != nil {
+			return 0, err
+		}
+		ws[m] = w
+	}
+	// norm weights near 1, as models have: x · N(0,1) would be heavy-tailed, and the
+	// CPU's 8-bit activations, not the kernel, would set the error (F32 cases: ~1e-13)
+	x, nw := randVec(r, ntok*cols), randVec(r, cols)
+	for i := range nw {
+		nw[i] = 1 + nw[i]/4
+	}
+	for i := range x { // an RMS far from 1, so a lost norm scale shows
+		x[i] *= 4
+	}
+	res := randVec(r, ntok*rows[0])
+	for i := range res { // as large as the products (~√cols), so a lost residual shows
+		res[i] *= float32(math.Sqrt(float64(cols)))
+	}
+	b := &bufs{d: d}
+	defer b.release()
+	var wa, ya [3]metal.Arg
+	outRows := rows
+	for m, n := range rows {
+		if n > 0 {
+			wa[m] = b.raw(raws[m])
+			ya[m] = b.zeros(4 * ntok * n)
+		}
+	}
+	flags, resArg := metal.FusedNorm, metal.Arg{}
+	switch mode {
+	case "residual":
+		flags = metal.FusedResidual
+		ya[0] = b.f32(res)
+		resArg = ya[0] // in place
+	case "swiglu":
+		flags |= metal.FusedSwiGLU
+		ya[1], outRows[1] = metal.Arg{}, 0 // only y[0] is written
+	}
+	if err := b.exec(metal.LaunchMatVecFused(t, wa, rows, b.f32(x), b.f32(nw), resArg, ya, cols, ntok, flags, 1e-5)); err != nil {
+		return 0, err
+	}
+	var got []float32
+	for m, n := range outRows {
+		if n > 0 {
+			got = append(got, b.floats(ya[m], ntok*n)...)
+		}
+	}
+	// the CPU composition
+	xa, na := ref.Activation(ntok, cols), ref.Activation(1, cols)
+	ref.Write(xa, x)
+	ref.Write(na, nw)
+	xn := ref.Activation(ntok, cols)
+	var dst [3]backend.Tensor
+	for m, n := range rows {
+		if n > 0 {
+			dst[m] = ref.Activation(ntok, n)
+		}
+	}
+	switch mode {
+	case "qkv":
+		ref.NormMatMul(dst, ws, xa, na, 1e-5, xn)
+	case "residual":
+		ref.Write(dst[0], res)
+		ref.MatMulAdd(dst[0], ws[0], xa, ref.Activation(ntok, rows[0]))
+	case "swiglu":
+		ref.NormSwiGLU(dst[0], ws[0], ws[1], xa, na, 1e-5, xn, dst[1])
+	}
+	var want []float32
+	for m, n := range outRows {
+		if n > 0 {
+			v := make([]float32, ntok*n)
+			ref.Read(dst[m], v)
+			want = append(want, v...)
+		}
+	}
+	return b.result(nmse(got, want))
+}

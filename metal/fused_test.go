@@ -1,0 +1,136 @@
+package metal_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/inferno-go/inferno/cpu"
+	"github.com/inferno-go/inferno/internal/refdata"
+	"github.com/inferno-go/inferno/metal"
+	"github.com/inferno-go/inferno/model/llama"
+)
+
+// targetRecorder is a stepRecorder whose device reports target.
+type targetRecorder struct {
+	stepRecorder
+	target metal.Target
+}
+
+func (d *targetRecorder) Info() metal.Info {
+	i := d.SimDevice.Info()
+	i.Target = d.target
+	return i
+}
+
+// TestDecodeStepDispatchCount: a decode step of stories260K on the CUDA target is
+// get_rows, 9 kernels a layer (q/k/v with their RMSNorm; RoPE of q and of k; the KV
+// store and attention's two; o with the residual; gate/up with RMSNorm and SwiGLU; down
+// with the residual), the output projection with its RMSNorm, and argmax — 17 a layer
+// before the fusion. On Metal the step keeps one kernel per op.
+func TestDecodeStepDispatchCount(t *testing.T) {
+	for _, c := range []struct {
+		target   metal.Target
+		perLayer int
+		fixed    int
+	}{{metal.TargetCUDA, 9, 3}, {metal.TargetMetal, 17, 4}} {
+		d := &targetRecorder{stepRecorder: stepRecorder{SimDevice: simBackend(t).Device().(*metal.SimDevice)}, target: c.target}
+		m, err := llama.Load(metal.NewBackend(d), open(t, refdata.Path(t, "models", "stories260K.gguf")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := m.NewState(64, 16, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		_, tok, err := st.Forward(ctx, []int32{1, 200, 300}, []int32{0, 1, 2}, llama.Argmax)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.syncs = nil
+		if _, _, err = st.Forward(ctx, []int32{tok}, []int32{3}, llama.Argmax); err != nil {
+			t.Fatal(err)
+		}
+		if len(d.syncs) != 1 {
+			t.Fatalf("target %d: a decode step is %d syncs, want 1", c.target, len(d.syncs))
+		}
+		got, want := len(d.syncs[0]), c.perLayer*m.NLayer+c.fixed
+		t.Logf("target %d: %d dispatches for %d layers", c.target, got, m.NLayer)
+		if got != want {
+			var names []string
+			for _, x := range d.syncs[0] {
+				names = append(names, x.Kernel)
+			}
+			t.Errorf("target %d: %d dispatches a decode step, want %d (%d a layer + %d): %v", c.target, got, want, c.perLayer, c.fixed, names)
+		}
+	}
+}
+
+// TestFusedDecodeLogits: decode steps through the fused kernels (the CUDA target on the
+// simulator) give logits within NMSE 2e-3 of the CPU backend's, for every qmini file
+// (every weight type, and the mixes whose projections differ in type: Q4_K_M's attn_v
+// is Q6_K); the same tokens are fed to both, and the steps dispatch matvec_fused, never
+// the separate RMSNorm or matvec.
+func TestFusedDecodeLogits(t *testing.T) {
+	sd := simBackend(t).Device().(*metal.SimDevice)
+	c := cpu.New(2)
+	defer c.Close()
+	files, _ := filepath.Glob(filepath.Join(refdata.Path(t, "models", "qmini"), "qmini-*.gguf"))
+	if len(files) == 0 {
+		t.Fatal("no qmini files")
+	}
+	ctx := context.Background()
+	for _, path := range files {
+		name := strings.TrimSuffix(filepath.Base(path), ".gguf")
+		f := open(t, path)
+		mc, err := llama.Load(c, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := &recordingDevice{SimDevice: sd, kernels: map[string]bool{}, target: metal.TargetCUDA}
+		mg, err := llama.Load(metal.NewBackend(d), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var states [2]*llama.State
+		for i, m := range []*llama.Model{mc, mg} {
+			if states[i], err = m.NewState(16, 8, false); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := states[i].Forward(ctx, []int32{1, 200, 300}, []int32{0, 1, 2}, llama.LastLogits); err != nil {
+				t.Fatal(err)
+			}
+		}
+		clear(d.kernels)
+		worst := 0.0
+		for p, tok := range []int32{7, 80, 9} {
+			var logits [2][]float32
+			for i, st := range states {
+				l, _, err := st.Forward(ctx, []int32{tok}, []int32{int32(3 + p)}, llama.LastLogits)
+				if err != nil {
+					t.Fatal(err)
+				}
+				logits[i] = append([]float32(nil), l...)
+			}
+			worst = max(worst, nmse(logits[1], logits[0]))
+		}
+		t.Logf("%s: decode logits NMSE %.3g", name, worst)
+		if worst > 2e-3 {
+			t.Errorf("%s: decode logits NMSE %.3g > 2e-3", name, worst)
+		}
+		fused := 0
+		for k := range d.kernels {
+			if strings.HasPrefix(k, "matvec_fused_") {
+				fused++
+			}
+			if strings.HasPrefix(k, "matvec_wide_") || k == "rms_norm_wide" || k == "add" {
+				t.Errorf("%s: a decode step dispatched %s", name, k)
+			}
+		}
+		if fused == 0 {
+			t.Errorf("%s: no matvec_fused dispatched: %v", name, d.kernels)
+		}
+	}
+}
