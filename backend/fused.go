@@ -27,3 +27,12 @@ func MatMulAdd(b Backend, dst, w, x, tmp Tensor) {
 	b.MatMul(tmp, w, x)
 	b.Add(dst, dst, tmp)
 }
+
+// RopeAttention is Backend.RopeAttention composed of Rope and Attention.
+func RopeAttention(b Backend, dst, q, k, v Tensor, cache KVCache, pos []int32, rope RopeParams, ap AttentionParams) {
+	rope.NHead = ap.NHead
+	b.Rope(q, pos, rope)
+	rope.NHead = ap.NKVHead
+	b.Rope(k, pos, rope)
+	b.Attention(dst, q, k, v, cache, pos, ap)
+}

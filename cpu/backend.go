@@ -331,3 +331,7 @@ func (b *Backend) NormSwiGLU(dst, gate, up, x, norm backend.Tensor, eps float32,
 }
 
 func (b *Backend) MatMulAdd(dst, w, x, tmp backend.Tensor) { backend.MatMulAdd(b, dst, w, x, tmp) }
+
+func (b *Backend) RopeAttention(dst, q, k, v backend.Tensor, cache backend.KVCache, pos []int32, rope backend.RopeParams, ap backend.AttentionParams) {
+	backend.RopeAttention(b, dst, q, k, v, cache, pos, rope, ap)
+}

@@ -19,8 +19,9 @@ func TestAddressSpaces(t *testing.T) {
 	}
 	m, order := Sources()
 	// quants.metal holds the shared decoders every other file uses; matvec_fused.metal
-	// builds on matvec.metal's wide_dot (the library concatenates them in this order)
-	uses := map[string][]string{"matvec_fused.metal": {"matvec.metal"}}
+	// builds on matvec.metal's wide_dot, rope_kv.metal on rope.metal's rope_pair (the
+	// library concatenates them in this order)
+	uses := map[string][]string{"matvec_fused.metal": {"matvec.metal"}, "rope_kv.metal": {"rope.metal"}}
 	for _, n := range order {
 		src := m[n]
 		for _, u := range slices.Backward(uses[n]) {
@@ -47,7 +48,7 @@ func TestBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"rms_norm", "rope", "attn_partial", "attn_merge", "attn_prefill", "kv_store", "add", "swiglu", "argmax", "rms_norm_wide"}
+	want := []string{"rms_norm", "rope", "attn_partial", "attn_merge", "attn_prefill", "kv_store", "add", "swiglu", "argmax", "rms_norm_wide", "rope_kv"}
 	for _, typ := range WeightTypes() {
 		want = append(want, "get_rows_"+typ, "matvec_"+typ, "matvec_wide_"+typ, "matmul_"+typ, "matmul_wide_"+typ, "matvec_fused_"+typ)
 	}

@@ -35,24 +35,24 @@ template <typename B>
 inline void matvec_fused_rows(device const uchar * w0, device const uchar * w1, device const uchar * w2,
                               device const float * x, device const float * nw, device const float * res,
                               device float * y0, device float * y1, device float * y2,
-                              MatvecFusedArgs a, int group, int tok, int tid, int lane, int sg,
+                              int ncols, int rows0, int rows1, int rows2, int flags, float eps,
+                              int group, int tok, int tid, int lane, int sg,
                               threadgroup float * xs, threadgroup float * part) {
-    bool swiglu = (a.flags & MVF_SWIGLU) != 0, norm = (a.flags & MVF_NORM) != 0;
+    bool swiglu = (flags & MVF_SWIGLU) != 0, norm = (flags & MVF_NORM) != 0;
     int r = group * MVW_WARPS + sg;
     // the weight matrix, output and row this SIMD group computes
     device const uchar * w = w0;
     device float * y = y0;
-    int nrows = a.rows0;
-    if (!swiglu && r >= a.rows0) {
-        r -= a.rows0;
-        w = w1, y = y1, nrows = a.rows1;
-        if (r >= a.rows1) {
-            r -= a.rows1;
-            w = w2, y = y2, nrows = a.rows2;
+    int nrows = rows0;
+    if (!swiglu && r >= rows0) {
+        r -= rows0;
+        w = w1, y = y1, nrows = rows1;
+        if (r >= rows1) {
+            r -= rows1;
+            w = w2, y = y2, nrows = rows2;
         }
     }
     bool active = r < nrows;
-    int ncols = a.ncols;
     device const float * xt = x + (long) tok * ncols;
     device const uchar * wr = w + (long) r * row_bytes<B>(ncols);
     device const uchar * ur = w1 + (long) r * row_bytes<B>(ncols);   // SwiGLU's up row
@@ -87,7 +87,7 @@ inline void matvec_fused_rows(device const uchar * w0, device const uchar * w1, 
         for (int i = 0; i < MVW_WARPS; i++) {
             tot += part[i];
         }
-        scale = 1.0f / sqrt(tot / float(ncols) + a.eps);
+        scale = 1.0f / sqrt(tot / float(ncols) + eps);
     }
     if (!active) {
         return;
@@ -100,7 +100,7 @@ inline void matvec_fused_rows(device const uchar * w0, device const uchar * w1, 
         long o = (long) tok * nrows + r;
         if (swiglu) {
             y[o] = s / (1.0f + exp(-s)) * su;
-        } else if ((a.flags & MVF_RESIDUAL) != 0) {
+        } else if ((flags & MVF_RESIDUAL) != 0) {
             y[o] = res[o] + s;
         } else {
             y[o] = s;
@@ -126,7 +126,8 @@ kernel void matvec_fused(device const uchar * w0 [[buffer(0)]],
                          ushort sgitg [[simdgroup_index_in_threadgroup]]) {
     threadgroup float4 xs[MVF_CHUNK / 4];
     threadgroup float part[MVW_WARPS];
-    matvec_fused_rows<B>(w0, w1, w2, x, nw, res, y0, y1, y2, a, tgpig.x, tgpig.y, tiitg, tiisg, sgitg,
+    matvec_fused_rows<B>(w0, w1, w2, x, nw, res, y0, y1, y2, a.ncols, a.rows0, a.rows1, a.rows2, a.flags, a.eps,
+                         tgpig.x, tgpig.y, tiitg, tiisg, sgitg,
                          (threadgroup float *) xs, part);
 }
 #endif

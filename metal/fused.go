@@ -2,19 +2,22 @@ package metal
 
 import "github.com/inferno-go/inferno/backend"
 
-// The fused decode ops (backend.Backend's NormMatMul, NormSwiGLU, MatMulAdd). On CUDA a
-// single token runs matvec_fused (kernels/matvec_fused.metal): RMSNorm inside the
-// products, q/k/v (or gate/up with SwiGLU) in one launch, the residual added in the
-// product's epilogue. Elsewhere — Metal, batches of several tokens — they record the
-// dispatches of their composition, as before.
+// The fused decode ops (backend.Backend's NormMatMul, NormSwiGLU, MatMulAdd,
+// RopeAttention). On CUDA a single token runs matvec_fused (kernels/matvec_fused.metal):
+// RMSNorm inside the products, q/k/v (or gate/up with SwiGLU) in one launch, the
+// residual added in the product's epilogue; and rope_kv (kernels/rope_kv.metal): RoPE of
+// q and k with the KV-cache store. Elsewhere — Metal, batches of several tokens — they
+// record the dispatches of their composition, as before.
 
 // fusable says whether the products of x by weights ws run as matvec_fused: CUDA, one
 // token, and float rows it can read in vectors (FusedMaxUnalignedCols).
 func (b *Backend) fusable(x backend.Tensor) bool {
-	if b.target != TargetCUDA || x.Rows() != 1 {
-		return false
-	}
-	return x.Cols()%4 == 0 || x.Cols() <= FusedMaxUnalignedCols
+	return b.oneTokenOnCUDA(x) && (x.Cols()%4 == 0 || x.Cols() <= FusedMaxUnalignedCols)
+}
+
+// oneTokenOnCUDA says whether x is one token's row on the CUDA target: a decode step.
+func (b *Backend) oneTokenOnCUDA(x backend.Tensor) bool {
+	return b.target == TargetCUDA && x.Rows() == 1
 }
 
 func (b *Backend) NormMatMul(dst, w [3]backend.Tensor, x, norm backend.Tensor, eps float32, xn backend.Tensor) {
@@ -63,4 +66,17 @@ func (b *Backend) MatMulAdd(dst, w, x, tmp backend.Tensor) {
 	}
 	b.run(LaunchMatVecFused(w.DType(), [3]Arg{arg(w)}, [3]int{w.Rows()}, arg(x), Arg{}, arg(dst), [3]Arg{arg(dst)},
 		x.Cols(), 1, FusedResidual, 0))
+}
+
+func (b *Backend) RopeAttention(dst, q, k, v backend.Tensor, cache backend.KVCache, pos []int32, rope backend.RopeParams, ap backend.AttentionParams) {
+	if !b.oneTokenOnCUDA(q) || b.failed() {
+		backend.RopeAttention(b, dst, q, k, v, cache, pos, rope, ap)
+		return
+	}
+	c := cache.(*KVCache)
+	layerOff := int64(ap.Layer) * int64(c.nCtx) * int64(ap.NKVHead*ap.HeadDim)
+	kc, vc, pa := Arg{Buf: c.k}, Arg{Buf: c.v}, b.upload(&b.pos, pos)
+	b.run(LaunchRopeKV(arg(q), arg(k), arg(v), kc, vc, pa, 1, rope, ap, layerOff))
+	ds := LaunchAttnDecode(arg(q), kc, vc, b.partial(c, ap), arg(dst), pa, ap, c.nCtx, layerOff)
+	b.run(ds[:]...)
 }

@@ -68,7 +68,7 @@ const wideWarps = 8
 var TargetKernels = map[string]Target{
 	"matvec": TargetMetal, "rms_norm": TargetMetal, "matmul": TargetMetal,
 	"matvec_wide": TargetCUDA, "rms_norm_wide": TargetCUDA, "matmul_wide": TargetCUDA,
-	"matvec_fused": TargetCUDA,
+	"matvec_fused": TargetCUDA, "rope_kv": TargetCUDA,
 }
 
 // LaunchMatVecFor is the decode matvec the backend runs on target tg: the wide kernel
@@ -215,4 +215,18 @@ func LaunchMatVecFused(t tensor.DType, w [3]Arg, rows [3]int, x, norm, res Arg, 
 		Args: []Arg{or(w[0]), or(w[1]), or(w[2]), x, or(norm), or(res), or(y[0]), or(y[1]), or(y[2]),
 			packArgs(int32(cols), int32(rows[0]), int32(rows[1]), int32(rows[2]), int32(flags), eps)},
 		Grid: [3]int{(n + wideWarps - 1) / wideWarps, ntok, 1}, Threads: [3]int{32 * wideWarps, 1, 1}}
+}
+
+// LaunchRopeKV rotates q (ap.NHead heads) and k (ap.NKVHead heads) in
+// place at positions pos and stores k and v into the F16 caches kc, vc, layerOff
+// elements in: rope, rope and kv_store in one kernel (rope_kv.metal), for ntok tokens.
+func LaunchRopeKV(q, k, v, kc, vc, pos Arg, ntok int, rp backend.RopeParams, ap backend.AttentionParams, layerOff int64) Dispatch {
+	neox := int32(0)
+	if rp.NeoX {
+		neox = 1
+	}
+	n := (ap.NHead+ap.NKVHead)*(rp.Dims/2) + ap.NKVHead*ap.HeadDim
+	return Dispatch{Kernel: "rope_kv", Args: []Arg{q, k, v, kc, vc, pos,
+		packArgs(int32(ap.NHead), int32(ap.NKVHead), int32(ap.HeadDim), int32(rp.Dims), rp.Base, neox, layerOff)},
+		Grid: [3]int{(n + 255) / 256, ntok, 1}, Threads: [3]int{256, 1, 1}}
 }

@@ -35,6 +35,7 @@ func TestLaunchMatchesPTX(t *testing.T) {
 		metal.LaunchArgmax(buf, buf, 1, 100),
 		metal.LaunchKVStore(buf, buf, buf, buf, buf, 3, 128, 4096),
 		metal.LaunchAttnPrefill(buf, buf, buf, buf, buf, 3, ap, 4096),
+		metal.LaunchRopeKV(buf, buf, buf, buf, buf, buf, 1, rp, ap, 4096),
 	}
 	dec := metal.LaunchAttnDecode(buf, buf, buf, buf, buf, buf, ap, 70, 4096)
 	ds = append(ds, dec[0], dec[1])

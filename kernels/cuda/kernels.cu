@@ -22,6 +22,7 @@
 #include "../norm.metal"
 #include "../argmax.metal"
 #include "../rope.metal"
+#include "../rope_kv.metal"
 #include "../elementwise.metal"
 #include "../kv.metal"
 #include "../attention.metal"
@@ -85,13 +86,20 @@ template <typename B> __device__ __forceinline__ void matvec_fused(
     float * y0, float * y1, float * y2, MatvecFusedArgs a) {
     __shared__ float4 xs[MVF_CHUNK / 4];
     __shared__ float part[MVW_WARPS];
-    matvec_fused_rows<B>(w0, w1, w2, x, nw, res, y0, y1, y2, a, GROUP_X, GROUP_Y, TID, LANE, SIMD_GROUP,
+    matvec_fused_rows<B>(w0, w1, w2, x, nw, res, y0, y1, y2, a.ncols, a.rows0, a.rows1, a.rows2, a.flags, a.eps,
+                         GROUP_X, GROUP_Y, TID, LANE, SIMD_GROUP,
                          (float *) xs, part);
 }
 PER_TYPE(matvec_fused, (const uchar * __restrict__ w0, const uchar * __restrict__ w1, const uchar * __restrict__ w2,
                         const float * __restrict__ x, const float * __restrict__ nw, const float * res,
                         float * y0, float * y1, float * y2, MatvecFusedArgs a),
          (w0, w1, w2, x, nw, res, y0, y1, y2, a))
+
+// RoPE of q and k and the KV store in one kernel: one thread per q pair, k pair and KV
+// element; grid = (ceil((q pairs + k pairs + kv_dim) / 256), tokens), 256 threads.
+KERNEL rope_kv(float * q, float * k, const float * v, half * kc, half * vc, const int * pos, RopeKVArgs a) {
+    rope_kv_one(q, k, v, kc, vc, pos, a.nhead, a.nkvhead, a.head_dim, a.dims, a.base, a.neox, a.layer_offset, GID_X, GID_Y);
+}
 
 // ---- single kernels ----
 

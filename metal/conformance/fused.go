@@ -146,3 +146,60 @@ func matvecFused(d metal.Device, t tensor.DType, mode string, rows [3]int, cols,
 	}
 	return b.result(nmse(got, want))
 }
+
+// ropeKVCases check rope_kv (CUDA's decode RoPE with the KV store) against the CPU's
+// Rope of q and of k and the values kv_store writes: whole and partial rotation (dims <
+// head_dim), NeoX pairs, two tokens at distant positions, the second layer's slice.
+func ropeKVCases() []Case {
+	var cs []Case
+	for _, c := range []struct {
+		hd, dims int
+		neox     bool
+	}{{64, 64, false}, {128, 64, false}, {128, 128, true}, {8, 8, false}} {
+		c := c
+		cs = append(cs, Case{"rope", fmt.Sprintf("rope_kv hd%d dims%d neox=%v", c.hd, c.dims, c.neox), 1e-7,
+			func(d metal.Device) (float64, error) { return ropeKV(d, c.hd, c.dims, c.neox) }})
+	}
+	return cs
+}
+
+func ropeKV(d metal.Device, hd, dims int, neox bool) (float64, error) {
+	r := rand.New(rand.NewPCG(12, uint64(hd*1000+dims)))
+	const nhead, nkv, ntok, nctx = 8, 2, 2, 400
+	kvDim := nkv * hd
+	q, k, v := randVec(r, ntok*nhead*hd), randVec(r, ntok*kvDim), randVec(r, ntok*kvDim)
+	pos := []int32{7, 399}
+	rp := backend.RopeParams{HeadDim: hd, Dims: dims, Base: 10000, NeoX: neox}
+	ap := backend.AttentionParams{NHead: nhead, NKVHead: nkv, HeadDim: hd}
+	b := &bufs{d: d}
+	defer b.release()
+	qb, kb := b.f32(q), b.f32(k)
+	kc, vc := b.zeros(2*2*nctx*kvDim), b.zeros(2*2*nctx*kvDim) // two layers
+	if err := b.exec(metal.LaunchRopeKV(qb, kb, b.f32(v), kc, vc, b.i32(pos), ntok, rp, ap, int64(nctx*kvDim))); err != nil {
+		return 0, err
+	}
+	got := append(b.floats(qb, len(q)), b.floats(kb, len(k))...)
+	kraw, vraw := b.bytes(kc, 2*2*nctx*kvDim), b.bytes(vc, 2*2*nctx*kvDim)
+	// the CPU: rope q and k, then the F16 values kv_store writes at the positions
+	qa, ka := ref.Activation(ntok, nhead*hd), ref.Activation(ntok, kvDim)
+	ref.Write(qa, q)
+	ref.Write(ka, k)
+	rp.NHead = nhead
+	ref.Rope(qa, pos, rp)
+	rp.NHead = nkv
+	ref.Rope(ka, pos, rp)
+	want := make([]float32, len(q)+len(k))
+	ref.Read(qa, want[:len(q)])
+	ref.Read(ka, want[len(q):])
+	krot := want[len(q):]
+	for t := 0; t < ntok; t++ {
+		for e := 0; e < kvDim; e++ {
+			off := 2 * (nctx*kvDim + int(pos[t])*kvDim + e)
+			kg := tensor.FP16ToFP32(uint16(kraw[off]) | uint16(kraw[off+1])<<8)
+			vg := tensor.FP16ToFP32(uint16(vraw[off]) | uint16(vraw[off+1])<<8)
+			got = append(got, kg, vg)
+			want = append(want, tensor.FP16ToFP32(tensor.FP32ToFP16(krot[t*kvDim+e])), tensor.FP16ToFP32(tensor.FP32ToFP16(v[t*kvDim+e])))
+		}
+	}
+	return b.result(nmse(got, want))
+}

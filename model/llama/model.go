@@ -302,12 +302,8 @@ func (s *State) forwardBatch(ctx context.Context, tokens, pos []int32) error {
 		gate, up, ffn := sc.vgate, sc.vup, sc.vffn
 		// attention
 		b.NormMatMul([3]backend.Tensor{q, k, vv}, [3]backend.Tensor{l.Wq, l.Wk, l.Wv}, x, l.AttnNorm, m.RMSEps, xn)
-		rope.NHead = m.NHead
-		b.Rope(q, pos, rope)
-		rope.NHead = m.NKVHead
-		b.Rope(k, pos, rope)
 		ap.Layer = li
-		b.Attention(att, q, k, vv, sc.cache, pos, ap)
+		b.RopeAttention(att, q, k, vv, sc.cache, pos, rope, ap)
 		b.MatMulAdd(x, l.Wo, att, o)
 		// feed-forward
 		b.NormSwiGLU(gate, l.Gate, l.Up, x, l.FFNNorm, m.RMSEps, xn, up)
