@@ -14,6 +14,9 @@
 // (8) per threadgroup, the same wide_dot<B> per type; but x is staged in threadgroup
 // memory once per threadgroup (MVF_CHUNK floats at a time, so any row length fits)
 // instead of every SIMD group reading all of x from device memory for its one row.
+// x rows of a multiple of 4 floats are 16-byte aligned (whole buffers, rows of 16k
+// bytes) and staged in float4s; float weight rows of another length longer than a
+// chunk are not run here (their chunks would not be aligned): FusedMaxUnalignedCols.
 
 #define MVF_CHUNK 4096   // floats of x staged at a time: 16 KiB of threadgroup memory
 
@@ -62,10 +65,25 @@ inline void matvec_fused_rows(device const uchar * w0, device const uchar * w1, 
         if (c0 > 0) {
             threadgroup_barrier(mem_flags::mem_threadgroup);   // the last chunk is consumed
         }
-        for (int i = tid; i < n; i += 32 * MVW_WARPS) {
-            float v = xt[c0 + i];
-            ss += v * v;
-            xs[i] = norm ? v * nw[c0 + i] : v;
+        if (ncols % 4 == 0) {   // x and nw rows 16-byte aligned: float4s, issued together
+            #pragma clang loop unroll_count(4)
+            for (int i = 4 * tid; i < n; i += 4 * 32 * MVW_WARPS) {
+                float4 v = *(device const float4 *) (xt + c0 + i);
+                ss += v[0] * v[0] + v[1] * v[1] + v[2] * v[2] + v[3] * v[3];
+                if (norm) {
+                    float4 g = *(device const float4 *) (nw + c0 + i);
+                    for (int j = 0; j < 4; j++) {
+                        v[j] *= g[j];
+                    }
+                }
+                *(threadgroup float4 *) (xs + i) = v;
+            }
+        } else {
+            for (int i = tid; i < n; i += 32 * MVW_WARPS) {
+                float v = xt[c0 + i];
+                ss += v * v;
+                xs[i] = norm ? v * nw[c0 + i] : v;
+            }
         }
         threadgroup_barrier(mem_flags::mem_threadgroup);
         if (active) {
