@@ -28,7 +28,8 @@ func (d *targetRecorder) Info() metal.Info {
 // get_rows, 7 kernels a layer (q/k/v with their RMSNorm; RoPE of q and k with the KV
 // store; attention's two; o with the residual; gate/up with RMSNorm and SwiGLU; down
 // with the residual), the output projection with its RMSNorm, and argmax — 17 a layer
-// before the fusion. On Metal the step keeps one kernel per op.
+// before the fusion. On Metal the step keeps one kernel per op. Consecutive steps record
+// the same dispatches on both targets.
 func TestDecodeStepDispatchCount(t *testing.T) {
 	for _, c := range []struct {
 		target   metal.Target
@@ -64,6 +65,20 @@ func TestDecodeStepDispatchCount(t *testing.T) {
 				names = append(names, x.Kernel)
 			}
 			t.Errorf("target %d: %d dispatches a decode step, want %d (%d a layer + %d): %v", c.target, got, want, c.perLayer, c.fixed, names)
+		}
+		// the next step records the same dispatches (one CUDA graph replays them)
+		first := d.syncs[0]
+		d.syncs = nil
+		if _, _, err = st.Forward(ctx, []int32{tok}, []int32{4}, llama.Argmax); err != nil {
+			t.Fatal(err)
+		}
+		if len(d.syncs) != 1 || len(d.syncs[0]) != len(first) {
+			t.Fatalf("target %d: the next decode step is %d syncs", c.target, len(d.syncs))
+		}
+		for j := range first {
+			if diff := sameDispatch(first[j], d.syncs[0][j]); diff != "" {
+				t.Errorf("target %d: decode steps at 3 and 4, dispatch %d: %s", c.target, j, diff)
+			}
 		}
 	}
 }
