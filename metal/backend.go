@@ -3,6 +3,7 @@ package metal
 import (
 	"encoding/binary"
 	"fmt"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -22,6 +23,7 @@ import (
 type Backend struct {
 	dev    Device
 	target Target // the device's kind, for the Launch*For choices
+	fuse   bool   // CUDA's fused decode kernels (metal/fused.go); INFERNO_CUDA_FUSE=0 turns them off
 	// bytes allocated, by purpose, for the log lines and the memory plan
 	weightBytes, kvBytes, scratchBytes atomic.Int64
 	errMu                              sync.Mutex
@@ -60,6 +62,7 @@ func NewBackend(d Device) *Backend {
 	if d != nil {
 		b.target = d.Info().Target
 	}
+	b.fuse = b.target == TargetCUDA && os.Getenv("INFERNO_CUDA_FUSE") != "0"
 	return b
 }
 

@@ -15,9 +15,10 @@ func (b *Backend) fusable(x backend.Tensor) bool {
 	return b.oneTokenOnCUDA(x) && (x.Cols()%4 == 0 || x.Cols() <= FusedMaxUnalignedCols)
 }
 
-// oneTokenOnCUDA says whether x is one token's row on the CUDA target: a decode step.
+// oneTokenOnCUDA says whether x is one token's row on the CUDA target, fusion on: a
+// decode step.
 func (b *Backend) oneTokenOnCUDA(x backend.Tensor) bool {
-	return b.target == TargetCUDA && x.Rows() == 1
+	return b.fuse && x.Rows() == 1
 }
 
 func (b *Backend) NormMatMul(dst, w [3]backend.Tensor, x, norm backend.Tensor, eps float32, xn backend.Tensor) {

@@ -28,14 +28,16 @@ func (d *targetRecorder) Info() metal.Info {
 // get_rows, 7 kernels a layer (q/k/v with their RMSNorm; RoPE of q and k with the KV
 // store; attention's two; o with the residual; gate/up with RMSNorm and SwiGLU; down
 // with the residual), the output projection with its RMSNorm, and argmax — 17 a layer
-// before the fusion. On Metal the step keeps one kernel per op. Consecutive steps record
-// the same dispatches on both targets.
+// before the fusion. On Metal, and on CUDA with INFERNO_CUDA_FUSE=0, the step keeps one
+// kernel per op. Consecutive steps record the same dispatches.
 func TestDecodeStepDispatchCount(t *testing.T) {
 	for _, c := range []struct {
 		target   metal.Target
+		fuse     string // INFERNO_CUDA_FUSE
 		perLayer int
 		fixed    int
-	}{{metal.TargetCUDA, 7, 3}, {metal.TargetMetal, 17, 4}} {
+	}{{metal.TargetCUDA, "", 7, 3}, {metal.TargetMetal, "", 17, 4}, {metal.TargetCUDA, "0", 17, 4}} {
+		t.Setenv("INFERNO_CUDA_FUSE", c.fuse)
 		d := &targetRecorder{stepRecorder: stepRecorder{SimDevice: simBackend(t).Device().(*metal.SimDevice)}, target: c.target}
 		m, err := llama.Load(metal.NewBackend(d), open(t, refdata.Path(t, "models", "stories260K.gguf")))
 		if err != nil {
@@ -58,7 +60,7 @@ func TestDecodeStepDispatchCount(t *testing.T) {
 			t.Fatalf("target %d: a decode step is %d syncs, want 1", c.target, len(d.syncs))
 		}
 		got, want := len(d.syncs[0]), c.perLayer*m.NLayer+c.fixed
-		t.Logf("target %d: %d dispatches for %d layers", c.target, got, m.NLayer)
+		t.Logf("target %d, INFERNO_CUDA_FUSE=%q: %d dispatches for %d layers", c.target, c.fuse, got, m.NLayer)
 		if got != want {
 			var names []string
 			for _, x := range d.syncs[0] {
