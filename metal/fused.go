@@ -9,8 +9,8 @@ import "github.com/inferno-go/inferno/backend"
 // q and k with the KV-cache store. Elsewhere — Metal, batches of several tokens — they
 // record the dispatches of their composition, as before.
 
-// fusable says whether the products of x by weights ws run as matvec_fused: CUDA, one
-// token, and float rows it can read in vectors (FusedMaxUnalignedCols).
+// fusable says whether products with x run as matvec_fused: one token on CUDA, and
+// rows it can read in aligned chunks (FusedMaxUnalignedCols).
 func (b *Backend) fusable(x backend.Tensor) bool {
 	return b.oneTokenOnCUDA(x) && (x.Cols()%4 == 0 || x.Cols() <= FusedMaxUnalignedCols)
 }
