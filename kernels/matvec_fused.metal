@@ -18,7 +18,7 @@
 // bytes) and staged in float4s; float weight rows of another length longer than a
 // chunk are not run here (their chunks would not be aligned): FusedMaxUnalignedCols.
 
-#define MVF_CHUNK 4096   // floats of x staged at a time: 16 KiB of threadgroup memory
+#define MVF_CHUNK 6144   // floats of x staged at a time: 24 KiB of threadgroup memory
 
 #define MVF_NORM 1
 #define MVF_RESIDUAL 2

@@ -192,7 +192,7 @@ const (
 
 // FusedMaxUnalignedCols is matvec_fused's x chunk (MVF_CHUNK): rows of float weights
 // (F32, F16) longer than this must be a multiple of 4 long (the chunks' vector loads).
-const FusedMaxUnalignedCols = 4096
+const FusedMaxUnalignedCols = 6144
 
 // LaunchMatVecFused: y[m] = W[m] x' for the weights m with rows[m] > 0, all of type t
 // and cols long, for ntok tokens; x' = rmsnorm(x) * norm with FusedNorm (eps), y[0] =

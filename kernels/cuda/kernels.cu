@@ -77,7 +77,7 @@ PER_TYPE(matmul_wide, (const uchar * __restrict__ w, const float * __restrict__ 
 // ---- decode fusion (matvec_fused.metal) ----
 
 // matvec_fused_<type>: as matvec_wide (8 warps, a warp per output row), grid =
-// (ceil(output rows / 8), tokens), 256 threads; x staged in 16 KiB (+ 32 bytes) of static
+// (ceil(output rows / 8), tokens), 256 threads; x staged in 24 KiB (+ 32 bytes) of static
 // shared memory. W, x and the norm weight are read-only (ld.global.nc); res and y0 may
 // be one buffer (the residual in place), so neither is restrict.
 template <typename B> __device__ __forceinline__ void matvec_fused(
