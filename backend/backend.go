@@ -86,10 +86,11 @@ type Backend interface {
 	NormSwiGLU(dst, gate, up, x, norm Tensor, eps float32, xn, u Tensor)
 	// MatMulAdd: MatMul(tmp, w, x), then Add(dst, dst, tmp): dst += W x.
 	MatMulAdd(dst, w, x, tmp Tensor)
-	// RopeAttention: Rope(q, pos, rope) with ap.NHead heads, Rope(k, pos, rope) with
-	// ap.NKVHead heads (rope.NHead is not read), then Attention(dst, q, k, v, cache, pos,
-	// ap); q and k are left rotated.
-	RopeAttention(dst, q, k, v Tensor, cache KVCache, pos []int32, rope RopeParams, ap AttentionParams)
+	// NormAttention: NormMatMul(qkv, w, x, norm, eps, xn) with w = q, k, v weights; Rope
+	// of q (qkv[0]) with ap.NHead heads and of k (qkv[1]) with ap.NKVHead heads (rope.NHead
+	// is not read); then Attention(dst, q, k, v, cache, pos, ap). qkv and xn are scratch.
+	NormAttention(dst, x, norm Tensor, eps float32, w, qkv [3]Tensor, xn Tensor,
+		cache KVCache, pos []int32, rope RopeParams, ap AttentionParams)
 
 	// NewKVCache allocates a cache for nLayer layers and nCtx positions.
 	NewKVCache(nLayer, nCtx, kvDim int, f16 bool) KVCache

@@ -28,11 +28,13 @@ func MatMulAdd(b Backend, dst, w, x, tmp Tensor) {
 	b.Add(dst, dst, tmp)
 }
 
-// RopeAttention is Backend.RopeAttention composed of Rope and Attention.
-func RopeAttention(b Backend, dst, q, k, v Tensor, cache KVCache, pos []int32, rope RopeParams, ap AttentionParams) {
+// NormAttention is Backend.NormAttention composed of NormMatMul, Rope and Attention.
+func NormAttention(b Backend, dst, x, norm Tensor, eps float32, w, qkv [3]Tensor, xn Tensor,
+	cache KVCache, pos []int32, rope RopeParams, ap AttentionParams) {
+	b.NormMatMul(qkv, w, x, norm, eps, xn)
 	rope.NHead = ap.NHead
-	b.Rope(q, pos, rope)
+	b.Rope(qkv[0], pos, rope)
 	rope.NHead = ap.NKVHead
-	b.Rope(k, pos, rope)
-	b.Attention(dst, q, k, v, cache, pos, ap)
+	b.Rope(qkv[1], pos, rope)
+	b.Attention(dst, qkv[0], qkv[1], qkv[2], cache, pos, ap)
 }

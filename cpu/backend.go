@@ -332,6 +332,7 @@ func (b *Backend) NormSwiGLU(dst, gate, up, x, norm backend.Tensor, eps float32,
 
 func (b *Backend) MatMulAdd(dst, w, x, tmp backend.Tensor) { backend.MatMulAdd(b, dst, w, x, tmp) }
 
-func (b *Backend) RopeAttention(dst, q, k, v backend.Tensor, cache backend.KVCache, pos []int32, rope backend.RopeParams, ap backend.AttentionParams) {
-	backend.RopeAttention(b, dst, q, k, v, cache, pos, rope, ap)
+func (b *Backend) NormAttention(dst, x, norm backend.Tensor, eps float32, w, qkv [3]backend.Tensor, xn backend.Tensor,
+	cache backend.KVCache, pos []int32, rope backend.RopeParams, ap backend.AttentionParams) {
+	backend.NormAttention(b, dst, x, norm, eps, w, qkv, xn, cache, pos, rope, ap)
 }

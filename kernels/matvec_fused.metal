@@ -9,7 +9,11 @@
 //   * with MVF_RESIDUAL, y0 = res + W0 x' (res may be y0: each element is read and
 //     then written by the one lane that owns its row);
 //   * with MVF_SWIGLU, y0 = silu(W0 x') * (W1 x'): a SIMD group computes row i of both
-//     (the gate and up projections, rows0 = rows1), nothing else is written.
+//     (the gate and up projections, rows0 = rows1), nothing else is written;
+//   * with MVF_ROPE_KV, each W_m has a role (roles, 4 bits each): q's and k's rows are
+//     RoPE-rotated (adjacent pairs, as rope without NeoX: a pair is two SIMD groups of
+//     one threadgroup, exchanging their sums through threadgroup memory), and k's and
+//     v's rows are also stored into the F16 KV cache at pos[tok], as kv_store would.
 // Work split as matvec_wide's (matvec.metal): one SIMD group per output row, MVW_WARPS
 // (8) per threadgroup, the same wide_dot<B> per type; but x is staged in threadgroup
 // memory once per threadgroup (MVF_CHUNK floats at a time, so any row length fits)
@@ -23,22 +27,33 @@
 #define MVF_NORM 1
 #define MVF_RESIDUAL 2
 #define MVF_SWIGLU 4
+#define MVF_ROPE_KV 8
+
+#define MVF_ROLE_Q 1   // rotated
+#define MVF_ROLE_K 2   // rotated, stored into kc
+#define MVF_ROLE_V 3   // stored into vc
 
 struct MatvecFusedArgs {
     int ncols;                // K, the same for every W
     int rows0, rows1, rows2;  // rows of W0, W1, W2 (0: not used)
     int flags;                // MVF_*
     float eps;                // RMSNorm's, with MVF_NORM
+    int roles;                // with MVF_ROPE_KV: W_m's role (MVF_ROLE_*) in bits 4m..4m+3
+    int head_dim, rope_dims;  // RoPE: rows of head_dim, the first rope_dims of each rotated
+    float rope_base;
+    long layer_offset;        // elements to this layer's slice of the KV cache
 };
 
 // Shared with CUDA: threadgroup group (8 output rows) for token tok. xs holds
-// MVF_CHUNK floats (16-byte aligned), part MVW_WARPS. Every thread reaches every
+// MVF_CHUNK floats (16-byte aligned), part 2 MVW_WARPS. Every thread reaches every
 // barrier: SIMD groups past the last row stage x and sum x² with the others.
 template <typename B>
 inline void matvec_fused_rows(device const uchar * w0, device const uchar * w1, device const uchar * w2,
                               device const float * x, device const float * nw, device const float * res,
                               device float * y0, device float * y1, device float * y2,
+                              device half * kc, device half * vc, device const int * pos,
                               int ncols, int rows0, int rows1, int rows2, int flags, float eps,
+                              int roles, int head_dim, int rope_dims, float rope_base, long layer_offset,
                               int group, int tok, int tid, int lane, int sg,
                               threadgroup float * xs, threadgroup float * part) {
     bool swiglu = (flags & MVF_SWIGLU) != 0, norm = (flags & MVF_NORM) != 0;
@@ -46,13 +61,13 @@ inline void matvec_fused_rows(device const uchar * w0, device const uchar * w1, 
     // the weight matrix, output and row this SIMD group computes
     device const uchar * w = w0;
     device float * y = y0;
-    int nrows = rows0;
+    int nrows = rows0, m = 0;
     if (!swiglu && r >= rows0) {
         r -= rows0;
-        w = w1, y = y1, nrows = rows1;
+        w = w1, y = y1, nrows = rows1, m = 1;
         if (r >= rows1) {
             r -= rows1;
-            w = w2, y = y2, nrows = rows2;
+            w = w2, y = y2, nrows = rows2, m = 2;
         }
     }
     bool active = r < nrows;
@@ -107,22 +122,40 @@ inline void matvec_fused_rows(device const uchar * w0, device const uchar * w1, 
         }
         scale = 1.0f / sqrt(tot / float(ncols) + eps);
     }
-    if (!active) {
-        return;
-    }
-    s = simd_sum(s) * scale;
+    s = simd_sum(s) * scale;   // (0 in SIMD groups past the last row)
     if (swiglu) {
         su = simd_sum(su) * scale;
     }
-    if (lane == 0) {
-        long o = (long) tok * nrows + r;
-        if (swiglu) {
-            y[o] = s / (1.0f + exp(-s)) * su;
-        } else if ((flags & MVF_RESIDUAL) != 0) {
-            y[o] = res[o] + s;
-        } else {
-            y[o] = s;
+    int role = (flags & MVF_ROPE_KV) != 0 ? (roles >> (4 * m)) & 15 : 0;
+    if ((flags & MVF_ROPE_KV) != 0) {
+        // rows 2i and 2i+1 of q or k (their matrices start at even rows) are SIMD groups
+        // sg and sg ^ 1 of one threadgroup; rotated as rope_pair does
+        if (lane == 0) {
+            part[MVW_WARPS + sg] = s;
         }
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        int j = r % head_dim;
+        if (active && (role == MVF_ROLE_Q || role == MVF_ROLE_K) && j < rope_dims) {
+            float other = part[MVW_WARPS + (sg ^ 1)];
+            float theta = float(pos[tok]) * pow(rope_base, -2.0f * float(j / 2) / float(rope_dims));
+            float c = cos(theta), sn = sin(theta);
+            s = j % 2 == 0 ? s * c - other * sn : other * sn + s * c;
+        }
+    }
+    if (!active || lane != 0) {
+        return;
+    }
+    long o = (long) tok * nrows + r;
+    if (swiglu) {
+        y[o] = s / (1.0f + exp(-s)) * su;
+    } else if ((flags & MVF_RESIDUAL) != 0) {
+        y[o] = res[o] + s;
+    } else {
+        y[o] = s;
+    }
+    if (role == MVF_ROLE_K || role == MVF_ROLE_V) {
+        device half * cache = role == MVF_ROLE_K ? kc : vc;
+        cache[layer_offset + (long) pos[tok] * nrows + r] = half(s);
     }
 }
 
@@ -137,15 +170,18 @@ kernel void matvec_fused(device const uchar * w0 [[buffer(0)]],
                          device float * y0 [[buffer(6)]],
                          device float * y1 [[buffer(7)]],
                          device float * y2 [[buffer(8)]],
-                         constant MatvecFusedArgs & a [[buffer(9)]],
+                         device half * kc [[buffer(9)]],
+                         device half * vc [[buffer(10)]],
+                         device const int * pos [[buffer(11)]],
+                         constant MatvecFusedArgs & a [[buffer(12)]],
                          uint3 tgpig [[threadgroup_position_in_grid]],
                          ushort tiitg [[thread_index_in_threadgroup]],
                          ushort tiisg [[thread_index_in_simdgroup]],
                          ushort sgitg [[simdgroup_index_in_threadgroup]]) {
     threadgroup float4 xs[MVF_CHUNK / 4];
-    threadgroup float part[MVW_WARPS];
-    matvec_fused_rows<B>(w0, w1, w2, x, nw, res, y0, y1, y2, a.ncols, a.rows0, a.rows1, a.rows2, a.flags, a.eps,
-                         tgpig.x, tgpig.y, tiitg, tiisg, sgitg,
+    threadgroup float part[2 * MVW_WARPS];
+    matvec_fused_rows<B>(w0, w1, w2, x, nw, res, y0, y1, y2, kc, vc, pos, a.ncols, a.rows0, a.rows1, a.rows2, a.flags, a.eps,
+                         a.roles, a.head_dim, a.rope_dims, a.rope_base, a.layer_offset, tgpig.x, tgpig.y, tiitg, tiisg, sgitg,
                          (threadgroup float *) xs, part);
 }
 #endif

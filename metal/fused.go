@@ -2,11 +2,12 @@ package metal
 
 import "github.com/inferno-go/inferno/backend"
 
-// The fused decode ops (backend.Backend's NormMatMul, NormSwiGLU, MatMulAdd,
-// RopeAttention). On CUDA a single token runs matvec_fused (kernels/matvec_fused.metal):
-// RMSNorm inside the products, q/k/v (or gate/up with SwiGLU) in one launch, the
-// residual added in the product's epilogue; and rope_kv (kernels/rope_kv.metal): RoPE of
-// q and k with the KV-cache store. Elsewhere — Metal, batches of several tokens — they
+// The fused decode ops (backend.Backend's NormMatMul, NormAttention, NormSwiGLU,
+// MatMulAdd). On CUDA a single token runs matvec_fused (kernels/matvec_fused.metal):
+// RMSNorm inside the products, q/k/v (or gate/up with SwiGLU) in one launch, RoPE and the
+// KV-cache store in the q/k/v launch's epilogue, the residual added in the product's;
+// with NeoX RoPE, rope_kv (kernels/rope_kv.metal) rotates and stores after the
+// products. Elsewhere — Metal, batches of several tokens, INFERNO_CUDA_FUSE=0 — they
 // record the dispatches of their composition, as before.
 
 // fusable says whether products with x run as matvec_fused: one token on CUDA, and
@@ -26,25 +27,53 @@ func (b *Backend) NormMatMul(dst, w [3]backend.Tensor, x, norm backend.Tensor, e
 		backend.NormMatMul(b, dst, w, x, norm, eps, xn)
 		return
 	}
-	// one launch per weight type (Q4_K_M's attn_v is Q6_K), each normalizing x itself
+	b.normMatMul(dst, w, x, norm, eps, [3]int{}, MatVecFused{})
+}
+
+// normMatMul records NormMatMul as one matvec_fused launch per weight type (Q4_K_M's
+// attn_v is Q6_K), each normalizing x itself; with roles (FusedRopeKV), rope carries the
+// RoPE and cache fields.
+func (b *Backend) normMatMul(dst, w [3]backend.Tensor, x, norm backend.Tensor, eps float32, roles [3]int, rope MatVecFused) {
 	var done [3]bool
 	for i := range w {
 		if w[i] == nil || done[i] {
 			continue
 		}
-		t := w[i].DType()
-		var wa, ya [3]Arg
-		var rows [3]int
+		f := rope
+		f.Type, f.X, f.Norm, f.Eps, f.Cols, f.Tokens = w[i].DType(), arg(x), arg(norm), eps, x.Cols(), 1
+		f.Flags |= FusedNorm
 		n := 0
 		for j := i; j < len(w); j++ {
-			if w[j] != nil && !done[j] && w[j].DType() == t {
-				wa[n], ya[n], rows[n] = arg(w[j]), arg(dst[j]), w[j].Rows()
+			if w[j] != nil && !done[j] && w[j].DType() == f.Type {
+				f.W[n], f.Y[n], f.Rows[n], f.Roles[n] = arg(w[j]), arg(dst[j]), w[j].Rows(), roles[j]
 				done[j] = true
 				n++
 			}
 		}
-		b.run(LaunchMatVecFused(t, wa, rows, arg(x), arg(norm), Arg{}, ya, x.Cols(), 1, FusedNorm, eps))
+		b.run(LaunchMatVecFused(f))
 	}
+}
+
+func (b *Backend) NormAttention(dst, x, norm backend.Tensor, eps float32, w, qkv [3]backend.Tensor, xn backend.Tensor,
+	cache backend.KVCache, pos []int32, rope backend.RopeParams, ap backend.AttentionParams) {
+	if !b.fusable(x) || b.failed() {
+		backend.NormAttention(b, dst, x, norm, eps, w, qkv, xn, cache, pos, rope, ap)
+		return
+	}
+	c := cache.(*KVCache)
+	layerOff := int64(ap.Layer) * int64(c.nCtx) * int64(ap.NKVHead*ap.HeadDim)
+	kc, vc, pa := Arg{Buf: c.k}, Arg{Buf: c.v}, b.upload(&b.pos, pos)
+	q, k, v := qkv[0], qkv[1], qkv[2]
+	if rope.NeoX { // pairs half a head apart: rotated after the products
+		b.normMatMul(qkv, w, x, norm, eps, [3]int{}, MatVecFused{})
+		b.run(LaunchRopeKV(arg(q), arg(k), arg(v), kc, vc, pa, 1, rope, ap, layerOff))
+	} else {
+		rope.HeadDim = ap.HeadDim
+		b.normMatMul(qkv, w, x, norm, eps, [3]int{FusedRoleQ, FusedRoleK, FusedRoleV},
+			MatVecFused{Flags: FusedRopeKV, Rope: rope, KC: kc, VC: vc, Pos: pa, LayerOff: layerOff})
+	}
+	ds := LaunchAttnDecode(arg(q), kc, vc, b.partial(c, ap), arg(dst), pa, ap, c.nCtx, layerOff)
+	b.run(ds[:]...)
 }
 
 func (b *Backend) NormSwiGLU(dst, gate, up, x, norm backend.Tensor, eps float32, xn, u backend.Tensor) {
@@ -55,8 +84,8 @@ func (b *Backend) NormSwiGLU(dst, gate, up, x, norm backend.Tensor, eps float32,
 		b.NormMatMul([3]backend.Tensor{dst, u}, [3]backend.Tensor{gate, up}, x, norm, eps, xn)
 		b.SwiGLU(dst, dst, u)
 	default:
-		b.run(LaunchMatVecFused(gate.DType(), [3]Arg{arg(gate), arg(up)}, [3]int{gate.Rows(), up.Rows()},
-			arg(x), arg(norm), Arg{}, [3]Arg{arg(dst)}, x.Cols(), 1, FusedNorm|FusedSwiGLU, eps))
+		b.run(LaunchMatVecFused(MatVecFused{Type: gate.DType(), W: [3]Arg{arg(gate), arg(up)}, Rows: [3]int{gate.Rows(), up.Rows()},
+			X: arg(x), Norm: arg(norm), Eps: eps, Y: [3]Arg{arg(dst)}, Cols: x.Cols(), Tokens: 1, Flags: FusedNorm | FusedSwiGLU}))
 	}
 }
 
@@ -65,19 +94,6 @@ func (b *Backend) MatMulAdd(dst, w, x, tmp backend.Tensor) {
 		backend.MatMulAdd(b, dst, w, x, tmp)
 		return
 	}
-	b.run(LaunchMatVecFused(w.DType(), [3]Arg{arg(w)}, [3]int{w.Rows()}, arg(x), Arg{}, arg(dst), [3]Arg{arg(dst)},
-		x.Cols(), 1, FusedResidual, 0))
-}
-
-func (b *Backend) RopeAttention(dst, q, k, v backend.Tensor, cache backend.KVCache, pos []int32, rope backend.RopeParams, ap backend.AttentionParams) {
-	if !b.oneTokenOnCUDA(q) || b.failed() {
-		backend.RopeAttention(b, dst, q, k, v, cache, pos, rope, ap)
-		return
-	}
-	c := cache.(*KVCache)
-	layerOff := int64(ap.Layer) * int64(c.nCtx) * int64(ap.NKVHead*ap.HeadDim)
-	kc, vc, pa := Arg{Buf: c.k}, Arg{Buf: c.v}, b.upload(&b.pos, pos)
-	b.run(LaunchRopeKV(arg(q), arg(k), arg(v), kc, vc, pa, 1, rope, ap, layerOff))
-	ds := LaunchAttnDecode(arg(q), kc, vc, b.partial(c, ap), arg(dst), pa, ap, c.nCtx, layerOff)
-	b.run(ds[:]...)
+	b.run(LaunchMatVecFused(MatVecFused{Type: w.DType(), W: [3]Arg{arg(w)}, Rows: [3]int{w.Rows()}, X: arg(x),
+		Res: arg(dst), Y: [3]Arg{arg(dst)}, Cols: x.Cols(), Tokens: 1, Flags: FusedResidual}))
 }

@@ -25,10 +25,10 @@ func (d *targetRecorder) Info() metal.Info {
 }
 
 // TestDecodeStepDispatchCount: a decode step of stories260K on the CUDA target is
-// get_rows, 7 kernels a layer (q/k/v with their RMSNorm; RoPE of q and k with the KV
-// store; attention's two; o with the residual; gate/up with RMSNorm and SwiGLU; down
-// with the residual), the output projection with its RMSNorm, and argmax — 17 a layer
-// before the fusion. On Metal, and on CUDA with INFERNO_CUDA_FUSE=0, the step keeps one
+// get_rows, 6 kernels a layer (q/k/v with their RMSNorm, RoPE and the KV store;
+// attention's two; o with the residual; gate/up with RMSNorm and SwiGLU; down with the
+// residual), the output projection with its RMSNorm, and argmax — 17 a layer before the
+// fusion. On Metal, and on CUDA with INFERNO_CUDA_FUSE=0, the step keeps one
 // kernel per op. Consecutive steps record the same dispatches.
 func TestDecodeStepDispatchCount(t *testing.T) {
 	for _, c := range []struct {
@@ -36,7 +36,7 @@ func TestDecodeStepDispatchCount(t *testing.T) {
 		fuse     string // INFERNO_CUDA_FUSE
 		perLayer int
 		fixed    int
-	}{{metal.TargetCUDA, "", 7, 3}, {metal.TargetMetal, "", 17, 4}, {metal.TargetCUDA, "0", 17, 4}} {
+	}{{metal.TargetCUDA, "", 6, 3}, {metal.TargetMetal, "", 17, 4}, {metal.TargetCUDA, "0", 17, 4}} {
 		t.Setenv("INFERNO_CUDA_FUSE", c.fuse)
 		d := &targetRecorder{stepRecorder: stepRecorder{SimDevice: simBackend(t).Device().(*metal.SimDevice)}, target: c.target}
 		m, err := llama.Load(metal.NewBackend(d), open(t, refdata.Path(t, "models", "stories260K.gguf")))
@@ -88,8 +88,9 @@ func TestDecodeStepDispatchCount(t *testing.T) {
 // TestFusedDecodeLogits: decode steps through the fused kernels (the CUDA target on the
 // simulator) give logits within NMSE 2e-3 of the CPU backend's, for every qmini file
 // (every weight type, and the mixes whose projections differ in type: Q4_K_M's attn_v
-// is Q6_K); the same tokens are fed to both, and the steps dispatch matvec_fused and
-// rope_kv, never the separate RMSNorm, matvec, add, RoPE or KV store.
+// is Q6_K; and one file with NeoX RoPE, whose steps run rope_kv); the same tokens are
+// fed to both, and the steps dispatch matvec_fused, never the separate RMSNorm, matvec,
+// add, RoPE or KV store.
 func TestFusedDecodeLogits(t *testing.T) {
 	sd := simBackend(t).Device().(*metal.SimDevice)
 	c := cpu.New(2)
@@ -99,7 +100,10 @@ func TestFusedDecodeLogits(t *testing.T) {
 		t.Fatal("no qmini files")
 	}
 	ctx := context.Background()
+	// and one file once more as if its RoPE were NeoX's (CUDA: rope_kv after the products)
+	files = append(files, filepath.Join(refdata.Path(t, "models", "qmini"), "qmini-Q8_0.gguf#neox"))
 	for _, path := range files {
+		path, neox := strings.CutSuffix(path, "#neox")
 		name := strings.TrimSuffix(filepath.Base(path), ".gguf")
 		f := open(t, path)
 		mc, err := llama.Load(c, f)
@@ -110,6 +114,10 @@ func TestFusedDecodeLogits(t *testing.T) {
 		mg, err := llama.Load(metal.NewBackend(d), f)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if neox {
+			name += " (NeoX RoPE)"
+			mc.RopeNeoX, mg.RopeNeoX = true, true
 		}
 		var states [2]*llama.State
 		for i, m := range []*llama.Model{mc, mg} {
@@ -146,8 +154,8 @@ func TestFusedDecodeLogits(t *testing.T) {
 				t.Errorf("%s: a decode step dispatched %s", name, k)
 			}
 		}
-		if fused == 0 || !d.kernels["rope_kv"] {
-			t.Errorf("%s: matvec_fused or rope_kv not dispatched: %v", name, d.kernels)
+		if fused == 0 || d.kernels["rope_kv"] != neox {
+			t.Errorf("%s: matvec_fused not dispatched, or rope_kv where RoPE is not NeoX's or not where it is: %v", name, d.kernels)
 		}
 	}
 }

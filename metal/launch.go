@@ -183,38 +183,68 @@ func LaunchAttnPrefill(q, kc, vc, o, pos Arg, nq int, p backend.AttentionParams,
 // ---- decode fusion (kernels/matvec_fused.metal) ----
 
 // Fused* are matvec_fused's flags (MVF_*): RMSNorm x first, add a residual, write
-// silu(W0 x) * (W1 x).
+// silu(W0 x) * (W1 x), rotate q and k and store k and v into the KV cache.
 const (
 	FusedNorm     = 1
 	FusedResidual = 2
 	FusedSwiGLU   = 4
+	FusedRopeKV   = 8
+)
+
+// FusedRole* are the weights' roles with FusedRopeKV (MVF_ROLE_*).
+const (
+	FusedRoleQ = 1 // rows rotated
+	FusedRoleK = 2 // rows rotated and stored into the K cache
+	FusedRoleV = 3 // rows stored into the V cache
 )
 
 // FusedMaxUnalignedCols is matvec_fused's x chunk (MVF_CHUNK): rows of float weights
 // (F32, F16) longer than this must be a multiple of 4 long (the chunks' vector loads).
 const FusedMaxUnalignedCols = 6144
 
-// LaunchMatVecFused: y[m] = W[m] x' for the weights m with rows[m] > 0, all of type t
-// and cols long, for ntok tokens; x' = rmsnorm(x) * norm with FusedNorm (eps), y[0] =
-// res + W[0] x' with FusedResidual (res may be y[0]), y[0] = silu(W[0] x') * (W[1] x')
-// with FusedSwiGLU (rows[0] = rows[1]). One SIMD group per output row, 8 per
-// threadgroup, x staged in threadgroup memory (matvec_fused.metal). Unused bindings
-// take x (a live buffer, never read).
-func LaunchMatVecFused(t tensor.DType, w [3]Arg, rows [3]int, x, norm, res Arg, y [3]Arg, cols, ntok, flags int, eps float32) Dispatch {
-	n := rows[0] + rows[1] + rows[2]
-	if flags&FusedSwiGLU != 0 {
-		n = rows[0]
+// MatVecFused is one matvec_fused launch: y[m] = W[m] x' for the weights m with Rows[m]
+// > 0, all of type Type and Cols long, for Tokens tokens. Flags: FusedNorm, x' =
+// rmsnorm(x) * Norm (Eps); FusedResidual, y[0] = Res + W[0] x' (Res may be y[0]);
+// FusedSwiGLU, y[0] = silu(W[0] x') * (W[1] x') (Rows[0] = Rows[1]); FusedRopeKV, W[m]'s
+// rows as Roles[m] says: rotated by Rope (adjacent pairs; Rope.HeadDim, Rope.Dims, Rope.Base)
+// at positions Pos, and stored into the F16 caches KC, VC, LayerOff elements in.
+type MatVecFused struct {
+	Type         tensor.DType
+	W, Y         [3]Arg
+	Rows         [3]int
+	X            Arg
+	Cols, Tokens int
+	Flags        int
+	Norm         Arg
+	Eps          float32
+	Res          Arg
+	Roles        [3]int
+	Rope         backend.RopeParams
+	KC, VC, Pos  Arg
+	LayerOff     int64
+}
+
+// LaunchMatVecFused: one SIMD group per output row, 8 per threadgroup, x staged in
+// threadgroup memory (matvec_fused.metal). Unused bindings take X (a live buffer, never
+// read or written).
+func LaunchMatVecFused(f MatVecFused) Dispatch {
+	n := f.Rows[0] + f.Rows[1] + f.Rows[2]
+	if f.Flags&FusedSwiGLU != 0 {
+		n = f.Rows[0]
 	}
 	or := func(a Arg) Arg {
 		if a.Buf == nil {
-			return x
+			return f.X
 		}
 		return a
 	}
-	return Dispatch{Kernel: KernelName("matvec_fused", t),
-		Args: []Arg{or(w[0]), or(w[1]), or(w[2]), x, or(norm), or(res), or(y[0]), or(y[1]), or(y[2]),
-			packArgs(int32(cols), int32(rows[0]), int32(rows[1]), int32(rows[2]), int32(flags), eps)},
-		Grid: [3]int{(n + wideWarps - 1) / wideWarps, ntok, 1}, Threads: [3]int{32 * wideWarps, 1, 1}}
+	roles := int32(f.Roles[0] | f.Roles[1]<<4 | f.Roles[2]<<8)
+	return Dispatch{Kernel: KernelName("matvec_fused", f.Type),
+		Args: []Arg{or(f.W[0]), or(f.W[1]), or(f.W[2]), f.X, or(f.Norm), or(f.Res), or(f.Y[0]), or(f.Y[1]), or(f.Y[2]),
+			or(f.KC), or(f.VC), or(f.Pos),
+			packArgs(int32(f.Cols), int32(f.Rows[0]), int32(f.Rows[1]), int32(f.Rows[2]), int32(f.Flags), f.Eps,
+				roles, int32(f.Rope.HeadDim), int32(f.Rope.Dims), f.Rope.Base, f.LayerOff)},
+		Grid: [3]int{(n + wideWarps - 1) / wideWarps, f.Tokens, 1}, Threads: [3]int{32 * wideWarps, 1, 1}}
 }
 
 // LaunchRopeKV rotates q (ap.NHead heads) and k (ap.NKVHead heads) in

@@ -43,7 +43,8 @@ func TestLaunchMatchesPTX(t *testing.T) {
 		ds = append(ds, metal.LaunchGetRows(ty, buf, buf, buf, 2, 256),
 			metal.LaunchMatVec(ty, buf, buf, buf, 16, 256, 1),
 			metal.LaunchMatMul(ty, buf, buf, buf, 64, 256, 40),
-			metal.LaunchMatVecFused(ty, [3]metal.Arg{buf, buf}, [3]int{16, 16}, buf, buf, buf, [3]metal.Arg{buf}, 256, 1, metal.FusedNorm, 1e-5))
+			metal.LaunchMatVecFused(metal.MatVecFused{Type: ty, W: [3]metal.Arg{buf, buf}, Rows: [3]int{16, 16}, X: buf, Y: [3]metal.Arg{buf},
+				Cols: 256, Tokens: 1, Flags: metal.FusedNorm, Eps: 1e-5}))
 	}
 	reValue := regexp.MustCompile(`^\.param (?:\.align \d+ \.b8 \w+\[(\d+)\]|\.[usbf]32 \w+)$`)
 	for _, d := range ds {

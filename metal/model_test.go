@@ -293,6 +293,12 @@ func dispatchedFamilies(t *testing.T, target metal.Target) map[string]bool {
 	if _, _, err := st.Forward(context.Background(), []int32{5, 6, 7}, []int32{11, 12, 13}, llama.LastLogits); err != nil {
 		t.Fatal(err)
 	}
+	// a decode step with NeoX RoPE (pairs half a head apart: CUDA's rope_kv after the
+	// products); the logits are not looked at
+	m.RopeNeoX = !m.RopeNeoX
+	if _, _, err := st.Forward(context.Background(), []int32{8}, []int32{14}, llama.LastLogits); err != nil {
+		t.Fatal(err)
+	}
 	families := map[string]bool{}
 	for k := range d.kernels {
 		families[family(k)] = true

@@ -296,6 +296,7 @@ func Cases() []Case {
 			func(d metal.Device) (float64, error) { return argmax(d, n) }})
 	}
 	cs = append(cs, fusedCases()...)
+	cs = append(cs, fusedRopeKVCases()...)
 	cs = append(cs, ropeKVCases()...)
 	cs = append(cs, Case{"kv", "kv_store 5 tokens x 256", 0, func(d metal.Device) (float64, error) { return kvStore(d) }})
 	for _, hd := range []int{8, 64, 128} {

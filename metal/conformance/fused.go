@@ -107,7 +107,9 @@ func matvecFused(d metal.Device, t tensor.DType, mode string, rows [3]int, cols,
 		flags |= metal.FusedSwiGLU
 		ya[1], outRows[1] = metal.Arg{}, 0 // only y[0] is written
 	}
-	if err := b.exec(metal.LaunchMatVecFused(t, wa, rows, b.f32(x), b.f32(nw), resArg, ya, cols, ntok, flags, 1e-5)); err != nil {
+	f := metal.MatVecFused{Type: t, W: wa, Rows: rows, X: b.f32(x), Norm: b.f32(nw), Eps: 1e-5, Res: resArg, Y: ya,
+		Cols: cols, Tokens: ntok, Flags: flags}
+	if err := b.exec(metal.LaunchMatVecFused(f)); err != nil {
 		return 0, err
 	}
 	var got []float32
@@ -199,6 +201,91 @@ func ropeKV(d metal.Device, hd, dims int, neox bool) (float64, error) {
 			vg := tensor.FP16ToFP32(uint16(vraw[off]) | uint16(vraw[off+1])<<8)
 			got = append(got, kg, vg)
 			want = append(want, tensor.FP16ToFP32(tensor.FP32ToFP16(krot[t*kvDim+e])), tensor.FP16ToFP32(tensor.FP32ToFP16(v[t*kvDim+e])))
+		}
+	}
+	return b.result(nmse(got, want))
+}
+
+// fusedRopeKVCases check matvec_fused's RoPE and KV-store epilogue (the decode step's
+// q/k/v) against the CPU's NormMatMul, Rope of q and k, and the F16 values kv_store
+// writes: heads of 6 with 4 rotated dims (q's 30 rows end mid-threadgroup, so k's first
+// pair is split across its SIMD groups 6 and 7) and of 64, two tokens, the second layer.
+func fusedRopeKVCases() []Case {
+	var cs []Case
+	for _, t := range metal.WeightTypes() {
+		for _, c := range [][4]int{{6, 4, 5, 3}, {64, 64, 4, 2}} { // head dim, rotated dims, heads, KV heads
+			t, c := t, c
+			name := fmt.Sprintf("%s rope+kv hd%d dims%d %d/%d heads x 768 x 2 tokens", metal.KernelName("matvec_fused", t), c[0], c[1], c[2], c[3])
+			cs = append(cs, Case{"matvec_fused", name, 5e-4, func(d metal.Device) (float64, error) {
+				return matvecFusedRopeKV(d, t, c[0], c[1], c[2], c[3])
+			}})
+		}
+	}
+	return cs
+}
+
+func matvecFusedRopeKV(d metal.Device, t tensor.DType, hd, dims, nhead, nkv int) (float64, error) {
+	const cols, ntok, nctx = 768, 2, 300
+	r := rand.New(rand.NewPCG(13, uint64(t)*1000+uint64(hd)))
+	kvd := nkv * hd
+	rows := [3]int{nhead * hd, kvd, kvd}
+	var raws [3][]byte
+	var ws, dst [3]backend.Tensor
+	for m, n := range rows {
+		raw, _, err := quantized(r, t, n, cols)
+		if err != nil {
+			return 0, err
+		}
+		if ws[m], err = ref.Weight("w", t, n, cols, raw); err != nil {
+			return 0, err
+		}
+		raws[m], dst[m] = raw, ref.Activation(ntok, n)
+	}
+	x, nw := randVec(r, ntok*cols), randVec(r, cols)
+	for i := range nw {
+		nw[i] = 1 + nw[i]/4
+	}
+	pos := []int32{7, 299}
+	rp := backend.RopeParams{HeadDim: hd, Dims: dims, Base: 500} // a small base: large angles in every pair
+	b := &bufs{d: d}
+	defer b.release()
+	var wa, ya [3]metal.Arg
+	for m, n := range rows {
+		wa[m], ya[m] = b.raw(raws[m]), b.zeros(4*ntok*n)
+	}
+	kc, vc := b.zeros(2*2*nctx*kvd), b.zeros(2*2*nctx*kvd) // two layers
+	f := metal.MatVecFused{Type: t, W: wa, Rows: rows, X: b.f32(x), Norm: b.f32(nw), Eps: 1e-5, Y: ya, Cols: cols, Tokens: ntok,
+		Flags: metal.FusedNorm | metal.FusedRopeKV, Roles: [3]int{metal.FusedRoleQ, metal.FusedRoleK, metal.FusedRoleV},
+		Rope: rp, KC: kc, VC: vc, Pos: b.i32(pos), LayerOff: int64(nctx * kvd)}
+	if err := b.exec(metal.LaunchMatVecFused(f)); err != nil {
+		return 0, err
+	}
+	var got []float32
+	for m, n := range rows {
+		got = append(got, b.floats(ya[m], ntok*n)...)
+	}
+	kraw, vraw := b.bytes(kc, 2*2*nctx*kvd), b.bytes(vc, 2*2*nctx*kvd)
+	// the CPU: NormMatMul, Rope of q and k, the F16 cache values
+	xa, na := ref.Activation(ntok, cols), ref.Activation(1, cols)
+	ref.Write(xa, x)
+	ref.Write(na, nw)
+	ref.NormMatMul(dst, ws, xa, na, 1e-5, ref.Activation(ntok, cols))
+	rp.NHead = nhead
+	ref.Rope(dst[0], pos, rp)
+	rp.NHead = nkv
+	ref.Rope(dst[1], pos, rp)
+	var want []float32
+	for m, n := range rows {
+		v := make([]float32, ntok*n)
+		ref.Read(dst[m], v)
+		want = append(want, v...)
+	}
+	kw, vw := want[ntok*rows[0]:ntok*(rows[0]+kvd)], want[ntok*(rows[0]+kvd):]
+	for tk := 0; tk < ntok; tk++ {
+		for e := 0; e < kvd; e++ {
+			off := 2 * (nctx*kvd + int(pos[tk])*kvd + e)
+			got = append(got, tensor.FP16ToFP32(uint16(kraw[off])|uint16(kraw[off+1])<<8), tensor.FP16ToFP32(uint16(vraw[off])|uint16(vraw[off+1])<<8))
+			want = append(want, tensor.FP16ToFP32(tensor.FP32ToFP16(kw[tk*kvd+e])), tensor.FP16ToFP32(tensor.FP32ToFP16(vw[tk*kvd+e])))
 		}
 	}
 	return b.result(nmse(got, want))

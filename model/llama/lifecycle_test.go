@@ -34,6 +34,11 @@ func (c *counting) NormMatMul(dst, w [3]backend.Tensor, x, norm backend.Tensor, 
 	backend.NormMatMul(c, dst, w, x, norm, eps, xn)
 }
 
+func (c *counting) NormAttention(dst, x, norm backend.Tensor, eps float32, w, qkv [3]backend.Tensor, xn backend.Tensor,
+	cache backend.KVCache, pos []int32, rope backend.RopeParams, ap backend.AttentionParams) {
+	backend.NormAttention(c, dst, x, norm, eps, w, qkv, xn, cache, pos, rope, ap)
+}
+
 func (c *counting) NormSwiGLU(dst, gate, up, x, norm backend.Tensor, eps float32, xn, u backend.Tensor) {
 	backend.NormSwiGLU(c, dst, gate, up, x, norm, eps, xn, u)
 }

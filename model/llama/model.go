@@ -301,9 +301,9 @@ func (s *State) forwardBatch(ctx context.Context, tokens, pos []int32) error {
 		x, xn, q, k, vv, att, o := sc.vx, sc.vxn, sc.vq, sc.vk, sc.vv, sc.vatt, sc.vo
 		gate, up, ffn := sc.vgate, sc.vup, sc.vffn
 		// attention
-		b.NormMatMul([3]backend.Tensor{q, k, vv}, [3]backend.Tensor{l.Wq, l.Wk, l.Wv}, x, l.AttnNorm, m.RMSEps, xn)
 		ap.Layer = li
-		b.RopeAttention(att, q, k, vv, sc.cache, pos, rope, ap)
+		b.NormAttention(att, x, l.AttnNorm, m.RMSEps, [3]backend.Tensor{l.Wq, l.Wk, l.Wv}, [3]backend.Tensor{q, k, vv}, xn,
+			sc.cache, pos, rope, ap)
 		b.MatMulAdd(x, l.Wo, att, o)
 		// feed-forward
 		b.NormSwiGLU(gate, l.Gate, l.Up, x, l.FFNNorm, m.RMSEps, xn, up)
