@@ -1,6 +1,7 @@
-// rope_kv.metal — the decode step's RoPE of q and k and its KV-cache store in one kernel
-// (the backend picks it on CUDA only: metal.LaunchRopeKV; elsewhere rope, rope and
-// kv_store). For token t (grid.y) at position pos[t], thread g of the grid takes
+// rope_kv.metal — the decode step's RoPE of q and k and its KV-cache store in one kernel,
+// for NeoX RoPE on CUDA (metal.LaunchRopeKV; adjacent pairs are rotated in matvec_fused's
+// q/k/v epilogue instead; elsewhere rope, rope and kv_store). For token t (grid.y) at
+// position pos[t], thread g of the grid takes
 //   g <  Pq:            pair g of q's heads, rotated in place (rope_pair, as rope does);
 //   g <  Pq + Pk:       a pair of k's heads, rotated in place and both elements stored
 //                       into the F16 K cache;

@@ -249,7 +249,8 @@ func LaunchMatVecFused(f MatVecFused) Dispatch {
 
 // LaunchRopeKV rotates q (ap.NHead heads) and k (ap.NKVHead heads) in
 // place at positions pos and stores k and v into the F16 caches kc, vc, layerOff
-// elements in: rope, rope and kv_store in one kernel (rope_kv.metal), for ntok tokens.
+// elements in: rope, rope and kv_store in one kernel (rope_kv.metal), for ntok tokens;
+// the backend's choice for NeoX RoPE, whose pairs matvec_fused's epilogue cannot rotate.
 func LaunchRopeKV(q, k, v, kc, vc, pos Arg, ntok int, rp backend.RopeParams, ap backend.AttentionParams, layerOff int64) Dispatch {
 	neox := int32(0)
 	if rp.NeoX {

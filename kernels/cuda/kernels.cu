@@ -96,8 +96,8 @@ PER_TYPE(matvec_fused, (const uchar * __restrict__ w0, const uchar * __restrict_
                         float * y0, float * y1, float * y2, half * kc, half * vc, const int * pos, MatvecFusedArgs a),
          (w0, w1, w2, x, nw, res, y0, y1, y2, kc, vc, pos, a))
 
-// RoPE of q and k and the KV store in one kernel: one thread per q pair, k pair and KV
-// element; grid = (ceil((q pairs + k pairs + kv_dim) / 256), tokens), 256 threads.
+// RoPE of q and k and the KV store in one kernel (NeoX RoPE): one thread per q pair, k
+// pair and KV element; grid = (ceil((q pairs + k pairs + kv_dim) / 256), tokens), 256 threads.
 KERNEL rope_kv(float * q, float * k, const float * v, half * kc, half * vc, const int * pos, RopeKVArgs a) {
     rope_kv_one(q, k, v, kc, vc, pos, a.nhead, a.nkvhead, a.head_dim, a.dims, a.base, a.neox, a.layer_offset, GID_X, GID_Y);
 }
