@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/inferno-go/inferno/metal"
+	"github.com/inferno-go/inferno/tensor"
 )
 
 // BenchResult is the time of one kernel × type × shape.
@@ -21,20 +22,22 @@ type BenchResult struct {
 	Simulated bool    `json:"simulated"`
 }
 
-// Bench times the weight kernels (matvec, matvec_wide, matmul, matmul_wide) for every type and both
-// RMSNorms. A
+// Bench times the weight kernels (matvec, matvec_wide, matvec_fused with its RMSNorm,
+// matmul, matmul_wide) for every type and both RMSNorms. A
 // call is Run and Sync: the time of the GPU executing the dispatch (with one commit),
 // not of encoding it. Under the simulator the figures describe the simulator, not a GPU.
 func Bench(d metal.Device, filter string, calls int) ([]BenchResult, error) {
 	var out []BenchResult
 	r := rand.New(rand.NewPCG(11, 11))
 	for _, t := range metal.WeightTypes() {
-		for _, k := range []string{"matvec", "matvec_wide", "matmul", "matmul_wide"} {
+		for _, k := range []string{"matvec", "matvec_wide", "matvec_fused", "matmul", "matmul_wide"} {
 			rows, cols, ntok := 256, 4096, 1
 			launch := metal.LaunchMatVec
 			switch k {
 			case "matvec_wide": // CUDA's decode matvec
 				launch = metal.LaunchMatVecWide
+			case "matvec_fused": // CUDA's decode matvec with the RMSNorm of x (x as its weight)
+				launch = normMatVecFused
 			case "matmul":
 				rows, cols, ntok = 64, 1024, 32
 				launch = metal.LaunchMatMul
@@ -77,6 +80,13 @@ func Bench(d metal.Device, filter string, calls int) ([]BenchResult, error) {
 		out = append(out, BenchResult{Kernel: name, Shape: "8x4096", Calls: calls, USPerCall: us, Simulated: d.Simulated()})
 	}
 	return out, nil
+}
+
+// normMatVecFused is matvec_fused's RMSNorm-then-product launch for one weight, with x's
+// first row as the norm weight, in LaunchMatVec's form.
+func normMatVecFused(t tensor.DType, w, x, y metal.Arg, rows, cols, ntok int) metal.Dispatch {
+	return metal.LaunchMatVecFused(metal.MatVecFused{Type: t, W: [3]metal.Arg{w}, Rows: [3]int{rows}, X: x, Norm: x, Eps: 1e-5,
+		Y: [3]metal.Arg{y}, Cols: cols, Tokens: ntok, Flags: metal.FusedNorm})
 }
 
 // timeIt returns the median time of calls executions of x, each Run then Sync.
