@@ -154,8 +154,9 @@ func TestCUDABackend(t *testing.T) {
 		if !reflect.DeepEqual(res.Tokens, ref.GeneratedIDs) {
 			t.Errorf("%s, gpu layers %d: tokens differ:\n got %v\nwant %v", c.backend, c.layers, res.Tokens, ref.GeneratedIDs)
 		}
-		// the CUDA choices of metal.Launch*For: the wide decode kernels, not Metal's
-		for _, k := range []string{"matvec_wide_f32", "rms_norm_wide", "matmul_mma_f32"} {
+		// the CUDA choices of metal.Launch*For: the wide kernels (the short prompt's
+		// matvec) and the fused decode matvec, not Metal's
+		for _, k := range []string{"matvec_wide_f32", "rms_norm_wide", "matmul_mma_f32", "matvec_fused_f32"} {
 			if !simCUDALast.ran[k] {
 				t.Errorf("%s, gpu layers %d: %s not dispatched", c.backend, c.layers, k)
 			}

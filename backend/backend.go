@@ -80,6 +80,27 @@ type Backend interface {
 	// SwiGLU: dst = silu(gate) * up.
 	SwiGLU(dst, gate, up Tensor)
 
+	// The decode step's fused ops: each is exactly the composition of the ops above
+	// that its comment names (the CPU runs that), which a GPU backend may run as fewer
+	// kernels. Scratch tensors (xn, u, tmp) are the composition's intermediates; their
+	// contents are unspecified afterwards.
+
+	// NormMatMul: RMSNorm(xn, x, norm, eps), then MatMul(dst[i], w[i], xn) for each
+	// non-nil w[i] (q, k and v; or one projection).
+	NormMatMul(dst, w [3]Tensor, x, norm Tensor, eps float32, xn Tensor)
+	// NormSwiGLU: RMSNorm(xn, x, norm, eps), MatMul(dst, gate, xn), MatMul(u, up, xn),
+	// SwiGLU(dst, dst, u).
+	NormSwiGLU(dst, gate, up, x, norm Tensor, eps float32, xn, u Tensor)
+	// MatMulAdd: MatMul(tmp, w, x), then Add(dst, dst, tmp): dst += W x.
+	MatMulAdd(dst, w, x, tmp Tensor)
+	// NormAttention: NormMatMul(p.Out, p.W, x, norm, eps, xn) with q, k, v weights; the
+	// biases added (AddRow) where p.Bias has them; Rope of q (p.Out[0]) with ap.NHead
+	// heads and of k (p.Out[1]) with ap.NKVHead heads (rope.NHead is not read); q scaled
+	// by p.QScale if not 0; then Attention(dst, q, k, v, cache, pos, ap). p.Out and xn are
+	// scratch. Biases and QScale need ArchOps.
+	NormAttention(dst, x, norm Tensor, eps float32, p QKV, xn Tensor,
+		cache KVCache, pos []int32, rope RopeParams, ap AttentionParams)
+
 	// NewKVCache allocates a cache for nLayer layers and nCtx positions.
 	NewKVCache(nLayer, nCtx, kvDim int, f16 bool) KVCache
 	// FreeKVCache releases a cache; it may not be used afterwards.
@@ -95,6 +116,14 @@ type Backend interface {
 	Sync() error
 	// Err is the first error of an op since the backend was made (nil: none).
 	Err() error
+}
+
+// QKV is NormAttention's projection of x to q, k and v: the weights, the results, and
+// what some architectures add — biases (Qwen2; nil: none) and a scale of q after RoPE
+// (Phi-3, Gemma 2; 0: none).
+type QKV struct {
+	W, Out, Bias [3]Tensor
+	QScale       float32
 }
 
 // ArchOps are the ops of the architectures beyond the base Llama graph (qwen2, phi3,

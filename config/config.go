@@ -151,6 +151,7 @@ var OtherEnv = []string{
 	"INFERNO_CUDA_REQUIRE",    // cuda: the GPU tests fail instead of skipping without a device
 	"INFERNO_CUDA_GRAPH",      // cuda: 0 launches every kernel by itself, no CUDA graphs
 	"INFERNO_CUDA_DEBUG",      // cuda: report a CUDA graph failure (once) on stderr
+	"INFERNO_CUDA_FUSE",       // metal (CUDA target): 0 runs a decode step op by op, without the fused kernels
 }
 
 // UnknownEnv returns, sorted, the INFERNO_* variables in environ (os.Environ's

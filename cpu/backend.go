@@ -327,3 +327,20 @@ func (b *Backend) Rope(x backend.Tensor, pos []int32, p backend.RopeParams) {
 }
 
 var _ backend.Backend = (*Backend)(nil)
+
+// The fused ops are their compositions on the CPU (backend.Backend's definitions).
+
+func (b *Backend) NormMatMul(dst, w [3]backend.Tensor, x, norm backend.Tensor, eps float32, xn backend.Tensor) {
+	backend.NormMatMul(b, dst, w, x, norm, eps, xn)
+}
+
+func (b *Backend) NormSwiGLU(dst, gate, up, x, norm backend.Tensor, eps float32, xn, u backend.Tensor) {
+	backend.NormSwiGLU(b, dst, gate, up, x, norm, eps, xn, u)
+}
+
+func (b *Backend) MatMulAdd(dst, w, x, tmp backend.Tensor) { backend.MatMulAdd(b, dst, w, x, tmp) }
+
+func (b *Backend) NormAttention(dst, x, norm backend.Tensor, eps float32, p backend.QKV, xn backend.Tensor,
+	cache backend.KVCache, pos []int32, rope backend.RopeParams, ap backend.AttentionParams) {
+	backend.NormAttention(b, dst, x, norm, eps, p, xn, cache, pos, rope, ap)
+}

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,9 +18,15 @@ func TestAddressSpaces(t *testing.T) {
 		t.Skipf("SKIP: %v", err)
 	}
 	m, order := Sources()
-	// quants.metal holds the shared decoders every other file uses
+	// quants.metal holds the shared decoders every other file uses; matvec_fused.metal
+	// builds on matvec.metal's wide_dot, rope_kv.metal on rope.metal's rope_pair (the
+	// library concatenates them in this order)
+	uses := map[string][]string{"matvec_fused.metal": {"matvec.metal"}, "rope_kv.metal": {"rope.metal"}}
 	for _, n := range order {
 		src := m[n]
+		for _, u := range slices.Backward(uses[n]) {
+			src = m[u] + "\n" + src
+		}
 		if n != "quants.metal" {
 			src = m["quants.metal"] + "\n" + src
 		}
@@ -41,9 +48,9 @@ func TestBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"rms_norm", "rope", "attn_partial", "attn_merge", "attn_prefill", "kv_store", "add", "swiglu", "argmax", "rms_norm_wide", "attn_flash", "attn_decode"}
+	want := []string{"rms_norm", "rope", "attn_partial", "attn_merge", "attn_prefill", "kv_store", "add", "swiglu", "argmax", "rms_norm_wide", "attn_flash", "attn_decode", "rope_kv"}
 	for _, typ := range WeightTypes() {
-		want = append(want, "get_rows_"+typ, "matvec_"+typ, "matvec_wide_"+typ, "matmul_"+typ, "matmul_mma_"+typ)
+		want = append(want, "get_rows_"+typ, "matvec_"+typ, "matvec_wide_"+typ, "matmul_"+typ, "matmul_mma_"+typ, "matvec_fused_"+typ)
 	}
 	if len(WeightTypes()) == 0 {
 		t.Error("no struct blk_<type> found in quants.metal")

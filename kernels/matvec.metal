@@ -81,10 +81,25 @@ kernel void matvec(device const uchar * w [[buffer(0)]],
 // The quantized types' x rows start at multiples of 32 floats (128 bytes) of buffers
 // the backend allocates whole, so x is read in float4s (float2s for Q6_K's layout).
 
+// xld<X> reads x in vectors from device memory (matvec_wide) or threadgroup memory
+// (matvec_fused, matvec_fused.metal); where address spaces are erased (CUDA, the
+// simulator's run) the two pointer types are one, and so is the specialization.
+template <typename X> struct xld;
+template <> struct xld<device const float *> {
+    static inline float4 f4(device const float * p) { return *(device const float4 *) p; }
+    static inline float2 f2(device const float * p) { return *(device const float2 *) p; }
+};
+#if defined(__METAL_VERSION__) || defined(ADDRESS_SPACE_CHECK)
+template <> struct xld<threadgroup const float *> {
+    static inline float4 f4(threadgroup const float * p) { return *(threadgroup const float4 *) p; }
+    static inline float2 f2(threadgroup const float * p) { return *(threadgroup const float2 *) p; }
+};
+#endif
+
 // wide_dot<B>::partial is a lane's share of one row's dot product with x (ncols
-// elements); the SIMD group sums the shares.
+// elements; X: x's pointer type, device or threadgroup); the SIMD group sums the shares.
 template <typename B> struct wide_dot {
-    static inline float partial(device const uchar * row, device const float * x, int ncols, int lane) {
+    template <typename X> static inline float partial(device const uchar * row, X x, int ncols, int lane) {
         float s = 0.0f;
         int nchunks = (ncols + 15) / 16;
         for (int c = lane; c < nchunks; c += 32) {
@@ -104,13 +119,13 @@ template <typename B> struct wide_dot {
 // where rows of ncols are 16-byte (8-byte) aligned: ncols a multiple of 4; one element
 // at i + 32k otherwise.
 template <> struct wide_dot<blk_f32> {
-    static inline float partial(device const uchar * row, device const float * x, int ncols, int lane) {
+    template <typename X> static inline float partial(device const uchar * row, X x, int ncols, int lane) {
         device const float * w = (device const float *) row;
         float s = 0.0f;
         if (ncols % 4 == 0) {
             #pragma clang loop unroll_count(4)
             for (int e = 4 * lane; e < ncols; e += 128) {
-                float4 a = *(device const float4 *) (w + e), b = *(device const float4 *) (x + e);
+                float4 a = *(device const float4 *) (w + e), b = xld<X>::f4(x + e);
                 s += a[0] * b[0] + a[1] * b[1] + a[2] * b[2] + a[3] * b[3];
             }
         } else {
@@ -123,14 +138,14 @@ template <> struct wide_dot<blk_f32> {
 };
 
 template <> struct wide_dot<blk_f16> {
-    static inline float partial(device const uchar * row, device const float * x, int ncols, int lane) {
+    template <typename X> static inline float partial(device const uchar * row, X x, int ncols, int lane) {
         device const half * w = (device const half *) row;
         float s = 0.0f;
         if (ncols % 4 == 0) {
             #pragma clang loop unroll_count(4)
             for (int e = 4 * lane; e < ncols; e += 128) {
                 half4 a = *(device const half4 *) (w + e);
-                float4 b = *(device const float4 *) (x + e);
+                float4 b = xld<X>::f4(x + e);
                 s += float(a[0]) * b[0] + float(a[1]) * b[1] + float(a[2]) * b[2] + float(a[3]) * b[3];
             }
         } else {
@@ -153,7 +168,7 @@ inline int sext8(uint v) {
 // 4q..4q+3 as two 16-bit words (blocks are 2-byte aligned), elements 4q..4q+3 and
 // 16+4q..16+4q+3.
 template <> struct wide_dot<blk_q4_0> {
-    static inline float partial(device const uchar * row, device const float * x, int ncols, int lane) {
+    template <typename X> static inline float partial(device const uchar * row, X x, int ncols, int lane) {
         int nb = ncols / 32, q = lane % 4;
         float s = 0.0f;
         #pragma clang loop unroll_count(8)   // loads of 8 steps in flight (see above)
@@ -161,8 +176,8 @@ template <> struct wide_dot<blk_q4_0> {
             device const ushort * p = (device const ushort *) (row + ib * 18);
             float d = float(as_type<half>(p[0]));
             uint v = uint(p[1 + 2 * q]) | (uint(p[2 + 2 * q]) << 16);
-            float4 xl = *(device const float4 *) (x + ib * 32 + 4 * q);
-            float4 xh = *(device const float4 *) (x + ib * 32 + 16 + 4 * q);
+            float4 xl = xld<X>::f4(x + ib * 32 + 4 * q);
+            float4 xh = xld<X>::f4(x + ib * 32 + 16 + 4 * q);
             float acc = 0.0f;
             for (int i = 0; i < 4; i++) {
                 acc += float(int((v >> (8 * i)) & 15u) - 8) * xl[i];
@@ -177,15 +192,15 @@ template <> struct wide_dot<blk_q4_0> {
 // Q8_0 (34-byte blocks: f16 scale, 32 signed bytes): 4 lanes a block, 8 blocks a step;
 // lane q reads bytes 8q..8q+7 as four 16-bit words.
 template <> struct wide_dot<blk_q8_0> {
-    static inline float partial(device const uchar * row, device const float * x, int ncols, int lane) {
+    template <typename X> static inline float partial(device const uchar * row, X x, int ncols, int lane) {
         int nb = ncols / 32, q = lane % 4;
         float s = 0.0f;
         #pragma clang loop unroll_count(8)   // loads of 8 steps in flight (see above)
         for (int ib = lane / 4; ib < nb; ib += 8) {
             device const ushort * p = (device const ushort *) (row + ib * 34);
             float d = float(as_type<half>(p[0]));
-            float4 x0 = *(device const float4 *) (x + ib * 32 + 8 * q);
-            float4 x1 = *(device const float4 *) (x + ib * 32 + 8 * q + 4);
+            float4 x0 = xld<X>::f4(x + ib * 32 + 8 * q);
+            float4 x1 = xld<X>::f4(x + ib * 32 + 8 * q + 4);
             float acc = 0.0f;
             for (int i = 0; i < 2; i++) {
                 uint v = uint(p[1 + 4 * q + i]), u = uint(p[3 + 4 * q + i]);
@@ -220,7 +235,7 @@ inline void scale_min_k4w(int j, uint s0, uint s1, uint s2, thread int & d, thre
 }
 
 template <> struct wide_dot<blk_q4_k> {
-    static inline float partial(device const uchar * row, device const float * x, int ncols, int lane) {
+    template <typename X> static inline float partial(device const uchar * row, X x, int ncols, int lane) {
         int nb = ncols / 256, j = lane / 8, t = lane % 8;
         float s = 0.0f;
         #pragma clang loop unroll_count(8)   // loads of 8 steps in flight (see above)
@@ -232,8 +247,8 @@ template <> struct wide_dot<blk_q4_k> {
             int sc0, m0, sc1, m1;
             scale_min_k4w(2 * j, s0, s1, s2, sc0, m0);
             scale_min_k4w(2 * j + 1, s0, s1, s2, sc1, m1);
-            float4 xl = *(device const float4 *) (x + ib * 256 + 64 * j + 4 * t);
-            float4 xh = *(device const float4 *) (x + ib * 256 + 64 * j + 32 + 4 * t);
+            float4 xl = xld<X>::f4(x + ib * 256 + 64 * j + 4 * t);
+            float4 xh = xld<X>::f4(x + ib * 256 + 64 * j + 32 + 4 * t);
             float a0 = 0.0f, a1 = 0.0f, x0 = 0.0f, x1 = 0.0f;
             for (int i = 0; i < 4; i++) {
                 float lo = xl[i], hi = xh[i];
@@ -254,7 +269,7 @@ template <> struct wide_dot<blk_q4_k> {
 // and positions l, l+1 (l = 2 (lane % 16)) of it, reading each byte array as 16-bit
 // words: elements 128nn + l + {0, 32, 64, 96} and the next.
 template <> struct wide_dot<blk_q6_k> {
-    static inline float partial(device const uchar * row, device const float * x, int ncols, int lane) {
+    template <typename X> static inline float partial(device const uchar * row, X x, int ncols, int lane) {
         int nb = ncols / 256, nn = lane / 16, l = 2 * (lane % 16);
         float s = 0.0f;
         #pragma clang loop unroll_count(8)   // loads of 8 steps in flight (see above)
@@ -264,13 +279,13 @@ template <> struct wide_dot<blk_q6_k> {
             uint ql1 = uint(*(device const ushort *) (b + 64 * nn + 32 + l));
             uint qh = uint(*(device const ushort *) (b + 128 + 32 * nn + l));
             device const char * sc = (device const char *) (b + 192 + 8 * nn + l / 16);
-            device const float * xb = x + ib * 256 + 128 * nn + l;
+            X xb = x + ib * 256 + 128 * nn + l;
             float acc = 0.0f;
             for (int k = 0; k < 4; k++) {       // quarter: elements 32k + l, 32k + l + 1
                 uint lo = (k % 2 == 0 ? ql0 : ql1) >> (4 * (k / 2));
                 uint h = qh >> (2 * k);
                 float a = 0.0f;
-                float2 xk = *(device const float2 *) (xb + 32 * k);
+                float2 xk = xld<X>::f2(xb + 32 * k);
                 for (int e = 0; e < 2; e++) {
                     int qv = int(((lo >> (8 * e)) & 15u) | (((h >> (8 * e)) & 3u) << 4)) - 32;
                     a += float(qv) * xk[e];

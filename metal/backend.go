@@ -3,6 +3,7 @@ package metal
 import (
 	"encoding/binary"
 	"fmt"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -22,6 +23,7 @@ import (
 type Backend struct {
 	dev    Device
 	target Target // the device's kind, for the Launch*For choices
+	fuse   bool   // CUDA's fused decode kernels (metal/fused.go); INFERNO_CUDA_FUSE=0 turns them off
 	// bytes allocated, by purpose, for the log lines and the memory plan
 	weightBytes, kvBytes, scratchBytes atomic.Int64
 	errMu                              sync.Mutex
@@ -61,6 +63,7 @@ func NewBackend(d Device) *Backend {
 	if d != nil {
 		b.target = d.Info().Target
 	}
+	b.fuse = b.target == TargetCUDA && os.Getenv("INFERNO_CUDA_FUSE") != "0"
 	return b
 }
 
@@ -417,15 +420,21 @@ func (b *Backend) Attention(dst, q, k, v backend.Tensor, cache backend.KVCache, 
 	kc, vc, pa := Arg{Buf: c.k}, Arg{Buf: c.v}, b.upload(&b.pos, pos)
 	b.run(LaunchKVStore(arg(k), arg(v), kc, vc, pa, k.Rows(), kvDim, layerOff))
 	if q.Rows() == 1 {
-		if b.target == TargetCUDA {
-			b.run(LaunchAttnDecodeOne(arg(q), kc, vc, b.partial(c, p), arg(dst), pa, p, c.nCtx, layerOff))
-			return
-		}
-		ds := LaunchAttnDecode(arg(q), kc, vc, b.partial(c, p), arg(dst), pa, p, c.nCtx, layerOff)
-		b.run(ds[:]...)
+		b.attendOne(dst, q, c, kc, vc, pa, p, layerOff)
 		return
 	}
 	b.run(LaunchAttnPrefillFor(b.target, arg(q), kc, vc, arg(dst), pa, q.Rows(), p, layerOff))
+}
+
+// attendOne dispatches one token's attention over the cached positions: attn_decode
+// (one launch) on CUDA, attn_partial and attn_merge on Metal.
+func (b *Backend) attendOne(dst, q backend.Tensor, c *KVCache, kc, vc, pa Arg, p backend.AttentionParams, layerOff int64) {
+	if b.target == TargetCUDA {
+		b.run(LaunchAttnDecodeOne(arg(q), kc, vc, b.partial(c, p), arg(dst), pa, p, c.nCtx, layerOff))
+		return
+	}
+	ds := LaunchAttnDecode(arg(q), kc, vc, b.partial(c, p), arg(dst), pa, p, c.nCtx, layerOff)
+	b.run(ds[:]...)
 }
 
 // Argmax returns the index of the largest value of the first row of t, computed on the

@@ -70,6 +70,7 @@ var TargetKernels = map[string]Target{
 	"matvec_wide": TargetCUDA, "rms_norm_wide": TargetCUDA, "matmul_mma": TargetCUDA,
 	"attn_partial": TargetMetal, "attn_merge": TargetMetal,
 	"attn_flash": TargetCUDA, "attn_decode": TargetCUDA,
+	"matvec_fused": TargetCUDA, "rope_kv": TargetCUDA,
 }
 
 // LaunchMatVecFor is the decode matvec the backend runs on target tg: the wide kernel
@@ -275,4 +276,86 @@ func LaunchAttnDecodeOne(q, kc, vc, part, o, pos Arg, p backend.AttentionParams,
 	count := Arg{Buf: part.Buf, Off: part.Off + attnDecodeCountOff(p, nctx)}
 	return Dispatch{Kernel: "attn_decode", Args: []Arg{q, kc, vc, part, count, o, pos, attnFlashArgs(p, 1, ns, layerOff)},
 		Grid: [3]int{p.NHead, ns, 1}, Threads: [3]int{128, 1, 1}}
+}
+
+// ---- decode fusion (kernels/matvec_fused.metal) ----
+
+// Fused* are matvec_fused's flags (MVF_*): RMSNorm x first, add a residual, write
+// silu(W0 x) * (W1 x), rotate q and k and store k and v into the KV cache.
+const (
+	FusedNorm     = 1
+	FusedResidual = 2
+	FusedSwiGLU   = 4
+	FusedRopeKV   = 8
+)
+
+// FusedRole* are the weights' roles with FusedRopeKV (MVF_ROLE_*).
+const (
+	FusedRoleQ = 1 // rows rotated
+	FusedRoleK = 2 // rows rotated and stored into the K cache
+	FusedRoleV = 3 // rows stored into the V cache
+)
+
+// FusedMaxUnalignedCols is matvec_fused's x chunk (MVF_CHUNK): rows of float weights
+// (F32, F16) longer than this must be a multiple of 4 long (the chunks' vector loads).
+const FusedMaxUnalignedCols = 6144
+
+// MatVecFused is one matvec_fused launch: y[m] = W[m] x' for the weights m with Rows[m]
+// > 0, all of type Type and Cols long, for Tokens tokens. Flags: FusedNorm, x' =
+// rmsnorm(x) * Norm (Eps); FusedResidual, y[0] = Res + W[0] x' (Res may be y[0]);
+// FusedSwiGLU, y[0] = silu(W[0] x') * (W[1] x') (Rows[0] = Rows[1]); FusedRopeKV, W[m]'s
+// rows as Roles[m] says: rotated by Rope (adjacent pairs; Rope.HeadDim, Rope.Dims, Rope.Base)
+// at positions Pos, and stored into the F16 caches KC, VC, LayerOff elements in.
+type MatVecFused struct {
+	Type         tensor.DType
+	W, Y         [3]Arg
+	Rows         [3]int
+	X            Arg
+	Cols, Tokens int
+	Flags        int
+	Norm         Arg
+	Eps          float32
+	Res          Arg
+	Roles        [3]int
+	Rope         backend.RopeParams
+	KC, VC, Pos  Arg
+	LayerOff     int64
+}
+
+// LaunchMatVecFused: one SIMD group per output row, 8 per threadgroup, x staged in
+// threadgroup memory (matvec_fused.metal). Unused bindings take X (a live buffer, never
+// read or written).
+func LaunchMatVecFused(f MatVecFused) Dispatch {
+	n := f.Rows[0] + f.Rows[1] + f.Rows[2]
+	if f.Flags&FusedSwiGLU != 0 {
+		n = f.Rows[0]
+	}
+	or := func(a Arg) Arg {
+		if a.Buf == nil {
+			return f.X
+		}
+		return a
+	}
+	roles := int32(f.Roles[0] | f.Roles[1]<<4 | f.Roles[2]<<8)
+	return Dispatch{Kernel: KernelName("matvec_fused", f.Type),
+		Args: []Arg{or(f.W[0]), or(f.W[1]), or(f.W[2]), f.X, or(f.Norm), or(f.Res), or(f.Y[0]), or(f.Y[1]), or(f.Y[2]),
+			or(f.KC), or(f.VC), or(f.Pos),
+			packArgs(int32(f.Cols), int32(f.Rows[0]), int32(f.Rows[1]), int32(f.Rows[2]), int32(f.Flags), f.Eps,
+				roles, int32(f.Rope.HeadDim), int32(f.Rope.Dims), f.Rope.Base, f.LayerOff)},
+		Grid: [3]int{(n + wideWarps - 1) / wideWarps, f.Tokens, 1}, Threads: [3]int{32 * wideWarps, 1, 1}}
+}
+
+// LaunchRopeKV rotates q (ap.NHead heads) and k (ap.NKVHead heads) in
+// place at positions pos and stores k and v into the F16 caches kc, vc, layerOff
+// elements in: rope, rope and kv_store in one kernel (rope_kv.metal), for ntok tokens;
+// the backend's choice for NeoX RoPE, whose pairs matvec_fused's epilogue cannot rotate.
+func LaunchRopeKV(q, k, v, kc, vc, pos Arg, ntok int, rp backend.RopeParams, ap backend.AttentionParams, layerOff int64) Dispatch {
+	neox := int32(0)
+	if rp.NeoX {
+		neox = 1
+	}
+	n := (ap.NHead+ap.NKVHead)*(rp.Dims/2) + ap.NKVHead*ap.HeadDim
+	return Dispatch{Kernel: "rope_kv", Args: []Arg{q, k, v, kc, vc, pos,
+		packArgs(int32(ap.NHead), int32(ap.NKVHead), int32(ap.HeadDim), int32(rp.Dims), rp.Base, neox, layerOff)},
+		Grid: [3]int{(n + 255) / 256, ntok, 1}, Threads: [3]int{256, 1, 1}}
 }

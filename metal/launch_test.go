@@ -35,6 +35,7 @@ func TestLaunchMatchesPTX(t *testing.T) {
 		metal.LaunchArgmax(buf, buf, 1, 100),
 		metal.LaunchKVStore(buf, buf, buf, buf, buf, 3, 128, 4096),
 		metal.LaunchAttnPrefill(buf, buf, buf, buf, buf, 3, ap, 4096),
+		metal.LaunchRopeKV(buf, buf, buf, buf, buf, buf, 1, rp, ap, 4096),
 	}
 	dec := metal.LaunchAttnDecode(buf, buf, buf, buf, buf, buf, ap, 70, 4096)
 	ds = append(ds, dec[0], dec[1],
@@ -44,7 +45,9 @@ func TestLaunchMatchesPTX(t *testing.T) {
 		ds = append(ds, metal.LaunchGetRows(ty, buf, buf, buf, 2, 256),
 			metal.LaunchMatVec(ty, buf, buf, buf, 16, 256, 1),
 			metal.LaunchMatMul(ty, buf, buf, buf, 64, 256, 40),
-			metal.LaunchMatMulMMA(ty, buf, buf, buf, 64, 256, 40))
+			metal.LaunchMatMulMMA(ty, buf, buf, buf, 64, 256, 40),
+			metal.LaunchMatVecFused(metal.MatVecFused{Type: ty, W: [3]metal.Arg{buf, buf}, Rows: [3]int{16, 16}, X: buf, Y: [3]metal.Arg{buf},
+				Cols: 256, Tokens: 1, Flags: metal.FusedNorm, Eps: 1e-5}))
 	}
 	reValue := regexp.MustCompile(`^\.param (?:\.align \d+ \.b8 \w+\[(\d+)\]|\.[usbf]32 \w+)$`)
 	for _, d := range ds {

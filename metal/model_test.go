@@ -274,14 +274,17 @@ func (d *recordingDevice) Info() metal.Info {
 func dispatchedFamilies(t *testing.T, target metal.Target) map[string]bool {
 	d := &recordingDevice{SimDevice: simBackend(t).Device().(*metal.SimDevice), kernels: map[string]bool{}, target: target}
 	// stories260K for Llama's kernels; the arch files for backend.ArchOps' (arch.metal)
+	var m *llama.Model
+	var st *llama.State
 	for _, path := range []string{refdata.Path(t, "models", "stories260K.gguf"), refdata.Path(t, "models", "arch", "arch-llama3-F32.gguf"),
 		refdata.Path(t, "models", "arch", "arch-qwen2-F32.gguf"), refdata.Path(t, "models", "arch", "arch-gemma2-Q8_0.gguf"),
 		refdata.Path(t, "models", "qmini", "qmini-Q4_0.gguf")} {
-		m, err := llama.Load(metal.NewBackend(d), open(t, path))
+		var err error
+		m, err = llama.Load(metal.NewBackend(d), open(t, path))
 		if err != nil {
 			t.Fatal(err)
 		}
-		st, err := m.NewState(64, 16, false)
+		st, err = m.NewState(64, 16, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -294,6 +297,18 @@ func dispatchedFamilies(t *testing.T, target metal.Target) map[string]bool {
 		if _, _, err := st.Forward(context.Background(), []int32{tok}, []int32{10}, llama.LastLogits); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// a batch of a few tokens: the decode matvec without the one-token fusion
+	if _, _, err := st.Forward(context.Background(), []int32{5, 6, 7}, []int32{11, 12, 13}, llama.LastLogits); err != nil {
+		t.Fatal(err)
+	}
+	// a decode step with NeoX RoPE (pairs half a head apart: CUDA's rope_kv after the
+	// products); the logits are not looked at
+	spec := *m.ArchSpec // a copy: the registry's entry is shared
+	spec.NeoX = !spec.NeoX
+	m.ArchSpec = &spec
+	if _, _, err := st.Forward(context.Background(), []int32{8}, []int32{14}, llama.LastLogits); err != nil {
+		t.Fatal(err)
 	}
 	families := map[string]bool{}
 	for k := range d.kernels {
@@ -456,7 +471,7 @@ func TestDecodeStepsDispatchTheSame(t *testing.T) {
 }
 
 // TestQminiOnCUDATarget: the kernels the backend picks for CUDA (matmul_mma_<type> for
-// the 10-token prompt, matvec_wide_<type>, rms_norm_wide), run on the simulator, give
+// the 10-token prompt, matvec_fused_<type> for the decode steps, rms_norm_wide), run on the simulator, give
 // last-position logits within NMSE 2e-3 of the CPU backend's for the TinyLlama mixes'
 // weight types (and F16), and are the ones dispatched: no Metal-only matmul, matvec or
 // rms_norm is recorded.
@@ -489,7 +504,7 @@ func TestQminiOnCUDATarget(t *testing.T) {
 			if only, ok := metal.TargetKernels[family(k)]; ok && only != metal.TargetCUDA {
 				t.Errorf("qmini-%s: %s dispatched on CUDA", name, k)
 			}
-			if strings.HasPrefix(k, "matvec_wide_") {
+			if strings.HasPrefix(k, "matvec_fused_") { // decode steps: the fused matvec
 				wide++
 			}
 			if strings.HasPrefix(k, "matmul_mma_") {

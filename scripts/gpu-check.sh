@@ -82,16 +82,19 @@ sys.exit(a != b or len(a) != 64)' "$logs/greedy-cpu.json" "$logs/greedy-cuda.jso
 	step "greedy: --gpu-layers 3" python3 -c 'import json,sys
 a, b = (json.load(open(f))["tokens"] for f in sys.argv[1:3])
 print("identical" if a == b else "differ"); sys.exit(a != b or len(a) != 64)' "$logs/greedy-cpu.json" "$logs/greedy-split.json"
-	# Logits of every qmini type: NMSE of CUDA against the CPU.
+	# Logits of every qmini type: NMSE of CUDA against the CPU, the prompt in one batch
+	# (prompt kernels) and token by token (--batch 1: the fused decode kernels).
 	for t in $QMINI; do
-		for b in cpu cuda; do
-			"$inf" logits -m "$m/qmini-$t.gguf" --backend "$b" -p "Once upon a time there was" -q --output-json "$logs/logits-$b.json" >>"$logs/logits.log" 2>&1
-		done
-		step "logits qmini-$t" python3 -c 'import json,sys
+		for batch in 512 1; do
+			for b in cpu cuda; do
+				"$inf" logits -m "$m/qmini-$t.gguf" --backend "$b" --batch $batch -p "Once upon a time there was" -q --output-json "$logs/logits-$b.json" >>"$logs/logits.log" 2>&1
+			done
+			step "logits qmini-$t batch $batch" python3 -c 'import json,sys
 a, b = (json.load(open(f))["logits"] for f in sys.argv[1:3])
 num = sum((x - y) ** 2 for x, y in zip(a, b)); den = sum(x * x for x in a) or 1
 print("NMSE %.3g" % (num / den)); sys.exit(not num / den <= 2e-3)' "$logs/logits-cpu.json" "$logs/logits-cuda.json"
-		tail -1 "$logs/logits qmini-$t.log" | sed 's/^/      /' | tee -a "$out/summary.txt"
+			tail -1 "$logs/logits qmini-$t batch $batch.log" | sed 's/^/      /' | tee -a "$out/summary.txt"
+		done
 	done
 	# The other architectures (qwen2, phi3, gemma2, Llama 3 with rope factors): logits
 	# against the CPU (NMSE <= 2e-3) and 24 greedy tokens.
@@ -123,10 +126,12 @@ print("cpu %.4f cuda %.4f rel %.2g" % (a, b, abs(b - a) / a)); sys.exit(not abs(
 			step "gen $t" "$inf" gen --preset tinyllama-1.1b --type "$t" --vocab-from "$m/ggml-vocab-llama-spm.gguf" --seed 42 -o "$logs/tl-$t.gguf"
 			step "bench $t" timeout 120 "$inf" bench -m "$logs/tl-$t.gguf" --backend cuda --iterations 3 --warmup 1 --output-json "$out/bench-$t.json"
 			grep -E "^(pp|tg)" "$logs/bench $t.log" | sed "s/^/      $t /" | tee -a "$out/summary.txt"
-			if [ -z "${nograph_done:-}" ]; then # the first type once more without CUDA graphs
+			if [ -z "${nograph_done:-}" ]; then # the first type once more without CUDA graphs, and without the decode fusion
 				nograph_done=1
 				step "bench $t no graphs" env INFERNO_CUDA_GRAPH=0 timeout 120 "$inf" bench -m "$logs/tl-$t.gguf" --backend cuda --iterations 3 --warmup 1 --output-json "$out/bench-$t-nograph.json"
 				grep -E "^(pp|tg)" "$logs/bench $t no graphs.log" | sed "s/^/      $t no graphs /" | tee -a "$out/summary.txt"
+				step "bench $t no fusion" env INFERNO_CUDA_FUSE=0 timeout 120 "$inf" bench -m "$logs/tl-$t.gguf" --backend cuda --iterations 3 --warmup 1 --prompt-tokens 0 --output-json "$out/bench-$t-nofuse.json"
+				grep -E "^tg" "$logs/bench $t no fusion.log" | sed "s/^/      $t no fusion /" | tee -a "$out/summary.txt"
 			fi
 			rm -f "$logs/tl-$t.gguf"
 		done
@@ -137,7 +142,7 @@ print("cpu %.4f cuda %.4f rel %.2g" % (a, b, abs(b - a) / a)); sys.exit(not abs(
 	cs=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1)
 	if [ -n "$cs" ]; then
 		step sanitizer-memcheck timeout 150 "$cs" --tool memcheck --error-exitcode 3 "$inf" kernels test --backend cuda
-		for f in rms_norm argmax matvec_q4_k matvec_wide_q4_k matmul_q4_k matmul_mma_q4_k attn; do # the kernels with shared memory or shuffles
+		for f in rms_norm argmax matvec_q4_k matvec_wide_q4_k matmul_q4_k matmul_mma_q4_k attn matvec_fused_q4_k; do # the kernels with shared memory or shuffles
 			step "sanitizer-racecheck $f" timeout 60 "$cs" --tool racecheck --error-exitcode 3 "$inf" kernels test --backend cuda --filter "$f"
 		done
 	else

@@ -17,11 +17,13 @@
 #include "../quants.metal"
 #include "../get_rows.metal"
 #include "../matvec.metal"
+#include "../matvec_fused.metal"
 #include "../matmul.metal"
 #include "../matmul_mma.metal"
 #include "../norm.metal"
 #include "../argmax.metal"
 #include "../rope.metal"
+#include "../rope_kv.metal"
 #include "../elementwise.metal"
 #include "../kv.metal"
 #include "../attention.metal"
@@ -80,6 +82,34 @@ template <typename B> __device__ __forceinline__ void matmul_mma(const uchar * _
     extern "C" __global__ void __attribute__((launch_bounds(256, 2))) name##_##T params { name<blk_##T> args; }
 FOR_EACH_WEIGHT_TYPE(MATMUL_MMA_ENTRY, matmul_mma, (const uchar * __restrict__ w, const float * __restrict__ x, float * __restrict__ y, MatmulMMAArgs a), (w, x, y, a))
 // ---- end matmul_mma ----
+
+// ---- decode fusion (matvec_fused.metal) ----
+
+// matvec_fused_<type>: as matvec_wide (8 warps, a warp per output row), grid =
+// (ceil(output rows / 8), tokens), 256 threads; x staged in 24 KiB (+ 32 bytes) of static
+// shared memory. W, x and the norm weight are read-only (ld.global.nc); res and y0 may
+// be one buffer (the residual in place), so neither is restrict; with RoPE and the KV
+// store, kc, vc (F16 caches) and pos are bound too.
+template <typename B> __device__ __forceinline__ void matvec_fused(
+    const uchar * __restrict__ w0, const uchar * __restrict__ w1, const uchar * __restrict__ w2,
+    const float * __restrict__ x, const float * __restrict__ nw, const float * res,
+    float * y0, float * y1, float * y2, half * kc, half * vc, const int * pos, MatvecFusedArgs a) {
+    __shared__ float4 xs[MVF_CHUNK / 4];
+    __shared__ float part[2 * MVW_WARPS];
+    matvec_fused_rows<B>(w0, w1, w2, x, nw, res, y0, y1, y2, kc, vc, pos, a.ncols, a.rows0, a.rows1, a.rows2, a.flags, a.eps,
+                         a.roles, a.head_dim, a.rope_dims, a.rope_base, a.layer_offset, GROUP_X, GROUP_Y, TID, LANE, SIMD_GROUP,
+                         (float *) xs, part);
+}
+PER_TYPE(matvec_fused, (const uchar * __restrict__ w0, const uchar * __restrict__ w1, const uchar * __restrict__ w2,
+                        const float * __restrict__ x, const float * __restrict__ nw, const float * res,
+                        float * y0, float * y1, float * y2, half * kc, half * vc, const int * pos, MatvecFusedArgs a),
+         (w0, w1, w2, x, nw, res, y0, y1, y2, kc, vc, pos, a))
+
+// RoPE of q and k and the KV store in one kernel (NeoX RoPE): one thread per q pair, k
+// pair and KV element; grid = (ceil((q pairs + k pairs + kv_dim) / 256), tokens), 256 threads.
+KERNEL rope_kv(float * q, float * k, const float * v, half * kc, half * vc, const int * pos, RopeKVArgs a) {
+    rope_kv_one(q, k, v, kc, vc, pos, a.nhead, a.nkvhead, a.head_dim, a.dims, a.base, a.neox, a.layer_offset, GID_X, GID_Y);
+}
 
 // ---- single kernels ----
 

@@ -24,20 +24,22 @@ type BenchResult struct {
 	Simulated bool    `json:"simulated"`
 }
 
-// Bench times the weight kernels (matvec, matvec_wide, matmul, matmul_mma) for every type, both
-// RMSNorms and the attention kernels. A
+// Bench times the weight kernels (matvec, matvec_wide, matvec_fused with its RMSNorm,
+// matmul, matmul_mma) for every type, both RMSNorms and the attention kernels. A
 // call is Run and Sync: the time of the GPU executing the dispatch (with one commit),
 // not of encoding it. Under the simulator the figures describe the simulator, not a GPU.
 func Bench(d metal.Device, filter string, calls int) ([]BenchResult, error) {
 	var out []BenchResult
 	r := rand.New(rand.NewPCG(11, 11))
 	for _, t := range metal.WeightTypes() {
-		for _, k := range []string{"matvec", "matvec_wide", "matmul", "matmul_mma"} {
+		for _, k := range []string{"matvec", "matvec_wide", "matvec_fused", "matmul", "matmul_mma"} {
 			rows, cols, ntok := 256, 4096, 1
 			launch := metal.LaunchMatVec
 			switch k {
 			case "matvec_wide": // CUDA's decode matvec
 				launch = metal.LaunchMatVecWide
+			case "matvec_fused": // CUDA's decode matvec with the RMSNorm of x (x as its weight)
+				launch = normMatVecFused
 			case "matmul":
 				rows, cols, ntok = 64, 1024, 32
 				launch = metal.LaunchMatMul
@@ -153,6 +155,13 @@ func benchAttention(d metal.Device, filter string, calls int) ([]BenchResult, er
 		}
 	}
 	return out, nil
+}
+
+// normMatVecFused is matvec_fused's RMSNorm-then-product launch for one weight, with x's
+// first row as the norm weight, in LaunchMatVec's form.
+func normMatVecFused(t tensor.DType, w, x, y metal.Arg, rows, cols, ntok int) metal.Dispatch {
+	return metal.LaunchMatVecFused(metal.MatVecFused{Type: t, W: [3]metal.Arg{w}, Rows: [3]int{rows}, X: x, Norm: x, Eps: 1e-5,
+		Y: [3]metal.Arg{y}, Cols: cols, Tokens: ntok, Flags: metal.FusedNorm})
 }
 
 // timeIt returns the median time of calls executions of xs, each Run then Sync.

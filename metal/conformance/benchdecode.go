@@ -22,7 +22,8 @@ var decodeShapes = []struct {
 // an H200's 60 MB L2, so the weights come from device memory as in a decode step.
 const decodeStream = 256 << 20
 
-// BenchDecode times the decode kernels at TinyLlama's shapes as a decode step runs them:
+// BenchDecode times the decode matvecs (the target's plain one, and matvec_fused with
+// its RMSNorm, as a decode step runs it) at TinyLlama's shapes as a decode step runs them:
 // many dispatches back to back in one Sync (on CUDA a graph after the second Sync), each
 // reading its own copy of the weights, so a call's time is its GPU time in a stream, not
 // the host's launch and wait. The % of bandwidth is of Info().MemoryBandwidth (0: unknown).
@@ -33,32 +34,37 @@ func BenchDecode(d metal.Device, types []tensor.DType, filter string, calls int)
 	tg := d.Info().Target
 	for _, t := range types {
 		for _, s := range decodeShapes {
-			name := metal.LaunchMatVecFor(tg, t, metal.Arg{}, metal.Arg{}, metal.Arg{}, s.rows, s.cols, 1).Kernel
-			if filter != "" && !strings.Contains(name, filter) {
-				continue
+			for _, launch := range []func(t tensor.DType, w, x, y metal.Arg, rows, cols, ntok int) metal.Dispatch{
+				func(t tensor.DType, w, x, y metal.Arg, rows, cols, ntok int) metal.Dispatch {
+					return metal.LaunchMatVecFor(tg, t, w, x, y, rows, cols, ntok)
+				}, normMatVecFused} {
+				name := launch(t, metal.Arg{}, metal.Arg{}, metal.Arg{}, s.rows, s.cols, 1).Kernel
+				if filter != "" && !strings.Contains(name, filter) {
+					continue
+				}
+				raw, _, err := quantized(r, t, s.rows, s.cols)
+				if err != nil {
+					return nil, err
+				}
+				copies := 1
+				if !d.Simulated() {
+					copies = max(64, (decodeStream+len(raw)-1)/len(raw))
+				}
+				b := &bufs{d: d}
+				x, y := b.f32(randVec(r, s.cols)), b.zeros(4*s.rows)
+				ds := make([]metal.Dispatch, copies)
+				for i := range ds {
+					ds[i] = launch(t, b.raw(raw), x, y, s.rows, s.cols, 1)
+				}
+				us, err := timeSyncs(b, ds, calls)
+				b.release()
+				if err != nil {
+					return nil, fmt.Errorf("%s %dx%d: %w", name, s.rows, s.cols, err)
+				}
+				out = append(out, BenchResult{Kernel: name, Shape: fmt.Sprintf("%s %dx%d", s.name, s.rows, s.cols), Calls: calls * copies,
+					USPerCall: us, WeightGBs: float64(len(raw)) / us / 1e3, GFLOPs: 2 * float64(s.rows*s.cols) / us / 1e3,
+					Simulated: d.Simulated()})
 			}
-			raw, _, err := quantized(r, t, s.rows, s.cols)
-			if err != nil {
-				return nil, err
-			}
-			copies := 1
-			if !d.Simulated() {
-				copies = max(64, (decodeStream+len(raw)-1)/len(raw))
-			}
-			b := &bufs{d: d}
-			x, y := b.f32(randVec(r, s.cols)), b.zeros(4*s.rows)
-			ds := make([]metal.Dispatch, copies)
-			for i := range ds {
-				ds[i] = metal.LaunchMatVecFor(tg, t, b.raw(raw), x, y, s.rows, s.cols, 1)
-			}
-			us, err := timeSyncs(b, ds, calls)
-			b.release()
-			if err != nil {
-				return nil, fmt.Errorf("%s %dx%d: %w", name, s.rows, s.cols, err)
-			}
-			out = append(out, BenchResult{Kernel: name, Shape: fmt.Sprintf("%s %dx%d", s.name, s.rows, s.cols), Calls: calls * copies,
-				USPerCall: us, WeightGBs: float64(len(raw)) / us / 1e3, GFLOPs: 2 * float64(s.rows*s.cols) / us / 1e3,
-				Simulated: d.Simulated()})
 		}
 	}
 	return out, nil

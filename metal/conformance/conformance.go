@@ -316,6 +316,9 @@ func Cases() []Case {
 		cs = append(cs, Case{"argmax", fmt.Sprintf("argmax %d", n), 0,
 			func(d metal.Device) (float64, error) { return argmax(d, n) }})
 	}
+	cs = append(cs, fusedCases()...)
+	cs = append(cs, fusedRopeKVCases()...)
+	cs = append(cs, ropeKVCases()...)
 	cs = append(cs, Case{"kv", "kv_store 5 tokens x 256", 0, func(d metal.Device) (float64, error) { return kvStore(d) }})
 	for _, hd := range []int{8, 64, 128} {
 		ns := []int{1, 31, 33, 300}

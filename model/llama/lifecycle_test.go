@@ -29,6 +29,20 @@ func (c *counting) RMSNorm(dst, x, w backend.Tensor, eps float32) {
 	}
 }
 
+// The fused ops with a norm run their composition through c, so their RMSNorm counts.
+func (c *counting) NormMatMul(dst, w [3]backend.Tensor, x, norm backend.Tensor, eps float32, xn backend.Tensor) {
+	backend.NormMatMul(c, dst, w, x, norm, eps, xn)
+}
+
+func (c *counting) NormAttention(dst, x, norm backend.Tensor, eps float32, p backend.QKV, xn backend.Tensor,
+	cache backend.KVCache, pos []int32, rope backend.RopeParams, ap backend.AttentionParams) {
+	backend.NormAttention(c, dst, x, norm, eps, p, xn, cache, pos, rope, ap)
+}
+
+func (c *counting) NormSwiGLU(dst, gate, up, x, norm backend.Tensor, eps float32, xn, u backend.Tensor) {
+	backend.NormSwiGLU(c, dst, gate, up, x, norm, eps, xn, u)
+}
+
 func (c *counting) Activation(rows, cols int) backend.Tensor {
 	c.acts++
 	return c.Backend.Activation(rows, cols)

@@ -349,49 +349,35 @@ func (s *State) forwardBatch(ctx context.Context, tokens, pos []int32) error {
 		x, xn, q, k, vv, att, o := sc.vx, sc.vxn, sc.vq, sc.vk, sc.vv, sc.vatt, sc.vo
 		gate, up, ffn := sc.vgate, sc.vup, sc.vffn
 		// attention
-		b.RMSNorm(xn, x, l.AttnNorm, m.RMSEps)
-		b.MatMul(q, l.Wq, xn)
-		b.MatMul(k, l.Wk, xn)
-		b.MatMul(vv, l.Wv, xn)
-		if l.Bq != nil {
-			ops(b).AddRow(q, q, l.Bq)
-			ops(b).AddRow(k, k, l.Bk)
-			ops(b).AddRow(vv, vv, l.Bv)
-		}
-		rope.NHead = m.NHead
-		b.Rope(q, pos, rope)
-		rope.NHead = m.NKVHead
-		b.Rope(k, pos, rope)
-		if qScale != 0 {
-			ops(b).Scale(q, qScale)
-		}
 		ap.Layer = li
 		ap.Window = 0
 		if m.SlidingWindow > 0 && a.SlidingWindow != nil && a.SlidingWindow(li) {
 			ap.Window = m.SlidingWindow
 		}
-		b.Attention(att, q, k, vv, sc.cache, pos, ap)
-		b.MatMul(o, l.Wo, att)
-		if l.PostAttnNorm != nil {
+		b.NormAttention(att, x, l.AttnNorm, m.RMSEps, backend.QKV{W: [3]backend.Tensor{l.Wq, l.Wk, l.Wv},
+			Out: [3]backend.Tensor{q, k, vv}, Bias: [3]backend.Tensor{l.Bq, l.Bk, l.Bv}, QScale: qScale}, xn,
+			sc.cache, pos, rope, ap)
+		if l.PostAttnNorm != nil { // Gemma 2: x += RMSNorm(Wo att)
+			b.MatMul(o, l.Wo, att)
 			b.RMSNorm(xn, o, l.PostAttnNorm, m.RMSEps)
-			o = xn
+			b.Add(x, x, xn)
+		} else {
+			b.MatMulAdd(x, l.Wo, att, o)
 		}
-		b.Add(x, x, o)
 		// feed-forward
-		b.RMSNorm(xn, x, l.FFNNorm, m.RMSEps)
-		b.MatMul(gate, l.Gate, xn)
-		b.MatMul(up, l.Up, xn)
-		if a.GELU {
+		if a.GELU { // Gemma 2: GELU-tanh gate
+			b.NormMatMul([3]backend.Tensor{gate, up}, [3]backend.Tensor{l.Gate, l.Up}, x, l.FFNNorm, m.RMSEps, xn)
 			ops(b).GeGLU(gate, gate, up)
 		} else {
-			b.SwiGLU(gate, gate, up)
+			b.NormSwiGLU(gate, l.Gate, l.Up, x, l.FFNNorm, m.RMSEps, xn, up)
 		}
-		b.MatMul(ffn, l.Down, gate)
-		if l.PostFFNorm != nil {
+		if l.PostFFNorm != nil { // Gemma 2: x += RMSNorm(Wdown h)
+			b.MatMul(ffn, l.Down, gate)
 			b.RMSNorm(xn, ffn, l.PostFFNorm, m.RMSEps)
-			ffn = xn
+			b.Add(x, x, xn)
+		} else {
+			b.MatMulAdd(x, l.Down, gate, ffn)
 		}
-		b.Add(x, x, ffn)
 	}
 	s.move(cur, m.W.OutB, n)
 	return nil
@@ -419,8 +405,7 @@ func (s *State) lastLogits(n int) {
 	if s.lastN != n || s.lastRow == nil {
 		s.lastN, s.lastRow = n, ob.View(s.scr[ob].x, n-1, n)
 	}
-	ob.RMSNorm(s.lastNorm, s.lastRow, m.W.OutputNorm, m.RMSEps)
-	ob.MatMul(s.lg, m.W.Output, s.lastNorm)
+	ob.NormMatMul([3]backend.Tensor{s.lg}, [3]backend.Tensor{m.W.Output}, s.lastRow, m.W.OutputNorm, m.RMSEps, s.lastNorm)
 	if m.FinalSoftCap != 0 {
 		ops(ob).SoftCap(s.lg, m.FinalSoftCap)
 	}
