@@ -19,9 +19,11 @@ func TestAddressSpaces(t *testing.T) {
 	}
 	m, order := Sources()
 	// quants.metal holds the shared decoders every other file uses; matvec_fused.metal
-	// builds on matvec.metal's wide_dot, rope_kv.metal on rope.metal's rope_pair (the
-	// library concatenates them in this order)
-	uses := map[string][]string{"matvec_fused.metal": {"matvec.metal"}, "rope_kv.metal": {"rope.metal"}}
+	// builds on matvec.metal's wide_dot, rope_kv.metal on rope.metal's rope_pair,
+	// attention_flash.metal on attention.metal's attn_score (the library concatenates
+	// them in this order)
+	uses := map[string][]string{"matvec_fused.metal": {"matvec.metal"}, "rope_kv.metal": {"rope.metal"},
+		"attention_flash.metal": {"attention.metal"}}
 	for _, n := range order {
 		src := m[n]
 		for _, u := range slices.Backward(uses[n]) {

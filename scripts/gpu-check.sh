@@ -128,9 +128,9 @@ print("cpu %.4f cuda %.4f rel %.2g" % (a, b, abs(b - a) / a)); sys.exit(not abs(
 			grep -E "^(pp|tg)" "$logs/bench $t.log" | sed "s/^/      $t /" | tee -a "$out/summary.txt"
 			if [ -z "${nograph_done:-}" ]; then # the first type once more without CUDA graphs, and without the decode fusion
 				nograph_done=1
-				step "bench $t no graphs" env INFERNO_CUDA_GRAPH=0 timeout 120 "$inf" bench -m "$logs/tl-$t.gguf" --backend cuda --iterations 3 --warmup 1 --output-json "$out/bench-$t-nograph.json"
+				step "bench $t no graphs" env INFERNO_CUDA_GRAPH=0 timeout 120 "$inf" bench -m "$logs/tl-$t.gguf" --backend cuda --iterations 3 --warmup 1 --output-json "$logs/bench-$t-nograph.json"
 				grep -E "^(pp|tg)" "$logs/bench $t no graphs.log" | sed "s/^/      $t no graphs /" | tee -a "$out/summary.txt"
-				step "bench $t no fusion" env INFERNO_CUDA_FUSE=0 timeout 120 "$inf" bench -m "$logs/tl-$t.gguf" --backend cuda --iterations 3 --warmup 1 --prompt-tokens 0 --output-json "$out/bench-$t-nofuse.json"
+				step "bench $t no fusion" env INFERNO_CUDA_FUSE=0 timeout 120 "$inf" bench -m "$logs/tl-$t.gguf" --backend cuda --iterations 3 --warmup 1 --prompt-tokens 0 --output-json "$logs/bench-$t-nofuse.json"
 				grep -E "^tg" "$logs/bench $t no fusion.log" | sed "s/^/      $t no fusion /" | tee -a "$out/summary.txt"
 			fi
 			rm -f "$logs/tl-$t.gguf"

@@ -35,7 +35,7 @@ for name in sorted(tot, key=lambda x: -tot[x]):
 print("%-28s %7d %10.1f" % ("all", sum(n.values()), s))
 PY
 }
-timeout 150 "$inf" kernels bench --backend cuda >"$out/kernels-bench.txt" 2>&1
+[ -z "${SKIP_KBENCH:-}" ] && timeout 150 "$inf" kernels bench --backend cuda >"$out/kernels-bench.txt" 2>&1
 for t in ${TYPES:-Q4_0 Q4_K_M}; do
 	"$inf" gen --preset tinyllama-1.1b --type "$t" --vocab-from "$m/ggml-vocab-llama-spm.gguf" --seed 42 -o "$w/tl.gguf" >"$w/gen.log" 2>&1 || { tail -3 "$w/gen.log" >>"$out/summary.txt"; continue; }
 	{
@@ -52,10 +52,13 @@ for t in ${TYPES:-Q4_0 Q4_K_M}; do
 		timeout 200 "$ncu" --clock-control none --metrics gpu__time_duration.sum --csv --print-units base \
 			"$inf" bench -m "$w/tl.gguf" --backend cuda --ctx 640 --prompt-tokens 512 --tokens 0 --iterations 1 --warmup 0 -q >"$w/pp.csv" 2>"$w/pp.err"
 		echo "== $t prompt 512, ncu" >>"$out/summary.txt"; agg "$w/pp.csv" >>"$out/summary.txt" 2>&1 || tail -5 "$w/pp.err" >>"$out/summary.txt"
-		if [ "$t" = Q4_0 ]; then
+		if [ "$t" = Q4_0 ]; then # the decode and prompt kernels' memory, occupancy, launch details
 			timeout 120 "$ncu" --clock-control none --section SpeedOfLight --section MemoryWorkloadAnalysis --section LaunchStats --section Occupancy \
-				-k regex:'matvec_wide|attn|matmul_mma' --launch-skip 30 --launch-count 12 \
-				"$inf" bench -m "$w/tl.gguf" --backend cuda --ctx 640 --prompt-tokens 16 --tokens 3 --iterations 1 --warmup 0 -q >"$out/ncu-detail-$t.txt" 2>&1
+				-k regex:'matvec_fused|attn_decode' --launch-skip 12 --launch-count 8 \
+				"$inf" bench -m "$w/tl.gguf" --backend cuda --ctx 640 --prompt-tokens 0 --tokens 3 --iterations 1 --warmup 0 -q >"$out/ncu-detail-$t.txt" 2>&1
+			timeout 120 "$ncu" --clock-control none --section SpeedOfLight --section MemoryWorkloadAnalysis --section LaunchStats --section Occupancy \
+				-k regex:'matmul_mma|attn_flash' --launch-skip 4 --launch-count 4 \
+				"$inf" bench -m "$w/tl.gguf" --backend cuda --ctx 640 --prompt-tokens 512 --tokens 0 --iterations 1 --warmup 0 -q >>"$out/ncu-detail-$t.txt" 2>&1
 		fi
 		cp "$w/tg.csv" "$out/ncu-tg-$t.csv"
 	fi
