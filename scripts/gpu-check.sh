@@ -20,10 +20,10 @@ build)
 	dir=${2:?usage: gpu-check.sh build DIR}
 	ref=${INFERNO_REFDATA:-../shared/refdata}
 	mkdir -p "$dir/models"
-	GOOS=linux GOARCH=amd64 CGO_ENABLED=0 go test -c -o "$dir/cuda.test" ./cuda || exit 1
-	GOOS=linux GOARCH=amd64 CGO_ENABLED=0 go build -o "$dir/inferno" ./cmd/inferno || exit 1
+	GOOS=linux GOARCH=amd64 CGO_ENABLED=0 go test -ldflags="-s -w" -c -o "$dir/cuda.test" ./cuda || exit 1
+	GOOS=linux GOARCH=amd64 CGO_ENABLED=0 go build -ldflags="-s -w" -o "$dir/inferno" ./cmd/inferno || exit 1
 	# The API's concurrency and Close tests under the race detector (which needs cgo).
-	GOOS=linux GOARCH=amd64 CGO_ENABLED=1 go test -race -c -o "$dir/inferno-race.test" . || exit 1
+	GOOS=linux GOARCH=amd64 CGO_ENABLED=1 go test -race -ldflags="-s -w" -c -o "$dir/inferno-race.test" . || exit 1
 	mkdir -p "$dir/refdata/models"
 	cp "$ref/models/stories260K.gguf" "$dir/refdata/models/"
 	cp "$0" "$dir/gpu-check.sh"
