@@ -27,12 +27,14 @@ build)
 	mkdir -p "$dir/refdata/models"
 	cp "$ref/models/stories260K.gguf" "$dir/refdata/models/"
 	cp "$0" "$dir/gpu-check.sh"
+	gzip -f "$dir/cuda.test" "$dir/inferno" "$dir/inferno-race.test" # the carry limit (64 MiB)
 	cp "$ref/models/stories260K.gguf" "$ref/reference/story.txt" "$ref/vocab/ggml-vocab-llama-spm.gguf" "$dir/models/"
 	for t in $QMINI; do cp "$ref/models/qmini/qmini-$t.gguf" "$dir/models/"; done
 	for f in $ARCH; do cp "$ref/models/arch/arch-$f.gguf" "$dir/models/"; done
 	;;
 run)
 	here=$(cd "$(dirname "$0")" && pwd)
+	for f in "$here"/*.gz; do [ -e "$f" ] && gunzip -f "$f" && chmod +x "${f%.gz}"; done
 	out=${OUT:-/tmp/gpu-check}
 	logs=$(mktemp -d)
 	inf="$here/inferno"
