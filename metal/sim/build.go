@@ -20,7 +20,7 @@ import (
 	"strings"
 )
 
-//go:embed shim/metal_stdlib.h shim/runtime.h shim/runtime.cpp
+//go:embed shim/metal_stdlib.h shim/runtime.h shim/runtime.cpp shim/cuda_sim.h
 var shimFS embed.FS
 
 // ErrNoCompiler means clang-19 is not installed.
@@ -50,9 +50,11 @@ func cacheDir() (string, error) {
 	return filepath.Join(d, "inferno", "metal-sim"), nil
 }
 
+var shimFiles = []string{"metal_stdlib.h", "runtime.h", "runtime.cpp", "cuda_sim.h"}
+
 // writeShim puts the shim files in dir.
 func writeShim(dir string) error {
-	for _, n := range []string{"metal_stdlib.h", "runtime.h", "runtime.cpp"} {
+	for _, n := range shimFiles {
 		b, err := shimFS.ReadFile("shim/" + n)
 		if err != nil {
 			return err
@@ -67,7 +69,7 @@ func writeShim(dir string) error {
 
 func shimHash() []byte {
 	h := sha256.New()
-	for _, n := range []string{"metal_stdlib.h", "runtime.h", "runtime.cpp"} {
+	for _, n := range shimFiles {
 		b, _ := shimFS.ReadFile("shim/" + n)
 		h.Write(b)
 	}
