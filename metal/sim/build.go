@@ -26,8 +26,13 @@ var shimFS embed.FS
 // ErrNoCompiler means clang-19 is not installed.
 var ErrNoCompiler = errors.New("clang-19 not found: install it with `apt-get install -y clang-19` (Debian/Ubuntu) to run the Metal simulator")
 
+var errUnsupported = errors.New("the kernel simulator (metal-sim, cuda-sim) runs on Linux and macOS only")
+
 // Compiler returns the clang++ used for the simulator ($INFERNO_CLANG overrides).
 func Compiler() (string, error) {
+	if !supported {
+		return "", errUnsupported
+	}
 	if c := os.Getenv("INFERNO_CLANG"); c != "" {
 		return c, nil
 	}

@@ -2,12 +2,10 @@ package sim
 
 import (
 	"fmt"
-	"os"
 	"sync"
 	"unsafe"
 
 	"github.com/ebitengine/purego"
-	"golang.org/x/sys/unix"
 )
 
 // LaneOrder is the order in which the fibers of a threadgroup are started; running every
@@ -49,7 +47,7 @@ func Load(files map[string]string, order []string) (*Library, error) {
 	if l, ok := loaded.Load(path); ok {
 		return l.(*Library), nil
 	}
-	h, err := purego.Dlopen(path, purego.RTLD_NOW|purego.RTLD_LOCAL)
+	h, err := openLibrary(path)
 	if err != nil {
 		return nil, fmt.Errorf("metal sim: loading %s: %w", path, err)
 	}
@@ -80,7 +78,7 @@ func LoadCUDA(files map[string]string, main string) (*Library, error) {
 	if l, ok := loaded.Load(path); ok {
 		return l.(*Library), nil
 	}
-	h, err := purego.Dlopen(path, purego.RTLD_NOW|purego.RTLD_LOCAL)
+	h, err := openLibrary(path)
 	if err != nil {
 		return nil, fmt.Errorf("cuda sim: loading %s: %w", path, err)
 	}
@@ -117,33 +115,6 @@ func LoadCUDA(files map[string]string, main string) (*Library, error) {
 type Buffer struct {
 	mem  []byte // whole mapping
 	Data []byte // the usable bytes, ending at the guard page
-}
-
-// NewBuffer allocates n bytes (zeroed).
-func NewBuffer(n int) (*Buffer, error) {
-	if n <= 0 {
-		n = 1
-	}
-	page := os.Getpagesize()
-	pages := (n + page - 1) / page
-	mem, err := unix.Mmap(-1, 0, (pages+1)*page, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
-	if err != nil {
-		return nil, fmt.Errorf("metal sim: allocating %d bytes: %w", n, err)
-	}
-	if err := unix.Mprotect(mem[pages*page:], unix.PROT_NONE); err != nil {
-		unix.Munmap(mem)
-		return nil, err
-	}
-	start := pages*page - n
-	return &Buffer{mem: mem, Data: mem[start : pages*page : pages*page]}, nil
-}
-
-// Free releases the buffer.
-func (b *Buffer) Free() {
-	if b.mem != nil {
-		unix.Munmap(b.mem)
-		b.mem, b.Data = nil, nil
-	}
 }
 
 // Ptr is the address of the first usable byte.
