@@ -26,6 +26,7 @@ import (
 var (
 	reCUDAEntry  = regexp.MustCompile(`extern\s+"C"\s+__attribute__\(\(annotate\("inferno_cuda_global"\)\)\)\s*void\s+([A-Za-z_]\w*)\s*\(`)
 	reLineMarker = regexp.MustCompile(`^#\s+\d+\s+"([^"]*)"(.*)$`)
+	reInlineAsm  = regexp.MustCompile(`\b(?:asm|__asm__|__asm)\b\s*(?:volatile\b|__volatile__\b)?\s*\(`)
 	reSharedDecl = regexp.MustCompile(`^((?:extern\s+)?)__shared__\s+((?:__attribute__\(\(aligned\(\d+\)\)\)\s+)?)([^;\[\]=]*?)\s*\b([A-Za-z_]\w*)\s*\[([^\]]*)\]\s*;`)
 )
 
@@ -89,7 +90,7 @@ func BuildCUDA(files map[string]string, main string) (string, error) {
 	}
 	code, entries, err := cudaRewrite(string(pre), src+string(filepath.Separator))
 	if err != nil {
-		return "", fmt.Errorf("cuda sim: %s: %w", main, err)
+		return "", fmt.Errorf("cuda sim: %w", err)
 	}
 	if len(entries) == 0 {
 		return "", fmt.Errorf("cuda sim: %s: no extern \"C\" __global__ entry point", main)
@@ -129,7 +130,14 @@ func cudaRewrite(pre, dir string) (string, []string, error) {
 			continue
 		}
 		line++
-		if !own || !strings.Contains(l, "__shared__") {
+		if !own {
+			continue
+		}
+		if reInlineAsm.MatchString(l) {
+			return "", nil, fmt.Errorf("%s:%d: inline assembly (PTX) in the simulator's build: put it under #ifdef __CUDA_ARCH__ with a portable stand-in in the #else: %s",
+				file, line-1, strings.TrimSpace(l))
+		}
+		if !strings.Contains(l, "__shared__") {
 			continue
 		}
 		var b strings.Builder

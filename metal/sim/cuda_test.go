@@ -191,16 +191,31 @@ func TestCUDAMissingBarrier(t *testing.T) {
 	}
 }
 
-// TestCUDAUnsupportedShared: a __shared__ declaration the build cannot make per-block
-// storage is a clear error, not a silently per-thread array.
-func TestCUDAUnsupportedShared(t *testing.T) {
+// TestCUDABuildErrors: a __shared__ declaration the build cannot make per-block
+// storage, or inline PTX outside #ifdef __CUDA_ARCH__, is a clear error naming the line,
+// not a silently per-thread array or an x86 assembler's complaint.
+func TestCUDABuildErrors(t *testing.T) {
 	needClang(t)
+	for _, c := range []struct{ body, line, want string }{
+		{"    __shared__ float a[2], b[2];\n    y[0] = a[0] + b[0];\n", "cuda/bad.cu:3:", "__shared__"},
+		{"    float v;\n    asm volatile(\"mov.b32 %0, %%laneid;\" : \"=f\"(v));\n    y[0] = v;\n", "cuda/bad.cu:4:", "__CUDA_ARCH__"},
+	} {
+		files := map[string]string{
+			"cuda/prelude.cuh": kernels.CUDASources()["cuda/prelude.cuh"],
+			"cuda/bad.cu":      "#include \"prelude.cuh\"\nKERNEL bad(float * y) {\n" + c.body + "}\n",
+		}
+		_, err := BuildCUDA(files, "cuda/bad.cu")
+		if err == nil || !strings.Contains(err.Error(), c.line) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("got %v, want an error naming %s and %s", err, c.line, c.want)
+		}
+	}
+	// under #ifdef __CUDA_ARCH__ the same PTX is left out of the simulator's build
 	files := map[string]string{
 		"cuda/prelude.cuh": kernels.CUDASources()["cuda/prelude.cuh"],
-		"cuda/bad.cu":      "#include \"prelude.cuh\"\nKERNEL bad(float * y) {\n    __shared__ float a[2], b[2];\n    y[0] = a[0] + b[0];\n}\n",
+		"cuda/ok.cu": "#include \"prelude.cuh\"\nKERNEL lane(float * y) {\n    float v;\n#ifdef __CUDA_ARCH__\n" +
+			"    asm volatile(\"mov.b32 %0, %%laneid;\" : \"=f\"(v));\n#else\n    v = (float) LANE;\n#endif\n    y[LANE] = v;\n}\n",
 	}
-	_, err := BuildCUDA(files, "cuda/bad.cu")
-	if err == nil || !strings.Contains(err.Error(), "cuda/bad.cu:3") || !strings.Contains(err.Error(), "__shared__") {
-		t.Errorf("got %v, want an error naming cuda/bad.cu:3 and the __shared__ declaration", err)
+	if _, err := BuildCUDA(files, "cuda/ok.cu"); err != nil {
+		t.Error(err)
 	}
 }
