@@ -119,6 +119,7 @@ inline int simd_min(int v) {
 }
 inline float simd_shuffle(float v, int lane) { return __nvvm_shfl_sync_idx_f32(0xffffffffu, v, lane, 0x1f); }
 inline int simd_shuffle(int v, int lane) { return __nvvm_shfl_sync_idx_i32(0xffffffffu, v, lane, 0x1f); }
+inline uint simd_shuffle(uint v, int lane) { return (uint) __nvvm_shfl_sync_idx_i32(0xffffffffu, (int) v, lane, 0x1f); }
 inline float simd_broadcast(float v, int lane) { return simd_shuffle(v, lane); }
 inline int simd_broadcast(int v, int lane) { return simd_shuffle(v, lane); }
 

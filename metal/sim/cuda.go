@@ -27,7 +27,7 @@ var (
 	reCUDAEntry  = regexp.MustCompile(`extern\s+"C"\s+__attribute__\(\(annotate\("inferno_cuda_global"\)\)\)\s*void\s+([A-Za-z_]\w*)\s*\(`)
 	reLineMarker = regexp.MustCompile(`^#\s+\d+\s+"([^"]*)"(.*)$`)
 	reInlineAsm  = regexp.MustCompile(`\b(?:asm|__asm__|__asm)\b\s*(?:volatile\b|__volatile__\b)?\s*\(`)
-	reSharedDecl = regexp.MustCompile(`^((?:extern\s+)?)__shared__\s+((?:__attribute__\(\(aligned\(\d+\)\)\)\s+)?)([^;\[\]=]*?)\s*\b([A-Za-z_]\w*)\s*\[([^\]]*)\]\s*;`)
+	reSharedDecl = regexp.MustCompile(`^((?:extern\s+)?)__shared__\s+((?:__attribute__\(\(aligned\(\d+\)\)\)\s+)?)([^;\[\]=,]*?)\s*\b([A-Za-z_]\w*)\s*((?:\[[^\]]*\]\s*)*);`)
 )
 
 // BuildCUDA compiles the CUDA source main (a path in files, which holds every file it
@@ -154,23 +154,23 @@ func cudaRewrite(pre, dir string) (string, []string, error) {
 			}
 			m := reSharedDecl.FindStringSubmatch(rest[start:])
 			if m == nil {
-				return "", nil, fmt.Errorf("%s:%d: a __shared__ declaration the simulator does not handle (want `__shared__ T name[N];` or `extern __shared__ T name[];` in a function body): %s",
+				return "", nil, fmt.Errorf("%s:%d: a __shared__ declaration the simulator does not handle (want one name a declaration, `__shared__ T name[N]...;` or `extern __shared__ T name[];`, in a function body): %s",
 					file, line-1, strings.TrimSpace(l))
 			}
-			typ, name, n := strings.TrimSpace(m[3]), m[4], strings.TrimSpace(m[5])
+			typ, name, dims := strings.TrimSpace(m[3]), m[4], strings.Join(strings.Fields(m[5]), "")
 			b.WriteString(rest[:start])
 			if m[1] != "" {
-				if n != "" {
-					return "", nil, fmt.Errorf("%s:%d: extern __shared__ %s[%s]: a dynamic shared array has no size", file, line-1, name, n)
+				if dims != "[]" {
+					return "", nil, fmt.Errorf("%s:%d: extern __shared__ %s%s: want one dimension without a size (the dispatch's dynamic shared memory)", file, line-1, name, dims)
 				}
 				fmt.Fprintf(&b, "%s * const %s = (%s *)mtl_tg_dynamic();", typ, name, typ)
 			} else {
-				if n == "" {
-					return "", nil, fmt.Errorf("%s:%d: __shared__ %s[] needs a size (or extern)", file, line-1, name)
+				if strings.Contains(dims, "[]") {
+					return "", nil, fmt.Errorf("%s:%d: __shared__ %s%s needs its sizes (or extern)", file, line-1, name, dims)
 				}
 				gen++
-				fmt.Fprintf(&b, "static thread_local %s%s %s[%s]; static thread_local unsigned __mtl_gen_%d; mtl_cuda_shared((void *)%s, sizeof(%s), &__mtl_gen_%d);",
-					m[2], typ, name, n, gen, name, name, gen)
+				fmt.Fprintf(&b, "static thread_local %s%s %s%s; static thread_local unsigned __mtl_gen_%d; mtl_cuda_shared((void *)&%s, sizeof(%s), &__mtl_gen_%d);",
+					m[2], typ, name, dims, gen, name, name, gen)
 			}
 			rest = rest[start+len(m[0]):]
 		}

@@ -3,6 +3,7 @@ package sim
 import (
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"unsafe"
@@ -42,12 +43,12 @@ func valueBuf(t *testing.T, b []byte) *Buffer {
 func TestCUDAEntryPoints(t *testing.T) {
 	l := loadCUDA(t, "")
 	want := map[string][]int{"ids": {-1}, "block_sum": {-1, -1, 8}, "unwritten": {-1}, "shuffles": {-1},
-		"divergent": {-1}, "dynamic": {-1}, "times_2": {-1}, "times_3": {-1}}
+		"divergent": {-1}, "dynamic": {-1}, "times_2": {-1}, "times_3": {-1}, "atomics": {-1, -1, -1}, "tile2d": {-1, -1}}
 	if len(l.Params) != len(want) {
 		t.Errorf("entry points %v, want %v", l.Params, want)
 	}
 	for k, p := range want {
-		if got, ok := l.Params[k]; !ok || len(got) != len(p) || (len(p) == 3 && got[2] != 8) {
+		if got, ok := l.Params[k]; !ok || !slices.Equal(got, p) {
 			t.Errorf("%s: parameters %v, want %v", k, got, p)
 		}
 	}
@@ -155,6 +156,36 @@ func TestCUDAEntryPoints(t *testing.T) {
 		if want := float32(63 - i%64); v != want {
 			t.Fatalf("dynamic shared: out[%d] = %v, want %v", i, v, want)
 		}
+	}
+
+	// a 2-D __shared__ tile and a __shared__ scalar
+	tx, txs := f32buf(t, 16)
+	ty, tys := f32buf(t, 16)
+	for i := range txs {
+		txs[i] = float32(i + 1)
+	}
+	for _, o := range orders {
+		if _, err := l.Run(Dispatch{Kernel: "tile2d", Buffers: []*Buffer{tx, ty}, Grid: [3]int{1, 1, 1}, Threads: [3]int{16, 1, 1}, Order: o, Strict: true}); err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range tys {
+			r, c := i/4, i%4
+			if want := txs[4*c+r] + 1; v != want {
+				t.Fatalf("%s lanes: tile2d y[%d] = %v, want %v", o, i, v, want)
+			}
+		}
+	}
+
+	// atomics from many blocks on two workers
+	sum, sv := f32buf(t, 1)
+	cnt, cv := f32buf(t, 2)
+	if _, err := l.Run(Dispatch{Kernel: "atomics", Buffers: []*Buffer{sum, cnt, cnt}, Offsets: []int{0, 0, 4}, Grid: [3]int{64, 1, 1},
+		Threads: [3]int{32, 1, 1}, Workers: 2, Strict: true}); err != nil {
+		t.Fatal(err)
+	}
+	counts := unsafe.Slice((*int32)(unsafe.Pointer(&cv[0])), 2)
+	if sv[0] != 64*32 || counts[0] != 64 || counts[1] < 1 || counts[1] > 64 {
+		t.Errorf("atomics: sum %v (want 2048), blocks counted %d (want 64), last block %d (want 1..64)", sv[0], counts[0], counts[1])
 	}
 
 	// divergent shuffles are a diagnostic, an error in strict mode

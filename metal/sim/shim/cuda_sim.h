@@ -151,6 +151,50 @@ static inline void __nvvm_bar_warp_sync(unsigned mask, MTL_CUDA_SITE) {
 }
 static inline int __nvvm_read_ptx_sreg_laneid() { return mtl_lane(); }
 
+// ---- NVVM atomics and fences: host atomics (the simulator's workers are OS threads) ----
+// A block waiting on another block's progress (a spin on global memory) hangs here: the
+// blocks of a grid run one after another on each worker, never concurrently with their
+// own kind by design. "Last block finishes the job" counters work.
+
+#define MTL_CUDA_ATOM(name, T, op)                                                              \
+    static inline T __nvvm_atom_##name(volatile T *p, T v) { return op((T *)p, v, __ATOMIC_SEQ_CST); }
+#define MTL_CUDA_ATOM_TYPES(name, op)                                                           \
+    MTL_CUDA_ATOM(name##_gen_i, int, op)                                                        \
+    MTL_CUDA_ATOM(name##_gen_l, long, op)                                                       \
+    MTL_CUDA_ATOM(name##_gen_ll, long long, op)
+MTL_CUDA_ATOM_TYPES(add, __atomic_fetch_add)
+MTL_CUDA_ATOM_TYPES(and, __atomic_fetch_and)
+MTL_CUDA_ATOM_TYPES(or, __atomic_fetch_or)
+MTL_CUDA_ATOM_TYPES(xor, __atomic_fetch_xor)
+MTL_CUDA_ATOM_TYPES(xchg, __atomic_exchange_n)
+#undef MTL_CUDA_ATOM_TYPES
+#undef MTL_CUDA_ATOM
+
+template <class T> static inline T mtl_cuda_atom_cas(volatile T *p, T cmp, T v) {
+    __atomic_compare_exchange_n((T *)p, &cmp, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    return cmp; // the old value, as atom.cas returns it
+}
+template <class T, class F> static inline T mtl_cuda_atom_update(volatile T *p, F f) {
+    T old, next;
+    __atomic_load((T *)p, &old, __ATOMIC_SEQ_CST);
+    do {
+        next = f(old);
+    } while (!__atomic_compare_exchange((T *)p, &old, &next, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
+    return old;
+}
+static inline int __nvvm_atom_cas_gen_i(volatile int *p, int cmp, int v) { return mtl_cuda_atom_cas(p, cmp, v); }
+static inline long long __nvvm_atom_cas_gen_ll(volatile long long *p, long long cmp, long long v) { return mtl_cuda_atom_cas(p, cmp, v); }
+static inline int __nvvm_atom_max_gen_i(volatile int *p, int v) { return mtl_cuda_atom_update(p, [v](int o) { return o > v ? o : v; }); }
+static inline int __nvvm_atom_min_gen_i(volatile int *p, int v) { return mtl_cuda_atom_update(p, [v](int o) { return o < v ? o : v; }); }
+static inline unsigned __nvvm_atom_max_gen_ui(volatile unsigned *p, unsigned v) { return mtl_cuda_atom_update(p, [v](unsigned o) { return o > v ? o : v; }); }
+static inline unsigned __nvvm_atom_min_gen_ui(volatile unsigned *p, unsigned v) { return mtl_cuda_atom_update(p, [v](unsigned o) { return o < v ? o : v; }); }
+static inline float __nvvm_atom_add_gen_f(volatile float *p, float v) { return mtl_cuda_atom_update(p, [v](float o) { return o + v; }); }
+static inline unsigned __nvvm_atom_inc_gen_ui(volatile unsigned *p, unsigned v) { return mtl_cuda_atom_update(p, [v](unsigned o) { return o >= v ? 0u : o + 1; }); }
+static inline unsigned __nvvm_atom_dec_gen_ui(volatile unsigned *p, unsigned v) { return mtl_cuda_atom_update(p, [v](unsigned o) { return o == 0 || o > v ? v : o - 1; }); }
+static inline void __nvvm_membar_cta() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+static inline void __nvvm_membar_gl() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+static inline void __nvvm_membar_sys() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+
 // ---- NVVM math: IEEE versions of the approximations (the simulator computes exactly) --
 
 static inline float __nvvm_ex2_approx_f(float x) { return __builtin_exp2f(x); }

@@ -80,3 +80,25 @@ template <int K> __device__ __forceinline__ void times(float * y) { y[TID] *= K;
 #define TIMES(K) KERNEL times_##K(float * y) { times<K>(y); }
 TIMES(2)
 TIMES(3)
+
+// Device atomics across blocks (the workers are OS threads): every thread adds 1 to a
+// float, each block's thread 0 counts the block; the block that counts last notes it.
+KERNEL atomics(float * sum, int * counter, int * last) {
+    __nvvm_atom_add_gen_f(sum, 1.0f);
+    if (TID == 0) {
+        __nvvm_membar_gl();
+        if (__nvvm_atom_add_gen_i(counter, 1) == (int) gridDim.x - 1) *last = 1 + (int) GROUP_X;
+    }
+}
+
+// A 2-D __shared__ tile and a __shared__ scalar, aligned: the block's transpose and its
+// first element.
+KERNEL tile2d(const float * x, float * y) {
+    __shared__ __align__(16) float t[4][5];
+    __shared__ float first;
+    uint r = TID / 4, c = TID % 4;
+    t[c][r] = x[TID];
+    if (TID == 0) first = x[0];
+    __syncthreads();
+    y[TID] = t[r][c] + first;
+}
