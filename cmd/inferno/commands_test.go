@@ -165,6 +165,15 @@ func TestKernelsCommand(t *testing.T) {
 	if err != nil || !strings.Contains(out, `"kernel": "matvec_wide_q4_k"`) || !strings.Contains(out, `"kernel": "rms_norm_wide"`) {
 		t.Errorf("kernels bench --filter _wide: %v\n%s", err, out)
 	}
+	// the CUDA entry points on the simulator, in another lane order
+	out, err = runCLI(t, "kernels", "test", "--backend", "cuda-sim", "--lane-order", "reverse", "--filter", "norm")
+	if err != nil || !strings.Contains(out, "device: cuda-sim") || !strings.Contains(out, "6 passed, 0 failed") || !strings.Contains(out, "PASS  rms_norm_wide 2x4096") {
+		t.Errorf("kernels test --backend cuda-sim: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "kernels", "bench", "--backend", "cuda-sim", "--filter", "rms_norm_wide", "--calls", "1", "--json")
+	if err != nil || !strings.Contains(out, `"simulated": true`) || !strings.Contains(out, `"kernel": "rms_norm_wide"`) {
+		t.Errorf("kernels bench --backend cuda-sim: %v\n%s", err, out)
+	}
 }
 
 // TestChatReusesCache: the second turn evaluates only what it adds; /reset starts over.
