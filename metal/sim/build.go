@@ -81,20 +81,26 @@ func shimHash() []byte {
 	return h.Sum(nil)
 }
 
-// CompileError is a clang diagnostic pointing into the .metal file.
+// CompileError is a clang diagnostic pointing into the .metal file (or, CUDA set, the
+// CUDA sources).
 type CompileError struct {
 	File string
 	Log  string
+	CUDA bool
 }
 
 func (e *CompileError) Error() string {
+	label := "metal sim: "
+	if e.CUDA {
+		label = "cuda sim: "
+	}
 	lines := strings.Split(strings.TrimSpace(e.Log), "\n")
 	for _, l := range lines {
 		if strings.Contains(l, "error:") {
-			return "metal sim: " + l
+			return label + l
 		}
 	}
-	return "metal sim: compiling " + e.File + " failed:\n" + e.Log
+	return label + "compiling " + e.File + " failed:\n" + e.Log
 }
 
 // Build translates and compiles .metal sources (concatenated in order, as one library)

@@ -86,7 +86,7 @@ func BuildCUDA(files map[string]string, main string) (string, error) {
 		if ee, ok := err.(*exec.ExitError); ok {
 			log = string(ee.Stderr)
 		}
-		return "", &CompileError{File: main, Log: strings.ReplaceAll(log, src+"/", "")}
+		return "", &CompileError{File: main, Log: strings.ReplaceAll(log, src+"/", ""), CUDA: true}
 	}
 	code, entries, err := cudaRewrite(string(pre), src+string(filepath.Separator))
 	if err != nil {
@@ -103,7 +103,7 @@ func BuildCUDA(files map[string]string, main string) (string, error) {
 	cmd := exec.Command(cxx, "-x", "c++", "-std=c++17", "-O1", "-fsigned-char", "-fPIC", "-shared", "-fno-exceptions", "-ffp-contract=off",
 		"-Wno-unknown-attributes", "-Wno-ignored-attributes", "-Wno-unknown-pragmas", "-o", out, cpp, "-lpthread")
 	if log, err := cmd.CombinedOutput(); err != nil {
-		return "", &CompileError{File: main, Log: strings.ReplaceAll(string(log), src+"/", "")}
+		return "", &CompileError{File: main, Log: strings.ReplaceAll(string(log), src+"/", ""), CUDA: true}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err

@@ -230,6 +230,7 @@ func TestCUDABuildErrors(t *testing.T) {
 	for _, c := range []struct{ body, line, want string }{
 		{"    __shared__ float a[2], b[2];\n    y[0] = a[0] + b[0];\n", "cuda/bad.cu:3:", "__shared__"},
 		{"    float v;\n    asm volatile(\"mov.b32 %0, %%laneid;\" : \"=f\"(v));\n    y[0] = v;\n", "cuda/bad.cu:4:", "__CUDA_ARCH__"},
+		{"    y[0] = undeclared;\n", "cuda sim: cuda/bad.cu:3:", "error: use of undeclared identifier"},
 	} {
 		files := map[string]string{
 			"cuda/prelude.cuh": kernels.CUDASources()["cuda/prelude.cuh"],
