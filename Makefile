@@ -18,8 +18,8 @@ build:
 test:
 	$(GO) test -count=1 ./...
 
-# Sessions made, run and closed from several goroutines on one model (cpu and
-# metal-sim), and the model's lifecycle, under the race detector.
+# Sessions made, run and closed from several goroutines on one model (cpu, metal-sim
+# and cuda-sim), and the model's lifecycle, under the race detector.
 test-race:
 	$(GO) test -race -count=1 -run 'TestConcurrentSessions|TestUseAfterClose|TestCancelPrompt' .
 	$(GO) test -race -count=1 -run 'TestForwardCancel|TestReleaseAndClose' ./model/llama
