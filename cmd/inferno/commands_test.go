@@ -282,6 +282,9 @@ func TestSystemAndQuantizeCommands(t *testing.T) {
 	if c := s.Backends["cuda"]; c == "" || (strings.HasPrefix(c, "available") != (len(s.CUDA) > 0)) {
 		t.Errorf("system: cuda %q with %d devices", c, len(s.CUDA))
 	}
+	if s.Backends["cuda-sim"] == "" || s.Backends["cuda-sim"] != s.Backends["metal-sim"] {
+		t.Errorf("system: cuda-sim %q, metal-sim %q: want the simulator's one status for both", s.Backends["cuda-sim"], s.Backends["metal-sim"])
+	}
 	dst := filepath.Join(t.TempDir(), "q.gguf")
 	if _, err := runCLI(t, "quantize", refdata.Path(t, "models", "qmini", "qmini-F32.gguf"), dst, "Q4_K_M", "-q"); err != nil {
 		t.Fatal(err)
