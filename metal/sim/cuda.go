@@ -24,7 +24,7 @@ import (
 // types from the entry point itself, so no kernel needs glue of its own.
 
 var (
-	reCUDAEntry  = regexp.MustCompile(`extern\s+"C"\s+__attribute__\(\(annotate\("inferno_cuda_global"\)\)\)\s*void\s+([A-Za-z_]\w*)\s*\(`)
+	reCUDAEntry  = regexp.MustCompile(`extern\s+"C"\s+__attribute__\(\(annotate\("inferno_cuda_global"\)\)\)\s*void\s+(?:__attribute__\(\((?:[^()]|\([^()]*\))*\)\)\s*)*([A-Za-z_]\w*)\s*\(`)
 	reLineMarker = regexp.MustCompile(`^#\s+\d+\s+"([^"]*)"(.*)$`)
 	reInlineAsm  = regexp.MustCompile(`\b(?:asm|__asm__|__asm)\b\s*(?:volatile\b|__volatile__\b)?\s*\(`)
 	reSharedDecl = regexp.MustCompile(`^((?:extern\s+)?)__shared__\s+((?:__attribute__\(\(aligned\(\d+\)\)\)\s+)?)([^;\[\]=,]*?)\s*\b([A-Za-z_]\w*)\s*((?:\[[^\]]*\]\s*)*);`)

@@ -43,7 +43,7 @@ func valueBuf(t *testing.T, b []byte) *Buffer {
 func TestCUDAEntryPoints(t *testing.T) {
 	l := loadCUDA(t, "")
 	want := map[string][]int{"ids": {-1}, "block_sum": {-1, -1, 8}, "unwritten": {-1}, "shuffles": {-1},
-		"divergent": {-1}, "dynamic": {-1}, "times_2": {-1}, "times_3": {-1}, "atomics": {-1, -1, -1}, "tile2d": {-1, -1}}
+		"divergent": {-1}, "dynamic": {-1}, "times_2": {-1}, "times_3": {-1}, "atomics": {-1, -1, -1}, "tile2d": {-1, -1}, "bounded": {-1}}
 	if len(l.Params) != len(want) {
 		t.Errorf("entry points %v, want %v", l.Params, want)
 	}

@@ -102,3 +102,6 @@ KERNEL tile2d(const float * x, float * y) {
     __syncthreads();
     y[TID] = t[r][c] + first;
 }
+
+// Attributes between void and the name (launch bounds, as the GPU build spells them).
+extern "C" __global__ void __attribute__((launch_bounds(64, 2))) bounded(float * y) { y[TID] = 1.0f; }
