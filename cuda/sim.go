@@ -54,7 +54,13 @@ func NewSimDevice() (*SimDevice, error) {
 
 // Kernels lists the entry points the simulator built, with their parameters (-1 a
 // pointer, else a value's size in bytes).
-func (d *SimDevice) Kernels() map[string][]int { return d.lib.Params }
+func (d *SimDevice) Kernels() map[string][]int {
+	out := make(map[string][]int, len(d.lib.Params))
+	for k, p := range d.lib.Params {
+		out[k] = append([]int(nil), p...)
+	}
+	return out
+}
 
 func (d *SimDevice) Name() string    { return "cuda-sim (CUDA kernels on the CPU simulator)" }
 func (d *SimDevice) Simulated() bool { return true }
