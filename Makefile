@@ -18,8 +18,8 @@ build:
 test:
 	$(GO) test -count=1 ./...
 
-# Sessions made, run and closed from several goroutines on one model (cpu and
-# metal-sim), and the model's lifecycle, under the race detector.
+# Sessions made, run and closed from several goroutines on one model (cpu, metal-sim
+# and cuda-sim), and the model's lifecycle, under the race detector.
 test-race:
 	$(GO) test -race -count=1 -run 'TestConcurrentSessions|TestUseAfterClose|TestCancelPrompt' .
 	$(GO) test -race -count=1 -run 'TestForwardCancel|TestReleaseAndClose' ./model/llama
@@ -45,17 +45,22 @@ lint:
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 $(GO) vet ./...
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) vet ./...
 
+# windows/amd64: the CPU and CUDA backends (nvcuda.dll); the kernel simulator is
+# Linux and macOS only.
 cross:
-	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 $(GO) build -o /dev/null ./...
-	GOOS=linux  GOARCH=arm64 CGO_ENABLED=0 $(GO) build -o /dev/null ./...
-	GOOS=linux  GOARCH=amd64 CGO_ENABLED=0 $(GO) build -o /dev/null ./...
+	GOOS=darwin  GOARCH=arm64 CGO_ENABLED=0 $(GO) build -o /dev/null ./...
+	GOOS=linux   GOARCH=arm64 CGO_ENABLED=0 $(GO) build -o /dev/null ./...
+	GOOS=linux   GOARCH=amd64 CGO_ENABLED=0 $(GO) build -o /dev/null ./...
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) build -o /dev/null ./...
 
 dist:
 	mkdir -p dist
 	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/inferno-darwin-arm64 ./cmd/inferno
 	GOOS=linux  GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/inferno-linux-arm64 ./cmd/inferno
 	GOOS=linux  GOARCH=amd64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/inferno-linux-amd64 ./cmd/inferno
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/inferno-windows-amd64.exe ./cmd/inferno
 
 # The main job on the default model.
 run: build

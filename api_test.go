@@ -22,9 +22,9 @@ type testBackend struct {
 	gpuLayers int
 }
 
-// testBackends are cpu and metal-sim (and, with split, metal-sim with the first two
-// blocks on the GPU and the rest on the CPU); metal-sim needs clang-19: without it the
-// test logs why and runs on cpu alone (CI=true makes that a failure).
+// testBackends are cpu, metal-sim (and, with split, metal-sim with the first two
+// blocks on the GPU and the rest on the CPU) and cuda-sim; the simulator needs clang-19:
+// without it the test logs why and runs on cpu alone (CI=true makes that a failure).
 func testBackends(t *testing.T, split bool) []testBackend {
 	out := []testBackend{{"cpu", "cpu", 0}}
 	// cuda where a driver finds a GPU (scripts/gpu-check.sh runs these tests there).
@@ -49,7 +49,8 @@ func testBackends(t *testing.T, split bool) []testBackend {
 	if split {
 		out = append(out, testBackend{"metal-sim+cpu", "metal-sim", 2})
 	}
-	return out
+	// the CUDA kernels and host path (MetalDevice over cuda.SimDevice) on the simulator
+	return append(out, testBackend{"cuda-sim", "cuda-sim", 0})
 }
 
 func loadOn(t *testing.T, be testBackend, ctxSize int) *Model {

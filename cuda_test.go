@@ -13,15 +13,14 @@ import (
 
 	"github.com/inferno-go/inferno/cuda"
 	"github.com/inferno-go/inferno/internal/refdata"
-	"github.com/inferno-go/inferno/metal"
 	"github.com/inferno-go/inferno/metal/sim"
 )
 
 // simCUDA is a cuda.Device for the root package's tests: it reports what an H200
-// would and runs every dispatch, converted back, on the Metal simulator (the CUDA
-// kernels are ports of the same sources), so `--backend cuda` runs end to end here.
+// would and runs every dispatch on cuda-sim (kernels/cuda/kernels.cu's entry points on
+// the CPU simulator), so `--backend cuda` runs end to end here on the CUDA kernels.
 type simCUDA struct {
-	sim       *metal.SimDevice
+	sim       *cuda.SimDevice
 	free      int64
 	allocLeft int // allocations before one fails (negative: no limit)
 	closed    bool
@@ -35,13 +34,6 @@ var (
 	simCUDALast       *simCUDA
 	simCUDAAllocLimit int
 )
-
-type simCUDABuffer struct {
-	metal.Buffer
-	size int
-}
-
-func (b simCUDABuffer) Size() int { return b.size }
 
 func (s *simCUDA) Name() string { return "NVIDIA H200 (simulated)" }
 func (s *simCUDA) Info() cuda.Info {
@@ -57,27 +49,12 @@ func (s *simCUDA) NewBuffer(n int) (cuda.Buffer, error) {
 		return nil, fmt.Errorf("cuda: cuMemAlloc(%d bytes): CUDA_ERROR_OUT_OF_MEMORY", n)
 	}
 	s.allocLeft--
-	b, err := s.sim.NewBuffer(n)
-	if err != nil {
-		return nil, err
-	}
-	return simCUDABuffer{b, n}, nil
+	return s.sim.NewBuffer(n)
 }
 
-// Run turns the CUDA dispatch back into the Metal one the simulator runs.
 func (s *simCUDA) Run(d cuda.Dispatch) error {
-	x := metal.Dispatch{Kernel: d.Kernel, Args: make([]metal.Arg, len(d.Args)), Grid: d.Grid, Threads: d.Threads}
-	for i, a := range d.Args {
-		x.Args[i] = metal.Arg{Off: a.Off, Bytes: a.Bytes}
-		if a.Buf != nil {
-			x.Args[i].Buf = a.Buf.(simCUDABuffer).Buffer
-		}
-	}
-	if d.Shared > 0 {
-		x.Threadgroup = []int{d.Shared}
-	}
 	s.ran[d.Kernel] = true
-	return s.sim.Run(x)
+	return s.sim.Run(d)
 }
 
 // useSimCUDA makes openCUDA return a simulated device with free bytes free (or err).
@@ -90,7 +67,7 @@ func useSimCUDA(t *testing.T, free int64, err error) {
 		if err != nil {
 			return nil, err
 		}
-		d, serr := metal.NewSimDevice()
+		d, serr := cuda.NewSimDevice()
 		if serr != nil {
 			return nil, serr
 		}

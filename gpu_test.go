@@ -69,3 +69,48 @@ func TestMetalSimBackend(t *testing.T) {
 		t.Error("unknown backend accepted")
 	}
 }
+
+// TestCUDASimBackend: `--backend cuda-sim` runs the model on the CUDA kernels
+// (kernels.cu's entry points on the CPU simulator) through the CUDA host path: llama.cpp's
+// greedy tokens, the CUDA log lines, the plan against the simulated device's memory.
+func TestCUDASimBackend(t *testing.T) {
+	if _, err := sim.Compiler(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skipf("SKIP: %v", err)
+	}
+	var ref struct {
+		PromptIDs    []int32 `json:"prompt_ids"`
+		GeneratedIDs []int32 `json:"generated_ids"`
+	}
+	raw, _ := os.ReadFile(refdata.Path(t, "reference", "stories260K_once_upon_a_time.json"))
+	json.Unmarshal(raw, &ref)
+	var log bytes.Buffer
+	m, err := Load(refdata.Path(t, "models", "stories260K.gguf"), Options{Threads: 2, ContextSize: 128, Backend: "cuda-sim", Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := newSession(t, m).Generate(context.Background(), ref.PromptIDs, GenerateOptions{MaxTokens: 64, Sampling: greedyParams()}, nil)
+	m.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(res.Tokens, ref.GeneratedIDs) {
+		t.Errorf("tokens differ:\n got %v\nwant %v", res.Tokens, ref.GeneratedIDs)
+	}
+	if m.BackendName() != "cuda-sim" {
+		t.Errorf("backend %s, want cuda-sim", m.BackendName())
+	}
+	for _, want := range []string{"offloaded 6/6 layers to GPU", "cuda-sim model buffer size = 1.12 MiB",
+		"CUDA: device cuda-sim, compute capability 8.0", "no driver (the CPU simulator)"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, log.String())
+		}
+	}
+	t.Setenv("INFERNO_SIM_WORKING_SET", "3000000")
+	if _, err := Load(refdata.Path(t, "models", "stories260K.gguf"), Options{ContextSize: 2048, Backend: "cuda-sim"}); err == nil ||
+		!strings.Contains(err.Error(), "cuda-sim has") || !strings.Contains(err.Error(), "--gpu-layers") {
+		t.Errorf("memory plan: %v", err)
+	}
+}

@@ -31,7 +31,7 @@ type Options struct {
 	ContextSize int    // tokens per session; 0: the model's training context, at most 4096
 	BatchSize   int    // prompt tokens per forward pass; 0: 512
 	F32KVCache  bool   // store K/V in float32 instead of llama.cpp's default float16 (CPU)
-	Backend     string // "auto" (default: CUDA or Metal when a device exists), "cpu", "cuda", "metal", "metal-sim"
+	Backend     string // "auto" (default: CUDA or Metal when a device exists), "cpu", "cuda", "metal", "metal-sim", "cuda-sim"
 	GPULayers   int    // transformer blocks on the GPU, first ones first; 0 or more than the model has: all
 	Log         io.Writer
 	Verbose     bool // log why "auto" chose its backend
@@ -203,8 +203,12 @@ func openGPU(opts Options, h llama.HParams, f *gguf.File, log io.Writer) (_ *met
 		if err != nil {
 			return nil, 0, err
 		}
-		fmt.Fprintf(log, "CUDA: device %s, compute capability %s, %d multiprocessors, memory %s (%s free), driver CUDA %s\n",
-			i.Name, i.ComputeCapability(), i.Multiprocessors, metal.MiB(total), metal.MiB(free), i.Driver())
+		driver := "driver CUDA " + i.Driver()
+		if cu.Simulated() {
+			driver = "no driver (the CPU simulator)"
+		}
+		fmt.Fprintf(log, "CUDA: device %s, compute capability %s, %d multiprocessors, memory %s (%s free), %s\n",
+			i.Name, i.ComputeCapability(), i.Multiprocessors, metal.MiB(total), metal.MiB(free), driver)
 		limit, limitText = free, fmt.Sprintf("%s has %s free of %s", i.Name, metal.MiB(free), metal.MiB(total))
 	} else {
 		info := dev.Info()
@@ -249,6 +253,12 @@ func openDevice(opts Options, log io.Writer) (dev metal.Device, cu cuda.Device, 
 	case "metal-sim":
 		dev, err = metal.NewSimDevice()
 		return dev, nil, err
+	case "cuda-sim":
+		s, err := cuda.NewSimDevice()
+		if err != nil {
+			return nil, nil, fmt.Errorf("backend cuda-sim: %w", err)
+		}
+		return cuda.NewMetalDevice(s), s, nil
 	case "cuda":
 		if cu, err = openCUDA(opts.Device); err != nil {
 			return nil, nil, fmt.Errorf("backend cuda: %w", err)
@@ -265,7 +275,7 @@ func openDevice(opts Options, log io.Writer) (dev metal.Device, cu cuda.Device, 
 		}
 		return dev, cu, nil
 	default:
-		return nil, nil, fmt.Errorf("unknown backend %q (want auto, cpu, cuda, metal or metal-sim)", name)
+		return nil, nil, fmt.Errorf("unknown backend %q (want auto, cpu, cuda, metal, metal-sim or cuda-sim)", name)
 	}
 }
 

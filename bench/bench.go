@@ -15,7 +15,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/inferno-go/inferno"
@@ -267,17 +266,6 @@ func cpuName() string {
 		}
 	}
 	return runtime.GOARCH
-}
-
-func peakRSS() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	if runtime.GOOS == "darwin" {
-		return ru.Maxrss // bytes
-	}
-	return ru.Maxrss * 1024 // KiB
 }
 
 // MemoryBandwidth measures read bandwidth in GB/s: threads sum a 512 MiB buffer with the

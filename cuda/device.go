@@ -1,10 +1,11 @@
 // Package cuda is the NVIDIA GPU backend's host side. Device is its interface:
 // buffers, kernels by name, dispatch, sync — metal.Device's contract with device memory
 // that the host reaches by copies. GPUDevice implements it over the CUDA driver API
-// (libcuda.so.1, loaded with purego: no cgo, no toolkit), running the PTX that package
-// kernels embeds. MetalDevice runs metal.Backend's graph, with metal/launch.go's launch
-// geometry, on a Device: the model and the conformance cases are written once for both
-// GPUs.
+// (libcuda.so.1 or nvcuda.dll, loaded with purego: no cgo, no toolkit), running the PTX
+// that package kernels embeds; SimDevice (cuda-sim) runs the same kernels' sources on
+// the CPU simulator. MetalDevice runs metal.Backend's graph, with metal/launch.go's
+// launch geometry, on a Device: the model and the conformance cases are written once for
+// both GPUs.
 package cuda
 
 import (

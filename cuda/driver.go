@@ -10,7 +10,8 @@ type cuResult int32
 
 // driver is the subset of the CUDA driver API the device uses, one field per entry
 // point (the _v2 symbols where the driver has them). The real one is loaded from
-// libcuda.so.1; tests substitute a fake to check the host logic without a GPU.
+// libcuda.so.1 (Linux) or nvcuda.dll (Windows); tests substitute a fake to check the host
+// logic without a GPU.
 type driver struct {
 	Init               func(flags uint32) cuResult
 	DriverGetVersion   func(v *int32) cuResult

@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux && !windows
 
 package cuda
 
@@ -7,7 +7,8 @@ import (
 	"runtime"
 )
 
-// loadDriver: only Linux's libcuda.so.1 is loaded so far (nvcuda.dll is to come).
+// loadDriver: the CUDA driver is Linux's libcuda.so.1 and Windows' nvcuda.dll; macOS
+// has none.
 func loadDriver() (*driver, error) {
-	return nil, fmt.Errorf("%w: the CUDA driver is loaded on Linux only (this is %s)", ErrNoDriver, runtime.GOOS)
+	return nil, fmt.Errorf("%w: the CUDA driver exists on Linux and Windows only (this is %s)", ErrNoDriver, runtime.GOOS)
 }

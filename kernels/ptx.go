@@ -64,6 +64,31 @@ func CUDAWeightTypes() string {
 	return b.String()
 }
 
+// CUDAMain is the CUDA translation unit, a path in CUDASources.
+const CUDAMain = "cuda/kernels.cu"
+
+// CUDASources is every file kernels.cu is compiled from, by its path in this directory:
+// cuda/kernels.cu, cuda/prelude.cuh, the generated cuda/weight_types.h and the .metal
+// files (the .metal files as they are, without Metal's instantiations). CompilePTX writes
+// them for clang; the simulator (cuda-sim) compiles the same.
+func CUDASources() map[string]string {
+	out := map[string]string{"cuda/weight_types.h": CUDAWeightTypes()}
+	for _, src := range []fs.FS{files, cudaFiles} {
+		_ = fs.WalkDir(src, ".", func(p string, e fs.DirEntry, err error) error {
+			if err != nil || e.IsDir() {
+				return err
+			}
+			b, err := fs.ReadFile(src, p)
+			if err != nil {
+				return err
+			}
+			out[p] = string(b)
+			return nil
+		})
+	}
+	return out
+}
+
 // CompilePTX compiles the embedded CUDA sources (and the .metal files they include)
 // with clang and returns the PTX.
 func CompilePTX(clang string) ([]byte, error) {
@@ -75,26 +100,13 @@ func CompilePTX(clang string) ([]byte, error) {
 	if err := os.Mkdir(filepath.Join(dir, "cuda"), 0o755); err != nil {
 		return nil, fmt.Errorf("kernels: compile PTX: %w", err)
 	}
-	for _, src := range []fs.FS{files, cudaFiles} {
-		err := fs.WalkDir(src, ".", func(p string, e fs.DirEntry, err error) error {
-			if err != nil || e.IsDir() {
-				return err
-			}
-			b, err := fs.ReadFile(src, p)
-			if err != nil {
-				return err
-			}
-			return os.WriteFile(filepath.Join(dir, p), b, 0o644)
-		})
-		if err != nil {
+	for p, b := range CUDASources() {
+		if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(p)), []byte(b), 0o644); err != nil {
 			return nil, fmt.Errorf("kernels: compile PTX: %w", err)
 		}
 	}
-	if err := os.WriteFile(filepath.Join(dir, "cuda", "weight_types.h"), []byte(CUDAWeightTypes()), 0o644); err != nil {
-		return nil, fmt.Errorf("kernels: compile PTX: %w", err)
-	}
 	out := filepath.Join(dir, "kernels.ptx")
-	args := append(append([]string(nil), PTXFlags...), filepath.Join(dir, "cuda", "kernels.cu"), "-o", out)
+	args := append(append([]string(nil), PTXFlags...), filepath.Join(dir, filepath.FromSlash(CUDAMain)), "-o", out)
 	var stderr bytes.Buffer
 	cmd := exec.Command(clang, args...)
 	cmd.Stderr = &stderr

@@ -169,6 +169,15 @@ func TestKernelsCommand(t *testing.T) {
 	if err != nil || strings.Count(out, "matvec_q4_0 ") != 5 || !strings.Contains(out, "gate/up 5632x2048") || !strings.Contains(out, "output 32000x2048") {
 		t.Errorf("kernels bench --decode: %v\n%s", err, out)
 	}
+	// the CUDA entry points on the simulator, in another lane order
+	out, err = runCLI(t, "kernels", "test", "--backend", "cuda-sim", "--lane-order", "reverse", "--filter", "norm")
+	if err != nil || !strings.Contains(out, "device: cuda-sim") || !strings.Contains(out, "6 passed, 0 failed") || !strings.Contains(out, "PASS  rms_norm_wide 2x4096") {
+		t.Errorf("kernels test --backend cuda-sim: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "kernels", "bench", "--backend", "cuda-sim", "--filter", "rms_norm_wide", "--calls", "1", "--json")
+	if err != nil || !strings.Contains(out, `"simulated": true`) || !strings.Contains(out, `"kernel": "rms_norm_wide"`) {
+		t.Errorf("kernels bench --backend cuda-sim: %v\n%s", err, out)
+	}
 }
 
 // TestChatReusesCache: the second turn evaluates only what it adds; /reset starts over.
@@ -276,6 +285,9 @@ func TestSystemAndQuantizeCommands(t *testing.T) {
 	// cuda: its devices, or why not (no driver here)
 	if c := s.Backends["cuda"]; c == "" || (strings.HasPrefix(c, "available") != (len(s.CUDA) > 0)) {
 		t.Errorf("system: cuda %q with %d devices", c, len(s.CUDA))
+	}
+	if s.Backends["cuda-sim"] == "" || s.Backends["cuda-sim"] != s.Backends["metal-sim"] {
+		t.Errorf("system: cuda-sim %q, metal-sim %q: want the simulator's one status for both", s.Backends["cuda-sim"], s.Backends["metal-sim"])
 	}
 	dst := filepath.Join(t.TempDir(), "q.gguf")
 	if _, err := runCLI(t, "quantize", refdata.Path(t, "models", "qmini", "qmini-F32.gguf"), dst, "Q4_K_M", "-q"); err != nil {

@@ -13,24 +13,42 @@ import (
 	"github.com/spf13/cobra"
 )
 
+func laneOrder(order string) (sim.LaneOrder, error) {
+	switch order {
+	case "forward":
+		return sim.Forward, nil
+	case "reverse":
+		return sim.Reverse, nil
+	case "shuffled":
+		return sim.Shuffled, nil
+	}
+	return 0, fmt.Errorf("--lane-order %q: want forward, reverse or shuffled", order)
+}
+
 func openKernelDevice(backend string, order string) (metal.Device, error) {
 	switch backend {
 	case "metal-sim":
+		o, err := laneOrder(order)
+		if err != nil {
+			return nil, err
+		}
 		d, err := metal.NewSimDevice()
 		if err != nil {
 			return nil, err
 		}
-		switch order {
-		case "forward":
-			d.Order = sim.Forward
-		case "reverse":
-			d.Order = sim.Reverse
-		case "shuffled":
-			d.Order = sim.Shuffled
-		default:
-			return nil, fmt.Errorf("--lane-order %q: want forward, reverse or shuffled", order)
-		}
+		d.Order, d.Seed = o, 42
 		return d, nil
+	case "cuda-sim":
+		o, err := laneOrder(order)
+		if err != nil {
+			return nil, err
+		}
+		d, err := cuda.NewSimDevice()
+		if err != nil {
+			return nil, fmt.Errorf("--backend cuda-sim: %w", err)
+		}
+		d.Order, d.Seed = o, 42
+		return cuda.NewMetalDevice(d), nil
 	case "metal":
 		if runtime.GOOS != "darwin" {
 			return nil, fmt.Errorf("--backend metal needs macOS on Apple Silicon (this is %s/%s); use --backend metal-sim", runtime.GOOS, runtime.GOARCH)
@@ -43,7 +61,7 @@ func openKernelDevice(backend string, order string) (metal.Device, error) {
 		}
 		return cuda.NewMetalDevice(d), nil
 	}
-	return nil, fmt.Errorf("--backend %q: want cuda, metal or metal-sim", backend)
+	return nil, fmt.Errorf("--backend %q: want cuda, cuda-sim, metal or metal-sim", backend)
 }
 
 func newKernelsCmd() *cobra.Command {
@@ -57,6 +75,7 @@ func newKernelsCmd() *cobra.Command {
 		Use:   "test",
 		Short: "Run the kernel conformance cases and print a verdict per kernel",
 		Example: `  inferno kernels test --backend metal-sim
+  inferno kernels test --backend cuda-sim       # the CUDA kernels on the CPU simulator
   inferno kernels test --backend metal          # on a Mac: checks the GPU in seconds
   inferno kernels test --backend metal-sim --filter matvec_q4_k`,
 		Args: cobra.NoArgs,
@@ -92,7 +111,7 @@ func newKernelsCmd() *cobra.Command {
 			return nil
 		},
 	}
-	test.Flags().StringVar(&backend, "backend", "metal-sim", "cuda (an NVIDIA GPU), metal (a Mac GPU) or metal-sim (the simulator)")
+	test.Flags().StringVar(&backend, "backend", "metal-sim", "cuda (an NVIDIA GPU), cuda-sim (the CUDA kernels on the simulator), metal (a Mac GPU) or metal-sim (the Metal kernels on the simulator)")
 	test.Flags().StringVar(&filter, "filter", "", "only cases whose name contains this (or a family: matvec, attention, ...)")
 	test.Flags().StringVar(&order, "lane-order", "forward", "simulator lane order: forward, reverse or shuffled")
 	var calls int
@@ -147,7 +166,7 @@ func newKernelsCmd() *cobra.Command {
 			return nil
 		},
 	}
-	bench.Flags().StringVar(&backend, "backend", "metal-sim", "cuda, metal or metal-sim")
+	bench.Flags().StringVar(&backend, "backend", "metal-sim", "cuda, cuda-sim, metal or metal-sim")
 	bench.Flags().StringVar(&filter, "filter", "", "only kernels whose name contains this")
 	bench.Flags().IntVar(&calls, "calls", 5, "timed calls per case (median reported)")
 	bench.Flags().BoolVar(&asJSON, "json", false, "print JSON")

@@ -49,7 +49,7 @@ func (f *modelFlags) register(cmd *cobra.Command) {
 	cmd.Flags().IntVar(&f.ctx, "ctx", 0, "context size in tokens (0: the model's, at most 4096)")
 	cmd.Flags().IntVar(&f.batch, "batch", 512, "prompt tokens per forward pass")
 	cmd.Flags().BoolVar(&f.f32KV, "f32-kv", false, "keep the KV cache in float32 (default float16, as llama.cpp)")
-	cmd.Flags().StringVar(&f.backend, "backend", "auto", "auto (CUDA where the NVIDIA driver finds a GPU, Metal on a Mac, else the CPU; --verbose says why), cpu, cuda (NVIDIA GPU), metal, or metal-sim (the Metal kernels on the CPU simulator)")
+	cmd.Flags().StringVar(&f.backend, "backend", "auto", "auto (CUDA where the NVIDIA driver finds a GPU, Metal on a Mac, else the CPU; --verbose says why), cpu, cuda (NVIDIA GPU), metal, or metal-sim / cuda-sim (the Metal / CUDA kernels on the CPU simulator)")
 	cmd.Flags().IntVar(&f.gpuLayers, "gpu-layers", 999, "transformer blocks on the GPU, first ones first (0: CPU only)")
 	cmd.Flags().IntVar(&f.device, "device", 0, "the CUDA GPU's number on a host with several (inferno system lists them)")
 	_ = cmd.MarkFlagRequired("model")

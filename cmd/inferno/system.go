@@ -84,8 +84,10 @@ func gatherSystem() systemInfo {
 	}
 	if _, err := sim.Compiler(); err == nil {
 		s.Backends["metal-sim"] = "available (clang-19)"
+		s.Backends["cuda-sim"] = "available (clang-19)"
 	} else {
 		s.Backends["metal-sim"] = err.Error()
+		s.Backends["cuda-sim"] = err.Error()
 	}
 	return s
 }
@@ -157,7 +159,7 @@ func newSystemCmd() *cobra.Command {
 			fmt.Fprintf(out, "os/arch:   %s/%s\ncpu:       %s, %d cores, features %s\nmemory:    %.1f GiB\ncpu path:  %s\n",
 				s.OS, s.Arch, s.CPU, s.Cores, strings.Join(s.Features, " "), float64(s.MemoryBytes)/(1<<30), s.Kernels)
 			fmt.Fprintf(out, "models:    %s\n", strings.Join(s.Architectures, ", "))
-			for _, b := range []string{"cpu", "cuda", "metal", "metal-sim"} {
+			for _, b := range []string{"cpu", "cuda", "metal", "metal-sim", "cuda-sim"} {
 				fmt.Fprintf(out, "backend %-10s %s\n", b+":", s.Backends[b])
 			}
 			if s.Metal != nil {

@@ -8,7 +8,20 @@
 // Metal threadgroups are CUDA blocks and SIMD groups are warps (32 lanes on both);
 // every kernel's threadgroups are 1-D (x), so a lane is threadIdx.x % 32 and a SIMD
 // group threadIdx.x / 32.
+//
+// Three compilations of kernels.cu, told apart by the preprocessor:
+//   __CUDA__       kernels.cu is being compiled, for the GPU or for the simulator (the
+//                  .metal files hide their Metal entry points behind #ifndef __CUDA__);
+//   __CUDA_ARCH__  for the GPU only (PTX, clang -x cuda): inline PTX (asm), mma.sync,
+//                  cp.async and other NVVM-only code go under #ifdef __CUDA_ARCH__, with
+//                  a portable stand-in (e.g. the same fragments exchanged by the
+//                  prelude's shuffles) in the #else;
+//   INFERNO_SIM    for the CPU simulator (cuda-sim): kernels.cu compiled as C++ by
+//                  metal/sim with shim/cuda_sim.h, which defines the CUDA keywords,
+//                  threadIdx & co. and the __nvvm_* builtins used here instead of the
+//                  block below; __CUDA_ARCH__ is not defined.
 #pragma once
+#ifndef INFERNO_SIM
 #include "__clang_cuda_builtin_vars.h"
 
 // (the attributes' own names, which the address-space macros below cannot touch)
@@ -17,6 +30,7 @@
 #define __shared__ __attribute__((__shared__))
 #define __constant__ __attribute__((__constant__))
 #define __forceinline__ inline __attribute__((always_inline))
+#endif
 
 // Address spaces: CUDA's generic pointers cover device (global), thread (local) and
 // threadgroup (shared) memory, so the shared sources' pointer qualifiers vanish; after

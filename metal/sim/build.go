@@ -20,14 +20,19 @@ import (
 	"strings"
 )
 
-//go:embed shim/metal_stdlib.h shim/runtime.h shim/runtime.cpp
+//go:embed shim/metal_stdlib.h shim/runtime.h shim/runtime.cpp shim/cuda_sim.h
 var shimFS embed.FS
 
 // ErrNoCompiler means clang-19 is not installed.
 var ErrNoCompiler = errors.New("clang-19 not found: install it with `apt-get install -y clang-19` (Debian/Ubuntu) to run the Metal simulator")
 
+var errUnsupported = errors.New("the kernel simulator (metal-sim, cuda-sim) runs on Linux and macOS only")
+
 // Compiler returns the clang++ used for the simulator ($INFERNO_CLANG overrides).
 func Compiler() (string, error) {
+	if !supported {
+		return "", errUnsupported
+	}
 	if c := os.Getenv("INFERNO_CLANG"); c != "" {
 		return c, nil
 	}
@@ -50,9 +55,11 @@ func cacheDir() (string, error) {
 	return filepath.Join(d, "inferno", "metal-sim"), nil
 }
 
+var shimFiles = []string{"metal_stdlib.h", "runtime.h", "runtime.cpp", "cuda_sim.h"}
+
 // writeShim puts the shim files in dir.
 func writeShim(dir string) error {
-	for _, n := range []string{"metal_stdlib.h", "runtime.h", "runtime.cpp"} {
+	for _, n := range shimFiles {
 		b, err := shimFS.ReadFile("shim/" + n)
 		if err != nil {
 			return err
@@ -67,27 +74,33 @@ func writeShim(dir string) error {
 
 func shimHash() []byte {
 	h := sha256.New()
-	for _, n := range []string{"metal_stdlib.h", "runtime.h", "runtime.cpp"} {
+	for _, n := range shimFiles {
 		b, _ := shimFS.ReadFile("shim/" + n)
 		h.Write(b)
 	}
 	return h.Sum(nil)
 }
 
-// CompileError is a clang diagnostic pointing into the .metal file.
+// CompileError is a clang diagnostic pointing into the .metal file (or, CUDA set, the
+// CUDA sources).
 type CompileError struct {
 	File string
 	Log  string
+	CUDA bool
 }
 
 func (e *CompileError) Error() string {
+	label := "metal sim: "
+	if e.CUDA {
+		label = "cuda sim: "
+	}
 	lines := strings.Split(strings.TrimSpace(e.Log), "\n")
 	for _, l := range lines {
 		if strings.Contains(l, "error:") {
-			return "metal sim: " + l
+			return label + l
 		}
 	}
-	return "metal sim: compiling " + e.File + " failed:\n" + e.Log
+	return label + "compiling " + e.File + " failed:\n" + e.Log
 }
 
 // Build translates and compiles .metal sources (concatenated in order, as one library)

@@ -2,12 +2,10 @@ package sim
 
 import (
 	"fmt"
-	"os"
 	"sync"
 	"unsafe"
 
 	"github.com/ebitengine/purego"
-	"golang.org/x/sys/unix"
 )
 
 // LaneOrder is the order in which the fibers of a threadgroup are started; running every
@@ -27,8 +25,11 @@ type Library struct {
 	Path    string
 	Kernels map[string]int
 	Info    map[string]Kernel
-	handle  uintptr
-	mu      sync.Mutex
+	// Params (CUDA libraries): each entry point's parameters in order, -1 for a pointer,
+	// else the value's size in bytes.
+	Params map[string][]int
+	handle uintptr
+	mu     sync.Mutex
 
 	dispatch func(k int32, bufs unsafe.Pointer, grid, tg, tgmem unsafe.Pointer, ntgmem, order int32,
 		seed uint64, workers int32, errBuf unsafe.Pointer, errLen int32) int32
@@ -46,7 +47,7 @@ func Load(files map[string]string, order []string) (*Library, error) {
 	if l, ok := loaded.Load(path); ok {
 		return l.(*Library), nil
 	}
-	h, err := purego.Dlopen(path, purego.RTLD_NOW|purego.RTLD_LOCAL)
+	h, err := openLibrary(path)
 	if err != nil {
 		return nil, fmt.Errorf("metal sim: loading %s: %w", path, err)
 	}
@@ -67,38 +68,53 @@ func Load(files map[string]string, order []string) (*Library, error) {
 	return actual.(*Library), nil
 }
 
+// LoadCUDA builds (or finds in the cache) and loads the CUDA source main for the
+// simulator (see BuildCUDA); Params lists each entry point's parameters.
+func LoadCUDA(files map[string]string, main string) (*Library, error) {
+	path, err := BuildCUDA(files, main)
+	if err != nil {
+		return nil, err
+	}
+	if l, ok := loaded.Load(path); ok {
+		return l.(*Library), nil
+	}
+	h, err := openLibrary(path)
+	if err != nil {
+		return nil, fmt.Errorf("cuda sim: loading %s: %w", path, err)
+	}
+	l := &Library{Path: path, handle: h, Kernels: map[string]int{}, Info: map[string]Kernel{}, Params: map[string][]int{}}
+	var count func() int32
+	var name func(int32) string
+	var params func(k int32, out unsafe.Pointer, n int32) int32
+	purego.RegisterLibFunc(&count, h, "mtl_kernel_count")
+	purego.RegisterLibFunc(&name, h, "mtl_kernel_name")
+	purego.RegisterLibFunc(&params, h, "mtl_kernel_params")
+	purego.RegisterLibFunc(&l.dispatch, h, "mtl_dispatch")
+	purego.RegisterLibFunc(&l.setFC, h, "mtl_set_function_constant")
+	var sizes [64]int32
+	for i := int32(0); i < count(); i++ {
+		k := name(i)
+		l.Kernels[k] = int(i)
+		n := params(i, unsafe.Pointer(&sizes[0]), int32(len(sizes)))
+		if n < 0 || int(n) > len(sizes) {
+			return nil, fmt.Errorf("cuda sim: %s: %d parameters", k, n)
+		}
+		for _, s := range sizes[:n] {
+			l.Params[k] = append(l.Params[k], int(s))
+		}
+		if n == 0 {
+			l.Params[k] = []int{}
+		}
+	}
+	actual, _ := loaded.LoadOrStore(path, l)
+	return actual.(*Library), nil
+}
+
 // Buffer is simulator memory: page-aligned, with an inaccessible guard page right after
 // its last byte so an out-of-bounds access faults at once.
 type Buffer struct {
 	mem  []byte // whole mapping
 	Data []byte // the usable bytes, ending at the guard page
-}
-
-// NewBuffer allocates n bytes (zeroed).
-func NewBuffer(n int) (*Buffer, error) {
-	if n <= 0 {
-		n = 1
-	}
-	page := os.Getpagesize()
-	pages := (n + page - 1) / page
-	mem, err := unix.Mmap(-1, 0, (pages+1)*page, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
-	if err != nil {
-		return nil, fmt.Errorf("metal sim: allocating %d bytes: %w", n, err)
-	}
-	if err := unix.Mprotect(mem[pages*page:], unix.PROT_NONE); err != nil {
-		unix.Munmap(mem)
-		return nil, err
-	}
-	start := pages*page - n
-	return &Buffer{mem: mem, Data: mem[start : pages*page : pages*page]}, nil
-}
-
-// Free releases the buffer.
-func (b *Buffer) Free() {
-	if b.mem != nil {
-		unix.Munmap(b.mem)
-		b.mem, b.Data = nil, nil
-	}
 }
 
 // Ptr is the address of the first usable byte.
@@ -130,7 +146,7 @@ type Diagnostics struct {
 func (l *Library) Run(d Dispatch) (Diagnostics, error) {
 	k, ok := l.Kernels[d.Kernel]
 	if !ok {
-		return Diagnostics{}, fmt.Errorf("metal sim: no kernel %q in the library", d.Kernel)
+		return Diagnostics{}, fmt.Errorf(l.label()+": no kernel %q in the library", d.Kernel)
 	}
 	l.mu.Lock() // function constants and diagnostics are library-global
 	defer l.mu.Unlock()
@@ -153,10 +169,10 @@ func (l *Library) Run(d Dispatch) (Diagnostics, error) {
 			*(*int16)(unsafe.Pointer(&buf[0])) = x
 			size = 2
 		default:
-			return Diagnostics{}, fmt.Errorf("metal sim: function constant %d: unsupported type %T", idx, v)
+			return Diagnostics{}, fmt.Errorf(l.label()+": function constant %d: unsupported type %T", idx, v)
 		}
 		if rc := l.setFC(int32(idx), unsafe.Pointer(&buf[0]), size); rc != 0 {
-			return Diagnostics{}, fmt.Errorf("metal sim: function constant %d: not declared in the library (or wrong size)", idx)
+			return Diagnostics{}, fmt.Errorf(l.label()+": function constant %d: not declared in the library (or wrong size)", idx)
 		}
 	}
 	ptrs, err := NewBuffer(8 * max(1, len(d.Buffers)))
@@ -171,7 +187,7 @@ func (l *Library) Run(d Dispatch) (Diagnostics, error) {
 				off = d.Offsets[i]
 			}
 			if off < 0 || off >= len(b.Data) {
-				return Diagnostics{}, fmt.Errorf("metal sim: %s: buffer %d offset %d outside its %d bytes", d.Kernel, i, off, len(b.Data))
+				return Diagnostics{}, fmt.Errorf(l.label()+": %s: buffer %d offset %d outside its %d bytes", d.Kernel, i, off, len(b.Data))
 			}
 			*(*uintptr)(unsafe.Pointer(&ptrs.Data[8*i])) = uintptr(b.Ptr()) + uintptr(off)
 		}
@@ -202,13 +218,21 @@ func (l *Library) Run(d Dispatch) (Diagnostics, error) {
 		int32(len(d.Threadgroup)), int32(d.Order), d.Seed, int32(workers), errBuf.Ptr(), 512)
 	msg := cString(errBuf.Data)
 	if n < 0 {
-		return Diagnostics{}, fmt.Errorf("metal sim: %s: bad dispatch: %s", d.Kernel, msg)
+		return Diagnostics{}, fmt.Errorf(l.label()+": %s: bad dispatch: %s", d.Kernel, msg)
 	}
 	diag := Diagnostics{Count: int(n), First: msg}
 	if d.Strict && n > 0 {
-		return diag, fmt.Errorf("metal sim: %s (%s lanes): %d diagnostics, first: %s", d.Kernel, d.Order, n, msg)
+		return diag, fmt.Errorf(l.label()+": %s (%s lanes): %d diagnostics, first: %s", d.Kernel, d.Order, n, msg)
 	}
 	return diag, nil
+}
+
+// label names the simulator in errors.
+func (l *Library) label() string {
+	if l.Params != nil {
+		return "cuda sim"
+	}
+	return "metal sim"
 }
 
 func cString(b []byte) string {

@@ -116,6 +116,14 @@ static std::atomic<int> mtl_ndiag;
 static char mtl_diag_first[512];
 static int mtl_strict;
 
+// Threadgroup (shared) memory per threadgroup: Metal's 32 KiB; the CUDA build sets 48 KiB.
+#ifndef MTL_TG_LIMIT
+#define MTL_TG_LIMIT 32768
+#endif
+#define MTL_STR2(x) #x
+#define MTL_STR(x) MTL_STR2(x)
+#define MTL_TG_OVER "threadgroup memory over " MTL_STR(MTL_TG_LIMIT) " bytes"
+
 extern "C" void mtl_diag(const char *what) {
     int n = mtl_ndiag.fetch_add(1);
     if (n == 0) {
@@ -130,6 +138,7 @@ extern "C" void mtl_diag(const char *what) {
 }
 
 extern "C" int mtl_lane_impl(void) { return mtl_w->cur->ti.tiisg; }
+extern "C" const mtl_tinfo *mtl_tinfo_cur(void) { return &mtl_w->cur->ti; }
 
 static void mtl_yield(mtl_wait *w) {
     mtl_fiber *f = mtl_w->cur;
@@ -145,11 +154,20 @@ extern "C" void mtl_barrier_impl(void) {
 extern "C" void mtl_collective(mtl_wait *w) { mtl_yield(w); }
 
 extern "C" void *mtl_tg_mem(int index) { return mtl_w->tgmem[index].data(); }
+
+// CUDA's dynamic shared memory (extern __shared__): the dispatch's one allocation.
+extern "C" void *mtl_tg_dynamic(void) {
+    if (mtl_w->tgmem.empty()) {
+        mtl_diag("extern __shared__ array used by a dispatch with no dynamic shared memory");
+        return nullptr;
+    }
+    return mtl_w->tgmem[0].data();
+}
 extern "C" unsigned mtl_tg_generation(void) { return mtl_w->generation; }
 
 extern "C" void mtl_tg_account(unsigned long bytes) {
     mtl_w->tgUsed += bytes;
-    if (mtl_w->tgBase + mtl_w->tgUsed > 32768) mtl_diag("threadgroup memory over 32 KiB");
+    if (mtl_w->tgBase + mtl_w->tgUsed > MTL_TG_LIMIT) mtl_diag(MTL_TG_OVER);
 }
 
 struct mtl_fc { void *p; int size; };
@@ -279,16 +297,20 @@ static void mtl_run_threadgroup(mtl_worker *w, uint3 tg, uint3 ntg, uint3 ngrid,
 
 // ---- guard-page fault reporting ------------------------------------------------------
 
-static struct sigaction mtl_old_segv, mtl_old_bus;
+static struct sigaction mtl_old_segv, mtl_old_bus, mtl_old_fpe;
 
 static void mtl_fault(int sig, siginfo_t *si, void *ctx) {
     if (mtl_w && mtl_w->cur) {
         const mtl_fiber *f = mtl_w->cur;
-        fprintf(stderr, "metal sim: kernel %s: out-of-bounds access at %p by threadgroup (%u,%u,%u) thread %u\n",
-                mtl_w->kernel, si->si_addr, f->ti.tgpig.x, f->ti.tgpig.y, f->ti.tgpig.z, f->ti.tiitg);
+        if (sig == SIGFPE)
+            fprintf(stderr, "metal sim: kernel %s: integer division by zero by threadgroup (%u,%u,%u) thread %u\n",
+                    mtl_w->kernel, f->ti.tgpig.x, f->ti.tgpig.y, f->ti.tgpig.z, f->ti.tiitg);
+        else
+            fprintf(stderr, "metal sim: kernel %s: out-of-bounds access at %p by threadgroup (%u,%u,%u) thread %u\n",
+                    mtl_w->kernel, si->si_addr, f->ti.tgpig.x, f->ti.tgpig.y, f->ti.tgpig.z, f->ti.tiitg);
         _exit(3);
     }
-    struct sigaction *old = sig == SIGSEGV ? &mtl_old_segv : &mtl_old_bus;
+    struct sigaction *old = sig == SIGSEGV ? &mtl_old_segv : sig == SIGBUS ? &mtl_old_bus : &mtl_old_fpe;
     if (old->sa_flags & SA_SIGINFO) old->sa_sigaction(sig, si, ctx);
     else if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN) old->sa_handler(sig);
     else { signal(sig, SIG_DFL); raise(sig); }
@@ -305,6 +327,7 @@ static void mtl_install_fault_handler() {
         sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
         sigaction(SIGSEGV, &sa, &mtl_old_segv);
         sigaction(SIGBUS, &sa, &mtl_old_bus);
+        sigaction(SIGFPE, &sa, &mtl_old_fpe);
     });
 }
 
@@ -340,8 +363,8 @@ extern "C" int mtl_dispatch(int k, void **bufs, const uint32_t *grid, const uint
     mtl_diag_first[0] = 0;
     size_t tgBytes = 0;
     for (int i = 0; i < ntgmem; i++) tgBytes += tgmem[i];
-    if (tgBytes > 32768) mtl_diag("threadgroup memory over 32 KiB");
-    if (tgBytes > 32768) tgBytes = 0; // reported once
+    if (tgBytes > MTL_TG_LIMIT) mtl_diag(MTL_TG_OVER);
+    if (tgBytes > MTL_TG_LIMIT) tgBytes = 0; // reported once
     std::atomic<uint64_t> next{0};
     if (workers < 1) workers = 1;
     if ((uint64_t)workers > total) workers = (int)total;
