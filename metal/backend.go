@@ -410,8 +410,22 @@ func (b *Backend) partial(c *KVCache, p backend.AttentionParams) Arg {
 	return Arg{Buf: c.part}
 }
 
+// AttnMaxHeadDim is the largest head dim the attention kernels take (attention.metal's
+// ATT_MAX_DPL lanes' worth; attention_flash.metal's AD_DMAX).
+const AttnMaxHeadDim = 256
+
+// headDimOK fails the backend for a head dim the attention kernels cannot take: they
+// would compute it wrong, never refuse it themselves.
+func (b *Backend) headDimOK(p backend.AttentionParams) bool {
+	if p.HeadDim < 1 || p.HeadDim > AttnMaxHeadDim {
+		b.fail(fmt.Errorf("metal: attention head dim %d: the GPU kernels take 1 to %d", p.HeadDim, AttnMaxHeadDim))
+		return false
+	}
+	return true
+}
+
 func (b *Backend) Attention(dst, q, k, v backend.Tensor, cache backend.KVCache, pos []int32, p backend.AttentionParams) {
-	if b.failed() {
+	if b.failed() || !b.headDimOK(p) {
 		return
 	}
 	c := cache.(*KVCache)

@@ -58,7 +58,7 @@ func (b *Backend) NormAttention(dst, x, norm backend.Tensor, eps float32, p back
 	cache backend.KVCache, pos []int32, rope backend.RopeParams, ap backend.AttentionParams) {
 	// the epilogues do Llama's block: biases, a q scale and rope factors take the ops
 	plain := p.Bias == [3]backend.Tensor{} && p.QScale == 0 && rope.Factors == nil && (rope.AttnFactor == 0 || rope.AttnFactor == 1)
-	if !b.fusable(x) || !plain || b.failed() {
+	if !b.fusable(x) || !plain || b.failed() || !b.headDimOK(ap) {
 		backend.NormAttention(b, dst, x, norm, eps, p, xn, cache, pos, rope, ap)
 		return
 	}

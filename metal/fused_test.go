@@ -2,6 +2,7 @@ package metal_test
 
 import (
 	"context"
+	"github.com/inferno-go/inferno/backend"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -159,6 +160,23 @@ func TestFusedDecodeLogits(t *testing.T) {
 		}
 		if fused == 0 || d.kernels["rope_kv"] != neox {
 			t.Errorf("%s: matvec_fused not dispatched, or rope_kv where RoPE is not NeoX's or not where it is: %v", name, d.kernels)
+		}
+	}
+}
+
+// TestAttentionHeadDimRefused: a head dim past the kernels' limit is an error naming it,
+// from the plain and the fused decode path alike, never a wrong result.
+func TestAttentionHeadDimRefused(t *testing.T) {
+	for _, target := range []metal.Target{metal.TargetMetal, metal.TargetCUDA} {
+		d := &targetRecorder{stepRecorder: stepRecorder{SimDevice: simBackend(t).Device().(*metal.SimDevice)}, target: target}
+		b := metal.NewBackend(d)
+		hd := metal.AttnMaxHeadDim * 2
+		q, k, v, o := b.Activation(1, hd), b.Activation(1, hd), b.Activation(1, hd), b.Activation(1, hd)
+		c := b.NewKVCache(1, 8, hd, true)
+		b.Attention(o, q, k, v, c, []int32{0}, backend.AttentionParams{NHead: 1, NKVHead: 1, HeadDim: hd, Scale: 1})
+		err := b.Err()
+		if err == nil || !strings.Contains(err.Error(), "head dim 512") {
+			t.Errorf("target %d: head dim %d: err %v, want one naming it", target, hd, err)
 		}
 	}
 }
