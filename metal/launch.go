@@ -296,8 +296,9 @@ const (
 	FusedRoleV = 3 // rows stored into the V cache
 )
 
-// FusedMaxUnalignedCols is matvec_fused's x chunk (MVF_CHUNK): rows of float weights
-// (F32, F16) longer than this must be a multiple of 4 long (the chunks' vector loads).
+// FusedMaxUnalignedCols: rows of float weights (F32, F16) longer than this take the
+// composition unless a multiple of 4 long. (The limit was matvec_fused's staged x chunk;
+// the kernel now reads x in place and takes any length, but the cases stay as tested.)
 const FusedMaxUnalignedCols = 6144
 
 // MatVecFused is one matvec_fused launch: y[m] = W[m] x' for the weights m with Rows[m]
