@@ -76,7 +76,10 @@ kernel void matvec(device const uchar * w [[buffer(0)]],
 
 // Bandwidth needs bytes in flight: a 2048-row matrix is only ~16 warps an SM, and its
 // Q4_0 row 1152 bytes, so the block loops unroll 8 steps (4 for F32/F16) and issue their
-// loads together rather than one step's few bytes at a time.
+// loads together rather than one step's few bytes at a time. The quantized loops take 8
+// steps a round with no remainder loop (a runtime remainder runs its steps one latency
+// each: a 5632-long Q4_0 row was 2 rounds and 6 such steps): a step past the row's end
+// loads the round's first block again (in bounds, cached) and adds nothing.
 
 // The quantized types' x rows start at multiples of 32 floats (128 bytes) of buffers
 // the backend allocates whole, so x is read in float4s (float2s for Q6_K's layout).
@@ -171,8 +174,12 @@ template <> struct wide_dot<blk_q4_0> {
     template <typename X> static inline float partial(device const uchar * row, X x, int ncols, int lane) {
         int nb = ncols / 32, q = lane % 4;
         float s = 0.0f;
-        #pragma clang loop unroll_count(8)   // loads of 8 steps in flight (see above)
-        for (int ib = lane / 4; ib < nb; ib += 8) {
+        for (int ib0 = lane / 4; ib0 < nb; ib0 += 64) {
+          #pragma clang loop unroll(full)   // loads of 8 steps in flight (see above)
+          for (int u = 0; u < 8; u++) {
+            bool ok = ib0 + 8 * u < nb;
+            float in = ok ? 1.0f : 0.0f;   // a factor, not a select: a select let the step's loads sink under a branch
+            int ib = ok ? ib0 + 8 * u : ib0;
             device const ushort * p = (device const ushort *) (row + ib * 18);
             float d = float(as_type<half>(p[0]));
             uint v = uint(p[1 + 2 * q]) | (uint(p[2 + 2 * q]) << 16);
@@ -183,7 +190,8 @@ template <> struct wide_dot<blk_q4_0> {
                 acc += float(int((v >> (8 * i)) & 15u) - 8) * xl[i];
                 acc += float(int((v >> (8 * i + 4)) & 15u) - 8) * xh[i];
             }
-            s += d * acc;
+            s += in * (d * acc);
+          }
         }
         return s;
     }
@@ -195,8 +203,12 @@ template <> struct wide_dot<blk_q8_0> {
     template <typename X> static inline float partial(device const uchar * row, X x, int ncols, int lane) {
         int nb = ncols / 32, q = lane % 4;
         float s = 0.0f;
-        #pragma clang loop unroll_count(8)   // loads of 8 steps in flight (see above)
-        for (int ib = lane / 4; ib < nb; ib += 8) {
+        for (int ib0 = lane / 4; ib0 < nb; ib0 += 64) {
+          #pragma clang loop unroll(full)   // loads of 8 steps in flight (see above)
+          for (int u = 0; u < 8; u++) {
+            bool ok = ib0 + 8 * u < nb;
+            float in = ok ? 1.0f : 0.0f;   // a factor, not a select: a select let the step's loads sink under a branch
+            int ib = ok ? ib0 + 8 * u : ib0;
             device const ushort * p = (device const ushort *) (row + ib * 34);
             float d = float(as_type<half>(p[0]));
             float4 x0 = xld<X>::f4(x + ib * 32 + 8 * q);
@@ -207,7 +219,8 @@ template <> struct wide_dot<blk_q8_0> {
                 acc += float(sext8(v)) * x0[2 * i] + float(sext8(v >> 8)) * x0[2 * i + 1];
                 acc += float(sext8(u)) * x1[2 * i] + float(sext8(u >> 8)) * x1[2 * i + 1];
             }
-            s += d * acc;
+            s += in * (d * acc);
+          }
         }
         return s;
     }
@@ -238,8 +251,12 @@ template <> struct wide_dot<blk_q4_k> {
     template <typename X> static inline float partial(device const uchar * row, X x, int ncols, int lane) {
         int nb = ncols / 256, j = lane / 8, t = lane % 8;
         float s = 0.0f;
-        #pragma clang loop unroll_count(8)   // loads of 8 steps in flight (see above)
-        for (int ib = 0; ib < nb; ib++) {
+        for (int ib0 = 0; ib0 < nb; ib0 += 8) {
+          #pragma clang loop unroll(full)   // loads of 8 steps in flight (see above)
+          for (int u = 0; u < 8; u++) {
+            bool ok = ib0 + u < nb;
+            float in = ok ? 1.0f : 0.0f;   // a factor, not a select: a select let the step's loads sink under a branch
+            int ib = ok ? ib0 + u : ib0;
             device const uchar * b = row + ib * 144;
             device const uint * bw = (device const uint *) b;
             uint v = bw[4 + 8 * j + t];
@@ -258,7 +275,8 @@ template <> struct wide_dot<blk_q4_k> {
                 x1 += hi;
             }
             float d = float(as_type<half>(ushort(dm & 0xffffu))), dmin = float(as_type<half>(ushort(dm >> 16)));
-            s += d * (float(sc0) * a0 + float(sc1) * a1) - dmin * (float(m0) * x0 + float(m1) * x1);
+            s += in * (d * (float(sc0) * a0 + float(sc1) * a1) - dmin * (float(m0) * x0 + float(m1) * x1));
+          }
         }
         return s;
     }
@@ -268,17 +286,29 @@ template <> struct wide_dot<blk_q4_k> {
 // scales, f16 d; 2-byte aligned): a SIMD group a block; lane takes half nn = lane / 16
 // and positions l, l+1 (l = 2 (lane % 16)) of it, reading each byte array as 16-bit
 // words: elements 128nn + l + {0, 32, 64, 96} and the next.
+// ro_byte reads a byte of the weights: on CUDA through the non-coherent cache, which
+// NVPTX does not choose by itself for some of Q6_K's scale bytes (plain ld.global.u8).
+#ifdef __CUDA_ARCH__
+inline uchar ro_byte(device const uchar * p) { return __nvvm_ldg_uc(p); }
+#else
+inline uchar ro_byte(device const uchar * p) { return *p; }
+#endif
+
 template <> struct wide_dot<blk_q6_k> {
     template <typename X> static inline float partial(device const uchar * row, X x, int ncols, int lane) {
         int nb = ncols / 256, nn = lane / 16, l = 2 * (lane % 16);
         float s = 0.0f;
-        #pragma clang loop unroll_count(8)   // loads of 8 steps in flight (see above)
-        for (int ib = 0; ib < nb; ib++) {
+        for (int ib0 = 0; ib0 < nb; ib0 += 8) {
+          #pragma clang loop unroll(full)   // loads of 8 steps in flight (see above)
+          for (int u = 0; u < 8; u++) {
+            bool ok = ib0 + u < nb;
+            float in = ok ? 1.0f : 0.0f;   // a factor, not a select: a select let the step's loads sink under a branch
+            int ib = ok ? ib0 + u : ib0;
             device const uchar * b = row + ib * 210;
             uint ql0 = uint(*(device const ushort *) (b + 64 * nn + l));
             uint ql1 = uint(*(device const ushort *) (b + 64 * nn + 32 + l));
             uint qh = uint(*(device const ushort *) (b + 128 + 32 * nn + l));
-            device const char * sc = (device const char *) (b + 192 + 8 * nn + l / 16);
+            device const uchar * sc = b + 192 + 8 * nn + l / 16;
             X xb = x + ib * 256 + 128 * nn + l;
             float acc = 0.0f;
             for (int k = 0; k < 4; k++) {       // quarter: elements 32k + l, 32k + l + 1
@@ -290,9 +320,10 @@ template <> struct wide_dot<blk_q6_k> {
                     int qv = int(((lo >> (8 * e)) & 15u) | (((h >> (8 * e)) & 3u) << 4)) - 32;
                     a += float(qv) * xk[e];
                 }
-                acc += float(sc[2 * k]) * a;
+                acc += float(sext8(uint(ro_byte(sc + 2 * k)))) * a;
             }
-            s += float(as_type<half>(*(device const ushort *) (b + 208))) * acc;
+            s += in * (float(as_type<half>(*(device const ushort *) (b + 208))) * acc);
+          }
         }
         return s;
     }

@@ -3,8 +3,8 @@
 // one kernel per op). One launch computes, for few tokens (grid.y):
 //   * up to three products of one weight type with the same x (q, k and v):
 //     y_m = W_m x', rows of W0, then W1, then W2 numbered on through the grid;
-//   * with MVF_NORM, x' = rmsnorm(x) * nw: each SIMD group sums x² itself while it
-//     reads x (x is a few KiB), so no separate rms_norm launch; the dot products use
+//   * with MVF_NORM, x' = rmsnorm(x) * nw: each SIMD group sums x² itself after its
+//     dot (x is a few KiB), so no separate rms_norm launch; the dot products use
 //     x * nw and the row's sum is multiplied by 1 / sqrt(mean(x²) + eps) once;
 //   * with MVF_RESIDUAL, y0 = res + W0 x' (res may be y0: each element is read and
 //     then written by the one lane that owns its row);
@@ -19,9 +19,8 @@
 // matvec_wide reads it (cached near the SM, shared by the threadgroups there). x is not
 // staged in threadgroup memory: staging cost every threadgroup a round trip and a barrier
 // before its first weight load, and 2-3x the weights' bytes of x and norm weight from
-// L2 for the 8 rows it computes. With MVF_NORM, wide_dot reads x through xnormed: x·nw,
-// and Σx² of what it read — a SIMD group reads every element of x once, so it has the
-// whole sum of squares itself, without a barrier.
+// L2 for the 8 rows it computes. With MVF_NORM, wide_dot reads x through xnormed (x·nw)
+// and each SIMD group then sums x² itself (x is in its SM's cache), without a barrier.
 
 #define MVF_NORM 1
 #define MVF_RESIDUAL 2
@@ -43,33 +42,38 @@ struct MatvecFusedArgs {
     long layer_offset;        // elements to this layer's slice of the KV cache
 };
 
-// x · nw as wide_dot's x (an xld<X> type): each read element's square is added to *ss.
+// x · nw as wide_dot's x (an xld<X> type).
 struct xnormed {
     device const float * x;
     device const float * nw;
-    thread float * ss;
     inline xnormed operator+(int i) const {
-        xnormed p = {x + i, nw + i, ss};
+        xnormed p = {x + i, nw + i};
         return p;
     }
-    inline float operator[](int i) const {
-        float v = x[i];
-        *ss += v * v;
-        return v * nw[i];
-    }
+    inline float operator[](int i) const { return x[i] * nw[i]; }
 };
 template <> struct xld<xnormed> {
-    static inline float4 f4(xnormed p) {
-        float4 v = *(device const float4 *) p.x, g = *(device const float4 *) p.nw;
-        *p.ss += v[0] * v[0] + v[1] * v[1] + v[2] * v[2] + v[3] * v[3];
-        return v * g;
-    }
-    static inline float2 f2(xnormed p) {
-        float2 v = *(device const float2 *) p.x, g = *(device const float2 *) p.nw;
-        *p.ss += v[0] * v[0] + v[1] * v[1];
-        return v * g;
-    }
+    static inline float4 f4(xnormed p) { return *(device const float4 *) p.x * *(device const float4 *) p.nw; }
+    static inline float2 f2(xnormed p) { return *(device const float2 *) p.x * *(device const float2 *) p.nw; }
 };
+
+// A lane's share of Σx² over x's ncols elements, read after the dot (x is in the SM's
+// cache by then): float4s where rows are 16-byte aligned (ncols a multiple of 4).
+inline float sum_squares(device const float * x, int ncols, int lane) {
+    float ss = 0.0f;
+    if (ncols % 4 == 0) {
+        #pragma clang loop unroll_count(4)
+        for (int i = 4 * lane; i < ncols; i += 128) {
+            float4 v = *(device const float4 *) (x + i);
+            ss += v[0] * v[0] + v[1] * v[1] + v[2] * v[2] + v[3] * v[3];
+        }
+    } else {
+        for (int i = lane; i < ncols; i += 32) {
+            ss += x[i] * x[i];
+        }
+    }
+    return ss;
+}
 
 // Shared with CUDA: threadgroup group (8 output rows) for token tok; part holds
 // MVW_WARPS floats (RoPE's exchange). Every thread reaches the barrier (RoPE's only).
@@ -101,14 +105,12 @@ inline void matvec_fused_rows(device const uchar * w0, device const uchar * w1, 
     device const uchar * ur = w1 + (long) r * row_bytes<B>(ncols);   // SwiGLU's up row
     float s = 0.0f, su = 0.0f, scale = 1.0f;
     if (active && norm) {
-        float ss = 0.0f, ssu = 0.0f;   // (the up row reads x again: its squares are not used)
-        xnormed xn = {xt, nw, &ss};
+        xnormed xn = {xt, nw};
         s = wide_dot<B>::partial(wr, xn, ncols, lane);
         if (swiglu) {
-            xnormed xu = {xt, nw, &ssu};
-            su = wide_dot<B>::partial(ur, xu, ncols, lane);
+            su = wide_dot<B>::partial(ur, xn, ncols, lane);
         }
-        scale = 1.0f / sqrt(simd_sum(ss) / float(ncols) + eps);
+        scale = 1.0f / sqrt(simd_sum(sum_squares(xt, ncols, lane)) / float(ncols) + eps);
     } else if (active) {
         s = wide_dot<B>::partial(wr, xt, ncols, lane);
         if (swiglu) {
