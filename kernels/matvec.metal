@@ -230,26 +230,25 @@ template <> struct wide_dot<blk_q8_0> {
 // nibbles): a SIMD group a block; lane reads one 32-bit word of nibbles (the group's 128
 // bytes in one coalesced load): 64-element group j = lane / 8, bytes 4t..4t+3 of it
 // (t = lane % 8), low nibbles sub-block 2j, high 2j+1; d, dmin and the scales as 4 words.
-// k4byte is byte k of the 12 scale bytes held in the words s0, s1, s2.
-inline int k4byte(int k, uint s0, uint s1, uint s2) {
-    uint w = k < 4 ? s0 : (k < 8 ? s1 : s2);
-    return int((w >> (8 * (k % 4))) & 255u);
-}
-
-// scale_min_k4 over the scale bytes loaded as words.
-inline void scale_min_k4w(int j, uint s0, uint s1, uint s2, thread int & d, thread int & m) {
-    if (j < 4) {
-        d = k4byte(j, s0, s1, s2) & 63;
-        m = k4byte(j + 4, s0, s1, s2) & 63;
-    } else {
-        d = (k4byte(j + 4, s0, s1, s2) & 15) | ((k4byte(j - 4, s0, s1, s2) >> 6) << 4);
-        m = (k4byte(j + 4, s0, s1, s2) >> 4) | ((k4byte(j, s0, s1, s2) >> 6) << 4);
-    }
+// A lane's sub-blocks are k = 2j and 2j+1, bytes kk = k % 4 of the scale words: lanes
+// 0-15 (k < 4) take scale_min_k4's 6-bit bytes (d: s0, m: s1), lanes 16-31 the split ones
+// (d: s2's low nibble and s0's top bits, m: s2's high nibble and s1's top bits). hm (all
+// ones for lanes 16-31) selects words and masks by arithmetic, without branches: j
+// differs within a warp, and a branch there split the warp and the unrolled steps' loads.
+inline void scale_min_k4w(uint hm, int sh, uint s0, uint s1, uint s2, thread int & d, thread int & m) {
+    uint p = ((s0 ^ ((s0 ^ s2) & hm)) >> sh) & 255u;   // d's byte: s0 (lanes 0-15), s2
+    uint q = ((s1 ^ ((s1 ^ s2) & hm)) >> sh) & 255u;   // m's byte: s1 (lanes 0-15), s2
+    uint top = hm & 0x30u;                              // the split values' bits 4-5
+    uint low = 63u ^ (hm & 48u);                        // 63, or 15 for the split values
+    d = int((p & low) | ((((s0 >> sh) & 255u) >> 6 << 4) & top));
+    m = int(((q >> (hm & 4u)) & low) | ((((s1 >> sh) & 255u) >> 6 << 4) & top));
 }
 
 template <> struct wide_dot<blk_q4_k> {
     template <typename X> static inline float partial(device const uchar * row, X x, int ncols, int lane) {
         int nb = ncols / 256, j = lane / 8, t = lane % 8;
+        uint hm = uint(int(uint(lane) << 27) >> 31);   // all ones for lanes 16-31 (j >= 2)
+        int sh = 8 * ((2 * j) % 4);
         float s = 0.0f;
         for (int ib0 = 0; ib0 < nb; ib0 += 8) {
           #pragma clang loop unroll(full)   // loads of 8 steps in flight (see above)
@@ -262,8 +261,8 @@ template <> struct wide_dot<blk_q4_k> {
             uint v = bw[4 + 8 * j + t];
             uint dm = bw[0], s0 = bw[1], s1 = bw[2], s2 = bw[3];
             int sc0, m0, sc1, m1;
-            scale_min_k4w(2 * j, s0, s1, s2, sc0, m0);
-            scale_min_k4w(2 * j + 1, s0, s1, s2, sc1, m1);
+            scale_min_k4w(hm, sh, s0, s1, s2, sc0, m0);
+            scale_min_k4w(hm, sh + 8, s0, s1, s2, sc1, m1);
             float4 xl = xld<X>::f4(x + ib * 256 + 64 * j + 4 * t);
             float4 xh = xld<X>::f4(x + ib * 256 + 64 * j + 32 + 4 * t);
             float a0 = 0.0f, a1 = 0.0f, x0 = 0.0f, x1 = 0.0f;
