@@ -8,8 +8,10 @@
 //     x * nw and the row's sum is multiplied by 1 / sqrt(mean(x²) + eps) once;
 //   * with MVF_RESIDUAL, y0 = res + W0 x' (res may be y0: each element is read and
 //     then written by the one lane that owns its row);
-//   * with MVF_SWIGLU, y0 = silu(W0 x') * (W1 x'): a SIMD group computes row i of both
-//     (the gate and up projections, rows0 = rows1), nothing else is written;
+//   * with MVF_SWIGLU, y0 = silu(W0 x') * (W1 x'): SIMD groups 2i and 2i+1 of the grid
+//     compute row i of W0 and W1 (gate and up, rows0 = rows1; one row's stream each, so
+//     twice the SIMD groups and bytes in flight of one group doing both rows in turn),
+//     the up sum passed through threadgroup memory; nothing else is written;
 //   * with MVF_ROPE_KV, each W_m has a role (roles, 4 bits each): q's and k's rows are
 //     RoPE-rotated (adjacent pairs, as rope without NeoX: a pair is two SIMD groups of
 //     one threadgroup, exchanging their sums through threadgroup memory), and k's and
@@ -76,7 +78,7 @@ inline float sum_squares(device const float * x, int ncols, int lane) {
 }
 
 // Shared with CUDA: threadgroup group (8 output rows) for token tok; part holds
-// MVW_WARPS floats (RoPE's exchange). Every thread reaches the barrier (RoPE's only).
+// MVW_WARPS floats (RoPE's and SwiGLU's exchange). Every thread reaches the barrier.
 template <typename B>
 inline void matvec_fused_rows(device const uchar * w0, device const uchar * w1, device const uchar * w2,
                               device const float * x, device const float * nw, device const float * res,
@@ -91,7 +93,11 @@ inline void matvec_fused_rows(device const uchar * w0, device const uchar * w1, 
     device const uchar * w = w0;
     device float * y = y0;
     int nrows = rows0, m = 0;
-    if (!swiglu && r >= rows0) {
+    bool up = swiglu && (sg & 1) != 0;   // SwiGLU: the odd SIMD group of a pair, up's row
+    if (swiglu) {
+        r >>= 1;
+        w = up ? w1 : w0;
+    } else if (r >= rows0) {
         r -= rows0;
         w = w1, y = y1, nrows = rows1, m = 1;
         if (r >= rows1) {
@@ -102,24 +108,23 @@ inline void matvec_fused_rows(device const uchar * w0, device const uchar * w1, 
     bool active = r < nrows;
     device const float * xt = x + (long) tok * ncols;
     device const uchar * wr = w + (long) r * row_bytes<B>(ncols);
-    device const uchar * ur = w1 + (long) r * row_bytes<B>(ncols);   // SwiGLU's up row
-    float s = 0.0f, su = 0.0f, scale = 1.0f;
+    float s = 0.0f, scale = 1.0f;
     if (active && norm) {
         xnormed xn = {xt, nw};
         s = wide_dot<B>::partial(wr, xn, ncols, lane);
-        if (swiglu) {
-            su = wide_dot<B>::partial(ur, xn, ncols, lane);
-        }
         scale = 1.0f / sqrt(simd_sum(sum_squares(xt, ncols, lane)) / float(ncols) + eps);
     } else if (active) {
         s = wide_dot<B>::partial(wr, xt, ncols, lane);
-        if (swiglu) {
-            su = wide_dot<B>::partial(ur, xt, ncols, lane);
-        }
     }
     s = simd_sum(s) * scale;   // (0 in SIMD groups past the last row)
+    float su = 0.0f;
     if (swiglu) {
-        su = simd_sum(su) * scale;
+        // the up sum, from the pair's odd SIMD group to its even one
+        if (lane == 0) {
+            part[sg] = s;
+        }
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        su = part[sg | 1];
     }
     int role = (flags & MVF_ROPE_KV) != 0 ? (roles >> (4 * m)) & 15 : 0;
     if ((flags & MVF_ROPE_KV) != 0) {
@@ -137,7 +142,7 @@ inline void matvec_fused_rows(device const uchar * w0, device const uchar * w1, 
             s = j % 2 == 0 ? s * c - other * sn : other * sn + s * c;
         }
     }
-    if (!active || lane != 0) {
+    if (!active || lane != 0 || up) {
         return;
     }
     long o = (long) tok * nrows + r;

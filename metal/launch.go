@@ -323,13 +323,13 @@ type MatVecFused struct {
 	LayerOff     int64
 }
 
-// LaunchMatVecFused: one SIMD group per output row, 8 per threadgroup, x staged in
-// threadgroup memory (matvec_fused.metal). Unused bindings take X (a live buffer, never
+// LaunchMatVecFused: one SIMD group per output row (two with SwiGLU: gate's and up's),
+// 8 per threadgroup (matvec_fused.metal). Unused bindings take X (a live buffer, never
 // read or written).
 func LaunchMatVecFused(f MatVecFused) Dispatch {
 	n := f.Rows[0] + f.Rows[1] + f.Rows[2]
 	if f.Flags&FusedSwiGLU != 0 {
-		n = f.Rows[0]
+		n = 2 * f.Rows[0] // a SIMD group for gate row i, the next for up row i
 	}
 	or := func(a Arg) Arg {
 		if a.Buf == nil {
