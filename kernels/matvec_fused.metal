@@ -12,6 +12,9 @@
 //     compute row i of W0 and W1 (gate and up, rows0 = rows1; one row's stream each, so
 //     twice the SIMD groups and bytes in flight of one group doing both rows in turn),
 //     the up sum passed through threadgroup memory; nothing else is written;
+//   * with MVF_SPLIT2 (long rows, set by the launch), SIMD groups 2i and 2i+1 of the grid
+//     take the two halves of row i's dot (whole blocks each), the odd one's sum passed
+//     through threadgroup memory: twice the SIMD groups, half the stream each;
 //   * with MVF_ROPE_KV, each W_m has a role (roles, 4 bits each): q's and k's rows are
 //     RoPE-rotated (adjacent pairs, as rope without NeoX: a pair is two SIMD groups of
 //     one threadgroup, exchanging their sums through threadgroup memory), and k's and
@@ -28,6 +31,7 @@
 #define MVF_RESIDUAL 2
 #define MVF_SWIGLU 4
 #define MVF_ROPE_KV 8
+#define MVF_SPLIT2 16   // without NORM, SWIGLU, ROPE_KV; ncols a multiple of 512
 
 #define MVF_ROLE_Q 1   // rotated
 #define MVF_ROLE_K 2   // rotated, stored into kc
@@ -94,10 +98,18 @@ inline void matvec_fused_rows(device const uchar * w0, device const uchar * w1, 
     device float * y = y0;
     int nrows = rows0, m = 0;
     bool up = swiglu && (sg & 1) != 0;   // SwiGLU: the odd SIMD group of a pair, up's row
+    bool split = (flags & MVF_SPLIT2) != 0;
+    int c0 = 0, full = ncols;             // MVF_SPLIT2: this half's first column; x's row
     if (swiglu) {
         r >>= 1;
         w = up ? w1 : w0;
-    } else if (r >= rows0) {
+    } else if (split) {
+        r >>= 1;
+        ncols /= 2;
+        c0 = (sg & 1) * ncols;
+        up = (sg & 1) != 0;               // (the odd half: its sum goes to the even one)
+    }
+    if (!swiglu && r >= rows0) {
         r -= rows0;
         w = w1, y = y1, nrows = rows1, m = 1;
         if (r >= rows1) {
@@ -106,8 +118,8 @@ inline void matvec_fused_rows(device const uchar * w0, device const uchar * w1, 
         }
     }
     bool active = r < nrows;
-    device const float * xt = x + (long) tok * ncols;
-    device const uchar * wr = w + (long) r * row_bytes<B>(ncols);
+    device const float * xt = x + (long) tok * full + c0;
+    device const uchar * wr = w + (long) r * row_bytes<B>(full) + row_bytes<B>(c0);
     float s = 0.0f, scale = 1.0f;
     if (active && norm) {
         xnormed xn = {xt, nw};
@@ -118,13 +130,16 @@ inline void matvec_fused_rows(device const uchar * w0, device const uchar * w1, 
     }
     s = simd_sum(s) * scale;   // (0 in SIMD groups past the last row)
     float su = 0.0f;
-    if (swiglu) {
-        // the up sum, from the pair's odd SIMD group to its even one
+    if (swiglu || split) {
+        // the up sum (the second half's), from the pair's odd SIMD group to its even one
         if (lane == 0) {
             part[sg] = s;
         }
         threadgroup_barrier(mem_flags::mem_threadgroup);
         su = part[sg | 1];
+        if (split) {
+            s += su;
+        }
     }
     int role = (flags & MVF_ROPE_KV) != 0 ? (roles >> (4 * m)) & 15 : 0;
     if ((flags & MVF_ROPE_KV) != 0) {
