@@ -88,9 +88,16 @@ kernel void matvec(device const uchar * w [[buffer(0)]],
 // (matvec_fused, matvec_fused.metal); where address spaces are erased (CUDA, the
 // simulator's run) the two pointer types are one, and so is the specialization.
 template <typename X> struct xld;
+// On CUDA x is read-only for the kernel's life: ld.global.nc by name, since NVPTX picks it
+// only where it can trace the address to a restrict parameter in a few steps.
 template <> struct xld<device const float *> {
+#ifdef __CUDA_ARCH__
+    static inline float4 f4(device const float * p) { return __nvvm_ldg_f4((const float4 *) p); }
+    static inline float2 f2(device const float * p) { return __nvvm_ldg_f2((const float2 *) p); }
+#else
     static inline float4 f4(device const float * p) { return *(device const float4 *) p; }
     static inline float2 f2(device const float * p) { return *(device const float2 *) p; }
+#endif
 };
 #if defined(__METAL_VERSION__) || defined(ADDRESS_SPACE_CHECK)
 template <> struct xld<threadgroup const float *> {

@@ -59,8 +59,8 @@ struct xnormed {
     inline float operator[](int i) const { return x[i] * nw[i]; }
 };
 template <> struct xld<xnormed> {
-    static inline float4 f4(xnormed p) { return *(device const float4 *) p.x * *(device const float4 *) p.nw; }
-    static inline float2 f2(xnormed p) { return *(device const float2 *) p.x * *(device const float2 *) p.nw; }
+    static inline float4 f4(xnormed p) { return xld<device const float *>::f4(p.x) * xld<device const float *>::f4(p.nw); }
+    static inline float2 f2(xnormed p) { return xld<device const float *>::f2(p.x) * xld<device const float *>::f2(p.nw); }
 };
 
 // A lane's share of Σx² over x's ncols elements, read after the dot (x is in the SM's
@@ -98,17 +98,18 @@ inline void matvec_fused_rows(device const uchar * w0, device const uchar * w1, 
     device float * y = y0;
     int nrows = rows0, m = 0;
     bool up = swiglu && (sg & 1) != 0;   // SwiGLU: the odd SIMD group of a pair, up's row
-    bool split = (flags & MVF_SPLIT2) != 0;
-    int c0 = 0, full = ncols;             // MVF_SPLIT2: this half's first column; x's row
+    // MVF_SPLIT2: this half's first column c0 (arithmetic, not a branch: with one, NVPTX
+    // lost the x loads' .nc); full is x's row length
+    int split1 = (flags / MVF_SPLIT2) & 1, full = ncols;
+    bool split = split1 != 0;
+    ncols = full >> split1;
+    int c0 = (sg & split1) * ncols;
+    r >>= split1;
     if (swiglu) {
         r >>= 1;
         w = up ? w1 : w0;
-    } else if (split) {
-        r >>= 1;
-        ncols /= 2;
-        c0 = (sg & 1) * ncols;
-        up = (sg & 1) != 0;               // (the odd half: its sum goes to the even one)
     }
+    up = up || (sg & split1) != 0;        // (the odd half: its sum goes to the even one)
     if (!swiglu && r >= rows0) {
         r -= rows0;
         w = w1, y = y1, nrows = rows1, m = 1;
