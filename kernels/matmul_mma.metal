@@ -77,6 +77,41 @@ inline void mma_m16n8k16_bf16(thread float * d, thread const uint * a, thread co
 #endif
 }
 
+// Stages W for the tile: elements [16c, 16c + 32) of a row (chunks c and c + 1, each
+// clamped to lastc) as 16 bfloat16 pairs. Generic: the type's dq16 twice. Q4_0 and
+// Q8_0 decode their whole 32-element block from 2-byte loads (their blocks are 2-byte
+// aligned): a third to a half of the per-byte loads of two dq16, and each byte read once.
+template <typename B>
+inline void mma_stage_w(device const uchar * row, int c, int lastc, int ncols, thread uint * p) {
+    float v[32];
+    B::dq16(row, min(c, lastc), ncols, v);
+    B::dq16(row, min(c + 1, lastc), ncols, v + 16);
+    #pragma clang loop unroll(full)
+    for (int l = 0; l < 16; l++) p[l] = mma_pack_bf16(v[2 * l], v[2 * l + 1]);
+}
+template <>
+inline void mma_stage_w<blk_q4_0>(device const uchar * row, int c, int lastc, int ncols, thread uint * p) {
+    // c is even and lastc odd (K is whole blocks): chunks c, c + 1 are one block.
+    device const ushort * q = (device const ushort *) (row + min(c / 2, lastc / 2) * blk_q4_0::BYTES);
+    float d = float(as_type<half>(q[0]));
+    #pragma clang loop unroll(full)
+    for (int i = 0; i < 8; i++) {   // bytes 2i, 2i + 1: elements 2i, 2i + 1 (low nibbles), 16 + 2i, 17 + 2i (high)
+        uint u = q[1 + i];
+        p[i] = mma_pack_bf16(d * float(int(u & 15u) - 8), d * float(int((u >> 8) & 15u) - 8));
+        p[8 + i] = mma_pack_bf16(d * float(int((u >> 4) & 15u) - 8), d * float(int(u >> 12) - 8));
+    }
+}
+template <>
+inline void mma_stage_w<blk_q8_0>(device const uchar * row, int c, int lastc, int ncols, thread uint * p) {
+    device const ushort * q = (device const ushort *) (row + min(c / 2, lastc / 2) * blk_q8_0::BYTES);
+    float d = float(as_type<half>(q[0]));
+    #pragma clang loop unroll(full)
+    for (int i = 0; i < 16; i++) {   // bytes 2i, 2i + 1: elements 2i, 2i + 1 (signed)
+        uint u = q[1 + i];
+        p[i] = mma_pack_bf16(d * float(int(u << 24) >> 24), d * float(int(u << 16) >> 24));
+    }
+}
+
 // Where word w of tile row r is. CUDA pads rows to 68 words (row r starts 4r banks on):
 // every fragment load is then one base register plus a constant. That is 34 KiB, over
 // Metal's 32 KiB, so elsewhere (the simulator) rows are 64 words with w XORed by 4(r % 8),
@@ -136,21 +171,13 @@ inline void matmul_mma_tile(device const uchar * w, device const float * x, devi
                 for (int e = 0; e < 4; e++) xv[j][e] = x[tk * ncols + min(k + e, ncols - 1)];
             }
         }
-        float v[MMA_WC][16];
-        #pragma clang loop unroll(full)
-        for (int c = 0; c < MMA_WC; c++) {
-            B::dq16(wrow, min(k0 / 16 + schunk + c, lastc), ncols, v[c]);
-        }
+        uint wp[8 * MMA_WC];
+        mma_stage_w<B>(wrow, k0 / 16 + schunk, lastc, ncols, wp);
         // Past the matrix the loads read clamped (finite) elements: rows and tokens past it
         // only reach outputs that are not stored; K past it is zeroed on the X side, by a
         // multiply (a select of the loaded value would become a branch around its load).
         #pragma clang loop unroll(full)
-        for (int c = 0; c < MMA_WC; c++) {
-            #pragma clang loop unroll(full)
-            for (int l = 0; l < 8; l++) {
-                ws[mma_word(srow, 8 * (schunk + c) + l)] = mma_pack_bf16(v[c][2 * l], v[c][2 * l + 1]);
-            }
-        }
+        for (int l = 0; l < 8 * MMA_WC; l++) ws[mma_word(srow, 8 * schunk + l)] = wp[l];
         float4 kin;
         #pragma clang loop unroll(full)
         for (int e = 0; e < 4; e++) kin[e] = k + e < ncols ? 1.0f : 0.0f;
