@@ -3,24 +3,25 @@
 // products with float accumulation (PTX mma.sync; a stand-in of the same fragment
 // layout built from SIMD shuffles everywhere else, so the simulator checks the kernel).
 //
-// Work split: a threadgroup of 8 SIMD groups (256 threads) computes a 64-row × 64-token
-// tile. For each 128-wide slice of K every thread dequantizes two 16-element chunks of
-// W (row tid / 4, the type's dq16) and reads 8 float4s of X; both go to threadgroup
+// Work split: a threadgroup of 8 SIMD groups (256 threads) computes a 128-row × 64-token
+// tile. For each 64-wide slice of K every thread dequantizes two 16-element chunks of
+// W (row tid / 2, mma_stage_w) and reads 4 float4s of X; both go to threadgroup
 // memory as bfloat16 pairs, row-major with K contiguous, laid out (mma_word) so that the
 // fragment loads (lane 4g+t reads word 8kk + t of a row ≡ g mod 8) hit 32 distinct
-// banks. SIMD group s then multiplies rows 32(s % 2).. × tokens 16(s / 2)..: 2 × 2
-// m16n8 accumulators, 8 k16 steps a slice. Past the matrix, rows and tokens are clamped
-// (their outputs are not stored) and K is zeroed.
+// banks. SIMD group s then multiplies rows 32(s % 4).. × tokens 32(s / 4)..: 2 × 4
+// m16n8 accumulators, 4 k16 steps a slice (32 × 32 a SIMD group: 16 fragment loads for
+// 8 products, where 32 × 16 took 12 for 4). Past the matrix, rows and tokens are
+// clamped (their outputs are not stored) and K is zeroed.
 //
 // bfloat16 rather than float16: activations reach 1e4–1e5 in some models (float16's
 // largest is 65504, so they would become inf); bfloat16 keeps float's exponent range,
 // and its 8-bit significand costs an NMSE of order 1e-5, under matmul's 5e-4.
 
-#define MMA_ROWS 64
+#define MMA_ROWS 128
 #define MMA_TOKS 64
-#define MMA_K 128   // K a slice
-#define MMA_WC 2    // W chunks of 16 a thread stages a slice: 64 rows × 8 chunks / 256
-#define MMA_XV 8    // X float4s a thread stages a slice: 64 tokens × 32 float4s / 256
+#define MMA_K 64    // K a slice
+#define MMA_WC 2    // W chunks of 16 a thread stages a slice: 128 rows × 4 chunks / 256
+#define MMA_XV 4    // X float4s a thread stages a slice: 64 tokens × 16 float4s / 256
 
 struct MatmulMMAArgs {   // matmul.metal's MatmulArgs (each file compiles with quants.metal alone)
     int ncols;   // K
@@ -112,17 +113,42 @@ inline void mma_stage_w<blk_q8_0>(device const uchar * row, int c, int lastc, in
     }
 }
 
-// Where word w of tile row r is. CUDA pads rows to 68 words (row r starts 4r banks on):
-// every fragment load is then one base register plus a constant. That is 34 KiB, over
-// Metal's 32 KiB, so elsewhere (the simulator) rows are 64 words with w XORed by 4(r % 8),
-// the same banks without padding.
+// Where word w of tile row r is. CUDA pads rows to 36 words (row r starts 4r banks on):
+// every fragment load is then one base register plus a constant, and the staging
+// stores (16-byte W, 8-byte X) are conflict-free. Elsewhere (the simulator) rows are 32
+// words with w XORed by 4(r % 8), the same fragment banks without padding.
 #if defined(__CUDA__)
-#define MMA_LD 68
+#define MMA_LD 36
 inline int mma_word(int r, int w) { return r * MMA_LD + w; }
 #else
-#define MMA_LD 64
+#define MMA_LD 32
 inline int mma_word(int r, int w) { return r * MMA_LD + (w ^ ((r & 7) << 2)); }
 #endif
+
+// Staging stores: 16 W words of row r from word w (w a multiple of 4) and 2 X words.
+inline void mma_store_w(threadgroup uint * ws, int r, int w, thread const uint * p) {
+#if defined(__CUDA__)
+    #pragma clang loop unroll(full)
+    for (int q = 0; q < 4; q++) {
+        uint4 v;
+        for (int e = 0; e < 4; e++) v[e] = p[4 * q + e];
+        *(threadgroup uint4 *) (ws + mma_word(r, w + 4 * q)) = v;
+    }
+#else
+    for (int l = 0; l < 16; l++) ws[mma_word(r, w + l)] = p[l];
+#endif
+}
+inline void mma_store_x(threadgroup uint * xs, int r, int w, uint lo, uint hi) {
+#if defined(__CUDA__)
+    uint2 v;
+    v[0] = lo;
+    v[1] = hi;
+    *(threadgroup uint2 *) (xs + mma_word(r, w)) = v;
+#else
+    xs[mma_word(r, w)] = lo;
+    xs[mma_word(r, w + 1)] = hi;
+#endif
+}
 
 // Shared with CUDA: (gx, gy) is the threadgroup's position, ws and xs its threadgroup
 // arrays of MMA_ROWS * MMA_LD and MMA_TOKS * MMA_LD words.
@@ -134,20 +160,20 @@ inline void matmul_mma_tile(device const uchar * w, device const float * x, devi
     int rb = row_bytes<B>(ncols);
     int lane = tid % 32, sg = tid / 32;
     int g = lane / 4, t = lane % 4;
-    int wr = 32 * (sg % 2), wt = 16 * (sg / 2);   // the SIMD group's sub-tile
-    // Staging: this thread's W chunks are 2·(tid % 4) + c (c < MMA_WC) of row tid / 4 in
-    // the slice; its X float4s are float4 tid % 32 of the slice in tokens tid / 32 + 8j
-    // (a SIMD group reads 512 consecutive bytes of a token's row).
-    int srow = tid / 4, schunk = 2 * (tid % 4);
+    int wr = 32 * (sg % 4), wt = 32 * (sg / 4);   // the SIMD group's sub-tile
+    // Staging: this thread's W chunks are 2·(tid % 2) + c (c < MMA_WC) of row tid / 2 in
+    // the slice; its X float4s are float4 tid % 16 of the slice in tokens tid / 16 + 16j
+    // (a SIMD group reads 256 consecutive bytes of each of two tokens' rows).
+    int srow = tid / 2, schunk = 2 * (tid % 2);
     device const uchar * wrow = w + (long) min(r0 + srow, nrows - 1) * rb;   // clamped: loads stay
     int lastc = (ncols - 1) / 16;                                           // in the matrix, unconditional
-    int xf = tid % 32, xt = tid / 32;
+    int xf = tid % 16, xt = tid / 16;
     bool xvec = ncols % 4 == 0;   // x rows 16-byte aligned
-    float acc[2][2][4];
+    float acc[2][4][4];
     #pragma clang loop unroll(full)
     for (int i = 0; i < 2; i++) {
         #pragma clang loop unroll(full)
-        for (int j = 0; j < 2; j++) {
+        for (int j = 0; j < 4; j++) {
             #pragma clang loop unroll(full)
             for (int e = 0; e < 4; e++) acc[i][j][e] = 0.0f;
         }
@@ -160,13 +186,13 @@ inline void matmul_mma_tile(device const uchar * w, device const float * x, devi
         if (xvec) {
             #pragma clang loop unroll(full)
             for (int j = 0; j < MMA_XV; j++) {
-                long tk = min(t0 + xt + 8 * j, ntok - 1);
+                long tk = min(t0 + xt + 16 * j, ntok - 1);
                 xv[j] = *(device const float4 *) (x + tk * ncols + min(k, ncols - 4));
             }
         } else {
             #pragma clang loop unroll(full)
             for (int j = 0; j < MMA_XV; j++) {
-                long tk = min(t0 + xt + 8 * j, ntok - 1);
+                long tk = min(t0 + xt + 16 * j, ntok - 1);
                 #pragma clang loop unroll(full)
                 for (int e = 0; e < 4; e++) xv[j][e] = x[tk * ncols + min(k + e, ncols - 1)];
             }
@@ -176,22 +202,19 @@ inline void matmul_mma_tile(device const uchar * w, device const float * x, devi
         // Past the matrix the loads read clamped (finite) elements: rows and tokens past it
         // only reach outputs that are not stored; K past it is zeroed on the X side, by a
         // multiply (a select of the loaded value would become a branch around its load).
-        #pragma clang loop unroll(full)
-        for (int l = 0; l < 8 * MMA_WC; l++) ws[mma_word(srow, 8 * schunk + l)] = wp[l];
+        mma_store_w(ws, srow, 8 * schunk, wp);
         float4 kin;
         #pragma clang loop unroll(full)
         for (int e = 0; e < 4; e++) kin[e] = k + e < ncols ? 1.0f : 0.0f;
         #pragma clang loop unroll(full)
         for (int j = 0; j < MMA_XV; j++) {
-            int tk = xt + 8 * j;
             float4 u = xv[j] * kin;
-            xs[mma_word(tk, 2 * xf)] = mma_pack_bf16(u[0], u[1]);
-            xs[mma_word(tk, 2 * xf + 1)] = mma_pack_bf16(u[2], u[3]);
+            mma_store_x(xs, xt + 16 * j, 2 * xf, mma_pack_bf16(u[0], u[1]), mma_pack_bf16(u[2], u[3]));
         }
         threadgroup_barrier(mem_flags::mem_threadgroup);
         #pragma clang loop unroll(full)
         for (int kk = 0; kk < MMA_K / 16; kk++) {
-            uint a[2][4], b[2][2];
+            uint a[2][4], b[4][2];
             #pragma clang loop unroll(full)
             for (int i = 0; i < 2; i++) {
                 // (indices, not threadgroup pointers: the simulator makes a local declared
@@ -203,7 +226,7 @@ inline void matmul_mma_tile(device const uchar * w, device const float * x, devi
                 a[i][3] = ws[mma_word(r + 8, 8 * kk + 4 + t)];
             }
             #pragma clang loop unroll(full)
-            for (int j = 0; j < 2; j++) {
+            for (int j = 0; j < 4; j++) {
                 int r = wt + 8 * j + g;
                 b[j][0] = xs[mma_word(r, 8 * kk + t)];
                 b[j][1] = xs[mma_word(r, 8 * kk + 4 + t)];
@@ -211,7 +234,7 @@ inline void matmul_mma_tile(device const uchar * w, device const float * x, devi
             #pragma clang loop unroll(full)
             for (int i = 0; i < 2; i++) {
                 #pragma clang loop unroll(full)
-                for (int j = 0; j < 2; j++) {
+                for (int j = 0; j < 4; j++) {
                     mma_m16n8k16_bf16(acc[i][j], a[i], b[j], lane);
                 }
             }
@@ -221,7 +244,7 @@ inline void matmul_mma_tile(device const uchar * w, device const float * x, devi
     #pragma clang loop unroll(full)
     for (int i = 0; i < 2; i++) {
         #pragma clang loop unroll(full)
-        for (int j = 0; j < 2; j++) {
+        for (int j = 0; j < 4; j++) {
             #pragma clang loop unroll(full)
             for (int e = 0; e < 4; e++) {
                 int r = r0 + wr + 16 * i + g + 8 * (e / 2), tk = t0 + wt + 8 * j + 2 * t + e % 2;
