@@ -78,38 +78,81 @@ inline void mma_m16n8k16_bf16(thread float * d, thread const uint * a, thread co
 #endif
 }
 
-// Stages W for the tile: elements [16c, 16c + 32) of a row (chunks c and c + 1, each
-// clamped to lastc) as 16 bfloat16 pairs. Generic: the type's dq16 twice. Q4_0 and
-// Q8_0 decode their whole 32-element block from 2-byte loads (their blocks are 2-byte
-// aligned): a third to a half of the per-byte loads of two dq16, and each byte read once.
+// Stages W for the tile in two steps, so that the next slice's loads can be in flight
+// during this slice's products: load(row, c, lastc, ncols) reads elements [16c, 16c + 32)
+// of a row (chunks c and c + 1, each clamped to lastc), words(p) returns them as 16
+// bfloat16 pairs. Generic: the type's dq16 twice, all in load (dq16 loads and decodes
+// at once). Q4_0 and Q8_0 load their 32-element block as 2-byte words (their blocks are
+// 2-byte aligned; a third to a half of two dq16's byte loads, each byte read once) and
+// decode in words.
 template <typename B>
-inline void mma_stage_w(device const uchar * row, int c, int lastc, int ncols, thread uint * p) {
-    float v[32];
-    B::dq16(row, min(c, lastc), ncols, v);
-    B::dq16(row, min(c + 1, lastc), ncols, v + 16);
-    #pragma clang loop unroll(full)
-    for (int l = 0; l < 16; l++) p[l] = mma_pack_bf16(v[2 * l], v[2 * l + 1]);
-}
-template <>
-inline void mma_stage_w<blk_q4_0>(device const uchar * row, int c, int lastc, int ncols, thread uint * p) {
-    // c is even and lastc odd (K is whole blocks): chunks c, c + 1 are one block.
-    device const ushort * q = (device const ushort *) (row + min(c / 2, lastc / 2) * blk_q4_0::BYTES);
-    float d = float(as_type<half>(q[0]));
-    #pragma clang loop unroll(full)
-    for (int i = 0; i < 8; i++) {   // bytes 2i, 2i + 1: elements 2i, 2i + 1 (low nibbles), 16 + 2i, 17 + 2i (high)
-        uint u = q[1 + i];
-        p[i] = mma_pack_bf16(d * float(int(u & 15u) - 8), d * float(int((u >> 8) & 15u) - 8));
-        p[8 + i] = mma_pack_bf16(d * float(int((u >> 4) & 15u) - 8), d * float(int(u >> 12) - 8));
+struct MMAWStage {
+    uint p[16];
+    inline void load(device const uchar * row, int c, int lastc, int ncols) {
+        float v[32];
+        B::dq16(row, min(c, lastc), ncols, v);
+        B::dq16(row, min(c + 1, lastc), ncols, v + 16);
+        #pragma clang loop unroll(full)
+        for (int l = 0; l < 16; l++) p[l] = mma_pack_bf16(v[2 * l], v[2 * l + 1]);
     }
-}
+    inline void words(thread uint * out) {
+        #pragma clang loop unroll(full)
+        for (int l = 0; l < 16; l++) out[l] = p[l];
+    }
+};
 template <>
-inline void mma_stage_w<blk_q8_0>(device const uchar * row, int c, int lastc, int ncols, thread uint * p) {
-    device const ushort * q = (device const ushort *) (row + min(c / 2, lastc / 2) * blk_q8_0::BYTES);
-    float d = float(as_type<half>(q[0]));
-    #pragma clang loop unroll(full)
-    for (int i = 0; i < 16; i++) {   // bytes 2i, 2i + 1: elements 2i, 2i + 1 (signed)
-        uint u = q[1 + i];
-        p[i] = mma_pack_bf16(d * float(int(u << 24) >> 24), d * float(int(u << 16) >> 24));
+struct MMAWStage<blk_q4_0> {
+    ushort q[9];   // the scale, then bytes 2i, 2i + 1 in q[1 + i]
+    inline void load(device const uchar * row, int c, int lastc, int ncols) {
+        // c is even and lastc odd (K is whole blocks): chunks c, c + 1 are one block.
+        device const ushort * b = (device const ushort *) (row + min(c / 2, lastc / 2) * blk_q4_0::BYTES);
+        #pragma clang loop unroll(full)
+        for (int i = 0; i < 9; i++) q[i] = b[i];
+    }
+    inline void words(thread uint * p) {
+        float d = float(as_type<half>(q[0]));
+        #pragma clang loop unroll(full)
+        for (int i = 0; i < 8; i++) {   // elements 2i, 2i + 1 (low nibbles), 16 + 2i, 17 + 2i (high)
+            uint u = q[1 + i];
+            p[i] = mma_pack_bf16(d * float(int(u & 15u) - 8), d * float(int((u >> 8) & 15u) - 8));
+            p[8 + i] = mma_pack_bf16(d * float(int((u >> 4) & 15u) - 8), d * float(int(u >> 12) - 8));
+        }
+    }
+};
+template <>
+struct MMAWStage<blk_q8_0> {
+    ushort q[17];   // the scale, then bytes 2i, 2i + 1 in q[1 + i]
+    inline void load(device const uchar * row, int c, int lastc, int ncols) {
+        device const ushort * b = (device const ushort *) (row + min(c / 2, lastc / 2) * blk_q8_0::BYTES);
+        #pragma clang loop unroll(full)
+        for (int i = 0; i < 17; i++) q[i] = b[i];
+    }
+    inline void words(thread uint * p) {
+        float d = float(as_type<half>(q[0]));
+        #pragma clang loop unroll(full)
+        for (int i = 0; i < 16; i++) {   // elements 2i, 2i + 1 (signed bytes)
+            uint u = q[1 + i];
+            p[i] = mma_pack_bf16(d * float(int(u << 24) >> 24), d * float(int(u << 16) >> 24));
+        }
+    }
+};
+
+// X for the tile: this thread's MMA_XV float4s of tokens t + 16j at K index k (clamped
+// into the matrix: loads are unconditional).
+inline void mma_load_x(device const float * x, thread float4 * xv, int k, int t, int ncols, int ntok, bool xvec) {
+    if (xvec) {
+        #pragma clang loop unroll(full)
+        for (int j = 0; j < MMA_XV; j++) {
+            long tk = min(t + 16 * j, ntok - 1);
+            xv[j] = *(device const float4 *) (x + tk * ncols + min(k, ncols - 4));
+        }
+    } else {
+        #pragma clang loop unroll(full)
+        for (int j = 0; j < MMA_XV; j++) {
+            long tk = min(t + 16 * j, ntok - 1);
+            #pragma clang loop unroll(full)
+            for (int e = 0; e < 4; e++) xv[j][e] = x[tk * ncols + min(k + e, ncols - 1)];
+        }
     }
 }
 
@@ -178,27 +221,18 @@ inline void matmul_mma_tile(device const uchar * w, device const float * x, devi
             for (int e = 0; e < 4; e++) acc[i][j][e] = 0.0f;
         }
     }
+    // Register double-buffering: slice k0 + MMA_K's loads are issued before slice k0's
+    // products (clamped, unconditional: the last slice's are discarded), so the memory
+    // latency overlaps the tensor work, not the barrier. Every load of a slice is issued
+    // before the first use of any (no branch between them).
+    float4 xv[MMA_XV];
+    MMAWStage<B> wst;
+    mma_load_x(x, xv, 4 * xf, t0 + xt, ncols, ntok, xvec);
+    wst.load(wrow, schunk, lastc, ncols);
     for (int k0 = 0; k0 < ncols; k0 += MMA_K) {
-        // Every load of the slice is issued before the first use of any (no branch between
-        // them): the slice costs one memory latency, not one per chunk.
-        float4 xv[MMA_XV];
         int k = k0 + 4 * xf;
-        if (xvec) {
-            #pragma clang loop unroll(full)
-            for (int j = 0; j < MMA_XV; j++) {
-                long tk = min(t0 + xt + 16 * j, ntok - 1);
-                xv[j] = *(device const float4 *) (x + tk * ncols + min(k, ncols - 4));
-            }
-        } else {
-            #pragma clang loop unroll(full)
-            for (int j = 0; j < MMA_XV; j++) {
-                long tk = min(t0 + xt + 16 * j, ntok - 1);
-                #pragma clang loop unroll(full)
-                for (int e = 0; e < 4; e++) xv[j][e] = x[tk * ncols + min(k + e, ncols - 1)];
-            }
-        }
         uint wp[8 * MMA_WC];
-        mma_stage_w<B>(wrow, k0 / 16 + schunk, lastc, ncols, wp);
+        wst.words(wp);
         // Past the matrix the loads read clamped (finite) elements: rows and tokens past it
         // only reach outputs that are not stored; K past it is zeroed on the X side, by a
         // multiply (a select of the loaded value would become a branch around its load).
@@ -212,6 +246,8 @@ inline void matmul_mma_tile(device const uchar * w, device const float * x, devi
             mma_store_x(xs, xt + 16 * j, 2 * xf, mma_pack_bf16(u[0], u[1]), mma_pack_bf16(u[2], u[3]));
         }
         threadgroup_barrier(mem_flags::mem_threadgroup);
+        mma_load_x(x, xv, k + MMA_K, t0 + xt, ncols, ntok, xvec);
+        wst.load(wrow, (k0 + MMA_K) / 16 + schunk, lastc, ncols);
         #pragma clang loop unroll(full)
         for (int kk = 0; kk < MMA_K / 16; kk++) {
             uint a[2][4], b[4][2];
