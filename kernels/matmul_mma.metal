@@ -168,6 +168,21 @@ inline int mma_word(int r, int w) { return r * MMA_LD + w; }
 inline int mma_word(int r, int w) { return r * MMA_LD + (w ^ ((r & 7) << 2)); }
 #endif
 
+#if defined(__CUDA_ARCH__)
+// ldmatrix (CUDA): four 8 × 8 bfloat16 matrices, lanes 8m..8m+7 giving the 16-byte rows
+// of matrix m; lane 4g + t receives word t of row g of matrix m in d[m], the fragment
+// layout of mma.sync. One instruction for what takes four 4-byte shared loads.
+inline uint mma_smem(threadgroup const uint * p) {
+    uint a;
+    asm("{ .reg .u64 s; cvta.to.shared.u64 s, %1; cvt.u32.u64 %0, s; }" : "=r"(a) : "l"(p));
+    return a;
+}
+inline void mma_ldmatrix_x4(thread uint * d, uint addr) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3]) : "r"(addr) : "memory");
+}
+#endif
+
 // Staging stores: 16 W words of row r from word w (w a multiple of 4) and 2 X words.
 inline void mma_store_w(threadgroup uint * ws, int r, int w, thread const uint * p) {
 #if defined(__CUDA__)
@@ -225,6 +240,19 @@ inline void matmul_mma_tile(device const uchar * w, device const float * x, devi
     // products (clamped, unconditional: the last slice's are discarded), so the memory
     // latency overlaps the tensor work, not the barrier. Every load of a slice is issued
     // before the first use of any (no branch between them).
+#if defined(__CUDA_ARCH__)
+    // ldmatrix rows (byte offsets; + 32 a k16 step): A's matrices m are rows 8(m % 2)..,
+    // K words 4(m / 2).. of the 16 × 16 (a[m]); B's, for tiles j, j + 1, are tokens
+    // 8(m / 2).., K words 4(m % 2).. (b[j][0], b[j][1], b[j + 1][0], b[j + 1][1]).
+    uint wsa = mma_smem(ws), xsa = mma_smem(xs);
+    int lm = lane / 8, lr = lane % 8;
+    uint aoff[2], boff[2];
+    #pragma clang loop unroll(full)
+    for (int i = 0; i < 2; i++) {
+        aoff[i] = 4 * mma_word(wr + 16 * i + 8 * (lm % 2) + lr, 4 * (lm / 2));
+        boff[i] = 4 * mma_word(wt + 16 * i + 8 * (lm / 2) + lr, 4 * (lm % 2));
+    }
+#endif
     float4 xv[MMA_XV];
     MMAWStage<B> wst;
     mma_load_x(x, xv, 4 * xf, t0 + xt, ncols, ntok, xvec);
@@ -251,6 +279,19 @@ inline void matmul_mma_tile(device const uchar * w, device const float * x, devi
         #pragma clang loop unroll(full)
         for (int kk = 0; kk < MMA_K / 16; kk++) {
             uint a[2][4], b[4][2];
+#if defined(__CUDA_ARCH__)
+            #pragma clang loop unroll(full)
+            for (int i = 0; i < 2; i++) mma_ldmatrix_x4(a[i], wsa + aoff[i] + 32 * kk);
+            #pragma clang loop unroll(full)
+            for (int j = 0; j < 4; j += 2) {
+                uint bq[4];
+                mma_ldmatrix_x4(bq, xsa + boff[j / 2] + 32 * kk);
+                b[j][0] = bq[0];
+                b[j][1] = bq[1];
+                b[j + 1][0] = bq[2];
+                b[j + 1][1] = bq[3];
+            }
+#else
             #pragma clang loop unroll(full)
             for (int i = 0; i < 2; i++) {
                 // (indices, not threadgroup pointers: the simulator makes a local declared
@@ -267,6 +308,7 @@ inline void matmul_mma_tile(device const uchar * w, device const float * x, devi
                 b[j][0] = xs[mma_word(r, 8 * kk + t)];
                 b[j][1] = xs[mma_word(r, 8 * kk + 4 + t)];
             }
+#endif
             #pragma clang loop unroll(full)
             for (int i = 0; i < 2; i++) {
                 #pragma clang loop unroll(full)
