@@ -137,6 +137,47 @@ struct MMAWStage<blk_q8_0> {
     }
 };
 
+template <>
+struct MMAWStage<blk_q4_k> {
+    // c is even and lastc ≡ 15 mod 16 (K is whole blocks): chunks c, c + 1 are sub-block
+    // s of one block, whose 32 bytes of nibbles (low for even s, high for odd) are
+    // 4-byte aligned (blocks are 144 bytes): 12 4-byte loads where two dq16 take ~44.
+    uint h, sc[3], q[8];   // d | dmin << 16, the 12 scale bytes, the sub-block's bytes
+    int s;
+    inline void load(device const uchar * row, int c, int lastc, int ncols) {
+        int cc = min(c, lastc - 1);
+        device const uint * b = (device const uint *) (row + (cc / 16) * blk_q4_k::BYTES);
+        s = (cc % 16) / 2;
+        h = b[0];
+        #pragma clang loop unroll(full)
+        for (int i = 0; i < 3; i++) sc[i] = b[1 + i];
+        #pragma clang loop unroll(full)
+        for (int i = 0; i < 8; i++) q[i] = b[4 + 8 * (s / 2) + i];
+    }
+    inline uint scale_byte(int i) {   // by masks: a select of sc[] became an indexed load (.local)
+        uint v = (sc[0] & (i < 4 ? ~0u : 0u)) | (sc[1] & (i >= 4 && i < 8 ? ~0u : 0u)) | (sc[2] & (i >= 8 ? ~0u : 0u));
+        return (v >> (8 * (i & 3))) & 255u;
+    }
+    inline void words(thread uint * p) {
+        uint scl, mnl;   // scale_min_k4
+        if (s < 4) {
+            scl = scale_byte(s) & 63u;
+            mnl = scale_byte(s + 4) & 63u;
+        } else {
+            scl = (scale_byte(s + 4) & 15u) | ((scale_byte(s - 4) >> 6) << 4);
+            mnl = (scale_byte(s + 4) >> 4) | ((scale_byte(s) >> 6) << 4);
+        }
+        float d = float(as_type<half>(ushort(h & 0xffffu))) * float(scl);
+        float m = float(as_type<half>(ushort(h >> 16))) * float(mnl);
+        int sh = 4 * (s % 2);
+        #pragma clang loop unroll(full)
+        for (int i = 0; i < 16; i++) {   // elements 2i, 2i + 1 of the sub-block: bytes 2i, 2i + 1
+            uint u = q[i / 2] >> (16 * (i % 2) + sh);
+            p[i] = mma_pack_bf16(d * float(u & 15u) - m, d * float((u >> 8) & 15u) - m);
+        }
+    }
+};
+
 // X for the tile: this thread's MMA_XV float4s of tokens t + 16j at K index k (clamped
 // into the matrix: loads are unconditional).
 inline void mma_load_x(device const float * x, thread float4 * xv, int k, int t, int ncols, int ntok, bool xvec) {
