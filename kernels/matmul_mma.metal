@@ -178,6 +178,38 @@ struct MMAWStage<blk_q4_k> {
     }
 };
 
+template <>
+struct MMAWStage<blk_q6_k> {
+    // c is even (K is whole blocks): chunks c, c + 1 are 32 consecutive bytes of ql and of
+    // qh and two adjacent scale bytes; blocks are 210 bytes, 2-byte aligned: 34 2-byte
+    // loads where two dq16 take 70 byte loads. Decoded in load, as the generic path (34
+    // raw words would be too many registers to carry across the products).
+    uint p[16];
+    inline void load(device const uchar * row, int c, int lastc, int ncols) {
+        int cc = min(c, lastc - 1);
+        device const uchar * b = row + (cc / 16) * blk_q6_k::BYTES;
+        int e = 16 * (cc % 16), nn = e / 128, quarter = (e % 128) / 32;
+        device const ushort * ql = (device const ushort *) (b + 64 * nn + 32 * (quarter % 2));
+        device const ushort * qh = (device const ushort *) (b + 128 + 32 * nn);
+        uint sw = *(device const ushort *) (b + 192 + 8 * nn + 2 * quarter);
+        float dd = float(as_type<half>(*(device const ushort *) (b + 208)));
+        float d0 = dd * float(int(sw << 24) >> 24), d1 = dd * float(int(sw << 16) >> 24);
+        int shl = (quarter / 2) * 4, shh = 2 * quarter;
+        #pragma clang loop unroll(full)
+        for (int i = 0; i < 16; i++) {   // elements 2i, 2i + 1: bytes 2i, 2i + 1 of ql and qh
+            uint u = ql[i], v = qh[i];
+            int q0 = int(((u >> shl) & 15u) | (((v >> shh) & 3u) << 4));
+            int q1 = int(((u >> (8 + shl)) & 15u) | (((v >> (8 + shh)) & 3u) << 4));
+            float d = i < 8 ? d0 : d1;
+            p[i] = mma_pack_bf16(d * float(q0 - 32), d * float(q1 - 32));
+        }
+    }
+    inline void words(thread uint * out) {
+        #pragma clang loop unroll(full)
+        for (int l = 0; l < 16; l++) out[l] = p[l];
+    }
+};
+
 // X for the tile: this thread's MMA_XV float4s of tokens t + 16j at K index k (clamped
 // into the matrix: loads are unconditional).
 inline void mma_load_x(device const float * x, thread float4 * xv, int k, int t, int ncols, int ntok, bool xvec) {
