@@ -10,7 +10,8 @@
 #                                    CUDA graphs; models made there by
 #                                    `inferno gen`). Writes $OUT/summary.txt and
 #                                    $OUT/logs.tgz; exits non-zero when a check fails.
-# Environment for run: SKIP_BENCH=1 skips the benchmark; BENCH_TYPES (default
+# Environment for run: SKIP_BENCH=1 skips the benchmark; SKIP_KDECODE=1 kernels bench
+# --decode; ALT=file (gzipped or not, in DIR) a second inferno checked and benchmarked beside; BENCH_TYPES (default
 # "Q4_0 Q4_K_M Q8_0"); DEADLINE (default 540): seconds after which steps are skipped.
 set -uo pipefail
 ARCH="qwen2-Q8_0 phi3-Q8_0 gemma2-Q8_0 llama3-Q8_0 llama3s-Q4_K_M" # issue 14's architectures
@@ -65,6 +66,9 @@ run)
 	step system "$inf" system
 	step cuda-test "$here/cuda.test" -test.v -test.count=1 -test.timeout 120s
 	step kernels "$inf" kernels test --backend cuda
+	# ALT=path: a second inferno build (a variant of one change) checked and timed beside
+	alt=${ALT:+$here/$ALT}
+	[ -n "$alt" ] && step "kernels alt" "$alt" kernels test --backend cuda
 	step "race: sessions and Close on cuda" env INFERNO_REFDATA="$here/refdata" "$here/inferno-race.test" -test.run 'TestConcurrentSessions|TestUseAfterClose' -test.v -test.count=1
 	grep -E "passed|failed" "$logs/kernels.log" | tail -1 | sed 's/^/      /' | tee -a "$out/summary.txt"
 	# Greedy tokens: the CUDA backend against the CPU backend, 64 tokens, three prompts.
@@ -128,6 +132,10 @@ print("cpu %.4f cuda %.4f rel %.2g" % (a, b, abs(b - a) / a)); sys.exit(not abs(
 			step "gen $t" "$inf" gen --preset tinyllama-1.1b --type "$t" --vocab-from "$m/ggml-vocab-llama-spm.gguf" --seed 42 -o "$logs/tl-$t.gguf"
 			step "bench $t" timeout 120 "$inf" bench -m "$logs/tl-$t.gguf" --backend cuda --iterations 3 --warmup 1 --output-json "$out/bench-$t.json"
 			grep -E "^(pp|tg)" "$logs/bench $t.log" | sed "s/^/      $t /" | tee -a "$out/summary.txt"
+			if [ -n "$alt" ]; then
+				step "bench $t alt" timeout 120 "$alt" bench -m "$logs/tl-$t.gguf" --backend cuda --iterations 3 --warmup 1 --output-json "$logs/bench-$t-alt.json"
+				grep -E "^(pp|tg)" "$logs/bench $t alt.log" | sed "s/^/      $t alt /" | tee -a "$out/summary.txt"
+			fi
 			if [ -z "${nograph_done:-}" ]; then # the first type once more without CUDA graphs, and without the decode fusion
 				nograph_done=1
 				step "bench $t no graphs" env INFERNO_CUDA_GRAPH=0 timeout 120 "$inf" bench -m "$logs/tl-$t.gguf" --backend cuda --iterations 3 --warmup 1 --output-json "$logs/bench-$t-nograph.json"
@@ -139,7 +147,7 @@ print("cpu %.4f cuda %.4f rel %.2g" % (a, b, abs(b - a) / a)); sys.exit(not abs(
 		done
 	fi
 	# The decode matvecs at TinyLlama's shapes, GPU time per call in a stream (docs/bench.md).
-	step "kernels bench --decode" timeout 120 "$inf" kernels bench --backend cuda --decode --calls 5
+	[ -z "${SKIP_KDECODE:-}" ] && step "kernels bench --decode" timeout 120 "$inf" kernels bench --backend cuda --decode --calls 5
 	cp "$logs/kernels bench --decode.log" "$out/kernels-decode.txt" 2>/dev/null
 	cs=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1)
 	if [ -n "$cs" ]; then
