@@ -59,6 +59,13 @@ func TestMetalSimBackend(t *testing.T) {
 			}
 		}
 	}
+	// the GPU's KV cache is float16: --f32-kv is refused there, not ignored
+	for _, be := range []string{"metal-sim", "cuda-sim"} {
+		_, err := Load(refdata.Path(t, "models", "stories260K.gguf"), Options{ContextSize: 128, Backend: be, F32KVCache: true})
+		if err == nil || !strings.Contains(err.Error(), "--f32-kv") {
+			t.Errorf("%s with F32KVCache: %v, want a refusal naming --f32-kv", be, err)
+		}
+	}
 	// the memory plan is checked before anything is allocated
 	t.Setenv("INFERNO_SIM_WORKING_SET", "3000000")
 	_, err := Load(refdata.Path(t, "models", "stories260K.gguf"), Options{ContextSize: 2048, Backend: "metal-sim"})

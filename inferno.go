@@ -105,6 +105,13 @@ func Load(path string, opts Options) (*Model, error) {
 		f.Close()
 		return nil, err
 	}
+	if gpu != nil && nGPU > 0 && opts.F32KVCache {
+		// the GPU kernels read a float16 cache: refuse rather than keep F16 silently
+		gpu.Device().Close()
+		b.Close()
+		f.Close()
+		return nil, fmt.Errorf("--f32-kv: the %s backend keeps the KV cache in float16; use --backend cpu (or --gpu-layers 0) for a float32 cache", gpu.Name())
+	}
 	loaded := false
 	defer func() { // a failed load releases the device (a CUDA context) too
 		if !loaded {
