@@ -88,11 +88,8 @@ func (d *SimDevice) MemInfo() (free, total int64, err error) {
 }
 
 type simBuffer struct {
-	b        *sim.Buffer
-	dev      *SimDevice
-	uses     int
-	first    string
-	released bool
+	t   sim.Tracked
+	dev *SimDevice
 }
 
 func (d *SimDevice) NewBuffer(n int) (Buffer, error) {
@@ -103,20 +100,17 @@ func (d *SimDevice) NewBuffer(n int) (Buffer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &simBuffer{b: b, dev: d}, nil
+	return &simBuffer{t: sim.Tracked{B: b}, dev: d}, nil
 }
 
-func (b *simBuffer) Size() int { return len(b.b.Data) }
+func (b *simBuffer) Size() int { return len(b.t.B.Data) }
 
 func (b *simBuffer) access(op string, off int, p []byte) error {
-	n := len(b.b.Data)
-	switch {
-	case b.released:
-		return fmt.Errorf("cuda sim: %s of a released buffer", op)
-	case off < 0 || off > n || len(p) > n-off:
-		return fmt.Errorf("cuda sim: %s of %d bytes at offset %d: outside the buffer's %d bytes", op, len(p), off, n)
-	case b.uses > 0:
-		return &UnsyncedAccessError{Kernel: b.first}
+	if err := b.t.CheckAccess(op, off, len(p)); err != nil {
+		return fmt.Errorf("cuda sim: %w", err)
+	}
+	if k := b.t.Pending(); k != "" {
+		return &UnsyncedAccessError{Kernel: k}
 	}
 	return nil
 }
@@ -127,7 +121,7 @@ func (b *simBuffer) Write(off int, p []byte) error {
 	if err := b.access("write", off, p); err != nil {
 		return err
 	}
-	copy(b.b.Data[off:], p)
+	copy(b.t.B.Data[off:], p)
 	return nil
 }
 
@@ -137,20 +131,14 @@ func (b *simBuffer) Read(off int, p []byte) error {
 	if err := b.access("read", off, p); err != nil {
 		return err
 	}
-	copy(p, b.b.Data[off:])
+	copy(p, b.t.B.Data[off:])
 	return nil
 }
 
 func (b *simBuffer) Release() {
 	b.dev.mu.Lock()
 	defer b.dev.mu.Unlock()
-	if b.released {
-		return
-	}
-	b.released = true
-	if b.uses == 0 {
-		b.b.Free()
-	}
+	b.t.Release()
 }
 
 // Run checks x as GPUDevice.Run does — geometry, shared memory, each argument against
@@ -225,20 +213,15 @@ func (d *SimDevice) Run(x Dispatch) error {
 		return fail(errors.New("cuda sim: device is closed"))
 	}
 	for i, sb := range r.bufs {
-		switch {
-		case sb == nil:
-		case sb.released:
-			return fail(fmt.Errorf("cuda sim: %s: argument %d is a released buffer", x.Kernel, i))
-		case x.Args[i].Off < 0 || x.Args[i].Off >= len(sb.b.Data):
-			return fail(fmt.Errorf("cuda sim: %s: argument %d: offset %d outside the buffer's %d bytes", x.Kernel, i, x.Args[i].Off, len(sb.b.Data)))
+		if sb != nil {
+			if err := sb.t.CheckArg(x.Kernel, i, x.Args[i].Off); err != nil {
+				return fail(fmt.Errorf("cuda sim: %w", err))
+			}
 		}
 	}
 	for _, sb := range r.bufs {
 		if sb != nil {
-			if sb.uses == 0 {
-				sb.first = x.Kernel
-			}
-			sb.uses++
+			sb.t.Bind(x.Kernel)
 		}
 	}
 	d.pending = append(d.pending, r)
@@ -269,7 +252,7 @@ func (d *SimDevice) execute(r simRecorded) error {
 	offs := make([]int, len(r.d.Args))
 	for i, a := range r.d.Args {
 		if r.bufs[i] != nil {
-			bufs[i], offs[i] = r.bufs[i].b, a.Off
+			bufs[i], offs[i] = r.bufs[i].t.B, a.Off
 		} else {
 			bufs[i] = r.vals[i]
 		}
@@ -291,10 +274,7 @@ func (d *SimDevice) retire(p []simRecorded) {
 			if sb == nil {
 				continue
 			}
-			sb.uses--
-			if sb.uses == 0 && sb.released {
-				sb.b.Free()
-			}
+			sb.t.Unbind()
 		}
 		freeAll(r.vals)
 	}

@@ -180,21 +180,18 @@ func (d *SimDevice) Close() {
 var _ HostBuffer = (*simBuffer)(nil)
 
 type simBuffer struct {
-	b        *sim.Buffer
-	dev      *SimDevice
-	uses     int    // recorded, unsynced dispatches binding it
-	first    string // the kernel of the first of them
-	released bool
+	t   sim.Tracked
+	dev *SimDevice
 }
 
 func (b *simBuffer) Bytes() []byte {
 	b.dev.mu.Lock()
-	uses, first := b.uses, b.first
+	pending := b.t.Pending()
 	b.dev.mu.Unlock()
-	if uses > 0 && b.dev.Strict {
-		panic(&UnsyncedAccessError{Kernel: first})
+	if pending != "" && b.dev.Strict {
+		panic(&UnsyncedAccessError{Kernel: pending})
 	}
-	return b.b.Data
+	return b.t.B.Data
 }
 
 // Read and Write copy; in strict mode they refuse a buffer a pending dispatch binds.
@@ -202,7 +199,7 @@ func (b *simBuffer) Read(off int, p []byte) error {
 	if err := b.access("read", off, p); err != nil {
 		return err
 	}
-	copy(p, b.b.Data[off:])
+	copy(p, b.t.B.Data[off:])
 	return nil
 }
 
@@ -210,22 +207,18 @@ func (b *simBuffer) Write(off int, p []byte) error {
 	if err := b.access("write", off, p); err != nil {
 		return err
 	}
-	copy(b.b.Data[off:], p)
+	copy(b.t.B.Data[off:], p)
 	return nil
 }
 
 func (b *simBuffer) access(op string, off int, p []byte) error {
 	b.dev.mu.Lock()
-	uses, first, released := b.uses, b.first, b.released
-	b.dev.mu.Unlock()
-	n := len(b.b.Data)
-	switch {
-	case released:
-		return fmt.Errorf("metal sim: %s of a released buffer", op)
-	case off < 0 || off > n || len(p) > n-off:
-		return fmt.Errorf("metal sim: %s of %d bytes at offset %d: outside the buffer's %d bytes", op, len(p), off, n)
-	case uses > 0 && b.dev.Strict:
-		return &UnsyncedAccessError{Kernel: first}
+	defer b.dev.mu.Unlock()
+	if err := b.t.CheckAccess(op, off, len(p)); err != nil {
+		return fmt.Errorf("metal sim: %w", err)
+	}
+	if k := b.t.Pending(); k != "" && b.dev.Strict {
+		return &UnsyncedAccessError{Kernel: k}
 	}
 	return nil
 }
@@ -233,13 +226,7 @@ func (b *simBuffer) access(op string, off int, p []byte) error {
 func (b *simBuffer) Release() {
 	b.dev.mu.Lock()
 	defer b.dev.mu.Unlock()
-	if b.released {
-		return
-	}
-	b.released = true
-	if b.uses == 0 {
-		b.b.Free()
-	}
+	b.t.Release()
 }
 
 func (d *SimDevice) NewBuffer(n int) (Buffer, error) {
@@ -247,7 +234,7 @@ func (d *SimDevice) NewBuffer(n int) (Buffer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &simBuffer{b: b, dev: d}, nil
+	return &simBuffer{t: sim.Tracked{B: b}, dev: d}, nil
 }
 
 // Run checks and records x; it executes at the next Sync.
@@ -296,21 +283,14 @@ func (d *SimDevice) Run(x Dispatch) error {
 		if sb == nil {
 			continue
 		}
-		if sb.released {
+		if err := sb.t.CheckArg(x.Kernel, i, x.Args[i].Off); err != nil {
 			d.freeInlines(r.inlines)
-			return fmt.Errorf("metal sim: %s: argument %d is a released buffer", x.Kernel, i)
-		}
-		if off := x.Args[i].Off; off < 0 || off >= len(sb.b.Data) {
-			d.freeInlines(r.inlines)
-			return fmt.Errorf("metal sim: %s: argument %d: offset %d outside the buffer's %d bytes", x.Kernel, i, off, len(sb.b.Data))
+			return fmt.Errorf("metal sim: %w", err)
 		}
 	}
 	for _, sb := range r.bufs {
 		if sb != nil {
-			if sb.uses == 0 {
-				sb.first = x.Kernel
-			}
-			sb.uses++
+			sb.t.Bind(x.Kernel)
 		}
 	}
 	d.pending = append(d.pending, r)
@@ -344,7 +324,7 @@ func (d *SimDevice) execute(r recorded) error {
 	for i, a := range r.d.Args {
 		switch {
 		case r.bufs[i] != nil:
-			bufs[i], offs[i] = r.bufs[i].b, a.Off
+			bufs[i], offs[i] = r.bufs[i].t.B, a.Off
 		case a.Bytes != nil:
 			bufs[i] = r.inlines[inline]
 			inline++
@@ -365,10 +345,7 @@ func (d *SimDevice) retire(p []recorded) {
 			if sb == nil {
 				continue
 			}
-			sb.uses--
-			if sb.uses == 0 && sb.released {
-				sb.b.Free()
-			}
+			sb.t.Unbind()
 		}
 		d.freeInlines(r.inlines)
 	}
