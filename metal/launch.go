@@ -98,12 +98,12 @@ func LaunchMatMul(t tensor.DType, w, x, y Arg, rows, cols, ntok int) Dispatch {
 		Grid: [3]int{(rows + 31) / 32, (ntok + 31) / 32, 1}, Threads: [3]int{128, 1, 1}}
 }
 
-// LaunchMatMulMMA: Y = X Wᵀ on tensor cores (matmul_mma.metal): 64-row × 64-token tiles,
-// 8 SIMD groups per threadgroup each multiplying 32 rows × 16 tokens by m16n8k16
+// LaunchMatMulMMA: Y = X Wᵀ on tensor cores (matmul_mma.metal): 128-row × 64-token tiles,
+// 8 SIMD groups per threadgroup each multiplying 32 rows × 32 tokens by m16n8k16
 // bfloat16 products, for NVIDIA GPUs (CUDA; the simulator runs a stand-in).
 func LaunchMatMulMMA(t tensor.DType, w, x, y Arg, rows, cols, ntok int) Dispatch {
 	return Dispatch{Kernel: KernelName("matmul_mma", t), Args: []Arg{w, x, y, packArgs(int32(cols), int32(rows), int32(ntok))},
-		Grid: [3]int{(rows + 63) / 64, (ntok + 63) / 64, 1}, Threads: [3]int{256, 1, 1}}
+		Grid: [3]int{(rows + 127) / 128, (ntok + 63) / 64, 1}, Threads: [3]int{256, 1, 1}}
 }
 
 // LaunchMatMulFor is the prompt matmul the backend runs on target tg: the tensor-core

@@ -67,11 +67,11 @@ template <typename B> __device__ __forceinline__ void matvec_wide(const uchar * 
 PER_TYPE(matvec_wide, (const uchar * __restrict__ w, const float * __restrict__ x, float * __restrict__ y, MatvecArgs a), (w, x, y, a))
 
 // ---- matmul_mma_<type>: the tensor-core prompt matmul (matmul_mma.metal) ----
-// A 64-row × 64-token tile per block (8 warps, each 32 rows × 16 tokens by mma.sync
-// m16n8k16 bf16); grid = (ceil(rows / 64), ceil(tokens / 64)), 256 threads; 34 KiB of
+// A 128-row × 64-token tile per block (8 warps, each 32 rows × 32 tokens by mma.sync
+// m16n8k16 bf16); grid = (ceil(rows / 128), ceil(tokens / 64)), 256 threads; 27 KiB of
 // static shared memory. W and x are read-only for the kernel's life (ld.global.nc).
 // launch_bounds(256, 2): at most 128 registers a thread, so two blocks fit an SM (a
-// 2048-row matrix is 32 row tiles: two blocks an SM is all a 512-token prompt has).
+// 512-token prompt has 128 blocks for a 2048-row matrix, 352 for a 5632-row one).
 template <typename B> __device__ __forceinline__ void matmul_mma(const uchar * __restrict__ w, const float * __restrict__ x,
                                                                 float * __restrict__ y, MatmulMMAArgs a) {
     __shared__ __attribute__((aligned(16))) uint ws[MMA_ROWS * MMA_LD];   // [row][k pair]

@@ -45,8 +45,8 @@ func Bench(d metal.Device, filter string, calls int) ([]BenchResult, error) {
 				launch = metal.LaunchMatMul
 			case "matmul_mma": // CUDA's prompt matmul: TinyLlama's q projection of a 512-token prompt
 				rows, cols, ntok = 2048, 2048, 512
-				if d.Simulated() { // one 64 × 64 tile: the simulator runs the stand-in slowly
-					rows, cols, ntok = 64, 1024, 64
+				if d.Simulated() { // one 128 × 64 tile: the simulator runs the stand-in slowly
+					rows, cols, ntok = 128, 1024, 64
 				}
 				launch = metal.LaunchMatMulMMA
 			}

@@ -257,7 +257,7 @@ func Cases() []Case {
 		}
 	}
 	for _, t := range metal.WeightTypes() {
-		// rows, tokens and (for the float types) K not multiples of the 64 × 64 × 64 tile;
+		// rows, tokens and (for the float types) K not multiples of the 128 × 64 × 64 tile;
 		// 100x2304: 36 K slices; 33x288 (types of 32-element blocks): K not a multiple of 64
 		shapes := [][3]int{{33, 768, 7}, {33, 768, 70}, {1, 256, 9}, {100, 2304, 64}}
 		switch t.BlockSize() {
