@@ -76,10 +76,7 @@ kernel void matvec(device const uchar * w [[buffer(0)]],
 
 // Bandwidth needs bytes in flight: a 2048-row matrix is only ~16 warps an SM, and its
 // Q4_0 row 1152 bytes, so the block loops unroll 8 steps (4 for F32/F16) and issue their
-// loads together rather than one step's few bytes at a time. The quantized loops take 8
-// steps a round with no remainder loop (a runtime remainder runs its steps one latency
-// each: a 5632-long Q4_0 row was 2 rounds and 6 such steps): a step past the row's end
-// loads the round's first block again (in bounds, cached) and adds nothing.
+// loads together rather than one step's few bytes at a time.
 
 // The quantized types' x rows start at multiples of 32 floats (128 bytes) of buffers
 // the backend allocates whole, so x is read in float4s (float2s for Q6_K's layout).
@@ -88,16 +85,9 @@ kernel void matvec(device const uchar * w [[buffer(0)]],
 // (matvec_fused, matvec_fused.metal); where address spaces are erased (CUDA, the
 // simulator's run) the two pointer types are one, and so is the specialization.
 template <typename X> struct xld;
-// On CUDA x is read-only for the kernel's life: ld.global.nc by name, since NVPTX picks it
-// only where it can trace the address to a restrict parameter in a few steps.
 template <> struct xld<device const float *> {
-#ifdef __CUDA_ARCH__
-    static inline float4 f4(device const float * p) { return __nvvm_ldg_f4((const float4 *) p); }
-    static inline float2 f2(device const float * p) { return __nvvm_ldg_f2((const float2 *) p); }
-#else
     static inline float4 f4(device const float * p) { return *(device const float4 *) p; }
     static inline float2 f2(device const float * p) { return *(device const float2 *) p; }
-#endif
 };
 #if defined(__METAL_VERSION__) || defined(ADDRESS_SPACE_CHECK)
 template <> struct xld<threadgroup const float *> {
@@ -181,12 +171,8 @@ template <> struct wide_dot<blk_q4_0> {
     template <typename X> static inline float partial(device const uchar * row, X x, int ncols, int lane) {
         int nb = ncols / 32, q = lane % 4;
         float s = 0.0f;
-        for (int ib0 = lane / 4; ib0 < nb; ib0 += 64) {
-          #pragma clang loop unroll(full)   // loads of 8 steps in flight (see above)
-          for (int u = 0; u < 8; u++) {
-            bool ok = ib0 + 8 * u < nb;
-            float in = ok ? 1.0f : 0.0f;   // a factor, not a select: a select let the step's loads sink under a branch
-            int ib = ok ? ib0 + 8 * u : ib0;
+        #pragma clang loop unroll_count(8)   // loads of 8 steps in flight (see above)
+        for (int ib = lane / 4; ib < nb; ib += 8) {
             device const ushort * p = (device const ushort *) (row + ib * 18);
             float d = float(as_type<half>(p[0]));
             uint v = uint(p[1 + 2 * q]) | (uint(p[2 + 2 * q]) << 16);
@@ -197,8 +183,7 @@ template <> struct wide_dot<blk_q4_0> {
                 acc += float(int((v >> (8 * i)) & 15u) - 8) * xl[i];
                 acc += float(int((v >> (8 * i + 4)) & 15u) - 8) * xh[i];
             }
-            s += in * (d * acc);
-          }
+            s += d * acc;
         }
         return s;
     }
@@ -210,12 +195,8 @@ template <> struct wide_dot<blk_q8_0> {
     template <typename X> static inline float partial(device const uchar * row, X x, int ncols, int lane) {
         int nb = ncols / 32, q = lane % 4;
         float s = 0.0f;
-        for (int ib0 = lane / 4; ib0 < nb; ib0 += 64) {
-          #pragma clang loop unroll(full)   // loads of 8 steps in flight (see above)
-          for (int u = 0; u < 8; u++) {
-            bool ok = ib0 + 8 * u < nb;
-            float in = ok ? 1.0f : 0.0f;   // a factor, not a select: a select let the step's loads sink under a branch
-            int ib = ok ? ib0 + 8 * u : ib0;
+        #pragma clang loop unroll_count(8)   // loads of 8 steps in flight (see above)
+        for (int ib = lane / 4; ib < nb; ib += 8) {
             device const ushort * p = (device const ushort *) (row + ib * 34);
             float d = float(as_type<half>(p[0]));
             float4 x0 = xld<X>::f4(x + ib * 32 + 8 * q);
@@ -226,8 +207,7 @@ template <> struct wide_dot<blk_q8_0> {
                 acc += float(sext8(v)) * x0[2 * i] + float(sext8(v >> 8)) * x0[2 * i + 1];
                 acc += float(sext8(u)) * x1[2 * i] + float(sext8(u >> 8)) * x1[2 * i + 1];
             }
-            s += in * (d * acc);
-          }
+            s += d * acc;
         }
         return s;
     }
@@ -237,39 +217,36 @@ template <> struct wide_dot<blk_q8_0> {
 // nibbles): a SIMD group a block; lane reads one 32-bit word of nibbles (the group's 128
 // bytes in one coalesced load): 64-element group j = lane / 8, bytes 4t..4t+3 of it
 // (t = lane % 8), low nibbles sub-block 2j, high 2j+1; d, dmin and the scales as 4 words.
-// A lane's sub-blocks are k = 2j and 2j+1, bytes kk = k % 4 of the scale words: lanes
-// 0-15 (k < 4) take scale_min_k4's 6-bit bytes (d: s0, m: s1), lanes 16-31 the split ones
-// (d: s2's low nibble and s0's top bits, m: s2's high nibble and s1's top bits). hm (all
-// ones for lanes 16-31) selects words and masks by arithmetic, without branches: j
-// differs within a warp, and a branch there split the warp and the unrolled steps' loads.
-inline void scale_min_k4w(uint hm, int sh, uint s0, uint s1, uint s2, thread int & d, thread int & m) {
-    uint p = ((s0 ^ ((s0 ^ s2) & hm)) >> sh) & 255u;   // d's byte: s0 (lanes 0-15), s2
-    uint q = ((s1 ^ ((s1 ^ s2) & hm)) >> sh) & 255u;   // m's byte: s1 (lanes 0-15), s2
-    uint top = hm & 0x30u;                              // the split values' bits 4-5
-    uint low = 63u ^ (hm & 48u);                        // 63, or 15 for the split values
-    d = int((p & low) | ((((s0 >> sh) & 255u) >> 6 << 4) & top));
-    m = int(((q >> (hm & 4u)) & low) | ((((s1 >> sh) & 255u) >> 6 << 4) & top));
+// k4byte is byte k of the 12 scale bytes held in the words s0, s1, s2.
+inline int k4byte(int k, uint s0, uint s1, uint s2) {
+    uint w = k < 4 ? s0 : (k < 8 ? s1 : s2);
+    return int((w >> (8 * (k % 4))) & 255u);
+}
+
+// scale_min_k4 over the scale bytes loaded as words.
+inline void scale_min_k4w(int j, uint s0, uint s1, uint s2, thread int & d, thread int & m) {
+    if (j < 4) {
+        d = k4byte(j, s0, s1, s2) & 63;
+        m = k4byte(j + 4, s0, s1, s2) & 63;
+    } else {
+        d = (k4byte(j + 4, s0, s1, s2) & 15) | ((k4byte(j - 4, s0, s1, s2) >> 6) << 4);
+        m = (k4byte(j + 4, s0, s1, s2) >> 4) | ((k4byte(j, s0, s1, s2) >> 6) << 4);
+    }
 }
 
 template <> struct wide_dot<blk_q4_k> {
     template <typename X> static inline float partial(device const uchar * row, X x, int ncols, int lane) {
         int nb = ncols / 256, j = lane / 8, t = lane % 8;
-        uint hm = uint(int(uint(lane) << 27) >> 31);   // all ones for lanes 16-31 (j >= 2)
-        int sh = 8 * ((2 * j) % 4);
         float s = 0.0f;
-        for (int ib0 = 0; ib0 < nb; ib0 += 8) {
-          #pragma clang loop unroll(full)   // loads of 8 steps in flight (see above)
-          for (int u = 0; u < 8; u++) {
-            bool ok = ib0 + u < nb;
-            float in = ok ? 1.0f : 0.0f;   // a factor, not a select: a select let the step's loads sink under a branch
-            int ib = ok ? ib0 + u : ib0;
+        #pragma clang loop unroll_count(8)   // loads of 8 steps in flight (see above)
+        for (int ib = 0; ib < nb; ib++) {
             device const uchar * b = row + ib * 144;
             device const uint * bw = (device const uint *) b;
             uint v = bw[4 + 8 * j + t];
             uint dm = bw[0], s0 = bw[1], s1 = bw[2], s2 = bw[3];
             int sc0, m0, sc1, m1;
-            scale_min_k4w(hm, sh, s0, s1, s2, sc0, m0);
-            scale_min_k4w(hm, sh + 8, s0, s1, s2, sc1, m1);
+            scale_min_k4w(2 * j, s0, s1, s2, sc0, m0);
+            scale_min_k4w(2 * j + 1, s0, s1, s2, sc1, m1);
             float4 xl = xld<X>::f4(x + ib * 256 + 64 * j + 4 * t);
             float4 xh = xld<X>::f4(x + ib * 256 + 64 * j + 32 + 4 * t);
             float a0 = 0.0f, a1 = 0.0f, x0 = 0.0f, x1 = 0.0f;
@@ -281,8 +258,7 @@ template <> struct wide_dot<blk_q4_k> {
                 x1 += hi;
             }
             float d = float(as_type<half>(ushort(dm & 0xffffu))), dmin = float(as_type<half>(ushort(dm >> 16)));
-            s += in * (d * (float(sc0) * a0 + float(sc1) * a1) - dmin * (float(m0) * x0 + float(m1) * x1));
-          }
+            s += d * (float(sc0) * a0 + float(sc1) * a1) - dmin * (float(m0) * x0 + float(m1) * x1);
         }
         return s;
     }
@@ -292,29 +268,17 @@ template <> struct wide_dot<blk_q4_k> {
 // scales, f16 d; 2-byte aligned): a SIMD group a block; lane takes half nn = lane / 16
 // and positions l, l+1 (l = 2 (lane % 16)) of it, reading each byte array as 16-bit
 // words: elements 128nn + l + {0, 32, 64, 96} and the next.
-// ro_byte reads a byte of the weights: on CUDA through the non-coherent cache, which
-// NVPTX does not choose by itself for some of Q6_K's scale bytes (plain ld.global.u8).
-#ifdef __CUDA_ARCH__
-inline uchar ro_byte(device const uchar * p) { return __nvvm_ldg_uc(p); }
-#else
-inline uchar ro_byte(device const uchar * p) { return *p; }
-#endif
-
 template <> struct wide_dot<blk_q6_k> {
     template <typename X> static inline float partial(device const uchar * row, X x, int ncols, int lane) {
         int nb = ncols / 256, nn = lane / 16, l = 2 * (lane % 16);
         float s = 0.0f;
-        for (int ib0 = 0; ib0 < nb; ib0 += 8) {
-          #pragma clang loop unroll(full)   // loads of 8 steps in flight (see above)
-          for (int u = 0; u < 8; u++) {
-            bool ok = ib0 + u < nb;
-            float in = ok ? 1.0f : 0.0f;   // a factor, not a select: a select let the step's loads sink under a branch
-            int ib = ok ? ib0 + u : ib0;
+        #pragma clang loop unroll_count(8)   // loads of 8 steps in flight (see above)
+        for (int ib = 0; ib < nb; ib++) {
             device const uchar * b = row + ib * 210;
             uint ql0 = uint(*(device const ushort *) (b + 64 * nn + l));
             uint ql1 = uint(*(device const ushort *) (b + 64 * nn + 32 + l));
             uint qh = uint(*(device const ushort *) (b + 128 + 32 * nn + l));
-            device const uchar * sc = b + 192 + 8 * nn + l / 16;
+            device const char * sc = (device const char *) (b + 192 + 8 * nn + l / 16);
             X xb = x + ib * 256 + 128 * nn + l;
             float acc = 0.0f;
             for (int k = 0; k < 4; k++) {       // quarter: elements 32k + l, 32k + l + 1
@@ -326,10 +290,9 @@ template <> struct wide_dot<blk_q6_k> {
                     int qv = int(((lo >> (8 * e)) & 15u) | (((h >> (8 * e)) & 3u) << 4)) - 32;
                     a += float(qv) * xk[e];
                 }
-                acc += float(sext8(uint(ro_byte(sc + 2 * k)))) * a;
+                acc += float(sc[2 * k]) * a;
             }
-            s += in * (float(as_type<half>(*(device const ushort *) (b + 208))) * acc);
-          }
+            s += float(as_type<half>(*(device const ushort *) (b + 208))) * acc;
         }
         return s;
     }

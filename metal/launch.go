@@ -287,16 +287,7 @@ const (
 	FusedResidual = 2
 	FusedSwiGLU   = 4
 	FusedRopeKV   = 8
-	// FusedSplit2 (set by LaunchMatVecFused, not by callers): each row's dot in two halves
-	// on two SIMD groups, summed through threadgroup memory.
-	FusedSplit2 = 16
 )
-
-// fusedSplitMinCols: rows at least this long, a multiple of 512 (two halves of whole
-// 256-element blocks), without norm, SwiGLU or RoPE, run on two SIMD groups a row — a
-// long row's stream (the FFN's down, 5632) is several latency rounds for one warp, and
-// its few rows leave the SMs with few warps.
-const fusedSplitMinCols = 4096
 
 // FusedRole* are the weights' roles with FusedRopeKV (MVF_ROLE_*).
 const (
@@ -305,9 +296,8 @@ const (
 	FusedRoleV = 3 // rows stored into the V cache
 )
 
-// FusedMaxUnalignedCols: rows of float weights (F32, F16) longer than this take the
-// composition unless a multiple of 4 long. (The limit was matvec_fused's staged x chunk;
-// the kernel now reads x in place and takes any length, but the cases stay as tested.)
+// FusedMaxUnalignedCols is matvec_fused's x chunk (MVF_CHUNK): rows of float weights
+// (F32, F16) longer than this must be a multiple of 4 long (the chunks' vector loads).
 const FusedMaxUnalignedCols = 6144
 
 // MatVecFused is one matvec_fused launch: y[m] = W[m] x' for the weights m with Rows[m]
@@ -332,17 +322,13 @@ type MatVecFused struct {
 	LayerOff     int64
 }
 
-// LaunchMatVecFused: one SIMD group per output row (two with SwiGLU: gate's and up's),
-// 8 per threadgroup (matvec_fused.metal). Unused bindings take X (a live buffer, never
+// LaunchMatVecFused: one SIMD group per output row, 8 per threadgroup, x staged in
+// threadgroup memory (matvec_fused.metal). Unused bindings take X (a live buffer, never
 // read or written).
 func LaunchMatVecFused(f MatVecFused) Dispatch {
 	n := f.Rows[0] + f.Rows[1] + f.Rows[2]
-	flags := f.Flags
-	if flags&FusedSwiGLU != 0 {
-		n = 2 * f.Rows[0] // a SIMD group for gate row i, the next for up row i
-	} else if flags&(FusedNorm|FusedRopeKV) == 0 && f.Cols >= fusedSplitMinCols && f.Cols%512 == 0 {
-		flags |= FusedSplit2
-		n = 2 * n // SIMD groups 2i and 2i+1: the two halves of row i
+	if f.Flags&FusedSwiGLU != 0 {
+		n = f.Rows[0]
 	}
 	or := func(a Arg) Arg {
 		if a.Buf == nil {
@@ -354,7 +340,7 @@ func LaunchMatVecFused(f MatVecFused) Dispatch {
 	return Dispatch{Kernel: KernelName("matvec_fused", f.Type),
 		Args: []Arg{or(f.W[0]), or(f.W[1]), or(f.W[2]), f.X, or(f.Norm), or(f.Res), or(f.Y[0]), or(f.Y[1]), or(f.Y[2]),
 			or(f.KC), or(f.VC), or(f.Pos),
-			packArgs(int32(f.Cols), int32(f.Rows[0]), int32(f.Rows[1]), int32(f.Rows[2]), int32(flags), f.Eps,
+			packArgs(int32(f.Cols), int32(f.Rows[0]), int32(f.Rows[1]), int32(f.Rows[2]), int32(f.Flags), f.Eps,
 				roles, int32(f.Rope.HeadDim), int32(f.Rope.Dims), f.Rope.Base, f.LayerOff)},
 		Grid: [3]int{(n + wideWarps - 1) / wideWarps, f.Tokens, 1}, Threads: [3]int{32 * wideWarps, 1, 1}}
 }
