@@ -67,7 +67,7 @@ run)
 	step cuda-test "$here/cuda.test" -test.v -test.count=1 -test.timeout 120s
 	step kernels "$inf" kernels test --backend cuda
 	# ALT=path: a second inferno build (a variant of one change) checked and timed beside
-	alt=${ALT:+$here/$ALT}
+	alt=${ALT:+$here/${ALT%.gz}} # the .gz files were unpacked above
 	[ -n "$alt" ] && step "kernels alt" "$alt" kernels test --backend cuda
 	step "race: sessions and Close on cuda" env INFERNO_REFDATA="$here/refdata" "$here/inferno-race.test" -test.run 'TestConcurrentSessions|TestUseAfterClose' -test.v -test.count=1
 	grep -E "passed|failed" "$logs/kernels.log" | tail -1 | sed 's/^/      /' | tee -a "$out/summary.txt"

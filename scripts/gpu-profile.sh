@@ -26,7 +26,8 @@ hdr = rows[h]; k = hdr.index("Kernel Name"); v = hdr.index("Metric Value"); u = 
 tot = collections.defaultdict(float); n = collections.Counter()
 for r in rows[h + 1:]:
     try: x = float(r[v].replace(",", ""))
-    except (IndexError, ValueError): continue; x = x / 1000 if r[u] == "nsecond" else x * 1000 if r[u] == "msecond" else x
+    except (IndexError, ValueError): continue
+    x = x / 1000 if r[u] == "nsecond" else x * 1000 if r[u] == "msecond" else x
     name = r[k].split("(")[0]; tot[name] += x; n[name] += 1
 s = sum(tot.values())
 print("%-28s %7s %10s %9s %6s" % ("kernel", "calls", "total us", "mean us", "share"))
