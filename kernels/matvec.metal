@@ -217,21 +217,15 @@ template <> struct wide_dot<blk_q8_0> {
 // nibbles): a SIMD group a block; lane reads one 32-bit word of nibbles (the group's 128
 // bytes in one coalesced load): 64-element group j = lane / 8, bytes 4t..4t+3 of it
 // (t = lane % 8), low nibbles sub-block 2j, high 2j+1; d, dmin and the scales as 4 words.
-// k4byte is byte k of the 12 scale bytes held in the words s0, s1, s2.
-inline int k4byte(int k, uint s0, uint s1, uint s2) {
-    uint w = k < 4 ? s0 : (k < 8 ? s1 : s2);
-    return int((w >> (8 * (k % 4))) & 255u);
-}
-
-// scale_min_k4 over the scale bytes loaded as words.
+// scale_min_k4 over the scale bytes loaded as words, without a branch: the lanes of a
+// SIMD group take different j, so both of ggml's cases are computed and one kept.
+// Bytes j & 3, (j & 3) + 4 and (j & 3) + 8 are byte j & 3 of s0, s1 and s2.
 inline void scale_min_k4w(int j, uint s0, uint s1, uint s2, thread int & d, thread int & m) {
-    if (j < 4) {
-        d = k4byte(j, s0, s1, s2) & 63;
-        m = k4byte(j + 4, s0, s1, s2) & 63;
-    } else {
-        d = (k4byte(j + 4, s0, s1, s2) & 15) | ((k4byte(j - 4, s0, s1, s2) >> 6) << 4);
-        m = (k4byte(j + 4, s0, s1, s2) >> 4) | ((k4byte(j, s0, s1, s2) >> 6) << 4);
-    }
+    uint sh = 8u * uint(j & 3);
+    int a = int((s0 >> sh) & 255u), b = int((s1 >> sh) & 255u), c = int((s2 >> sh) & 255u);
+    bool low = j < 4;
+    d = low ? (a & 63) : ((c & 15) | ((a >> 6) << 4));
+    m = low ? (b & 63) : ((c >> 4) | ((b >> 6) << 4));
 }
 
 template <> struct wide_dot<blk_q4_k> {

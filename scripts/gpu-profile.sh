@@ -63,6 +63,12 @@ for t in ${TYPES:-Q4_0 Q4_K_M}; do
 		fi
 		cp "$w/tg.csv" "$out/ncu-tg-$t.csv"
 	fi
+	nsys=$(command -v nsys || ls /usr/local/cuda*/bin/nsys /opt/nvidia/nsight-systems/*/bin/nsys 2>/dev/null | head -1)
+	if [ -n "$nsys" ]; then # the timeline: host API time per call and the gaps between kernels of a step
+		(cd "$w" && timeout 150 "$nsys" profile -t cuda --stats=true -o "$w/tg-$t" -f true \
+			"$inf" bench -m "$w/tl.gguf" --backend cuda --ctx 640 --prompt-tokens 0 --tokens 64 --iterations 1 --warmup 0 -q >"$w/nsys.txt" 2>&1)
+		{ echo "== $t decode 64 tokens, nsys"; grep -A 14 -E "cuda_api_sum|cuda_gpu_kern_sum" "$w/nsys.txt"; } >>"$out/summary.txt"
+	fi
 	rm -f "$w/tl.gguf"
 done
 rm -rf "$w"
