@@ -220,8 +220,11 @@
       const used = num(s.kv_used), size = num(s.kv_size);
       const frac = size > 0 ? Math.min(1, used / size) : 0;
       const yTop = i * row + 4;
-      const label = 'slot ' + num(s.id) + (s.model ? ' · ' + str(s.model) : '') + (s.busy ? ' · busy' : '');
-      chart.append(svg('text', { x: 0, y: yTop + 13, class: 'label' }, label));
+      const model = str(s.model).length > 14 ? str(s.model).slice(0, 13) + '…' : str(s.model);
+      const label = 'slot ' + num(s.id) + (model ? ' · ' + model : '') + (s.busy ? ' · busy' : '');
+      const text = svg('text', { x: 0, y: yTop + 13, class: 'label' }, label);
+      text.append(svg('title', {}, str(s.model)));
+      chart.append(text);
       chart.append(svg('rect', { x: left, y: yTop, width: W - left - right, height: 16, class: 'track' }));
       chart.append(svg('rect', { x: left, y: yTop, width: ((W - left - right) * frac).toFixed(1), height: 16, class: s.busy ? 'fill busy' : 'fill' }));
       chart.append(svg('text', { x: W - right + 6, y: yTop + 13, class: 'label' }, used + ' / ' + size));
