@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/inferno-go/inferno/server/dashboard"
 	"github.com/inferno-go/inferno/server/dashboard/dashboardtest"
@@ -28,6 +31,7 @@ type fakeServer struct {
 	mu         sync.Mutex
 	polls      int
 	statusDown bool // /inferno/status answers 503
+	statusDrop bool // /inferno/status closes the connection without an answer
 	chatDown   bool // /v1/chat/completions answers 404
 	requests   [][]chatMessage
 	replies    []string // what each chat request streamed
@@ -63,8 +67,15 @@ func writeError(w http.ResponseWriter, code int, message string) {
 func (f *fakeServer) status(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.polls++
-	n, down := f.polls, f.statusDown
+	n, down, drop := f.polls, f.statusDown, f.statusDrop
 	f.mu.Unlock()
+	if drop {
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+		return
+	}
 	if down {
 		writeError(w, http.StatusServiceUnavailable, "engine is restarting")
 		return
@@ -184,4 +195,94 @@ func TestDashboardInBrowser(t *testing.T) {
 	} else {
 		t.Errorf("the fake got %d chat requests, want 2", len(fake.requests))
 	}
+}
+
+func (f *fakeServer) set(fn func(f *fakeServer)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn(f)
+}
+
+// The page shows a server that does not answer or answers with an error, keeps polling
+// and recovers; a failed chat request is shown and left out of the conversation.
+func TestDashboardShowsFailures(t *testing.T) {
+	fake := &fakeServer{statusDrop: true, chatDown: true}
+	srv := httptest.NewServer(fake.handler())
+	defer srv.Close()
+	b := dashboardtest.Start(t)
+	dir := dashboardtest.ArtifactDir(t)
+
+	must := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			dashboardtest.Screenshot(t, b, filepath.Join(dir, "dashboard-failures.png"))
+			t.Fatal(err)
+		}
+	}
+	banner := func(what, want string) {
+		t.Helper()
+		must(dashboardtest.WaitFor[bool](b, what, 10*time.Second, `(want) => {
+			const e = document.getElementById('error');
+			return !e.hidden && e.textContent.includes(want) &&
+				document.getElementById('conn').textContent === 'server unreachable';
+		}`, want))
+	}
+	must(chromedp.Run(b.Ctx, chromedp.NavigateResponse(srv.URL+"/")))
+	banner("the banner for a dropped connection", "Failed to fetch")
+	fake.set(func(f *fakeServer) { f.statusDrop, f.statusDown = false, true })
+	banner("the banner for a 503", "HTTP 503: engine is restarting")
+	dashboardtest.Screenshot(t, b, filepath.Join(dir, "dashboard-down.png"))
+
+	fake.set(func(f *fakeServer) { f.statusDown = false })
+	must(dashboardtest.WaitFor[bool](b, "the banner to go and the models to show", 10*time.Second, `(model) =>
+		document.getElementById('error').hidden &&
+		document.getElementById('conn').textContent === 'connected' &&
+		document.getElementById('models').textContent.includes(model)`, fakeModel))
+
+	send := func(text string) []string {
+		t.Helper()
+		must(nil, chromedp.Do(b.Ctx, chromedp.SendKeys(chromedp.ID("message"), text), chromedp.Click(chromedp.ID("send"))))
+		reply, err := dashboardtest.WaitFor[[]string](b, "the reply to "+text, 10*time.Second, `(text) => {
+			const users = Array.from(document.querySelectorAll('#messages .msg.user .text'));
+			if (!users.length || users[users.length - 1].textContent !== text) return null;
+			const last = document.querySelector('#messages .msg.assistant:last-child');
+			if (!last || !(last.classList.contains('failed') || last.querySelector('.meta.speed'))) return null;
+			return [last.classList.contains('failed') ? 'failed' : 'ok', last.querySelector('.meta').textContent];
+		}`, text)
+		must(nil, err)
+		return reply
+	}
+	if got := send("first try"); got[0] != "failed" || got[1] != "Error: HTTP 404: model is not loaded" {
+		t.Errorf("a chat answered 404 shows %q, want failed and the server's message", got)
+	}
+	fake.set(func(f *fakeServer) { f.chatDown = false })
+	if got := send("second try"); got[0] != "ok" {
+		t.Errorf("a chat after a failed one shows %q", got)
+	}
+	fake.set(func(f *fakeServer) {
+		want := [][]chatMessage{{{"user", "second try"}}}
+		if !reflect.DeepEqual(f.requests, want) {
+			t.Errorf("chat requests sent %q, want %q (the failed exchange left out)", f.requests, want)
+		}
+		for _, p := range f.problems {
+			t.Errorf("fake server: %s", p)
+		}
+	})
+
+	// The failed loads are the browser's own network errors; anything else is a bug.
+	for _, m := range b.Console() {
+		if (m.Type == chromedp.ConsoleError && m.Source != "network") || m.IsException() {
+			t.Errorf("browser console: %s", m)
+		}
+	}
+}
+
+// TestDashboardLive runs the same check against a running server, e.g.
+// INFERNO_DASHBOARD_URL=http://127.0.0.1:8080 after `inferno serve -m stories260K.gguf`.
+func TestDashboardLive(t *testing.T) {
+	url := os.Getenv("INFERNO_DASHBOARD_URL")
+	if url == "" {
+		t.Skip("INFERNO_DASHBOARD_URL is unset: no running server to check")
+	}
+	dashboardtest.Check(t, url, filepath.Join(dashboardtest.ArtifactDir(t), "dashboard-live.png"))
 }

@@ -194,10 +194,10 @@ func Check(t testing.TB, baseURL, shot string) Result {
 	b := Start(t)
 	var res Result
 	if err := check(b, baseURL, &res); err != nil {
-		savePNG(t, b, shot) // what the page showed when it failed
+		Screenshot(t, b, shot) // what the page showed when it failed
 		t.Fatalf("dashboard at %s: %v", baseURL, err)
 	}
-	res.Shot = savePNG(t, b, shot)
+	res.Shot = Screenshot(t, b, shot)
 	for _, m := range b.Console() {
 		t.Logf("browser console: %s (%s:%d)", m, m.URL, m.Line)
 		if m.Type == chromedp.ConsoleError || m.IsException() {
@@ -291,8 +291,9 @@ func check(b *Browser, baseURL string, res *Result) error {
 	return nil
 }
 
-// savePNG writes the tab's screenshot to path and returns path.
-func savePNG(t testing.TB, b *Browser, path string) string {
+// Screenshot writes the tab's screenshot, a PNG, to path and returns path ("" after
+// reporting a failure).
+func Screenshot(t testing.TB, b *Browser, path string) string {
 	t.Helper()
 	png, err := chromedp.Run(b.Ctx, chromedp.FullScreenshot(100))
 	if err != nil {
