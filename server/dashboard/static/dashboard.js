@@ -362,7 +362,7 @@
   function start() {
     $('chat-form').addEventListener('submit', (e) => { e.preventDefault(); send(); });
     $('message').addEventListener('keydown', (e) => {
-      if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); send(); }
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); }
     });
     $('new-chat').addEventListener('click', () => {
       if (chatting) return;
