@@ -149,6 +149,10 @@ print("cpu %.4f cuda %.4f rel %.2g" % (a, b, abs(b - a) / a)); sys.exit(not abs(
 	# The decode matvecs at TinyLlama's shapes, GPU time per call in a stream (docs/bench.md).
 	[ -z "${SKIP_KDECODE:-}" ] && step "kernels bench --decode" timeout 120 "$inf" kernels bench --backend cuda --decode --calls 5
 	cp "$logs/kernels bench --decode.log" "$out/kernels-decode.txt" 2>/dev/null
+	if [ -n "$alt" ] && [ -z "${SKIP_KDECODE:-}" ]; then
+		step "kernels bench --decode alt" timeout 120 "$alt" kernels bench --backend cuda --decode --calls 5
+		cp "$logs/kernels bench --decode alt.log" "$out/kernels-decode-alt.txt" 2>/dev/null
+	fi
 	cs=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1)
 	if [ -n "$cs" ]; then
 		step sanitizer-memcheck timeout 150 "$cs" --tool memcheck --error-exitcode 3 "$inf" kernels test --backend cuda

@@ -100,9 +100,14 @@ template <typename B> __device__ __forceinline__ void matvec_fused(
                          a.roles, a.head_dim, a.rope_dims, a.rope_base, a.layer_offset, GROUP_X, GROUP_Y, TID, LANE, SIMD_GROUP,
                          (float *) xs, part);
 }
-PER_TYPE(matvec_fused, (const uchar * __restrict__ w0, const uchar * __restrict__ w1, const uchar * __restrict__ w2,
-                        const float * __restrict__ x, const float * __restrict__ nw, const float * res,
-                        float * y0, float * y1, float * y2, half * kc, half * vc, const int * pos, MatvecFusedArgs a),
+// launch_bounds(256, 4): at most 64 registers a thread, so four blocks (32 warps) fit an
+// SM; a decode product is a few waves of rows and is latency-bound: occupancy pays more
+// than the registers Q4_K's and Q6_K's unrolled loops would take (100 without the bound).
+#define MATVEC_FUSED_ENTRY(name, T, params, args) \
+    extern "C" __global__ void __attribute__((launch_bounds(256, 4))) name##_##T params { name<blk_##T> args; }
+FOR_EACH_WEIGHT_TYPE(MATVEC_FUSED_ENTRY, matvec_fused, (const uchar * __restrict__ w0, const uchar * __restrict__ w1, const uchar * __restrict__ w2,
+                     const float * __restrict__ x, const float * __restrict__ nw, const float * res,
+                     float * y0, float * y1, float * y2, half * kc, half * vc, const int * pos, MatvecFusedArgs a),
          (w0, w1, w2, x, nw, res, y0, y1, y2, kc, vc, pos, a))
 
 // RoPE of q and k and the KV store in one kernel (NeoX RoPE): one thread per q pair, k
