@@ -12,7 +12,9 @@
 #                                    $OUT/logs.tgz; exits non-zero when a check fails.
 # Environment for run: SKIP_BENCH=1 skips the benchmark; SKIP_KDECODE=1 kernels bench
 # --decode; ALT=file (gzipped or not, in DIR) a second inferno checked and benchmarked beside; BENCH_TYPES (default
-# "Q4_0 Q4_K_M Q8_0"); DEADLINE (default 540): seconds after which steps are skipped.
+# "Q4_0 Q4_K_M Q8_0"); DEADLINE (default 540): seconds after which steps are skipped;
+# KEEP_MODELS=dir keeps the TinyLlama-shaped files there (and takes them from there), for
+# later calls on the same machine (scripts/cpu-host-check.sh).
 set -uo pipefail
 ARCH="qwen2-Q8_0 phi3-Q8_0 gemma2-Q8_0 llama3-Q8_0 llama3s-Q4_K_M" # issue 14's architectures
 QMINI="F32 F16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K_M Q4_K_M Q5_K_M Q6_K IQ4_NL IQ4_XS"
@@ -129,7 +131,12 @@ print("cpu %.4f cuda %.4f rel %.2g" % (a, b, abs(b - a) / a)); sys.exit(not abs(
 	# Speed: TinyLlama-shaped files made here, inferno bench on the GPU.
 	if [ -z "${SKIP_BENCH:-}" ]; then
 		for t in ${BENCH_TYPES:-Q4_0 Q4_K_M Q8_0}; do
-			step "gen $t" "$inf" gen --preset tinyllama-1.1b --type "$t" --vocab-from "$m/ggml-vocab-llama-spm.gguf" --seed 42 -o "$logs/tl-$t.gguf"
+			if [ -n "${KEEP_MODELS:-}" ] && [ -s "$KEEP_MODELS/tl-$t.gguf" ]; then
+				ln -sf "$KEEP_MODELS/tl-$t.gguf" "$logs/tl-$t.gguf"
+			else
+				step "gen $t" "$inf" gen --preset tinyllama-1.1b --type "$t" --vocab-from "$m/ggml-vocab-llama-spm.gguf" --seed 42 -o "$logs/tl-$t.gguf"
+				[ -n "${KEEP_MODELS:-}" ] && mkdir -p "$KEEP_MODELS" && cp "$logs/tl-$t.gguf" "$KEEP_MODELS/"
+			fi
 			step "bench $t" timeout 120 "$inf" bench -m "$logs/tl-$t.gguf" --backend cuda --iterations 3 --warmup 1 --output-json "$out/bench-$t.json"
 			grep -E "^(pp|tg)" "$logs/bench $t.log" | sed "s/^/      $t /" | tee -a "$out/summary.txt"
 			if [ -n "$alt" ]; then
