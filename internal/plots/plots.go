@@ -81,12 +81,16 @@ func ErrorPerLayer(ctx context.Context, path, title string, series []Series) err
 	p.Legend.Top = true
 	p.Legend.Left = false
 	p.Add(plotter.NewGrid())
+	lo, hi := math.Inf(1), math.Inf(-1)
+	xlo, xhi := math.Inf(1), math.Inf(-1)
 	for i, s := range series {
 		pts := xys(s)
 		for _, pt := range pts {
 			if !(pt.Y > 0) || math.IsInf(pt.Y, 0) {
 				return fmt.Errorf("series %s: value %v cannot be drawn on a logarithmic axis", s.Name, pt.Y)
 			}
+			lo, hi = min(lo, pt.Y), max(hi, pt.Y)
+			xlo, xhi = min(xlo, pt.X), max(xhi, pt.X)
 		}
 		l, sc, err := plotter.NewLinePoints(pts)
 		if err != nil {
@@ -99,6 +103,12 @@ func ErrorPerLayer(ctx context.Context, path, title string, series []Series) err
 		p.Add(l, sc)
 		p.Legend.Add(s.Name, l, sc)
 	}
+	if math.IsInf(lo, 0) {
+		return fmt.Errorf("nothing to plot: no layer has a value")
+	}
+	// room above the lines for the legend (a log axis: a factor, not an offset)
+	p.Y.Min, p.Y.Max = lo/2, hi*math.Pow(4, float64(len(series))/3)
+	p.X.Min, p.X.Max = xlo-0.3, xhi+0.3
 	return save(ctx, p, path, 8*vg.Inch, 5*vg.Inch)
 }
 
@@ -109,7 +119,7 @@ func (integerTicks) Ticks(lo, hi float64) []plot.Tick {
 	step := math.Max(1, math.Ceil((hi-lo)/12))
 	var ts []plot.Tick
 	for v := math.Ceil(lo); v <= hi; v += step {
-		ts = append(ts, plot.Tick{Value: v, Label: fmt.Sprintf("%.0f", v)})
+		ts = append(ts, plot.Tick{Value: v, Label: fmt.Sprintf("%.0f", v+0)}) // +0: no "-0"
 	}
 	return ts
 }
