@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -75,12 +76,8 @@ func layerOf(name string) int {
 // quantStats round-trips every matrix of f through each type. Like quantize-stats it
 // needs float weights (F32, F16 or BF16): a quantized tensor is refused.
 func quantStats(f *gguf.File, types []tensor.DType) ([]TypeStats, error) {
-	type matrix struct {
-		name       string
-		rows, cols int
-		data       []float32
-	}
-	var mats []matrix
+	// check every tensor first, then one matrix in memory at a time
+	var mats []*gguf.TensorInfo
 	nLayer := 0
 	for i := range f.Tensors {
 		ti := &f.Tensors[i]
@@ -92,50 +89,55 @@ func quantStats(f *gguf.File, types []tensor.DType) ([]TypeStats, error) {
 		default:
 			return nil, fmt.Errorf("tensor %s is %s: quantization error is measured from a float model (F32, F16 or BF16)", ti.Name, ti.Type)
 		}
-		cols, rows := int(ti.Dims[0]), int(ti.Dims[1])
-		data := make([]float32, rows*cols)
-		if err := tensor.Dequantize(ti.Type, f.TensorData(ti), data); err != nil {
-			return nil, fmt.Errorf("tensor %s: %w", ti.Name, err)
-		}
-		mats = append(mats, matrix{ti.Name, rows, cols, data})
+		mats = append(mats, ti)
 		nLayer = max(nLayer, layerOf(ti.Name)+1)
 	}
 	if len(mats) == 0 {
 		return nil, fmt.Errorf("the model has no matrices")
 	}
-	var out []TypeStats
-	for _, t := range types {
-		ts := TypeStats{Type: t.String()}
-		total := &quantstats.Errors{}
-		layers := make([]quantstats.Errors, nLayer)
-		for _, m := range mats {
-			if m.cols%t.BlockSize() != 0 {
-				ts.Skipped = append(ts.Skipped, m.name)
+	out := make([]TypeStats, len(types))
+	totals := make([]quantstats.Errors, len(types))
+	layers := make([][]quantstats.Errors, len(types))
+	for k, t := range types {
+		out[k].Type = t.String()
+		layers[k] = make([]quantstats.Errors, nLayer)
+	}
+	var data []float32
+	for _, ti := range mats {
+		cols, rows := int(ti.Dims[0]), int(ti.Dims[1])
+		data = slices.Grow(data[:0], rows*cols)[:rows*cols]
+		if err := tensor.Dequantize(ti.Type, f.TensorData(ti), data); err != nil {
+			return nil, fmt.Errorf("tensor %s: %w", ti.Name, err)
+		}
+		l := layerOf(ti.Name)
+		for k, t := range types {
+			if cols%t.BlockSize() != 0 {
+				out[k].Skipped = append(out[k].Skipped, ti.Name)
 				continue
 			}
-			e, err := quantstats.RoundTrip(t, m.data, m.rows, m.cols, len(m.data) <= maxKeptErrors)
+			e, err := quantstats.RoundTrip(t, data, rows, cols, len(data) <= maxKeptErrors)
 			if err != nil {
-				return nil, fmt.Errorf("%s: tensor %s: %w", t, m.name, err)
+				return nil, fmt.Errorf("%s: tensor %s: %w", t, ti.Name, err)
 			}
-			l := layerOf(m.name)
-			ts.Tensors = append(ts.Tensors, errorStats(m.name, l, e))
+			out[k].Tensors = append(out[k].Tensors, errorStats(ti.Name, l, e))
 			if l >= 0 {
-				layers[l].Add(&quantstats.Errors{N: e.N, SumSq: e.SumSq, SumSqRef: e.SumSqRef})
+				layers[k][l].Add(&quantstats.Errors{N: e.N, SumSq: e.SumSq, SumSqRef: e.SumSqRef})
 			}
-			total.Add(&quantstats.Errors{N: e.N, SumSq: e.SumSq, SumSqRef: e.SumSqRef, Max: e.Max, Hist: e.Hist})
+			totals[k].Add(&quantstats.Errors{N: e.N, SumSq: e.SumSq, SumSqRef: e.SumSqRef, Max: e.Max, Hist: e.Hist})
 		}
-		if total.N == 0 {
+	}
+	for k, t := range types {
+		if totals[k].N == 0 {
 			return nil, fmt.Errorf("%s: no matrix has rows that are a multiple of its block size %d", t, t.BlockSize())
 		}
-		ts.Total = errorStats("", -1, total)
-		for i := range layers {
+		out[k].Total = errorStats("", -1, &totals[k])
+		for i := range layers[k] {
 			v := math.NaN()
-			if layers[i].N > 0 {
-				v = layers[i].RelRMSE()
+			if layers[k][i].N > 0 {
+				v = layers[k][i].RelRMSE()
 			}
-			ts.PerLayer = append(ts.PerLayer, jsonFloat64(v))
+			out[k].PerLayer = append(out[k].PerLayer, jsonFloat64(v))
 		}
-		out = append(out, ts)
 	}
 	return out, nil
 }
@@ -239,7 +241,9 @@ func newQuantStatsCmd() *cobra.Command {
 							s.Y = append(s.Y, 100*float64(v))
 						}
 					}
-					series = append(series, s)
+					if len(s.X) > 0 { // a type measured on no block matrix has no line
+						series = append(series, s)
+					}
 				}
 				if err := plots.ErrorPerLayer(cmd.Context(), plot, "Quantization error per layer: "+filepath.Base(path), series); err != nil {
 					return fmt.Errorf("--plot: %w", err)
