@@ -221,7 +221,8 @@ func plotKernelBench(ctx context.Context, path, device string, simulated bool, b
 		if !ok || r.WeightGBs <= 0 {
 			continue // RMSNorm and attention: no weights
 		}
-		name := fam + " (" + device + ")"
+		short, _, _ := strings.Cut(device, " (") // "metal-sim (Metal kernels on ...)": metal-sim
+		name := fam + " (" + short + ")"
 		if _, seen := series[name]; !seen {
 			order = append(order, name)
 		}
