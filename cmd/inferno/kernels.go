@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"strings"
 
 	"github.com/inferno-go/inferno/cuda"
+	"github.com/inferno-go/inferno/internal/plots"
 	"github.com/inferno-go/inferno/metal"
 	"github.com/inferno-go/inferno/metal/conformance"
 	"github.com/inferno-go/inferno/metal/sim"
@@ -116,6 +119,7 @@ func newKernelsCmd() *cobra.Command {
 	test.Flags().StringVar(&order, "lane-order", "forward", "simulator lane order: forward, reverse or shuffled")
 	var calls int
 	var decode bool
+	var plot string
 	bench := &cobra.Command{
 		Use:   "bench",
 		Short: "Time each kernel × type × shape (GPU execution: run and sync): µs per call, GB/s of weights, GFLOP/s",
@@ -125,6 +129,11 @@ func newKernelsCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if calls < 1 {
 				return fmt.Errorf("--calls %d must be >= 1", calls)
+			}
+			if plot != "" {
+				if err := plots.CheckFormat(plot); err != nil {
+					return fmt.Errorf("--plot: %w", err)
+				}
 			}
 			d, err := openKernelDevice(backend, "forward")
 			if err != nil {
@@ -142,6 +151,11 @@ func newKernelsCmd() *cobra.Command {
 			}
 			if len(rs) == 0 {
 				return fmt.Errorf("no kernel matches --filter %q", filter)
+			}
+			if plot != "" {
+				if err := plotKernelBench(cmd.Context(), plot, d.Name(), d.Simulated(), d.Info().MemoryBandwidth, rs); err != nil {
+					return fmt.Errorf("--plot: %w", err)
+				}
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
@@ -170,7 +184,55 @@ func newKernelsCmd() *cobra.Command {
 	bench.Flags().StringVar(&filter, "filter", "", "only kernels whose name contains this")
 	bench.Flags().IntVar(&calls, "calls", 5, "timed calls per case (median reported)")
 	bench.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	bench.Flags().StringVar(&plot, "plot", "", "draw bytes per weight against weights GB/s per kernel, under the memory-bandwidth roof, to this .svg or .png file")
 	bench.Flags().BoolVar(&decode, "decode", false, "the decode matvecs at TinyLlama-1.1B's shapes, many calls per sync, each on its own copy of the weights (GPU time per call in a stream; % of the memory bandwidth)")
 	cmd.AddCommand(test, bench)
 	return cmd
+}
+
+// kernelType is the weight type a bench kernel's name ends with ("matvec_q4_k": Q4_K).
+func kernelType(kernel string) (tensor.DType, string, bool) {
+	for _, t := range metal.WeightTypes() {
+		if fam, ok := strings.CutSuffix(kernel, "_"+strings.ToLower(t.String())); ok {
+			return t, fam, true
+		}
+	}
+	return 0, "", false
+}
+
+// bytesPerWeight is a type's storage per weight (a block's bytes over its elements).
+func bytesPerWeight(t tensor.DType) float64 {
+	n := t.BlockSize()
+	rb, err := t.RowSize(n)
+	if err != nil {
+		return 0
+	}
+	return float64(rb) / float64(n)
+}
+
+// plotKernelBench draws the weight kernels' throughput against bytes per weight, one
+// series per kernel family on this backend, with the device's memory bandwidth as the
+// roof (none for the simulator, whose figures are CPU time).
+func plotKernelBench(ctx context.Context, path, device string, simulated bool, bandwidth float64, rs []conformance.BenchResult) error {
+	series := map[string][]plots.Point{}
+	var order []string
+	for _, r := range rs {
+		t, fam, ok := kernelType(r.Kernel)
+		if !ok || r.WeightGBs <= 0 {
+			continue // RMSNorm and attention: no weights
+		}
+		short, _, _ := strings.Cut(device, " (") // "metal-sim (Metal kernels on ...)": metal-sim
+		name := fam + " (" + short + ")"
+		if _, seen := series[name]; !seen {
+			order = append(order, name)
+		}
+		series[name] = append(series[name], plots.Point{Label: t.String(), BytesPerWeight: bytesPerWeight(t), GBs: r.WeightGBs})
+	}
+	title := "Weight kernels on " + device
+	roof := bandwidth / 1e9
+	if simulated {
+		title += " (simulator: CPU time, no roof)"
+		roof = 0
+	}
+	return plots.Roofline(ctx, path, title, series, order, roof)
 }

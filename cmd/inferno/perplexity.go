@@ -1,11 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
+
+	"github.com/inferno-go/inferno/internal/atomicfile"
+	"github.com/inferno-go/inferno/modelcache"
 
 	"github.com/inferno-go/inferno"
 	"github.com/spf13/cobra"
@@ -97,23 +102,50 @@ func logSoftmax(row []float32, tok int) float64 {
 
 func newPerplexityCmd() *cobra.Command {
 	var mf modelFlags
-	var file string
-	var asJSON bool
+	var file, kldBase, outJSON string
+	var asJSON, kldCompare bool
 	cmd := &cobra.Command{
-		Use:     "perplexity",
-		Short:   "Measure perplexity over a text file, as llama-perplexity does",
-		Example: `  inferno perplexity -m ../shared/refdata/models/stories260K.gguf -f ../shared/refdata/reference/story.txt --ctx 128`,
-		Args:    cobra.NoArgs,
+		Use:   "perplexity",
+		Short: "Measure perplexity over a text file, or KL divergence against a base model, as llama-perplexity does",
+		Example: `  inferno perplexity -m ../shared/refdata/models/stories260K.gguf -f ../shared/refdata/reference/story.txt --ctx 128
+  inferno perplexity -m stories260K.gguf -f story.txt --ctx 128 --kl-divergence-base base.kld
+  inferno perplexity -m stories260K-Q4_K_M-mixed.gguf --kl-divergence-base base.kld --kl-divergence`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			text, err := os.ReadFile(file)
-			if err != nil {
-				return err
+			switch {
+			case kldCompare && kldBase == "":
+				return fmt.Errorf("--kl-divergence needs --kl-divergence-base FILE (the base model's log-probabilities)")
+			case kldCompare && file != "":
+				return fmt.Errorf("--kl-divergence reads its tokens from the --kl-divergence-base file; -f is not used with it")
+			case !kldCompare && file == "":
+				return fmt.Errorf("-f/--file is required")
+			}
+			if outJSON != "" {
+				if err := checkOutputPath("--output-json", outJSON); err != nil {
+					return err
+				}
 			}
 			if err := mf.applyConfig(cmd); err != nil {
 				return err
 			}
+			if kldCompare {
+				return runKLDivergence(cmd, &mf, kldBase, asJSON, outJSON)
+			}
+			text, err := readPromptFile(file)
+			if err != nil {
+				return err
+			}
 			if mf.ctx == 0 {
 				return fmt.Errorf("--ctx is required for perplexity")
+			}
+			if kldBase != "" {
+				path, err := modelcache.Resolve(mf.model)
+				if err != nil {
+					return err
+				}
+				if err := atomicfile.CheckNotInput(kldBase, path, file); err != nil {
+					return err
+				}
 			}
 			m, err := mf.load(cmd.ErrOrStderr())
 			if err != nil {
@@ -121,13 +153,22 @@ func newPerplexityCmd() *cobra.Command {
 			}
 			defer m.Close()
 			pr := newProgress(cmd.ErrOrStderr(), "perplexity")
-			res, err := perplexity(m, string(text), mf.ctx, func(i, n int, ppl float64) {
-				pr.update(i, n, fmt.Sprintf("running PPL %.4f", ppl))
-			})
+			progress := func(i, n int, ppl float64) { pr.update(i, n, fmt.Sprintf("running PPL %.4f", ppl)) }
+			var res *PerplexityResult
+			if kldBase != "" {
+				ctx, stop := interruptContext(cmd.Context())
+				defer stop()
+				err = atomicfile.Write(ctx, kldBase, func(w io.Writer) error {
+					res, err = writeKLDBase(ctx, m, m.Tokenize(text), mf.ctx, w, progress)
+					return err
+				}, func(tmp string) error { return verifyKLDFile(tmp, m.HParams().NVocab) })
+			} else {
+				res, err = perplexity(m, text, mf.ctx, progress)
+			}
 			if err != nil {
 				return err
 			}
-			if asJSON {
+			if asJSON || outJSON != "" {
 				j := struct { // the outer fields take the place of the embedded ones
 					*PerplexityResult
 					PPL       jsonFloat64   `json:"ppl"`
@@ -137,20 +178,102 @@ func newPerplexityCmd() *cobra.Command {
 				for _, p := range res.ChunkPPLs {
 					j.ChunkPPLs = append(j.ChunkPPLs, jsonFloat64(p))
 				}
-				b, err := json.MarshalIndent(j, "", "  ")
-				if err != nil {
-					return err
+				if outJSON != "" {
+					if err := writeJSONFile(outJSON, j); err != nil {
+						return err
+					}
 				}
-				fmt.Fprintln(cmd.OutOrStdout(), string(b))
-				return nil
+				if asJSON {
+					b, err := json.MarshalIndent(j, "", "  ")
+					if err != nil {
+						return err
+					}
+					fmt.Fprintln(cmd.OutOrStdout(), string(b))
+					return nil
+				}
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "PPL = %.4f +/- %.5f (%d chunks of %d tokens, %d scored)\n", res.PPL, res.StdErr, res.Chunks, res.Ctx, res.Scored)
 			return nil
 		},
 	}
 	mf.register(cmd)
-	cmd.Flags().StringVarP(&file, "file", "f", "", "text file (required)")
+	cmd.Flags().StringVarP(&file, "file", "f", "", "text file (required, except with --kl-divergence)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (a NaN or infinite perplexity as the string \"NaN\", \"+Inf\" or \"-Inf\")")
-	_ = cmd.MarkFlagRequired("file")
+	cmd.Flags().StringVar(&outJSON, "output-json", "", "also write the result as JSON to this file")
+	cmd.Flags().StringVar(&kldBase, "kl-divergence-base", "", "with -f: write the model's log-probabilities to this file (llama-perplexity's format); with --kl-divergence: read them")
+	cmd.Flags().BoolVar(&kldCompare, "kl-divergence", false, "compare the model with the --kl-divergence-base file: KL divergence, perplexity ratio, token probability statistics")
 	return cmd
+}
+
+// verifyKLDFile checks a written base file's header and length before it gets its name.
+func verifyKLDFile(path string, nVocab int) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	h, err := readKLDHeader(bufio.NewReader(f), st.Size())
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if h.NVocab != nVocab {
+		return fmt.Errorf("%s: wrote a vocabulary of %d, the model has %d", path, h.NVocab, nVocab)
+	}
+	return nil
+}
+
+// runKLDivergence is perplexity --kl-divergence: the model runs with the base file's
+// context; the per-chunk lines go to stderr, the statistics to stdout.
+func runKLDivergence(cmd *cobra.Command, mf *modelFlags, base string, asJSON bool, outJSON string) error {
+	f, err := os.Open(base)
+	if err != nil {
+		return err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return err
+	}
+	h, err := readKLDHeader(bufio.NewReader(f), st.Size())
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("%s: %w", base, err)
+	}
+	if cmd.Flags().Changed("ctx") && mf.ctx != h.NCtx {
+		return fmt.Errorf("--ctx %d: %s was computed with a context of %d tokens", mf.ctx, base, h.NCtx)
+	}
+	mf.ctx = h.NCtx
+	m, err := mf.load(cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	ctx, stop := interruptContext(cmd.Context())
+	defer stop()
+	stderr := cmd.ErrOrStderr()
+	res, err := compareKLD(ctx, m, base, func(line string) {
+		fmt.Fprintf(stderr, "\nchunk             PPL               ln(PPL(Q)/PPL(base))          KL Divergence              Δp RMS            Same top p\n%s\n", line)
+	})
+	if err != nil {
+		return err
+	}
+	if outJSON != "" {
+		if err := writeJSONFile(outJSON, res); err != nil {
+			return err
+		}
+	}
+	if asJSON {
+		b, err := json.MarshalIndent(res, "", "  ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(cmd.OutOrStdout(), string(b))
+		return nil
+	}
+	printKLD(cmd.OutOrStdout(), res)
+	return nil
 }
