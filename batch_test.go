@@ -82,10 +82,11 @@ func soloRun(t *testing.T, m *Model, prompts [][]int32, steps int) (logits [][][
 
 // batchRun steps the prompts together through EvalBatch, greedy: session i joins at
 // step i%4 (its prompt in the same call as the others' decode tokens) and runs steps
-// tokens. check compares each result with the solo run's; it returns the first
-// difference it reports.
+// tokens. check compares each result with the solo run's. A greedy token other than
+// the solo run's fails the test unless flips is set; then it is counted there, and the
+// session goes on with the solo run's token (so that its logits stay comparable).
 func batchRun(t *testing.T, m *Model, prompts [][]int32, steps int, soloLogits [][][]float32, soloTokens [][]int32,
-	check func(got, want []float32) error) {
+	check func(got, want []float32) error, flips *int) {
 	t.Helper()
 	n := len(prompts)
 	sess := make([]*Session, n)
@@ -121,7 +122,13 @@ func batchRun(t *testing.T, m *Model, prompts [][]int32, steps int, soloLogits [
 			}
 			next[i] = argmaxF(items[k].Logits)
 			if step < steps && next[i] != soloTokens[i][step] {
-				t.Fatalf("%d sessions, session %d step %d: greedy token %d, alone %d", n, i, step, next[i], soloTokens[i][step])
+				lg, alone := items[k].Logits, soloTokens[i][step]
+				if flips == nil {
+					t.Fatalf("%d sessions, session %d step %d: greedy token %d, alone %d", n, i, step, next[i], alone)
+				}
+				*flips++
+				t.Logf("%d sessions, session %d step %d: greedy token %d (logit %.6g), alone %d (logit %.6g here)", n, i, step, next[i], lg[next[i]], alone, lg[alone])
+				next[i] = alone
 			}
 			done[i]++
 		}
@@ -145,12 +152,15 @@ func bitwise(got, want []float32) error {
 	return nil
 }
 
-func nmseAtMost(limit float64) func(got, want []float32) error {
+// nmseAtMost checks NMSE(got, want) <= limit, keeping the largest seen in *worst.
+func nmseAtMost(limit float64, worst *float64) func(got, want []float32) error {
 	return func(got, want []float32) error {
 		if len(got) != len(want) {
 			return fmt.Errorf("%d logits, want %d", len(got), len(want))
 		}
-		if e := nmse(got, want); e > limit {
+		e := nmse(got, want)
+		*worst = max(*worst, e)
+		if e > limit {
 			return fmt.Errorf("NMSE %.3g batched vs alone > %g", e, limit)
 		}
 		return nil
@@ -174,6 +184,8 @@ func TestEvalBatchMatchesEval(t *testing.T) {
 		{[]string{"models", "stories260K.gguf"}, 512, []int{1, 7, 16}},
 		{[]string{"models", "qmini", "qmini-Q4_K_M.gguf"}, 16, []int{1, 5, 16}},
 		{[]string{"models", "qmini", "qmini-Q8_0.gguf"}, 16, []int{1, 5, 16}},
+		{[]string{"models", "qmini", "qmini-Q4_0.gguf"}, 16, []int{1, 5, 16}},
+		{[]string{"models", "qmini", "qmini-Q5_K_M.gguf"}, 16, []int{1, 5, 16}},
 	} {
 		name := fmt.Sprintf("%s/batch%d", c.file[len(c.file)-1], c.batch)
 		t.Run(name, func(t *testing.T) {
@@ -185,14 +197,18 @@ func TestEvalBatchMatchesEval(t *testing.T) {
 			for _, n := range c.ns {
 				prompts := batchPrompts(n, m.HParams().NVocab)
 				lg, toks := soloRun(t, m, prompts, steps)
-				batchRun(t, m, prompts, steps, lg, toks, bitwise)
+				batchRun(t, m, prompts, steps, lg, toks, bitwise, nil)
 			}
 		})
 	}
 }
 
 // TestEvalBatchGPU: the same on the simulated GPUs (metal-sim; cuda-sim through the
-// Metal adapter), within NMSE 1e-6 of each session alone and with the same greedy tokens.
+// Metal adapter), with logits within NMSE 1e-6 of each session alone on Metal and the
+// same greedy tokens. On CUDA a pass of 8 rows or more multiplies on the tensor cores in
+// bfloat16 (matmul_mma.metal: NMSE of order 1e-5 by design) where a lone decode token
+// takes the float32 matvec: its bound is 1e-4, and a near tie may pick another greedy
+// token (counted and logged, not refused: the batched pass is not bit-exact there).
 func TestEvalBatchGPU(t *testing.T) {
 	if _, err := sim.Compiler(); err != nil {
 		if os.Getenv("CI") != "" {
@@ -200,21 +216,40 @@ func TestEvalBatchGPU(t *testing.T) {
 		}
 		t.Skipf("SKIP: %v", err)
 	}
-	for _, be := range []string{"metal-sim", "cuda-sim"} {
-		for _, file := range [][]string{{"models", "stories260K.gguf"}, {"models", "qmini", "qmini-Q4_K_M.gguf"}} {
-			t.Run(be+"/"+file[len(file)-1], func(t *testing.T) {
-				m, err := Load(refdata.Path(t, file...), Options{Threads: 2, ContextSize: 64, BatchSize: 16, Backend: be})
-				if err != nil {
-					t.Fatal(err)
+	for _, c := range []struct {
+		backend string
+		layers  int // 0: all on the GPU; else the first ones, the rest and the output on the CPU
+		file    []string
+		ns      []int // sessions (cuda-sim's tensor-core stand-in is slow)
+	}{
+		{"metal-sim", 0, []string{"models", "stories260K.gguf"}, []int{1, 3, 16}},
+		{"metal-sim", 0, []string{"models", "qmini", "qmini-Q4_K_M.gguf"}, []int{1, 3, 16}},
+		{"metal-sim", 2, []string{"models", "stories260K.gguf"}, []int{3, 9}},
+		{"cuda-sim", 0, []string{"models", "stories260K.gguf"}, []int{1, 3, 9}},
+		{"cuda-sim", 0, []string{"models", "qmini", "qmini-Q4_K_M.gguf"}, []int{3}},
+	} {
+		limit := map[string]float64{"metal-sim": 1e-6, "cuda-sim": 1e-4}[c.backend]
+		t.Run(fmt.Sprintf("%s/layers%d/%s", c.backend, c.layers, c.file[len(c.file)-1]), func(t *testing.T) {
+			m, err := Load(refdata.Path(t, c.file...), Options{Threads: 2, ContextSize: 64, BatchSize: 16, Backend: c.backend, GPULayers: c.layers})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			var worst float64
+			for _, n := range c.ns {
+				prompts := batchPrompts(n, m.HParams().NVocab)
+				lg, toks := soloRun(t, m, prompts, 8)
+				var flips *int // on CUDA counted, not refused (the function's comment)
+				if c.backend == "cuda-sim" {
+					flips = new(int)
 				}
-				defer m.Close()
-				for _, n := range []int{1, 3, 16} {
-					prompts := batchPrompts(n, m.HParams().NVocab)
-					lg, toks := soloRun(t, m, prompts, 8)
-					batchRun(t, m, prompts, 8, lg, toks, nmseAtMost(1e-6))
+				batchRun(t, m, prompts, 8, lg, toks, nmseAtMost(limit, &worst), flips)
+				if flips != nil {
+					t.Logf("%d sessions: %d greedy tokens differ from the session's alone", n, *flips)
 				}
-			})
-		}
+			}
+			t.Logf("%s: largest NMSE batched vs alone: %.3g", m.BackendName(), worst)
+		})
 	}
 }
 
