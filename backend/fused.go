@@ -28,10 +28,17 @@ func MatMulAdd(b Backend, dst, w, x, tmp Tensor) {
 	b.Add(dst, dst, tmp)
 }
 
-// NormAttention is Backend.NormAttention composed of NormMatMul, AddRow (biases), Rope,
-// Scale (q) and Attention.
+// NormAttention is Backend.NormAttention composed of NormQKV and Attention.
 func NormAttention(b Backend, dst, x, norm Tensor, eps float32, p QKV, xn Tensor,
 	cache KVCache, pos []int32, rope RopeParams, ap AttentionParams) {
+	NormQKV(b, x, norm, eps, p, xn, pos, rope, ap)
+	b.Attention(dst, p.Out[0], p.Out[1], p.Out[2], cache, pos, ap)
+}
+
+// NormQKV is NormAttention before its Attention: NormMatMul of x to p.Out (q, k, v),
+// AddRow of the biases, Rope of q and k, Scale of q. A batch of several sequences runs
+// it over all rows, then Attention over each sequence's rows with its own cache.
+func NormQKV(b Backend, x, norm Tensor, eps float32, p QKV, xn Tensor, pos []int32, rope RopeParams, ap AttentionParams) {
 	b.NormMatMul(p.Out, p.W, x, norm, eps, xn)
 	for i, bias := range p.Bias {
 		if bias != nil {
@@ -45,5 +52,4 @@ func NormAttention(b Backend, dst, x, norm Tensor, eps float32, p QKV, xn Tensor
 	if p.QScale != 0 {
 		b.(ArchOps).Scale(p.Out[0], p.QScale)
 	}
-	b.Attention(dst, p.Out[0], p.Out[1], p.Out[2], cache, pos, ap)
 }

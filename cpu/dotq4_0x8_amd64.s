@@ -67,7 +67,9 @@
 
 // func dotQ4_0x8(nb int, w *byte, sa *float32, a *byte, out *float32)
 // One token against a group of eight q4x8 rows: out[r] = Σ_b d_r·d_a·(Σ q·a − 8Σa). sa
-// holds per block the activation's float32 scale and then 8·Σa as an int32.
+// holds per block the activation's float32 scale and then 8·Σa as an int32. One
+// accumulator, blocks in order, as dotQ4_0x8x4 sums each token: a token's results do
+// not depend on the batch it is in (EvalBatch is bit for bit Session.Eval).
 TEXT ·dotQ4_0x8(SB), NOSPLIT, $0-40
 	MOVQ nb+0(FP), CX
 	MOVQ w+8(FP), SI
@@ -77,7 +79,6 @@ TEXT ·dotQ4_0x8(SB), NOSPLIT, $0-40
 	VMOVDQU ·nibmask(SB), Y7
 	VMOVDQU ·ones16(SB), Y6
 	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
 x8loop:
 	CMPQ CX, $2
 	JLT x8one
@@ -93,7 +94,7 @@ x8loop:
 	ADDQ $34, DI
 	X8UNPACK
 	VCVTPH2PS (SI), Y2
-	X8TOK(DI, 8(R8), 12(R8), Y1, Y6, Y2)
+	X8TOK(DI, 8(R8), 12(R8), Y0, Y6, Y2)
 	ADDQ $144, SI
 	ADDQ $34, DI
 	ADDQ $16, R8
@@ -106,7 +107,6 @@ x8one:
 	VCVTPH2PS (SI), Y2
 	X8TOK(DI, 0(R8), 4(R8), Y0, Y6, Y2)
 x8done:
-	VADDPS Y1, Y0, Y0
 	VMOVUPS Y0, (DX)
 	VZEROUPPER
 	RET

@@ -240,12 +240,16 @@ func (b *Backend) failed() bool { return b.Err() != nil }
 func arg(t backend.Tensor) Arg { x := t.(*Tensor); return Arg{Buf: x.buf, Off: x.off} }
 
 // upload puts v in s for the dispatches about to be recorded. It writes the buffer
-// only when v differs from what it holds, and then only after a flush if a recorded
-// dispatch binds it (the Device contract: no host write under a pending dispatch).
+// only when v is not already a run of what it holds (a batch of several sequences
+// uploads all positions for RoPE, then each sequence's attention binds its own run),
+// and then only after a flush if a recorded dispatch binds it (the Device contract: no
+// host write under a pending dispatch).
 func (b *Backend) upload(s *staging, v []int32) Arg {
-	if s.buf != nil && slices.Equal(s.held, v) {
-		s.used = true
-		return Arg{Buf: s.buf}
+	if s.buf != nil {
+		if i := indexRun(s.held, v); i >= 0 {
+			s.used = true
+			return Arg{Buf: s.buf, Off: 4 * i}
+		}
 	}
 	if s.used {
 		b.flush()
@@ -270,6 +274,19 @@ func (b *Backend) upload(s *staging, v []int32) Arg {
 	s.held = append(s.held[:0], v...)
 	s.used = true
 	return Arg{Buf: s.buf}
+}
+
+// indexRun is the first index at which v occurs as a run of held, or -1.
+func indexRun(held, v []int32) int {
+	if len(v) == 0 {
+		return 0
+	}
+	for i := 0; i+len(v) <= len(held); i++ {
+		if held[i] == v[0] && slices.Equal(held[i:i+len(v)], v) {
+			return i
+		}
+	}
+	return -1
 }
 
 func i32bytes(v []int32) []byte {

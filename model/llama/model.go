@@ -92,6 +92,48 @@ type scratch struct {
 	// views of the first vn rows, kept so a decode step makes none (views allocate)
 	vn                                              int
 	vx, vxn, vq, vk, vv, vatt, vo, vgate, vup, vffn backend.Tensor
+	seg                                             segViews // of a batch of several sequences
+}
+
+// segment is one sequence's rows [lo, hi) of a batch: their K/V go to st's caches. seq
+// is the sequence's index in ForwardSeqs' list; last says the rows end its tokens.
+type segment struct {
+	st     *State
+	lo, hi int
+	seq    int
+	last   bool
+}
+
+// segViews keeps, for the batch layout (each segment's lo, hi), the views of each
+// segment's rows of q, k, v and att, and those segLogits reads, so decode steps of one
+// set of sequences make none after the first.
+type segViews struct {
+	layout             []int
+	q, k, v, att       []backend.Tensor
+	outRows            []int            // rows of x whose logits segLogits projects
+	outX, outXn, outLg []backend.Tensor // row outRows[j] of x; row j of xn and of logits
+	outXnAll, outLgAll backend.Tensor   // rows [0, len(outRows)) of xn and of logits
+}
+
+// segments returns the views of the segments' rows on b (sc is b's scratch).
+func (sc *scratch) segments(b backend.Backend, segs []segment) *segViews {
+	sv := &sc.seg
+	same := len(sv.layout) == 2*len(segs)
+	for i := 0; same && i < len(segs); i++ {
+		same = sv.layout[2*i] == segs[i].lo && sv.layout[2*i+1] == segs[i].hi
+	}
+	if same {
+		return sv
+	}
+	sv.layout, sv.q, sv.k, sv.v, sv.att = sv.layout[:0], sv.q[:0], sv.k[:0], sv.v[:0], sv.att[:0]
+	for _, g := range segs {
+		sv.layout = append(sv.layout, g.lo, g.hi)
+		sv.q = append(sv.q, b.View(sc.q, g.lo, g.hi))
+		sv.k = append(sv.k, b.View(sc.k, g.lo, g.hi))
+		sv.v = append(sv.v, b.View(sc.v, g.lo, g.hi))
+		sv.att = append(sv.att, b.View(sc.att, g.lo, g.hi))
+	}
+	return sv
 }
 
 func (sc *scratch) views(b backend.Backend, n int) {
@@ -123,6 +165,11 @@ type State struct {
 	lastN     int            // n of the cached last-row view
 	lastRow   backend.Tensor // row n-1 of the output backend's x
 	lg        backend.Tensor // first row of logits
+	self      [1]segment     // the one segment of this State's own Forward
+	// a ForwardSeqs batch whose first sequence this State is: its rows' tokens and
+	// positions (at most maxBatch) and segments
+	batchTok, batchPos []int32
+	batchSegs          []segment
 	// ropeFactors divide RoPE's angles (nil: none): Llama 3.x's rope_freqs, or Phi-3's
 	// long factors when the context exceeds the original one, else its short ones.
 	ropeFactors []float32
@@ -247,13 +294,8 @@ func (s *State) Forward(ctx context.Context, tokens, pos []int32, out Output) (_
 	if out < LastLogits || out > Argmax {
 		return nil, 0, fmt.Errorf("model: forward output %d is not LastLogits, AllLogits or Argmax", out)
 	}
-	for i, p := range pos {
-		if p < 0 || int(p) >= s.NCtx {
-			return nil, 0, fmt.Errorf("model: position %d is outside the context of %d tokens", p, s.NCtx)
-		}
-		if t := tokens[i]; t < 0 || int(t) >= s.m.NVocab {
-			return nil, 0, fmt.Errorf("model: token id %d is outside the vocabulary of %d", t, s.m.NVocab)
-		}
+	if err := s.checkInput(tokens, pos); err != nil {
+		return nil, 0, fmt.Errorf("model: %w", err)
 	}
 	s.m.mu.Lock()
 	defer s.m.mu.Unlock()
@@ -269,7 +311,8 @@ func (s *State) Forward(ctx context.Context, tokens, pos []int32, out Output) (_
 	for start := 0; start < len(tokens); start += s.maxBatch {
 		end := min(len(tokens), start+s.maxBatch)
 		last := end == len(tokens)
-		if err := s.forwardBatch(ctx, tokens[start:end], pos[start:end]); err != nil {
+		s.self[0] = segment{st: s, hi: end - start, last: last}
+		if err := s.forwardBatch(ctx, tokens[start:end], pos[start:end], s.self[:]); err != nil {
 			return nil, 0, err
 		}
 		switch {
@@ -301,6 +344,20 @@ func (s *State) Forward(ctx context.Context, tokens, pos []int32, out Output) (_
 	return s.logitsBuf, 0, nil
 }
 
+// checkInput checks a forward pass's token ids and positions against the vocabulary
+// and the State's context.
+func (s *State) checkInput(tokens, pos []int32) error {
+	for i, p := range pos {
+		if p < 0 || int(p) >= s.NCtx {
+			return fmt.Errorf("position %d is outside the context of %d tokens", p, s.NCtx)
+		}
+		if t := tokens[i]; t < 0 || int(t) >= s.m.NVocab {
+			return fmt.Errorf("token id %d is outside the vocabulary of %d", t, s.m.NVocab)
+		}
+	}
+	return nil
+}
+
 // move copies the first n rows of x from backend from to backend to's x.
 func (s *State) move(from, to backend.Backend, n int) {
 	if from == to {
@@ -313,9 +370,12 @@ func (s *State) move(from, to backend.Backend, n int) {
 	to.Write(s.scr[to].vx, buf)
 }
 
-// forwardBatch runs the transformer blocks over one batch, leaving the final hidden
-// states in the output backend's x.
-func (s *State) forwardBatch(ctx context.Context, tokens, pos []int32) error {
+// forwardBatch runs the transformer blocks over one batch in s's scratch, leaving the
+// final hidden states in the output backend's x. The batch's rows are the segments'
+// (one sequence's, or several's, each storing K/V in its own State's caches): every op
+// but attention runs over all rows at once, attention over each segment's rows. One
+// segment takes the fused NormAttention (CUDA's one-launch decode step).
+func (s *State) forwardBatch(ctx context.Context, tokens, pos []int32, segs []segment) error {
 	m := s.m
 	n := len(tokens)
 	cur := m.W.EmbB
@@ -354,9 +414,17 @@ func (s *State) forwardBatch(ctx context.Context, tokens, pos []int32) error {
 		if m.SlidingWindow > 0 && a.SlidingWindow != nil && a.SlidingWindow(li) {
 			ap.Window = m.SlidingWindow
 		}
-		b.NormAttention(att, x, l.AttnNorm, m.RMSEps, backend.QKV{W: [3]backend.Tensor{l.Wq, l.Wk, l.Wv},
-			Out: [3]backend.Tensor{q, k, vv}, Bias: [3]backend.Tensor{l.Bq, l.Bk, l.Bv}, QScale: qScale}, xn,
-			sc.cache, pos, rope, ap)
+		qkv := backend.QKV{W: [3]backend.Tensor{l.Wq, l.Wk, l.Wv},
+			Out: [3]backend.Tensor{q, k, vv}, Bias: [3]backend.Tensor{l.Bq, l.Bk, l.Bv}, QScale: qScale}
+		if len(segs) == 1 {
+			b.NormAttention(att, x, l.AttnNorm, m.RMSEps, qkv, xn, segs[0].st.scr[b].cache, pos, rope, ap)
+		} else { // the composition, with attention per sequence (a GPU fuses one row only)
+			backend.NormQKV(b, x, l.AttnNorm, m.RMSEps, qkv, xn, pos, rope, ap)
+			sv := sc.segments(b, segs)
+			for i, g := range segs {
+				b.Attention(sv.att[i], sv.q[i], sv.k[i], sv.v[i], g.st.scr[b].cache, pos[g.lo:g.hi], ap)
+			}
+		}
 		if l.PostAttnNorm != nil { // Gemma 2: x += RMSNorm(Wo att)
 			b.MatMul(o, l.Wo, att)
 			b.RMSNorm(xn, o, l.PostAttnNorm, m.RMSEps)
