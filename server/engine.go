@@ -147,7 +147,8 @@ type engine struct {
 	mu    sync.Mutex // guards info
 	info  []slotInfo
 	done  chan struct{}
-	close sync.Once
+	// beforeStep, when set (by tests), runs in the scheduler before each step.
+	beforeStep func()
 }
 
 func newEngine(name string, m *inferno.Model, parallel, queue, batch int, st *stats) (*engine, error) {
@@ -221,6 +222,9 @@ func (e *engine) run(ctx context.Context) {
 			}
 			e.drain()
 			return
+		}
+		if e.beforeStep != nil {
+			e.beforeStep()
 		}
 		e.step(ctx, active)
 	}

@@ -53,6 +53,8 @@ type Config struct {
 	// without it "/" is not found.
 	Dashboard http.Handler
 	Log       io.Writer
+
+	beforeStep func() // tests: runs in each scheduler before each step
 }
 
 // Server serves the API. Close stops its schedulers and frees the slots' sessions (not
@@ -118,6 +120,7 @@ func New(cfg Config) (*Server, error) {
 			s.Close()
 			return nil, err
 		}
+		e.beforeStep = cfg.beforeStep
 		s.engines = append(s.engines, e)
 		s.byName[m.Name] = e
 		s.models[m.Name] = m
