@@ -144,9 +144,9 @@ type engine struct {
 	queue chan *job
 	stats *stats
 
-	mu    sync.Mutex // guards info
-	info  []slotInfo
-	done  chan struct{}
+	mu   sync.Mutex // guards info
+	info []slotInfo
+	done chan struct{}
 	// beforeStep, when set (by tests), runs in the scheduler before each step.
 	beforeStep func()
 }
