@@ -146,13 +146,12 @@ type engine struct {
 
 	mu   sync.Mutex // guards info
 	info []slotInfo
-	done chan struct{}
 	// beforeStep, when set (by tests), runs in the scheduler before each step.
 	beforeStep func()
 }
 
 func newEngine(name string, m *inferno.Model, parallel, queue, batch int, st *stats) (*engine, error) {
-	e := &engine{name: name, m: m, batch: batch, queue: make(chan *job, queue), stats: st, done: make(chan struct{})}
+	e := &engine{name: name, m: m, batch: batch, queue: make(chan *job, queue), stats: st}
 	vocab := m.Tokenizer().Len()
 	for i := range parallel {
 		s, err := m.NewSession()
@@ -201,7 +200,6 @@ func (e *engine) publish() {
 // run is the scheduler: it admits queued jobs into free slots and steps the active
 // ones until ctx is cancelled, then fails what is left.
 func (e *engine) run(ctx context.Context) {
-	defer close(e.done)
 	for {
 		e.admit(ctx)
 		active := e.active()
