@@ -5,6 +5,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -145,11 +146,15 @@ func (s *Server) Close() error {
 // Handler is the server's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.mux }
 
-// HTTPServer is an http.Server for h with header-read, idle and header-size limits (no
-// write timeout: a streamed reply may run for minutes).
+// bodyReadTimeout bounds reading a request body (the route wrapper sets it per request).
+const bodyReadTimeout = 60 * time.Second
+
+// HTTPServer is an http.Server for h with header-read, idle and header-size limits. It
+// has no ReadTimeout or WriteTimeout: a streamed reply may run for minutes, and the
+// body's deadline is set per request.
 func HTTPServer(addr string, h http.Handler) *http.Server {
 	return &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
-		ReadTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10}
+		MaxHeaderBytes: 64 << 10}
 }
 
 // CheckListen refuses a non-loopback host without an API key or an explicit --no-auth.
@@ -186,7 +191,25 @@ func (s *Server) route(pattern, name string, auth bool, h http.HandlerFunc) {
 			s.fail(rec, r, http.StatusUnauthorized, "invalid_request_error", "invalid_api_key", "missing or wrong API key: send Authorization: Bearer KEY")
 			return
 		}
-		r.Body = http.MaxBytesReader(rec, r.Body, s.cfg.MaxBodyBytes)
+		if r.Method == http.MethodPost {
+			// The body is read whole under its own deadline, which is then lifted: a
+			// server-wide ReadTimeout would also cut (cancel) replies streamed for longer.
+			rc := http.NewResponseController(rec)
+			rc.SetReadDeadline(time.Now().Add(bodyReadTimeout))
+			body, err := io.ReadAll(http.MaxBytesReader(rec, r.Body, s.cfg.MaxBodyBytes))
+			rc.SetReadDeadline(time.Time{})
+			var mbe *http.MaxBytesError
+			switch {
+			case errors.As(err, &mbe):
+				s.fail(rec, r, http.StatusRequestEntityTooLarge, "invalid_request_error", "body_too_large",
+					fmt.Sprintf("request body is larger than the limit of %d bytes", mbe.Limit))
+				return
+			case err != nil:
+				s.fail(rec, r, http.StatusBadRequest, "invalid_request_error", "", fmt.Sprintf("reading the request body: %v", err))
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
 		h(rec, r)
 	})
 }
@@ -283,8 +306,8 @@ func (s *Server) failErr(w http.ResponseWriter, r *http.Request, err error) {
 	s.fail(w, r, http.StatusInternalServerError, "server_error", "", err.Error())
 }
 
-// decode reads a JSON body into v, refusing unknown fields and trailing data; a body
-// over the limit is a 413.
+// decode reads a JSON body (already read whole by the route wrapper, which answers 413
+// over the limit) into v, refusing unknown fields and trailing data.
 func decode(r *http.Request, v any) error {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
@@ -292,11 +315,7 @@ func decode(r *http.Request, v any) error {
 	if err == nil && dec.More() {
 		err = errors.New("data after the JSON object")
 	}
-	var mbe *http.MaxBytesError
 	switch {
-	case errors.As(err, &mbe):
-		return &apiError{status: http.StatusRequestEntityTooLarge, typ: "invalid_request_error", code: "body_too_large",
-			msg: fmt.Sprintf("request body is larger than the limit of %d bytes", mbe.Limit)}
 	case errors.Is(err, io.EOF):
 		return badRequest("request body is empty: want a JSON object")
 	case err != nil:

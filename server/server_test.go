@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -841,4 +840,19 @@ func TestNewRefuses(t *testing.T) {
 	}
 }
 
-var _ = fmt.Sprint
+
+// The dashboard, when set, is served at "/" with a restrictive CSP and without the key;
+// without it "/" is not found.
+func TestDashboardRoute(t *testing.T) {
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "<html>dash</html>") })
+	_, ts := newTestServer(t, Config{Dashboard: page, APIKey: "k"})
+	resp, data := get(t, ts, "/")
+	csp := resp.Header.Get("Content-Security-Policy")
+	if resp.StatusCode != 200 || string(data) != "<html>dash</html>" || !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Errorf("/: %d %q CSP %q", resp.StatusCode, data, csp)
+	}
+	_, plain := newTestServer(t, Config{})
+	if resp, _ := get(t, plain, "/"); resp.StatusCode != 404 {
+		t.Errorf("/ without a dashboard: %d", resp.StatusCode)
+	}
+}
