@@ -856,3 +856,26 @@ func TestDashboardRoute(t *testing.T) {
 		t.Errorf("/ without a dashboard: %d", resp.StatusCode)
 	}
 }
+
+// A prompt longer than --batch is evaluated a chunk per step (so running streams keep
+// stepping between its chunks), and still gives the tokens of `inferno run`.
+func TestPromptInChunks(t *testing.T) {
+	var mu sync.Mutex
+	steps := 0
+	_, ts := newTestServer(t, Config{Batch: 8, beforeStep: func() { mu.Lock(); steps++; mu.Unlock() }})
+	c := completionCase{"Once upon a time there was a little girl named Lily who loved to play outside in the park with her dog", 5, -1}
+	n := len(testModel(t).Tokenize(c.prompt))
+	if n <= 16 {
+		t.Fatalf("the prompt is only %d tokens", n)
+	}
+	want := c.reference(t)
+	text, _, _ := completionText(t, ts, c)
+	if text != want.Text {
+		t.Errorf("in chunks of 8: %q, run: %q", text, want.Text)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if min := (n+7)/8 + len(want.Tokens) - 1; steps < min {
+		t.Errorf("%d steps for a %d-token prompt in chunks of 8 and %d tokens, want at least %d", steps, n, len(want.Tokens), min)
+	}
+}
