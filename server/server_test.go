@@ -840,7 +840,6 @@ func TestNewRefuses(t *testing.T) {
 	}
 }
 
-
 // The dashboard, when set, is served at "/" with a restrictive CSP and without the key;
 // without it "/" is not found.
 func TestDashboardRoute(t *testing.T) {
