@@ -878,3 +878,45 @@ func TestPromptInChunks(t *testing.T) {
 		t.Errorf("%d steps for a %d-token prompt in chunks of 8 and %d tokens, want at least %d", steps, n, len(want.Tokens), min)
 	}
 }
+
+// Stop strings end the text before them, streamed or not, as in `inferno run`.
+func TestStopStrings(t *testing.T) {
+	_, ts := newTestServer(t, Config{})
+	prompt := "Once upon a time"
+	for _, stop := range []any{"l na", []string{"zzz", "little"}} {
+		var stops []string
+		switch v := stop.(type) {
+		case string:
+			stops = []string{v}
+		case []string:
+			stops = v
+		}
+		want := runReference(t, testModel(t).Tokenize(prompt), greedy(), 30, stops)
+		if want.StopReason != inferno.StopString {
+			t.Fatalf("stop %v: the reference did not stop on it (%s)", stop, want.StopReason)
+		}
+		body := map[string]any{"model": modelName, "prompt": prompt, "max_tokens": 30, "temperature": 0, "stop": stop}
+		_, data := post(t, ts, "/v1/completions", body)
+		ch := decodeJSON(t, data)["choices"].([]any)[0].(map[string]any)
+		if ch["text"] != want.Text || ch["finish_reason"] != "stop" {
+			t.Errorf("stop %v: %s, want %q", stop, data, want.Text)
+		}
+		body["stream"] = true
+		j, _ := json.Marshal(body)
+		resp, err := http.Post(ts.URL+"/v1/completions", "application/json", bytes.NewReader(j))
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs, _ := sseEvents(t, resp.Body)
+		resp.Body.Close()
+		var text strings.Builder
+		for _, ev := range evs {
+			for _, c := range ev["choices"].([]any) {
+				text.WriteString(c.(map[string]any)["text"].(string))
+			}
+		}
+		if text.String() != want.Text {
+			t.Errorf("stop %v streamed: %q, want %q", stop, text.String(), want.Text)
+		}
+	}
+}
