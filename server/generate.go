@@ -96,7 +96,7 @@ func (s *Server) newJob(ctx context.Context, e *engine, ids []int32, p *genParam
 			// Ollama's "until the end": the zero value below
 		case n < 1:
 			return nil, badRequest("%s %d must be >= 1", p.maxTokensName, n)
-		case len(ids)+n > nctx:
+		case n > nctx-len(ids): // not len(ids)+n, which a huge n overflows
 			return nil, &apiError{status: http.StatusBadRequest, typ: "invalid_request_error", code: "context_length_exceeded",
 				msg: fmt.Sprintf("the prompt is %d tokens and %s asks for %d more, the context holds %d", len(ids), p.maxTokensName, n, nctx)}
 		default:
