@@ -89,6 +89,23 @@ func post(t testing.TB, ts *httptest.Server, path string, body any) (*http.Respo
 	return resp, data
 }
 
+// postAsync is post for another goroutine: it reports a failure with Error and
+// returns the status code (0 on failure).
+func postAsync(t testing.TB, ts *httptest.Server, path string, body any) int {
+	j, _ := json.Marshal(body)
+	if s, ok := body.(string); ok {
+		j = []byte(s)
+	}
+	resp, err := http.Post(ts.URL+path, "application/json", bytes.NewReader(j))
+	if err != nil {
+		t.Error(err)
+		return 0
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 func get(t testing.TB, ts *httptest.Server, path string) (*http.Response, []byte) {
 	t.Helper()
 	resp, err := http.Get(ts.URL + path)
@@ -784,10 +801,7 @@ func TestQueueFullAndDisconnect(t *testing.T) {
 	}()
 	waitFor(t, "request A in the slot", func() bool { return e.slotsInfo()[0].Busy || busy(e) })
 	resB := make(chan int, 1)
-	go func() {
-		resp, _ := post(t, ts, "/v1/completions", body)
-		resB <- resp.StatusCode
-	}()
+	go func() { resB <- postAsync(t, ts, "/v1/completions", body) }()
 	waitFor(t, "request B queued", func() bool { return len(e.queue) == 1 })
 	resp, data := post(t, ts, "/v1/completions", body)
 	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(data), "queue_full") {
@@ -921,5 +935,58 @@ func TestStopStrings(t *testing.T) {
 		if text.String() != want.Text {
 			t.Errorf("stop %v streamed: %q, want %q", stop, text.String(), want.Text)
 		}
+	}
+}
+
+// A long prompt joins between steps in --batch chunks: while it is evaluated, a
+// running stream keeps getting one token per step.
+func TestLongPromptDoesNotStall(t *testing.T) {
+	tick := make(chan struct{})
+	stop := make(chan struct{})
+	defer close(stop)
+	s, ts := newTestServer(t, Config{Parallel: 2, Batch: 8, beforeStep: func() {
+		select {
+		case <-tick:
+		case <-stop:
+		}
+	}})
+	e := s.engines[0]
+	step := func() []slotInfo { info := e.slotsInfo(); tick <- struct{}{}; return info }
+	go postAsync(t, ts, "/v1/completions", map[string]any{"model": modelName, "prompt": "Once", "max_tokens": 200, "temperature": 0})
+	waitFor(t, "request A running", func() bool { return busy(e) })
+	for range 3 {
+		step()
+	}
+	long := "Once upon a time there was a little girl named Lily who loved to play outside in the park with her dog and her cat"
+	go postAsync(t, ts, "/v1/completions", map[string]any{"model": modelName, "prompt": long, "max_tokens": 3, "temperature": 0})
+	nLong := len(testModel(t).Tokenize(long))
+	waitFor(t, "request B queued", func() bool { return len(e.queue) == 1 })
+	var rec [][]slotInfo
+	for range nLong/8 + 2 {
+		rec = append(rec, step())
+	}
+	close(tick) // let everything finish
+	a := -1
+	for i, si := range rec[0] {
+		if si.Busy {
+			a = i
+		}
+	}
+	b := 1 - a
+	chunks := 0
+	for i := 1; i < len(rec); i++ {
+		prev, cur := rec[i-1], rec[i]
+		if !prev[a].Busy || !cur[a].Busy || !prev[b].Busy {
+			continue
+		}
+		if d := cur[b].KVUsed - prev[b].KVUsed; d == 8 {
+			chunks++
+			if da := cur[a].KVUsed - prev[a].KVUsed; da != 1 {
+				t.Errorf("step %d: the prompt advanced 8 tokens, the running stream %d (want 1)", i, da)
+			}
+		}
+	}
+	if chunks < nLong/8-1 {
+		t.Errorf("saw %d steps with a chunk of 8 prompt tokens beside a running stream, want %d: %+v", chunks, nLong/8-1, rec)
 	}
 }
