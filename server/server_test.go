@@ -802,7 +802,15 @@ func TestQueueFullAndDisconnect(t *testing.T) {
 	waitFor(t, "request A in the slot", func() bool { return e.slotsInfo()[0].Busy || busy(e) })
 	resB := make(chan int, 1)
 	go func() { resB <- postAsync(t, ts, "/v1/completions", body) }()
-	waitFor(t, "request B queued", func() bool { return len(e.queue) == 1 })
+	waitFor(t, "request B queued or admitted", func() bool {
+		n := 0
+		for _, si := range e.slotsInfo() {
+			if si.Busy {
+				n++
+			}
+		}
+		return len(e.queue) == 1 || n == 2
+	})
 	resp, data := post(t, ts, "/v1/completions", body)
 	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(data), "queue_full") {
 		t.Errorf("a full queue: %d %s", resp.StatusCode, data)
@@ -941,36 +949,51 @@ func TestStopStrings(t *testing.T) {
 // A long prompt joins between steps in --batch chunks: while it is evaluated, a
 // running stream keeps getting one token per step.
 func TestLongPromptDoesNotStall(t *testing.T) {
-	tick := make(chan struct{})
-	stop := make(chan struct{})
-	defer close(stop)
+	// the scheduler waits before each step (after publishing the slots' state) until
+	// the test has read that state and lets it go on
+	arrived, tick, stop := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var stopOnce sync.Once
+	release := func() { stopOnce.Do(func() { close(stop) }) }
+	defer release()
 	s, ts := newTestServer(t, Config{Parallel: 2, Batch: 8, beforeStep: func() {
+		select {
+		case arrived <- struct{}{}:
+		case <-stop:
+			return
+		}
 		select {
 		case <-tick:
 		case <-stop:
 		}
 	}})
 	e := s.engines[0]
-	step := func() []slotInfo { info := e.slotsInfo(); tick <- struct{}{}; return info }
+	step := func() []slotInfo { <-arrived; info := e.slotsInfo(); tick <- struct{}{}; return info }
 	go postAsync(t, ts, "/v1/completions", map[string]any{"model": modelName, "prompt": "Once", "max_tokens": 200, "temperature": 0})
 	waitFor(t, "request A running", func() bool { return busy(e) })
+	var warm []slotInfo
 	for range 3 {
-		step()
+		warm = step()
 	}
 	long := "Once upon a time there was a little girl named Lily who loved to play outside in the park with her dog and her cat"
 	go postAsync(t, ts, "/v1/completions", map[string]any{"model": modelName, "prompt": long, "max_tokens": 3, "temperature": 0})
 	nLong := len(testModel(t).Tokenize(long))
-	waitFor(t, "request B queued", func() bool { return len(e.queue) == 1 })
+	waitFor(t, "request B queued or admitted", func() bool {
+		n := 0
+		for _, si := range e.slotsInfo() {
+			if si.Busy {
+				n++
+			}
+		}
+		return len(e.queue) == 1 || n == 2
+	})
 	var rec [][]slotInfo
 	for range nLong/8 + 2 {
 		rec = append(rec, step())
 	}
-	close(tick) // let everything finish
-	a := -1
-	for i, si := range rec[0] {
-		if si.Busy {
-			a = i
-		}
+	release() // let everything finish
+	a := 0    // A's slot: the one busy before B came
+	if warm[1].Busy {
+		a = 1
 	}
 	b := 1 - a
 	chunks := 0
