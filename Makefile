@@ -19,10 +19,11 @@ test:
 	$(GO) test -count=1 ./...
 
 # Sessions made, run and closed from several goroutines on one model (cpu, metal-sim
-# and cuda-sim), and the model's lifecycle, under the race detector.
+# and cuda-sim), the model's lifecycle, and the server's scheduler and handlers, under the race detector.
 test-race:
 	$(GO) test -race -count=1 -run 'TestConcurrentSessions|TestUseAfterClose|TestCancelPrompt' .
 	$(GO) test -race -count=1 -run 'TestForwardCancel|TestReleaseAndClose' ./model/llama
+	$(GO) test -race -count=1 ./server
 
 # The same tests on the portable (pure Go) kernels.
 test-noasm:

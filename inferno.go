@@ -36,6 +36,9 @@ type Options struct {
 	Log         io.Writer
 	Verbose     bool // log why "auto" chose its backend
 	Device      int  // the CUDA device's number on hosts with several (0: the first)
+	// Sessions is how many sessions will be open at once (a server's slots); the memory
+	// check counts a KV cache and compute buffers for each. 0: 1.
+	Sessions int
 	// LoadProgress, when set, is called as transformer blocks are loaded.
 	LoadProgress func(done, total int)
 }
@@ -88,6 +91,11 @@ func Load(path string, opts Options) (*Model, error) {
 	if opts.ContextSize <= 0 {
 		opts.ContextSize = min(h.NCtxTrain, 4096)
 	}
+	if opts.Sessions < 0 {
+		f.Close()
+		return nil, &OptionError{"Sessions", opts.Sessions, "must be >= 0"}
+	}
+	opts.Sessions = max(opts.Sessions, 1)
 	log := opts.Log
 	if log == nil {
 		log = io.Discard
@@ -313,7 +321,7 @@ func (p memPlan) total() int64 { return p.weights + p.kv + p.compute }
 
 // planMemory estimates what the GPU will hold with nGPU blocks offloaded: the block
 // weights (plus embedding and output when every block is there), one session's F16 KV
-// cache, and the activation scratch of one batch.
+// cache and the activation scratch of one batch, for each of opts.Sessions sessions.
 func planMemory(h llama.HParams, f *gguf.File, nGPU int, opts Options) memPlan {
 	var p memPlan
 	all := nGPU >= h.NLayer
@@ -332,9 +340,10 @@ func planMemory(h llama.HParams, f *gguf.File, nGPU int, opts Options) memPlan {
 			p.weights += int64(t.Size)
 		}
 	}
-	if nGPU > 0 { // the GPU keeps its KV cache in float16
-		p.kv = h.KVCacheBytes(opts.ContextSize, 2)
-		p.compute = h.ScratchBytes(opts.BatchSize, all)
+	if nGPU > 0 { // the GPU keeps its KV cache in float16; each open session has its own
+		n := int64(max(opts.Sessions, 1))
+		p.kv = satMul(h.KVCacheBytes(opts.ContextSize, 2), n)
+		p.compute = satMul(h.ScratchBytes(opts.BatchSize, all), n)
 	}
 	return p
 }
@@ -383,6 +392,18 @@ func (m *Model) GPUMemory() GPUMemory {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return GPUMemory{Weights: m.gpu.WeightBytes(), KVCache: m.gpu.KVBytes(), Compute: m.gpu.ScratchBytes()}
+}
+
+// Layers is how many of the model's layers (its blocks, plus the output head) run on
+// the GPU, and how many there are.
+func (m *Model) Layers() (onGPU, total int) { return m.offloaded, m.totalLayers }
+
+// DeviceInfo describes the GPU the model runs on (false when it runs on the CPU).
+func (m *Model) DeviceInfo() (metal.Info, bool) {
+	if m.gpu == nil {
+		return metal.Info{}, false
+	}
+	return m.gpu.Device().Info(), true
 }
 
 // Path is the model file's path.

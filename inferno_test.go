@@ -74,6 +74,18 @@ func TestStopsAndLimits(t *testing.T) {
 	if res.StopReason != StopString || res.Text != ", there was a little girl " || streamed.String() != res.Text {
 		t.Errorf("stop string: reason %s text %q streamed %q", res.StopReason, res.Text, streamed.String())
 	}
+	// a stop string across a token boundary (" girl" + " named"): the end of " girl" is
+	// held back until the next token shows it starts the stop string
+	streamed.Reset()
+	res, err = newSession(t, m).Generate(context.Background(), prompt,
+		GenerateOptions{MaxTokens: 30, Sampling: greedyParams(), Stop: []string{"l na"}},
+		func(s string) error { streamed.WriteString(s); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StopReason != StopString || res.Text != ", there was a little gir" || streamed.String() != res.Text {
+		t.Errorf("stop string across tokens: reason %s text %q streamed %q", res.StopReason, res.Text, streamed.String())
+	}
 	// context limit: generation stops with a reason, a too-long prompt is an error
 	res, err = newSession(t, m).Generate(context.Background(), prompt, GenerateOptions{Sampling: greedyParams()}, nil)
 	if err != nil || res.StopReason != StopContext || len(res.Tokens)+len(prompt) != 33 {

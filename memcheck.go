@@ -13,7 +13,7 @@ import (
 // it before allocating what the value sizes: a context or batch too large for memory
 // would otherwise crash the Go runtime ("out of memory") instead of returning an error.
 type OptionError struct {
-	Option string // the Options field: "Threads", "ContextSize" or "BatchSize"
+	Option string // the Options field: "Threads", "ContextSize", "BatchSize" or "Sessions"
 	Value  int
 	Reason string // what the value needs and the limit it passes
 }
@@ -50,13 +50,18 @@ func checkMemory(h llama.HParams, opts Options, threads int, onCPU, onGPU bool) 
 		kv = satAdd(kv, h.KVCacheBytes(opts.ContextSize, 2))
 		scratch = satAdd(scratch, h.ScratchBytes(opts.BatchSize, !onCPU))
 	}
-	if total := satAdd(kv, scratch); total > mem {
+	n := int64(max(opts.Sessions, 1))
+	if total := satMul(satAdd(kv, scratch), n); total > mem {
 		e := &OptionError{"ContextSize", opts.ContextSize, ""}
 		if scratch > kv {
 			e.Option, e.Value = "BatchSize", opts.BatchSize
 		}
 		e.Reason = fmt.Sprintf("needs %s per session (KV cache %s for %d positions, compute buffers %s for batches of %d), more than this machine's %s of memory",
-			memSize(total), memSize(kv), opts.ContextSize, memSize(scratch), opts.BatchSize, memSize(mem))
+			memSize(satAdd(kv, scratch)), memSize(kv), opts.ContextSize, memSize(scratch), opts.BatchSize, memSize(mem))
+		if n > 1 {
+			e.Reason = fmt.Sprintf("needs %s for %d sessions (%s each: KV cache %s for %d positions, compute buffers %s for batches of %d), more than this machine's %s of memory",
+				memSize(total), n, memSize(satAdd(kv, scratch)), memSize(kv), opts.ContextSize, memSize(scratch), opts.BatchSize, memSize(mem))
+		}
 		return e
 	}
 	return nil
@@ -67,6 +72,13 @@ func satAdd(a, b int64) int64 {
 		return math.MaxInt64
 	}
 	return a + b
+}
+
+func satMul(a, n int64) int64 {
+	if n > 0 && a > math.MaxInt64/n {
+		return math.MaxInt64
+	}
+	return a * n
 }
 
 func memSize(n int64) string {

@@ -23,6 +23,9 @@ func TestLoadRefusesSettingsBeyondTheMachine(t *testing.T) {
 		{Options{Threads: 2, ContextSize: 1 << 30}, "ContextSize", "of memory"},
 		{Options{Threads: 2, BatchSize: 1 << 40}, "BatchSize", "of memory"},
 		{Options{Threads: 1 << 30}, "Threads", "the most threads this machine"},
+		// a context one session holds, times more sessions than memory holds (a server's slots)
+		{Options{Threads: 2, ContextSize: 4096, Sessions: 1 << 30}, "ContextSize", "for 1073741824 sessions"},
+		{Options{Threads: 2, Sessions: -1}, "Sessions", "must be >= 0"},
 	} {
 		m, err := Load(path, c.opts)
 		if err == nil {

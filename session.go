@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/inferno-go/inferno/metal"
@@ -159,26 +158,17 @@ func (r *Result) GenTokensPerSecond() float64 {
 // stop string. Cancelling ctx stops generation, the prompt's too (between layers): the
 // Result is still returned, with StopCancelled and no error.
 func (s *Session) Generate(ctx context.Context, prompt []int32, opt GenerateOptions, emit func(text string) error) (*Result, error) {
-	if len(prompt) == 0 {
-		return nil, errors.New("generate: empty prompt")
-	}
-	if opt.MaxTokens < 0 {
-		return nil, fmt.Errorf("generate: MaxTokens %d must be >= 0 (0: until the context is full)", opt.MaxTokens)
-	}
-	smp, err := sample.New(opt.Sampling)
+	g, err := s.m.NewGeneration(prompt, opt, emit)
 	if err != nil {
-		return nil, fmt.Errorf("sampling: %w", err)
+		return nil, err
 	}
-	res := &Result{PromptTokens: append([]int32(nil), prompt...)}
-	greedy := opt.Sampling.Greedy()
-	var logits []float32
-	var next int32
+	res := g.Result()
 	want := llama.LastLogits
-	if greedy {
+	if g.Greedy() {
 		want = llama.Argmax
 	}
 	t0 := time.Now()
-	logits, next, err = s.eval(ctx, prompt, want)
+	logits, next, err := s.eval(ctx, prompt, want)
 	res.PromptTime = time.Since(t0)
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
@@ -187,97 +177,27 @@ func (s *Session) Generate(ctx context.Context, prompt []int32, opt GenerateOpti
 		}
 		return res, err
 	}
-	dec := s.m.tokenizer.NewStreamDecoder()
-	var text strings.Builder // everything decoded so far
-	emitted := 0             // bytes of text already passed to emit
-	flush := func(final bool) error {
-		out := text.String()
-		upto := len(out)
-		if !final {
-			upto -= holdBack(out[emitted:], opt.Stop)
-		}
-		if upto > emitted && emit != nil {
-			if err := emit(out[emitted:upto]); err != nil {
-				return err
-			}
-		}
-		emitted = max(emitted, upto)
-		return nil
-	}
 	t1 := time.Now()
 	defer func() { res.GenTime = time.Since(t1) }()
 	for {
-		if err := ctx.Err(); err != nil {
-			res.StopReason = StopCancelled
+		if ctx.Err() != nil {
+			g.Cancel()
 			break
 		}
-		if opt.MaxTokens > 0 && len(res.Tokens) >= opt.MaxTokens {
-			res.StopReason = StopMaxTokens
-			break
-		}
-		tok := next
-		if !greedy {
-			tok = smp.Sample(logits, s.tokens)
-		}
-		if s.m.tokenizer.IsEOG(tok) && !opt.IgnoreEOS {
-			res.StopReason = StopEOS
-			break
-		}
-		res.Tokens = append(res.Tokens, tok)
-		text.WriteString(dec.Next(tok))
-		if i, ok := findStop(text.String(), opt.Stop); ok {
-			full := text.String()[:i]
-			text.Reset()
-			text.WriteString(full)
-			res.StopReason = StopString
-			break
-		}
-		if err := flush(false); err != nil {
+		tok, done, err := g.Next(logits, next, s.tokens, len(s.tokens) < s.nCtx)
+		if err != nil {
 			return res, err
 		}
-		if len(s.tokens) >= s.nCtx {
-			res.StopReason = StopContext
+		if done {
 			break
 		}
 		if logits, next, err = s.eval(ctx, []int32{tok}, want); err != nil {
 			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-				res.StopReason = StopCancelled
+				g.Cancel()
 				break
 			}
 			return res, err
 		}
 	}
-	if res.StopReason != StopString {
-		text.WriteString(dec.Flush())
-	}
-	res.Text = text.String()
-	return res, flush(true)
-}
-
-func findStop(text string, stops []string) (int, bool) {
-	best := -1
-	for _, s := range stops {
-		if s == "" {
-			continue
-		}
-		if i := strings.Index(text, s); i >= 0 && (best < 0 || i < best) {
-			best = i
-		}
-	}
-	return best, best >= 0
-}
-
-// holdBack is the length of the longest suffix of text that is a proper prefix of a
-// stop string: it must not be shown until we know whether the stop string follows.
-func holdBack(text string, stops []string) int {
-	n := 0
-	for _, s := range stops {
-		for k := min(len(s)-1, len(text)); k > n; k-- {
-			if strings.HasSuffix(text, s[:k]) {
-				n = k
-				break
-			}
-		}
-	}
-	return n
+	return g.Finish()
 }

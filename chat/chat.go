@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/inferno-go/inferno/chat/internal/jinja"
+	"github.com/inferno-go/inferno/tokenizer"
 )
 
 // Message is one turn.
@@ -135,4 +136,26 @@ func Select(override, ggufTemplate string, hasToken func(string) bool) (*Templat
 // BuiltinNames lists the built-in templates.
 func BuiltinNames() []string {
 	return []string{"chatml", "gemma", "llama2", "llama3", "mistral", "phi3", "zephyr"}
+}
+
+// Encode renders msgs with the assistant's turn opened and tokenizes the text with the
+// model's special tokens, adding BOS where the vocabulary asks for it and the template
+// did not write it: the prompt `inferno chat` and the server evaluate.
+func (t *Template) Encode(tk *tokenizer.Tokenizer, msgs []Message) (string, []int32, error) {
+	bos, eos := "", ""
+	if tk.BOS >= 0 {
+		bos = tk.Text(tk.BOS)
+	}
+	if tk.EOS >= 0 {
+		eos = tk.Text(tk.EOS)
+	}
+	text, err := t.Render(msgs, bos, eos, true)
+	if err != nil {
+		return "", nil, err
+	}
+	ids := tk.Encode(text, false, true)
+	if tk.AddBOS && tk.BOS >= 0 && (len(ids) == 0 || ids[0] != tk.BOS) {
+		ids = append([]int32{tk.BOS}, ids...)
+	}
+	return text, ids, nil
 }

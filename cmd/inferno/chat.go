@@ -59,23 +59,7 @@ func (c *conversation) reset() {
 }
 
 func (c *conversation) tokens() (string, []int32, error) {
-	tk := c.m.Tokenizer()
-	bos, eos := "", ""
-	if tk.BOS >= 0 {
-		bos = tk.Text(tk.BOS)
-	}
-	if tk.EOS >= 0 {
-		eos = tk.Text(tk.EOS)
-	}
-	text, err := c.tmpl.Render(c.msgs, bos, eos, true)
-	if err != nil {
-		return "", nil, err
-	}
-	ids := tk.Encode(text, false, true)
-	if tk.AddBOS && tk.BOS >= 0 && (len(ids) == 0 || ids[0] != tk.BOS) {
-		ids = append([]int32{tk.BOS}, ids...)
-	}
-	return text, ids, nil
+	return c.tmpl.Encode(c.m.Tokenizer(), c.msgs)
 }
 
 // errStop means the user chose to stop at the context limit.

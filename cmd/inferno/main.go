@@ -24,7 +24,7 @@ func newRootCmd() *cobra.Command {
 	}
 	addLogFlags(root)
 	addProfileFlag(root)
-	root.AddCommand(newInfoCmd(), newRunCmd(), newTokenizeCmd(), newLogitsCmd(), newPerplexityCmd(), newImatrixCmd(), newQuantStatsCmd(), newKernelsCmd(), newGenCmd(), newQuantizeCmd(), newBenchCmd(), newConfigCmd(), newSystemCmd(), newPullCmd(), newListCmd(), newChatCmd())
+	root.AddCommand(newInfoCmd(), newRunCmd(), newTokenizeCmd(), newLogitsCmd(), newPerplexityCmd(), newImatrixCmd(), newQuantStatsCmd(), newKernelsCmd(), newGenCmd(), newQuantizeCmd(), newBenchCmd(), newConfigCmd(), newSystemCmd(), newPullCmd(), newListCmd(), newChatCmd(), newServeCmd())
 	// Now, not in Execute, so that the loop below sees it (its scripts go to os.Stdout:
 	// cobra takes the root's output when it makes the command).
 	root.InitDefaultCompletionCmd()

@@ -28,6 +28,7 @@ type modelFlags struct {
 	gpuLayers int
 	device    int
 	origins   configOrigins
+	sessions  int // sessions open at once that the memory check counts (serve's --parallel); 0: 1
 }
 
 // configOrigins records, per flag, where the configuration set the value of a flag the
@@ -45,6 +46,12 @@ func (o configOrigins) name(flag string, v any) string {
 
 func (f *modelFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&f.model, "model", "m", "", "GGUF model file, or the name of a model in the cache (inferno list) (required)")
+	_ = cmd.MarkFlagRequired("model")
+	f.registerLoad(cmd)
+}
+
+// registerLoad registers every model flag but --model (serve takes several).
+func (f *modelFlags) registerLoad(cmd *cobra.Command) {
 	cmd.Flags().IntVarP(&f.threads, "threads", "t", 0, "CPU threads (0: all cores)")
 	cmd.Flags().IntVar(&f.ctx, "ctx", 0, "context size in tokens (0: the model's, at most 4096)")
 	cmd.Flags().IntVar(&f.batch, "batch", 512, "prompt tokens per forward pass")
@@ -52,7 +59,6 @@ func (f *modelFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.backend, "backend", "auto", "auto (CUDA where the NVIDIA driver finds a GPU, Metal on a Mac, else the CPU; --verbose says why), cpu, cuda (NVIDIA GPU), metal, or metal-sim / cuda-sim (the Metal / CUDA kernels on the CPU simulator)")
 	cmd.Flags().IntVar(&f.gpuLayers, "gpu-layers", 999, "transformer blocks on the GPU, first ones first (0: CPU only)")
 	cmd.Flags().IntVar(&f.device, "device", 0, "the CUDA GPU's number on a host with several (inferno system lists them)")
-	_ = cmd.MarkFlagRequired("model")
 }
 
 func (f *modelFlags) validate() error {
@@ -113,7 +119,7 @@ func (f *modelFlags) load(stderr io.Writer) (*inferno.Model, error) {
 	lp := newProgress(stderr, "loading")
 	lp.onlyDone = true // plain logs get one line when done, not ten
 	m, err := inferno.Load(path, inferno.Options{Threads: f.threads, ContextSize: f.ctx, BatchSize: f.batch,
-		F32KVCache: f.f32KV, Backend: backend, GPULayers: f.gpuLayers, Log: logWriter(stderr), Verbose: flagVerbose, Device: f.device,
+		F32KVCache: f.f32KV, Backend: backend, GPULayers: f.gpuLayers, Log: logWriter(stderr), Verbose: flagVerbose, Device: f.device, Sessions: f.sessions,
 		LoadProgress: func(done, total int) { lp.update(done, total, "blocks") }})
 	var oe *inferno.OptionError
 	if errors.As(err, &oe) {
@@ -127,7 +133,7 @@ func (f *modelFlags) load(stderr io.Writer) (*inferno.Model, error) {
 }
 
 // optionFlags are the flags of the inferno.Options fields an OptionError may name.
-var optionFlags = map[string]string{"Threads": "threads", "ContextSize": "ctx", "BatchSize": "batch"}
+var optionFlags = map[string]string{"Threads": "threads", "ContextSize": "ctx", "BatchSize": "batch", "Sessions": "parallel"}
 
 type samplingFlags struct {
 	temp, topP, minP, repeat, freq, presence float32
