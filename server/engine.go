@@ -15,25 +15,13 @@ import (
 var errQueueFull = errors.New("queue full")
 
 // batchItem is one session's part of a step: its next tokens, and the logits after the
-// last of them (written by evalBatch). It becomes inferno.BatchItem when
-// Model.EvalBatch lands.
-type batchItem struct {
-	Session *inferno.Session
-	Tokens  []int32
-	Logits  []float32 // out: the last position's logits (len = vocabulary)
-}
+// last of them.
+type batchItem = inferno.BatchItem
 
-// evalBatch runs one step: every item's tokens through its own session. Until the
-// model has a batched forward pass (Model.EvalBatch), it is one Eval per item.
-func evalBatch(ctx context.Context, _ *inferno.Model, items []batchItem) error {
-	for i := range items {
-		logits, err := items[i].Session.Eval(ctx, items[i].Tokens)
-		if err != nil {
-			return err
-		}
-		copy(items[i].Logits, logits)
-	}
-	return nil
+// evalBatch runs one step: every item's tokens through one forward pass of the model
+// (Model.EvalBatch: the weights read once for all slots, attention per session).
+func evalBatch(ctx context.Context, m *inferno.Model, items []batchItem) error {
+	return m.EvalBatch(ctx, items)
 }
 
 // tokenLogprob is one generated token's log-probability under the model's
@@ -333,13 +321,28 @@ func (e *engine) step(ctx context.Context, active []*slot) {
 	if len(items) == 0 {
 		return
 	}
-	if err := evalBatch(ctx, e.m, items); err != nil {
-		// a batch that failed leaves no session in a known state
-		for _, s := range stepping {
-			s.sess.Reset()
-			e.end(s, fmt.Errorf("evaluation failed: %w", err))
+	for {
+		err := evalBatch(ctx, e.m, items)
+		var refused *inferno.BatchItemError
+		if errors.As(err, &refused) && refused.Index < len(items) {
+			// one item refused (nothing ran, no session changed): end its job, run the rest
+			i := refused.Index
+			e.end(stepping[i], fmt.Errorf("evaluation refused: %w", refused.Err))
+			items = append(items[:i], items[i+1:]...)
+			stepping = append(stepping[:i], stepping[i+1:]...)
+			if len(items) == 0 {
+				return
+			}
+			continue
 		}
-		return
+		if err != nil {
+			// a pass that failed leaves every session as it was before it
+			for _, s := range stepping {
+				e.end(s, fmt.Errorf("evaluation failed: %w", err))
+			}
+			return
+		}
+		break
 	}
 	for i, s := range stepping {
 		if len(s.pending) > 0 {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/inferno-go/inferno/server"
+	"github.com/inferno-go/inferno/server/dashboard"
 	"github.com/spf13/cobra"
 )
 
@@ -81,7 +82,7 @@ queue. It listens on 127.0.0.1; any other address needs --api-key or --no-auth.`
 			sys := gatherSystem()
 			srv, err := server.New(server.Config{Models: cfgModels, Parallel: parallel, Queue: queue, Batch: mf.batch,
 				APIKey: apiKey, CORSOrigin: corsOrigin, MaxBodyBytes: maxBody, Version: version,
-				System: server.System{CPU: sys.CPU, Features: sys.Features}, Log: logWriter(stderr)})
+				System: server.System{CPU: sys.CPU, Features: sys.Features}, Dashboard: dashboard.Handler(), Log: logWriter(stderr)})
 			if err != nil {
 				return err
 			}

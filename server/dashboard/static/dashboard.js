@@ -269,12 +269,18 @@
     }
   }
 
+  // The reply's token budget (a chat's later turns must still fit the context).
+  function maxTokens() {
+    const n = parseInt(document.getElementById('max-tokens').value, 10);
+    return Number.isFinite(n) && n > 0 ? n : 128;
+  }
+
   async function streamChat(model, messages, onText) {
     const started = performance.now();
     const resp = await fetch('/v1/chat/completions', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ model, messages, stream: true, stream_options: { include_usage: true } }),
+      body: JSON.stringify({ model, messages, stream: true, stream_options: { include_usage: true }, max_tokens: maxTokens() }),
     });
     if (!resp.ok) throw new Error('HTTP ' + resp.status + ': ' + (await errorMessage(resp)));
     if (!resp.body) throw new Error('the response has no body');
