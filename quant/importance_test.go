@@ -2,6 +2,7 @@ package quant
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -348,5 +349,39 @@ func TestLoadImatrix(t *testing.T) {
 	}
 	if n, _ := f.KVs[1].Value.Int(); n != 2 {
 		t.Errorf("entries_count %d, want 2 (distinct names)", n)
+	}
+}
+
+// ConvertWeighted gives each matrix of a 3-D tensor (each expert) its own weights, as
+// llama-quantize does, and refuses weights that do not cover the rows.
+func TestConvertWeightedExperts(t *testing.T) {
+	const rowLen, rows, experts = 256, 3, 2
+	x := make([]float32, rowLen*rows*experts)
+	for i := range x {
+		x[i] = float32((i*7919)%263) / 263
+	}
+	w := make([]float32, rowLen*experts)
+	for i := range w {
+		w[i] = 0.5 + float32(i%17)/17
+	}
+	src := make([]byte, 4*len(x))
+	tensor.QuantizeF32(x, src)
+	got, err := ConvertWeighted(context.Background(), tensor.F32, tensor.Q4_K, src, rowLen, len(x), 2, w, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rowSize, _ := tensor.Q4_K.RowSize(rowLen)
+	want := make([]byte, rowSize*rows*experts)
+	for e := 0; e < experts; e++ {
+		n := rowLen * rows
+		if err := tensor.QuantizeWeighted(tensor.Q4_K, x[e*n:(e+1)*n], want[e*rows*rowSize:], rowLen, w[e*rowLen:(e+1)*rowLen]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("experts' bytes differ at %d", firstDiff(got, want))
+	}
+	if _, err := ConvertWeighted(context.Background(), tensor.F32, tensor.Q4_K, src, rowLen, len(x), 2, w[:rowLen], rows); err == nil {
+		t.Error("weights for one expert of two accepted")
 	}
 }
