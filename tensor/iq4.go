@@ -137,9 +137,9 @@ func quantizeIQ4W(x []float32, superBlock int, b []byte, sl []byte, qs []byte, n
 	nb := superBlock / blockSize
 	var sigma2 float32
 	for _, v := range x[:superBlock] {
-		sigma2 += v * v
+		sigma2 += float32(v * v)
 	}
-	sigma2 *= 2 / float32(superBlock)
+	sigma2 = float32(sigma2 * (2 / float32(superBlock)))
 	for k := range qs[:superBlock/2] {
 		qs[k] = 0
 	}
@@ -150,11 +150,11 @@ func quantizeIQ4W(x []float32, superBlock int, b []byte, sl []byte, qs []byte, n
 		Lb := L[ib*blockSize:]
 		if qw != nil {
 			for j, v := range xb {
-				weight[j] = qw[ib*blockSize+j] * float32(math.Sqrt(float64(sigma2+v*v)))
+				weight[j] = float32(qw[ib*blockSize+j] * float32(math.Sqrt(float64(sigma2+float32(v*v)))))
 			}
 		} else {
 			for j, v := range xb {
-				weight[j] = v * v
+				weight[j] = float32(v * v)
 			}
 		}
 		var amax, max float32
@@ -180,8 +180,8 @@ func quantizeIQ4W(x []float32, superBlock int, b []byte, sl []byte, qs []byte, n
 			Lb[j] = uint8(l)
 			q := float32(values[l])
 			w := weight[j]
-			sumqx += w * q * v
-			sumq2 += w * q * q
+			sumqx += float32(w * q * v)
+			sumq2 += float32(w * q * q)
 		}
 		d = sumqx / sumq2
 		best := d * sumqx
@@ -192,8 +192,8 @@ func quantizeIQ4W(x []float32, superBlock int, b []byte, sl []byte, qs []byte, n
 				l := bestIndexInt8(values, id*v)
 				q := float32(values[l])
 				w := weight[j]
-				sumqx += w * q * v
-				sumq2 += w * q * q
+				sumqx += float32(w * q * v)
+				sumq2 += float32(w * q * q)
 			}
 			if sumq2 > 0 && sumqx*sumqx > best*sumq2 {
 				d = sumqx / sumq2

@@ -171,7 +171,7 @@ func q6KLevels(b []byte, q *[QK_K]int32, sc, mn *[16]int32) (d, dmin float32) {
 
 // nearestInt rounds half to even through the 1.5*2^23 trick ggml uses; |x| <= 4194303.
 func nearestInt(x float32) int {
-	v := x + 12582912
+	v := float32(x) + 12582912 // the conversion keeps arm64 from fusing the caller's product into this add
 	return int(math.Float32bits(v)&0x007fffff) - 0x00400000
 }
 
@@ -229,8 +229,8 @@ func makeQXQuantsW(x []float32, nmax int, L []int8, rmseType int, qw []float32) 
 		l := clampInt(nearestInt(iscale*v), -nmax, nmax-1)
 		L[i] = int8(l + nmax)
 		w := weight(i)
-		sumlx += w * v * float32(l)
-		suml2 += w * float32(l) * float32(l)
+		sumlx += float32(w * v * float32(l))
+		suml2 += float32(w * float32(l) * float32(l))
 	}
 	var scale float32
 	if suml2 != 0 {
@@ -247,13 +247,13 @@ func makeQXQuantsW(x []float32, nmax int, L []int8, rmseType int, qw []float32) 
 		if is == 0 {
 			continue
 		}
-		iscale = -(float32(nmax) + 0.1*float32(is)) / max
+		iscale = -(float32(nmax) + float32(0.1*float32(is))) / max
 		sumlx, suml2 = 0, 0
 		for i, v := range x {
 			l := clampInt(nearestInt(iscale*v), -nmax, nmax-1)
 			w := weight(i)
-			sumlx += w * v * float32(l)
-			suml2 += w * float32(l) * float32(l)
+			sumlx += float32(w * v * float32(l))
+			suml2 += float32(w * float32(l) * float32(l))
 		}
 		if suml2 > 0 && sumlx*sumlx > best*suml2 {
 			for i, v := range x {
@@ -287,21 +287,21 @@ func makeQ3Quants(x []float32, nmax int, L []int8, doRMSE bool) float32 {
 			l := clampInt(nearestInt(iscale*v), -nmax, nmax-1)
 			L[i] = int8(l)
 			w := v * v
-			sumlx += w * v * float32(l)
-			suml2 += w * float32(l) * float32(l)
+			sumlx += float32(w * v * float32(l))
+			suml2 += float32(w * float32(l) * float32(l))
 		}
 		for itry := 0; itry < 5; itry++ {
 			changed := 0
 			for i, v := range x {
 				w := v * v
 				li := float32(L[i])
-				slx := sumlx - w*v*li
+				slx := sumlx - float32(w*v*li)
 				if slx > 0 {
-					sl2 := suml2 - w*li*li
+					sl2 := suml2 - float32(w*li*li)
 					newL := clampInt(nearestInt(v*sl2/slx), -nmax, nmax-1)
 					if newL != int(L[i]) {
-						slx += w * v * float32(newL)
-						sl2 += w * float32(newL) * float32(newL)
+						slx += float32(w * v * float32(newL))
+						sl2 += float32(w * float32(newL) * float32(newL))
 						if sl2 > 0 && slx*slx*suml2 > sumlx*sumlx*sl2 {
 							L[i] = int8(newL)
 							sumlx, suml2 = slx, sl2
@@ -341,7 +341,7 @@ func makeQKX2Quants(x, weights []float32, nmax int, L, Laux []uint8, rmin, rdelt
 		}
 		w := weights[i]
 		sumW += w
-		sumX += w * x[i]
+		sumX += float32(w * x[i])
 	}
 	if lo > 0 {
 		lo = 0
@@ -358,46 +358,46 @@ func makeQKX2Quants(x, weights []float32, nmax int, L, Laux []uint8, rmin, rdelt
 	for i, v := range x {
 		l := nearestInt(iscale * (v - lo))
 		L[i] = uint8(clampInt(l, 0, nmax))
-		diff := scale*float32(L[i]) + lo - v
+		diff := float32(scale*float32(L[i])) + lo - v
 		if useMAD {
 			diff = absf(diff)
 		} else {
 			diff = diff * diff
 		}
-		bestMAD += weights[i] * diff
+		bestMAD += float32(weights[i] * diff)
 	}
 	if nstep < 1 {
 		return scale, -lo
 	}
 	for is := 0; is <= nstep; is++ {
-		iscale = (rmin + rdelta*float32(is) + float32(nmax)) / (hi - lo)
+		iscale = (rmin + float32(rdelta*float32(is)) + float32(nmax)) / (hi - lo)
 		var sumL, sumL2, sumXL float32
 		for i, v := range x {
 			l := clampInt(nearestInt(iscale*(v-lo)), 0, nmax)
 			Laux[i] = uint8(l)
 			w := weights[i]
 			fl := float32(l)
-			sumL += w * fl
-			sumL2 += w * fl * fl
-			sumXL += w * fl * v
+			sumL += float32(w * fl)
+			sumL2 += float32(w * fl * fl)
+			sumXL += float32(w * fl * v)
 		}
-		D := sumW*sumL2 - sumL*sumL
+		D := float32(sumW*sumL2) - float32(sumL*sumL)
 		if D > 0 {
-			thisScale := (sumW*sumXL - sumX*sumL) / D
-			thisMin := (sumL2*sumX - sumL*sumXL) / D
+			thisScale := (float32(sumW*sumXL) - float32(sumX*sumL)) / D
+			thisMin := (float32(sumL2*sumX) - float32(sumL*sumXL)) / D
 			if thisMin > 0 {
 				thisMin = 0
 				thisScale = sumXL / sumL2
 			}
 			var mad float32
 			for i, v := range x {
-				diff := thisScale*float32(Laux[i]) + thisMin - v
+				diff := float32(thisScale*float32(Laux[i])) + thisMin - v
 				if useMAD {
 					diff = absf(diff)
 				} else {
 					diff = diff * diff
 				}
-				mad += weights[i] * diff
+				mad += float32(weights[i] * diff)
 			}
 			if mad < bestMAD {
 				copy(L[:n], Laux[:n])
@@ -433,7 +433,7 @@ func makeQKX3Quants(x, weights []float32, nmax int, L, Laux []uint8, rmin, rdelt
 		}
 		wi := w(i)
 		sumW += wi
-		sumX += wi * x[i]
+		sumX += float32(wi * x[i])
 	}
 	if lo > 0 {
 		lo = 0
@@ -449,46 +449,46 @@ func makeQKX3Quants(x, weights []float32, nmax int, L, Laux []uint8, rmin, rdelt
 	var bestMAD float32
 	for i, v := range x {
 		L[i] = uint8(clampInt(nearestInt(iscale*(v-lo)), 0, nmax))
-		diff := scale*float32(L[i]) + lo - v
+		diff := float32(scale*float32(L[i])) + lo - v
 		if useMAD {
 			diff = absf(diff)
 		} else {
 			diff = diff * diff
 		}
-		bestMAD += w(i) * diff
+		bestMAD += float32(w(i) * diff)
 	}
 	if nstep < 1 {
 		return scale, -lo
 	}
 	for is := 0; is <= nstep; is++ {
-		iscale = (rmin + rdelta*float32(is) + float32(nmax)) / (hi - lo)
+		iscale = (rmin + float32(rdelta*float32(is)) + float32(nmax)) / (hi - lo)
 		var sumL, sumL2, sumXL float32
 		for i, v := range x {
 			l := clampInt(nearestInt(iscale*(v-lo)), 0, nmax)
 			Laux[i] = uint8(l)
 			wi := w(i)
 			fl := float32(l)
-			sumL += wi * fl
-			sumL2 += wi * fl * fl
-			sumXL += wi * fl * v
+			sumL += float32(wi * fl)
+			sumL2 += float32(wi * fl * fl)
+			sumXL += float32(wi * fl * v)
 		}
-		D := sumW*sumL2 - sumL*sumL
+		D := float32(sumW*sumL2) - float32(sumL*sumL)
 		if D > 0 {
-			thisScale := (sumW*sumXL - sumX*sumL) / D
-			thisMin := (sumL2*sumX - sumL*sumXL) / D
+			thisScale := (float32(sumW*sumXL) - float32(sumX*sumL)) / D
+			thisMin := (float32(sumL2*sumX) - float32(sumL*sumXL)) / D
 			if thisMin > 0 {
 				thisMin = 0
 				thisScale = sumXL / sumL2
 			}
 			var mad float32
 			for i, v := range x {
-				diff := thisScale*float32(Laux[i]) + thisMin - v
+				diff := float32(thisScale*float32(Laux[i])) + thisMin - v
 				if useMAD {
 					diff = absf(diff)
 				} else {
 					diff = diff * diff
 				}
-				mad += w(i) * diff
+				mad += float32(w(i) * diff)
 			}
 			if mad < bestMAD {
 				copy(L[:n], Laux[:n])
@@ -525,20 +525,20 @@ func makeQPQuants(x []float32, nmax int, L []uint8, qw []float32) float32 {
 	scale := 1 / iscale
 	var bestMSE float32
 	for i, v := range x {
-		diff := v - scale*float32(L[i])
-		bestMSE += qw[i] * diff * diff
+		diff := v - float32(scale*float32(L[i]))
+		bestMSE += float32(qw[i] * diff * diff)
 	}
 	for is := -4; is <= 4; is++ {
 		if is == 0 {
 			continue
 		}
-		iscaleIs := (0.1*float32(is) + float32(nmax)) / max
+		iscaleIs := (float32(0.1*float32(is)) + float32(nmax)) / max
 		scaleIs := 1 / iscaleIs
 		var mse float32
 		for i, v := range x {
 			l := min(nmax, nearestInt(iscaleIs*v))
-			diff := v - scaleIs*float32(l)
-			mse += qw[i] * diff * diff
+			diff := v - float32(scaleIs*float32(l))
+			mse += float32(qw[i] * diff * diff)
 		}
 		if mse < bestMSE {
 			bestMSE = mse
@@ -550,21 +550,21 @@ func makeQPQuants(x []float32, nmax int, L []uint8, qw []float32) float32 {
 		l := min(nmax, nearestInt(iscale*v))
 		L[i] = uint8(l)
 		w := qw[i]
-		sumlx += w * v * float32(l)
-		suml2 += w * float32(l) * float32(l)
+		sumlx += float32(w * v * float32(l))
+		suml2 += float32(w * float32(l) * float32(l))
 	}
 	for itry := 0; itry < 5; itry++ {
 		changed := 0
 		for i, v := range x {
 			w := qw[i]
 			li := float32(L[i])
-			slx := sumlx - w*v*li
-			sl2 := suml2 - w*li*li
+			slx := sumlx - float32(w*v*li)
+			sl2 := suml2 - float32(w*li*li)
 			if slx > 0 && sl2 > 0 {
 				newL := min(nmax, nearestInt(v*sl2/slx))
 				if newL != int(L[i]) {
-					slx += w * v * float32(newL)
-					sl2 += w * float32(newL) * float32(newL)
+					slx += float32(w * v * float32(newL))
+					sl2 += float32(w * float32(newL) * float32(newL))
 					if slx*slx*suml2 > sumlx*sumlx*sl2 {
 						L[i] = uint8(newL)
 						sumlx, suml2 = slx, sl2
@@ -665,7 +665,7 @@ func QuantizeQ2_K(src []float32, dst []byte) {
 			if d == 0 {
 				continue
 			}
-			dm := mAll * float32(b[j]>>4)
+			dm := float32(mAll * float32(b[j]>>4))
 			for ii := 0; ii < 16; ii++ {
 				L[16*j+ii] = uint8(clampInt(nearestInt((x[16*j+ii]+dm)/d), 0, 3))
 			}
@@ -697,14 +697,14 @@ func quantizeRowQ2_KW(dst []byte, src, qw []float32) {
 		b := dst[i*84 : i*84+84]
 		var sumX2 float32
 		for _, v := range x {
-			sumX2 += v * v
+			sumX2 += float32(v * v)
 		}
-		sigma2 := sumX2 / QK_K
+		sigma2 := float32(sumX2 / QK_K)
 		for j := 0; j < QK_K/16; j++ {
 			sw[j] = 0
 			for l := 0; l < 16; l++ {
 				v := x[16*j+l]
-				weight[l] = qw[i*QK_K+16*j+l] * float32(math.Sqrt(float64(sigma2+v*v)))
+				weight[l] = float32(qw[i*QK_K+16*j+l] * float32(math.Sqrt(float64(sigma2+float32(v*v)))))
 			}
 			for l := 0; l < 16; l++ {
 				sw[j] += weight[l]
@@ -724,7 +724,7 @@ func quantizeRowQ2_KW(dst []byte, src, qw []float32) {
 			if d == 0 {
 				continue
 			}
-			m := mm * float32(b[j]>>4)
+			m := float32(mm * float32(b[j]>>4))
 			for ii := 0; ii < 16; ii++ {
 				L[16*j+ii] = uint8(clampInt(nearestInt((x[16*j+ii]+m)/d), 0, 3))
 			}
@@ -880,14 +880,14 @@ func quantizeRowQ3_KW(dst []byte, src, qw []float32) {
 		b := dst[i*110 : i*110+110]
 		var sumX2 float32
 		for _, v := range x {
-			sumX2 += v * v
+			sumX2 += float32(v * v)
 		}
-		sigma2 := 2 * sumX2 / QK_K
+		sigma2 := float32(2 * sumX2 / QK_K)
 		for j := 0; j < QK_K/16; j++ {
 			var sumw float32
 			for l := 0; l < 16; l++ {
 				v := x[16*j+l]
-				weight[l] = qw[i*QK_K+16*j+l] * float32(math.Sqrt(float64(sigma2+v*v)))
+				weight[l] = float32(qw[i*QK_K+16*j+l] * float32(math.Sqrt(float64(sigma2+float32(v*v)))))
 			}
 			for l := 0; l < 16; l++ {
 				sumw += weight[l]
@@ -949,7 +949,7 @@ func quantizeKScales(x []float32, b []byte, L []uint8, nmax int, rmin, rdelta fl
 		xs := x[32*j : 32*j+32]
 		var sumX2 float32
 		for _, v := range xs {
-			sumX2 += v * v
+			sumX2 += float32(v * v)
 		}
 		avX := float32(math.Sqrt(float64(sumX2 / 32)))
 		for l, v := range xs {
@@ -994,7 +994,7 @@ func q45KRequant(x []float32, b []byte, L []uint8, nmax int) {
 		if d == 0 {
 			continue
 		}
-		dm := m0 * float32(m)
+		dm := float32(m0 * float32(m))
 		for ii := 0; ii < 32; ii++ {
 			L[32*j+ii] = uint8(clampInt(nearestInt((x[32*j+ii]+dm)/d), 0, nmax))
 		}
@@ -1013,14 +1013,14 @@ func q45KWeightedScales(x, qw []float32, b []byte, L []uint8, nmax int, clamp63 
 	var sw, mins, scales [QK_K / 32]float32
 	var sumX2 float32
 	for _, v := range x[:QK_K] {
-		sumX2 += v * v
+		sumX2 += float32(v * v)
 	}
-	sigma2 := 2 * sumX2 / QK_K
+	sigma2 := float32(2 * sumX2 / QK_K)
 	for j := 0; j < QK_K/32; j++ {
 		var sumw float32
 		for l := 0; l < 32; l++ {
 			v := x[32*j+l]
-			weights[l] = qw[32*j+l] * float32(math.Sqrt(float64(sigma2+v*v)))
+			weights[l] = float32(qw[32*j+l] * float32(math.Sqrt(float64(sigma2+float32(v*v)))))
 			sumw += weights[l]
 		}
 		sw[j] = sumw

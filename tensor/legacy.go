@@ -155,8 +155,8 @@ func QuantizeQ4_0(src []float32, dst []byte) {
 		}
 		putF16(b, d)
 		for j := 0; j < 16; j++ {
-			x0 := x[j] * id
-			x1 := x[16+j] * id
+			x0 := float32(x[j] * id)
+			x1 := float32(x[16+j] * id)
 			xi0 := min(15, int(int8(x0+8.5)))
 			xi1 := min(15, int(int8(x1+8.5)))
 			b[2+j] = uint8(xi0) | uint8(xi1)<<4
@@ -203,8 +203,8 @@ func QuantizeQ4_1(src []float32, dst []byte) {
 		putF16(b, d)
 		putF16(b[2:], lo)
 		for j := 0; j < 16; j++ {
-			x0 := (x[j] - lo) * id
-			x1 := (x[16+j] - lo) * id
+			x0 := float32((x[j] - lo) * id)
+			x1 := float32((x[16+j] - lo) * id)
 			xi0 := min(15, int(int8(x0+0.5)))
 			xi1 := min(15, int(int8(x1+0.5)))
 			b[4+j] = uint8(xi0) | uint8(xi1)<<4
@@ -246,8 +246,8 @@ func QuantizeQ5_0(src []float32, dst []byte) {
 		putF16(b, d)
 		var qh uint32
 		for j := 0; j < 16; j++ {
-			x0 := x[j] * id
-			x1 := x[16+j] * id
+			x0 := float32(x[j] * id)
+			x1 := float32(x[16+j] * id)
 			xi0 := uint8(min(31, int(int8(x0+16.5))))
 			xi1 := uint8(min(31, int(int8(x1+16.5))))
 			b[6+j] = xi0&0x0f | (xi1&0x0f)<<4
@@ -288,8 +288,8 @@ func QuantizeQ5_1(src []float32, dst []byte) {
 		putF16(b[2:], lo)
 		var qh uint32
 		for j := 0; j < 16; j++ {
-			x0 := (x[j] - lo) * id
-			x1 := (x[16+j] - lo) * id
+			x0 := float32((x[j] - lo) * id)
+			x1 := float32((x[16+j] - lo) * id)
 			xi0 := uint8(x0 + 0.5)
 			xi1 := uint8(x1 + 0.5)
 			b[8+j] = xi0&0x0f | (xi1&0x0f)<<4
@@ -309,14 +309,14 @@ func QuantizeQ5_1(src []float32, dst []byte) {
 func legacyWeights(w *[32]float32, x []float32, col int, qw []float32, sigma2 float32) {
 	for j := range w {
 		v := x[col+j]
-		w[j] = qw[col+j] * float32(math.Sqrt(float64(sigma2+v*v)))
+		w[j] = float32(qw[col+j] * float32(math.Sqrt(float64(sigma2+float32(v*v)))))
 	}
 }
 
 func rowSigma2(x []float32) float32 {
 	var sum float32
 	for _, v := range x {
-		sum += v * v
+		sum += float32(v * v)
 	}
 	return sum / float32(len(x))
 }
