@@ -109,7 +109,7 @@ func Quantize(src *gguf.File, ft FType, w io.Writer, opt Options) (_ *Plan, err 
 		ti, _ := src.Tensor(name)
 		for _, t := range []tensor.DType{ti.Type, plan.Types[name]} {
 			if _, ok := tensor.CodecOf(t); !ok && ti.Type != plan.Types[name] {
-				return nil, fmt.Errorf("tensor %s: codec for %s not registered (%s %s -> %s)", name, t, name, ti.Type, plan.Types[name])
+				return nil, fmt.Errorf("tensor %s (%s -> %s): codec for %s not registered", name, ti.Type, plan.Types[name], t)
 			}
 		}
 	}
@@ -190,7 +190,7 @@ func Convert(ctx context.Context, from, to tensor.DType, data []byte, rowLen, n,
 // ConvertWeighted is Convert with importance weights (nil: none): rowLen weights per
 // matrix of rowsPerMatrix rows (a 3-D tensor's experts each have their own).
 func ConvertWeighted(ctx context.Context, from, to tensor.DType, data []byte, rowLen, n, threads int, weights []float32, rowsPerMatrix int) ([]byte, error) {
-	if weights != nil && (rowsPerMatrix < 1 || len(weights)%rowLen != 0 || n/rowLen > len(weights)/rowLen*rowsPerMatrix) {
+	if weights != nil && (rowLen < 1 || rowsPerMatrix < 1 || len(weights)%rowLen != 0 || n/rowLen > len(weights)/rowLen*rowsPerMatrix) {
 		return nil, fmt.Errorf("%d importance weights do not cover %d rows of %d in matrices of %d rows", len(weights), n/rowLen, rowLen, rowsPerMatrix)
 	}
 	if from == to {
