@@ -33,7 +33,7 @@ test-noasm:
 test-sim-arm64:
 	GO=$(GO) ./scripts/test-sim-arm64.sh
 
-# The CPU backend's and the model's tests as linux/arm64 binaries under qemu-user (the
+# The CPU backend's tests, the codec vectors and the model's checks as linux/arm64 binaries under qemu-user (the
 # NEON kernels, and the fallback without the dot-product extension).
 test-cpu-arm64:
 	GO=$(GO) ./scripts/test-cpu-arm64.sh

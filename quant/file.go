@@ -18,6 +18,10 @@ type Options struct {
 	Context  context.Context // when done, the conversion stops within a chunk of rows (nil: never)
 	Threads  int
 	Progress func(done, total int, name string) // called after each tensor
+	// Imatrix, when not nil, is the importance matrix (llama-quantize --imatrix): its
+	// weights go to every tensor that has an entry, it changes some mixes' choices and
+	// it is recorded in the metadata.
+	Imatrix *Imatrix
 }
 
 // ModelOf reads what the type rules need from a GGUF file.
@@ -45,10 +49,12 @@ func ModelOf(f *gguf.File) (Model, error) {
 type Plan struct {
 	Names []string // in output order
 	Types map[string]tensor.DType
+	// Weights are the importance weights of each tensor quantized with some.
+	Weights map[string][]float32
 }
 
-// MakePlan decides every tensor's type.
-func MakePlan(src *gguf.File, ft FType) (*Plan, error) {
+// MakePlan decides every tensor's type and, given an importance matrix, its weights.
+func MakePlan(src *gguf.File, ft FType, im *Imatrix) (*Plan, error) {
 	m, err := ModelOf(src)
 	if err != nil {
 		return nil, err
@@ -67,26 +73,73 @@ func MakePlan(src *gguf.File, ft FType) (*Plan, error) {
 	for i, n := range p.Names {
 		ts[i] = Tensor{Name: n, Dims: byName[n].Dims}
 	}
-	p.Types, err = Types(ts, ft, m, orig)
-	return p, err
+	p.Types, err = TypesImatrix(ts, ft, m, orig, im)
+	if err != nil {
+		return nil, err
+	}
+	p.Weights = map[string][]float32{}
+	for _, t := range ts {
+		if p.Types[t.Name] == orig[t.Name] {
+			continue
+		}
+		w, err := im.weightsFor(t)
+		if err != nil {
+			return nil, err
+		}
+		if w != nil {
+			p.Weights[t.Name] = w
+		}
+	}
+	return p, nil
 }
+
+// keysSetByQuantize are the metadata keys Quantize sets itself and llama-quantize
+// removes before appending (gguf_set_val_*), or drops (the split keys).
+var keysSetByQuantize = []string{"general.quantization_version", "general.file_type", "split.no", "split.count", "split.tensors.count"}
 
 // Quantize writes src converted to ft to w (a GGUF v3 file). A source truncated while
 // it is read is an error wrapping gguf.ErrChanged.
 func Quantize(src *gguf.File, ft FType, w io.Writer, opt Options) (_ *Plan, err error) {
 	defer src.CatchFault(&err, debug.SetPanicOnFault(true)) // ForRows raises its goroutines' faults here
-	plan, err := MakePlan(src, ft)
+	plan, err := MakePlan(src, ft, opt.Imatrix)
 	if err != nil {
 		return nil, err
 	}
+	for _, name := range plan.Names {
+		ti, _ := src.Tensor(name)
+		for _, t := range []tensor.DType{ti.Type, plan.Types[name]} {
+			if _, ok := tensor.CodecOf(t); !ok && ti.Type != plan.Types[name] {
+				return nil, fmt.Errorf("tensor %s (%s -> %s): codec for %s not registered", name, ti.Type, plan.Types[name], t)
+			}
+		}
+	}
+	// llama-quantize's keys come last, in the order it sets them; a key the source
+	// has too moves there.
+	skip := map[string]bool{}
+	for _, k := range keysSetByQuantize {
+		skip[k] = true
+	}
+	if im := opt.Imatrix; im != nil {
+		skip[KeyImatrixFile], skip[KeyImatrixEntries] = true, true
+		skip[KeyImatrixDataset] = im.Dataset != ""
+		skip[KeyImatrixChunks] = im.Chunks > 0
+	}
 	out := gguf.NewWriter()
 	for _, kv := range src.KVs {
+		if skip[kv.Key] {
+			continue
+		}
 		if err := out.Set(kv.Key, kv.Value); err != nil {
 			return nil, err
 		}
 	}
 	out.SetAny("general.quantization_version", uint32(2))
 	out.SetAny("general.file_type", ft.ID)
+	if opt.Imatrix != nil {
+		if err := opt.Imatrix.setMetadata(out); err != nil {
+			return nil, err
+		}
+	}
 	threads := opt.Threads
 	if threads <= 0 {
 		threads = runtime.NumCPU()
@@ -102,7 +155,12 @@ func Quantize(src *gguf.File, ft FType, w io.Writer, opt Options) (_ *Plan, err 
 		data := src.TensorData(ti)
 		name := name
 		err := out.AddTensorFunc(name, nt, ti.Dims, func(w io.Writer) error {
-			b, err := Convert(ctx, ti.Type, nt, data, int(ti.Dims[0]), int(ti.NumElements()), threads)
+			rowLen := int(ti.Dims[0])
+			rowsPerMatrix := 1
+			if len(ti.Dims) > 1 {
+				rowsPerMatrix = int(ti.Dims[1])
+			}
+			b, err := ConvertWeighted(ctx, ti.Type, nt, data, rowLen, int(ti.NumElements()), threads, plan.Weights[name], rowsPerMatrix)
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
@@ -126,6 +184,15 @@ func Quantize(src *gguf.File, ft FType, w io.Writer, opt Options) (_ *Plan, err 
 // Convert re-encodes n elements (rows of rowLen) from type from to type to, in parallel
 // over rows, until ctx is done. Same type: the bytes are returned as they are.
 func Convert(ctx context.Context, from, to tensor.DType, data []byte, rowLen, n, threads int) ([]byte, error) {
+	return ConvertWeighted(ctx, from, to, data, rowLen, n, threads, nil, 1)
+}
+
+// ConvertWeighted is Convert with importance weights (nil: none): rowLen weights per
+// matrix of rowsPerMatrix rows (a 3-D tensor's experts each have their own).
+func ConvertWeighted(ctx context.Context, from, to tensor.DType, data []byte, rowLen, n, threads int, weights []float32, rowsPerMatrix int) ([]byte, error) {
+	if weights != nil && (rowLen < 1 || rowsPerMatrix < 1 || len(weights)%rowLen != 0 || n/rowLen > len(weights)/rowLen*rowsPerMatrix) {
+		return nil, fmt.Errorf("%d importance weights do not cover %d rows of %d in matrices of %d rows", len(weights), n/rowLen, rowLen, rowsPerMatrix)
+	}
 	if from == to {
 		return data, nil
 	}
@@ -145,7 +212,12 @@ func Convert(ctx context.Context, from, to tensor.DType, data []byte, rowLen, n,
 			if err := tensor.Dequantize(from, data[r*inRow:(r+1)*inRow], buf); err != nil {
 				return err
 			}
-			if err := tensor.Quantize(to, buf, out[r*outRow:(r+1)*outRow]); err != nil {
+			var w []float32
+			if weights != nil {
+				m := r / rowsPerMatrix
+				w = weights[m*rowLen : (m+1)*rowLen]
+			}
+			if err := tensor.QuantizeWeighted(to, buf, out[r*outRow:(r+1)*outRow], rowLen, w); err != nil {
 				return err
 			}
 		}

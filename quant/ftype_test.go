@@ -20,7 +20,7 @@ var llamaFTypes = map[string]uint32{
 var llamaFallbacks = map[string]string{
 	"IQ2_XXS": "IQ4_NL", "IQ2_XS": "IQ4_NL", "IQ3_XXS": "IQ4_NL", "IQ1_S": "IQ4_NL", "IQ3_S": "IQ4_NL",
 	"IQ2_S": "IQ4_NL", "IQ1_M": "IQ4_NL", "Q2_K": "IQ4_NL", "Q3_K": "IQ4_NL", "IQ4_XS": "IQ4_NL",
-	"Q4_K": "Q5_0", "Q5_K": "Q5_1", "Q6_K": "Q8_0",
+	"Q4_K": "Q5_0", "Q5_K": "Q5_1", "Q6_K": "Q8_0", "TQ1_0": "Q4_0", "TQ2_0": "Q4_0",
 }
 
 // TestFTypes: the file types (from the codecs' FileType and the K mixes) carry
@@ -43,8 +43,27 @@ func TestFTypes(t *testing.T) {
 		if got := c.Fallback; (want == "") != (got == 0) || want != "" && got.String() != want {
 			t.Errorf("%s: fallback %s, llama-quantize %q", dt, got, want)
 		}
-		if _, err := ParseFType(dt.String()); (c.FileType >= 0) != (err == nil) {
-			t.Errorf("%s: file type %d, ParseFType: %v", dt, c.FileType, err)
+		f, err := ParseFType(dt.String())
+		switch {
+		case c.FileType >= 0 && (err != nil || f.ID != uint32(c.FileType)):
+			t.Errorf("%s: file type %d, ParseFType: %v %v", dt, c.FileType, f, err)
+		case c.FileType < 0 && err == nil && !isMix(dt.String()):
+			t.Errorf("%s: no file type, but ParseFType accepts it", dt)
 		}
 	}
+	// the fallbacks of types whose codec is not registered are llama-quantize's too
+	for dt, fb := range lowBitFallbacks {
+		if want := llamaFallbacks[dt.String()]; fb.String() != want {
+			t.Errorf("%s: fallback %s, llama-quantize %q", dt, fb, want)
+		}
+	}
+}
+
+func isMix(name string) bool {
+	for _, m := range mixes {
+		if m.Name == name {
+			return true
+		}
+	}
+	return false
 }

@@ -68,6 +68,10 @@ func TestQminiLikeLlamaQuantize(t *testing.T) {
 		if ftv, _ := got.Uint32("general.file_type"); ftv != ft.ID {
 			t.Errorf("%s: file_type %d, want %d", base, ftv, ft.ID)
 		}
+		compareGGUF(t, got, want)
+		if ref, err := os.ReadFile(path); err != nil || !bytes.Equal(buf.Bytes(), ref) {
+			t.Errorf("%s: whole file differs from llama-quantize's first at byte %d (%d bytes, want %d) %v", base, firstDiff(buf.Bytes(), ref), buf.Len(), len(ref), err)
+		}
 		want.Close()
 		checked++
 	}

@@ -17,6 +17,11 @@ type Codec struct {
 	// Quantize writes what ggml_quantize_chunk (llama-quantize) writes without an
 	// importance matrix (Q8_1 and Q8_K, activation-only types: their reference quantizers).
 	Quantize func(src []float32, dst []byte)
+	// QuantizeWeighted writes what ggml_quantize_chunk writes given importance weights
+	// (llama-quantize --imatrix): src is whole rows of nPerRow elements and weights
+	// (nPerRow values, one per column, nil: none) weight every row alike. nil: the
+	// type's quantizer ignores importance weights (F16, Q8_0, ...), so Quantize's bytes.
+	QuantizeWeighted func(dst []byte, src []float32, nPerRow int, weights []float32) error
 	// QuantizeAct is llama.cpp's x86 CPU backend's run-time quantizer of activations of
 	// this type (from_float) where it differs from Quantize; nil: Quantize.
 	QuantizeAct func(src []float32, dst []byte)
@@ -114,6 +119,52 @@ func Quantize(t DType, src []float32, dst []byte) error {
 	}
 	c.Quantize(src, dst[:need])
 	return nil
+}
+
+// QuantizeWeighted encodes src, rows of nPerRow elements, as type t with importance
+// weights (one per column, as llama-quantize loads an imatrix entry; nil: none) into
+// dst, which must hold the rows' RowSize bytes. A type whose quantizer ignores the
+// weights writes Quantize's bytes.
+func QuantizeWeighted(t DType, src []float32, dst []byte, nPerRow int, weights []float32) error {
+	c, ok := codecs[t]
+	if !ok {
+		return fmt.Errorf("quantize: type %s is not supported", t)
+	}
+	if c.QuantizeWeighted == nil {
+		return Quantize(t, src, dst)
+	}
+	return c.QuantizeWeighted(dst, src, nPerRow, weights)
+}
+
+// weightedRows makes a Codec.QuantizeWeighted from a quantizer of one row: it checks
+// the shapes and runs row on each row (nil weights: Quantize, row by row).
+func weightedRows(t DType, row func(dst []byte, x, weights []float32)) func(dst []byte, src []float32, nPerRow int, weights []float32) error {
+	return func(dst []byte, src []float32, nPerRow int, weights []float32) error {
+		if nPerRow <= 0 || len(src)%nPerRow != 0 {
+			return fmt.Errorf("quantize: %s: %d elements are not whole rows of %d", t, len(src), nPerRow)
+		}
+		rowSize, err := t.RowSize(nPerRow)
+		if err != nil {
+			return fmt.Errorf("quantize: %w", err)
+		}
+		if weights != nil && len(weights) != nPerRow {
+			return fmt.Errorf("quantize: %s: %d importance weights for rows of %d", t, len(weights), nPerRow)
+		}
+		rows := len(src) / nPerRow
+		if len(dst) < rows*rowSize {
+			return fmt.Errorf("quantize: %s: %d elements need %d bytes, have %d", t, len(src), rows*rowSize, len(dst))
+		}
+		quantize := codecs[t].Quantize
+		for r := 0; r < rows; r++ {
+			x, d := src[r*nPerRow:(r+1)*nPerRow], dst[r*rowSize:(r+1)*rowSize]
+			if weights == nil {
+				quantize(x, d)
+			} else {
+				row(d, x, weights)
+			}
+		}
+		return nil
+	}
 }
 
 func init() {

@@ -1,6 +1,9 @@
 package tensor
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math"
+)
 
 // IQ4_NL (32-element blocks: d qs[16], 18 bytes) and IQ4_XS (256-element super-blocks:
 // d scales_h scales_l[4] qs[128], 136 bytes) map 4-bit indices through a fixed
@@ -9,8 +12,10 @@ import "encoding/binary"
 var kvaluesIQ4NL = [16]int8{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
 
 func init() {
-	register(Codec{Type: IQ4_NL, Dequantize: DequantizeIQ4_NL, Quantize: QuantizeIQ4_NL, Activation: Q8_0, Dot: dotIQ4_NL, FileType: 25})
-	register(Codec{Type: IQ4_XS, Dequantize: DequantizeIQ4_XS, Quantize: QuantizeIQ4_XS, Activation: Q8_K, Dot: dotIQ4_XS,
+	register(Codec{Type: IQ4_NL, Dequantize: DequantizeIQ4_NL, Quantize: QuantizeIQ4_NL,
+		QuantizeWeighted: weightedRows(IQ4_NL, quantizeRowIQ4_NLW), Activation: Q8_0, Dot: dotIQ4_NL, FileType: 25})
+	register(Codec{Type: IQ4_XS, Dequantize: DequantizeIQ4_XS, Quantize: QuantizeIQ4_XS,
+		QuantizeWeighted: weightedRows(IQ4_XS, quantizeRowIQ4_XSW), Activation: Q8_K, Dot: dotIQ4_XS,
 		KLevels: iq4XSLevels, FileType: 30, Fallback: IQ4_NL})
 }
 
@@ -118,11 +123,23 @@ func bestIndexInt8(val []int8, x float32) int {
 // L is the caller's level buffer: like ggml, a block that is all zeros keeps the levels
 // of the block before it (visible only in the ntry < 0 path).
 func quantizeIQ4(x []float32, superBlock int, b []byte, sl []byte, qs []byte, ntry int, L *[QK_K]uint8) (sh uint16) {
+	return quantizeIQ4W(x, superBlock, b, sl, qs, ntry, L, nil)
+}
+
+// quantizeIQ4W is quantize_row_iq4_nl_impl: qw, when not nil, are the importance weights
+// of the super-block's columns; element weights are then qw·sqrt(sigma2 + x²) with
+// sigma2 twice the super-block's mean x², instead of x².
+func quantizeIQ4W(x []float32, superBlock int, b []byte, sl []byte, qs []byte, ntry int, L *[QK_K]uint8, qw []float32) (sh uint16) {
 	const blockSize = 32
 	values := kvaluesIQ4NL[:]
 	var weight [blockSize]float32
 	var scales [QK_K / 32]float32
 	nb := superBlock / blockSize
+	var sigma2 float32
+	for _, v := range x[:superBlock] {
+		sigma2 += float32(v * v)
+	}
+	sigma2 = float32(sigma2 * (2 / float32(superBlock)))
 	for k := range qs[:superBlock/2] {
 		qs[k] = 0
 	}
@@ -131,8 +148,14 @@ func quantizeIQ4(x []float32, superBlock int, b []byte, sl []byte, qs []byte, nt
 	for ib := 0; ib < nb; ib++ {
 		xb := x[ib*blockSize : ib*blockSize+blockSize]
 		Lb := L[ib*blockSize:]
-		for j, v := range xb {
-			weight[j] = v * v
+		if qw != nil {
+			for j, v := range xb {
+				weight[j] = float32(qw[ib*blockSize+j] * float32(math.Sqrt(float64(sigma2+float32(v*v)))))
+			}
+		} else {
+			for j, v := range xb {
+				weight[j] = float32(v * v)
+			}
 		}
 		var amax, max float32
 		for _, v := range xb {
@@ -157,8 +180,8 @@ func quantizeIQ4(x []float32, superBlock int, b []byte, sl []byte, qs []byte, nt
 			Lb[j] = uint8(l)
 			q := float32(values[l])
 			w := weight[j]
-			sumqx += w * q * v
-			sumq2 += w * q * q
+			sumqx += float32(w * q * v)
+			sumq2 += float32(w * q * q)
 		}
 		d = sumqx / sumq2
 		best := d * sumqx
@@ -169,8 +192,8 @@ func quantizeIQ4(x []float32, superBlock int, b []byte, sl []byte, qs []byte, nt
 				l := bestIndexInt8(values, id*v)
 				q := float32(values[l])
 				w := weight[j]
-				sumqx += w * q * v
-				sumq2 += w * q * q
+				sumqx += float32(w * q * v)
+				sumq2 += float32(w * q * q)
 			}
 			if sumq2 > 0 && sumqx*sumqx > best*sumq2 {
 				d = sumqx / sumq2
@@ -255,6 +278,25 @@ func QuantizeIQ4_XS(src []float32, dst []byte) {
 	for i := 0; i < len(src)/QK_K; i++ {
 		b := dst[i*136 : i*136+136]
 		sh := quantizeIQ4(src[i*QK_K:i*QK_K+QK_K], QK_K, b, b[4:8], b[8:136], 7, &L)
+		binary.LittleEndian.PutUint16(b[2:], sh)
+	}
+}
+
+// quantizeRowIQ4_NLW is quantize_iq4_nl with importance weights (one row).
+func quantizeRowIQ4_NLW(dst []byte, src, qw []float32) {
+	var L [QK_K]uint8
+	for i := 0; i < len(src)/32; i++ {
+		b := dst[i*18 : i*18+18]
+		quantizeIQ4W(src[i*32:i*32+32], 32, b, nil, b[2:18], 7, &L, qw[i*32:i*32+32])
+	}
+}
+
+// quantizeRowIQ4_XSW is quantize_iq4_xs with importance weights (one row).
+func quantizeRowIQ4_XSW(dst []byte, src, qw []float32) {
+	var L [QK_K]uint8
+	for i := 0; i < len(src)/QK_K; i++ {
+		b := dst[i*136 : i*136+136]
+		sh := quantizeIQ4W(src[i*QK_K:i*QK_K+QK_K], QK_K, b, b[4:8], b[8:136], 7, &L, qw[i*QK_K:i*QK_K+QK_K])
 		binary.LittleEndian.PutUint16(b[2:], sh)
 	}
 }

@@ -7,20 +7,26 @@ import (
 
 // K-quants: 256-element super-blocks of 16 or 32-element sub-blocks whose scales are
 // themselves quantized. The quantizers are llama.cpp's quantize_row_*_K_ref, which is
-// what llama-quantize runs without an importance matrix.
+// what llama-quantize runs without an importance matrix; with one, quantizeRow*_KW are
+// their quantize_row_*_K_impl.
 
 const groupMaxEps = 1e-15
 
 func init() {
-	register(Codec{Type: Q2_K, Dequantize: DequantizeQ2_K, Quantize: QuantizeQ2_K, Activation: Q8_K, Dot: dotQ2_K,
+	register(Codec{Type: Q2_K, Dequantize: DequantizeQ2_K, Quantize: QuantizeQ2_K,
+		QuantizeWeighted: weightedRows(Q2_K, quantizeRowQ2_KW), Activation: Q8_K, Dot: dotQ2_K,
 		KLevels: q2KLevels, FileType: 10, Fallback: IQ4_NL})
-	register(Codec{Type: Q3_K, Dequantize: DequantizeQ3_K, Quantize: QuantizeQ3_K, Activation: Q8_K, Dot: dotQ3_K,
+	register(Codec{Type: Q3_K, Dequantize: DequantizeQ3_K, Quantize: QuantizeQ3_K,
+		QuantizeWeighted: weightedRows(Q3_K, quantizeRowQ3_KW), Activation: Q8_K, Dot: dotQ3_K,
 		KLevels: q3KLevels, FileType: -1, Fallback: IQ4_NL}) // files: the mixes Q3_K_S/M/L (package quant)
-	register(Codec{Type: Q4_K, Dequantize: DequantizeQ4_K, Quantize: QuantizeQ4_K, Activation: Q8_K, Dot: dotQ4_K,
+	register(Codec{Type: Q4_K, Dequantize: DequantizeQ4_K, Quantize: QuantizeQ4_K,
+		QuantizeWeighted: weightedRows(Q4_K, quantizeRowQ4_KW), Activation: Q8_K, Dot: dotQ4_K,
 		KLevels: q4KLevels, FileType: -1, Fallback: Q5_0}) // Q4_K_S/M
-	register(Codec{Type: Q5_K, Dequantize: DequantizeQ5_K, Quantize: QuantizeQ5_K, Activation: Q8_K, Dot: dotQ5_K,
+	register(Codec{Type: Q5_K, Dequantize: DequantizeQ5_K, Quantize: QuantizeQ5_K,
+		QuantizeWeighted: weightedRows(Q5_K, quantizeRowQ5_KW), Activation: Q8_K, Dot: dotQ5_K,
 		KLevels: q5KLevels, FileType: -1, Fallback: Q5_1}) // Q5_K_S/M
-	register(Codec{Type: Q6_K, Dequantize: DequantizeQ6_K, Quantize: QuantizeQ6_K, Activation: Q8_K, Dot: dotQ6_K,
+	register(Codec{Type: Q6_K, Dequantize: DequantizeQ6_K, Quantize: QuantizeQ6_K,
+		QuantizeWeighted: weightedRows(Q6_K, quantizeRowQ6_KW), Activation: Q8_K, Dot: dotQ6_K,
 		KLevels: q6KLevels, FileType: 18, Fallback: Q8_0})
 	register(Codec{Type: Q8_K, Dequantize: DequantizeQ8_K, Quantize: QuantizeQ8_K, FileType: -1})
 }
@@ -165,7 +171,7 @@ func q6KLevels(b []byte, q *[QK_K]int32, sc, mn *[16]int32) (d, dmin float32) {
 
 // nearestInt rounds half to even through the 1.5*2^23 trick ggml uses; |x| <= 4194303.
 func nearestInt(x float32) int {
-	v := x + 12582912
+	v := float32(x) + 12582912 // the conversion keeps arm64 from fusing the caller's product into this add
 	return int(math.Float32bits(v)&0x007fffff) - 0x00400000
 }
 
@@ -173,6 +179,13 @@ func clampInt(v, lo, hi int) int { return max(lo, min(hi, v)) }
 
 // makeQXQuants is make_qx_quants with a nil quant-weight vector.
 func makeQXQuants(x []float32, nmax int, L []int8, rmseType int) float32 {
+	return makeQXQuantsW(x, nmax, L, rmseType, nil)
+}
+
+// makeQXQuantsW is make_qx_quants: signed levels in [-nmax, nmax-1], stored offset by
+// nmax, and the scale that minimizes the weighted squared error over 19 candidate
+// scales. qw, when not nil, replaces the weights rmseType would derive from x.
+func makeQXQuantsW(x []float32, nmax int, L []int8, rmseType int, qw []float32) float32 {
 	n := len(x)
 	var max, amax float32
 	for _, v := range x {
@@ -186,17 +199,6 @@ func makeQXQuants(x []float32, nmax int, L []int8, rmseType int) float32 {
 		}
 		return 0
 	}
-	weight := func(v float32) float32 {
-		switch rmseType {
-		case 1:
-			return v * v
-		case 2:
-			return 1
-		case 3:
-			return absf(v)
-		}
-		return float32(math.Sqrt(float64(absf(v))))
-	}
 	iscale := float32(-nmax) / max
 	if rmseType == 0 {
 		for i, v := range x {
@@ -208,13 +210,27 @@ func makeQXQuants(x []float32, nmax int, L []int8, rmseType int) float32 {
 	if rmseType < 0 {
 		rmseType, returnEarly = -rmseType, true
 	}
+	weight := func(i int) float32 {
+		v := x[i]
+		switch {
+		case qw != nil:
+			return qw[i]
+		case rmseType == 1:
+			return v * v
+		case rmseType == 2:
+			return 1
+		case rmseType == 3:
+			return absf(v)
+		}
+		return float32(math.Sqrt(float64(absf(v))))
+	}
 	var sumlx, suml2 float32
 	for i, v := range x {
 		l := clampInt(nearestInt(iscale*v), -nmax, nmax-1)
 		L[i] = int8(l + nmax)
-		w := weight(v)
-		sumlx += w * v * float32(l)
-		suml2 += w * float32(l) * float32(l)
+		w := weight(i)
+		sumlx += float32(w * v * float32(l))
+		suml2 += float32(w * float32(l) * float32(l))
 	}
 	var scale float32
 	if suml2 != 0 {
@@ -231,13 +247,13 @@ func makeQXQuants(x []float32, nmax int, L []int8, rmseType int) float32 {
 		if is == 0 {
 			continue
 		}
-		iscale = -(float32(nmax) + 0.1*float32(is)) / max
+		iscale = -(float32(nmax) + float32(0.1*float32(is))) / max
 		sumlx, suml2 = 0, 0
-		for _, v := range x {
+		for i, v := range x {
 			l := clampInt(nearestInt(iscale*v), -nmax, nmax-1)
-			w := weight(v)
-			sumlx += w * v * float32(l)
-			suml2 += w * float32(l) * float32(l)
+			w := weight(i)
+			sumlx += float32(w * v * float32(l))
+			suml2 += float32(w * float32(l) * float32(l))
 		}
 		if suml2 > 0 && sumlx*sumlx > best*suml2 {
 			for i, v := range x {
@@ -271,21 +287,21 @@ func makeQ3Quants(x []float32, nmax int, L []int8, doRMSE bool) float32 {
 			l := clampInt(nearestInt(iscale*v), -nmax, nmax-1)
 			L[i] = int8(l)
 			w := v * v
-			sumlx += w * v * float32(l)
-			suml2 += w * float32(l) * float32(l)
+			sumlx += float32(w * v * float32(l))
+			suml2 += float32(w * float32(l) * float32(l))
 		}
 		for itry := 0; itry < 5; itry++ {
 			changed := 0
 			for i, v := range x {
 				w := v * v
 				li := float32(L[i])
-				slx := sumlx - w*v*li
+				slx := sumlx - float32(w*v*li)
 				if slx > 0 {
-					sl2 := suml2 - w*li*li
+					sl2 := suml2 - float32(w*li*li)
 					newL := clampInt(nearestInt(v*sl2/slx), -nmax, nmax-1)
 					if newL != int(L[i]) {
-						slx += w * v * float32(newL)
-						sl2 += w * float32(newL) * float32(newL)
+						slx += float32(w * v * float32(newL))
+						sl2 += float32(w * float32(newL) * float32(newL))
 						if sl2 > 0 && slx*slx*suml2 > sumlx*sumlx*sl2 {
 							L[i] = int8(newL)
 							sumlx, suml2 = slx, sl2
@@ -325,7 +341,7 @@ func makeQKX2Quants(x, weights []float32, nmax int, L, Laux []uint8, rmin, rdelt
 		}
 		w := weights[i]
 		sumW += w
-		sumX += w * x[i]
+		sumX += float32(w * x[i])
 	}
 	if lo > 0 {
 		lo = 0
@@ -342,46 +358,46 @@ func makeQKX2Quants(x, weights []float32, nmax int, L, Laux []uint8, rmin, rdelt
 	for i, v := range x {
 		l := nearestInt(iscale * (v - lo))
 		L[i] = uint8(clampInt(l, 0, nmax))
-		diff := scale*float32(L[i]) + lo - v
+		diff := float32(scale*float32(L[i])) + lo - v
 		if useMAD {
 			diff = absf(diff)
 		} else {
 			diff = diff * diff
 		}
-		bestMAD += weights[i] * diff
+		bestMAD += float32(weights[i] * diff)
 	}
 	if nstep < 1 {
 		return scale, -lo
 	}
 	for is := 0; is <= nstep; is++ {
-		iscale = (rmin + rdelta*float32(is) + float32(nmax)) / (hi - lo)
+		iscale = (rmin + float32(rdelta*float32(is)) + float32(nmax)) / (hi - lo)
 		var sumL, sumL2, sumXL float32
 		for i, v := range x {
 			l := clampInt(nearestInt(iscale*(v-lo)), 0, nmax)
 			Laux[i] = uint8(l)
 			w := weights[i]
 			fl := float32(l)
-			sumL += w * fl
-			sumL2 += w * fl * fl
-			sumXL += w * fl * v
+			sumL += float32(w * fl)
+			sumL2 += float32(w * fl * fl)
+			sumXL += float32(w * fl * v)
 		}
-		D := sumW*sumL2 - sumL*sumL
+		D := float32(sumW*sumL2) - float32(sumL*sumL)
 		if D > 0 {
-			thisScale := (sumW*sumXL - sumX*sumL) / D
-			thisMin := (sumL2*sumX - sumL*sumXL) / D
+			thisScale := (float32(sumW*sumXL) - float32(sumX*sumL)) / D
+			thisMin := (float32(sumL2*sumX) - float32(sumL*sumXL)) / D
 			if thisMin > 0 {
 				thisMin = 0
 				thisScale = sumXL / sumL2
 			}
 			var mad float32
 			for i, v := range x {
-				diff := thisScale*float32(Laux[i]) + thisMin - v
+				diff := float32(thisScale*float32(Laux[i])) + thisMin - v
 				if useMAD {
 					diff = absf(diff)
 				} else {
 					diff = diff * diff
 				}
-				mad += weights[i] * diff
+				mad += float32(weights[i] * diff)
 			}
 			if mad < bestMAD {
 				copy(L[:n], Laux[:n])
@@ -392,6 +408,176 @@ func makeQKX2Quants(x, weights []float32, nmax int, L, Laux []uint8, rmin, rdelt
 		}
 	}
 	return scale, -lo
+}
+
+// makeQKX3Quants is make_qkx3_quants, the importance-weighted (scale, min) search of
+// the K-quants and Q4_1/Q5_1: nstep+1 candidate scales, the weighted least-squares
+// scale and min for each, the min clamped to <= 0. weights nil: x².
+func makeQKX3Quants(x, weights []float32, nmax int, L, Laux []uint8, rmin, rdelta float32, nstep int, useMAD bool) (scale, theMin float32) {
+	n := len(x)
+	w := func(i int) float32 {
+		if weights != nil {
+			return weights[i]
+		}
+		return x[i] * x[i]
+	}
+	lo, hi := x[0], x[0]
+	sumW := w(0)
+	sumX := sumW * x[0]
+	for i := 1; i < n; i++ {
+		if x[i] < lo {
+			lo = x[i]
+		}
+		if x[i] > hi {
+			hi = x[i]
+		}
+		wi := w(i)
+		sumW += wi
+		sumX += float32(wi * x[i])
+	}
+	if lo > 0 {
+		lo = 0
+	}
+	if hi <= lo {
+		for i := range L[:n] {
+			L[i] = 0
+		}
+		return 0, -lo
+	}
+	iscale := float32(nmax) / (hi - lo)
+	scale = 1 / iscale
+	var bestMAD float32
+	for i, v := range x {
+		L[i] = uint8(clampInt(nearestInt(iscale*(v-lo)), 0, nmax))
+		diff := float32(scale*float32(L[i])) + lo - v
+		if useMAD {
+			diff = absf(diff)
+		} else {
+			diff = diff * diff
+		}
+		bestMAD += float32(w(i) * diff)
+	}
+	if nstep < 1 {
+		return scale, -lo
+	}
+	for is := 0; is <= nstep; is++ {
+		iscale = (rmin + float32(rdelta*float32(is)) + float32(nmax)) / (hi - lo)
+		var sumL, sumL2, sumXL float32
+		for i, v := range x {
+			l := clampInt(nearestInt(iscale*(v-lo)), 0, nmax)
+			Laux[i] = uint8(l)
+			wi := w(i)
+			fl := float32(l)
+			sumL += float32(wi * fl)
+			sumL2 += float32(wi * fl * fl)
+			sumXL += float32(wi * fl * v)
+		}
+		D := float32(sumW*sumL2) - float32(sumL*sumL)
+		if D > 0 {
+			thisScale := (float32(sumW*sumXL) - float32(sumX*sumL)) / D
+			thisMin := (float32(sumL2*sumX) - float32(sumL*sumXL)) / D
+			if thisMin > 0 {
+				thisMin = 0
+				thisScale = sumXL / sumL2
+			}
+			var mad float32
+			for i, v := range x {
+				diff := float32(thisScale*float32(Laux[i])) + thisMin - v
+				if useMAD {
+					diff = absf(diff)
+				} else {
+					diff = diff * diff
+				}
+				mad += float32(w(i) * diff)
+			}
+			if mad < bestMAD {
+				copy(L[:n], Laux[:n])
+				bestMAD = mad
+				scale = thisScale
+				lo = thisMin
+			}
+		}
+	}
+	return scale, -lo
+}
+
+// makeQPQuants is make_qp_quants: non-negative levels in [0, nmax] for non-negative
+// x (the sub-block scales and mins of Q2_K, Q4_K, Q5_K), a weighted scale search and
+// then five rounds of moving single levels while that lowers the weighted error.
+// Levels are stored as ggml's uint8_t array stores them (modulo 256).
+func makeQPQuants(x []float32, nmax int, L []uint8, qw []float32) float32 {
+	var max float32
+	for _, v := range x {
+		if !(max > v) {
+			max = v
+		}
+	}
+	if max == 0 {
+		for i := range x {
+			L[i] = 0
+		}
+		return 0
+	}
+	iscale := float32(nmax) / max
+	for i, v := range x {
+		L[i] = uint8(nearestInt(iscale * v))
+	}
+	scale := 1 / iscale
+	var bestMSE float32
+	for i, v := range x {
+		diff := v - float32(scale*float32(L[i]))
+		bestMSE += float32(qw[i] * diff * diff)
+	}
+	for is := -4; is <= 4; is++ {
+		if is == 0 {
+			continue
+		}
+		iscaleIs := (float32(0.1*float32(is)) + float32(nmax)) / max
+		scaleIs := 1 / iscaleIs
+		var mse float32
+		for i, v := range x {
+			l := min(nmax, nearestInt(iscaleIs*v))
+			diff := v - float32(scaleIs*float32(l))
+			mse += float32(qw[i] * diff * diff)
+		}
+		if mse < bestMSE {
+			bestMSE = mse
+			iscale = iscaleIs
+		}
+	}
+	var sumlx, suml2 float32
+	for i, v := range x {
+		l := min(nmax, nearestInt(iscale*v))
+		L[i] = uint8(l)
+		w := qw[i]
+		sumlx += float32(w * v * float32(l))
+		suml2 += float32(w * float32(l) * float32(l))
+	}
+	for itry := 0; itry < 5; itry++ {
+		changed := 0
+		for i, v := range x {
+			w := qw[i]
+			li := float32(L[i])
+			slx := sumlx - float32(w*v*li)
+			sl2 := suml2 - float32(w*li*li)
+			if slx > 0 && sl2 > 0 {
+				newL := min(nmax, nearestInt(v*sl2/slx))
+				if newL != int(L[i]) {
+					slx += float32(w * v * float32(newL))
+					sl2 += float32(w * float32(newL) * float32(newL))
+					if slx*slx*suml2 > sumlx*sumlx*sl2 {
+						L[i] = uint8(newL)
+						sumlx, suml2 = slx, sl2
+						changed++
+					}
+				}
+			}
+		}
+		if changed == 0 {
+			break
+		}
+	}
+	return sumlx / suml2
 }
 
 // ScaleMinK4 unpacks the 6-bit scale and min of sub-block j from a Q4_K/Q5_K block's
@@ -479,7 +665,7 @@ func QuantizeQ2_K(src []float32, dst []byte) {
 			if d == 0 {
 				continue
 			}
-			dm := mAll * float32(b[j]>>4)
+			dm := float32(mAll * float32(b[j]>>4))
 			for ii := 0; ii < 16; ii++ {
 				L[16*j+ii] = uint8(clampInt(nearestInt((x[16*j+ii]+dm)/d), 0, 3))
 			}
@@ -494,6 +680,56 @@ func packQ2(qs []byte, L []uint8) {
 		for l := 0; l < 32; l++ {
 			qs[j/4+l] = L[j+l] | L[j+l+32]<<2 | L[j+l+64]<<4 | L[j+l+96]<<6
 		}
+	}
+}
+
+// quantizeRowQ2_KW is quantize_row_q2_K_impl: per 16-element sub-block, weights
+// qw·sqrt(sigma2 + x²) (sigma2 the super-block's mean x²), make_qkx3_quants for the
+// levels, make_qp_quants for the 4-bit scales and mins, then requantization.
+func quantizeRowQ2_KW(dst []byte, src, qw []float32) {
+	var L [QK_K]uint8
+	var Laux [16]uint8
+	var Ls, Lm [QK_K / 16]uint8
+	var weight [16]float32
+	var sw, mins, scales [QK_K / 16]float32
+	for i := 0; i < len(src)/QK_K; i++ {
+		x := src[i*QK_K : i*QK_K+QK_K]
+		b := dst[i*84 : i*84+84]
+		var sumX2 float32
+		for _, v := range x {
+			sumX2 += float32(v * v)
+		}
+		sigma2 := float32(sumX2 / QK_K)
+		for j := 0; j < QK_K/16; j++ {
+			sw[j] = 0
+			for l := 0; l < 16; l++ {
+				v := x[16*j+l]
+				weight[l] = float32(qw[i*QK_K+16*j+l] * float32(math.Sqrt(float64(sigma2+float32(v*v)))))
+			}
+			for l := 0; l < 16; l++ {
+				sw[j] += weight[l]
+			}
+			scales[j], mins[j] = makeQKX3Quants(x[16*j:16*j+16], weight[:], 3, L[16*j:], Laux[:], -0.9, 0.05, 36, false)
+		}
+		dm := makeQPQuants(scales[:], 15, Ls[:], sw[:])
+		mm := makeQPQuants(mins[:], 15, Lm[:], sw[:])
+		putF16(b[80:], dm)
+		putF16(b[82:], mm)
+		dm, mm = f16(b[80:]), f16(b[82:])
+		for j := 0; j < QK_K/16; j++ {
+			b[j] = Ls[j] | Lm[j]<<4
+		}
+		for j := 0; j < QK_K/16; j++ {
+			d := dm * float32(b[j]&0xf)
+			if d == 0 {
+				continue
+			}
+			m := float32(mm * float32(b[j]>>4))
+			for ii := 0; ii < 16; ii++ {
+				L[16*j+ii] = uint8(clampInt(nearestInt((x[16*j+ii]+m)/d), 0, 3))
+			}
+		}
+		packQ2(b[16:80], L[:])
 	}
 }
 
@@ -584,42 +820,98 @@ func QuantizeQ3_K(src []float32, dst []byte) {
 		} else {
 			putF16(b[108:], 0)
 		}
-		dAll := f16(b[108:])
+		q3KRequantPack(x, b, &L)
+	}
+}
+
+// q3KRequantPack requantizes x with the block's packed scales and d (as both
+// quantize_row_q3_K_ref and _impl end) and packs the levels into hmask and qs.
+func q3KRequantPack(x []float32, b []byte, L *[QK_K]int8) {
+	sb := b[96:108]
+	dAll := f16(b[108:])
+	for j := 0; j < QK_K/16; j++ {
+		var sc uint8
+		if j < 8 {
+			sc = sb[j] & 0xf
+		} else {
+			sc = sb[j-8] >> 4
+		}
+		sc = sc | ((sb[8+j%4]>>(2*(j/4)))&3)<<4
+		d := dAll * float32(int(int8(sc))-32)
+		if d == 0 {
+			continue
+		}
+		for ii := 0; ii < 16; ii++ {
+			L[16*j+ii] = int8(clampInt(nearestInt(x[16*j+ii]/d), -4, 3) + 4)
+		}
+	}
+	hmask := b[0:32]
+	for k := range hmask {
+		hmask[k] = 0
+	}
+	m, hmb := 0, uint8(1)
+	for j := 0; j < QK_K; j++ {
+		if L[j] > 3 {
+			hmask[m] |= hmb
+			L[j] -= 4
+		}
+		if m++; m == QK_K/8 {
+			m, hmb = 0, hmb<<1
+		}
+	}
+	var Lu [QK_K]uint8
+	for k := range L {
+		Lu[k] = uint8(L[k])
+	}
+	packQ2(b[32:96], Lu[:])
+}
+
+// quantizeRowQ3_KW is quantize_row_q3_K_impl with importance weights: per 16-element
+// sub-block, weights qw·sqrt(sigma2 + x²) (sigma2 twice the super-block's mean x²) in
+// make_qx_quants, then make_qx_quants again for the 6-bit scales, weighted by each
+// sub-block's weight sum.
+func quantizeRowQ3_KW(dst []byte, src, qw []float32) {
+	var L [QK_K]int8
+	var Ls [QK_K / 16]int8
+	var weight [16]float32
+	var sw, scales [QK_K / 16]float32
+	for i := 0; i < len(src)/QK_K; i++ {
+		x := src[i*QK_K : i*QK_K+QK_K]
+		b := dst[i*110 : i*110+110]
+		var sumX2 float32
+		for _, v := range x {
+			sumX2 += float32(v * v)
+		}
+		sigma2 := float32(2 * sumX2 / QK_K)
 		for j := 0; j < QK_K/16; j++ {
-			var sc uint8
+			var sumw float32
+			for l := 0; l < 16; l++ {
+				v := x[16*j+l]
+				weight[l] = float32(qw[i*QK_K+16*j+l] * float32(math.Sqrt(float64(sigma2+float32(v*v)))))
+			}
+			for l := 0; l < 16; l++ {
+				sumw += weight[l]
+			}
+			sw[j] = sumw
+			scales[j] = makeQXQuantsW(x[16*j:16*j+16], 4, L[16*j:], 1, weight[:])
+		}
+		sb := b[96:108]
+		for k := range sb {
+			sb[k] = 0
+		}
+		dBlock := makeQXQuantsW(scales[:], 32, Ls[:], 1, sw[:])
+		for j := 0; j < QK_K/16; j++ {
+			l := uint8(Ls[j])
 			if j < 8 {
-				sc = sb[j] & 0xf
+				sb[j] = l & 0xf
 			} else {
-				sc = sb[j-8] >> 4
+				sb[j-8] |= (l & 0xf) << 4
 			}
-			sc = sc | ((sb[8+j%4]>>(2*(j/4)))&3)<<4
-			d := dAll * float32(int(int8(sc))-32)
-			if d == 0 {
-				continue
-			}
-			for ii := 0; ii < 16; ii++ {
-				L[16*j+ii] = int8(clampInt(nearestInt(x[16*j+ii]/d), -4, 3) + 4)
-			}
+			l >>= 4
+			sb[j%4+8] |= l << (2 * (j / 4))
 		}
-		hmask := b[0:32]
-		for k := range hmask {
-			hmask[k] = 0
-		}
-		m, hmb := 0, uint8(1)
-		for j := 0; j < QK_K; j++ {
-			if L[j] > 3 {
-				hmask[m] |= hmb
-				L[j] -= 4
-			}
-			if m++; m == QK_K/8 {
-				m, hmb = 0, hmb<<1
-			}
-		}
-		var Lu [QK_K]uint8
-		for k := range L {
-			Lu[k] = uint8(L[k])
-		}
-		packQ2(b[32:96], Lu[:])
+		putF16(b[108:], dBlock)
+		q3KRequantPack(x, b, &L)
 	}
 }
 
@@ -657,7 +949,7 @@ func quantizeKScales(x []float32, b []byte, L []uint8, nmax int, rmin, rdelta fl
 		xs := x[32*j : 32*j+32]
 		var sumX2 float32
 		for _, v := range xs {
-			sumX2 += v * v
+			sumX2 += float32(v * v)
 		}
 		avX := float32(math.Sqrt(float64(sumX2 / 32)))
 		for l, v := range xs {
@@ -689,18 +981,71 @@ func quantizeKScales(x []float32, b []byte, L []uint8, nmax int, rmin, rdelta fl
 	}
 	putF16(b, maxScale/63)
 	putF16(b[2:], maxMin/63)
+	q45KRequant(x, b, L, nmax)
+}
+
+// q45KRequant requantizes x with a Q4_K/Q5_K block's packed scales, mins, d and dmin
+// (as both quantize_row_q4_K_ref and _impl end); sub-blocks of scale 0 keep their levels.
+func q45KRequant(x []float32, b []byte, L []uint8, nmax int) {
 	d0, m0 := f16(b), f16(b[2:])
 	for j := 0; j < QK_K/32; j++ {
-		sc, m := getScaleMinK4(j, sb)
+		sc, m := getScaleMinK4(j, b[4:16])
 		d := d0 * float32(sc)
 		if d == 0 {
 			continue
 		}
-		dm := m0 * float32(m)
+		dm := float32(m0 * float32(m))
 		for ii := 0; ii < 32; ii++ {
 			L[32*j+ii] = uint8(clampInt(nearestInt((x[32*j+ii]+dm)/d), 0, nmax))
 		}
 	}
+}
+
+// q45KWeightedScales is the scale search of quantize_row_q4_K_impl and q5_K_impl:
+// per 32-element sub-block, weights qw·sqrt(sigma2 + x²) with sigma2 twice the
+// super-block's mean x², make_qkx3_quants for the levels, then make_qp_quants for
+// the 6-bit scales and mins, weighted by each sub-block's weight sum. clamp63 is
+// q5_K's MIN(63, ...) on the packed values, which q4_K lacks.
+func q45KWeightedScales(x, qw []float32, b []byte, L []uint8, nmax int, clamp63 bool) {
+	var Laux [32]uint8
+	var Ls, Lm [QK_K / 32]uint8
+	var weights [32]float32
+	var sw, mins, scales [QK_K / 32]float32
+	var sumX2 float32
+	for _, v := range x[:QK_K] {
+		sumX2 += float32(v * v)
+	}
+	sigma2 := float32(2 * sumX2 / QK_K)
+	for j := 0; j < QK_K/32; j++ {
+		var sumw float32
+		for l := 0; l < 32; l++ {
+			v := x[32*j+l]
+			weights[l] = float32(qw[32*j+l] * float32(math.Sqrt(float64(sigma2+float32(v*v)))))
+			sumw += weights[l]
+		}
+		sw[j] = sumw
+		scales[j], mins[j] = makeQKX3Quants(x[32*j:32*j+32], weights[:], nmax, L[32*j:], Laux[:], -0.9, 0.05, 36, false)
+	}
+	dBlock := makeQPQuants(scales[:], 63, Ls[:], sw[:])
+	mBlock := makeQPQuants(mins[:], 63, Lm[:], sw[:])
+	sb := b[4:16]
+	for j := 0; j < QK_K/32; j++ {
+		ls, lm := Ls[j], Lm[j]
+		if clamp63 {
+			ls, lm = min(63, ls), min(63, lm)
+		}
+		if j < 4 {
+			sb[j] = ls
+			sb[j+4] = lm
+		} else {
+			sb[j+4] = ls&0xf | (lm&0xf)<<4
+			sb[j-4] |= (ls >> 4) << 6
+			sb[j] |= (lm >> 4) << 6
+		}
+	}
+	putF16(b, dBlock)
+	putF16(b[2:], mBlock)
+	q45KRequant(x, b, L, nmax)
 }
 
 // QuantizeQ4_K is quantize_row_q4_K_ref.
@@ -710,13 +1055,27 @@ func QuantizeQ4_K(src []float32, dst []byte) {
 		x := src[i*QK_K : i*QK_K+QK_K]
 		b := dst[i*144 : i*144+144]
 		quantizeKScales(x, b, L[:], 15, -1, 0.1, 20)
-		q := b[16:144]
-		for j := 0; j < QK_K; j += 64 {
-			for l := 0; l < 32; l++ {
-				q[l] = L[j+l] | L[j+l+32]<<4
-			}
-			q = q[32:]
+		packQ4K(b, &L)
+	}
+}
+
+func packQ4K(b []byte, L *[QK_K]uint8) {
+	q := b[16:144]
+	for j := 0; j < QK_K; j += 64 {
+		for l := 0; l < 32; l++ {
+			q[l] = L[j+l] | L[j+l+32]<<4
 		}
+		q = q[32:]
+	}
+}
+
+// quantizeRowQ4_KW is quantize_row_q4_K_impl with importance weights.
+func quantizeRowQ4_KW(dst []byte, src, qw []float32) {
+	var L [QK_K]uint8
+	for i := 0; i < len(src)/QK_K; i++ {
+		b := dst[i*144 : i*144+144]
+		q45KWeightedScales(src[i*QK_K:i*QK_K+QK_K], qw[i*QK_K:], b, L[:], 15, false)
+		packQ4K(b, &L)
 	}
 }
 
@@ -760,28 +1119,42 @@ func QuantizeQ5_K(src []float32, dst []byte) {
 		x := src[i*QK_K : i*QK_K+QK_K]
 		b := dst[i*176 : i*176+176]
 		quantizeKScales(x, b, L[:], 31, -0.5, 0.1, 15)
-		qh, ql := b[16:48], b[48:176]
-		for k := range qh {
-			qh[k] = 0
-		}
-		m1, m2 := uint8(1), uint8(2)
-		for n := 0; n < QK_K; n += 64 {
-			for j := 0; j < 32; j++ {
-				l1, l2 := L[n+j], L[n+j+32]
-				if l1 > 15 {
-					l1 -= 16
-					qh[j] |= m1
-				}
-				if l2 > 15 {
-					l2 -= 16
-					qh[j] |= m2
-				}
-				ql[j] = l1 | l2<<4
+		packQ5K(b, &L)
+	}
+}
+
+func packQ5K(b []byte, L *[QK_K]uint8) {
+	qh, ql := b[16:48], b[48:176]
+	for k := range qh {
+		qh[k] = 0
+	}
+	m1, m2 := uint8(1), uint8(2)
+	for n := 0; n < QK_K; n += 64 {
+		for j := 0; j < 32; j++ {
+			l1, l2 := L[n+j], L[n+j+32]
+			if l1 > 15 {
+				l1 -= 16
+				qh[j] |= m1
 			}
-			m1 <<= 2
-			m2 <<= 2
-			ql = ql[32:]
+			if l2 > 15 {
+				l2 -= 16
+				qh[j] |= m2
+			}
+			ql[j] = l1 | l2<<4
 		}
+		m1 <<= 2
+		m2 <<= 2
+		ql = ql[32:]
+	}
+}
+
+// quantizeRowQ5_KW is quantize_row_q5_K_impl with importance weights.
+func quantizeRowQ5_KW(dst []byte, src, qw []float32) {
+	var L [QK_K]uint8
+	for i := 0; i < len(src)/QK_K; i++ {
+		b := dst[i*176 : i*176+176]
+		q45KWeightedScales(src[i*QK_K:i*QK_K+QK_K], qw[i*QK_K:], b, L[:], 31, true)
+		packQ5K(b, &L)
 	}
 }
 
@@ -812,7 +1185,13 @@ func DequantizeQ6_K(src []byte, dst []float32) {
 }
 
 // QuantizeQ6_K is quantize_row_q6_K_ref.
-func QuantizeQ6_K(src []float32, dst []byte) {
+func QuantizeQ6_K(src []float32, dst []byte) { quantizeQ6_K(dst, src, nil) }
+
+// quantizeRowQ6_KW is quantize_row_q6_K_impl with importance weights: the same
+// algorithm with the column weights themselves in make_qx_quants.
+func quantizeRowQ6_KW(dst []byte, src, qw []float32) { quantizeQ6_K(dst, src, qw) }
+
+func quantizeQ6_K(dst []byte, src, qw []float32) {
 	var L [QK_K]int8
 	var scales [QK_K / 16]float32
 	for i := 0; i < len(src)/QK_K; i++ {
@@ -820,7 +1199,11 @@ func QuantizeQ6_K(src []float32, dst []byte) {
 		b := dst[i*210 : i*210+210]
 		var maxScale, maxAbsScale float32
 		for ib := 0; ib < QK_K/16; ib++ {
-			s := makeQXQuants(x[16*ib:16*ib+16], 32, L[16*ib:], 1)
+			var w []float32
+			if qw != nil {
+				w = qw[i*QK_K+16*ib : i*QK_K+16*ib+16]
+			}
+			s := makeQXQuantsW(x[16*ib:16*ib+16], 32, L[16*ib:], 1, w)
 			scales[ib] = s
 			if as := absf(s); as > maxAbsScale {
 				maxAbsScale, maxScale = as, s

@@ -9,10 +9,14 @@ import (
 // activation type Q8_1. Layouts follow ggml-common.h; fp16 fields are little-endian.
 
 func init() {
-	register(Codec{Type: Q4_0, Dequantize: DequantizeQ4_0, Quantize: QuantizeQ4_0, Activation: Q8_0, Dot: dotQ4_0, FileType: 2})
-	register(Codec{Type: Q4_1, Dequantize: DequantizeQ4_1, Quantize: QuantizeQ4_1, Activation: Q8_1, Dot: dotQ4_1, FileType: 3})
-	register(Codec{Type: Q5_0, Dequantize: DequantizeQ5_0, Quantize: QuantizeQ5_0, Activation: Q8_0, Dot: dotQ5_0, FileType: 8})
-	register(Codec{Type: Q5_1, Dequantize: DequantizeQ5_1, Quantize: QuantizeQ5_1, Activation: Q8_1, Dot: dotQ5_1, FileType: 9})
+	register(Codec{Type: Q4_0, Dequantize: DequantizeQ4_0, Quantize: QuantizeQ4_0, QuantizeWeighted: weightedRows(Q4_0, quantizeRowQ4_0W),
+		Activation: Q8_0, Dot: dotQ4_0, FileType: 2})
+	register(Codec{Type: Q4_1, Dequantize: DequantizeQ4_1, Quantize: QuantizeQ4_1, QuantizeWeighted: weightedRows(Q4_1, quantizeRowQ4_1W),
+		Activation: Q8_1, Dot: dotQ4_1, FileType: 3})
+	register(Codec{Type: Q5_0, Dequantize: DequantizeQ5_0, Quantize: QuantizeQ5_0, QuantizeWeighted: weightedRows(Q5_0, quantizeRowQ5_0W),
+		Activation: Q8_0, Dot: dotQ5_0, FileType: 8})
+	register(Codec{Type: Q5_1, Dequantize: DequantizeQ5_1, Quantize: QuantizeQ5_1, QuantizeWeighted: weightedRows(Q5_1, quantizeRowQ5_1W),
+		Activation: Q8_1, Dot: dotQ5_1, FileType: 9})
 	register(Codec{Type: Q8_0, Dequantize: DequantizeQ8_0, Quantize: QuantizeQ8_0, QuantizeAct: QuantizeQ8_0Act,
 		Activation: Q8_0, Dot: dotQ8_0, FileType: 7})
 	register(Codec{Type: Q8_1, Dequantize: DequantizeQ8_1, Quantize: QuantizeQ8_1, QuantizeAct: QuantizeQ8_1Act, FileType: -1})
@@ -151,8 +155,8 @@ func QuantizeQ4_0(src []float32, dst []byte) {
 		}
 		putF16(b, d)
 		for j := 0; j < 16; j++ {
-			x0 := x[j] * id
-			x1 := x[16+j] * id
+			x0 := float32(x[j] * id)
+			x1 := float32(x[16+j] * id)
 			xi0 := min(15, int(int8(x0+8.5)))
 			xi1 := min(15, int(int8(x1+8.5)))
 			b[2+j] = uint8(xi0) | uint8(xi1)<<4
@@ -199,8 +203,8 @@ func QuantizeQ4_1(src []float32, dst []byte) {
 		putF16(b, d)
 		putF16(b[2:], lo)
 		for j := 0; j < 16; j++ {
-			x0 := (x[j] - lo) * id
-			x1 := (x[16+j] - lo) * id
+			x0 := float32((x[j] - lo) * id)
+			x1 := float32((x[16+j] - lo) * id)
 			xi0 := min(15, int(int8(x0+0.5)))
 			xi1 := min(15, int(int8(x1+0.5)))
 			b[4+j] = uint8(xi0) | uint8(xi1)<<4
@@ -242,8 +246,8 @@ func QuantizeQ5_0(src []float32, dst []byte) {
 		putF16(b, d)
 		var qh uint32
 		for j := 0; j < 16; j++ {
-			x0 := x[j] * id
-			x1 := x[16+j] * id
+			x0 := float32(x[j] * id)
+			x1 := float32(x[16+j] * id)
 			xi0 := uint8(min(31, int(int8(x0+16.5))))
 			xi1 := uint8(min(31, int(int8(x1+16.5))))
 			b[6+j] = xi0&0x0f | (xi1&0x0f)<<4
@@ -284,8 +288,8 @@ func QuantizeQ5_1(src []float32, dst []byte) {
 		putF16(b[2:], lo)
 		var qh uint32
 		for j := 0; j < 16; j++ {
-			x0 := (x[j] - lo) * id
-			x1 := (x[16+j] - lo) * id
+			x0 := float32((x[j] - lo) * id)
+			x1 := float32((x[16+j] - lo) * id)
 			xi0 := uint8(x0 + 0.5)
 			xi1 := uint8(x1 + 0.5)
 			b[8+j] = xi0&0x0f | (xi1&0x0f)<<4
@@ -293,6 +297,100 @@ func QuantizeQ5_1(src []float32, dst []byte) {
 			qh |= uint32(xi1&0x10) >> 4 << (j + 16)
 		}
 		binary.LittleEndian.PutUint32(b[4:], qh)
+	}
+}
+
+// The importance-weighted quantizers (quantize_row_q4_0_impl ... q5_1_impl): each
+// element's weight is its column's importance times sqrt(sigma2 + x²), sigma2 the mean
+// of x² over the whole row; the symmetric types search the scale with make_qx_quants,
+// the ones with a minimum with make_qkx3_quants.
+
+// legacyWeights fills w for the 32-element block at column col of row x.
+func legacyWeights(w *[32]float32, x []float32, col int, qw []float32, sigma2 float32) {
+	for j := range w {
+		v := x[col+j]
+		w[j] = float32(qw[col+j] * float32(math.Sqrt(float64(sigma2+float32(v*v)))))
+	}
+}
+
+func rowSigma2(x []float32) float32 {
+	var sum float32
+	for _, v := range x {
+		sum += float32(v * v)
+	}
+	return sum / float32(len(x))
+}
+
+func quantizeRowQ4_0W(dst []byte, x, qw []float32) {
+	var w [32]float32
+	var L [32]int8
+	sigma2 := rowSigma2(x)
+	for ib := 0; ib < len(x)/32; ib++ {
+		legacyWeights(&w, x, 32*ib, qw, sigma2)
+		d := makeQXQuantsW(x[32*ib:32*ib+32], 8, L[:], 1, w[:])
+		b := dst[ib*18 : ib*18+18]
+		putF16(b, d)
+		for j := 0; j < 16; j++ {
+			b[2+j] = uint8(L[j]) | uint8(L[j+16])<<4
+		}
+	}
+}
+
+func quantizeRowQ4_1W(dst []byte, x, qw []float32) {
+	var w [32]float32
+	var L, Laux [32]uint8
+	sigma2 := rowSigma2(x)
+	for ib := 0; ib < len(x)/32; ib++ {
+		legacyWeights(&w, x, 32*ib, qw, sigma2)
+		d, m := makeQKX3Quants(x[32*ib:32*ib+32], w[:], 15, L[:], Laux[:], -0.9, 0.05, 36, false)
+		b := dst[ib*20 : ib*20+20]
+		putF16(b, d)
+		putF16(b[2:], -m)
+		for j := 0; j < 16; j++ {
+			b[4+j] = L[j] | L[j+16]<<4
+		}
+	}
+}
+
+// packQ5 stores 32 five-bit levels as low nibbles in qs and fifth bits in qh.
+func packQ5(qs []byte, L *[32]uint8) (qh uint32) {
+	for j := 0; j < 16; j++ {
+		xi0, xi1 := L[j], L[j+16]
+		qs[j] = xi0&0x0f | (xi1&0x0f)<<4
+		qh |= uint32(xi0&0x10) >> 4 << j
+		qh |= uint32(xi1&0x10) >> 4 << (j + 16)
+	}
+	return qh
+}
+
+func quantizeRowQ5_0W(dst []byte, x, qw []float32) {
+	var w [32]float32
+	var L [32]int8
+	var Lu [32]uint8
+	sigma2 := rowSigma2(x)
+	for ib := 0; ib < len(x)/32; ib++ {
+		legacyWeights(&w, x, 32*ib, qw, sigma2)
+		d := makeQXQuantsW(x[32*ib:32*ib+32], 16, L[:], 1, w[:])
+		b := dst[ib*22 : ib*22+22]
+		putF16(b, d)
+		for j := range L {
+			Lu[j] = uint8(L[j])
+		}
+		binary.LittleEndian.PutUint32(b[2:], packQ5(b[6:22], &Lu))
+	}
+}
+
+func quantizeRowQ5_1W(dst []byte, x, qw []float32) {
+	var w [32]float32
+	var L, Laux [32]uint8
+	sigma2 := rowSigma2(x)
+	for ib := 0; ib < len(x)/32; ib++ {
+		legacyWeights(&w, x, 32*ib, qw, sigma2)
+		d, m := makeQKX3Quants(x[32*ib:32*ib+32], w[:], 31, L[:], Laux[:], -0.9, 0.05, 36, false)
+		b := dst[ib*24 : ib*24+24]
+		putF16(b, d)
+		putF16(b[2:], -m)
+		binary.LittleEndian.PutUint32(b[4:], packQ5(b[8:24], &L))
 	}
 }
 

@@ -21,6 +21,7 @@ type testVec struct {
 	TypeSize  int    `json:"type_size"`
 	NRows     int    `json:"n_rows"`
 	NPerRow   int    `json:"n_per_row"`
+	Imatrix   string `json:"imatrix_f32"`
 	Cases     []struct {
 		Kind        string    `json:"kind"`
 		Input       string    `json:"input_f32"`
@@ -144,6 +145,94 @@ func TestVectorsQuantize(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestVectorsQuantizeImatrix: the bytes of ggml_quantize_chunk given an importance
+// matrix (the `<type>_imatrix.json` files), bit for bit, for every type whose codec
+// has a QuantizeWeighted; and nil weights give the imatrix-less bytes.
+func TestVectorsQuantizeImatrix(t *testing.T) {
+	dir := refdata.Path(t, "quant")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[DType]string{}
+	for _, e := range entries {
+		base, ok := strings.CutSuffix(e.Name(), "_imatrix.json")
+		if !ok {
+			continue
+		}
+		dt, err := ParseDType(base)
+		if err != nil {
+			t.Errorf("%s: %v", e.Name(), err)
+			continue
+		}
+		files[dt] = base + "_imatrix"
+	}
+	checked := 0
+	for _, dt := range Codecs() {
+		c, _ := CodecOf(dt)
+		name, ok := files[dt]
+		switch {
+		case c.QuantizeWeighted == nil && ok:
+			t.Errorf("%s: llama.cpp's quantizer uses importance weights (%s.json) but the codec has no QuantizeWeighted", dt, name)
+			continue
+		case c.QuantizeWeighted == nil:
+			continue
+		case !ok:
+			t.Errorf("%s has a QuantizeWeighted but no vectors %s/<type>_imatrix.json", dt, dir)
+			continue
+		}
+		v := loadVec(t, name)
+		plain := loadVec(t, strings.TrimSuffix(name, "_imatrix"))
+		if DType(v.GGMLType) != dt || v.Imatrix == "" || len(plain.Cases) != len(v.Cases) {
+			t.Fatalf("%s: not an imatrix vector file of %s", name, dt)
+		}
+		qw := f32s(t, v.Imatrix)
+		for k, c := range v.Cases {
+			x := f32s(t, c.Input)
+			want := b64(t, c.QuantBytes)
+			got := make([]byte, len(want))
+			if err := QuantizeWeighted(dt, x, got, v.NPerRow, qw); err != nil {
+				t.Fatalf("%s: %v", dt, err)
+			}
+			if !bytes.Equal(got, want) {
+				i := firstDiff(got, want)
+				t.Errorf("%s/%s with imatrix: quantized bytes differ first at byte %d (block %d): got %#x want %#x",
+					dt, c.Kind, i, i/dt.TypeSize(), got[i], want[i])
+			}
+			checked++
+			want = b64(t, plain.Cases[k].QuantBytes)
+			if err := QuantizeWeighted(dt, x, got, v.NPerRow, nil); err != nil {
+				t.Fatalf("%s: %v", dt, err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s/%s without imatrix: QuantizeWeighted(nil) bytes differ from Quantize's at %d", dt, c.Kind, firstDiff(got, want))
+			}
+		}
+		// shapes are checked, not trusted
+		x := f32s(t, v.Cases[0].Input)
+		buf := make([]byte, len(b64(t, v.Cases[0].QuantBytes)))
+		for _, bad := range []struct {
+			n  int
+			qw []float32
+		}{{v.NPerRow, qw[:v.NPerRow-1]}, {v.NPerRow - dt.BlockSize(), qw}, {0, qw}, {3 * v.NPerRow / 2, qw}} {
+			if err := QuantizeWeighted(dt, x, buf, bad.n, bad.qw); err == nil {
+				t.Errorf("%s: rows of %d with %d weights accepted", dt, bad.n, len(bad.qw))
+			}
+		}
+		if err := QuantizeWeighted(dt, x, buf[:len(buf)-1], v.NPerRow, qw); err == nil {
+			t.Errorf("%s: short destination accepted", dt)
+		}
+	}
+	for dt, name := range files {
+		if _, ok := CodecOf(dt); !ok {
+			t.Logf("%s.json: no codec for %s yet", name, dt)
+		}
+	}
+	if checked == 0 {
+		t.Error("no imatrix vectors checked")
 	}
 }
 

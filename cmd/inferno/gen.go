@@ -98,10 +98,20 @@ func newGenCmd() *cobra.Command {
 
 func newQuantizeCmd() *cobra.Command {
 	var threads int
+	var imatrixFile string
 	cmd := &cobra.Command{
 		Use:   "quantize IN OUT TYPE",
 		Short: "Convert a model to another weight type or llama.cpp mix, as llama-quantize does",
+		Long: `Convert a model to another weight type or llama.cpp mix, as llama-quantize does: the same
+per-tensor types, bytes and metadata.
+
+With --imatrix FILE (an importance matrix in llama.cpp's format, from llama-imatrix or
+inferno imatrix) every tensor that has an entry is quantized with its importance weights,
+the mixes choose as llama-quantize does with one, and the file's name, dataset and counts
+are recorded under quantize.imatrix.*. IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S and Q2_K_S
+need one.`,
 		Example: `  inferno quantize model-F16.gguf model-Q4_K_M.gguf Q4_K_M
+  inferno quantize --imatrix model.imatrix model-F16.gguf model-IQ2_M.gguf IQ2_M
   inferno quantize ../shared/refdata/models/qmini/qmini-F32.gguf q.gguf Q5_K_S --threads 2`,
 		Args: cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -116,6 +126,15 @@ func newQuantizeCmd() *cobra.Command {
 			if err := atomicfile.CheckNotInput(out, in); err != nil {
 				return err
 			}
+			var im *quant.Imatrix
+			if imatrixFile != "" {
+				if err := atomicfile.CheckNotInput(out, imatrixFile); err != nil {
+					return err
+				}
+				if im, err = quant.LoadImatrix(imatrixFile); err != nil {
+					return err
+				}
+			}
 			src, err := gguf.Open(in)
 			if err != nil {
 				return err
@@ -129,7 +148,7 @@ func newQuantizeCmd() *cobra.Command {
 			var plan *quant.Plan
 			err = atomicfile.Write(ctx, out, func(w io.Writer) error {
 				var qerr error
-				plan, qerr = quant.Quantize(src, ft, w, quant.Options{Context: ctx, Threads: threads, Progress: pr.update})
+				plan, qerr = quant.Quantize(src, ft, w, quant.Options{Context: ctx, Threads: threads, Progress: pr.update, Imatrix: im})
 				return qerr
 			}, verifyGGUF)
 			if err != nil {
@@ -144,9 +163,13 @@ func newQuantizeCmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(stderr, "wrote %s (%s, %.2f MiB) in %.1fs: %v\n", out, ft.Name, float64(st.Size())/(1<<20), time.Since(start).Seconds(), counts)
+			if im != nil {
+				fmt.Fprintf(stderr, "importance weights from %s (%d entries) used for %d tensors\n", imatrixFile, len(im.Weights), len(plan.Weights))
+			}
 			return nil
 		},
 	}
 	cmd.Flags().IntVarP(&threads, "threads", "t", 0, "threads (0: all cores)")
+	cmd.Flags().StringVar(&imatrixFile, "imatrix", "", "importance matrix file (llama.cpp's format) to quantize with")
 	return cmd
 }
