@@ -30,7 +30,8 @@ type genParams struct {
 	frequency     *float64
 	seed          *int64
 	stop          []string
-	logprobs      int // top alternatives per token; -1: none
+	ignoreEOS     bool // generate past end-of-generation tokens (llama-server's ignore_eos)
+	logprobs      int  // top alternatives per token; -1: none
 }
 
 // sampling is the sampler chain `inferno run` uses, from llama.cpp's defaults with the
@@ -89,7 +90,7 @@ func (s *Server) newJob(ctx context.Context, e *engine, ids []int32, p *genParam
 		return nil, &apiError{status: http.StatusBadRequest, typ: "invalid_request_error", code: "context_length_exceeded",
 			msg: fmt.Sprintf("the prompt is %d tokens, the context holds %d (with room for at least one generated token)", len(ids), nctx)}
 	}
-	opt := inferno.GenerateOptions{Stop: p.stop}
+	opt := inferno.GenerateOptions{Stop: p.stop, IgnoreEOS: p.ignoreEOS}
 	if p.maxTokens != nil {
 		switch n := *p.maxTokens; {
 		case n < 0 && p.maxTokensName == "num_predict" && n == -1:

@@ -13,7 +13,7 @@ import (
 )
 
 // samplingFields are the sampling parameters both OpenAI endpoints take; top_k, min_p,
-// repeat_penalty and repeat_last_n are llama-server's extensions.
+// repeat_penalty, repeat_last_n and ignore_eos are llama-server's extensions.
 type samplingFields struct {
 	Model            string          `json:"model"`
 	Stream           bool            `json:"stream"`
@@ -25,6 +25,7 @@ type samplingFields struct {
 	MinP             *float64        `json:"min_p"`
 	RepeatPenalty    *float64        `json:"repeat_penalty"`
 	RepeatLastN      *int            `json:"repeat_last_n"`
+	IgnoreEOS        bool            `json:"ignore_eos"`
 	Seed             *int64          `json:"seed"`
 	Stop             json.RawMessage `json:"stop"`
 	PresencePenalty  *float64        `json:"presence_penalty"`
@@ -54,7 +55,7 @@ func (f *samplingFields) params() (*genParams, error) {
 	}
 	return &genParams{maxTokens: f.MaxTokens, maxTokensName: "max_tokens", temperature: f.Temperature, topP: f.TopP, topK: f.TopK,
 		minP: f.MinP, repeatPenalty: f.RepeatPenalty, repeatLastN: f.RepeatLastN, seed: f.Seed, stop: stop,
-		presence: f.PresencePenalty, frequency: f.FrequencyPenalty, logprobs: -1}, nil
+		presence: f.PresencePenalty, frequency: f.FrequencyPenalty, ignoreEOS: f.IgnoreEOS, logprobs: -1}, nil
 }
 
 type chatRequest struct {

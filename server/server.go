@@ -337,7 +337,11 @@ func writeJSON(w http.ResponseWriter, v any) {
 // a key here, never a path.
 func (s *Server) lookup(name string) (*engine, Model, error) {
 	if name == "" {
-		return nil, Model{}, badRequest("model is required (one of: %s)", strings.Join(s.names(), ", "))
+		// as llama-server: a request may leave the model out when there is only one
+		if len(s.engines) != 1 {
+			return nil, Model{}, badRequest("model is required (one of: %s)", strings.Join(s.names(), ", "))
+		}
+		name = s.names()[0]
 	}
 	e, ok := s.byName[name]
 	if !ok {
