@@ -100,6 +100,12 @@ func registerX8(xt x8Type) {
 // its AVX2 kernels in that set.
 var vnniKernels = map[tensor.DType]x8Kernels{}
 
+// addVNNI records type dt's avx512vnni kernels (from a package-level var declaration).
+func addVNNI(dt tensor.DType, k x8Kernels) bool {
+	vnniKernels[dt] = k
+	return true
+}
+
 // sideKind names the typed buffer a layout's kernels read besides the activations.
 type sideKind int
 
