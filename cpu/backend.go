@@ -122,7 +122,7 @@ func (b *Backend) repack(w *Tensor) bool {
 // repackGroups runs repack over the rows in groups of eight on the worker pool: loading
 // a model is mostly repacking, and the groups write disjoint bytes.
 func (b *Backend) repackGroups(rows int, repack func(r0, r1 int)) {
-	b.pool.For((rows+7)/8, 16, func(_, lo, hi int) { repack(8*lo, min(8*hi, rows)) })
+	b.pool.For((rows+7)/8, 2, func(_, lo, hi int) { repack(8*lo, min(8*hi, rows)) })
 }
 
 // weightBuf returns n bytes for repacked weights: on huge pages outside the heap when
