@@ -36,7 +36,7 @@ func repackIQ4XSx8Rows(out, src []byte, nsb, r0, r1 int) {
 			for ib := 0; ib < 8; ib++ {
 				d[32+8*ib+ri] = byte(int8(sc[2*ib]))
 				for v := 0; v < 4; v++ {
-					copy4(d[96+128*ib+32*v+4*ri:], b[8+16*ib+4*v:])
+					copy(d[96+128*ib+32*v+4*ri:96+128*ib+32*v+4*ri+4], b[8+16*ib+4*v:8+16*ib+4*v+4])
 				}
 			}
 		}

@@ -39,7 +39,7 @@ func putLegacyX8(d []byte, ri int, dm []byte, hasM bool, qs []byte, nib int, qh 
 		copy(d[16+2*ri:16+2*ri+2], dm[2:4])
 	}
 	for v := 0; v < 4; v++ {
-		copy4(d[nib+32*v+4*ri:], qs[4*v:])
+		copy(d[nib+32*v+4*ri:nib+32*v+4*ri+4], qs[4*v:4*v+4])
 	}
 	if qh == nil {
 		return

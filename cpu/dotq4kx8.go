@@ -52,7 +52,7 @@ func putQ4Kx8(d []byte, ri int, hdr, qs []byte) {
 	}
 	for v := 0; v < 32; v++ { // v = 8jp + v'
 		jp, vv := v/8, v%8
-		copy4(d[192+32*v+4*ri:], qs[32*jp+4*vv:])
+		copy(d[192+32*v+4*ri:192+32*v+4*ri+4], qs[32*jp+4*vv:32*jp+4*vv+4])
 	}
 }
 

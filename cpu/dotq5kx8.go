@@ -33,7 +33,7 @@ func repackQ5Kx8Rows(out, src []byte, nsb, r0, r1 int) {
 			d := out[(g*nsb+s)*1472 : (g*nsb+s+1)*1472]
 			putQ4Kx8(d, ri, b[:16], b[48:176])
 			for v := 0; v < 8; v++ {
-				copy4(d[1216+32*v+4*ri:], b[16+4*v:])
+				copy(d[1216+32*v+4*ri:1216+32*v+4*ri+4], b[16+4*v:16+4*v+4])
 			}
 		}
 	}

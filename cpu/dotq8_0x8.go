@@ -25,7 +25,7 @@ func repackQ8_0x8Rows(out, src []byte, nb, r0, r1 int) {
 			d := out[(g*nb+i)*272 : (g*nb+i+1)*272]
 			copy(d[2*ri:2*ri+2], b[:2])
 			for v := 0; v < 8; v++ {
-				copy4(d[16+32*v+4*ri:], b[2+4*v:])
+				copy(d[16+32*v+4*ri:16+32*v+4*ri+4], b[2+4*v:2+4*v+4])
 			}
 		}
 	}

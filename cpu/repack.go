@@ -36,10 +36,6 @@ func kLevels(dt tensor.DType) func(b []byte, q *[tensor.QK_K]int32, sc, mn *[16]
 	return c.KLevels
 }
 
-// copy4 copies the first four bytes of src to dst as one word: the repacks move four
-// bytes at a time, and a copy call costs far more than the move.
-func copy4(dst, src []byte) { binary.LittleEndian.PutUint32(dst, binary.LittleEndian.Uint32(src)) }
-
 func putF32(b []byte, f float32) { binary.LittleEndian.PutUint32(b, math.Float32bits(f)) }
 
 func getF32(b []byte) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b)) }
