@@ -41,7 +41,7 @@ func repackQ4Kx8Rows(out, src []byte, nsb, r0, r1 int) {
 				putQ4Kx8Header(d, ri, b[:16])
 				if ri == 7 {
 					b0 := src[((r-7)*nsb+s)*144:]
-					transposeX8(&d[192], &b0[16], nsb*144, 4)
+					transposeX8(&d[192], 256, &b0[16], nsb*144, 32, 4)
 				}
 				continue
 			}

@@ -36,8 +36,8 @@ func repackQ5Kx8Rows(out, src []byte, nsb, r0, r1 int) {
 				putQ4Kx8Header(d, ri, b[:16])
 				if ri == 7 {
 					b0 := src[((r-7)*nsb+s)*176:]
-					transposeX8(&d[192], &b0[48], nsb*176, 4)
-					transposeX8(&d[1216], &b0[16], nsb*176, 1)
+					transposeX8(&d[192], 256, &b0[48], nsb*176, 32, 4)
+					transposeX8(&d[1216], 256, &b0[16], nsb*176, 32, 1)
 				}
 				continue
 			}
