@@ -7,7 +7,7 @@
 // quants 4v..4v+3 of rows 0..7, so one VPDPBUSD (YMM, AVX512VL) against four broadcast
 // activation bytes adds four products into each row's int32 lane: what VPMADDUBSW,
 // VPMADDWD and VPADDD do on AVX2, without the int16 step. VPDPBUSD takes its first
-// operand unsigned: the weights, XORed with 0x80 (w+128); 128·Σa = 16·sum8 is taken off.
+// operand unsigned: the weights, XORed with 0x80 (w+128); 128·Σa is taken off.
 
 // Q8VNNIOFF: the block at SI, +128, into Y8..Y15 (Y6 holds 0x80 bytes).
 #define Q8VNNIOFF \
@@ -20,11 +20,12 @@
 	VPXOR 208(SI), Y6, Y14 \
 	VPXOR 240(SI), Y6, Y15
 
-// Q8VNNITOK: one token's block (Q8_0 at ap, its float32 scale at sp and 8·Σa at cp)
+// Q8VNNITOK: one token's block (Q8_0 at ap, its float32 scale at sp and −128·Σa at cp)
 // against the offset block in Y8..Y15 with the rows' scales in Y7, into acc. Two
-// integer chains, so that each VPDPBUSD waits on the one before last.
+// integer chains, one started from −128·Σa, so that each VPDPBUSD waits on the one
+// before last.
 #define Q8VNNITOK(ap, sp, cp, acc) \
-	VPXORD Y16, Y16, Y16 \
+	VPBROADCASTD cp, Y16 \
 	VPXORD Y17, Y17, Y17 \
 	VPDPBUSD.BCST 2(ap), Y8, Y16 \
 	VPDPBUSD.BCST 6(ap), Y9, Y17 \
@@ -35,9 +36,6 @@
 	VPDPBUSD.BCST 26(ap), Y14, Y16 \
 	VPDPBUSD.BCST 30(ap), Y15, Y17 \
 	VPADDD Y17, Y16, Y16 \
-	VPBROADCASTD cp, Y17 \
-	VPSLLD $4, Y17, Y17 \
-	VPSUBD Y17, Y16, Y16 \
 	VCVTDQ2PS Y16, Y16 \
 	VMULPS.BCST sp, Y7, Y17 \
 	VFMADD231PS Y16, Y17, acc
