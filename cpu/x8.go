@@ -73,7 +73,9 @@ func registerX8(xt x8Type) {
 		if k.prepare == nil {
 			k.side, k.sideLen, k.prepare = xt.side, xt.sideLen, xt.prepare
 		}
-		if k.many != nil && k.tokens < 2 || k.side != sideNone && k.sideLen == 0 {
+		// matmulX8 takes a partial group's results for every token of a call in an
+		// x8Tail, 32 floats: at most four tokens
+		if k.many != nil && (k.tokens < 2 || k.tokens > 4) || k.side != sideNone && k.sideLen == 0 {
 			panic("cpu: bad " + set + " kernels for " + xt.dt.String())
 		}
 		xt.sets[set] = &k
