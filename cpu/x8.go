@@ -83,8 +83,8 @@ func registerX8(xt x8Type) {
 	switch runtime.GOARCH {
 	case "amd64":
 		add(SetAVX2, xt.amd64)
-		add(SetAVX512VNNI, xt.amd64)
 		if hasAVX512VNNI {
+			add(SetAVX512VNNI, xt.amd64) // a type without kernels of its own runs the AVX2 ones
 			add(SetAVX512VNNI, vnniKernels[xt.dt])
 		}
 	case "arm64":
