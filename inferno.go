@@ -104,6 +104,10 @@ func Load(path string, opts Options) (*Model, error) {
 		f.Close()
 		return nil, err
 	}
+	if _, err := cpu.KernelSet(); err != nil { // a kernel set asked for and not run is refused
+		f.Close()
+		return nil, err
+	}
 	b := cpu.New(opts.Threads)
 	mm := &Model{path: path, file: f, tokenizer: tk, cpu: b, opts: opts, totalLayers: h.NLayer + 1}
 	place := llama.All(b)

@@ -93,6 +93,7 @@ type SystemInfo struct {
 	GoVersion      string  `json:"go_version"`
 	Version        string  `json:"inferno_version"`
 	MemBandwidthGB float64 `json:"mem_read_bandwidth_gb_s"`
+	CPUKernels     string  `json:"cpu_kernel_set"` // the CPU backend's kernel set (cpu.KernelSet)
 	// DeviceBandwidthGB is the GPU memory's peak (driver-reported) when the model runs
 	// on a GPU with memory of its own; bandwidth_fraction is then of this figure.
 	DeviceBandwidthGB float64 `json:"device_bandwidth_gb_s,omitempty"`
@@ -127,6 +128,7 @@ func Run(m *inferno.Model, opt Options) (*Report, error) {
 	r.Model = modelInfo(m)
 	r.System = SystemInfo{CPU: cpuName(), Cores: runtime.NumCPU(), Threads: m.Threads(), Backend: m.BackendName(),
 		Device: deviceName(m), OS: runtime.GOOS, Arch: runtime.GOARCH, GoVersion: runtime.Version(), Version: opt.Version}
+	r.System.CPUKernels, _ = cpu.KernelSet()
 	rng := rand.New(rand.NewPCG(1, 2))
 	vocab := m.HParams().NVocab
 	randomTokens := func(n int) []int32 {

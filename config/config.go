@@ -152,6 +152,7 @@ var OtherEnv = []string{
 	"INFERNO_CUDA_GRAPH",      // cuda: 0 launches every kernel by itself, no CUDA graphs
 	"INFERNO_CUDA_DEBUG",      // cuda: report a CUDA graph failure (once) on stderr
 	"INFERNO_CUDA_FUSE",       // metal (CUDA target): 0 runs a decode step op by op, without the fused kernels
+	"INFERNO_CPU_KERNELS",     // cpu: the kernel set (avx512vnni, avx2, neon, portable) instead of the best this CPU runs
 }
 
 // UnknownEnv returns, sorted, the INFERNO_* variables in environ (os.Environ's

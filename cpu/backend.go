@@ -34,7 +34,8 @@ func (t *Tensor) Floats() []float32 { return t.f32[:t.rows*t.cols] }
 
 // Backend implements backend.Backend on the CPU.
 type Backend struct {
-	noAsm   bool // force the portable kernels (tests compare both)
+	noAsm   bool   // the portable kernels (the portable set; tests compare both)
+	kset    string // the kernel set the interleaved layouts run (KernelSets)
 	pool    *Pool
 	actBuf  []byte // quantized activations for MatMul
 	fp16tab *[1 << 16]float32
@@ -54,13 +55,24 @@ type Backend struct {
 	mappings                      [][]byte      // huge-page weight buffers, unmapped by Close
 }
 
-// New returns a CPU backend with the given number of threads (<= 0: all CPUs).
+// New returns a CPU backend with the given number of threads (<= 0: all CPUs), running
+// the kernel set KernelSet names.
 func New(threads int) *Backend {
-	return newBackend(threads, false)
+	return newBackendSet(threads, kernelSet)
 }
 
+// newBackend is a backend of the chosen kernel set, or of the portable one.
 func newBackend(threads int, noAsm bool) *Backend {
-	b := &Backend{pool: NewPool(threads), fp16tab: fp16Table(), noAsm: noAsm}
+	if noAsm {
+		return newBackendSet(threads, SetPortable)
+	}
+	return newBackendSet(threads, kernelSet)
+}
+
+// newBackendSet is a backend running kernel set kset, one of KernelSets.
+func newBackendSet(threads int, kset string) *Backend {
+	noAsm := kset == SetPortable
+	b := &Backend{pool: NewPool(threads), fp16tab: fp16Table(), noAsm: noAsm, kset: kset}
 	b.dots = map[tensor.DType]func(n int, w, a []byte) float32{}
 	for _, t := range tensor.AllTypes() {
 		if f := b.dotFor(t); f != nil {
@@ -93,7 +105,7 @@ func (b *Backend) Close() {
 // portable path's row layout if the type has one (rowLayouts); other types use the
 // file's bytes.
 func (b *Backend) repack(w *Tensor) bool {
-	if xt := x8Types[w.dt]; xt != nil && !b.noAsm {
+	if xt := x8Types[w.dt]; xt != nil && xt.sets[b.kset] != nil {
 		nb := w.cols / xt.block
 		w.xt, w.x8Bytes = xt, xt.groupBytes(nb)
 		w.x8 = b.weightBuf((w.rows + 7) / 8 * w.x8Bytes)
@@ -110,7 +122,7 @@ func (b *Backend) repack(w *Tensor) bool {
 // repackGroups runs repack over the rows in groups of eight on the worker pool: loading
 // a model is mostly repacking, and the groups write disjoint bytes.
 func (b *Backend) repackGroups(rows int, repack func(r0, r1 int)) {
-	b.pool.For((rows+7)/8, 16, func(_, lo, hi int) { repack(8*lo, min(8*hi, rows)) })
+	b.pool.For((rows+7)/8, 2, func(_, lo, hi int) { repack(8*lo, min(8*hi, rows)) })
 }
 
 // weightBuf returns n bytes for repacked weights: on huge pages outside the heap when

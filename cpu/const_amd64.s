@@ -14,3 +14,11 @@ DATA ·ones16+8(SB)/8, $0x0001000100010001
 DATA ·ones16+16(SB)/8, $0x0001000100010001
 DATA ·ones16+24(SB)/8, $0x0001000100010001
 GLOBL ·ones16(SB), RODATA|NOPTR, $32
+
+// 0x80 bytes: XORed into signed bytes, the +128 offset that makes them VPDPBUSD's
+// unsigned operand (the avx512vnni kernels).
+DATA ·signbit8+0(SB)/8, $0x8080808080808080
+DATA ·signbit8+8(SB)/8, $0x8080808080808080
+DATA ·signbit8+16(SB)/8, $0x8080808080808080
+DATA ·signbit8+24(SB)/8, $0x8080808080808080
+GLOBL ·signbit8(SB), RODATA|NOPTR, $32

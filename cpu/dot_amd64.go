@@ -10,6 +10,13 @@ var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
 // hasX8Kernels: this machine runs the interleaved layouts' kernels (x8Types).
 var hasX8Kernels = useAVX2
 
+// hasAVX512VNNI: this machine runs the avx512vnni kernel set: VPDPBUSD on YMM
+// registers (AVX512-VNNI with AVX512VL; x/sys/cpu reports AVX-512 only where the OS
+// saves the ZMM and mask state), besides AVX2 for everything else.
+var hasAVX512VNNI = useAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI
+
+const hasNEONDot = false
+
 // useF32Asm selects dotF32Asm and axpyF32Asm.
 var useF32Asm = useAVX2
 
@@ -101,3 +108,6 @@ func scaleRoundF16AVX2(x *float32, n int, s float32)
 //
 //go:noescape
 func quantizeQ8_0AVX2(x *float32, nb int, dst *byte, sc *float32, sstride int)
+
+// asmBuild: this build has assembly kernels (it may still find the CPU without them).
+const asmBuild = true

@@ -12,6 +12,9 @@ var useDotProd = cpu.ARM64.HasASIMDDP
 // hasX8Kernels: this machine runs the interleaved layouts' kernels (x8Types).
 var hasX8Kernels = useDotProd
 
+// hasNEONDot: this machine runs the neon kernel set.
+var hasNEONDot = useDotProd
+
 // useF32Asm selects dotF32Asm and axpyF32Asm: NEON is part of every arm64 core.
 const useF32Asm = true
 
@@ -64,3 +67,6 @@ func quantizeQ8_KAsm(x *float32, nsb int, dst *byte) { quantizeQ8_KNEON(x, nsb, 
 
 //go:noescape
 func quantizeQ8_KNEON(x *float32, nsb int, dst *byte)
+
+// asmBuild: this build has assembly kernels (it may still find the CPU without them).
+const asmBuild = true

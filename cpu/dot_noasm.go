@@ -7,6 +7,8 @@ package cpu
 
 const useAVX2 = false
 
+const hasAVX512VNNI = false
+
 func dotF32AVX2(a, b *float32, n int) float32         { panic("no assembly") }
 func axpyF32AVX2(alpha float32, x, y *float32, n int) { panic("no assembly") }
 

@@ -108,81 +108,92 @@ func TestQuantizeQ8_0(t *testing.T) {
 	}
 }
 
-// TestX8Kernels: every interleaved layout this build has kernels for (x8Types), its
-// one- and many-token kernels against tensor's reference dot, through the layout's own
-// repack and activation preparation: 13 rows (a group padded with zero rows), rows of
+// TestX8Kernels: every interleaved layout this build has kernels for (x8Types), in each
+// assembly kernel set of the architecture (forKernelSets), its one- and many-token
+// kernels against tensor's reference dot, through the layout's own repack and the
+// kernels' activation preparation: 13 rows (a group padded with zero rows), rows of
 // one, odd and many blocks, eight tokens' activations a block apart more than a row (the
 // stride, not the row length, must be used) and many-token results 16 floats apart. The
 // many-token kernel gives each token the one-token kernel's bits.
 func TestX8Kernels(t *testing.T) {
-	if len(x8Types) == 0 {
-		t.Skip("SKIP: no interleaved-layout kernels in this build (noasm, or neither AVX2 nor arm64's dot product)")
-	}
+	forKernelSets(t, func(t *testing.T, set string) {
+		if len(x8Types) == 0 {
+			t.Fatalf("%s runs here but no interleaved layout registered", set)
+		}
+		for _, dt := range tensor.WeightTypes() {
+			xt := x8Types[dt]
+			if xt == nil {
+				if dt.Quantized() {
+					t.Logf("%s: no interleaved-layout kernels in this build (TestDotKernels tests its row-by-row path)", dt)
+				}
+				continue
+			}
+			if set == SetAVX512VNNI && vnniKernels[dt].one == nil {
+				t.Logf("%s: no %s kernels; the set runs its AVX2 ones (tested under %s)", dt, set, SetAVX2)
+				continue
+			}
+			testX8Kernels(t, dt, xt, xt.sets[set])
+		}
+	})
+}
+
+func testX8Kernels(t *testing.T, dt tensor.DType, xt *x8Type, kern *x8Kernels) {
 	r := rand.New(rand.NewPCG(6, 6))
 	const rows, ntok = 13, 8
-	for _, dt := range tensor.WeightTypes() {
-		xt := x8Types[dt]
-		if xt == nil {
-			if dt.Quantized() {
-				t.Logf("%s: no interleaved-layout kernels in this build (TestDotKernels tests its row-by-row path)", dt)
-			}
-			continue
+	if kern.many != nil && ntok%kern.tokens != 0 {
+		t.Fatalf("%s: a %d-token kernel; the test runs %d tokens", dt, kern.tokens, ntok)
+	}
+	lens := []int{32, 96, 416, 2048}
+	if xt.block == tensor.QK_K {
+		lens = []int{256, 1024, 2816}
+	}
+	vt, _ := tensor.VecDotType(dt)
+	for _, n := range lens {
+		nb := n / xt.block
+		rb, _ := dt.RowSize(n)
+		raw := make([]byte, rows*rb)
+		for row := 0; row < rows; row++ {
+			tensor.Quantize(dt, randVec(r, n), raw[row*rb:])
 		}
-		if xt.kern.many != nil && ntok%xt.kern.tokens != 0 {
-			t.Fatalf("%s: a %d-token kernel; the test runs %d tokens", dt, xt.kern.tokens, ntok)
+		gb := xt.groupBytes(nb)
+		w := make([]byte, (rows+7)/8*gb)
+		xt.repack(w, raw, nb, 0, rows)
+		arb, _ := vt.RowSize(n)
+		arb += vt.TypeSize()
+		mm := &matmulOp{ntok: ntok, k: n, vt: vt, arb: arb, act: make([]byte, ntok*arb),
+			x: &Tensor{rows: ntok, cols: n, dt: tensor.F32, f32: randVec(r, ntok*n)}}
+		mm.setX8(xt, kern, &sideBufs{})
+		for tk := 0; tk < ntok; tk++ {
+			kern.prepare(mm, tk)
 		}
-		lens := []int{32, 96, 416, 2048}
-		if xt.block == tensor.QK_K {
-			lens = []int{256, 1024, 2816}
-		}
-		vt, _ := tensor.VecDotType(dt)
-		for _, n := range lens {
-			nb := n / xt.block
-			rb, _ := dt.RowSize(n)
-			raw := make([]byte, rows*rb)
-			for row := 0; row < rows; row++ {
-				tensor.Quantize(dt, randVec(r, n), raw[row*rb:])
-			}
-			gb := xt.groupBytes(nb)
-			w := make([]byte, (rows+7)/8*gb)
-			xt.repack(w, raw, nb, 0, rows)
-			arb, _ := vt.RowSize(n)
-			arb += vt.TypeSize()
-			mm := &matmulOp{ntok: ntok, k: n, vt: vt, arb: arb, act: make([]byte, ntok*arb),
-				x: &Tensor{rows: ntok, cols: n, dt: tensor.F32, f32: randVec(r, ntok*n)}}
-			mm.setX8(xt, &sideBufs{})
+		for g := 0; g < 2; g++ {
+			wg := &w[g*gb]
+			var one [ntok][8]float32
+			var many [ntok][16]float32 // 16 apart: the output stride must be used
 			for tk := 0; tk < ntok; tk++ {
-				xt.prepare(mm, tk)
-			}
-			for g := 0; g < 2; g++ {
-				wg := &w[g*gb]
-				var one [ntok][8]float32
-				var many [ntok][16]float32 // 16 apart: the output stride must be used
-				for tk := 0; tk < ntok; tk++ {
-					xt.kern.one(mm, wg, tk, &one[tk][0], 32)
-					if xt.kern.many != nil && tk%xt.kern.tokens == 0 {
-						xt.kern.many(mm, wg, tk, &many[tk][0], 64)
-					}
+				kern.one(mm, wg, tk, &one[tk][0], 32)
+				if kern.many != nil && tk%kern.tokens == 0 {
+					kern.many(mm, wg, tk, &many[tk][0], 64)
 				}
-				for tk := 0; tk < ntok; tk++ {
-					for ri := 0; ri < 8; ri++ {
-						row := 8*g + ri
-						want, tol := float32(0), 1e-30
-						if row < rows {
-							wr, at := raw[row*rb:(row+1)*rb], mm.actRow(tk)
-							want, _ = tensor.Dot(dt, n, wr, at)
-							tol = dotTol(dt, vt, n, wr, at)
-						}
-						if math.Abs(float64(one[tk][ri]-want)) > tol {
-							t.Errorf("%s n=%d row %d token %d: one-token kernel %v, reference %v", dt, n, row, tk, one[tk][ri], want)
-						}
-						if xt.kern.many != nil && math.Abs(float64(many[tk][ri]-want)) > tol {
-							t.Errorf("%s n=%d row %d token %d: %d-token kernel %v, reference %v", dt, n, row, tk, xt.kern.tokens, many[tk][ri], want)
-						}
-						// a token's result may not depend on its batch (EvalBatch's results are Eval's)
-						if xt.kern.many != nil && math.Float32bits(many[tk][ri]) != math.Float32bits(one[tk][ri]) {
-							t.Errorf("%s n=%d row %d token %d: %d-token kernel %v, one-token kernel %v: not the same bits", dt, n, row, tk, xt.kern.tokens, many[tk][ri], one[tk][ri])
-						}
+			}
+			for tk := 0; tk < ntok; tk++ {
+				for ri := 0; ri < 8; ri++ {
+					row := 8*g + ri
+					want, tol := float32(0), 1e-30
+					if row < rows {
+						wr, at := raw[row*rb:(row+1)*rb], mm.actRow(tk)
+						want, _ = tensor.Dot(dt, n, wr, at)
+						tol = dotTol(dt, vt, n, wr, at)
+					}
+					if math.Abs(float64(one[tk][ri]-want)) > tol {
+						t.Errorf("%s n=%d row %d token %d: one-token kernel %v, reference %v", dt, n, row, tk, one[tk][ri], want)
+					}
+					if kern.many != nil && math.Abs(float64(many[tk][ri]-want)) > tol {
+						t.Errorf("%s n=%d row %d token %d: %d-token kernel %v, reference %v", dt, n, row, tk, kern.tokens, many[tk][ri], want)
+					}
+					// a token's result may not depend on its batch (EvalBatch's results are Eval's)
+					if kern.many != nil && math.Float32bits(many[tk][ri]) != math.Float32bits(one[tk][ri]) {
+						t.Errorf("%s n=%d row %d token %d: %d-token kernel %v, one-token kernel %v: not the same bits", dt, n, row, tk, kern.tokens, many[tk][ri], one[tk][ri])
 					}
 				}
 			}

@@ -23,13 +23,20 @@ func q4x8GroupBytes(nb int) int { return nb * 144 }
 func repackQ4_0x8Rows(out, src []byte, nb, r0, r1 int) {
 	for r := r0; r < r1; r++ {
 		g, ri := r/8, r%8
+		whole := useRepackAsm && r-ri >= r0 && r-ri+8 <= r1 // the quants of a whole group go by transposeX8Half
 		for i := 0; i < nb; i++ {
 			b := src[(r*nb+i)*18 : (r*nb+i+1)*18]
 			d := out[(g*nb+i)*144 : (g*nb+i+1)*144]
 			copy(d[2*ri:2*ri+2], b[:2])
+			if whole {
+				continue
+			}
 			for v := 0; v < 4; v++ {
 				copy(d[16+32*v+4*ri:16+32*v+4*ri+4], b[2+4*v:2+4*v+4])
 			}
+		}
+		if whole && ri == 7 {
+			transposeX8Half(&out[g*nb*144+16], 144, &src[(r-7)*nb*18+2], nb*18, 18, nb)
 		}
 	}
 }

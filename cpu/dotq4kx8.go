@@ -33,9 +33,19 @@ func q4kx8GroupBytes(nsb int) int { return nsb * 1216 }
 func repackQ4Kx8Rows(out, src []byte, nsb, r0, r1 int) {
 	for r := r0; r < r1; r++ {
 		g, ri := r/8, r%8
+		whole := useRepackAsm && r-ri >= r0 && r-ri+8 <= r1 // the quants of a whole group go by transposeX8
 		for s := 0; s < nsb; s++ {
 			b := src[(r*nsb+s)*144 : (r*nsb+s+1)*144]
-			putQ4Kx8(out[(g*nsb+s)*1216:(g*nsb+s+1)*1216], ri, b[:16], b[16:144])
+			d := out[(g*nsb+s)*1216 : (g*nsb+s+1)*1216]
+			if whole {
+				putQ4Kx8Header(d, ri, b[:16])
+				if ri == 7 {
+					b0 := src[((r-7)*nsb+s)*144:]
+					transposeX8(&d[192], 256, &b0[16], nsb*144, 32, 4)
+				}
+				continue
+			}
+			putQ4Kx8(d, ri, b[:16], b[16:144])
 		}
 	}
 }
@@ -43,16 +53,21 @@ func repackQ4Kx8Rows(out, src []byte, nsb, r0, r1 int) {
 // putQ4Kx8 writes row ri's part of one q4kx8 super-block d from a Q4_K/Q5_K header
 // (d, dmin, 12 bytes of packed scales and mins) and its 128 bytes of low nibbles.
 func putQ4Kx8(d []byte, ri int, hdr, qs []byte) {
+	putQ4Kx8Header(d, ri, hdr)
+	for v := 0; v < 32; v++ { // v = 8jp + v'
+		jp, vv := v/8, v%8
+		copy(d[192+32*v+4*ri:192+32*v+4*ri+4], qs[32*jp+4*vv:32*jp+4*vv+4])
+	}
+}
+
+// putQ4Kx8Header writes row ri's d, dmin, scales and mins into q4kx8 super-block d.
+func putQ4Kx8Header(d []byte, ri int, hdr []byte) {
 	putF32(d[4*ri:], tensor.FP16ToFP32(binary.LittleEndian.Uint16(hdr)))
 	putF32(d[32+4*ri:], tensor.FP16ToFP32(binary.LittleEndian.Uint16(hdr[2:])))
 	for j := 0; j < 8; j++ {
 		sc, m := tensor.ScaleMinK4(j, hdr[4:16])
 		d[64+8*j+ri] = sc
 		d[128+16*(j/2)+2*ri+j%2] = m
-	}
-	for v := 0; v < 32; v++ { // v = 8jp + v'
-		jp, vv := v/8, v%8
-		copy(d[192+32*v+4*ri:192+32*v+4*ri+4], qs[32*jp+4*vv:32*jp+4*vv+4])
 	}
 }
 

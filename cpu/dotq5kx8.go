@@ -28,9 +28,19 @@ func q5kx8GroupBytes(nsb int) int { return nsb * 1472 }
 func repackQ5Kx8Rows(out, src []byte, nsb, r0, r1 int) {
 	for r := r0; r < r1; r++ {
 		g, ri := r/8, r%8
+		whole := useRepackAsm && r-ri >= r0 && r-ri+8 <= r1 // the bits of a whole group go by transposeX8
 		for s := 0; s < nsb; s++ {
 			b := src[(r*nsb+s)*176 : (r*nsb+s+1)*176]
 			d := out[(g*nsb+s)*1472 : (g*nsb+s+1)*1472]
+			if whole {
+				putQ4Kx8Header(d, ri, b[:16])
+				if ri == 7 {
+					b0 := src[((r-7)*nsb+s)*176:]
+					transposeX8(&d[192], 256, &b0[48], nsb*176, 32, 4)
+					transposeX8(&d[1216], 256, &b0[16], nsb*176, 32, 1)
+				}
+				continue
+			}
 			putQ4Kx8(d, ri, b[:16], b[48:176])
 			for v := 0; v < 8; v++ {
 				copy(d[1216+32*v+4*ri:1216+32*v+4*ri+4], b[16+4*v:16+4*v+4])

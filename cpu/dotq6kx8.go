@@ -39,13 +39,16 @@ func q6kx8GroupBytes(nsb int) int { return nsb * 1824 }
 
 // q6KValues unpacks a Q6_K super-block's 256 quants as stored (0..63, value+32).
 func q6KValues(b []byte, q *[256]byte) {
+	const lo4, lo2 = 0x0f0f0f0f, 0x03030303
+	le := binary.LittleEndian
 	for h := 0; h < 2; h++ {
-		ql, qh := b[64*h:], b[128+32*h:]
-		for l := 0; l < 32; l++ {
-			q[128*h+l] = ql[l]&0xf | (qh[l]&3)<<4
-			q[128*h+l+32] = ql[l+32]&0xf | (qh[l]>>2&3)<<4
-			q[128*h+l+64] = ql[l]>>4 | (qh[l]>>4&3)<<4
-			q[128*h+l+96] = ql[l+32]>>4 | (qh[l]>>6&3)<<4
+		ql, qh := b[64*h:64*h+64], b[128+32*h:128+32*h+32]
+		for l := 0; l < 32; l += 4 { // four quants at a time, one per byte of a word
+			lo, hi, top := le.Uint32(ql[l:]), le.Uint32(ql[l+32:]), le.Uint32(qh[l:])
+			le.PutUint32(q[128*h+l:], lo&lo4|(top&lo2)<<4)
+			le.PutUint32(q[128*h+l+32:], hi&lo4|(top>>2&lo2)<<4)
+			le.PutUint32(q[128*h+l+64:], lo>>4&lo4|(top>>4&lo2)<<4)
+			le.PutUint32(q[128*h+l+96:], hi>>4&lo4|(top>>6&lo2)<<4)
 		}
 	}
 }
@@ -67,12 +70,13 @@ func repackQ6Kx8Rows(out, src []byte, nsb, r0, r1 int) {
 			for g := 0; g < 16; g++ {
 				d[32+16*g+2*ri], d[32+16*g+2*ri+1] = b[192+g], b[192+g]
 				quad := d[288+96*g : 288+96*g+96]
-				for e := 0; e < 4; e++ { // element e of each of the group's vectors
-					v0, v1, v2, v3 := q[16*g+e], q[16*g+4+e], q[16*g+8+e], q[16*g+12+e]
-					quad[4*ri+e] = v0&0xf | (v1&0xf)<<4
-					quad[32+4*ri+e] = v2&0xf | (v3&0xf)<<4
-					quad[64+4*ri+e] = v0>>4 | (v1>>4)<<2 | (v2>>4)<<4 | (v3>>4)<<6
-				}
+				// the group's four vectors, element e in byte e of each word
+				le := binary.LittleEndian
+				v0, v1, v2, v3 := le.Uint32(q[16*g:]), le.Uint32(q[16*g+4:]), le.Uint32(q[16*g+8:]), le.Uint32(q[16*g+12:])
+				const lo4, lo2 = 0x0f0f0f0f, 0x03030303
+				le.PutUint32(quad[4*ri:], v0&lo4|(v1&lo4)<<4)
+				le.PutUint32(quad[32+4*ri:], v2&lo4|(v3&lo4)<<4)
+				le.PutUint32(quad[64+4*ri:], v0>>4&lo2|(v1>>4&lo2)<<2|(v2>>4&lo2)<<4|(v3>>4&lo2)<<6)
 			}
 		}
 	}

@@ -20,13 +20,20 @@ func q8x8GroupBytes(nb int) int { return nb * 272 }
 func repackQ8_0x8Rows(out, src []byte, nb, r0, r1 int) {
 	for r := r0; r < r1; r++ {
 		g, ri := r/8, r%8
+		whole := useRepackAsm && r-ri >= r0 && r-ri+8 <= r1 // the quants of a whole group go by transposeX8
 		for i := 0; i < nb; i++ {
 			b := src[(r*nb+i)*34 : (r*nb+i+1)*34]
 			d := out[(g*nb+i)*272 : (g*nb+i+1)*272]
 			copy(d[2*ri:2*ri+2], b[:2])
+			if whole {
+				continue
+			}
 			for v := 0; v < 8; v++ {
 				copy(d[16+32*v+4*ri:16+32*v+4*ri+4], b[2+4*v:2+4*v+4])
 			}
+		}
+		if whole && ri == 7 {
+			transposeX8(&out[g*nb*272+16], 272, &src[(r-7)*nb*34+2], nb*34, 34, nb)
 		}
 	}
 }

@@ -25,3 +25,8 @@ func quantizeQ8_KAsm(x *float32, nsb int, dst *byte) { panic("no assembly") }
 const useQ8_0Asm = false
 
 func quantizeQ8_0Asm(x *float32, nb int, dst *byte, sc *float32, sstride int) { panic("no assembly") }
+
+const hasNEONDot = false
+
+// asmBuild: this build has assembly kernels (it may still find the CPU without them).
+const asmBuild = false

@@ -34,7 +34,7 @@ func (b *Backend) MatMul(dst, w, x backend.Tensor) {
 	mm.act = b.actBuf
 	mm.xt = ws.xt
 	if mm.xt != nil { // the interleaved layout's kernels and their activation side data
-		mm.setX8(mm.xt, &b.side)
+		mm.setX8(mm.xt, mm.xt.sets[b.kset], &b.side)
 		b.pool.For(ntok, 1, b.mmQuant)
 		b.pool.For((nout+7)/8, 1, b.mmX8)
 		return
@@ -60,10 +60,11 @@ type matmulOp struct {
 	wdata         []byte
 	wrow          int
 
-	xt         *x8Type  // the interleaved layout (nil: the row-by-row path)
-	nb         int      // its blocks per row
-	side       sideBufs // the side data of its kernels (one kind; setX8)
-	sideStride int      // side-data elements per token
+	xt         *x8Type    // the interleaved layout (nil: the row-by-row path)
+	kern       *x8Kernels // its kernels of the backend's kernel set
+	nb         int        // its blocks per row
+	side       sideBufs   // the side data of its kernels (one kind; setX8)
+	sideStride int        // side-data elements per token
 }
 
 func (b *Backend) matmulF32(_, lo, hi int) {
@@ -81,7 +82,7 @@ func (b *Backend) matmulQuantize(_, lo, hi int) {
 	mm := &b.mm
 	for t := lo; t < hi; t++ {
 		if mm.xt != nil {
-			mm.xt.prepare(mm, t)
+			mm.kern.prepare(mm, t)
 			continue
 		}
 		b.quantizeAct(mm.vt, mm.xRow(t), mm.actRow(t))

@@ -64,7 +64,7 @@ func BenchmarkMatVec(b *testing.B) {
 func BenchmarkMatMulPrompt(b *testing.B) {
 	const rows, cols, ntok = 2048, 2048, 512
 	for _, dt := range tensor.WeightTypes() {
-		if xt := x8Types[dt]; xt == nil || xt.kern.many == nil {
+		if xt := x8Types[dt]; xt == nil || xt.kern == nil || xt.kern.many == nil {
 			continue
 		}
 		b.Run(dt.String(), func(b *testing.B) {

@@ -215,9 +215,16 @@ func TestScaleRoundF16(t *testing.T) {
 }
 
 // TestMatMul: every weight type against dequantized weights times float activations,
-// within the error the activation quantization allows.
+// within the error the activation quantization allows, in every kernel set this
+// machine runs (KernelSets: the best, the others, portable).
 func TestMatMul(t *testing.T) {
-	b := New(2)
+	for _, set := range KernelSets() {
+		t.Run(set, func(t *testing.T) { testMatMul(t, set) })
+	}
+}
+
+func testMatMul(t *testing.T, set string) {
+	b := newBackendSet(2, set)
 	defer b.Close()
 	r := rand.New(rand.NewPCG(4, 4))
 	// 41 rows: an odd row left over from the two-row tiles and a partial row band;

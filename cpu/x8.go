@@ -26,17 +26,25 @@ type x8Type struct {
 	sideLen int                       // its elements per layout block
 	prepare func(mm *matmulOp, t int) // quantize token t's activations (mm.act) and write its side data
 
-	amd64, arm64 x8Kernels // the kernels of each architecture
-	kern         x8Kernels // those of this machine (registerX8)
+	amd64, arm64 x8Kernels // the kernels of each architecture (amd64: the avx2 set)
+	// sets are this machine's kernels by kernel set (registerX8): amd64 for avx2, the
+	// AVX-512 ones (vnniKernels) for avx512vnni where the type has them, else amd64's.
+	sets map[string]*x8Kernels
+	kern *x8Kernels // those of the set New's backends run (kernelSet)
 }
 
-// x8Kernels are a layout's kernels on one architecture: one token at a time, and
+// x8Kernels are a layout's kernels of one kernel set: one token at a time, and
 // optionally `tokens` at a time (the prompt kernel, which unpacks the weights once for
-// them all).
+// them all), with the activation side data they read (registerX8 fills in the type's
+// where a set's kernels do not name their own).
 type x8Kernels struct {
 	one    x8Kernel
 	many   x8Kernel // nil: one-token kernel only
 	tokens int
+
+	side    sideKind
+	sideLen int
+	prepare func(mm *matmulOp, t int)
 }
 
 // x8Kernel multiplies the group of eight rows at w by token t's activations (tokens t,
@@ -44,24 +52,60 @@ type x8Kernels struct {
 // bytes.
 type x8Kernel func(mm *matmulOp, w *byte, t int, out *float32, ostride int)
 
-// x8Types are the layouts this machine has kernels for: empty under noasm, without AVX2
-// on amd64 or the dot product on arm64.
+// x8Types are the layouts this machine has kernels for (in some kernel set): empty
+// under noasm, without AVX2 on amd64 or the dot product on arm64.
 var x8Types = map[tensor.DType]*x8Type{}
 
 // registerX8 records xt if this machine runs its kernels.
 func registerX8(xt x8Type) {
-	xt.kern = xt.amd64
-	if runtime.GOARCH == "arm64" {
-		xt.kern = xt.arm64
-	}
-	if !hasX8Kernels || xt.kern.one == nil {
+	if !hasX8Kernels {
 		return
 	}
 	if x8Types[xt.dt] != nil || xt.block == 0 || xt.groupBytes == nil || xt.repack == nil || xt.prepare == nil ||
-		xt.kern.many != nil && xt.kern.tokens < 2 || xt.side != sideNone && xt.sideLen == 0 {
+		xt.side != sideNone && xt.sideLen == 0 {
 		panic("cpu: bad or duplicate x8 layout for " + xt.dt.String())
 	}
+	xt.sets = map[string]*x8Kernels{}
+	add := func(set string, k x8Kernels) {
+		if k.one == nil {
+			return
+		}
+		if k.prepare == nil {
+			k.side, k.sideLen, k.prepare = xt.side, xt.sideLen, xt.prepare
+		}
+		// matmulX8 takes a partial group's results for every token of a call in an
+		// x8Tail, 32 floats: at most four tokens
+		if k.many != nil && (k.tokens < 2 || k.tokens > 4) || k.side != sideNone && k.sideLen == 0 {
+			panic("cpu: bad " + set + " kernels for " + xt.dt.String())
+		}
+		xt.sets[set] = &k
+	}
+	switch runtime.GOARCH {
+	case "amd64":
+		add(SetAVX2, xt.amd64)
+		if hasAVX512VNNI {
+			add(SetAVX512VNNI, xt.amd64) // a type without kernels of its own runs the AVX2 ones
+			add(SetAVX512VNNI, vnniKernels[xt.dt])
+		}
+	case "arm64":
+		add(SetNEON, xt.arm64)
+	}
+	if len(xt.sets) == 0 {
+		return // no kernels of this architecture for the type
+	}
+	xt.kern = xt.sets[kernelSet] // nil in the portable set
 	x8Types[xt.dt] = &xt
+}
+
+// vnniKernels are the avx512vnni set's kernels by type (added from their files'
+// package-level declarations, which run before any init); a type without them runs
+// its AVX2 kernels in that set.
+var vnniKernels = map[tensor.DType]x8Kernels{}
+
+// addVNNI records type dt's avx512vnni kernels (from a package-level var declaration).
+func addVNNI(dt tensor.DType, k x8Kernels) bool {
+	vnniKernels[dt] = k
+	return true
 }
 
 // sideKind names the typed buffer a layout's kernels read besides the activations.
@@ -102,14 +146,14 @@ func grow[T any](buf *[]T, n int) []T {
 	return *buf
 }
 
-// setX8 points mm (whose k and ntok are set) at layout xt and at side-data buffers
-// from bufs for every token.
-func (mm *matmulOp) setX8(xt *x8Type, bufs *sideBufs) {
-	mm.xt, mm.nb = xt, mm.k/xt.block
-	mm.sideStride = mm.nb * xt.sideLen
+// setX8 points mm (whose k and ntok are set) at layout xt, its kernels kern and
+// side-data buffers from bufs for every token.
+func (mm *matmulOp) setX8(xt *x8Type, kern *x8Kernels, bufs *sideBufs) {
+	mm.xt, mm.kern, mm.nb = xt, kern, mm.k/xt.block
+	mm.sideStride = mm.nb * kern.sideLen
 	n := mm.ntok * mm.sideStride
 	mm.side = sideBufs{}
-	switch xt.side {
+	switch kern.side {
 	case sideScales:
 		mm.side.scales = grow(&bufs.scales, n)
 	case sideScaleSums:
@@ -240,7 +284,7 @@ func q8KGroupSums32(a []byte, nsb int, c []int32, mul int32) {
 // stays in cache, then one at a time.
 func (b *Backend) matmulX8(worker, lo, hi int) {
 	mm := &b.mm
-	kern := &mm.xt.kern
+	kern := mm.kern
 	nout, gb, many := mm.nout, mm.w.x8Bytes, kern.tokens
 	tmp := &b.x8Tail[worker] // the last group's results when nout is not a multiple of 8
 	const band = 4

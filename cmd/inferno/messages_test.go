@@ -376,7 +376,7 @@ func TestSystemKernels(t *testing.T) {
 		{nil, "portable Go for every weight type"},
 		{[]tensor.DType{tensor.F32, tensor.Q4_0}, " assembly for F32, Q4_0; portable Go for F16, Q4_1, "},
 	} {
-		if got := cpuKernels(c.asm); !strings.Contains(got, c.want) {
+		if got := cpuKernels(cpubackend.SetAVX2, c.asm); !strings.Contains(got, c.want) {
 			t.Errorf("cpuKernels(%v) = %q, want %q in it", c.asm, got, c.want)
 		}
 	}

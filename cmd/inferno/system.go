@@ -27,7 +27,9 @@ type systemInfo struct {
 	MemoryBytes int64             `json:"memory_bytes"`
 	Features    []string          `json:"cpu_features"`
 	Kernels     string            `json:"cpu_kernels"`
-	Backends    map[string]string `json:"backends"` // name -> "available" or why not
+	KernelSet   string            `json:"cpu_kernel_set"`  // the set the CPU backend runs (INFERNO_CPU_KERNELS overrides)
+	KernelSets  []string          `json:"cpu_kernel_sets"` // the sets this build runs on this CPU, best first
+	Backends    map[string]string `json:"backends"`        // name -> "available" or why not
 	// Architectures are the general.architecture values inferno runs; GPUArchitectures
 	// note what the GPU backends (metal, cuda) run of them.
 	Architectures    []string    `json:"architectures"`
@@ -53,6 +55,8 @@ func gatherSystem() systemInfo {
 		add(cpu.X86.HasAVX2, "AVX2")
 		add(cpu.X86.HasFMA, "FMA")
 		add(cpu.X86.HasAVX512F, "AVX512F")
+		add(cpu.X86.HasAVX512BW, "AVX512BW")
+		add(cpu.X86.HasAVX512VL, "AVX512VL")
 		add(cpu.X86.HasAVX512VNNI, "AVX512_VNNI")
 		add(cpu.X86.HasAVXVNNI, "AVX_VNNI")
 	case "arm64":
@@ -60,7 +64,9 @@ func gatherSystem() systemInfo {
 		add(cpu.ARM64.HasASIMDDP, "DOTPROD")
 		add(cpu.ARM64.HasI8MM, "I8MM")
 	}
-	s.Kernels = cpuKernels(cpubackend.AssemblyTypes())
+	s.KernelSet, _ = cpubackend.KernelSet()
+	s.KernelSets = cpubackend.KernelSets()
+	s.Kernels = cpuKernels(s.KernelSet, cpubackend.AssemblyTypes())
 	s.Architectures = llama.SupportedArchitectures()
 	if runtime.GOOS == "darwin" {
 		if d, err := metal.NewDevice(); err == nil {
@@ -92,9 +98,9 @@ func gatherSystem() systemInfo {
 	return s
 }
 
-// cpuKernels says which weight types the CPU backend multiplies with assembly (asm,
-// as the backend reports it) and which with portable Go.
-func cpuKernels(asm []tensor.DType) string {
+// cpuKernels says which weight types the CPU backend multiplies with assembly of kernel
+// set kset (asm, as the backend reports it) and which with portable Go.
+func cpuKernels(kset string, asm []tensor.DType) string {
 	var fast, portable []string
 	for _, t := range tensor.AllTypes() {
 		if _, ok := tensor.VecDotType(t); !ok {
@@ -106,7 +112,8 @@ func cpuKernels(asm []tensor.DType) string {
 			portable = append(portable, t.String())
 		}
 	}
-	isa := map[string]string{"amd64": "AVX2+FMA", "arm64": "NEON"}[runtime.GOARCH]
+	isa := map[string]string{cpubackend.SetAVX512VNNI: "avx512vnni (AVX-512 VNNI, AVX2 where a type has none)",
+		cpubackend.SetAVX2: "avx2 (AVX2+FMA)", cpubackend.SetNEON: "neon (NEON dot product)"}[kset]
 	switch {
 	case len(fast) == 0:
 		return "portable Go for every weight type (no assembly kernels in this build or for this CPU)"
@@ -156,8 +163,9 @@ func newSystemCmd() *cobra.Command {
 				fmt.Fprintln(out, string(b))
 				return nil
 			}
-			fmt.Fprintf(out, "os/arch:   %s/%s\ncpu:       %s, %d cores, features %s\nmemory:    %.1f GiB\ncpu path:  %s\n",
-				s.OS, s.Arch, s.CPU, s.Cores, strings.Join(s.Features, " "), float64(s.MemoryBytes)/(1<<30), s.Kernels)
+			fmt.Fprintf(out, "os/arch:   %s/%s\ncpu:       %s, %d cores, features %s\nmemory:    %.1f GiB\ncpu path:  %s\ncpu sets:  %s (%s chooses one)\n",
+				s.OS, s.Arch, s.CPU, s.Cores, strings.Join(s.Features, " "), float64(s.MemoryBytes)/(1<<30), s.Kernels,
+				strings.Join(s.KernelSets, ", "), cpubackend.KernelSetEnv)
 			fmt.Fprintf(out, "models:    %s\n", strings.Join(s.Architectures, ", "))
 			for _, b := range []string{"cpu", "cuda", "metal", "metal-sim", "cuda-sim"} {
 				fmt.Fprintf(out, "backend %-10s %s\n", b+":", s.Backends[b])
