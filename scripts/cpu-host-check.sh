@@ -36,7 +36,7 @@ run)
 	grep -o -m1 -w 'avx512_vnni\|amx_int8\|amx_bf16\|avx512_bf16' /proc/cpuinfo | sort -u | tr '\n' ' ' >>"$sum"
 	echo >>"$sum"
 	# Every kernel set this CPU runs against tensor's reference dot (the sets it lacks skip).
-	"$here/cpu.test" -test.run 'TestX8Kernels|TestMatMul|TestKernelSet' -test.count=1 -test.v >"$out/cpu-test.log" 2>&1
+	"$here/cpu.test" -test.run 'TestX8Kernels|TestMatMul|KernelSet|TestDot' -test.count=1 -test.v >"$out/cpu-test.log" 2>&1
 	echo "cpu tests: rc=$? ($(grep -c '^--- PASS' "$out/cpu-test.log") passed, $(grep -c '^--- FAIL' "$out/cpu-test.log") failed, $(grep -c '^--- SKIP' "$out/cpu-test.log") skipped)" >>"$sum"
 	grep -E '^(--- FAIL|--- SKIP)' "$out/cpu-test.log" | head -20 >>"$sum"
 	sets=(${SETS:-avx512vnni avx2})
