@@ -17,6 +17,10 @@ type Codec struct {
 	// Quantize writes what ggml_quantize_chunk (llama-quantize) writes without an
 	// importance matrix (Q8_1 and Q8_K, activation-only types: their reference quantizers).
 	Quantize func(src []float32, dst []byte)
+	// QuantizeWeighted writes what ggml_quantize_chunk (llama-quantize --imatrix) writes
+	// given importance weights: one per column (nPerRow of them), weighing that column in
+	// every row of src. nil: this package has no importance-weighted quantizer of the type.
+	QuantizeWeighted func(dst []byte, src []float32, nPerRow int, weights []float32) error
 	// QuantizeAct is llama.cpp's x86 CPU backend's run-time quantizer of activations of
 	// this type (from_float) where it differs from Quantize; nil: Quantize.
 	QuantizeAct func(src []float32, dst []byte)
