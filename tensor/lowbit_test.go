@@ -3,8 +3,10 @@ package tensor
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/inferno-go/inferno/internal/refdata"
@@ -122,6 +124,36 @@ func TestTernaryExact(t *testing.T) {
 			if y[i] != x[i] {
 				t.Fatalf("%s: element %d: %v came back as %v", dt, i, x[i], y[i])
 			}
+		}
+	}
+}
+
+// TestQuantizeWeightedArgs: bad shapes are refused with an error naming what is wrong.
+func TestQuantizeWeightedArgs(t *testing.T) {
+	x, w := make([]float32, 512), make([]float32, 256)
+	for _, dt := range []DType{IQ3_XXS, IQ3_S} {
+		c, _ := CodecOf(dt)
+		dst := make([]byte, 2*dt.TypeSize())
+		for _, bad := range []struct {
+			dst     []byte
+			x       []float32
+			n       int
+			weights []float32
+			want    string
+		}{
+			{dst, x, 100, w, "row length 100"},
+			{dst, x, 0, w, "row length 0"},
+			{dst, x[:300], 256, w, "not whole rows"},
+			{dst, x, 256, w[:255], "255 importance weights"},
+			{dst[:10], x, 256, w, fmt.Sprintf("need %d bytes", 2*dt.TypeSize())},
+		} {
+			err := c.QuantizeWeighted(bad.dst, bad.x, bad.n, bad.weights)
+			if err == nil || !strings.Contains(err.Error(), bad.want) {
+				t.Errorf("%s: %v, want an error saying %q", dt, err, bad.want)
+			}
+		}
+		if err := c.QuantizeWeighted(dst, x, 256, w); err != nil {
+			t.Errorf("%s: %v", dt, err)
 		}
 	}
 }
