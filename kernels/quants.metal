@@ -238,6 +238,49 @@ struct blk_iq4_xs {
     }
 };
 
+// TQ1_0: trit t (from the top) of a byte holding ⌈c·256/243⌉ of five (or four, shifted
+// up one) base-3 digits c.
+constant uchar pow3_tq1[5] = {1, 3, 9, 27, 81};
+
+inline int tq1_trit(uchar b, int t) {
+    uchar q = uchar(b * pow3_tq1[t]);
+    return int((ushort(q) * 3) >> 8);
+}
+
+struct blk_tq1_0 {
+    enum { QK = 256, BYTES = 54 };
+    static inline void dq16(device const uchar * row, int c, int n, thread float * y) {
+        device const uchar * b = row + (c / 16) * BYTES;
+        int g = c % 16;
+        float d = ld_f16(b + 52);
+        for (int l = 0; l < 16; l++) {
+            int at, t;
+            if (g < 10) {           // elements 32t + m: trit t of qs[m], m < 32
+                at = 16 * (g % 2) + l;
+                t = g / 2;
+            } else if (g < 15) {    // 160 + 16t + m: trit t of qs[32 + m]
+                at = 32 + l;
+                t = g - 10;
+            } else {                // 240 + 4t + j: trit t of qh[j]
+                at = 48 + l % 4;
+                t = l / 4;
+            }
+            y[l] = float(tq1_trit(b[at], t) - 1) * d;
+        }
+    }
+};
+
+struct blk_tq2_0 {
+    enum { QK = 256, BYTES = 66 };
+    static inline void dq16(device const uchar * row, int c, int n, thread float * y) {
+        device const uchar * b = row + (c / 16) * BYTES;
+        int e = 16 * (c % 16), sh = 2 * ((e % 128) / 32);   // elements 128h + 32l + m: bits 2l of qs[32h + m]
+        float d = ld_f16(b + 64);
+        device const uchar * q = b + 32 * (e / 128) + e % 32;
+        for (int l = 0; l < 16; l++) y[l] = float(int((q[l] >> sh) & 3) - 1) * d;
+    }
+};
+
 // Bytes of one row of n elements.
 template <typename B> inline int row_bytes(int n) {
     return (n / B::QK) * B::BYTES;
