@@ -157,3 +157,34 @@ func TestQuantizeWeightedArgs(t *testing.T) {
 		}
 	}
 }
+
+// TestLowBitNonFinite: NaN, infinities and huge values quantize without a panic (ggml
+// aborts or writes garbage; any bytes will do, but not a crash).
+func TestLowBitNonFinite(t *testing.T) {
+	x := make([]float32, 4*QK_K)
+	for i := range x {
+		x[i] = float32(i%17) - 8
+	}
+	x[3], x[QK_K+40] = float32(math.NaN()), float32(math.Inf(1))
+	x[2*QK_K+7], x[3*QK_K+100] = float32(math.Inf(-1)), 3e38
+	w := make([]float32, QK_K)
+	for i := range w {
+		w[i] = 1
+	}
+	for _, lv := range lowBitVectors {
+		n, _ := lv.dt.RowSize(len(x))
+		q := make([]byte, n)
+		if err := Quantize(lv.dt, x, q); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := CodecOf(lv.dt); c.QuantizeWeighted != nil {
+			if err := c.QuantizeWeighted(q, x, QK_K, w); err != nil {
+				t.Fatal(err)
+			}
+		}
+		y := make([]float32, len(x))
+		if err := Dequantize(lv.dt, q, y); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
