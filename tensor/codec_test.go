@@ -144,6 +144,11 @@ func TestRoundTripError(t *testing.T) {
 	}
 	for _, dt := range Codecs() {
 		lim := max(math.Pow(2, -(dt.BitsPerWeight()-1.5)), 0.01)
+		if dt == TQ1_0 || dt == TQ2_0 {
+			// made for ternary weights (TestTernaryExact): ggml scales by max |x|, so
+			// most Gaussian values round to 0 (0.79 with either packing)
+			lim = 0.8
+		}
 		n, _ := dt.RowSize(len(x))
 		q := make([]byte, n)
 		y := make([]float32, len(x))
