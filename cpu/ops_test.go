@@ -229,7 +229,7 @@ func TestMatMul(t *testing.T) {
 			wf := randVec(r, rows*cols)
 			sz, _ := dt.RowSize(rows * cols)
 			raw := make([]byte, sz)
-			if err := tensor.Quantize(dt, wf, raw); err != nil {
+			if err := quantizeAny(dt, wf, raw); err != nil {
 				t.Fatal(err)
 			}
 			deq := make([]float32, rows*cols)
@@ -338,7 +338,7 @@ func TestTokenEmbdRepackedOnUse(t *testing.T) {
 	for _, dt := range tensor.WeightTypes() {
 		sz, _ := dt.RowSize(rows * cols)
 		raw := make([]byte, sz)
-		tensor.Quantize(dt, randVec(r, rows*cols), raw)
+		quantizeAny(dt, randVec(r, rows*cols), raw)
 		emb, _ := b.Weight("token_embd.weight", dt, rows, cols, raw)
 		eager, _ := b.Weight("output.weight", dt, rows, cols, raw)
 		if e := emb.(*Tensor); e.x8 != nil || e.rp != nil || !e.lazy {

@@ -15,8 +15,15 @@ type Codec struct {
 
 	Dequantize func(src []byte, dst []float32)
 	// Quantize writes what ggml_quantize_chunk (llama-quantize) writes without an
-	// importance matrix (Q8_1 and Q8_K, activation-only types: their reference quantizers).
+	// importance matrix (Q8_1 and Q8_K, activation-only types: their reference quantizers);
+	// nil exactly when RequiresImatrix.
 	Quantize func(src []float32, dst []byte)
+	// QuantizeWeighted is ggml_quantize_chunk with an importance matrix: src holds rows of
+	// nPerRow values and weights[j] (nPerRow of them) weighs column j of every row; the
+	// caller has checked the lengths (QuantizeWeighted). nil: the type takes no weights.
+	QuantizeWeighted func(src []float32, dst []byte, nPerRow int, weights []float32)
+	// RequiresImatrix: ggml_quantize_requires_imatrix, ggml refuses to quantize without.
+	RequiresImatrix bool
 	// QuantizeAct is llama.cpp's x86 CPU backend's run-time quantizer of activations of
 	// this type (from_float) where it differs from Quantize; nil: Quantize.
 	QuantizeAct func(src []float32, dst []byte)
@@ -45,7 +52,8 @@ var codecs = map[DType]*Codec{}
 
 // register adds c to the table; each codec file calls it from init.
 func register(c Codec) {
-	if !c.Type.Valid() || codecs[c.Type] != nil || c.Dequantize == nil || c.Quantize == nil || c.FileType == 0 && c.Type != F32 {
+	if !c.Type.Valid() || codecs[c.Type] != nil || c.Dequantize == nil || (c.Quantize == nil) != c.RequiresImatrix ||
+		c.RequiresImatrix && c.QuantizeWeighted == nil || c.FileType == 0 && c.Type != F32 {
 		panic(fmt.Sprintf("tensor: bad or duplicate codec for %s", c.Type))
 	}
 	codecs[c.Type] = &c
@@ -112,7 +120,41 @@ func Quantize(t DType, src []float32, dst []byte) error {
 	if len(dst) < need {
 		return fmt.Errorf("quantize: %s: %d elements need %d bytes, have %d", t, len(src), need, len(dst))
 	}
+	if c.Quantize == nil {
+		return fmt.Errorf("quantize: %s requires an importance matrix", t)
+	}
 	c.Quantize(src, dst[:need])
+	return nil
+}
+
+// QuantizeWeighted encodes src, rows of nPerRow values, as type t into dst with the
+// importance weights of one row (llama-quantize --imatrix); weights nil is Quantize.
+// A type that takes no weights is refused.
+func QuantizeWeighted(t DType, src []float32, dst []byte, nPerRow int, weights []float32) error {
+	if weights == nil {
+		return Quantize(t, src, dst)
+	}
+	c, ok := codecs[t]
+	if !ok {
+		return fmt.Errorf("quantize: type %s is not supported", t)
+	}
+	if c.QuantizeWeighted == nil {
+		return fmt.Errorf("quantize: %s takes no importance weights", t)
+	}
+	if nPerRow <= 0 || len(src)%nPerRow != 0 {
+		return fmt.Errorf("quantize: %s: %d values are not whole rows of %d", t, len(src), nPerRow)
+	}
+	if len(weights) != nPerRow {
+		return fmt.Errorf("quantize: %s: %d importance weights for rows of %d", t, len(weights), nPerRow)
+	}
+	if _, err := t.RowSize(nPerRow); err != nil {
+		return fmt.Errorf("quantize: %w", err)
+	}
+	need, _ := t.RowSize(len(src))
+	if len(dst) < need {
+		return fmt.Errorf("quantize: %s: %d elements need %d bytes, have %d", t, len(src), need, len(dst))
+	}
+	c.QuantizeWeighted(src, dst[:need], nPerRow, weights)
 	return nil
 }
 

@@ -1,0 +1,317 @@
+package tensor
+
+import (
+	"encoding/binary"
+	"math"
+	"sort"
+	"sync"
+)
+
+// The grids of IQ2_XXS, IQ2_XS, IQ2_S (values 8, 25, 43) and IQ1_S/IQ1_M (values −1, 0, 1)
+// are stored as ggml-quants.c's kgrid tables: eight 2-bit levels l per entry. Dequantizers
+// read the expanded ggml-common.h tables (iq2xxs_grid, …, iq1s_grid; expandGrid), the
+// quantizers what ggml_quantize_init builds (iq2xs_init_impl): the grid as odd levels
+// 2l+1, a map from the 16-bit level pattern to its grid index, and for each pattern
+// not on the grid the list of its nearest grid entries.
+
+// expandGrid turns kgrid entries into eight bytes each, level l -> values[l].
+func expandGrid(kgrid []uint16, values [3]int8) [][8]int8 {
+	g := make([][8]int8, len(kgrid))
+	for k, e := range kgrid {
+		for i := 0; i < 8; i++ {
+			g[k][i] = values[(e>>(2*i))&3]
+		}
+	}
+	return g
+}
+
+// iqQuantGrid is one of ggml's iq2_data entries.
+type iqQuantGrid struct {
+	pos [][8]int8 // grid entries as odd levels 2l+1
+	// kmap[u] for a level pattern u (eight 2-bit levels): its grid index when >= 0, else
+	// -(offset+1) of its neighbour list in neighbours: count, then grid indices.
+	kmap       []int32
+	neighbours []uint16
+}
+
+const iqKmapSize = 43692 // one more than the largest pattern of levels 0..2
+
+var iqGrids [4]struct {
+	once sync.Once
+	g    *iqQuantGrid
+}
+
+// iqGridFor is ggml_quantize_init's grid for IQ2_XXS, IQ2_XS, IQ2_S or IQ1_S/IQ1_M, built
+// once on first use.
+func iqGridFor(t DType) *iqQuantGrid {
+	var idx, nwant int
+	var kgrid []uint16
+	switch t {
+	case IQ2_XXS:
+		idx, nwant, kgrid = 0, 2, kgridIQ2XXS[:]
+	case IQ2_XS:
+		idx, nwant, kgrid = 1, 2, kgridIQ2XS[:]
+	case IQ1_S, IQ1_M:
+		idx, nwant, kgrid = 2, 3, kgridIQ1S[:]
+	case IQ2_S:
+		idx, nwant, kgrid = 3, 1, kgridIQ2S[:]
+	default:
+		panic("tensor: no i-quant grid for " + t.String())
+	}
+	e := &iqGrids[idx]
+	e.once.Do(func() { e.g = buildIQGrid(kgrid, nwant) })
+	return e.g
+}
+
+// buildIQGrid is iq2xs_init_impl: for every pattern off the grid, the grid entries at the
+// nwant smallest squared distances (all entries at each of those distances), ordered by
+// distance then index.
+func buildIQGrid(kgrid []uint16, nwant int) *iqQuantGrid {
+	g := &iqQuantGrid{pos: expandGrid(kgrid, [3]int8{1, 3, 5}), kmap: make([]int32, iqKmapSize)}
+	for i := range g.kmap {
+		g.kmap[i] = -1
+	}
+	for i, e := range kgrid {
+		g.kmap[e] = int32(i)
+	}
+	type cand struct{ d2, j int }
+	dist := make([]cand, len(kgrid))
+	for u := 0; u < iqKmapSize; u++ {
+		if g.kmap[u] >= 0 {
+			continue
+		}
+		var pos [8]int
+		for k := 0; k < 8; k++ {
+			pos[k] = 2*((u>>(2*k))&3) + 1
+		}
+		for j := range g.pos {
+			d2 := 0
+			for k := 0; k < 8; k++ {
+				d := int(g.pos[j][k]) - pos[k]
+				d2 += d * d
+			}
+			dist[j] = cand{d2, j}
+		}
+		sort.Slice(dist, func(a, b int) bool {
+			if dist[a].d2 != dist[b].d2 {
+				return dist[a].d2 < dist[b].d2
+			}
+			return dist[a].j < dist[b].j
+		})
+		g.kmap[u] = -int32(len(g.neighbours) + 1)
+		start := len(g.neighbours)
+		g.neighbours = append(g.neighbours, 0)
+		d2, nhave := dist[0].d2, 1
+		for _, c := range dist {
+			if c.d2 > d2 {
+				if nhave == nwant {
+					break
+				}
+				d2 = c.d2
+				nhave++
+			}
+			g.neighbours = append(g.neighbours, uint16(c.j))
+		}
+		g.neighbours[start] = uint16(len(g.neighbours) - start - 1)
+	}
+	return g
+}
+
+// lookup returns the grid index of level pattern u, or -1 and its neighbour list.
+func (g *iqQuantGrid) lookup(u uint16) (int, []uint16) {
+	k := g.kmap[u]
+	if k >= 0 {
+		return int(k), nil
+	}
+	off := int(-k - 1)
+	n := int(g.neighbours[off])
+	return -1, g.neighbours[off+1 : off+1+n]
+}
+
+// levels writes grid entry i's levels (0..2) to L.
+func (g *iqQuantGrid) levels(i int, L []int8) {
+	for k := 0; k < 8; k++ {
+		L[k] = (g.pos[i][k] - 1) / 2
+	}
+}
+
+// findBestNeighbour is iq2_find_best_neighbour: the neighbour minimising the weighted
+// squared error at this scale (first one on ties); its levels go to L.
+func (g *iqQuantGrid) findBestNeighbour(nb []uint16, xval, weight []float32, scale float32, L []int8) int {
+	best := float32(math.MaxFloat32)
+	idx := -1
+	for _, j := range nb {
+		var d2 float32
+		for i := 0; i < 8; i++ {
+			diff := scale*float32(g.pos[j][i]) - xval[i]
+			d2 += weight[i] * diff * diff
+		}
+		if d2 < best {
+			best, idx = d2, int(j)
+		}
+	}
+	g.levels(idx, L)
+	return idx
+}
+
+// findBestNeighbourIQ1 is iq1_find_best_neighbour2: as findBestNeighbour, with level l
+// standing for xg[l]. (ggml's fallback over the whole grid, for when no neighbour has a
+// finite error, is unreachable with finite input and not reproduced.)
+func (g *iqQuantGrid) findBestNeighbourIQ1(nb []uint16, xval, weight []float32, scale float32, xg *[3]float32, L []int8) int {
+	best := float32(math.MaxFloat32)
+	idx := -1
+	for _, j := range nb {
+		var d2 float32
+		for i := 0; i < 8; i++ {
+			q := xg[(g.pos[j][i]-1)/2]
+			diff := scale*q - xval[i]
+			d2 += weight[i] * diff * diff
+		}
+		if d2 < best {
+			best, idx = d2, int(j)
+		}
+	}
+	if idx < 0 {
+		idx = int(nb[0])
+	}
+	g.levels(idx, L)
+	return idx
+}
+
+// makeQPQuants is make_qp_quants: non-negative levels 0..nmax for non-negative x with
+// weights qw, the scale searched around nmax/max and refined; returns the scale.
+func makeQPQuants(nmax int, x []float32, L []uint8, qw []float32) float32 {
+	n := len(x)
+	var max float32
+	for _, v := range x {
+		if v > max {
+			max = v
+		}
+	}
+	if max == 0 {
+		for i := range L[:n] {
+			L[i] = 0
+		}
+		return 0
+	}
+	iscale := float32(nmax) / max
+	for i, v := range x {
+		L[i] = uint8(nearestInt(iscale * v))
+	}
+	scale := 1 / iscale
+	var bestMSE float32
+	for i, v := range x {
+		diff := v - scale*float32(L[i])
+		bestMSE += qw[i] * diff * diff
+	}
+	for is := -4; is <= 4; is++ {
+		if is == 0 {
+			continue
+		}
+		iscaleIs := (0.1*float32(is) + float32(nmax)) / max
+		scaleIs := 1 / iscaleIs
+		var mse float32
+		for i, v := range x {
+			l := min(nmax, nearestInt(iscaleIs*v))
+			diff := v - scaleIs*float32(l)
+			mse += qw[i] * diff * diff
+		}
+		if mse < bestMSE {
+			bestMSE, iscale = mse, iscaleIs
+		}
+	}
+	var sumlx, suml2 float32
+	for i, v := range x {
+		l := min(nmax, nearestInt(iscale*v))
+		L[i] = uint8(l)
+		w := qw[i]
+		sumlx += w * v * float32(l)
+		suml2 += w * float32(l) * float32(l)
+	}
+	for itry := 0; itry < 5; itry++ {
+		changed := 0
+		for i, v := range x {
+			w := qw[i]
+			li := float32(L[i])
+			slx := sumlx - w*v*li
+			sl2 := suml2 - w*li*li
+			if slx > 0 && sl2 > 0 {
+				newL := min(nmax, nearestInt(v*sl2/slx))
+				if newL != int(L[i]) {
+					slx += w * v * float32(newL)
+					sl2 += w * float32(newL) * float32(newL)
+					if slx*slx*suml2 > sumlx*sumlx*sl2 {
+						L[i], sumlx, suml2 = uint8(newL), slx, sl2
+						changed++
+					}
+				}
+			}
+		}
+		if changed == 0 {
+			break
+		}
+	}
+	return sumlx / suml2
+}
+
+// iqSignFlip is the sign handling of IQ2_XXS and IQ2_XS: xval = |x| for a group of eight,
+// signs as bits; an odd number of negatives flips the element of least weight·x² (its
+// xval turns negative) so that seven bits determine the eighth (ksignsIQ2XS).
+func iqSignFlip(xb, weight, xval []float32) uint8 {
+	var s uint8
+	nflip := 0
+	for i := 0; i < 8; i++ {
+		if xb[i] >= 0 {
+			xval[i] = xb[i]
+		} else {
+			xval[i] = -xb[i]
+			nflip++
+			s |= 1 << i
+		}
+	}
+	if nflip%2 != 0 {
+		imin := 0
+		mn := weight[0] * xb[0] * xb[0]
+		for i := 1; i < 8; i++ {
+			if ax := weight[i] * xb[i] * xb[i]; ax < mn {
+				mn, imin = ax, i
+			}
+		}
+		xval[imin] = -xval[imin]
+		s ^= 1 << imin
+	}
+	return s & 127
+}
+
+func sqrtf(x float32) float32 { return float32(math.Sqrt(float64(x))) }
+
+// superBlockSumSq is Σx² over one super-block, summed in order as ggml does.
+func superBlockSumSq(x []float32) float32 {
+	var s float32
+	for _, v := range x[:QK_K] {
+		s += v * v
+	}
+	return s
+}
+
+// onGrid is the grid index of levels L[0:8], which the quantizers have put on the grid.
+func (g *iqQuantGrid) onGrid(L []int8) int {
+	var u uint16
+	for i := 0; i < 8; i++ {
+		u |= uint16(L[i]) << (2 * i)
+	}
+	k := g.kmap[u]
+	if k < 0 {
+		panic("tensor: i-quant levels off the grid") // ggml aborts too; unreachable
+	}
+	return int(k)
+}
+
+func max32(a, b float32) float32 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+func f32le(b []byte) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b)) }
