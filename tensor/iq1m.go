@@ -9,8 +9,10 @@ import "encoding/binary"
 // weights.
 
 func init() {
+	// FileType -1: llama-quantize's file type of this name is a mix (per-tensor rules and a
+	// required importance matrix) that package quant does not have yet.
 	register(Codec{Type: IQ1_M, Dequantize: DequantizeIQ1_M, Quantize: QuantizeIQ1_M, QuantizeWeighted: QuantizeIQ1_MWeighted,
-		Activation: Q8_K, Dot: dotIQ1_M, KLevels: iq1MLevels, FileType: -1})
+		Activation: Q8_K, Dot: dotIQ1_M, KLevels: iq1MLevels, FileType: -1, Fallback: IQ4_NL})
 }
 
 // iq1MScale returns the fp16 super-block scale and the four scale words of block b.

@@ -13,8 +13,10 @@ import (
 // matrix.
 
 func init() {
+	// FileType -1: llama-quantize's file type of this name is a mix (per-tensor rules and a
+	// required importance matrix) that package quant does not have yet.
 	register(Codec{Type: IQ1_S, Dequantize: DequantizeIQ1_S, QuantizeWeighted: QuantizeIQ1_S, RequiresImatrix: true,
-		Activation: Q8_K, Dot: dotIQ1_S, KLevels: iq1SLevels, FileType: -1})
+		Activation: Q8_K, Dot: dotIQ1_S, KLevels: iq1SLevels, FileType: -1, Fallback: IQ4_NL})
 }
 
 // gridIQ1S is ggml-common.h's iq1s_grid.

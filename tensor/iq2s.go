@@ -6,8 +6,10 @@ package tensor
 // 82 bytes. ggml quantizes it with or without importance weights.
 
 func init() {
+	// FileType -1: llama-quantize's file type of this name is a mix (per-tensor rules and a
+	// required importance matrix) that package quant does not have yet.
 	register(Codec{Type: IQ2_S, Dequantize: DequantizeIQ2_S, Quantize: QuantizeIQ2_S, QuantizeWeighted: QuantizeIQ2_SWeighted,
-		Activation: Q8_K, Dot: dotIQ2_S, KLevels: iq2SLevels, FileType: -1})
+		Activation: Q8_K, Dot: dotIQ2_S, KLevels: iq2SLevels, FileType: -1, Fallback: IQ4_NL})
 }
 
 var gridIQ2S = expandGrid(kgridIQ2S[:], [3]int8{8, 25, 43})

@@ -8,8 +8,10 @@ import "encoding/binary"
 // 66 bytes; llama.cpp quantizes it only with an importance matrix.
 
 func init() {
+	// FileType -1: llama-quantize's file type of this name is a mix (per-tensor rules and a
+	// required importance matrix) that package quant does not have yet.
 	register(Codec{Type: IQ2_XXS, Dequantize: DequantizeIQ2_XXS, QuantizeWeighted: QuantizeIQ2_XXS, RequiresImatrix: true,
-		Activation: Q8_K, Dot: dotIQ2_XXS, KLevels: iq2XXSLevels, FileType: -1})
+		Activation: Q8_K, Dot: dotIQ2_XXS, KLevels: iq2XXSLevels, FileType: -1, Fallback: IQ4_NL})
 }
 
 var gridIQ2XXS = expandGrid(kgridIQ2XXS[:], [3]int8{8, 25, 43})
