@@ -3,7 +3,6 @@ package tensor
 import (
 	"encoding/binary"
 	"math"
-	"sort"
 	"sync"
 )
 
@@ -74,8 +73,10 @@ func buildIQGrid(kgrid []uint16, nwant int) *iqQuantGrid {
 	for i, e := range kgrid {
 		g.kmap[e] = int32(i)
 	}
-	type cand struct{ d2, j int }
-	dist := make([]cand, len(kgrid))
+	// Sorting by (distance, index) and keeping the entries at the nwant smallest distances
+	// is, with distances below 289, the same as taking those distances in order and the
+	// entries at each in index order.
+	dist := make([]int, len(kgrid))
 	for u := 0; u < iqKmapSize; u++ {
 		if g.kmap[u] >= 0 {
 			continue
@@ -84,33 +85,29 @@ func buildIQGrid(kgrid []uint16, nwant int) *iqQuantGrid {
 		for k := 0; k < 8; k++ {
 			pos[k] = 2*((u>>(2*k))&3) + 1
 		}
+		var seen [8*36 + 1]bool
 		for j := range g.pos {
 			d2 := 0
 			for k := 0; k < 8; k++ {
 				d := int(g.pos[j][k]) - pos[k]
 				d2 += d * d
 			}
-			dist[j] = cand{d2, j}
+			dist[j] = d2
+			seen[d2] = true
 		}
-		sort.Slice(dist, func(a, b int) bool {
-			if dist[a].d2 != dist[b].d2 {
-				return dist[a].d2 < dist[b].d2
-			}
-			return dist[a].j < dist[b].j
-		})
 		g.kmap[u] = -int32(len(g.neighbours) + 1)
 		start := len(g.neighbours)
 		g.neighbours = append(g.neighbours, 0)
-		d2, nhave := dist[0].d2, 1
-		for _, c := range dist {
-			if c.d2 > d2 {
-				if nhave == nwant {
-					break
-				}
-				d2 = c.d2
-				nhave++
+		for d2, nhave := 0, 0; d2 < len(seen) && nhave < nwant; d2++ {
+			if !seen[d2] {
+				continue
 			}
-			g.neighbours = append(g.neighbours, uint16(c.j))
+			nhave++
+			for j, d := range dist {
+				if d == d2 {
+					g.neighbours = append(g.neighbours, uint16(j))
+				}
+			}
 		}
 		g.neighbours[start] = uint16(len(g.neighbours) - start - 1)
 	}
