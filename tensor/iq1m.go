@@ -69,35 +69,30 @@ func iq1MLevels(b []byte, q *[QK_K]int32, sc, mn *[16]int32) (d, dmin float32) {
 	return d / 8, 0
 }
 
-// dotIQ1_M is ggml_vec_dot_iq1_m_q8_K's scalar arithmetic.
+// dotIQ1_M is ggml_vec_dot_iq1_m_q8_K in its AVX2 order (avx2Lanes), grid values and
+// shifts (±1 per eight) in two lane sets.
 func dotIQ1_M(n int, w, a []byte) float32 {
-	var sumf float32
+	var q, dq [QK_K]int32
+	var sc [16]int32
+	var acc, accShift [8]float32
 	for i := 0; i < n/QK_K; i++ {
 		b, y := w[i*56:], a[i*292:]
-		d, sc := iq1MScale(b)
-		q8 := y[4:]
-		var sumi1, sumi2 int32
-		for ib := 0; ib < 8; ib++ {
-			var sum1, sum2 [2]int32
-			for l := 0; l < 4; l++ {
-				gi, delta := iq1MGroup(b, 4*ib+l)
-				g := &gridIQ1S[gi]
-				var lsum1, lsum2 int32
-				for j := 0; j < 8; j++ {
-					v := int32(int8(q8[32*ib+8*l+j]))
-					lsum1 += v * int32(g[j])
-					lsum2 += v
-				}
-				sum1[l/2] += lsum1
-				sum2[l/2] += lsum2 * delta
-			}
-			ls1, ls2 := 2*iq1MScaleOf(&sc, 2*ib)+1, 2*iq1MScaleOf(&sc, 2*ib+1)+1
-			sumi1 += sum1[0]*ls1 + sum1[1]*ls2
-			sumi2 += sum2[0]*ls1 + sum2[1]*ls2
+		d, s := iq1MScale(b)
+		for g := 0; g < 16; g++ {
+			sc[g] = 2*iq1MScaleOf(&s, g) + 1
 		}
-		sumf += d * f32le(y) * (float32(sumi1) + iq1Delta*float32(sumi2))
+		for l := 0; l < 32; l++ {
+			gi, delta := iq1MGroup(b, l)
+			for j := 0; j < 8; j++ {
+				q[8*l+j], dq[8*l+j] = int32(gridIQ1S[gi][j]), delta
+			}
+		}
+		lanes, shiftLanes := avx2Lanes(&q, &sc, y[4:]), avx2Lanes(&dq, &sc, y[4:])
+		dd := f32le(y) * d
+		fmaLanes(&acc, dd, &lanes)
+		fmaLanes(&accShift, dd, &shiftLanes)
 	}
-	return sumf
+	return hsum8(&acc) + iq1Delta*hsum8(&accShift)
 }
 
 // QuantizeIQ1_M is quantize_iq1_m without importance weights.

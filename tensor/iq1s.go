@@ -76,35 +76,39 @@ func iq1SLevels(b []byte, q *[QK_K]int32, sc, mn *[16]int32) (d, dmin float32) {
 	return f16(b) / 8, 0
 }
 
-// dotIQ1_S is ggml_vec_dot_iq1_s_q8_K's scalar arithmetic: the shift enters through the
-// activation block sums.
+// dotIQ1_S is ggml_vec_dot_iq1_s_q8_K in its AVX2 order (avx2Lanes) over the grid values;
+// the shifts enter through the activation block sums, accumulated in float per super-block.
 func dotIQ1_S(n int, w, a []byte) float32 {
-	var sumf float32
+	var q [QK_K]int32
+	var sc [16]int32
+	var acc [8]float32
+	var accShift float32
 	for i := 0; i < n/QK_K; i++ {
 		b, y := w[i*50:], a[i*292:]
-		q8 := y[4:]
-		var sumi, sumi1 int32
+		var sumShift int32
 		for ib := 0; ib < 8; ib++ {
 			qh := binary.LittleEndian.Uint16(b[34+2*ib:])
 			ls := 2*int32((qh>>12)&7) + 1
+			sc[2*ib], sc[2*ib+1] = ls, ls
 			delta := int32(1)
 			if qh&0x8000 != 0 {
 				delta = -1
 			}
-			var lsum int32
 			for l := 0; l < 4; l++ {
 				g := &gridIQ1S[iq1SIndex(b, 4*ib+l)]
 				for j := 0; j < 8; j++ {
-					lsum += int32(int8(q8[32*ib+8*l+j])) * int32(g[j])
+					q[32*ib+8*l+j] = int32(g[j])
 				}
 			}
 			bs := int32(int16(binary.LittleEndian.Uint16(y[260+4*ib:]))) + int32(int16(binary.LittleEndian.Uint16(y[262+4*ib:])))
-			sumi += ls * lsum
-			sumi1 += ls * delta * bs
+			sumShift += bs * delta * ls
 		}
-		sumf += f16(b) * f32le(y) * (float32(sumi) + iq1Delta*float32(sumi1))
+		lanes := avx2Lanes(&q, &sc, y[4:])
+		d := f32le(y) * f16(b)
+		fmaLanes(&acc, d, &lanes)
+		accShift = fmaf32(d, float32(sumShift), accShift) // gcc contracts accum1 += d*sumi1 (-march with FMA)
 	}
-	return sumf
+	return hsum8(&acc) + iq1Delta*accShift
 }
 
 // iq1Order is the (value, index) sort of the IQ1 quantizers: ascending values, equal

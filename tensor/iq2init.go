@@ -312,3 +312,47 @@ func max32(a, b float32) float32 {
 }
 
 func f32le(b []byte) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b)) }
+
+// The i-quant dot products add in the order of ggml's AVX2 kernels (which the vectors
+// and llama.cpp on x86 use), so that they are bit-exact with them: per super-block, eight
+// int32 lanes (lane k: elements 4k..4k+3 of every 32, times their group scale), each
+// lane accumulated with a float32 FMA of the super-block's d, the lanes added pairwise
+// at the end (hsum_float_8).
+
+// avx2Lanes is the eight lanes of integer levels q, group scales sc and Q8_K values q8.
+func avx2Lanes(q *[QK_K]int32, sc *[16]int32, q8 []byte) (l [8]int32) {
+	for e := 0; e < QK_K; e++ {
+		l[(e%32)/4] += sc[e/16] * q[e] * int32(int8(q8[e]))
+	}
+	return l
+}
+
+// fmaLanes is acc[k] = fma(d, float32(lanes[k]), acc[k]).
+func fmaLanes(acc *[8]float32, d float32, lanes *[8]int32) {
+	for k := range acc {
+		acc[k] = fmaf32(d, float32(lanes[k]), acc[k])
+	}
+}
+
+// hsum8 is hsum_float_8: (x4+x0 + x6+x2) + (x5+x1 + x7+x3).
+func hsum8(x *[8]float32) float32 {
+	r0, r1, r2, r3 := x[4]+x[0], x[5]+x[1], x[6]+x[2], x[7]+x[3]
+	return (r0 + r2) + (r1 + r3)
+}
+
+// fmaf32 is a·b+c rounded once to float32 (the product is exact in float64; the sum is
+// corrected where rounding through float64 would land on a float32 halfway point).
+func fmaf32(a, b, c float32) float32 {
+	p, cc := float64(a)*float64(b), float64(c)
+	s := p + cc
+	bb := s - p
+	e := (p - (s - bb)) + (cc - bb)
+	if e != 0 && math.Float64bits(s)&(1<<29-1) == 1<<28 {
+		if e > 0 {
+			s = math.Nextafter(s, math.Inf(1))
+		} else {
+			s = math.Nextafter(s, math.Inf(-1))
+		}
+	}
+	return float32(s)
+}

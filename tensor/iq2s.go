@@ -62,24 +62,17 @@ func iq2SLevels(b []byte, q *[QK_K]int32, sc, mn *[16]int32) (d, dmin float32) {
 	return f16(b) / 8, 0
 }
 
-// dotIQ2_S is ggml_vec_dot_iq2_s_q8_K's scalar arithmetic.
+// dotIQ2_S is ggml_vec_dot_iq2_s_q8_K in its AVX2 order (avx2Lanes): bit-exact on x86.
 func dotIQ2_S(n int, w, a []byte) float32 {
-	var sumf float32
+	var k kBlock
+	var acc [8]float32
 	for i := 0; i < n/QK_K; i++ {
 		b, y := w[i*82:], a[i*292:]
-		d := f16(b) * f32le(y)
-		q8 := y[4:]
-		var bsum int32
-		for ib := 0; ib < 8; ib++ {
-			var sumi [2]int32
-			for l := 0; l < 4; l++ {
-				sumi[l/2] += signedGridDot(&gridIQ2S[iq2SIndex(b, 4*ib+l)], b[34+4*ib+l], q8[32*ib+8*l:])
-			}
-			bsum += (1+2*int32(b[74+ib]&0xf))*sumi[0] + (1+2*int32(b[74+ib]>>4))*sumi[1]
-		}
-		sumf += d * float32(bsum)
+		iq2SLevels(b, &k.q, &k.sc, &k.mn)
+		lanes := avx2Lanes(&k.q, &k.sc, y[4:])
+		fmaLanes(&acc, f16(b)*f32le(y), &lanes)
 	}
-	return 0.125 * sumf
+	return 0.125 * hsum8(&acc)
 }
 
 // QuantizeIQ2_S is quantize_iq2_s without importance weights (= quantize_row_iq2_s_ref).

@@ -61,27 +61,17 @@ func iq2XSLevels(b []byte, q *[QK_K]int32, sc, mn *[16]int32) (d, dmin float32) 
 	return f16(b) / 8, 0
 }
 
-// dotIQ2_XS is ggml_vec_dot_iq2_xs_q8_K's scalar arithmetic.
+// dotIQ2_XS is ggml_vec_dot_iq2_xs_q8_K in its AVX2 order (avx2Lanes): bit-exact on x86.
 func dotIQ2_XS(n int, w, a []byte) float32 {
-	var sumf float32
+	var k kBlock
+	var acc [8]float32
 	for i := 0; i < n/QK_K; i++ {
 		b, y := w[i*74:], a[i*292:]
-		d := f16(b) * f32le(y)
-		q8 := y[4:]
-		var bsum int32
-		for ib := 0; ib < 8; ib++ {
-			for h := 0; h < 2; h++ {
-				var sumi int32
-				for l := 2 * h; l < 2*h+2; l++ {
-					v := binary.LittleEndian.Uint16(b[2+2*(4*ib+l):])
-					sumi += signedGridDot(&gridIQ2XS[v&511], ksignsIQ2XS[v>>9], q8[32*ib+8*l:])
-				}
-				bsum += sumi * (2*int32((b[66+ib]>>(4*h))&0xf) + 1)
-			}
-		}
-		sumf += d * float32(bsum)
+		iq2XSLevels(b, &k.q, &k.sc, &k.mn)
+		lanes := avx2Lanes(&k.q, &k.sc, y[4:])
+		fmaLanes(&acc, f16(b)*f32le(y), &lanes)
 	}
-	return 0.125 * sumf
+	return 0.125 * hsum8(&acc)
 }
 
 // QuantizeIQ2_XS is quantize_iq2_xs (weights required).

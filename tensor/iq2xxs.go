@@ -63,29 +63,17 @@ func iq2XXSLevels(b []byte, q *[QK_K]int32, sc, mn *[16]int32) (d, dmin float32)
 	return f16(b) / 8, 0
 }
 
-// dotIQ2_XXS is ggml_vec_dot_iq2_xxs_q8_K's scalar arithmetic: an integer sum per
-// super-block, d_w·d_a times it summed in float32, times 1/8 at the end.
+// dotIQ2_XXS is ggml_vec_dot_iq2_xxs_q8_K in its AVX2 order (avx2Lanes): bit-exact on x86.
 func dotIQ2_XXS(n int, w, a []byte) float32 {
-	var sumf float32
+	var k kBlock
+	var acc [8]float32
 	for i := 0; i < n/QK_K; i++ {
 		b, y := w[i*66:], a[i*292:]
-		d := f16(b) * f32le(y)
-		q8 := y[4:]
-		var bsum int32
-		for ib := 0; ib < 8; ib++ {
-			qs := b[2+8*ib:]
-			aux := binary.LittleEndian.Uint32(qs[4:])
-			var sumi int32
-			for l := 0; l < 4; l++ {
-				g := &gridIQ2XXS[qs[l]]
-				signs := ksignsIQ2XS[(aux>>(7*l))&127]
-				sumi += signedGridDot(g, signs, q8[32*ib+8*l:])
-			}
-			bsum += sumi * (2*int32(aux>>28) + 1)
-		}
-		sumf += d * float32(bsum)
+		iq2XXSLevels(b, &k.q, &k.sc, &k.mn)
+		lanes := avx2Lanes(&k.q, &k.sc, y[4:])
+		fmaLanes(&acc, f16(b)*f32le(y), &lanes)
 	}
-	return 0.125 * sumf
+	return 0.125 * hsum8(&acc)
 }
 
 // signedGridDot is Σ grid[j]·sign_j·q8[j] over one group of eight.
