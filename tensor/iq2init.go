@@ -147,6 +147,9 @@ func (g *iqQuantGrid) findBestNeighbour(nb []uint16, xval, weight []float32, sca
 			best, idx = d2, int(j)
 		}
 	}
+	if idx < 0 { // only non-finite input (ggml asserts)
+		idx = int(nb[0])
+	}
 	g.levels(idx, L)
 	return idx
 }
@@ -292,16 +295,16 @@ func superBlockSumSq(x []float32) float32 {
 }
 
 // onGrid is the grid index of levels L[0:8], which the quantizers have put on the grid.
+// Only non-finite input leaves them off it (ggml aborts); that block gets entry 0.
 func (g *iqQuantGrid) onGrid(L []int8) int {
-	var u uint16
+	var u int
 	for i := 0; i < 8; i++ {
-		u |= uint16(L[i]) << (2 * i)
+		u |= int(uint8(L[i])) << (2 * i)
 	}
-	k := g.kmap[u]
-	if k < 0 {
-		panic("tensor: i-quant levels off the grid") // ggml aborts too; unreachable
+	if u >= len(g.kmap) || g.kmap[u] < 0 {
+		return 0
 	}
-	return int(k)
+	return int(g.kmap[u])
 }
 
 func max32(a, b float32) float32 {

@@ -117,3 +117,22 @@ func quantizeAny(dt DType, x []float32, q []byte) error {
 	}
 	return Quantize(dt, x, q)
 }
+
+// Non-finite input does not crash the quantizers (ggml aborts on it).
+func TestIQQuantizeNonFinite(t *testing.T) {
+	x := make([]float32, QK_K)
+	for i := range x {
+		x[i] = float32(i%7) - 3
+	}
+	x[5], x[77] = float32(math.NaN()), float32(math.Inf(1))
+	w := make([]float32, QK_K)
+	for i := range w {
+		w[i] = 1
+	}
+	for _, dt := range []DType{IQ2_XXS, IQ2_XS, IQ2_S, IQ1_S, IQ1_M} {
+		q := make([]byte, dt.TypeSize())
+		if err := QuantizeWeighted(dt, x, q, QK_K, w); err != nil {
+			t.Errorf("%s: %v", dt, err)
+		}
+	}
+}
