@@ -33,7 +33,7 @@ type iqQuantGrid struct {
 	neighbours []uint16
 }
 
-const iqKmapSize = 43692 // one more than the largest pattern of levels 0..2
+const iqKmapSize = 43692 // ggml's kmap_size: past 0xAAAA, the largest pattern of levels 0..2
 
 var iqGrids [4]struct {
 	once sync.Once
