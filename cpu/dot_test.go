@@ -25,7 +25,7 @@ func TestDotKernels(t *testing.T) {
 		}
 		wsz, _ := dt.RowSize(n)
 		w := make([]byte, wsz)
-		tensor.Quantize(dt, x, w)
+		quantizeAny(dt, x, w)
 		vt, _ := tensor.VecDotType(dt)
 		asz, _ := vt.RowSize(n)
 		a := make([]byte, asz)
@@ -153,7 +153,7 @@ func testX8Kernels(t *testing.T, dt tensor.DType, xt *x8Type, kern *x8Kernels) {
 		rb, _ := dt.RowSize(n)
 		raw := make([]byte, rows*rb)
 		for row := 0; row < rows; row++ {
-			tensor.Quantize(dt, randVec(r, n), raw[row*rb:])
+			quantizeAny(dt, randVec(r, n), raw[row*rb:])
 		}
 		gb := xt.groupBytes(nb)
 		w := make([]byte, (rows+7)/8*gb)
@@ -235,4 +235,17 @@ func TestQuantizeQ8_K(t *testing.T) {
 			t.Fatalf("super-block %d: got\n% x\nwant\n% x", i, got[292*i:292*i+292], want[292*i:292*i+292])
 		}
 	}
+}
+
+// quantizeAny quantizes to any type, with unit importance weights (one row) for the
+// types that require them (IQ2_XXS, IQ2_XS, IQ1_S).
+func quantizeAny(dt tensor.DType, x []float32, q []byte) error {
+	if c, _ := tensor.CodecOf(dt); c.RequiresImatrix {
+		w := make([]float32, len(x))
+		for i := range w {
+			w[i] = 1
+		}
+		return tensor.QuantizeWeighted(dt, x, q, len(x), w)
+	}
+	return tensor.Quantize(dt, x, q)
 }

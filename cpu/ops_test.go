@@ -236,7 +236,7 @@ func testMatMul(t *testing.T, set string) {
 			wf := randVec(r, rows*cols)
 			sz, _ := dt.RowSize(rows * cols)
 			raw := make([]byte, sz)
-			if err := tensor.Quantize(dt, wf, raw); err != nil {
+			if err := quantizeAny(dt, wf, raw); err != nil {
 				t.Fatal(err)
 			}
 			deq := make([]float32, rows*cols)
@@ -345,7 +345,7 @@ func TestTokenEmbdRepackedOnUse(t *testing.T) {
 	for _, dt := range tensor.WeightTypes() {
 		sz, _ := dt.RowSize(rows * cols)
 		raw := make([]byte, sz)
-		tensor.Quantize(dt, randVec(r, rows*cols), raw)
+		quantizeAny(dt, randVec(r, rows*cols), raw)
 		emb, _ := b.Weight("token_embd.weight", dt, rows, cols, raw)
 		eager, _ := b.Weight("output.weight", dt, rows, cols, raw)
 		if e := emb.(*Tensor); e.x8 != nil || e.rp != nil || !e.lazy {

@@ -1,7 +1,6 @@
 package metal_test
 
 import (
-	"path/filepath"
 	"testing"
 
 	"github.com/inferno-go/inferno/cpu"
@@ -10,17 +9,17 @@ import (
 	"github.com/inferno-go/inferno/model/llama"
 )
 
-// TestLowBitQminiOnSimulatedGPU: the quant-research qmini files whose weights are
-// IQ3_XXS, IQ3_S, TQ1_0 and TQ2_0 (with Q4_K/Q5_K/Q6_K around them) give last-position
-// logits within NMSE 2e-3 of the CPU backend's on the simulator, for both targets'
-// kernel choices.
+// TestLowBitQminiOnSimulatedGPU: every low-bit quant-research qmini file (llama-quantize
+// with the story importance matrix: the i-quants and ternary types, with the K-quants
+// llama-quantize mixes in) gives last-position logits within NMSE 2e-3 of the CPU
+// backend's on the simulator, for both targets' kernel choices.
 func TestLowBitQminiOnSimulatedGPU(t *testing.T) {
 	sd := simBackend(t).Device().(*metal.SimDevice)
 	c := cpu.New(2)
 	defer c.Close()
 	prompt := []int32{1, 200, 300, 400, 10, 20, 30, 40, 50, 60}
-	for _, name := range []string{"IQ3_XS", "IQ3_S", "TQ1_0", "TQ2_0"} {
-		f := open(t, filepath.Join(refdata.Path(t, "quant-research"), "qmini-"+name+"-imat.gguf"))
+	for _, name := range []string{"IQ1_S", "IQ1_M", "IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ2_M", "IQ3_XXS", "IQ3_XS", "IQ3_S", "IQ3_M", "TQ1_0", "TQ2_0"} {
+		f := open(t, refdata.Path(t, "quant-research", "qmini-"+name+"-imat.gguf"))
 		mc, err := llama.Load(c, f)
 		if err != nil {
 			t.Fatal(err)
@@ -30,7 +29,7 @@ func TestLowBitQminiOnSimulatedGPU(t *testing.T) {
 			d := &recordingDevice{SimDevice: sd, kernels: map[string]bool{}, target: target}
 			mg, err := llama.Load(metal.NewBackend(d), f)
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("qmini-%s-imat: %v", name, err)
 			}
 			got, _ := greedy(t, mg, prompt, 2)
 			e := nmse(got, want)

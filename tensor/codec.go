@@ -15,13 +15,17 @@ type Codec struct {
 
 	Dequantize func(src []byte, dst []float32)
 	// Quantize writes what ggml_quantize_chunk (llama-quantize) writes without an
-	// importance matrix (Q8_1 and Q8_K, activation-only types: their reference quantizers).
+	// importance matrix (Q8_1 and Q8_K, activation-only types: their reference quantizers);
+	// nil exactly when RequiresImatrix.
 	Quantize func(src []float32, dst []byte)
 	// QuantizeWeighted writes what ggml_quantize_chunk writes given importance weights
 	// (llama-quantize --imatrix): src is whole rows of nPerRow elements and weights
 	// (nPerRow values, one per column, nil: none) weight every row alike. nil: the
 	// type's quantizer ignores importance weights (F16, Q8_0, ...), so Quantize's bytes.
 	QuantizeWeighted func(dst []byte, src []float32, nPerRow int, weights []float32) error
+	// RequiresImatrix: ggml_quantize_requires_imatrix, ggml refuses to quantize without
+	// importance weights (Quantize is nil, QuantizeWeighted refuses nil weights).
+	RequiresImatrix bool
 	// QuantizeAct is llama.cpp's x86 CPU backend's run-time quantizer of activations of
 	// this type (from_float) where it differs from Quantize; nil: Quantize.
 	QuantizeAct func(src []float32, dst []byte)
@@ -50,7 +54,8 @@ var codecs = map[DType]*Codec{}
 
 // register adds c to the table; each codec file calls it from init.
 func register(c Codec) {
-	if !c.Type.Valid() || codecs[c.Type] != nil || c.Dequantize == nil || c.Quantize == nil || c.FileType == 0 && c.Type != F32 {
+	if !c.Type.Valid() || codecs[c.Type] != nil || c.Dequantize == nil || (c.Quantize == nil) != c.RequiresImatrix ||
+		c.RequiresImatrix && c.QuantizeWeighted == nil || c.FileType == 0 && c.Type != F32 {
 		panic(fmt.Sprintf("tensor: bad or duplicate codec for %s", c.Type))
 	}
 	codecs[c.Type] = &c
@@ -117,6 +122,9 @@ func Quantize(t DType, src []float32, dst []byte) error {
 	if len(dst) < need {
 		return fmt.Errorf("quantize: %s: %d elements need %d bytes, have %d", t, len(src), need, len(dst))
 	}
+	if c.Quantize == nil {
+		return fmt.Errorf("quantize: %s requires an importance matrix", t)
+	}
 	c.Quantize(src, dst[:need])
 	return nil
 }
@@ -163,6 +171,32 @@ func weightedRows(t DType, row func(dst []byte, x, weights []float32)) func(dst 
 				row(d, x, weights)
 			}
 		}
+		return nil
+	}
+}
+
+// checkedWeighted makes a Codec.QuantizeWeighted of type t from q, a quantizer of whole
+// rows that trusts its arguments: the shapes are checked here; nil weights are Quantize's
+// path (refused for a type that requires an importance matrix).
+func checkedWeighted(t DType, q func(src []float32, dst []byte, nPerRow int, weights []float32)) func(dst []byte, src []float32, nPerRow int, weights []float32) error {
+	return func(dst []byte, src []float32, nPerRow int, weights []float32) error {
+		if nPerRow <= 0 || len(src)%nPerRow != 0 {
+			return fmt.Errorf("quantize: %s: %d values are not whole rows of %d", t, len(src), nPerRow)
+		}
+		if _, err := t.RowSize(nPerRow); err != nil {
+			return fmt.Errorf("quantize: %w", err)
+		}
+		need, _ := t.RowSize(len(src))
+		if len(dst) < need {
+			return fmt.Errorf("quantize: %s: %d elements need %d bytes, have %d", t, len(src), need, len(dst))
+		}
+		if weights == nil {
+			return Quantize(t, src, dst)
+		}
+		if len(weights) != nPerRow {
+			return fmt.Errorf("quantize: %s: %d importance weights for rows of %d", t, len(weights), nPerRow)
+		}
+		q(src, dst[:need], nPerRow, weights)
 		return nil
 	}
 }

@@ -152,7 +152,7 @@ func TestRoundTripError(t *testing.T) {
 		n, _ := dt.RowSize(len(x))
 		q := make([]byte, n)
 		y := make([]float32, len(x))
-		if err := Quantize(dt, x, q); err != nil {
+		if err := quantizeAny(dt, x, q); err != nil {
 			t.Fatal(err)
 		}
 		if err := Dequantize(dt, q, y); err != nil {
@@ -177,7 +177,7 @@ func benchData(dt DType, n int) ([]float32, []byte) {
 	}
 	sz, _ := dt.RowSize(n)
 	q := make([]byte, sz)
-	Quantize(dt, x, q)
+	quantizeAny(dt, x, q)
 	return x, q
 }
 
@@ -241,7 +241,7 @@ func TestCodecTable(t *testing.T) {
 		}
 		b := make([]byte, 4*dt.TypeSize())
 		want := make([]float32, len(x))
-		Quantize(dt, x, b)
+		quantizeAny(dt, x, b)
 		Dequantize(dt, b, want)
 		var q [QK_K]int32
 		var sc, mn [16]int32

@@ -1,5 +1,6 @@
 // Package tensor defines ggml's data types and their block codecs: dequantization,
-// llama.cpp's reference (non-imatrix) quantizers, and reference dot products.
+// llama.cpp's quantizers (with importance weights for the types that take them), and
+// reference dot products.
 //
 // Everything here is plain, scalar Go written to be bit-exact with llama.cpp
 // (commit c392e50). It is the oracle the fast kernels in package cpu and the Metal

@@ -170,8 +170,6 @@ func sigma2(xbl []float32) float32 {
 	return 2 * sumx2 / QK_K
 }
 
-func sqrtf(x float32) float32 { return float32(math.Sqrt(float64(x))) }
-
 // iq3Level is l = clamp(nearest(((id·x) − 1)/2), 0, 7): the odd level 2l+1 nearest x·id.
 func iq3Level(id, x float32) int8 {
 	return int8(clampInt(nearestInt(0.5*(float32(id*x)-1)), 0, 7))

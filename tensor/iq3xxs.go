@@ -2,7 +2,6 @@ package tensor
 
 import (
 	"encoding/binary"
-	"math"
 )
 
 // IQ3_XXS (256-element super-blocks, 98 bytes: d, then qs[96]): eight 32-element
@@ -190,6 +189,3 @@ func maxf(a, b float32) float32 {
 	}
 	return b
 }
-
-// f32le reads a little-endian float32 (a Q8_K block's d).
-func f32le(b []byte) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b)) }

@@ -21,7 +21,7 @@ type testVec struct {
 	TypeSize  int    `json:"type_size"`
 	NRows     int    `json:"n_rows"`
 	NPerRow   int    `json:"n_per_row"`
-	Imatrix   string `json:"imatrix_f32"`
+	Imatrix   string `json:"imatrix_f32"` // the importance weights quant_bytes were made with; "": none
 	Cases     []struct {
 		Kind        string    `json:"kind"`
 		Input       string    `json:"input_f32"`
@@ -126,7 +126,11 @@ func TestVectorsQuantize(t *testing.T) {
 			x := f32s(t, c.Input)
 			want := b64(t, c.QuantBytes)
 			got := make([]byte, len(want))
-			if err := Quantize(dt, x, got); err != nil {
+			var weights []float32
+			if v.Imatrix != "" {
+				weights = f32s(t, v.Imatrix)
+			}
+			if err := QuantizeWeighted(dt, x, got, v.NPerRow, weights); err != nil {
 				t.Fatalf("%s: %v", dt, err)
 			}
 			if dt == Q8_K {
@@ -180,6 +184,8 @@ func TestVectorsQuantizeImatrix(t *testing.T) {
 			continue
 		case c.QuantizeWeighted == nil:
 			continue
+		case !ok && c.RequiresImatrix:
+			continue // its <type>.json was made with importance weights: TestVectors checks it
 		case !ok:
 			t.Errorf("%s has a QuantizeWeighted but no vectors %s/<type>_imatrix.json", dt, dir)
 			continue

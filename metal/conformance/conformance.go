@@ -185,7 +185,14 @@ func quantized(r *rand.Rand, t tensor.DType, rows, cols int) ([]byte, []float32,
 		return nil, nil, err
 	}
 	raw := make([]byte, sz)
-	if err := tensor.Quantize(t, w, raw); err != nil {
+	var imatrix []float32
+	if c, _ := tensor.CodecOf(t); c.RequiresImatrix { // unit importance: any weights will do
+		imatrix = make([]float32, cols)
+		for i := range imatrix {
+			imatrix[i] = 1
+		}
+	}
+	if err := tensor.QuantizeWeighted(t, w, raw, cols, imatrix); err != nil {
 		return nil, nil, err
 	}
 	return raw, w, nil

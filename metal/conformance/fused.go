@@ -42,6 +42,11 @@ func fusedCases() []Case {
 			limit := 5e-4
 			if s.mode == "swiglu" { // a product of two products: their errors add
 				limit = 1e-3
+				if t.BitsPerWeight() < 3 {
+					// few, coarse weight levels: the CPU reference's own 8-bit activation
+					// error (against exact products) alone comes near 1e-3 here
+					limit = 2e-3
+				}
 			}
 			cs = append(cs, Case{"matvec_fused", name, limit, func(d metal.Device) (float64, error) {
 				return matvecFused(d, t, s.mode, s.rows, s.cols, s.ntok)

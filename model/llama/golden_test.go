@@ -185,43 +185,57 @@ func TestMiniAndQminiGolden(t *testing.T) {
 			maxNMSE, tol = 1e-6, 4e-3
 		}
 		for _, rp := range refs {
-			var ref stepRef
-			raw, _ := os.ReadFile(rp)
-			if err := json.Unmarshal(raw, &ref); err != nil {
-				t.Fatal(err)
-			}
-			st := newState(t, m, len(ref.PromptIDs)+len(ref.GeneratedIDs)+8, 512, false)
-			pos := make([]int32, len(ref.PromptIDs))
-			for i := range pos {
-				pos[i] = int32(i)
-			}
-			logits, _, err := st.Forward(context.Background(), ref.PromptIDs, pos, llama.LastLogits)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if e := NMSE(logits, ref.LastLogits); e > maxNMSE {
-				t.Errorf("%s: logits NMSE %.3g > %.0g", filepath.Base(rp), e, maxNMSE)
-			}
-			worst := 0.0
-			for step, top := range ref.StepTop5 {
-				for _, pair := range top {
-					worst = math.Max(worst, math.Abs(float64(logits[int(pair[0])])-pair[1]))
-				}
-				if gap := top[0][1] - top[1][1]; gap > tol && argmax(logits) != int32(top[0][0]) {
-					t.Errorf("%s step %d: argmax %d, llama.cpp %d (gap %.4f)", filepath.Base(rp), step, argmax(logits), int32(top[0][0]), gap)
-				}
-				if step == len(ref.GeneratedIDs) {
-					break
-				}
-				p := int32(len(ref.PromptIDs) + step)
-				if logits, _, err = st.Forward(context.Background(), []int32{ref.GeneratedIDs[step]}, []int32{p}, llama.LastLogits); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if worst > tol {
-				t.Errorf("%s: top-5 logits differ by up to %.4f (> %g)", filepath.Base(rp), worst, tol)
-			}
+			checkStepRef(t, m, rp, maxNMSE, tol)
 		}
 		f.Close()
+	}
+}
+
+// checkStepRef runs reference file rp's prompt on m as one batch and compares the
+// last-position logits with llama.cpp's (NMSE ≤ maxNMSE); then, teacher-forcing
+// llama.cpp's greedy tokens, the top-5 logits of every step (within tol) and the argmax
+// wherever the reference top-1/top-2 gap is wider than tol (near ties are left alone).
+func checkStepRef(t *testing.T, m *llama.Model, rp string, maxNMSE, tol float64) {
+	t.Helper()
+	var ref stepRef
+	raw, err := os.ReadFile(rp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &ref); err != nil {
+		t.Fatal(err)
+	}
+	st := newState(t, m, len(ref.PromptIDs)+len(ref.GeneratedIDs)+8, 512, false)
+	pos := make([]int32, len(ref.PromptIDs))
+	for i := range pos {
+		pos[i] = int32(i)
+	}
+	logits, _, err := st.Forward(context.Background(), ref.PromptIDs, pos, llama.LastLogits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := NMSE(logits, ref.LastLogits); e > maxNMSE {
+		t.Errorf("%s: logits NMSE %.3g > %.0g", filepath.Base(rp), e, maxNMSE)
+	} else {
+		t.Logf("%s: logits NMSE %.3g", filepath.Base(rp), e)
+	}
+	worst := 0.0
+	for step, top := range ref.StepTop5 {
+		for _, pair := range top {
+			worst = math.Max(worst, math.Abs(float64(logits[int(pair[0])])-pair[1]))
+		}
+		if gap := top[0][1] - top[1][1]; gap > tol && argmax(logits) != int32(top[0][0]) {
+			t.Errorf("%s step %d: argmax %d, llama.cpp %d (gap %.4f)", filepath.Base(rp), step, argmax(logits), int32(top[0][0]), gap)
+		}
+		if step == len(ref.GeneratedIDs) {
+			break
+		}
+		p := int32(len(ref.PromptIDs) + step)
+		if logits, _, err = st.Forward(context.Background(), []int32{ref.GeneratedIDs[step]}, []int32{p}, llama.LastLogits); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if worst > tol {
+		t.Errorf("%s: top-5 logits differ by up to %.4f (> %g)", filepath.Base(rp), worst, tol)
 	}
 }
