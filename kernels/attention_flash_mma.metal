@@ -10,8 +10,8 @@
 // window reaches to the last position any query sees). The SIMD group's Q rows are A
 // fragments in registers for the whole walk. A tile of K is staged as bfloat16 pairs
 // [position][dim pair], V transposed, [dim][position pair], so that both products read
-// B fragments (two consecutive K indices of one column) as one word; word w of row r
-// sits at w ^ 4(r % 8), so the 32 lanes of a fragment load hit 32 banks. Then:
+// B fragments (two consecutive K indices of one column) as one word (on CUDA four at a
+// time by ldmatrix.x4), rows laid out so that a fragment load hits 32 banks. Then:
 //   S (16 × 64: 8 m16n8 tiles) = Q·Kᵀ, D/16 k16 steps;
 //   masks and scores (scale, soft-cap) on the accumulators: lane 4g + t holds rows g and
 //   g + 8, keys 2t, 2t + 1 of each n8 tile; the row maxima across the 4 lanes of a row by
@@ -36,8 +36,41 @@
 #define AFM_KW (AFM_DMAX / 2)    // K tile row: dim pairs (words)
 #define AFM_VW (AFM_BK / 2)      // V tile row (one dim): position pairs (words)
 
-// Word w of row r of a tile whose rows are a multiple of 32 words long.
+// Where word w of row r of a tile is. CUDA pads rows by 4 words (row r starts 4r banks
+// on): a fragment's ldmatrix address is then one base register plus a constant. Elsewhere
+// (the simulator, Metal) rows are unpadded, w XORed by 4(r % 8): the same fragment banks.
+// Either way the 32 lanes of a fragment load hit 32 banks.
+#if defined(__CUDA__)
+#define AFM_KLD (AFM_KW + 4)
+#define AFM_VLD (AFM_VW + 4)
+inline int afm_word(int r, int ld, int w) { return r * ld + w; }
+#else
+#define AFM_KLD AFM_KW
+#define AFM_VLD AFM_VW
 inline int afm_word(int r, int ld, int w) { return r * ld + (w ^ ((r & 7) << 2)); }
+#endif
+
+// B fragments of k16 steps w0 / 8 and w0 / 8 + 1 for the n8 columns of tile rows r0..r0+7
+// (K: positions, V: dims): b[i] = words w0 + 8i + t and w0 + 8i + 4 + t of row r0 + g,
+// lane 4g + t. On CUDA one ldmatrix.x4 (lanes 8m..8m+7 address matrix m's rows: words
+// w0 + 4m..); tilea is the tile's shared-window address.
+inline void afm_b2(threadgroup const uint * tile, uint tilea, int ld, int r0, int w0, int lane, thread uint (&b)[2][2]) {
+#if defined(__CUDA_ARCH__)
+    uint d[4];
+    mma_ldmatrix_x4(d, tilea + 4 * (uint) afm_word(r0 + lane % 8, ld, w0 + 4 * (lane / 8)));
+    b[0][0] = d[0];
+    b[0][1] = d[1];
+    b[1][0] = d[2];
+    b[1][1] = d[3];
+#else
+    int g = lane / 4, t = lane % 4;
+    #pragma clang loop unroll(full)
+    for (int i = 0; i < 2; i++) {
+        b[i][0] = tile[afm_word(r0 + g, ld, w0 + 8 * i + t)];
+        b[i][1] = tile[afm_word(r0 + g, ld, w0 + 8 * i + 4 + t)];
+    }
+#endif
+}
 
 // The global loads of one KV tile: K as units of 8 dims of one position, V as units of 4
 // dims of two consecutive positions (2m, 2m + 1: a transposed word's pair). Positions
@@ -80,7 +113,7 @@ struct AFMStage {
                     half4 h = k[u][i / 2];
                     w[i] = mma_pack_bf16(z * float(h[2 * (i % 2)]), z * float(h[2 * (i % 2) + 1]));
                 }
-                int at = afm_word(row, AFM_KW, 4 * c);   // 4 words, 16-byte aligned
+                int at = afm_word(row, AFM_KLD, 4 * c);   // 4 words, 16-byte aligned
 #if defined(__CUDA__)
                 uint4 w4;
                 for (int i = 0; i < 4; i++) w4[i] = w[i];
@@ -98,7 +131,7 @@ struct AFMStage {
                 float z0 = k0 + 2 * m <= kmax ? 1.0f : 0.0f, z1 = k0 + 2 * m + 1 <= kmax ? 1.0f : 0.0f;
                 #pragma clang loop unroll(full)
                 for (int i = 0; i < 4; i++) {
-                    vt[afm_word(4 * c + i, AFM_VW, m)] = mma_pack_bf16(z0 * float(v[u][0][i]), z1 * float(v[u][1][i]));
+                    vt[afm_word(4 * c + i, AFM_VLD, m)] = mma_pack_bf16(z0 * float(v[u][0][i]), z1 * float(v[u][1][i]));
                 }
             }
         }
@@ -106,7 +139,7 @@ struct AFMStage {
 };
 
 // Shared with CUDA: (h, qt) is the threadgroup's head and query tile, ks and vt its
-// threadgroup arrays of AFM_BK * AFM_KW and AFM_DMAX * AFM_VW words.
+// threadgroup arrays of AFM_BK * AFM_KLD and AFM_DMAX * AFM_VLD words.
 template <int DM>
 inline void attn_flash_mma_tile(device const float * q, device const half * kc, device const half * vc, device float * o,
                                 device const int * pos, int nhead, int nkvhead, int D, int nq, float scale, float softcap,
@@ -152,6 +185,11 @@ inline void attn_flash_mma_tile(device const float * q, device const half * kc, 
     float M[2] = {-INFINITY, -INFINITY}, L[2] = {0.0f, 0.0f};
     int pq[2] = {pq0, pq1};
 
+#if defined(__CUDA_ARCH__)
+    uint ksa = mma_smem(ks), vta = mma_smem(vt);
+#else
+    uint ksa = 0, vta = 0;
+#endif
     AFMStage<DM> st;
     st.load(kc, vc, base, kv_dim, D, kstart, kmax, (int) tid);
     for (int k0 = kstart; k0 <= kmax; k0 += AFM_BK) {
@@ -168,15 +206,17 @@ inline void attn_flash_mma_tile(device const float * q, device const half * kc, 
             for (int e = 0; e < 4; e++) s[j][e] = 0.0f;
         }
         #pragma clang loop unroll(full)
-        for (int kk = 0; kk < DM / 16; kk++) {
-            if (16 * kk < D) {
+        for (int j = 0; j < 8; j++) {
+            if (k0 + 8 * j <= wmax) {
                 #pragma clang loop unroll(full)
-                for (int j = 0; j < 8; j++) {
-                    if (k0 + 8 * j <= wmax) {
-                        uint b[2];
-                        b[0] = ks[afm_word(8 * j + g, AFM_KW, 8 * kk + t)];
-                        b[1] = ks[afm_word(8 * j + g, AFM_KW, 8 * kk + 4 + t)];
-                        mma_m16n8k16_bf16(s[j], qa[kk], b, lane);
+                for (int kk = 0; kk < DM / 16; kk += 2) {
+                    if (16 * kk < D) {
+                        uint b[2][2];
+                        afm_b2(ks, ksa, AFM_KLD, 8 * j, 8 * kk, lane, b);
+                        mma_m16n8k16_bf16(s[j], qa[kk], b[0], lane);
+                        if (16 * kk + 16 < D) {
+                            mma_m16n8k16_bf16(s[j], qa[kk + 1], b[1], lane);
+                        }
                     }
                 }
             }
@@ -222,21 +262,24 @@ inline void attn_flash_mma_tile(device const float * q, device const half * kc, 
             }
         }
         // O += P·V: P's A fragments of k16 step kk are the C pairs of n8 tiles 2kk, 2kk + 1
+        uint pf[4][4];
         #pragma clang loop unroll(full)
         for (int kk = 0; kk < 4; kk++) {
-            if (k0 + 16 * kk <= wmax) {
-                uint pa4[4];
-                pa4[0] = mma_pack_bf16(s[2 * kk][0], s[2 * kk][1]);
-                pa4[1] = mma_pack_bf16(s[2 * kk][2], s[2 * kk][3]);
-                pa4[2] = mma_pack_bf16(s[2 * kk + 1][0], s[2 * kk + 1][1]);
-                pa4[3] = mma_pack_bf16(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+            pf[kk][0] = mma_pack_bf16(s[2 * kk][0], s[2 * kk][1]);
+            pf[kk][1] = mma_pack_bf16(s[2 * kk][2], s[2 * kk][3]);
+            pf[kk][2] = mma_pack_bf16(s[2 * kk + 1][0], s[2 * kk + 1][1]);
+            pf[kk][3] = mma_pack_bf16(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+        }
+        #pragma clang loop unroll(full)
+        for (int n = 0; n < DM / 8; n++) {
+            if (8 * n < D) {
                 #pragma clang loop unroll(full)
-                for (int n = 0; n < DM / 8; n++) {
-                    if (8 * n < D) {
-                        uint b[2];
-                        b[0] = vt[afm_word(8 * n + g, AFM_VW, 8 * kk + t)];
-                        b[1] = vt[afm_word(8 * n + g, AFM_VW, 8 * kk + 4 + t)];
-                        mma_m16n8k16_bf16(acc[n], pa4, b, lane);
+                for (int kk = 0; kk < 4; kk += 2) {
+                    if (k0 + 16 * kk <= wmax) {   // (past wmax P is 0)
+                        uint b[2][2];
+                        afm_b2(vt, vta, AFM_VLD, 8 * n, 8 * kk, lane, b);
+                        mma_m16n8k16_bf16(acc[n], pf[kk], b[0], lane);
+                        mma_m16n8k16_bf16(acc[n], pf[kk + 1], b[1], lane);
                     }
                 }
             }
@@ -273,8 +316,8 @@ kernel void attn_flash_mma(device const float * q [[buffer(0)]],
                            constant AttnFlashArgs & a [[buffer(5)]],
                            uint3 tgpig [[threadgroup_position_in_grid]],
                            uint tid [[thread_index_in_threadgroup]]) {
-    threadgroup uint ks[AFM_BK * AFM_KW];     // [position][dim pair]
-    threadgroup uint vt[AFM_DMAX * AFM_VW];   // [dim][position pair]
+    threadgroup uint ks[AFM_BK * AFM_KLD];     // [position][dim pair]
+    threadgroup uint vt[AFM_DMAX * AFM_VLD];   // [dim][position pair]
     int qt = (a.nq + AFM_BQ - 1) / AFM_BQ - 1 - (int) tgpig.y;
     if (a.head_dim <= 64) {
         attn_flash_mma_tile<64>(q, kc, vc, o, pos, a.nhead, a.nkvhead, a.head_dim, a.nq, a.scale, a.softcap, a.window,
