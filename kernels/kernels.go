@@ -51,7 +51,8 @@ func instantiate(src string, types []string) string {
 
 // Sources returns every .metal file by name, per-type kernels' instantiations appended,
 // and the order in which they are concatenated into one library (quants.metal, the
-// shared block decoders, first).
+// shared block decoders, first; then by name, except that a file of after follows the
+// file it uses).
 func Sources() (map[string]string, []string) {
 	ents, _ := files.ReadDir(".")
 	types := WeightTypes()

@@ -20,8 +20,9 @@ func TestAddressSpaces(t *testing.T) {
 	m, order := Sources()
 	// quants.metal holds the shared decoders every other file uses; matvec_fused.metal
 	// builds on matvec.metal's wide_dot, rope_kv.metal on rope.metal's rope_pair,
-	// attention_flash.metal on attention.metal's attn_score (the library concatenates
-	// them in this order)
+	// attention_flash.metal on attention.metal's attn_score, attention_flash_mma.metal on
+	// both and on matmul_mma.metal's mma wrappers (the library concatenates them in this
+	// order: Sources' after)
 	uses := map[string][]string{"matvec_fused.metal": {"matvec.metal"}, "rope_kv.metal": {"rope.metal"},
 		"attention_flash.metal": {"attention.metal"}, "attention_flash_mma.metal": {"attention.metal", "attention_flash.metal", "matmul_mma.metal"}}
 	for _, n := range order {
