@@ -11,6 +11,7 @@ import (
 	"embed"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -50,7 +51,8 @@ func instantiate(src string, types []string) string {
 
 // Sources returns every .metal file by name, per-type kernels' instantiations appended,
 // and the order in which they are concatenated into one library (quants.metal, the
-// shared block decoders, first).
+// shared block decoders, first; then by name, except that a file of after follows the
+// file it uses).
 func Sources() (map[string]string, []string) {
 	ents, _ := files.ReadDir(".")
 	types := WeightTypes()
@@ -64,8 +66,18 @@ func Sources() (map[string]string, []string) {
 		}
 	}
 	sort.Strings(order)
+	for f, dep := range after {
+		i, j := slices.Index(order, f), slices.Index(order, dep)
+		if i >= 0 && j > i {
+			order = slices.Insert(slices.Delete(order, i, i+1), j, f)
+		}
+	}
 	return m, append([]string{"quants.metal"}, order...)
 }
+
+// after: a file that uses another's functions but sorts before it follows it in the
+// library (MSL needs a function declared before its use).
+var after = map[string]string{"attention_flash_mma.metal": "matmul_mma.metal"}
 
 // Library is all sources concatenated in order, as the Metal compiler gets them.
 func Library() string {

@@ -20,10 +20,11 @@ func TestAddressSpaces(t *testing.T) {
 	m, order := Sources()
 	// quants.metal holds the shared decoders every other file uses; matvec_fused.metal
 	// builds on matvec.metal's wide_dot, rope_kv.metal on rope.metal's rope_pair,
-	// attention_flash.metal on attention.metal's attn_score (the library concatenates
-	// them in this order)
+	// attention_flash.metal on attention.metal's attn_score, attention_flash_mma.metal on
+	// both and on matmul_mma.metal's mma wrappers (the library concatenates them in this
+	// order: Sources' after)
 	uses := map[string][]string{"matvec_fused.metal": {"matvec.metal"}, "rope_kv.metal": {"rope.metal"},
-		"attention_flash.metal": {"attention.metal"}}
+		"attention_flash.metal": {"attention.metal"}, "attention_flash_mma.metal": {"attention.metal", "attention_flash.metal", "matmul_mma.metal"}}
 	for _, n := range order {
 		src := m[n]
 		for _, u := range slices.Backward(uses[n]) {
@@ -50,7 +51,7 @@ func TestBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"rms_norm", "rope", "attn_partial", "attn_merge", "attn_prefill", "kv_store", "add", "swiglu", "argmax", "rms_norm_wide", "attn_flash", "attn_decode", "rope_kv"}
+	want := []string{"rms_norm", "rope", "attn_partial", "attn_merge", "attn_prefill", "kv_store", "add", "swiglu", "argmax", "rms_norm_wide", "attn_flash", "attn_decode", "rope_kv", "attn_flash_mma"}
 	for _, typ := range WeightTypes() {
 		want = append(want, "get_rows_"+typ, "matvec_"+typ, "matvec_wide_"+typ, "matmul_"+typ, "matmul_mma_"+typ, "matvec_fused_"+typ)
 	}

@@ -69,7 +69,7 @@ var TargetKernels = map[string]Target{
 	"matvec": TargetMetal, "rms_norm": TargetMetal, "matmul": TargetMetal,
 	"matvec_wide": TargetCUDA, "rms_norm_wide": TargetCUDA, "matmul_mma": TargetCUDA,
 	"attn_partial": TargetMetal, "attn_merge": TargetMetal,
-	"attn_flash": TargetCUDA, "attn_decode": TargetCUDA,
+	"attn_flash": TargetCUDA, "attn_decode": TargetCUDA, "attn_flash_mma": TargetCUDA,
 	"matvec_fused": TargetCUDA, "rope_kv": TargetCUDA,
 }
 
@@ -240,9 +240,31 @@ func LaunchAttnFlash(q, kc, vc, o, pos Arg, nq int, p backend.AttentionParams, l
 		Grid: [3]int{p.NHead, (nq + attnFlashQueries - 1) / attnFlashQueries, 1}, Threads: [3]int{64, 1, 1}}
 }
 
-// LaunchAttnPrefillFor is the prompt attention the backend runs on target tg: attn_flash
-// on CUDA for the head dims it takes, attn_prefill otherwise.
+// attnFlashMMAQueries is the query rows of one attn_flash_mma threadgroup (AFM_BQ).
+const attnFlashMMAQueries = 64
+
+// AttnFlashMMAHeadDim says whether attn_flash_mma takes head dim hd: multiples of 16 up
+// to 128.
+func AttnFlashMMAHeadDim(hd int) bool { return hd > 0 && hd%16 == 0 && hd <= 128 }
+
+// LaunchAttnFlashMMA is LaunchAttnFlash on tensor cores (attention_flash_mma.metal): a
+// threadgroup of 4 SIMD groups per 64 query rows of one head, 16 rows a SIMD group,
+// m16n8k16 bfloat16 products over KV tiles of 64, for NVIDIA GPUs (CUDA; the simulator
+// runs a stand-in). Head dims: AttnFlashMMAHeadDim.
+func LaunchAttnFlashMMA(q, kc, vc, o, pos Arg, nq int, p backend.AttentionParams, layerOff int64) Dispatch {
+	return Dispatch{Kernel: "attn_flash_mma", Args: []Arg{q, kc, vc, o, pos, attnFlashArgs(p, nq, 0, layerOff)},
+		Grid: [3]int{p.NHead, (nq + attnFlashMMAQueries - 1) / attnFlashMMAQueries, 1}, Threads: [3]int{128, 1, 1}}
+}
+
+// LaunchAttnPrefillFor is the prompt attention the backend runs on target tg. On CUDA:
+// attn_flash_mma for head dims 64 and 128 (the models' usual ones, the fragments'
+// widths); attn_flash for the other multiples of 32 up to 128 until the tensor-core
+// kernel is measured on them (it passes the conformance cases at 32, 48 and 96 too);
+// attn_prefill otherwise, and on Metal.
 func LaunchAttnPrefillFor(tg Target, q, kc, vc, o, pos Arg, nq int, p backend.AttentionParams, layerOff int64) Dispatch {
+	if tg == TargetCUDA && (p.HeadDim == 64 || p.HeadDim == 128) {
+		return LaunchAttnFlashMMA(q, kc, vc, o, pos, nq, p, layerOff)
+	}
 	if tg == TargetCUDA && AttnFlashHeadDim(p.HeadDim) {
 		return LaunchAttnFlash(q, kc, vc, o, pos, nq, p, layerOff)
 	}

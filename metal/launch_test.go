@@ -40,6 +40,7 @@ func TestLaunchMatchesPTX(t *testing.T) {
 	dec := metal.LaunchAttnDecode(buf, buf, buf, buf, buf, buf, ap, 70, 4096)
 	ds = append(ds, dec[0], dec[1],
 		metal.LaunchAttnFlash(buf, buf, buf, buf, buf, 3, ap, 4096),
+		metal.LaunchAttnFlashMMA(buf, buf, buf, buf, buf, 3, ap, 4096),
 		metal.LaunchAttnDecodeOne(buf, buf, buf, buf, buf, buf, ap, 70, 4096))
 	for _, ty := range metal.WeightTypes() {
 		ds = append(ds, metal.LaunchGetRows(ty, buf, buf, buf, 2, 256),

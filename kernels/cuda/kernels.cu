@@ -29,6 +29,7 @@
 #include "../attention.metal"
 #include "../arch.metal"
 #include "../attention_flash.metal"
+#include "../attention_flash_mma.metal"   // after matmul_mma.metal (its mma wrappers) and attention_flash.metal
 #pragma clang attribute pop
 #pragma clang force_cuda_host_device end
 
@@ -231,3 +232,26 @@ KERNEL attn_decode(const float * __restrict__ q, const half * __restrict__ kc, c
     attn_decode_split(q, kc, vc, part, count, o, pos, a.nhead, a.nkvhead, a.head_dim, a.nsplit, a.scale, a.softcap, a.window,
                       a.layer_offset, GROUP_X, GROUP_Y, TID, qs, ps, red, accs, last);
 }
+
+// ---- attn_flash_mma (attention_flash_mma.metal): the prompt's attention on tensor cores ----
+// 64 queries of one head per block, 4 warps of 16 (mma.sync m16n8k16 bf16), KV tiles of 64
+// positions; grid = (heads, ceil(rows / 64)), the last query tile first; 35 KiB of static
+// shared memory (K tile [position][dim pair], V tile [dim][position pair], bf16, rows
+// padded by 4 words). B fragments by ldmatrix.x4. Head
+// dims ≤ 64 take the 64-wide fragments, larger ones (≤ 128) the 128-wide. The caches, q
+// and pos are read-only here.
+extern "C" __global__ void __attribute__((launch_bounds(128))) attn_flash_mma(
+    const float * __restrict__ q, const half * __restrict__ kc, const half * __restrict__ vc, float * __restrict__ o,
+    const int * __restrict__ pos, AttnFlashArgs a) {
+    __shared__ __attribute__((aligned(16))) uint ks[AFM_BK * AFM_KLD];     // [position][dim pair]
+    __shared__ __attribute__((aligned(16))) uint vt[AFM_DMAX * AFM_VLD];   // [dim][position pair]
+    int qt = (a.nq + AFM_BQ - 1) / AFM_BQ - 1 - (int) GROUP_Y;
+    if (a.head_dim <= 64) {
+        attn_flash_mma_tile<64>(q, kc, vc, o, pos, a.nhead, a.nkvhead, a.head_dim, a.nq, a.scale, a.softcap, a.window,
+                                a.layer_offset, GROUP_X, qt, TID, ks, vt);
+    } else {
+        attn_flash_mma_tile<128>(q, kc, vc, o, pos, a.nhead, a.nkvhead, a.head_dim, a.nq, a.scale, a.softcap, a.window,
+                                 a.layer_offset, GROUP_X, qt, TID, ks, vt);
+    }
+}
+// ---- end attn_flash_mma ----

@@ -89,7 +89,7 @@ func Bench(d metal.Device, filter string, calls int) ([]BenchResult, error) {
 }
 
 // benchAttention times attention at TinyLlama's shape (32 heads, 4 KV heads, head dim
-// 64, F16 cache): a 512-token prompt (attn_prefill, CUDA's attn_flash) and one decode
+// 64, F16 cache): a 512-token prompt (attn_prefill, CUDA's attn_flash and attn_flash_mma) and one decode
 // token at 128 valid positions of a 640-position context and at 2000 of 4096
 // (attn_partial + attn_merge, CUDA's attn_decode). GFLOP/s counts the causal prompt's
 // 4·n(n+1)/2·head_dim·heads.
@@ -129,7 +129,7 @@ func benchAttention(d metal.Device, filter string, calls int) ([]BenchResult, er
 		pos[i] = int32(i)
 	}
 	for _, launch := range []func(q, kc, vc, o, pos metal.Arg, nq int, p backend.AttentionParams, layerOff int64) metal.Dispatch{
-		metal.LaunchAttnPrefill, metal.LaunchAttnFlash} {
+		metal.LaunchAttnPrefill, metal.LaunchAttnFlash, metal.LaunchAttnFlashMMA} {
 		name := launch(metal.Arg{}, metal.Arg{}, metal.Arg{}, metal.Arg{}, metal.Arg{}, n, p, 0).Kernel
 		if err := run(name, "512 tok 32/4 heads hd64", flops, func(b *bufs) []metal.Dispatch {
 			return []metal.Dispatch{launch(b.f32(randVec(r, n*qDim)), cache(b, n), cache(b, n), b.zeros(4*n*qDim), b.i32(pos[:n]), n, p, 0)}

@@ -379,7 +379,29 @@ func flashCases() []Case {
 		c := c
 		cs = append(cs, Case{"attention", fmt.Sprintf("attn_flash hd%d %d/%d heads %d tokens after %d softcap %g window %d", c.hd, c.nhead, c.nkv, c.nq, c.past, c.softcap, c.window), 5e-4,
 			func(d metal.Device) (float64, error) {
-				return attnFlash(d, c.hd, c.nhead, c.nkv, c.nq, c.past, c.softcap, c.window)
+				return attnFlash(d, metal.LaunchAttnFlash, c.hd, c.nhead, c.nkv, c.nq, c.past, c.softcap, c.window)
+			}})
+	}
+	// attn_flash_mma (tensor cores, bfloat16 q, k, v and p): attn_flash's cases, head dims
+	// 16 to 128, token counts and cached positions that are no multiple of its 64-query and
+	// 64-key tiles, windows shorter than a tile, across tiles (whole tiles skipped) and
+	// longer than the context. The limit is attn_flash's: bfloat16's 8-bit significand
+	// costs an NMSE of order 1e-5 here.
+	for _, c := range []struct {
+		hd, nhead, nkv, nq, past int
+		softcap                  float32
+		window                   int
+	}{
+		{64, 8, 2, 7, 0, 0, 0}, {64, 8, 2, 33, 0, 0, 0}, {64, 8, 2, 100, 37, 0, 0}, {64, 4, 4, 33, 5, 0, 0}, {64, 8, 1, 100, 0, 0, 0},
+		{128, 8, 2, 33, 0, 0, 0}, {128, 8, 1, 70, 100, 0, 0}, {32, 8, 2, 9, 3, 0, 0}, {64, 8, 1, 513, 0, 0, 0},
+		{16, 4, 2, 65, 0, 0, 0}, {48, 4, 1, 64, 64, 0, 0}, {96, 4, 2, 129, 1, 0, 0}, {128, 4, 4, 200, 300, 0, 0},
+		{64, 8, 2, 70, 37, 0.5, 0}, {64, 8, 2, 100, 0, 0, 20}, {128, 8, 4, 70, 50, 0.5, 45}, {64, 4, 4, 33, 5, 0, 1},
+		{64, 8, 2, 200, 100, 0, 40}, {128, 4, 1, 90, 50, 0.5, 4096}, {64, 4, 2, 300, 0, 0.5, 1},
+	} {
+		c := c
+		cs = append(cs, Case{"attention", fmt.Sprintf("attn_flash_mma hd%d %d/%d heads %d tokens after %d softcap %g window %d", c.hd, c.nhead, c.nkv, c.nq, c.past, c.softcap, c.window), 5e-4,
+			func(d metal.Device) (float64, error) {
+				return attnFlash(d, metal.LaunchAttnFlashMMA, c.hd, c.nhead, c.nkv, c.nq, c.past, c.softcap, c.window)
 			}})
 	}
 	for _, c := range []struct {
@@ -437,8 +459,10 @@ func cpuAttention(k, v, q []float32, first, nq, nctx int, p backend.AttentionPar
 	return out
 }
 
-// attnFlash stores past+nq positions through kv_store and runs attn_flash for the last nq.
-func attnFlash(d metal.Device, hd, nhead, nkv, nq, past int, softcap float32, window int) (float64, error) {
+// attnFlash stores past+nq positions through kv_store and runs a prompt attention kernel
+// (attn_flash, attn_flash_mma) for the last nq.
+func attnFlash(d metal.Device, launch func(q, kc, vc, o, pos metal.Arg, nq int, p backend.AttentionParams, layerOff int64) metal.Dispatch,
+	hd, nhead, nkv, nq, past int, softcap float32, window int) (float64, error) {
 	r := rand.New(rand.NewPCG(12, uint64(hd*100000+nhead*1000+nq*10+past)))
 	kvDim, n := nkv*hd, past+nq
 	nctx := n + 3
@@ -456,7 +480,7 @@ func attnFlash(d metal.Device, hd, nhead, nkv, nq, past int, softcap float32, wi
 	layerOff := int64(nctx * kvDim)
 	ob := b.zeros(4 * nq * nhead * hd)
 	if err := b.exec(metal.LaunchKVStore(b.f32(k), b.f32(v), kc, vc, b.i32(pos), n, kvDim, layerOff),
-		metal.LaunchAttnFlash(b.f32(q), kc, vc, ob, b.i32(pos[past:]), nq, params, layerOff)); err != nil {
+		launch(b.f32(q), kc, vc, ob, b.i32(pos[past:]), nq, params, layerOff)); err != nil {
 		return 0, err
 	}
 	want := cpuAttention(k, v, q, past, nq, nctx, params)
