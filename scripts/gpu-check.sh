@@ -18,6 +18,7 @@
 set -uo pipefail
 ARCH="qwen2-Q8_0 phi3-Q8_0 gemma2-Q8_0 llama3-Q8_0 llama3s-Q4_K_M" # issue 14's architectures
 QMINI="F32 F16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K_M Q4_K_M Q5_K_M Q6_K IQ4_NL IQ4_XS"
+LOWBIT="IQ1_S IQ1_M IQ2_XXS IQ2_XS IQ2_S IQ2_M IQ3_XXS IQ3_XS IQ3_S IQ3_M TQ1_0 TQ2_0" # quant-research's --imatrix files
 case "${1:-}" in
 build)
 	dir=${2:?usage: gpu-check.sh build DIR}
@@ -33,6 +34,7 @@ build)
 	gzip -f "$dir/cuda.test" "$dir/inferno" "$dir/inferno-race.test" # the carry limit (64 MiB)
 	cp "$ref/models/stories260K.gguf" "$ref/reference/story.txt" "$ref/vocab/ggml-vocab-llama-spm.gguf" "$dir/models/"
 	for t in $QMINI; do cp "$ref/models/qmini/qmini-$t.gguf" "$dir/models/"; done
+	for t in $LOWBIT; do cp "$ref/quant-research/qmini-$t-imat.gguf" "$dir/models/"; done
 	for f in $ARCH; do cp "$ref/models/arch/arch-$f.gguf" "$dir/models/"; done
 	;;
 run)
@@ -92,7 +94,7 @@ a, b = (json.load(open(f))["tokens"] for f in sys.argv[1:3])
 print("identical" if a == b else "differ"); sys.exit(a != b or len(a) != 64)' "$logs/greedy-cpu.json" "$logs/greedy-split.json"
 	# Logits of every qmini type: NMSE of CUDA against the CPU, the prompt in one batch
 	# (prompt kernels) and token by token (--batch 1: the fused decode kernels).
-	for t in $QMINI; do
+	for t in $QMINI $(for l in $LOWBIT; do echo "$l-imat"; done); do
 		for batch in 512 1; do
 			for b in cpu cuda; do
 				"$inf" logits -m "$m/qmini-$t.gguf" --backend "$b" --batch $batch -p "Once upon a time there was" -q --output-json "$logs/logits-$b.json" >>"$logs/logits.log" 2>&1
