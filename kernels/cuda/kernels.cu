@@ -101,11 +101,13 @@ template <typename B> __device__ __forceinline__ void matvec_fused(
                          a.roles, a.head_dim, a.rope_dims, a.rope_base, a.layer_offset, GROUP_X, GROUP_Y, TID, LANE, SIMD_GROUP,
                          (float *) xs, part);
 }
-// launch_bounds(256, 4): at most 64 registers a thread, so four blocks (32 warps) fit an
-// SM; a decode product is a few waves of rows and is latency-bound: occupancy pays more
-// than the registers Q4_K's and Q6_K's unrolled loops would take (100 without the bound).
+// Q4_K's entry under launch_bounds(256, 4): at most 64 registers a thread (100 without),
+// so four blocks (32 warps) fit an SM. Measured on the H200 (docs/cuda.md, run 14) it
+// pays for Q4_K and costs the other types, which keep the compiler's choice.
+template <typename B> struct mvf_min_blocks { static constexpr int value = 0; };
+template <> struct mvf_min_blocks<blk_q4_k> { static constexpr int value = 4; };
 #define MATVEC_FUSED_ENTRY(name, T, params, args) \
-    extern "C" __global__ void __attribute__((launch_bounds(256, 4))) name##_##T params { name<blk_##T> args; }
+    extern "C" __global__ void __attribute__((launch_bounds(256, mvf_min_blocks<blk_##T>::value))) name##_##T params { name<blk_##T> args; }
 FOR_EACH_WEIGHT_TYPE(MATVEC_FUSED_ENTRY, matvec_fused, (const uchar * __restrict__ w0, const uchar * __restrict__ w1, const uchar * __restrict__ w2,
                      const float * __restrict__ x, const float * __restrict__ nw, const float * res,
                      float * y0, float * y1, float * y2, half * kc, half * vc, const int * pos, MatvecFusedArgs a),
