@@ -44,7 +44,7 @@ func DequantizeIQ1_M(src []byte, dst []float32) {
 		for l := 0; l < 32; l++ {
 			dl := d * float32(2*iq1MScaleOf(&sc, l/2)+1)
 			gi, sign := iq1MGroup(b, l)
-			delta := float32(sign) * iq1Delta
+			delta := float32(float32(sign) * iq1Delta)
 			g := &gridIQ1S[gi]
 			y := dst[i*QK_K+8*l:]
 			for j := 0; j < 8; j++ {
@@ -92,7 +92,7 @@ func dotIQ1_M(n int, w, a []byte) float32 {
 		fmaLanes(&acc, dd, &lanes)
 		fmaLanes(&accShift, dd, &shiftLanes)
 	}
-	return hsum8(&acc) + iq1Delta*hsum8(&accShift)
+	return hsum8(&acc) + float32(iq1Delta*hsum8(&accShift))
 }
 
 // QuantizeIQ1_M is quantize_iq1_m without importance weights.
@@ -130,13 +130,13 @@ func quantizeIQ1M(src []float32, dst []byte, nPerRow int, weights []float32) {
 			xbl := src[o : o+QK_K]
 			clear(y)
 			var maxScale float32
-			sigma2 := 2 * superBlockSumSq(xbl) / QK_K
+			sigma2 := float32(2 * superBlockSumSq(xbl) / QK_K)
 			setWeights := func(ib int, xb []float32) {
 				for i := range weight {
 					if weights != nil {
-						weight[i] = weights[ibl*QK_K+bs*ib+i] * sqrtf(sigma2+xb[i]*xb[i])
+						weight[i] = weights[ibl*QK_K+bs*ib+i] * sqrtf(sigma2+float32(xb[i]*xb[i]))
 					} else {
-						weight[i] = xb[i] * xb[i]
+						weight[i] = float32(xb[i] * xb[i])
 					}
 				}
 			}
@@ -167,8 +167,8 @@ func quantizeIQ1M(src []float32, dst []byte, nPerRow int, weights []float32) {
 							}
 							for k := 0; k < 4; k++ {
 								x := shiftTable(k, i/(bs/2))[reg]
-								sumqx[k] += weight[i] * x * xb[i]
-								sumq2[k] += weight[i] * x * x
+								sumqx[k] += float32(weight[i] * x * xb[i])
+								sumq2[k] += float32(weight[i] * x * x)
 							}
 						}
 						for k := 0; k < 4; k++ {
@@ -213,8 +213,8 @@ func quantizeIQ1M(src []float32, dst []byte, nPerRow int, weights []float32) {
 						for j := 0; j < 8; j++ {
 							w := weight[8*k+j]
 							q := xx[(pg[j]-1)/2]
-							sumqx += w * q * xb[8*k+j]
-							sumq2 += w * q * q
+							sumqx += float32(w * q * xb[8*k+j])
+							sumq2 += float32(w * q * q)
 						}
 					}
 					if sumqx > 0 && sumq2 > 0 {
@@ -235,7 +235,7 @@ func quantizeIQ1M(src []float32, dst []byte, nPerRow int, weights []float32) {
 			id := 1 / d
 			var sumqx, sumq2 float32
 			for ib := 0; ib < QK_K/bs; ib++ {
-				l := clampInt(nearestInt(0.5*(id*scales[ib]-1)), 0, 7)
+				l := clampInt(nearestInt(0.5*(float32(id*scales[ib])-1)), 0, 7)
 				sc[ib/4] |= uint16(l) << (3 * (ib % 4))
 				y[32+ib] |= masks[shifts[ib]&3]
 				xb := xbl[bs*ib : bs*ib+bs]
@@ -246,8 +246,8 @@ func quantizeIQ1M(src []float32, dst []byte, nPerRow int, weights []float32) {
 					for j := 0; j < 8; j++ {
 						w := weight[8*k+j]
 						q := xx[(pg[j]-1)/2] * float32(2*l+1)
-						sumqx += w * q * xb[8*k+j]
-						sumq2 += w * q * q
+						sumqx += float32(w * q * xb[8*k+j])
+						sumq2 += float32(w * q * q)
 					}
 				}
 			}

@@ -108,7 +108,7 @@ func dotIQ1_S(n int, w, a []byte) float32 {
 		fmaLanes(&acc, d, &lanes)
 		accShift = fmaf32(d, float32(sumShift), accShift) // gcc contracts accum1 += d*sumi1 (-march with FMA)
 	}
-	return hsum8(&acc) + iq1Delta*accShift
+	return hsum8(&acc) + float32(iq1Delta*accShift)
 }
 
 // iq1Order is the (value, index) sort of the IQ1 quantizers: ascending values, equal
@@ -143,11 +143,11 @@ func QuantizeIQ1_S(src []float32, dst []byte, nPerRow int, weights []float32) {
 			xbl, qw := src[o:o+QK_K], weights[ibl*QK_K:]
 			clear(y)
 			var maxScale float32
-			sigma2 := 2 * superBlockSumSq(xbl) / QK_K
+			sigma2 := float32(2 * superBlockSumSq(xbl) / QK_K) // /QK_K compiles to a multiply, which arm64 would fuse into sigma2+x²
 			for ib := 0; ib < QK_K/bs; ib++ {
 				xb := xbl[bs*ib : bs*ib+bs]
 				for i := range weight {
-					weight[i] = qw[bs*ib+i] * sqrtf(sigma2+xb[i]*xb[i])
+					weight[i] = qw[bs*ib+i] * sqrtf(sigma2+float32(xb[i]*xb[i]))
 				}
 				max := absf(xb[0])
 				for _, v := range xb[1:] {
@@ -160,7 +160,7 @@ func QuantizeIQ1_S(src []float32, dst []byte, nPerRow int, weights []float32) {
 				iq1Order(xb, idx[:])
 				for j := 0; j < bs; j++ {
 					i := idx[j]
-					sumx[j+1] = sumx[j] + weight[i]*xb[i]
+					sumx[j+1] = sumx[j] + float32(weight[i]*xb[i])
 					sumw[j+1] = sumw[j] + weight[i]
 				}
 				bestScore, scale := -fltMin, max
@@ -172,8 +172,8 @@ func QuantizeIQ1_S(src []float32, dst []byte, nPerRow int, weights []float32) {
 							if sh < 0 {
 								x = &xm
 							}
-							sumqx := (sumx[i1]-sumx[0])*x[0] + (sumx[i2]-sumx[i1])*x[1] + (sumx[bs]-sumx[i2])*x[2]
-							sumq2 := (sumw[i1]-sumw[0])*x[0]*x[0] + (sumw[i2]-sumw[i1])*x[1]*x[1] + (sumw[bs]-sumw[i2])*x[2]*x[2]
+							sumqx := float32((sumx[i1]-sumx[0])*x[0]) + float32((sumx[i2]-sumx[i1])*x[1]) + float32((sumx[bs]-sumx[i2])*x[2])
+							sumq2 := float32((sumw[i1]-sumw[0])*x[0]*x[0]) + float32((sumw[i2]-sumw[i1])*x[1]*x[1]) + float32((sumw[bs]-sumw[i2])*x[2]*x[2])
 							if sumq2 > 0 && sumqx*sumqx > bestScore*sumq2 {
 								scale = sumqx / sumq2
 								bestScore = scale * sumqx
@@ -218,8 +218,8 @@ func QuantizeIQ1_S(src []float32, dst []byte, nPerRow int, weights []float32) {
 						for j := 0; j < 8; j++ {
 							w := weight[8*k+j]
 							q := xx[(pg[j]-1)/2]
-							sumqx += w * q * xb[8*k+j]
-							sumq2 += w * q * q
+							sumqx += float32(w * q * xb[8*k+j])
+							sumq2 += float32(w * q * q)
 						}
 					}
 					if sumqx > 0 && sumq2 > 0 {
@@ -242,7 +242,7 @@ func QuantizeIQ1_S(src []float32, dst []byte, nPerRow int, weights []float32) {
 			putF16(y, d*1.125)
 			id := 1 / d
 			for ib := 0; ib < QK_K/bs; ib++ {
-				l := uint16(clampInt(nearestInt(0.5*(id*scales[ib]-1)), 0, 7))
+				l := uint16(clampInt(nearestInt(0.5*(float32(id*scales[ib])-1)), 0, 7))
 				if shifts[ib] == -1 {
 					l |= 8
 				}

@@ -140,8 +140,8 @@ func (g *iqQuantGrid) findBestNeighbour(nb []uint16, xval, weight []float32, sca
 	for _, j := range nb {
 		var d2 float32
 		for i := 0; i < 8; i++ {
-			diff := scale*float32(g.pos[j][i]) - xval[i]
-			d2 += weight[i] * diff * diff
+			diff := float32(scale*float32(g.pos[j][i])) - xval[i]
+			d2 += float32(weight[i] * diff * diff)
 		}
 		if d2 < best {
 			best, idx = d2, int(j)
@@ -164,8 +164,8 @@ func (g *iqQuantGrid) findBestNeighbourIQ1(nb []uint16, xval, weight []float32, 
 		var d2 float32
 		for i := 0; i < 8; i++ {
 			q := xg[(g.pos[j][i]-1)/2]
-			diff := scale*q - xval[i]
-			d2 += weight[i] * diff * diff
+			diff := float32(scale*q) - xval[i]
+			d2 += float32(weight[i] * diff * diff)
 		}
 		if d2 < best {
 			best, idx = d2, int(j)
@@ -213,7 +213,7 @@ func sqrtf(x float32) float32 { return float32(math.Sqrt(float64(x))) }
 func superBlockSumSq(x []float32) float32 {
 	var s float32
 	for _, v := range x[:QK_K] {
-		s += v * v
+		s += float32(v * v)
 	}
 	return s
 }

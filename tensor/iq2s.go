@@ -90,11 +90,11 @@ func quantizeIQ2S(src []float32, dst []byte, nPerRow int, weights []float32) {
 			o := r*nPerRow + ibl*QK_K
 			y := dst[o/QK_K*82 : o/QK_K*82+82]
 			xbl := src[o : o+QK_K]
-			sigma2 := 2 * superBlockSumSq(xbl) / QK_K
-			weightOf := func(i int, x float32) float32 { return 0.25*sigma2 + x*x }
+			sigma2 := float32(2 * superBlockSumSq(xbl) / QK_K)
+			weightOf := func(i int, x float32) float32 { return float32(0.25*sigma2) + float32(x*x) }
 			if weights != nil {
 				qw := weights[ibl*QK_K:]
-				weightOf = func(i int, x float32) float32 { return qw[i] * sqrtf(sigma2+x*x) }
+				weightOf = func(i int, x float32) float32 { return qw[i] * sqrtf(sigma2+float32(x*x)) }
 			}
 			idx, signs, scales, maxScale := quantizeIQ2Groups16(g, xbl, weightOf, true)
 			clear(y)
@@ -110,7 +110,7 @@ func quantizeIQ2S(src []float32, dst []byte, nPerRow int, weights []float32) {
 			putF16(y, d*0.9875)
 			id := 1 / d
 			for ib := 0; ib < 16; ib++ {
-				l := uint8(clampInt(nearestInt(0.5*(id*scales[ib]-1)), 0, 15))
+				l := uint8(clampInt(nearestInt(0.5*(float32(id*scales[ib])-1)), 0, 15))
 				y[74+ib/2] |= l << (4 * (ib % 2))
 			}
 		}

@@ -82,9 +82,9 @@ func QuantizeIQ2_XS(src []float32, dst []byte, nPerRow int, weights []float32) {
 			o := r*nPerRow + ibl*QK_K
 			y := dst[o/QK_K*74 : o/QK_K*74+74]
 			xbl, qw := src[o:o+QK_K], weights[ibl*QK_K:]
-			sigma2 := superBlockSumSq(xbl) / QK_K
+			sigma2 := float32(superBlockSumSq(xbl) / QK_K)
 			idx, signs, scales, maxScale := quantizeIQ2Groups16(g, xbl, func(i int, x float32) float32 {
-				return qw[i] * sqrtf(sigma2+x*x)
+				return qw[i] * sqrtf(sigma2+float32(x*x))
 			}, false)
 			clear(y)
 			if maxScale == 0 {
@@ -94,7 +94,7 @@ func QuantizeIQ2_XS(src []float32, dst []byte, nPerRow int, weights []float32) {
 			putF16(y, d)
 			id := 1 / d
 			for ib := 0; ib < 16; ib++ {
-				l := uint8(clampInt(nearestInt(0.5*(id*scales[ib]-1)), 0, 15))
+				l := uint8(clampInt(nearestInt(0.5*(float32(id*scales[ib])-1)), 0, 15))
 				y[66+ib/2] |= l << (4 * (ib % 2))
 			}
 			for k := 0; k < 32; k++ {
@@ -157,12 +157,12 @@ func quantizeIQ2Groups16(g *iqQuantGrid, xbl []float32, weightOf func(i int, x f
 		scale := max / (2*kMaxQ - 1)
 		onGrid = [2]bool{true, true}
 		for is := -9; is <= 9; is++ {
-			id := (2*kMaxQ - 1 + float32(is)*0.1) / max
+			id := (2*kMaxQ - 1 + float32(float32(is)*0.1)) / max
 			thisScale := 1 / id
 			for k := 0; k < 2; k++ {
 				var u uint16
 				for i := 0; i < 8; i++ {
-					l := clampInt(nearestInt(0.5*(id*xval[8*k+i]-1)), 0, kMaxQ-1)
+					l := clampInt(nearestInt(0.5*(float32(id*xval[8*k+i])-1)), 0, kMaxQ-1)
 					Laux[8*k+i] = int8(l)
 					u |= uint16(l) << (2 * i)
 				}
@@ -176,8 +176,8 @@ func quantizeIQ2Groups16(g *iqQuantGrid, xbl []float32, weightOf func(i int, x f
 			for i := 0; i < 16; i++ {
 				w := weight[i]
 				q := float32(2*Laux[i] + 1)
-				sumqx += w * xval[i] * q
-				sumq2 += w * q * q
+				sumqx += float32(w * xval[i] * q)
+				sumq2 += float32(w * q * q)
 			}
 			if sumq2 > 0 && sumqx*sumqx > best*sumq2 {
 				scale = sumqx / sumq2
@@ -194,7 +194,7 @@ func quantizeIQ2Groups16(g *iqQuantGrid, xbl []float32, weightOf func(i int, x f
 				}
 				var u uint16
 				for i := 0; i < 8; i++ {
-					l := clampInt(nearestInt(0.5*(id*xval[8*k+i]-1)), 0, kMaxQ-1)
+					l := clampInt(nearestInt(0.5*(float32(id*xval[8*k+i])-1)), 0, kMaxQ-1)
 					u |= uint16(l) << (2 * i)
 					L[8*k+i] = int8(l)
 				}
@@ -206,8 +206,8 @@ func quantizeIQ2Groups16(g *iqQuantGrid, xbl []float32, weightOf func(i int, x f
 			for i := 0; i < 16; i++ {
 				w := weight[i]
 				q := float32(2*L[i] + 1)
-				sumqx += w * xval[i] * q
-				sumq2 += w * q * q
+				sumqx += float32(w * xval[i] * q)
+				sumq2 += float32(w * q * q)
 			}
 			if sumq2 > 0 {
 				scale = sumqx / sumq2

@@ -110,11 +110,11 @@ func quantizeIQ2XXSBlock(g *iqQuantGrid, xbl []float32, y []byte, qw []float32) 
 	var Lu [32]uint8
 	putF16(y, 0)
 	var maxScale float32
-	sigma2 := superBlockSumSq(xbl) / QK_K
+	sigma2 := float32(superBlockSumSq(xbl) / QK_K)
 	for ib := 0; ib < 8; ib++ {
 		xb := xbl[32*ib : 32*ib+32]
 		for i := 0; i < 32; i++ {
-			weight[i] = qw[32*ib+i] * sqrtf(sigma2+xb[i]*xb[i])
+			weight[i] = qw[32*ib+i] * sqrtf(sigma2+float32(xb[i]*xb[i]))
 			waux[i] = sqrtf(weight[i])
 		}
 		for k := 0; k < 4; k++ {
@@ -138,12 +138,12 @@ func quantizeIQ2XXSBlock(g *iqQuantGrid, xbl []float32, y []byte, qw []float32) 
 		effMax := scale * kMaxQ
 		var best float32
 		for is := -6; is <= 6; is++ {
-			id := (2*kMaxQ - 1 + float32(is)*0.1) / effMax
+			id := (2*kMaxQ - 1 + float32(float32(is)*0.1)) / effMax
 			thisScale := 1 / id
 			for k := 0; k < 4; k++ {
 				var u uint16
 				for i := 0; i < 8; i++ {
-					l := clampInt(nearestInt(0.5*(id*xval[8*k+i]-1)), 0, kMaxQ-1)
+					l := clampInt(nearestInt(0.5*(float32(id*xval[8*k+i])-1)), 0, kMaxQ-1)
 					Laux[8*k+i] = int8(l)
 					u |= uint16(l) << (2 * i)
 				}
@@ -155,8 +155,8 @@ func quantizeIQ2XXSBlock(g *iqQuantGrid, xbl []float32, y []byte, qw []float32) 
 			for i := 0; i < 32; i++ {
 				w := weight[i]
 				q := float32(2*Laux[i] + 1)
-				sumqx += w * xval[i] * q
-				sumq2 += w * q * q
+				sumqx += float32(w * xval[i] * q)
+				sumq2 += float32(w * q * q)
 			}
 			if sumq2 > 0 && sumqx*sumqx > best*sumq2 {
 				scale = sumqx / sumq2
@@ -169,7 +169,7 @@ func quantizeIQ2XXSBlock(g *iqQuantGrid, xbl []float32, y []byte, qw []float32) 
 			for k := 0; k < 4; k++ {
 				var u uint16
 				for i := 0; i < 8; i++ {
-					l := clampInt(nearestInt(0.5*(id*xval[8*k+i]-1)), 0, kMaxQ-1)
+					l := clampInt(nearestInt(0.5*(float32(id*xval[8*k+i])-1)), 0, kMaxQ-1)
 					u |= uint16(l) << (2 * i)
 				}
 				gi, nb := g.lookup(u)
@@ -182,8 +182,8 @@ func quantizeIQ2XXSBlock(g *iqQuantGrid, xbl []float32, y []byte, qw []float32) 
 			for i := 0; i < 32; i++ {
 				w := weight[i]
 				q := float32(2*L[i] + 1)
-				sumqx += w * xval[i] * q
-				sumq2 += w * q * q
+				sumqx += float32(w * xval[i] * q)
+				sumq2 += float32(w * q * q)
 			}
 			if sumq2 > 0 {
 				scale = sumqx / sumq2
@@ -212,7 +212,7 @@ func quantizeIQ2XXSBlock(g *iqQuantGrid, xbl []float32, y []byte, qw []float32) 
 	putF16(y, d)
 	id := 1 / d
 	for ib := 0; ib < 8; ib++ {
-		l := clampInt(nearestInt(0.5*(id*scales[ib]-1)), 0, 15)
+		l := clampInt(nearestInt(0.5*(float32(id*scales[ib])-1)), 0, 15)
 		q2[2*ib+1] |= uint32(l) << 28
 	}
 	for k, v := range q2 {
