@@ -167,7 +167,7 @@ func sigma2(xbl []float32) float32 {
 	for _, v := range xbl {
 		sumx2 += float32(v * v)
 	}
-	return 2 * sumx2 / QK_K
+	return float32(2 * sumx2 / QK_K) // /QK_K compiles to a multiply that arm64 would fuse into the caller's σ²+x²
 }
 
 // iq3Level is l = clamp(nearest(((id·x) − 1)/2), 0, 7): the odd level 2l+1 nearest x·id.
@@ -195,7 +195,7 @@ func (s *iq3SubBlock) search(g *iq3Lattice, max float32, steps int, refineAll bo
 	var best float32
 	scale := max / (2*kMaxQ - 1)
 	for is := -steps; is <= steps; is++ {
-		id := (2*kMaxQ - 1 + float32(is)*0.2) / max
+		id := (2*kMaxQ - 1 + float32(float32(is)*0.2)) / max
 		thisScale := 1 / id
 		for k := 0; k < 8; k++ {
 			u := 0
