@@ -73,13 +73,14 @@ var exactScales = map[tensor.DType][]int{
 	tensor.Q4_0: {0}, tensor.Q8_0: {0}, tensor.Q4_1: {0, 2}, tensor.Q5_0: {0}, tensor.Q5_1: {0, 2},
 	tensor.IQ4_NL: {0}, tensor.IQ4_XS: {0}, tensor.Q2_K: {80, 82}, tensor.Q3_K: {108},
 	tensor.Q4_K: {0, 2}, tensor.Q5_K: {0, 2}, tensor.Q6_K: {208},
+	tensor.IQ3_XXS: {0}, tensor.IQ3_S: {0}, tensor.TQ1_0: {52}, tensor.TQ2_0: {64},
 }
 
 // TestX8KernelsExact: in every kernel set, every interleaved layout's kernels equal
 // tensor's reference dot exactly when nothing is rounded: weight blocks of random bytes
 // (every quant value, Q8_0's −128 too, every sub-block scale) with fp16 scales of 1,
 // and activations of small integers with one ±127 per block, so that the activation
-// scales are ±1 and every float is an integer below 2^24. An offset, a sign or a lost
+// scales are ±1 and every float is an integer (a quarter for IQ3_XXS) below 2^24. An offset, a sign or a lost
 // bit in a kernel's integer arithmetic shows as a difference of at least 1.
 func TestX8KernelsExact(t *testing.T) {
 	forKernelSets(t, func(t *testing.T, set string) {
@@ -138,8 +139,11 @@ func TestX8KernelsExact(t *testing.T) {
 						for ri := 0; ri < 8; ri++ {
 							row := 8*g + ri
 							want, _ := tensor.Dot(dt, n, raw[row*rb:(row+1)*rb], mm.actRow(tk))
-							if math.Abs(float64(want)) >= 1<<24 || want != float32(int32(want)) {
-								t.Fatalf("%s n=%d: reference %v is not an exact integer: the test's premise fails", dt, n, want)
+							// integers, or quarters where a type's scales are (IQ3_XXS: (0.5+s)/2)
+							integer := math.Abs(float64(want)) < 1<<24 && want == float32(int32(want))
+							quarter := math.Abs(float64(4*want)) < 1<<24 && 4*want == float32(int32(4*want))
+							if !integer && !quarter {
+								t.Fatalf("%s n=%d: reference %v is not an exact quarter: the test's premise fails", dt, n, want)
 							}
 							if one[tk][ri] != want {
 								t.Errorf("%s %s n=%d row %d token %d: one-token kernel %v, reference %v", set, dt, n, row, tk, one[tk][ri], want)
