@@ -24,7 +24,9 @@ func forKernelSets(t *testing.T, f func(t *testing.T, set string)) {
 	for i, set := range sets {
 		t.Run(set, func(t *testing.T) {
 			if !slices.Contains(KernelSets(), set) {
-				if i == 0 && asmBuild && os.Getenv("CI") == "true" {
+				// CI's amd64 machines have AVX2; on arm64 it also runs a CPU without the dot
+				// product (qemu -cpu cortex-a53) on purpose, to test the portable fallback
+				if i == 0 && asmBuild && runtime.GOARCH == "amd64" && os.Getenv("CI") == "true" {
 					t.Fatalf("CI must run the %s kernels; this CPU cannot (it runs %v)", set, KernelSets())
 				}
 				t.Skipf("SKIP: this build or CPU cannot run the %s kernels (it runs %v)", set, KernelSets())
