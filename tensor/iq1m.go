@@ -9,8 +9,7 @@ import "encoding/binary"
 // weights.
 
 func init() {
-	// FileType -1: llama-quantize's file type of this name is a mix (per-tensor rules and a
-	// required importance matrix) that package quant does not have yet.
+	// FileType -1: llama-quantize's file type of this name is a mix, in package quant.
 	register(Codec{Type: IQ1_M, Dequantize: DequantizeIQ1_M, Quantize: QuantizeIQ1_M, QuantizeWeighted: checkedWeighted(IQ1_M, QuantizeIQ1_MWeighted),
 		Activation: Q8_K, Dot: dotIQ1_M, KLevels: iq1MLevels, FileType: -1, Fallback: IQ4_NL})
 }

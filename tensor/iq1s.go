@@ -13,8 +13,7 @@ import (
 // matrix.
 
 func init() {
-	// FileType -1: llama-quantize's file type of this name is a mix (per-tensor rules and a
-	// required importance matrix) that package quant does not have yet.
+	// FileType -1: llama-quantize's file type of this name is a mix, in package quant.
 	register(Codec{Type: IQ1_S, Dequantize: DequantizeIQ1_S, QuantizeWeighted: checkedWeighted(IQ1_S, QuantizeIQ1_S), RequiresImatrix: true,
 		Activation: Q8_K, Dot: dotIQ1_S, KLevels: iq1SLevels, FileType: -1, Fallback: IQ4_NL})
 }

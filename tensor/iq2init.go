@@ -266,3 +266,17 @@ func hsum8(x *[8]float32) float32 {
 	r0, r1, r2, r3 := x[4]+x[0], x[5]+x[1], x[6]+x[2], x[7]+x[3]
 	return (r0 + r2) + (r1 + r3)
 }
+
+// iq2Dot is ggml_vec_dot_iq2_{xxs,xs,s}_q8_K in its AVX2 order (avx2Lanes), bit-exact on
+// x86: blocks of blockBytes decoded to levels and group scales by levels.
+func iq2Dot(n int, w, a []byte, blockBytes int, levels func(b []byte, q *[QK_K]int32, sc, mn *[16]int32) (d, dmin float32)) float32 {
+	var k kBlock
+	var acc [8]float32
+	for i := 0; i < n/QK_K; i++ {
+		b, y := w[i*blockBytes:], a[i*292:]
+		levels(b, &k.q, &k.sc, &k.mn)
+		lanes := avx2Lanes(&k.q, &k.sc, y[4:])
+		fmaLanes(&acc, f16(b)*f32le(y), &lanes)
+	}
+	return 0.125 * hsum8(&acc)
+}

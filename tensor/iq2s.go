@@ -6,8 +6,7 @@ package tensor
 // 82 bytes. ggml quantizes it with or without importance weights.
 
 func init() {
-	// FileType -1: llama-quantize's file type of this name is a mix (per-tensor rules and a
-	// required importance matrix) that package quant does not have yet.
+	// FileType -1: llama-quantize's file type of this name is a mix, in package quant.
 	register(Codec{Type: IQ2_S, Dequantize: DequantizeIQ2_S, Quantize: QuantizeIQ2_S, QuantizeWeighted: checkedWeighted(IQ2_S, QuantizeIQ2_SWeighted),
 		Activation: Q8_K, Dot: dotIQ2_S, KLevels: iq2SLevels, FileType: -1, Fallback: IQ4_NL})
 }
@@ -62,18 +61,8 @@ func iq2SLevels(b []byte, q *[QK_K]int32, sc, mn *[16]int32) (d, dmin float32) {
 	return f16(b) / 8, 0
 }
 
-// dotIQ2_S is ggml_vec_dot_iq2_s_q8_K in its AVX2 order (avx2Lanes): bit-exact on x86.
-func dotIQ2_S(n int, w, a []byte) float32 {
-	var k kBlock
-	var acc [8]float32
-	for i := 0; i < n/QK_K; i++ {
-		b, y := w[i*82:], a[i*292:]
-		iq2SLevels(b, &k.q, &k.sc, &k.mn)
-		lanes := avx2Lanes(&k.q, &k.sc, y[4:])
-		fmaLanes(&acc, f16(b)*f32le(y), &lanes)
-	}
-	return 0.125 * hsum8(&acc)
-}
+// dotIQ2_S is ggml_vec_dot_iq2_s_q8_K (iq2Dot).
+func dotIQ2_S(n int, w, a []byte) float32 { return iq2Dot(n, w, a, 82, iq2SLevels) }
 
 // QuantizeIQ2_S is quantize_iq2_s without importance weights (= quantize_row_iq2_s_ref).
 func QuantizeIQ2_S(src []float32, dst []byte) { quantizeIQ2S(src, dst, len(src), nil) }

@@ -8,8 +8,7 @@ import "encoding/binary"
 // 74 bytes; llama.cpp quantizes it only with an importance matrix.
 
 func init() {
-	// FileType -1: llama-quantize's file type of this name is a mix (per-tensor rules and a
-	// required importance matrix) that package quant does not have yet.
+	// FileType -1: llama-quantize's file type of this name is a mix, in package quant.
 	register(Codec{Type: IQ2_XS, Dequantize: DequantizeIQ2_XS, QuantizeWeighted: checkedWeighted(IQ2_XS, QuantizeIQ2_XS), RequiresImatrix: true,
 		Activation: Q8_K, Dot: dotIQ2_XS, KLevels: iq2XSLevels, FileType: -1, Fallback: IQ4_NL})
 }
@@ -61,18 +60,8 @@ func iq2XSLevels(b []byte, q *[QK_K]int32, sc, mn *[16]int32) (d, dmin float32) 
 	return f16(b) / 8, 0
 }
 
-// dotIQ2_XS is ggml_vec_dot_iq2_xs_q8_K in its AVX2 order (avx2Lanes): bit-exact on x86.
-func dotIQ2_XS(n int, w, a []byte) float32 {
-	var k kBlock
-	var acc [8]float32
-	for i := 0; i < n/QK_K; i++ {
-		b, y := w[i*74:], a[i*292:]
-		iq2XSLevels(b, &k.q, &k.sc, &k.mn)
-		lanes := avx2Lanes(&k.q, &k.sc, y[4:])
-		fmaLanes(&acc, f16(b)*f32le(y), &lanes)
-	}
-	return 0.125 * hsum8(&acc)
-}
+// dotIQ2_XS is ggml_vec_dot_iq2_xs_q8_K (iq2Dot).
+func dotIQ2_XS(n int, w, a []byte) float32 { return iq2Dot(n, w, a, 74, iq2XSLevels) }
 
 // QuantizeIQ2_XS is quantize_iq2_xs (weights required).
 func QuantizeIQ2_XS(src []float32, dst []byte, nPerRow int, weights []float32) {

@@ -8,7 +8,7 @@ package tensor
 func init() {
 	register(Codec{Type: IQ3_S, Dequantize: DequantizeIQ3_S, Quantize: QuantizeIQ3_S,
 		QuantizeWeighted: QuantizeIQ3_SWeighted, Activation: Q8_K, Dot: dotIQ3_S, KLevels: iq3sLevels,
-		// llama-quantize's IQ3_S files mix types by rules package quant does not have yet.
+		// llama-quantize's IQ3_S file type is a mix, in package quant.
 		FileType: -1, Fallback: IQ4_NL})
 }
 

@@ -13,7 +13,7 @@ import (
 func init() {
 	register(Codec{Type: IQ3_XXS, Dequantize: DequantizeIQ3_XXS, Quantize: QuantizeIQ3_XXS,
 		QuantizeWeighted: QuantizeIQ3_XXSWeighted, Activation: Q8_K, Dot: dotIQ3_XXS, KLevels: iq3xxsLevels,
-		// llama-quantize's IQ3_XXS files mix types by rules package quant does not have yet.
+		// llama-quantize's IQ3_XXS file type is a mix, in package quant.
 		FileType: -1, Fallback: IQ4_NL})
 }
 

@@ -9,8 +9,7 @@ package tensor
 func init() {
 	register(Codec{Type: TQ1_0, Dequantize: DequantizeTQ1_0, Quantize: QuantizeTQ1_0, Activation: Q8_K, Dot: dotTQ1_0,
 		KLevels: tq1Levels, Fallback: Q4_0, // llama-quantize's, for rows not whole blocks
-		// llama-quantize's TQ1_0 files keep token_embd and output at other types, by rules
-		// package quant does not have yet.
+		// llama-quantize's TQ1_0 file type is a mix (token_embd and output at other types), in package quant.
 		FileType: -1})
 }
 

@@ -7,8 +7,7 @@ package tensor
 func init() {
 	register(Codec{Type: TQ2_0, Dequantize: DequantizeTQ2_0, Quantize: QuantizeTQ2_0, Activation: Q8_K, Dot: dotTQ2_0,
 		KLevels: tq2Levels, Fallback: Q4_0, // llama-quantize's, for rows not whole blocks
-		// llama-quantize's TQ2_0 files keep token_embd and output at other types, by rules
-		// package quant does not have yet.
+		// llama-quantize's TQ2_0 file type is a mix (token_embd and output at other types), in package quant.
 		FileType: -1})
 }
 
