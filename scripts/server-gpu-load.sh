@@ -11,7 +11,7 @@
 #                                          builds llama-server (CUDA) and drives it the same
 #                                          way. Writes $OUT/server-gpu.txt and the logs.
 # Environment for run: MODEL and BACKEND (a trial elsewhere: a file, cpu), TYPE (default Q4_K_M), STREAMS (default "1 4 16"), TOKENS (per
-# stream, default 128), SKIP_LLAMA=1 skips llama-server, SKIP_INFERNO=1 inferno, KEEP_MODELS=dir keeps the model,
+# stream, default 128), CTX (inferno's context per slot, default 256: llama-server -np 16 -c 4096 gives each slot 256), SKIP_LLAMA=1 skips llama-server, SKIP_INFERNO=1 inferno, KEEP_MODELS=dir keeps the model,
 # DEADLINE (default 560 s: steps after it are skipped).
 set -uo pipefail
 case "${1:-}" in
@@ -63,7 +63,7 @@ run)
 	# inferno serve on CUDA
 	port=8091
 	if [ -z "${SKIP_INFERNO:-}" ]; then
-	INFERNO_CUDA_REQUIRE=1 "$here/inferno" serve -m "$model" --backend "${BACKEND:-cuda}" --parallel 16 --ctx 4096 --port $port >"$logs/inferno-serve.log" 2>&1 &
+	INFERNO_CUDA_REQUIRE=1 "$here/inferno" serve -m "$model" --backend "${BACKEND:-cuda}" --parallel 16 --ctx "${CTX:-256}" --port $port >"$logs/inferno-serve.log" 2>&1 &
 	spid=$!
 	if wait_up "http://127.0.0.1:$port"; then
 		say "inferno serve up after $((SECONDS - t0)) s"
