@@ -74,8 +74,8 @@ func registerX8(xt x8Type) {
 			k.side, k.sideLen, k.prepare = xt.side, xt.sideLen, xt.prepare
 		}
 		// matmulX8 takes a partial group's results for every token of a call in an
-		// x8Tail, 32 floats: at most four tokens
-		if k.many != nil && (k.tokens < 2 || k.tokens > 4) || k.side != sideNone && k.sideLen == 0 {
+		// x8Tail: at most x8MaxTokens tokens
+		if k.many != nil && (k.tokens < 2 || k.tokens > x8MaxTokens) || k.side != sideNone && k.sideLen == 0 {
 			panic("cpu: bad " + set + " kernels for " + xt.dt.String())
 		}
 		xt.sets[set] = &k
@@ -86,6 +86,11 @@ func registerX8(xt x8Type) {
 		if hasAVX512VNNI {
 			add(SetAVX512VNNI, xt.amd64) // a type without kernels of its own runs the AVX2 ones
 			add(SetAVX512VNNI, vnniKernels[xt.dt])
+		}
+		if hasAMXInt8 { // AMX for the types that have it, else the avx512vnni set's kernels
+			add(SetAVX512AMX, xt.amd64)
+			add(SetAVX512AMX, vnniKernels[xt.dt])
+			add(SetAVX512AMX, amxKernels[xt.dt])
 		}
 	case "arm64":
 		add(SetNEON, xt.arm64)
@@ -107,6 +112,19 @@ func addVNNI(dt tensor.DType, k x8Kernels) bool {
 	vnniKernels[dt] = k
 	return true
 }
+
+// amxKernels are the avx512amx set's kernels by type (addAMX, as addVNNI); a type
+// without them runs its avx512vnni kernels in that set.
+var amxKernels = map[tensor.DType]x8Kernels{}
+
+// addAMX records type dt's avx512amx kernels (from a package-level var declaration).
+func addAMX(dt tensor.DType, k x8Kernels) bool {
+	amxKernels[dt] = k
+	return true
+}
+
+// x8MaxTokens is the most tokens a many-token kernel takes per call (the AMX tiles' 16).
+const x8MaxTokens = 16
 
 // sideKind names the typed buffer a layout's kernels read besides the activations.
 type sideKind int

@@ -1,0 +1,121 @@
+//go:build !noasm
+
+#include "textflag.h"
+
+// avx512amx kernel of the q8x8 layout. The Go assembler has no AMX mnemonics: each tile
+// instruction is its bytes (from clang-19 -mamx-int8 and objdump; TestAMXEncodings
+// disassembles them with binutils), with the instruction in AT&T syntax above it.
+
+// AMXTOK: token j's int32 results of the block (at off(R9)), times the rows' scales (Y16)
+// times the token's scale (at R12, then R12 steps to the next token's), into acc: the
+// avx512vnni kernels' float order, so the results are theirs bit for bit.
+#define AMXTOK(off, acc) \
+	VCVTDQ2PS off(R9), Y17 \
+	VMULPS.BCST (R12), Y16, Y18 \
+	VFMADD231PS Y17, Y18, acc \
+	ADDQ R13, R12
+
+// func dotQ8_0x8x16AMX(nb int, w *byte, sa *float32, a *byte, astride int, out *float32, ostride int, cfg *byte, c *int32)
+TEXT ·dotQ8_0x8x16AMX(SB), NOSPLIT, $0-72
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ sa+16(FP), R8
+	MOVQ a+24(FP), DI
+	MOVQ astride+32(FP), AX
+	MOVQ out+40(FP), DX
+	MOVQ ostride+48(FP), BX
+	MOVQ cfg+56(FP), R10
+	MOVQ c+64(FP), R9
+	MOVQ $32, R11            // the stride of the weight block's rows and of the stored tile
+	LEAQ (CX*8), R13         // sa: 8·nb bytes per token
+	ADDQ $16, SI             // the quants, after the eight fp16 scales
+	// ldtilecfg (%r10)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x78; BYTE $0x49; BYTE $0x02
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+	VXORPS Y14, Y14, Y14
+	VXORPS Y15, Y15, Y15
+amxq8loop:
+	TESTQ CX, CX
+	JZ amxq8done
+	// tileloadd (%rdi,%rax,1),%tmm0: 16 tokens' 32 quants of the block
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x4b; BYTE $0x04; BYTE $0x07
+	// tileloadd (%rsi,%r11,1),%tmm1: the block's 256 weight quants
+	BYTE $0xc4; BYTE $0xa2; BYTE $0x7b; BYTE $0x4b; BYTE $0x0c; BYTE $0x1e
+	// tilezero %tmm2
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x49; BYTE $0xd0
+	// tdpbssd %tmm1,%tmm0,%tmm2: tmm2[j][r] += Σ_k a[j][k]·w[r][k], signed bytes
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x73; BYTE $0x5e; BYTE $0xd0
+	// tilestored %tmm2,(%r9,%r11,1)
+	BYTE $0xc4; BYTE $0x82; BYTE $0x7a; BYTE $0x4b; BYTE $0x14; BYTE $0x19
+	VCVTPH2PS -16(SI), Y16   // the rows' scales
+	MOVQ R8, R12
+	AMXTOK(0, Y0)
+	AMXTOK(32, Y1)
+	AMXTOK(64, Y2)
+	AMXTOK(96, Y3)
+	AMXTOK(128, Y4)
+	AMXTOK(160, Y5)
+	AMXTOK(192, Y6)
+	AMXTOK(224, Y7)
+	AMXTOK(256, Y8)
+	AMXTOK(288, Y9)
+	AMXTOK(320, Y10)
+	AMXTOK(352, Y11)
+	AMXTOK(384, Y12)
+	AMXTOK(416, Y13)
+	AMXTOK(448, Y14)
+	AMXTOK(480, Y15)
+	ADDQ $272, SI
+	ADDQ $34, DI
+	ADDQ $8, R8
+	DECQ CX
+	JMP amxq8loop
+amxq8done:
+	// tilerelease
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x78; BYTE $0x49; BYTE $0xc0
+	VMOVUPS Y0, (DX)
+	ADDQ BX, DX
+	VMOVUPS Y1, (DX)
+	ADDQ BX, DX
+	VMOVUPS Y2, (DX)
+	ADDQ BX, DX
+	VMOVUPS Y3, (DX)
+	ADDQ BX, DX
+	VMOVUPS Y4, (DX)
+	ADDQ BX, DX
+	VMOVUPS Y5, (DX)
+	ADDQ BX, DX
+	VMOVUPS Y6, (DX)
+	ADDQ BX, DX
+	VMOVUPS Y7, (DX)
+	ADDQ BX, DX
+	VMOVUPS Y8, (DX)
+	ADDQ BX, DX
+	VMOVUPS Y9, (DX)
+	ADDQ BX, DX
+	VMOVUPS Y10, (DX)
+	ADDQ BX, DX
+	VMOVUPS Y11, (DX)
+	ADDQ BX, DX
+	VMOVUPS Y12, (DX)
+	ADDQ BX, DX
+	VMOVUPS Y13, (DX)
+	ADDQ BX, DX
+	VMOVUPS Y14, (DX)
+	ADDQ BX, DX
+	VMOVUPS Y15, (DX)
+	VZEROUPPER
+	RET

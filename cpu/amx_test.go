@@ -1,0 +1,261 @@
+package cpu
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/inferno-go/inferno/tensor"
+)
+
+// TestAMXTileConfig: amxQ8_0Config is laid out as the Intel SDM's LDTILECFG operand
+// says (palette 1 at byte 0, start_row 0, bytes 2–15 reserved zero, tile i's bytes per
+// row at 16+2i little-endian, its rows at 48+i, unused tiles zero), within palette 1's
+// limits (16 rows, 64 bytes per row), and its shapes are a TDPBSSD's: A M×K bytes,
+// B K/4 rows × N·4 bytes, C M × N·4 bytes.
+func TestAMXTileConfig(t *testing.T) {
+	c := amxQ8_0Config
+	if c[0] != 1 || c[1] != 0 {
+		t.Fatalf("palette %d start_row %d; want 1, 0", c[0], c[1])
+	}
+	for i := 2; i < 16; i++ {
+		if c[i] != 0 {
+			t.Fatalf("reserved byte %d is %d", i, c[i])
+		}
+	}
+	shape := func(i int) amxTileShape {
+		return amxTileShape{int(c[48+i]), int(binary.LittleEndian.Uint16(c[16+2*i:]))}
+	}
+	for i := 0; i < 16; i++ {
+		want := amxTileShape{}
+		if i < len(amxQ8_0Shapes) {
+			want = amxQ8_0Shapes[i]
+		}
+		if got := shape(i); got != want || got.rows > 16 || got.colsb > 64 {
+			t.Errorf("tile %d: %d rows × %d bytes; want %d × %d, at most 16 × 64", i, got.rows, got.colsb, want.rows, want.colsb)
+		}
+	}
+	a, b, cc := shape(0), shape(1), shape(2)
+	if a != (amxTileShape{amxTokens, 32}) || b.rows != a.colsb/4 || cc.rows != a.rows || cc.colsb != b.colsb || cc.colsb != 8*4 {
+		t.Errorf("tiles A %v B %v C %v: not 16 tokens × 32 quants times 8 rows", a, b, cc)
+	}
+}
+
+// amxTile is a tile register's contents: rows of colsb bytes.
+type amxTile [][]byte
+
+// amxTileLoad is TILELOADD: shape.rows rows of shape.colsb bytes, stride bytes apart.
+func amxTileLoad(mem []byte, base, stride int, shape amxTileShape) amxTile {
+	tl := make(amxTile, shape.rows)
+	for i := range tl {
+		tl[i] = mem[base+i*stride : base+i*stride+shape.colsb]
+	}
+	return tl
+}
+
+// amxTDPBSSD is TDPBSSD as the SDM defines it: c[m][n] += Σ_k Σ_{b<4} a[m][4k+b]·b[k][4n+b]
+// over signed bytes, c's elements int32.
+func amxTDPBSSD(c [][]int32, a, b amxTile) error {
+	if len(a) != len(c) || len(b) != len(a[0])/4 || len(b[0]) != 4*len(c[0]) {
+		return fmt.Errorf("tdpbssd: A %d×%d, B %d×%d, C %d×%d int32 do not match", len(a), len(a[0]), len(b), len(b[0]), len(c), len(c[0]))
+	}
+	for m := range c {
+		for n := range c[m] {
+			for k := range b {
+				for i := 0; i < 4; i++ {
+					c[m][n] += int32(int8(a[m][4*k+i])) * int32(int8(b[k][4*n+i]))
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// amxQ8_0Model is dotQ8_0x8x16AMX in Go, step for step: the tiles from cfg, the q8x8
+// group w (nb blocks), the sixteen tokens' Q8_0 rows in act astride bytes apart (their
+// quants at +2 per block), their q8ScaleSums sa (nb per token); per block TILEZERO,
+// TDPBSSD, then token j's results times the rows' scales times its scale, fused into
+// its accumulators.
+func amxQ8_0Model(cfg [64]byte, nb int, w, act []byte, astride int, sa []q8ScaleSum) (out [amxTokens][8]float32, err error) {
+	shape := func(i int) amxTileShape {
+		return amxTileShape{int(cfg[48+i]), int(binary.LittleEndian.Uint16(cfg[16+2*i:]))}
+	}
+	if cfg[0] != 1 {
+		return out, fmt.Errorf("palette %d", cfg[0])
+	}
+	as, bs, cs := shape(0), shape(1), shape(2)
+	for i := 0; i < nb; i++ {
+		a := amxTileLoad(act, 34*i+2, astride, as)
+		b := amxTileLoad(w, 272*i+16, 32, bs)
+		c := make([][]int32, cs.rows)
+		for m := range c {
+			c[m] = make([]int32, cs.colsb/4)
+		}
+		if err := amxTDPBSSD(c, a, b); err != nil {
+			return out, err
+		}
+		if len(c) != amxTokens || len(c[0]) != 8 {
+			return out, fmt.Errorf("C tile %d×%d, want %d×8", len(c), len(c[0]), amxTokens)
+		}
+		for j := range amxTokens {
+			for r := range 8 {
+				wd := tensor.FP16ToFP32(binary.LittleEndian.Uint16(w[272*i+2*r:]))
+				out[j][r] = fma32(float32(c[j][r]), wd*sa[j*nb+i].d, out[j][r])
+			}
+		}
+	}
+	return out, nil
+}
+
+// TestAMXQ8_0Model: the Go model of the AMX Q8_0 kernel equals tensor's reference dot
+// (within the activation quantization's error; exactly where the scales are 1 and the
+// sums integers), gives the avx512vnni one-token kernel's bits where this CPU runs it,
+// and, where the CPU has AMX, the kernel gives the model's bits.
+func TestAMXQ8_0Model(t *testing.T) {
+	xt := x8Types[tensor.Q8_0]
+	if xt == nil {
+		t.Skip("SKIP: no q8x8 layout in this build (noasm, or no AVX2/NEON): the model reads its repack")
+	}
+	r := rand.New(rand.NewPCG(23, 23))
+	const rows = 16
+	for _, exact := range []bool{false, true} {
+		for _, n := range []int{32, 96, 2048} {
+			nb := n / 32
+			rb := 34 * nb
+			raw := make([]byte, rows*rb)
+			x := randVec(r, amxTokens*n)
+			for row := 0; row < rows; row++ {
+				if exact {
+					for i := 0; i < rb; i++ {
+						raw[row*rb+i] = byte(r.Uint32())
+					}
+					for b := 0; b < nb; b++ {
+						raw[row*rb+34*b], raw[row*rb+34*b+1] = 0x00, 0x3c // fp16 1
+					}
+				} else {
+					quantizeAny(tensor.Q8_0, randVec(r, n), raw[row*rb:])
+				}
+			}
+			if exact {
+				for i := range x {
+					x[i] = float32(r.IntN(17) - 8)
+					if i%32 == 0 {
+						x[i] = float32(127 * (1 - 2*r.IntN(2)))
+					}
+				}
+			}
+			gb := xt.groupBytes(nb)
+			w := make([]byte, rows/8*gb)
+			xt.repack(w, raw, nb, 0, rows)
+			arb := rb + 34 // a block apart more than a row: the stride must be used
+			mm := &matmulOp{ntok: amxTokens, k: n, vt: tensor.Q8_0, arb: arb, act: make([]byte, amxTokens*arb),
+				x: &Tensor{rows: amxTokens, cols: n, dt: tensor.F32, f32: x}}
+			vnni := &x8Kernels{side: sideScaleSums, sideLen: 1, prepare: prepareQ8_0ScaleSums}
+			if k := xt.sets[SetAVX512VNNI]; k != nil {
+				vnni = k
+			}
+			mm.setX8(xt, vnni, &sideBufs{})
+			for tk := 0; tk < amxTokens; tk++ {
+				vnni.prepare(mm, tk)
+			}
+			for g := 0; g < rows/8; g++ {
+				got, err := amxQ8_0Model(amxQ8_0Config, nb, w[g*gb:(g+1)*gb], mm.act, arb, mm.side.scaleSums)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var kernel [amxTokens][8]float32
+				if k := xt.sets[SetAVX512AMX]; k != nil {
+					k.many(mm, &w[g*gb], 0, &kernel[0][0], 32)
+				}
+				for tk := 0; tk < amxTokens; tk++ {
+					var one [8]float32
+					if vnni.one != nil {
+						vnni.one(mm, &w[g*gb], tk, &one[0], 32)
+					}
+					for ri := 0; ri < 8; ri++ {
+						row := 8*g + ri
+						wr, at := raw[row*rb:(row+1)*rb], mm.actRow(tk)
+						want, _ := tensor.Dot(tensor.Q8_0, n, wr, at)
+						tol := dotTol(tensor.Q8_0, tensor.Q8_0, n, wr, at)
+						if exact {
+							tol = 0
+						}
+						if d := math.Abs(float64(got[tk][ri] - want)); d > tol {
+							t.Errorf("exact=%v n=%d row %d token %d: model %v, reference %v", exact, n, row, tk, got[tk][ri], want)
+						}
+						if vnni.one != nil && math.Float32bits(one[ri]) != math.Float32bits(got[tk][ri]) {
+							t.Errorf("exact=%v n=%d row %d token %d: model %v, avx512vnni kernel %v: not the same bits", exact, n, row, tk, got[tk][ri], one[ri])
+						}
+						if xt.sets[SetAVX512AMX] != nil && math.Float32bits(kernel[tk][ri]) != math.Float32bits(got[tk][ri]) {
+							t.Errorf("exact=%v n=%d row %d token %d: AMX kernel %v, model %v: not the same bits", exact, n, row, tk, kernel[tk][ri], got[tk][ri])
+						}
+					}
+				}
+			}
+		}
+	}
+	if xt.sets[SetAVX512VNNI] == nil {
+		t.Logf("no avx512vnni kernels here: the model is checked against the reference only")
+	}
+	if xt.sets[SetAVX512AMX] == nil {
+		t.Logf("no AMX here (kernel sets %v): the kernel itself is not compared with the model", KernelSets())
+	}
+}
+
+// TestAMXEncodings: each tile instruction the AMX kernels spell as BYTEs (the .s
+// files' "// instruction" comment above a BYTE line) disassembles, with binutils'
+// objdump (which knows AMX), to exactly the instruction and registers its comment
+// names; this needs no AMX CPU.
+func TestAMXEncodings(t *testing.T) {
+	objdump, err := exec.LookPath("objdump")
+	if err != nil {
+		t.Skip("SKIP: no binutils objdump to disassemble the AMX kernels' bytes with")
+	}
+	src, err := os.ReadFile("amx_linux_amd64.s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(src), "\n")
+	found := 0
+	for i := 0; i+1 < len(lines); i++ {
+		comment, code := strings.TrimSpace(lines[i]), strings.TrimSpace(lines[i+1])
+		if !strings.HasPrefix(comment, "// ") || !strings.HasPrefix(code, "BYTE ") {
+			continue
+		}
+		want, _, _ := strings.Cut(strings.TrimPrefix(comment, "// "), ": ")
+		var enc []byte
+		for _, f := range strings.Split(code, ";") {
+			var b byte
+			if _, err := fmt.Sscanf(strings.TrimSpace(f), "BYTE $0x%x", &b); err != nil {
+				t.Fatalf("line %d: %q: %v", i+2, f, err)
+			}
+			enc = append(enc, b)
+		}
+		bin := t.TempDir() + "/insn.bin"
+		if err := os.WriteFile(bin, enc, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(objdump, "-D", "-b", "binary", "-m", "i386:x86-64", "--no-show-raw-insn", bin).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", objdump, err, out)
+		}
+		var got []string
+		for _, l := range strings.Split(string(out), "\n") {
+			if f := strings.SplitN(strings.TrimSpace(l), "\t", 2); len(f) == 2 && strings.HasSuffix(f[0], ":") {
+				got = append(got, strings.Join(strings.Fields(f[1]), " "))
+			}
+		}
+		if len(got) != 1 || got[0] != want {
+			t.Errorf("line %d: % x disassembles to %q; the comment says %q", i+2, enc, got, want)
+		}
+		found++
+	}
+	if found < 7 {
+		t.Errorf("%d BYTE-encoded instructions with comments; the Q8_0 kernel alone has 7", found)
+	}
+}
