@@ -2,7 +2,9 @@ package cpu
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -217,6 +219,9 @@ func TestAMXEncodings(t *testing.T) {
 		t.Skip("SKIP: no binutils objdump to disassemble the AMX kernels' bytes with")
 	}
 	src, err := os.ReadFile("amx_linux_amd64.s")
+	if errors.Is(err, fs.ErrNotExist) {
+		t.Skip("SKIP: amx_linux_amd64.s is not beside this test binary (run from elsewhere); the check reads the source")
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
