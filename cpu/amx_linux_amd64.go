@@ -32,7 +32,7 @@ func requestAMXTileData() error {
 }
 
 var _ = addAMX(tensor.Q8_0, x8Kernels{one: q8_0x8OneVNNI, many: q8_0x8SixteenAMX, tokens: amxTokens,
-	side: sideScaleSums, sideLen: 1, prepare: prepareQ8_0VNNI})
+	mid: q8_0x8FourVNNI, midTokens: 4, side: sideScaleSums, sideLen: 1, prepare: prepareQ8_0VNNI})
 
 // q8_0x8SixteenAMX is tokens t..t+15 against a group of q8x8 rows; it reads the
 // avx512vnni side data (the scales; the −128·Σa there is for the one-token kernel).

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/inferno-go/inferno/tensor"
 )
@@ -262,5 +263,77 @@ func TestAMXEncodings(t *testing.T) {
 	}
 	if found < 7 {
 		t.Errorf("%d BYTE-encoded instructions with comments; the Q8_0 kernel alone has 7", found)
+	}
+}
+
+// TestMatMulX8Dispatch: matmulX8 takes a call's tokens sixteen, then four, then one at a
+// time (the avx512amx set's many, mid and one kernels), each token's results in its own
+// place: a set made here whose sixteen-token kernel is four calls of a four-token
+// kernel gives the bits of that set's own MatMul, with the calls counted.
+func TestMatMulX8Dispatch(t *testing.T) {
+	xt := x8Types[tensor.Q8_0]
+	var base *x8Kernels
+	for _, set := range []string{SetAVX512VNNI, SetAVX2, SetNEON} {
+		if xt == nil {
+			break
+		}
+		if k := xt.sets[set]; k != nil && k.many != nil && k.tokens == 4 && base == nil {
+			base = k
+		}
+	}
+	if base == nil {
+		t.Skip("SKIP: no four-token Q8_0 kernel in this build or CPU to build the sixteen-token one from")
+	}
+	var calls [3]int
+	k := *base
+	k.one = func(mm *matmulOp, w *byte, tk int, out *float32, ostride int) {
+		calls[0]++
+		base.one(mm, w, tk, out, ostride)
+	}
+	k.mid, k.midTokens = func(mm *matmulOp, w *byte, tk int, out *float32, ostride int) {
+		calls[1]++
+		base.many(mm, w, tk, out, ostride)
+	}, 4
+	k.many, k.tokens = func(mm *matmulOp, w *byte, tk int, out *float32, ostride int) {
+		calls[2]++
+		for i := 0; i < 16; i += 4 {
+			base.many(mm, w, tk+i, (*float32)(unsafe.Add(unsafe.Pointer(out), i*ostride)), ostride)
+		}
+	}, 16
+	const set = "test-dispatch"
+	xt.sets[set] = &k
+	defer delete(xt.sets, set)
+
+	const rows, cols, ntok = 41, 512, 39 // six groups, the last partial; 16+16+4+1+1+1 tokens
+	r := rand.New(rand.NewPCG(8, 8))
+	raw := make([]byte, rows*cols/32*34)
+	quantizeAny(tensor.Q8_0, randVec(r, rows*cols), raw)
+	x := randVec(r, ntok*cols)
+	var res [2][]float32
+	for i, s := range []string{set, kernelSet} {
+		if i == 1 {
+			for name, kk := range xt.sets {
+				if kk == base {
+					s = name
+				}
+			}
+		}
+		b := newBackendSet(1, s)
+		w, err := b.Weight("w", tensor.Q8_0, rows, cols, raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := b.Activation(ntok, rows)
+		b.MatMul(out, w, act(b, ntok, cols, x))
+		res[i] = append([]float32(nil), out.(*Tensor).Floats()...)
+		b.Close()
+	}
+	if want := [3]int{3 * 6, 6, 2 * 6}; calls != want {
+		t.Errorf("one, mid, many kernel calls %v; want %v", calls, want)
+	}
+	for i := range res[0] {
+		if math.Float32bits(res[0][i]) != math.Float32bits(res[1][i]) {
+			t.Fatalf("token %d row %d: %v through the sixteen/four/one dispatch, %v through the four-token set", i/rows, i%rows, res[0][i], res[1][i])
+		}
 	}
 }

@@ -173,11 +173,14 @@ func testX8Kernels(t *testing.T, dt tensor.DType, xt *x8Type, kern *x8Kernels) {
 		for g := 0; g < 2; g++ {
 			wg := &w[g*gb]
 			var one [ntok][8]float32
-			var many [ntok][16]float32 // 16 apart: the output stride must be used
+			var many, mid [ntok][16]float32 // 16 apart: the output stride must be used
 			for tk := 0; tk < ntok; tk++ {
 				kern.one(mm, wg, tk, &one[tk][0], 32)
 				if kern.many != nil && tk%kern.tokens == 0 {
 					kern.many(mm, wg, tk, &many[tk][0], 64)
+				}
+				if kern.mid != nil && tk%kern.midTokens == 0 {
+					kern.mid(mm, wg, tk, &mid[tk][0], 64)
 				}
 			}
 			for tk := 0; tk < ntok; tk++ {
@@ -198,6 +201,9 @@ func testX8Kernels(t *testing.T, dt tensor.DType, xt *x8Type, kern *x8Kernels) {
 					// a token's result may not depend on its batch (EvalBatch's results are Eval's)
 					if kern.many != nil && math.Float32bits(many[tk][ri]) != math.Float32bits(one[tk][ri]) {
 						t.Errorf("%s n=%d row %d token %d: %d-token kernel %v, one-token kernel %v: not the same bits", dt, n, row, tk, kern.tokens, many[tk][ri], one[tk][ri])
+					}
+					if kern.mid != nil && math.Float32bits(mid[tk][ri]) != math.Float32bits(one[tk][ri]) {
+						t.Errorf("%s n=%d row %d token %d: %d-token kernel %v, one-token kernel %v: not the same bits", dt, n, row, tk, kern.midTokens, mid[tk][ri], one[tk][ri])
 					}
 				}
 			}

@@ -234,10 +234,10 @@ func testMatMul(t *testing.T, set string) {
 	defer b.Close()
 	r := rand.New(rand.NewPCG(4, 4))
 	// 41 rows: an odd row left over from the two-row tiles and a partial row band;
-	// 1, 3, 9 and 35 tokens: the decode kernels, the four- and sixteen-token tiles and
-	// their tails.
+	// 1, 3, 9 and 39 tokens: the decode kernels, the four- and sixteen-token tiles and
+	// their tails (39: two sixteens, a four and three ones).
 	const rows, cols = 41, 512
-	for _, ntok := range []int{1, 3, 9, 35} {
+	for _, ntok := range []int{1, 3, 9, 39} {
 		x := randVec(r, ntok*cols)
 		for _, dt := range tensor.WeightTypes() {
 			wf := randVec(r, rows*cols)

@@ -41,6 +41,11 @@ type x8Kernels struct {
 	one    x8Kernel
 	many   x8Kernel // nil: one-token kernel only
 	tokens int
+	// mid, where set, takes midTokens (fewer than tokens) at a time where many's do not
+	// fit: the AMX kernels' sixteen leave up to fifteen, which the VNNI kernels take four
+	// at a time
+	mid       x8Kernel
+	midTokens int
 
 	side    sideKind
 	sideLen int
@@ -75,7 +80,8 @@ func registerX8(xt x8Type) {
 		}
 		// matmulX8 takes a partial group's results for every token of a call in an
 		// x8Tail: at most x8MaxTokens tokens
-		if k.many != nil && (k.tokens < 2 || k.tokens > x8MaxTokens) || k.side != sideNone && k.sideLen == 0 {
+		if k.many != nil && (k.tokens < 2 || k.tokens > x8MaxTokens) ||
+			k.mid != nil && (k.many == nil || k.midTokens < 2 || k.midTokens >= k.tokens) || k.side != sideNone && k.sideLen == 0 {
 			panic("cpu: bad " + set + " kernels for " + xt.dt.String())
 		}
 		xt.sets[set] = &k
@@ -310,8 +316,11 @@ func (b *Backend) matmulX8(worker, lo, hi int) {
 		g1 := min(g0+band, hi)
 		for t := 0; t < mm.ntok; {
 			n, dot := 1, kern.one
-			if kern.many != nil && t+many <= mm.ntok {
+			switch {
+			case kern.many != nil && t+many <= mm.ntok:
 				n, dot = many, kern.many
+			case kern.mid != nil && t+kern.midTokens <= mm.ntok:
+				n, dot = kern.midTokens, kern.mid
 			}
 			for g := g0; g < g1; g++ {
 				w := &mm.w.x8[g*gb]
