@@ -34,6 +34,9 @@ func requestAMXTileData() error {
 var _ = addAMX(tensor.Q8_0, x8Kernels{one: q8_0x8OneVNNI, many: q8_0x8SixteenAMX, tokens: amxTokens,
 	mid: q8_0x8FourVNNI, midTokens: 4, side: sideScaleSums, sideLen: 1, prepare: prepareQ8_0VNNI})
 
+var _ = addAMX(tensor.Q4_0, x8Kernels{one: q4_0x8OneVNNI, many: q4_0x8SixteenAMX, tokens: amxTokens,
+	mid: q4_0x8FourVNNI, midTokens: 4})
+
 // q8_0x8SixteenAMX is tokens t..t+15 against a group of q8x8 rows; it reads the
 // avx512vnni side data (the scales; the −128·Σa there is for the one-token kernel).
 func q8_0x8SixteenAMX(mm *matmulOp, w *byte, t int, out *float32, ostride int) {
@@ -50,3 +53,24 @@ func q8_0x8SixteenAMX(mm *matmulOp, w *byte, t int, out *float32, ostride int) {
 //
 //go:noescape
 func dotQ8_0x8x16AMX(nb int, w *byte, sa *float32, a *byte, astride int, out *float32, ostride int, cfg *byte, c *int32)
+
+// q4_0x8SixteenAMX is tokens t..t+15 against a group of q4x8 rows (the Q4_0 side data:
+// the scales, and 8·Σa, which this kernel does not need: it takes 8 off the quants).
+func q4_0x8SixteenAMX(mm *matmulOp, w *byte, t int, out *float32, ostride int) {
+	var c amxQ8_0Tile
+	var wq [256]int8 // the block's quants as bytes, B's layout
+	dotQ4_0x8x16AMX(mm.nb, w, &mm.side.scaleSums[t*mm.sideStride].d, &mm.act[t*mm.arb+2], mm.arb,
+		out, ostride, &amxQ8_0Config[0], &c[0][0], &wq[0])
+}
+
+// dotQ4_0x8x16AMX is dotQ8_0x8x16AMX for a group of q4x8 rows, each block's nibbles
+// written less 8 to wq in the q8x8 block's order and loaded from there (amxQ4_0Model).
+//
+//go:noescape
+func dotQ4_0x8x16AMX(nb int, w *byte, sa *float32, a *byte, astride int, out *float32, ostride int, cfg *byte, c *int32, wq *int8)
+
+// amxQ4_0UnpackAsm is the Q4_0 kernel's unpacking of one q4x8 block's 128 bytes of
+// nibbles (q) into wq, alone: it needs AVX-512BW only (hasAVX512VNNI), not AMX.
+//
+//go:noescape
+func amxQ4_0UnpackAsm(q *byte, wq *int8)

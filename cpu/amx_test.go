@@ -79,22 +79,45 @@ func amxTDPBSSD(c [][]int32, a, b amxTile) error {
 	return nil
 }
 
-// amxQ8_0Model is dotQ8_0x8x16AMX in Go, step for step: the tiles from cfg, the q8x8
-// group w (nb blocks), the sixteen tokens' Q8_0 rows in act astride bytes apart (their
-// quants at +2 per block), their q8ScaleSums sa (nb per token); per block TILEZERO,
-// TDPBSSD, then token j's results times the rows' scales times its scale, fused into
-// its accumulators.
-func amxQ8_0Model(cfg [64]byte, nb int, w, act []byte, astride int, sa []q8ScaleSum) (out [amxTokens][8]float32, err error) {
+// amxQ4_0Unpack is the Q4_0 kernel's wq in Go: a q4x8 block's 128 bytes of nibbles q,
+// less 8, as signed bytes in the q8x8 order (B's row k: quants 4k..4k+3 of the eight
+// rows, the low nibbles of vector k for k < 4, the high ones of vector k−4 after).
+func amxQ4_0Unpack(q []byte) []byte {
+	wq := make([]byte, 256)
+	for v := 0; v < 4; v++ {
+		for i := 0; i < 32; i++ {
+			wq[32*v+i] = byte(int8(q[32*v+i]&15) - 8)
+			wq[128+32*v+i] = byte(int8(q[32*v+i]>>4) - 8)
+		}
+	}
+	return wq
+}
+
+// amxModel is dotQ8_0x8x16AMX (dt Q8_0) or dotQ4_0x8x16AMX (Q4_0) in Go, step for step:
+// the tiles from cfg, the group w (nb blocks of q8x8 or q4x8), the sixteen tokens' Q8_0
+// rows in act astride bytes apart (their quants at +2 per block), their q8ScaleSums sa
+// (nb per token); per block B as the kernel loads it, TILEZERO, TDPBSSD, then token j's
+// results times the rows' scales times its scale, fused into its accumulators.
+func amxModel(cfg [64]byte, dt tensor.DType, nb int, w, act []byte, astride int, sa []q8ScaleSum) (out [amxTokens][8]float32, err error) {
 	shape := func(i int) amxTileShape {
 		return amxTileShape{int(cfg[48+i]), int(binary.LittleEndian.Uint16(cfg[16+2*i:]))}
 	}
 	if cfg[0] != 1 {
 		return out, fmt.Errorf("palette %d", cfg[0])
 	}
+	bb := map[tensor.DType]int{tensor.Q8_0: 272, tensor.Q4_0: 144}[dt]
+	if bb == 0 {
+		return out, fmt.Errorf("no AMX kernel for %s", dt)
+	}
 	as, bs, cs := shape(0), shape(1), shape(2)
 	for i := 0; i < nb; i++ {
 		a := amxTileLoad(act, 34*i+2, astride, as)
-		b := amxTileLoad(w, 272*i+16, 32, bs)
+		var b amxTile
+		if dt == tensor.Q8_0 {
+			b = amxTileLoad(w, bb*i+16, 32, bs)
+		} else {
+			b = amxTileLoad(amxQ4_0Unpack(w[bb*i+16:bb*i+bb]), 0, 32, bs)
+		}
 		c := make([][]int32, cs.rows)
 		for m := range c {
 			c[m] = make([]int32, cs.colsb/4)
@@ -107,7 +130,7 @@ func amxQ8_0Model(cfg [64]byte, nb int, w, act []byte, astride int, sa []q8Scale
 		}
 		for j := range amxTokens {
 			for r := range 8 {
-				wd := tensor.FP16ToFP32(binary.LittleEndian.Uint16(w[272*i+2*r:]))
+				wd := tensor.FP16ToFP32(binary.LittleEndian.Uint16(w[bb*i+2*r:]))
 				out[j][r] = fma32(float32(c[j][r]), wd*sa[j*nb+i].d, out[j][r])
 			}
 		}
@@ -115,21 +138,35 @@ func amxQ8_0Model(cfg [64]byte, nb int, w, act []byte, astride int, sa []q8Scale
 	return out, nil
 }
 
-// TestAMXQ8_0Model: the Go model of the AMX Q8_0 kernel equals tensor's reference dot
-// (within the activation quantization's error; exactly where the scales are 1 and the
-// sums integers), gives the avx512vnni one-token kernel's bits where this CPU runs it,
-// and, where the CPU has AMX, the kernel gives the model's bits.
-func TestAMXQ8_0Model(t *testing.T) {
-	xt := x8Types[tensor.Q8_0]
-	if xt == nil {
-		t.Skip("SKIP: no q8x8 layout in this build (noasm, or no AVX2/NEON): the model reads its repack")
+// TestAMXModels: the Go model of each AMX kernel equals tensor's reference dot (within
+// the activation quantization's error; exactly where the scales are 1 and the sums
+// integers), gives the avx512vnni one-token kernel's bits where this CPU runs it, and,
+// where the CPU has AMX, the kernel gives the model's bits.
+func TestAMXModels(t *testing.T) {
+	for _, dt := range []tensor.DType{tensor.Q8_0, tensor.Q4_0} {
+		xt := x8Types[dt]
+		if xt == nil {
+			t.Logf("SKIP %s: no interleaved layout in this build (noasm, or no AVX2/NEON): the model reads its repack", dt)
+			continue
+		}
+		testAMXModel(t, dt, xt)
+		if xt.sets[SetAVX512VNNI] == nil {
+			t.Logf("%s: no avx512vnni kernels here: the model is checked against the reference only", dt)
+		}
+		if xt.sets[SetAVX512AMX] == nil {
+			t.Logf("%s: no AMX here (kernel sets %v): the kernel itself is not compared with the model", dt, KernelSets())
+		}
 	}
+}
+
+func testAMXModel(t *testing.T, dt tensor.DType, xt *x8Type) {
 	r := rand.New(rand.NewPCG(23, 23))
 	const rows = 16
+	bs := dt.TypeSize()
 	for _, exact := range []bool{false, true} {
 		for _, n := range []int{32, 96, 2048} {
 			nb := n / 32
-			rb := 34 * nb
+			rb := bs * nb
 			raw := make([]byte, rows*rb)
 			x := randVec(r, amxTokens*n)
 			for row := 0; row < rows; row++ {
@@ -138,10 +175,10 @@ func TestAMXQ8_0Model(t *testing.T) {
 						raw[row*rb+i] = byte(r.Uint32())
 					}
 					for b := 0; b < nb; b++ {
-						raw[row*rb+34*b], raw[row*rb+34*b+1] = 0x00, 0x3c // fp16 1
+						raw[row*rb+bs*b], raw[row*rb+bs*b+1] = 0x00, 0x3c // fp16 1
 					}
 				} else {
-					quantizeAny(tensor.Q8_0, randVec(r, n), raw[row*rb:])
+					quantizeAny(dt, randVec(r, n), raw[row*rb:])
 				}
 			}
 			if exact {
@@ -155,25 +192,26 @@ func TestAMXQ8_0Model(t *testing.T) {
 			gb := xt.groupBytes(nb)
 			w := make([]byte, rows/8*gb)
 			xt.repack(w, raw, nb, 0, rows)
-			arb := rb + 34 // a block apart more than a row: the stride must be used
+			arb := 34*nb + 34 // a block apart more than a row: the stride must be used
 			mm := &matmulOp{ntok: amxTokens, k: n, vt: tensor.Q8_0, arb: arb, act: make([]byte, amxTokens*arb),
 				x: &Tensor{rows: amxTokens, cols: n, dt: tensor.F32, f32: x}}
 			vnni := &x8Kernels{side: sideScaleSums, sideLen: 1, prepare: prepareQ8_0ScaleSums}
 			if k := xt.sets[SetAVX512VNNI]; k != nil {
 				vnni = k
 			}
+			amx := xt.sets[SetAVX512AMX]
 			mm.setX8(xt, vnni, &sideBufs{})
 			for tk := 0; tk < amxTokens; tk++ {
 				vnni.prepare(mm, tk)
 			}
 			for g := 0; g < rows/8; g++ {
-				got, err := amxQ8_0Model(amxQ8_0Config, nb, w[g*gb:(g+1)*gb], mm.act, arb, mm.side.scaleSums)
+				got, err := amxModel(amxQ8_0Config, dt, nb, w[g*gb:(g+1)*gb], mm.act, arb, mm.side.scaleSums)
 				if err != nil {
 					t.Fatal(err)
 				}
 				var kernel [amxTokens][8]float32
-				if k := xt.sets[SetAVX512AMX]; k != nil {
-					k.many(mm, &w[g*gb], 0, &kernel[0][0], 32)
+				if amx != nil {
+					amx.many(mm, &w[g*gb], 0, &kernel[0][0], 32)
 				}
 				for tk := 0; tk < amxTokens; tk++ {
 					var one [8]float32
@@ -183,30 +221,24 @@ func TestAMXQ8_0Model(t *testing.T) {
 					for ri := 0; ri < 8; ri++ {
 						row := 8*g + ri
 						wr, at := raw[row*rb:(row+1)*rb], mm.actRow(tk)
-						want, _ := tensor.Dot(tensor.Q8_0, n, wr, at)
-						tol := dotTol(tensor.Q8_0, tensor.Q8_0, n, wr, at)
+						want, _ := tensor.Dot(dt, n, wr, at)
+						tol := dotTol(dt, tensor.Q8_0, n, wr, at)
 						if exact {
 							tol = 0
 						}
 						if d := math.Abs(float64(got[tk][ri] - want)); d > tol {
-							t.Errorf("exact=%v n=%d row %d token %d: model %v, reference %v", exact, n, row, tk, got[tk][ri], want)
+							t.Errorf("%s exact=%v n=%d row %d token %d: model %v, reference %v", dt, exact, n, row, tk, got[tk][ri], want)
 						}
 						if vnni.one != nil && math.Float32bits(one[ri]) != math.Float32bits(got[tk][ri]) {
-							t.Errorf("exact=%v n=%d row %d token %d: model %v, avx512vnni kernel %v: not the same bits", exact, n, row, tk, got[tk][ri], one[ri])
+							t.Errorf("%s exact=%v n=%d row %d token %d: model %v, avx512vnni kernel %v: not the same bits", dt, exact, n, row, tk, got[tk][ri], one[ri])
 						}
-						if xt.sets[SetAVX512AMX] != nil && math.Float32bits(kernel[tk][ri]) != math.Float32bits(got[tk][ri]) {
-							t.Errorf("exact=%v n=%d row %d token %d: AMX kernel %v, model %v: not the same bits", exact, n, row, tk, kernel[tk][ri], got[tk][ri])
+						if amx != nil && math.Float32bits(kernel[tk][ri]) != math.Float32bits(got[tk][ri]) {
+							t.Errorf("%s exact=%v n=%d row %d token %d: AMX kernel %v, model %v: not the same bits", dt, exact, n, row, tk, kernel[tk][ri], got[tk][ri])
 						}
 					}
 				}
 			}
 		}
-	}
-	if xt.sets[SetAVX512VNNI] == nil {
-		t.Logf("no avx512vnni kernels here: the model is checked against the reference only")
-	}
-	if xt.sets[SetAVX512AMX] == nil {
-		t.Logf("no AMX here (kernel sets %v): the kernel itself is not compared with the model", KernelSets())
 	}
 }
 
