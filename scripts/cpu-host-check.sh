@@ -13,7 +13,8 @@
 #             `inferno system`
 #     gen     the TinyLlama-shaped files (`inferno gen --seed 42`)
 #     sets    `inferno bench` pp512/tg128 of TYPES per kernel set of SETS at SET_THREADS
-#             (the sets after the first at the first count only), and the cpu package's
+#             (the sets after the first at the first count only), llama-bench on the same
+#             files at the first count (SET_ITERATIONS repetitions), and the cpu package's
 #             prompt matmul benchmark (2048 and 5632 × 2048, 512 tokens) per set
 #     scale   `inferno bench` and llama-bench on SCALE_TYPE at each of THREADS, one
 #             repetition each, with the memory bandwidth `inferno bench` measures
@@ -23,8 +24,8 @@
 # Environment for run: KEEP_MODELS=dir (files made by gpu-check.sh's run, made here when
 # absent); TYPES (default "Q8_0 Q4_0"); SETS (default "avx512amx avx512vnni"; a set the CPU
 # lacks is reported and skipped); SET_THREADS (default "16"; the old THREADS="16 4" is
-# SET_THREADS="16 4"); SET_ITERATIONS (default 3); THREADS (default "1 2 4 8 16": the
-# scaling table's thread counts); SCALE_TYPE (default Q4_K_M); LLAMA_BENCH; SKIP_SCALE=1,
+# SET_THREADS="16 4"); SET_ITERATIONS (default 3); THREADS (default "16 8 4 2 1": the
+# scaling table's thread counts, most first so that a deadline cuts the slowest rows); SCALE_TYPE (default Q4_K_M); LLAMA_BENCH; SKIP_SCALE=1,
 # SKIP_SETS=1; MATMUL_BENCHTIME (default 10x); DEADLINE (default 420 s); PRESET (default tinyllama-1.1b; stories-260k
 # tries the script out in seconds, with no meaning for the figures).
 set -uo pipefail
@@ -65,7 +66,7 @@ run)
 	sets=(${SETS:-avx512amx avx512vnni})
 	setThreads=(${SET_THREADS:-16})
 	setIters=${SET_ITERATIONS:-3}
-	threads=(${THREADS:-1 2 4 8 16})
+	threads=(${THREADS:-16 8 4 2 1})
 	scaleType=${SCALE_TYPE:-Q4_K_M}
 	preset=${PRESET:-tinyllama-1.1b}
 	stem=tl
@@ -77,7 +78,7 @@ run)
 	# 47 tg128) scaled by thread count; printed beside each phase's measured time.
 	est_scale=0
 	for n in "${threads[@]}"; do est_scale=$((est_scale + 2 * (21 / n) + 6)); done
-	est_sets=$(( ${#types[@]} * (${#sets[@]} + (${#sets[@]} - 1) * (${#setThreads[@]} - 1)) * (4 + 2 * (setIters + 1)) + 20 ))
+	est_sets=$(( ${#types[@]} * (${#sets[@]} + 1 + (${#sets[@]} - 1) * (${#setThreads[@]} - 1)) * (4 + 2 * (setIters + 1)) + 20 ))
 	declare -A est=([tests]=25 [gen]=$((12 * (${#types[@]} + 1))) [llama]=60 [sets]=$est_sets [scale]=$est_scale)
 	[ -n "${SKIP_SETS:-}" ] && est[sets]=0
 	[ -n "${SKIP_SCALE:-}" ] && est[scale]=0
@@ -152,6 +153,14 @@ run)
 					rm -f "$j" "$j.txt"
 				done
 			done
+			# llama.cpp on the same file at the first thread count, for the goals' ratios
+			[ -n "$lb" ] || continue
+			late "llama-bench $t" && continue
+			j=$(mktemp)
+			timeout 150 "$lb" -m "$f" -t "${setThreads[0]}" -p 512 -n 128 -r "$setIters" -o json >"$j" 2>/dev/null
+			say "== $t llama.cpp threads ${setThreads[0]} (rc $?): $(python3 -c 'import json,sys; print("  ".join("%s %.2f" % ("pp512" if e["n_gen"] == 0 else "tg128", e["avg_ts"]) for e in json.load(open(sys.argv[1]))))' "$j" 2>&1)"
+			python3 -c 'import json,sys; print(json.dumps({"engine": "llama.cpp", "type": sys.argv[2], "threads_asked": int(sys.argv[3]), "llama_bench": json.load(open(sys.argv[1]))}))' "$j" "$t" "${setThreads[0]}" >>"$out/cpu-bench.json" 2>/dev/null
+			rm -f "$j"
 		done
 		if ! late "matmul benchmark"; then
 			pat=$(IFS='|'; echo "${sets[*]}")
@@ -189,7 +198,7 @@ def load(p):
     except (OSError, ValueError):
         return None
 rows, bw_host, bpt = [], None, None
-for n in threads:
+for n in sorted(threads):
     r = {"threads": n}
     d = load(f"{raw}/inferno-{n}.json")
     if d:
