@@ -25,13 +25,14 @@ func amxTileConfig(tiles ...amxTileShape) [64]byte {
 	return c
 }
 
-// The tiles of dotQ8_0x8x16AMX: per Q8_0 block, tmm0 (A) is 16 tokens × 32 quants, tmm1
-// (B) the q8x8 block as it lies (8 rows of 4 quants of each of the 8 weight rows: K/4
-// rows × N·4 bytes), tmm2 (C) 16 tokens × 8 rows of int32.
+// The tiles of dotQ8_0x8x16AMX (and the Q4_0 kernel): per Q8_0 block, tmm0 (A) is 16
+// tokens × 32 quants, tmm1 (B) the q8x8 block as it lies (8 rows of 4 quants of each of
+// the 8 weight rows: K/4 rows × N·4 bytes), tmm2 (C) 16 tokens × 8 rows of int32;
+// tmm3–5 the same for the next block.
 var (
-	amxQ8_0Shapes = [3]amxTileShape{{amxTokens, 32}, {8, 32}, {amxTokens, 32}}
+	amxQ8_0Shapes = [6]amxTileShape{{amxTokens, 32}, {8, 32}, {amxTokens, 32}, {amxTokens, 32}, {8, 32}, {amxTokens, 32}}
 	amxQ8_0Config = amxTileConfig(amxQ8_0Shapes[:]...)
 )
 
-// amxQ8_0Tile is tmm2 as TILESTORED writes it with a 32-byte stride.
-type amxQ8_0Tile [amxTokens][8]int32
+// amxQ8_0Tiles are tmm2 and tmm5 as TILESTORED writes them with a 32-byte stride.
+type amxQ8_0Tiles [2][amxTokens][8]int32

@@ -40,15 +40,15 @@ var _ = addAMX(tensor.Q4_0, x8Kernels{one: q4_0x8OneVNNI, many: q4_0x8SixteenAMX
 // q8_0x8SixteenAMX is tokens t..t+15 against a group of q8x8 rows; it reads the
 // avx512vnni side data (the scales; the −128·Σa there is for the one-token kernel).
 func q8_0x8SixteenAMX(mm *matmulOp, w *byte, t int, out *float32, ostride int) {
-	var c amxQ8_0Tile // the int32 tile of a block, stored for the float step
+	var c amxQ8_0Tiles // the int32 tiles of two blocks, stored for the float step
 	dotQ8_0x8x16AMX(mm.nb, w, &mm.side.scaleSums[t*mm.sideStride].d, &mm.act[t*mm.arb+2], mm.arb,
-		out, ostride, &amxQ8_0Config[0], &c[0][0])
+		out, ostride, &amxQ8_0Config[0], &c[0][0][0])
 }
 
 // dotQ8_0x8x16AMX is sixteen Q8_0 activation rows (their quants from a, astride bytes
 // apart; their scales from sa, 8·nb bytes apart per token, 8 per block) against a group
 // of eight q8x8 rows at w, token j's eight results at out + j·ostride bytes: the tiles
-// as cfg (amxQ8_0Config) says, c a 16×8 int32 scratch tile (amxQ8_0Model is the same
+// as cfg (amxQ8_0Config) says, c two 16×8 int32 scratch tiles (amxModel is the same
 // in Go).
 //
 //go:noescape
@@ -57,10 +57,10 @@ func dotQ8_0x8x16AMX(nb int, w *byte, sa *float32, a *byte, astride int, out *fl
 // q4_0x8SixteenAMX is tokens t..t+15 against a group of q4x8 rows (the Q4_0 side data:
 // the scales, and 8·Σa, which this kernel does not need: it takes 8 off the quants).
 func q4_0x8SixteenAMX(mm *matmulOp, w *byte, t int, out *float32, ostride int) {
-	var c amxQ8_0Tile
-	var wq [256]int8 // the block's quants as bytes, B's layout
+	var c amxQ8_0Tiles
+	var wq [2][256]int8 // two blocks' quants as bytes, B's layout
 	dotQ4_0x8x16AMX(mm.nb, w, &mm.side.scaleSums[t*mm.sideStride].d, &mm.act[t*mm.arb+2], mm.arb,
-		out, ostride, &amxQ8_0Config[0], &c[0][0], &wq[0])
+		out, ostride, &amxQ8_0Config[0], &c[0][0][0], &wq[0][0])
 }
 
 // dotQ4_0x8x16AMX is dotQ8_0x8x16AMX for a group of q4x8 rows, each block's nibbles

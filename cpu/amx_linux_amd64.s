@@ -91,6 +91,8 @@
 	VMOVUPS Y15, (DX)
 
 // func dotQ8_0x8x16AMX(nb int, w *byte, sa *float32, a *byte, astride int, out *float32, ostride int, cfg *byte, c *int32)
+// Two blocks a step, in tiles 0–2 and 3–5 with two stored C tiles (c, c+512), so that
+// one block's tile work need not wait for the other's store; an odd last block alone.
 TEXT ·dotQ8_0x8x16AMX(SB), NOSPLIT, $0-72
 	MOVQ nb+0(FP), CX
 	MOVQ w+8(FP), SI
@@ -101,31 +103,60 @@ TEXT ·dotQ8_0x8x16AMX(SB), NOSPLIT, $0-72
 	MOVQ ostride+48(FP), BX
 	MOVQ cfg+56(FP), R10
 	MOVQ c+64(FP), R9
-	MOVQ $32, R11            // the stride of the weight block's rows and of the stored tile
+	MOVQ $32, R11            // the stride of the weight block's rows and of the stored tiles
 	LEAQ (CX*8), R13         // sa: 8·nb bytes per token
 	ADDQ $16, SI             // the quants, after the eight fp16 scales
 	// ldtilecfg (%r10)
 	BYTE $0xc4; BYTE $0xc2; BYTE $0x78; BYTE $0x49; BYTE $0x02
 	AMXZERO
-amxq8loop:
-	TESTQ CX, CX
-	JZ amxq8done
-	// tileloadd (%rdi,%rax,1),%tmm0: 16 tokens' 32 quants of the block
+amxq8pair:
+	CMPQ CX, $2
+	JLT amxq8single
+	// tileloadd (%rdi,%rax,1),%tmm0: 16 tokens' 32 quants of block i
 	BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x4b; BYTE $0x04; BYTE $0x07
-	// tileloadd (%rsi,%r11,1),%tmm1: the block's 256 weight quants
+	// tileloadd (%rsi,%r11,1),%tmm1: block i's 256 weight quants
 	BYTE $0xc4; BYTE $0xa2; BYTE $0x7b; BYTE $0x4b; BYTE $0x0c; BYTE $0x1e
 	// tilezero %tmm2
 	BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x49; BYTE $0xd0
-	// tdpbssd %tmm1,%tmm0,%tmm2: tmm2[j][r] += Σ_k a[j][k]·w[r][k], signed bytes
+	// tdpbssd %tmm1,%tmm0,%tmm2: tmm2[j][r] = Σ_k a[j][k]·w[r][k], signed bytes
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x73; BYTE $0x5e; BYTE $0xd0
+	// tileloadd 0x22(%rdi,%rax,1),%tmm3: block i+1's tokens
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x4b; BYTE $0x5c; BYTE $0x07; BYTE $0x22
+	// tileloadd 0x110(%rsi,%r11,1),%tmm4: block i+1's
+	BYTE $0xc4; BYTE $0xa2; BYTE $0x7b; BYTE $0x4b; BYTE $0xa4; BYTE $0x1e; BYTE $0x10; BYTE $0x01; BYTE $0x00; BYTE $0x00
+	// tilezero %tmm5
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x49; BYTE $0xe8
+	// tdpbssd %tmm4,%tmm3,%tmm5
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x5b; BYTE $0x5e; BYTE $0xeb
+	// tilestored %tmm2,(%r9,%r11,1)
+	BYTE $0xc4; BYTE $0x82; BYTE $0x7a; BYTE $0x4b; BYTE $0x14; BYTE $0x19
+	// tilestored %tmm5,0x200(%r9,%r11,1)
+	BYTE $0xc4; BYTE $0x82; BYTE $0x7a; BYTE $0x4b; BYTE $0xac; BYTE $0x19; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00
+	AMXBLOCKF
+	ADDQ $272, SI
+	ADDQ $8, R8
+	ADDQ $512, R9
+	AMXBLOCKF
+	SUBQ $512, R9
+	ADDQ $272, SI
+	ADDQ $8, R8
+	ADDQ $68, DI
+	SUBQ $2, CX
+	JMP amxq8pair
+amxq8single:
+	TESTQ CX, CX
+	JZ amxq8done
+	// tileloadd (%rdi,%rax,1),%tmm0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x4b; BYTE $0x04; BYTE $0x07
+	// tileloadd (%rsi,%r11,1),%tmm1
+	BYTE $0xc4; BYTE $0xa2; BYTE $0x7b; BYTE $0x4b; BYTE $0x0c; BYTE $0x1e
+	// tilezero %tmm2
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x49; BYTE $0xd0
+	// tdpbssd %tmm1,%tmm0,%tmm2
 	BYTE $0xc4; BYTE $0xe2; BYTE $0x73; BYTE $0x5e; BYTE $0xd0
 	// tilestored %tmm2,(%r9,%r11,1)
 	BYTE $0xc4; BYTE $0x82; BYTE $0x7a; BYTE $0x4b; BYTE $0x14; BYTE $0x19
 	AMXBLOCKF
-	ADDQ $272, SI
-	ADDQ $34, DI
-	ADDQ $8, R8
-	DECQ CX
-	JMP amxq8loop
 amxq8done:
 	// tilerelease
 	BYTE $0xc4; BYTE $0xe2; BYTE $0x78; BYTE $0x49; BYTE $0xc0
@@ -171,9 +202,9 @@ TEXT ·amxQ4_0UnpackAsm(SB), NOSPLIT, $0-16
 	RET
 
 // func dotQ4_0x8x16AMX(nb int, w *byte, sa *float32, a *byte, astride int, out *float32, ostride int, cfg *byte, c *int32, wq *int8)
-// The q4x8 block's nibbles, less 8, are written as signed bytes in the q8x8 order to wq
-// (vector v's low nibbles are quants 4v..4v+3 of the eight rows, its high ones
-// 16+4v..+3: B's rows 0..3, then 4..7), which tmm1 loads; the rest is the Q8_0 kernel's.
+// The q4x8 blocks' nibbles, less 8, are written as signed bytes in the q8x8 order to wq
+// (block i) and wq+256 (block i+1), which tmm1 and tmm4 load; the rest is the Q8_0
+// kernel's.
 TEXT ·dotQ4_0x8x16AMX(SB), NOSPLIT, $0-80
 	MOVQ nb+0(FP), CX
 	MOVQ w+8(FP), SI
@@ -192,26 +223,61 @@ TEXT ·dotQ4_0x8x16AMX(SB), NOSPLIT, $0-80
 	// ldtilecfg (%r10)
 	BYTE $0xc4; BYTE $0xc2; BYTE $0x78; BYTE $0x49; BYTE $0x02
 	AMXZERO
-amxq4loop:
-	TESTQ CX, CX
-	JZ amxq4done
+amxq4pair:
+	CMPQ CX, $2
+	JLT amxq4single
 	AMXQ4UNPACK
-	// tileloadd (%rdi,%rax,1),%tmm0: 16 tokens' 32 quants of the block
+	ADDQ $144, SI
+	ADDQ $256, R14
+	AMXQ4UNPACK
+	SUBQ $144, SI
+	SUBQ $256, R14
+	// tileloadd (%rdi,%rax,1),%tmm0: 16 tokens' 32 quants of block i
 	BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x4b; BYTE $0x04; BYTE $0x07
-	// tileloadd (%r14,%r11,1),%tmm1: the block's 256 weight quants, as bytes at wq
+	// tileloadd (%r14,%r11,1),%tmm1: block i's quants as bytes at wq
 	BYTE $0xc4; BYTE $0x82; BYTE $0x7b; BYTE $0x4b; BYTE $0x0c; BYTE $0x1e
 	// tilezero %tmm2
 	BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x49; BYTE $0xd0
-	// tdpbssd %tmm1,%tmm0,%tmm2: tmm2[j][r] += Σ_k a[j][k]·w[r][k], signed bytes
+	// tdpbssd %tmm1,%tmm0,%tmm2: tmm2[j][r] = Σ_k a[j][k]·w[r][k], signed bytes
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x73; BYTE $0x5e; BYTE $0xd0
+	// tileloadd 0x22(%rdi,%rax,1),%tmm3: block i+1's tokens
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x4b; BYTE $0x5c; BYTE $0x07; BYTE $0x22
+	// tileloadd 0x100(%r14,%r11,1),%tmm4: block i+1's at wq+256
+	BYTE $0xc4; BYTE $0x82; BYTE $0x7b; BYTE $0x4b; BYTE $0xa4; BYTE $0x1e; BYTE $0x00; BYTE $0x01; BYTE $0x00; BYTE $0x00
+	// tilezero %tmm5
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x49; BYTE $0xe8
+	// tdpbssd %tmm4,%tmm3,%tmm5
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x5b; BYTE $0x5e; BYTE $0xeb
+	// tilestored %tmm2,(%r9,%r11,1)
+	BYTE $0xc4; BYTE $0x82; BYTE $0x7a; BYTE $0x4b; BYTE $0x14; BYTE $0x19
+	// tilestored %tmm5,0x200(%r9,%r11,1)
+	BYTE $0xc4; BYTE $0x82; BYTE $0x7a; BYTE $0x4b; BYTE $0xac; BYTE $0x19; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00
+	AMXBLOCKF
+	ADDQ $144, SI
+	ADDQ $8, R8
+	ADDQ $512, R9
+	AMXBLOCKF
+	SUBQ $512, R9
+	ADDQ $144, SI
+	ADDQ $8, R8
+	ADDQ $68, DI
+	SUBQ $2, CX
+	JMP amxq4pair
+amxq4single:
+	TESTQ CX, CX
+	JZ amxq4done
+	AMXQ4UNPACK
+	// tileloadd (%rdi,%rax,1),%tmm0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x4b; BYTE $0x04; BYTE $0x07
+	// tileloadd (%r14,%r11,1),%tmm1
+	BYTE $0xc4; BYTE $0x82; BYTE $0x7b; BYTE $0x4b; BYTE $0x0c; BYTE $0x1e
+	// tilezero %tmm2
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x49; BYTE $0xd0
+	// tdpbssd %tmm1,%tmm0,%tmm2
 	BYTE $0xc4; BYTE $0xe2; BYTE $0x73; BYTE $0x5e; BYTE $0xd0
 	// tilestored %tmm2,(%r9,%r11,1)
 	BYTE $0xc4; BYTE $0x82; BYTE $0x7a; BYTE $0x4b; BYTE $0x14; BYTE $0x19
 	AMXBLOCKF
-	ADDQ $144, SI
-	ADDQ $34, DI
-	ADDQ $8, R8
-	DECQ CX
-	JMP amxq4loop
 amxq4done:
 	// tilerelease
 	BYTE $0xc4; BYTE $0xe2; BYTE $0x78; BYTE $0x49; BYTE $0xc0

@@ -19,7 +19,7 @@ import (
 // TestAMXTileConfig: amxQ8_0Config is laid out as the Intel SDM's LDTILECFG operand
 // says (palette 1 at byte 0, start_row 0, bytes 2–15 reserved zero, tile i's bytes per
 // row at 16+2i little-endian, its rows at 48+i, unused tiles zero), within palette 1's
-// limits (16 rows, 64 bytes per row), and its shapes are a TDPBSSD's: A M×K bytes,
+// limits (16 rows, 64 bytes per row), tiles 3–5 as 0–2, and its shapes are a TDPBSSD's: A M×K bytes,
 // B K/4 rows × N·4 bytes, C M × N·4 bytes.
 func TestAMXTileConfig(t *testing.T) {
 	c := amxQ8_0Config
@@ -41,6 +41,11 @@ func TestAMXTileConfig(t *testing.T) {
 		}
 		if got := shape(i); got != want || got.rows > 16 || got.colsb > 64 {
 			t.Errorf("tile %d: %d rows × %d bytes; want %d × %d, at most 16 × 64", i, got.rows, got.colsb, want.rows, want.colsb)
+		}
+	}
+	for i := 3; i < 6; i++ { // the second block's tiles
+		if shape(i) != shape(i-3) {
+			t.Errorf("tile %d: %v; tile %d is %v", i, shape(i), i-3, shape(i-3))
 		}
 	}
 	a, b, cc := shape(0), shape(1), shape(2)
