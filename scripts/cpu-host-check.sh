@@ -12,6 +12,8 @@
 #     tests   the kernel tests of every kernel set the CPU runs (avx512amx included) and
 #             `inferno system`
 #     gen     the TinyLlama-shaped files (`inferno gen --seed 42`)
+#     logits  `inferno logits` of a 30-odd-token prompt on each of TYPES with the first two
+#             SETS: the same bytes expected (the AMX kernels give the VNNI kernels' bits)
 #     sets    `inferno bench` pp512/tg128 of TYPES per kernel set of SETS at SET_THREADS
 #             (the sets after the first at the first count only), llama-bench on the same
 #             files at the first count (SET_ITERATIONS repetitions), and the cpu package's
@@ -79,10 +81,10 @@ run)
 	est_scale=0
 	for n in "${threads[@]}"; do est_scale=$((est_scale + 2 * (21 / n) + 6)); done
 	est_sets=$(( ${#types[@]} * (${#sets[@]} + 1 + (${#sets[@]} - 1) * (${#setThreads[@]} - 1)) * (4 + 2 * (setIters + 1)) + 20 ))
-	declare -A est=([tests]=25 [gen]=$((12 * (${#types[@]} + 1))) [llama]=60 [sets]=$est_sets [scale]=$est_scale)
+	declare -A est=([tests]=25 [gen]=$((12 * (${#types[@]} + 1))) [logits]=$((4 * ${#types[@]})) [llama]=60 [sets]=$est_sets [scale]=$est_scale)
 	[ -n "${SKIP_SETS:-}" ] && est[sets]=0
 	[ -n "${SKIP_SCALE:-}" ] && est[scale]=0
-	say "plan (estimated s): tests ${est[tests]}, gen ${est[gen]}, waiting for the llama.cpp build ~${est[llama]}, sets ${est[sets]}, scale ${est[scale]}; total ~$((est[tests] + est[gen] + est[llama] + est[sets] + est[scale])) of DEADLINE $limit"
+	say "plan (estimated s): tests ${est[tests]}, gen ${est[gen]}, logits ${est[logits]}, waiting for the llama.cpp build ~${est[llama]}, sets ${est[sets]}, scale ${est[scale]}; total ~$((est[tests] + est[gen] + est[logits] + est[llama] + est[sets] + est[scale])) of DEADLINE $limit"
 	t0=$SECONDS
 	phase() { say "phase $1: $((SECONDS - t0)) s (estimated ${est[$1]} s), at $SECONDS s"; t0=$SECONDS; }
 	late() { [ "$SECONDS" -ge "$limit" ] && { say "deadline ($limit s): $* skipped"; return 0; }; return 1; }
@@ -127,6 +129,31 @@ run)
 		"$inf" gen --preset "$preset" --type "$t" "${vocab[@]}" --seed 42 -t "$ncpu" -o "$f" 2>&1 >/dev/null | tail -1 >>"$sum"
 	done
 	phase gen
+	# The AMX kernels give the avx512vnni kernels' bits, so the two sets' logits of a
+	# prompt of more than 16 tokens must be the same bytes (each set in its own process).
+	if [ "${#sets[@]}" -ge 2 ]; then
+		prompt="Once upon a time there was a little robot who lived in a quiet town by the sea, and every morning it walked to the harbour to count the boats"
+		for t in "${types[@]}"; do
+			late "logits $t" && break
+			lg=()
+			for s in "${sets[@]:0:2}"; do
+				lg+=("$(mktemp)")
+				INFERNO_CPU_KERNELS=$s timeout 60 "$inf" logits -m "$models/$stem-$t.gguf" --backend cpu -t "${setThreads[0]}" -p "$prompt" --output-json "${lg[-1]}" >/dev/null 2>"${lg[-1]}.err" ||
+					say "logits $t $s: $(tail -1 "${lg[-1]}.err")"
+			done
+			if [ -s "${lg[0]}" ] && cmp -s "${lg[0]}" "${lg[1]}"; then
+				say "logits $t: ${sets[0]} and ${sets[1]} the same bytes ($(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["prompt_tokens"]))' "${lg[0]}") prompt tokens)"
+			else
+				say "logits $t: ${sets[0]} and ${sets[1]} DIFFER: $(python3 -c '
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+d = [abs(x - y) for x, y in zip(a["logits"], b["logits"]) if isinstance(x, (int, float)) and isinstance(y, (int, float))]
+print("%d prompt tokens, max |diff| %.3g over %d logits" % (len(a["prompt_tokens"]), max(d) if d else float("nan"), len(d)))' "${lg[@]}" 2>&1 | tail -1)"
+			fi
+			for f in "${lg[@]}"; do rm -f "$f" "$f.err"; done
+		done
+		phase logits
+	fi
 	if [ -n "$bpid" ]; then
 		wait "$bpid"
 		say "llama.cpp build: rc=$? ($(tail -1 "$out/llama-build.log"))"
