@@ -48,11 +48,11 @@ type Backend struct {
 	glu                           struct{ d, g, u *Tensor }
 	mmF32, mmQuant, mmRows, attFn func(w, lo, hi int)
 	mmX8, gluFn                   func(w, lo, hi int)
-	side                          sideBufs      // the x8 kernels' activation side data
-	x8Tail                        [][32]float32 // per worker: a partial group's results (a local would escape through the kernel's func value)
-	attScratch                    [][]float32   // per worker: scores, q, acc
-	gluScratch                    [][]float32   // per worker: ExpF(-gate) of a row
-	mappings                      [][]byte      // huge-page weight buffers, unmapped by Close
+	side                          sideBufs                   // the x8 kernels' activation side data
+	x8Tail                        [][8 * x8MaxTokens]float32 // per worker: a partial group's results (a local would escape through the kernel's func value)
+	attScratch                    [][]float32                // per worker: scores, q, acc
+	gluScratch                    [][]float32                // per worker: ExpF(-gate) of a row
+	mappings                      [][]byte                   // huge-page weight buffers, unmapped by Close
 }
 
 // New returns a CPU backend with the given number of threads (<= 0: all CPUs), running
@@ -83,7 +83,7 @@ func newBackendSet(threads int, kset string) *Backend {
 	b.attFn, b.gluFn, b.mmX8 = b.attentionJob, b.swigluRows, b.matmulX8
 	b.attScratch = make([][]float32, b.pool.Threads())
 	b.gluScratch = make([][]float32, b.pool.Threads())
-	b.x8Tail = make([][32]float32, b.pool.Threads())
+	b.x8Tail = make([][8 * x8MaxTokens]float32, b.pool.Threads())
 	return b
 }
 

@@ -112,7 +112,7 @@ func TestQuantizeQ8_0(t *testing.T) {
 // assembly kernel set of the architecture (forKernelSets), its one- and many-token
 // kernels against tensor's reference dot, through the layout's own repack and the
 // kernels' activation preparation: 13 rows (a group padded with zero rows), rows of
-// one, odd and many blocks, eight tokens' activations a block apart more than a row (the
+// one, odd and many blocks, sixteen tokens' activations a block apart more than a row (the
 // stride, not the row length, must be used) and many-token results 16 floats apart. The
 // many-token kernel gives each token the one-token kernel's bits.
 func TestX8Kernels(t *testing.T) {
@@ -132,6 +132,10 @@ func TestX8Kernels(t *testing.T) {
 				t.Logf("%s: no %s kernels; the set runs its AVX2 ones (tested under %s)", dt, set, SetAVX2)
 				continue
 			}
+			if set == SetAVX512AMX && amxKernels[dt].one == nil {
+				t.Logf("%s: no %s kernels; the set runs its avx512vnni or AVX2 ones (tested under those)", dt, set)
+				continue
+			}
 			testX8Kernels(t, dt, xt, xt.sets[set])
 		}
 	})
@@ -139,7 +143,7 @@ func TestX8Kernels(t *testing.T) {
 
 func testX8Kernels(t *testing.T, dt tensor.DType, xt *x8Type, kern *x8Kernels) {
 	r := rand.New(rand.NewPCG(6, 6))
-	const rows, ntok = 13, 8
+	const rows, ntok = 13, 16
 	if kern.many != nil && ntok%kern.tokens != 0 {
 		t.Fatalf("%s: a %d-token kernel; the test runs %d tokens", dt, kern.tokens, ntok)
 	}
@@ -169,11 +173,14 @@ func testX8Kernels(t *testing.T, dt tensor.DType, xt *x8Type, kern *x8Kernels) {
 		for g := 0; g < 2; g++ {
 			wg := &w[g*gb]
 			var one [ntok][8]float32
-			var many [ntok][16]float32 // 16 apart: the output stride must be used
+			var many, mid [ntok][16]float32 // 16 apart: the output stride must be used
 			for tk := 0; tk < ntok; tk++ {
 				kern.one(mm, wg, tk, &one[tk][0], 32)
 				if kern.many != nil && tk%kern.tokens == 0 {
 					kern.many(mm, wg, tk, &many[tk][0], 64)
+				}
+				if kern.mid != nil && tk%kern.midTokens == 0 {
+					kern.mid(mm, wg, tk, &mid[tk][0], 64)
 				}
 			}
 			for tk := 0; tk < ntok; tk++ {
@@ -194,6 +201,9 @@ func testX8Kernels(t *testing.T, dt tensor.DType, xt *x8Type, kern *x8Kernels) {
 					// a token's result may not depend on its batch (EvalBatch's results are Eval's)
 					if kern.many != nil && math.Float32bits(many[tk][ri]) != math.Float32bits(one[tk][ri]) {
 						t.Errorf("%s n=%d row %d token %d: %d-token kernel %v, one-token kernel %v: not the same bits", dt, n, row, tk, kern.tokens, many[tk][ri], one[tk][ri])
+					}
+					if kern.mid != nil && math.Float32bits(mid[tk][ri]) != math.Float32bits(one[tk][ri]) {
+						t.Errorf("%s n=%d row %d token %d: %d-token kernel %v, one-token kernel %v: not the same bits", dt, n, row, tk, kern.midTokens, mid[tk][ri], one[tk][ri])
 					}
 				}
 			}

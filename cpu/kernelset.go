@@ -12,6 +12,7 @@ import (
 // of the chosen set takes the next set's (an AVX-512 machine runs AVX2 kernels for the
 // types that have no AVX-512 ones), and "portable" is the Go path of the noasm build.
 const (
+	SetAVX512AMX  = "avx512amx"  // amd64 on Linux: AMX-INT8 tiles for prompts, avx512vnni for the rest
 	SetAVX512VNNI = "avx512vnni" // amd64: VPDPBUSD (AVX512-VNNI with AVX512VL) on the AVX2 layouts
 	SetAVX2       = "avx2"       // amd64: AVX2, FMA, F16C
 	SetNEON       = "neon"       // arm64: NEON with the dot-product extension
@@ -21,12 +22,15 @@ const (
 // KernelSetEnv is the variable that overrides the choice.
 const KernelSetEnv = "INFERNO_CPU_KERNELS"
 
-var allKernelSets = []string{SetAVX512VNNI, SetAVX2, SetNEON, SetPortable}
+var allKernelSets = []string{SetAVX512AMX, SetAVX512VNNI, SetAVX2, SetNEON, SetPortable}
 
 // KernelSets lists the sets this build can run on this CPU, best first; the last is
 // always portable.
 func KernelSets() []string {
 	var s []string
+	if hasAMXInt8 {
+		s = append(s, SetAVX512AMX)
+	}
 	if hasAVX512VNNI {
 		s = append(s, SetAVX512VNNI)
 	}

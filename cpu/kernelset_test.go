@@ -13,11 +13,11 @@ import (
 )
 
 // forKernelSets runs f as a subtest for each assembly kernel set of this architecture
-// (avx2 and avx512vnni on amd64, neon on arm64), skipping, with the reason, a set this
+// (avx2, avx512vnni and avx512amx on amd64, neon on arm64), skipping, with the reason, a set this
 // build or CPU cannot run; under CI=true an assembly build must run the baseline set
 // (avx2, neon), so CI cannot pass without testing it.
 func forKernelSets(t *testing.T, f func(t *testing.T, set string)) {
-	sets := map[string][]string{"amd64": {SetAVX2, SetAVX512VNNI}, "arm64": {SetNEON}}[runtime.GOARCH]
+	sets := map[string][]string{"amd64": {SetAVX2, SetAVX512VNNI, SetAVX512AMX}, "arm64": {SetNEON}}[runtime.GOARCH]
 	if len(sets) == 0 {
 		t.Skipf("SKIP: no assembly kernel sets on %s", runtime.GOARCH)
 	}
@@ -87,7 +87,7 @@ var exactScales = map[tensor.DType][]int{
 func TestX8KernelsExact(t *testing.T) {
 	forKernelSets(t, func(t *testing.T, set string) {
 		r := rand.New(rand.NewPCG(17, 17))
-		const rows, ntok = 16, 8
+		const rows, ntok = 16, 16
 		for _, dt := range tensor.WeightTypes() {
 			xt := x8Types[dt]
 			if xt == nil {

@@ -3,6 +3,8 @@ package cpu
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"testing"
 
 	"github.com/inferno-go/inferno/tensor"
@@ -78,5 +80,41 @@ func BenchmarkMatMulPrompt(b *testing.B) {
 			}
 			b.ReportMetric(2*rows*cols*ntok*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
+	}
+}
+
+// BenchmarkMatMulSets is a TinyLlama-sized prompt matmul (512 tokens through the
+// 2048 × 2048 attention and 5632 × 2048 feed-forward weights) in each assembly kernel
+// set this CPU runs, on 16 threads (INFERNO_BENCH_THREADS overrides), for Q8_0 and
+// Q4_0: the AMX set against avx512vnni on a host that has both.
+func BenchmarkMatMulSets(b *testing.B) {
+	const cols, ntok = 2048, 512
+	threads := 16
+	if s := os.Getenv("INFERNO_BENCH_THREADS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			b.Fatalf("INFERNO_BENCH_THREADS=%q: not a thread count", s)
+		}
+		threads = n
+	}
+	for _, set := range KernelSets() {
+		if set == SetPortable {
+			continue
+		}
+		for _, dt := range []tensor.DType{tensor.Q8_0, tensor.Q4_0} {
+			for _, rows := range []int{2048, 5632} {
+				b.Run(fmt.Sprintf("%s/%s/%dx%d", set, dt, rows, cols), func(b *testing.B) {
+					be := newBackendSet(threads, set)
+					defer be.Close()
+					w := benchWeight(b, be, dt, rows, cols)
+					x := act(be, ntok, cols, randVec(rand.New(rand.NewPCG(1, 3)), ntok*cols))
+					out := be.Activation(ntok, rows)
+					for b.Loop() {
+						be.MatMul(out, w, x)
+					}
+					b.ReportMetric(2*float64(rows)*cols*ntok*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
+		}
 	}
 }

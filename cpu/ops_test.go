@@ -3,6 +3,7 @@ package cpu
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/inferno-go/inferno/backend"
@@ -218,8 +219,13 @@ func TestScaleRoundF16(t *testing.T) {
 // within the error the activation quantization allows, in every kernel set this
 // machine runs (KernelSets: the best, the others, portable).
 func TestMatMul(t *testing.T) {
-	for _, set := range KernelSets() {
-		t.Run(set, func(t *testing.T) { testMatMul(t, set) })
+	for _, set := range allKernelSets {
+		t.Run(set, func(t *testing.T) {
+			if !slices.Contains(KernelSets(), set) {
+				t.Skipf("SKIP: this build or CPU cannot run the %s kernels (it runs %v)", set, KernelSets())
+			}
+			testMatMul(t, set)
+		})
 	}
 }
 
@@ -228,9 +234,10 @@ func testMatMul(t *testing.T, set string) {
 	defer b.Close()
 	r := rand.New(rand.NewPCG(4, 4))
 	// 41 rows: an odd row left over from the two-row tiles and a partial row band;
-	// 1, 3 and 9 tokens: the decode kernels, the four-token tiles and their tail.
+	// 1, 3, 9 and 39 tokens: the decode kernels, the four- and sixteen-token tiles and
+	// their tails (39: two sixteens, a four and three ones).
 	const rows, cols = 41, 512
-	for _, ntok := range []int{1, 3, 9} {
+	for _, ntok := range []int{1, 3, 9, 39} {
 		x := randVec(r, ntok*cols)
 		for _, dt := range tensor.WeightTypes() {
 			wf := randVec(r, rows*cols)

@@ -41,6 +41,11 @@ type x8Kernels struct {
 	one    x8Kernel
 	many   x8Kernel // nil: one-token kernel only
 	tokens int
+	// mid, where set, takes midTokens (fewer than tokens) at a time where many's do not
+	// fit: the AMX kernels' sixteen leave up to fifteen, which the VNNI kernels take four
+	// at a time
+	mid       x8Kernel
+	midTokens int
 
 	side    sideKind
 	sideLen int
@@ -74,8 +79,9 @@ func registerX8(xt x8Type) {
 			k.side, k.sideLen, k.prepare = xt.side, xt.sideLen, xt.prepare
 		}
 		// matmulX8 takes a partial group's results for every token of a call in an
-		// x8Tail, 32 floats: at most four tokens
-		if k.many != nil && (k.tokens < 2 || k.tokens > 4) || k.side != sideNone && k.sideLen == 0 {
+		// x8Tail: at most x8MaxTokens tokens
+		if k.many != nil && (k.tokens < 2 || k.tokens > x8MaxTokens) ||
+			k.mid != nil && (k.many == nil || k.midTokens < 2 || k.midTokens >= k.tokens) || k.side != sideNone && k.sideLen == 0 {
 			panic("cpu: bad " + set + " kernels for " + xt.dt.String())
 		}
 		xt.sets[set] = &k
@@ -86,6 +92,11 @@ func registerX8(xt x8Type) {
 		if hasAVX512VNNI {
 			add(SetAVX512VNNI, xt.amd64) // a type without kernels of its own runs the AVX2 ones
 			add(SetAVX512VNNI, vnniKernels[xt.dt])
+		}
+		if hasAMXInt8 { // AMX for the types that have it, else the avx512vnni set's kernels
+			add(SetAVX512AMX, xt.amd64)
+			add(SetAVX512AMX, vnniKernels[xt.dt])
+			add(SetAVX512AMX, amxKernels[xt.dt])
 		}
 	case "arm64":
 		add(SetNEON, xt.arm64)
@@ -107,6 +118,19 @@ func addVNNI(dt tensor.DType, k x8Kernels) bool {
 	vnniKernels[dt] = k
 	return true
 }
+
+// amxKernels are the avx512amx set's kernels by type (addAMX, as addVNNI); a type
+// without them runs its avx512vnni kernels in that set.
+var amxKernels = map[tensor.DType]x8Kernels{}
+
+// addAMX records type dt's avx512amx kernels (from a package-level var declaration).
+func addAMX(dt tensor.DType, k x8Kernels) bool {
+	amxKernels[dt] = k
+	return true
+}
+
+// x8MaxTokens is the most tokens a many-token kernel takes per call (the AMX tiles' 16).
+const x8MaxTokens = 16
 
 // sideKind names the typed buffer a layout's kernels read besides the activations.
 type sideKind int
@@ -292,8 +316,11 @@ func (b *Backend) matmulX8(worker, lo, hi int) {
 		g1 := min(g0+band, hi)
 		for t := 0; t < mm.ntok; {
 			n, dot := 1, kern.one
-			if kern.many != nil && t+many <= mm.ntok {
+			switch {
+			case kern.many != nil && t+many <= mm.ntok:
 				n, dot = many, kern.many
+			case kern.mid != nil && t+kern.midTokens <= mm.ntok:
+				n, dot = kern.midTokens, kern.mid
 			}
 			for g := g0; g < g1; g++ {
 				w := &mm.w.x8[g*gb]

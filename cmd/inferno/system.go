@@ -112,8 +112,9 @@ func cpuKernels(kset string, asm []tensor.DType) string {
 			portable = append(portable, t.String())
 		}
 	}
-	isa := map[string]string{cpubackend.SetAVX512VNNI: "avx512vnni (AVX-512 VNNI, AVX2 where a type has none)",
-		cpubackend.SetAVX2: "avx2 (AVX2+FMA)", cpubackend.SetNEON: "neon (NEON dot product)"}[kset]
+	isa := map[string]string{cpubackend.SetAVX512AMX: "avx512amx (AMX-INT8 tiles for prompts where a type has them, else avx512vnni)",
+		cpubackend.SetAVX512VNNI: "avx512vnni (AVX-512 VNNI, AVX2 where a type has none)",
+		cpubackend.SetAVX2:       "avx2 (AVX2+FMA)", cpubackend.SetNEON: "neon (NEON dot product)"}[kset]
 	switch {
 	case len(fast) == 0:
 		return "portable Go for every weight type (no assembly kernels in this build or for this CPU)"
