@@ -116,6 +116,19 @@ func (s *State) pass(ctx context.Context, tok, pos []int32, segs []segment, seqs
 	return nil
 }
 
+// RowCountDependent says whether one of the model's backends gives a row of a product
+// sums that depend on how many rows the call has (backend.RowExact: the GPUs). There a
+// sequence's results equal its own Forward's only where its tokens were cut into the
+// same batches: a cached prefix is exact up to the last whole batch of its prompt.
+func (m *Model) RowCountDependent() bool {
+	for _, b := range m.backends() {
+		if _, ok := b.(backend.RowExact); ok {
+			return true
+		}
+	}
+	return false
+}
+
 // rowExact says whether one of the backends computes a row differently in a batch
 // (backend.RowExact).
 func (s *State) rowExact() bool {
