@@ -22,12 +22,14 @@ type Seq struct {
 // model as one batch: the products, norms, RoPE and adds over all their rows at once,
 // so the weights are read once for every sequence, and attention over each sequence's
 // rows with its own KV cache. Each sequence's results are those of its own Forward
-// with LastLogits (on the CPU, bit for bit, where the weight type's kernels give a row
-// the same sums in any batch; docs/architecture.md).
+// with LastLogits, bit for bit: on the CPU every kernel gives a row the same sums in any
+// batch; on a backend.RowExact (the GPUs) the one-token sequences' rows run as Singles
+// and each longer piece apart, with the kernels its own Forward picks.
 //
 // The batch runs in the first sequence's scratch: rows beyond its batch size go to
-// further passes (a sequence may straddle two), so a caller that wants the weights read
-// once keeps the total at or under that size. Errors name the sequence by its index in
+// further passes (on the CPU a sequence may straddle two; on a RowExact backend a
+// sequence is cut only where its own Forward cuts it: forwardSeqsExact), so a caller
+// that wants the weights read once keeps the total at or under that size. Errors name the sequence by its index in
 // seqs; a cancelled ctx stops the pass between layers with ctx.Err(), the caches of the
 // positions it reached written (the callers do not count them).
 func (m *Model) ForwardSeqs(ctx context.Context, seqs []Seq) (err error) {
