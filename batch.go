@@ -31,7 +31,9 @@ func (e *BatchItemError) Unwrap() error { return e.Err }
 // slice's array when it has room for the vocabulary, so a caller may reuse it). Items
 // may mix prompt chunks and single decode tokens; the weights are read once for all of
 // them as long as the tokens add up to at most the batch size (Options.BatchSize), and
-// in further passes beyond it.
+// in further passes beyond it (on a GPU an item's tokens are cut only where Session.Eval
+// cuts them, so a full batch beside decode tokens takes two passes). Each item's logits
+// are bit-identical to those of Session.Eval of the same tokens on every backend.
 //
 // It is all or nothing: a refused item (a nil, closed or another model's session, one
 // listed twice, no tokens, a token outside the vocabulary, or more tokens than its

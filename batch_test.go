@@ -39,17 +39,6 @@ func argmaxF(x []float32) int32 {
 	return int32(best)
 }
 
-// nmse is Σ(a-b)² / Σb².
-func nmse(a, b []float32) float64 {
-	var num, den float64
-	for i := range a {
-		d := float64(a[i]) - float64(b[i])
-		num += d * d
-		den += float64(b[i]) * float64(b[i])
-	}
-	return num / den
-}
-
 // soloRun is what each prompt gives alone through Session.Eval: the logits after the
 // prompt and after each of steps greedy tokens, and those tokens.
 func soloRun(t *testing.T, m *Model, prompts [][]int32, steps int) (logits [][][]float32, tokens [][]int32) {
@@ -82,11 +71,10 @@ func soloRun(t *testing.T, m *Model, prompts [][]int32, steps int) (logits [][][
 
 // batchRun steps the prompts together through EvalBatch, greedy: session i joins at
 // step i%4 (its prompt in the same call as the others' decode tokens) and runs steps
-// tokens. check compares each result with the solo run's. A greedy token other than
-// the solo run's fails the test unless flips is set; then it is counted there, and the
-// session goes on with the solo run's token (so that its logits stay comparable).
+// tokens. check compares each result with the solo run's; a greedy token other than the
+// solo run's fails the test.
 func batchRun(t *testing.T, m *Model, prompts [][]int32, steps int, soloLogits [][][]float32, soloTokens [][]int32,
-	check func(got, want []float32) error, flips *int) {
+	check func(got, want []float32) error) {
 	t.Helper()
 	n := len(prompts)
 	sess := make([]*Session, n)
@@ -122,13 +110,7 @@ func batchRun(t *testing.T, m *Model, prompts [][]int32, steps int, soloLogits [
 			}
 			next[i] = argmaxF(items[k].Logits)
 			if step < steps && next[i] != soloTokens[i][step] {
-				lg, alone := items[k].Logits, soloTokens[i][step]
-				if flips == nil {
-					t.Fatalf("%d sessions, session %d step %d: greedy token %d, alone %d", n, i, step, next[i], alone)
-				}
-				*flips++
-				t.Logf("%d sessions, session %d step %d: greedy token %d (logit %.6g), alone %d (logit %.6g here)", n, i, step, next[i], lg[next[i]], alone, lg[alone])
-				next[i] = alone
+				t.Fatalf("%d sessions, session %d step %d: greedy token %d, alone %d", n, i, step, next[i], soloTokens[i][step])
 			}
 			done[i]++
 		}
@@ -150,21 +132,6 @@ func bitwise(got, want []float32) error {
 		}
 	}
 	return nil
-}
-
-// nmseAtMost checks NMSE(got, want) <= limit, keeping the largest seen in *worst.
-func nmseAtMost(limit float64, worst *float64) func(got, want []float32) error {
-	return func(got, want []float32) error {
-		if len(got) != len(want) {
-			return fmt.Errorf("%d logits, want %d", len(got), len(want))
-		}
-		e := nmse(got, want)
-		*worst = max(*worst, e)
-		if e > limit {
-			return fmt.Errorf("NMSE %.3g batched vs alone > %g", e, limit)
-		}
-		return nil
-	}
 }
 
 // TestEvalBatchMatchesEval: 1 to 16 sessions with prompts of different lengths, joining
@@ -197,18 +164,19 @@ func TestEvalBatchMatchesEval(t *testing.T) {
 			for _, n := range c.ns {
 				prompts := batchPrompts(n, m.HParams().NVocab)
 				lg, toks := soloRun(t, m, prompts, steps)
-				batchRun(t, m, prompts, steps, lg, toks, bitwise, nil)
+				batchRun(t, m, prompts, steps, lg, toks, bitwise)
 			}
 		})
 	}
 }
 
 // TestEvalBatchGPU: the same on the simulated GPUs (metal-sim; cuda-sim through the
-// Metal adapter), with logits within NMSE 1e-6 of each session alone on Metal and the
-// same greedy tokens. On CUDA a pass of 8 rows or more multiplies on the tensor cores in
-// bfloat16 (matmul_mma.metal: NMSE of order 1e-5 by design) where a lone decode token
-// takes the float32 matvec: its bound is 1e-4, and a near tie may pick another greedy
-// token (counted and logged, not refused: the batched pass is not bit-exact there).
+// Metal adapter), bit for bit. There a product's sums depend on its row count (on CUDA
+// a pass of 8 rows or more multiplies on the tensor cores in bfloat16, a lone decode
+// token takes the float32 matvec_fused), so the backend is a backend.RowExact: the decode
+// rows of a batch run the one-token kernels (Singles), each prompt chunk the kernels of
+// its own Forward. 10 and 12 sessions make calls of 9 or more decode rows beside a
+// prompt chunk of 8 tokens or more.
 func TestEvalBatchGPU(t *testing.T) {
 	if _, err := sim.Compiler(); err != nil {
 		if os.Getenv("CI") != "" {
@@ -225,29 +193,19 @@ func TestEvalBatchGPU(t *testing.T) {
 		{"metal-sim", 0, []string{"models", "stories260K.gguf"}, []int{1, 3, 16}},
 		{"metal-sim", 0, []string{"models", "qmini", "qmini-Q4_K_M.gguf"}, []int{1, 3, 16}},
 		{"metal-sim", 2, []string{"models", "stories260K.gguf"}, []int{3, 9}},
-		{"cuda-sim", 0, []string{"models", "stories260K.gguf"}, []int{3, 9}},
+		{"cuda-sim", 0, []string{"models", "stories260K.gguf"}, []int{3, 10, 12}},
 	} {
-		limit := map[string]float64{"metal-sim": 1e-6, "cuda-sim": 1e-4}[c.backend]
 		t.Run(fmt.Sprintf("%s/layers%d/%s", c.backend, c.layers, c.file[len(c.file)-1]), func(t *testing.T) {
 			m, err := Load(refdata.Path(t, c.file...), Options{Threads: 2, ContextSize: 64, BatchSize: 16, Backend: c.backend, GPULayers: c.layers})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer m.Close()
-			var worst float64
 			for _, n := range c.ns {
 				prompts := batchPrompts(n, m.HParams().NVocab)
 				lg, toks := soloRun(t, m, prompts, 8)
-				var flips *int // on CUDA counted, not refused (the function's comment)
-				if c.backend == "cuda-sim" {
-					flips = new(int)
-				}
-				batchRun(t, m, prompts, 8, lg, toks, nmseAtMost(limit, &worst), flips)
-				if flips != nil {
-					t.Logf("%d sessions: %d greedy tokens differ from the session's alone", n, *flips)
-				}
+				batchRun(t, m, prompts, 8, lg, toks, bitwise)
 			}
-			t.Logf("%s: largest NMSE batched vs alone: %.3g", m.BackendName(), worst)
 		})
 	}
 }

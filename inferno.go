@@ -354,6 +354,13 @@ func planMemory(h llama.HParams, f *gguf.File, nGPU int, opts Options) memPlan {
 
 // BackendName names the backend running the model: "cpu", "cuda", "metal",
 // "metal-sim", or e.g. "cuda+cpu" when the blocks are split.
+// RowCountDependent says whether the model runs on a backend (a GPU) whose products give
+// a row results that depend on the batch it was evaluated in: there a session's cached
+// tokens give exactly what a fresh evaluation gives only up to the last whole batch
+// (Options.BatchSize) of the prompt that put them there (a server reusing a prefix
+// cuts it there). On the CPU results never depend on the batch.
+func (m *Model) RowCountDependent() bool { return m.llm.RowCountDependent() }
+
 func (m *Model) BackendName() string {
 	if m.gpu == nil {
 		return "cpu"

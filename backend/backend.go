@@ -140,3 +140,20 @@ type ArchOps interface {
 	// SoftCap: x = c * tanh(x / c) in place.
 	SoftCap(x Tensor, c float32)
 }
+
+// RowExact is a backend whose products give a row sums that depend on how many rows
+// the call has (the GPUs: a tiled or tensor-core kernel from a few rows, a matrix-vector
+// kernel, or a fused decode kernel, for one). A batch of several sequences uses it so
+// that each sequence gets exactly the bits its own Forward gives it (docs/architecture.md).
+type RowExact interface {
+	// Singles is t (or a view of it) marked so that every op taking it as the input of a
+	// product — MatMul and the fused ops — computes each row bit for bit as the same op
+	// called with that row alone, with the weights still read once for all rows.
+	Singles(t Tensor) Tensor
+	// NormAttentionSingles is NormAttention for rows of x that are each the one token
+	// of a different sequence: row i's K/V go to caches[i] at pos[i], and each row gets
+	// the bits NormAttention of that row alone gives it. p.Out, xn and dst are views of
+	// x's rows, as for NormAttention.
+	NormAttentionSingles(dst, x, norm Tensor, eps float32, p QKV, xn Tensor,
+		caches []KVCache, pos []int32, rope RopeParams, ap AttentionParams)
+}

@@ -108,6 +108,9 @@ type Tensor struct {
 	cols     int
 	dt       tensor.DType
 	rowBytes int
+	// singles: products with this tensor as input compute each row as for that row
+	// alone (the one-token kernels for every row; backend.RowExact), views included
+	singles bool
 }
 
 func (t *Tensor) Rows() int           { return t.rows }
@@ -329,7 +332,7 @@ const matmulMinTokens = 8
 
 func (b *Backend) MatMul(dst, w, x backend.Tensor) {
 	ws := w.(*Tensor)
-	if x.Rows() >= matmulMinTokens {
+	if x.Rows() >= matmulMinTokens && !singles(x) {
 		b.run(LaunchMatMulFor(b.target, ws.dt, arg(w), arg(x), arg(dst), ws.rows, ws.cols, x.Rows()))
 		return
 	}
@@ -491,7 +494,10 @@ func (b *Backend) Argmax(t backend.Tensor) (int32, error) {
 	return int32(binary.LittleEndian.Uint32(id[:])), nil
 }
 
-var _ backend.Backend = (*Backend)(nil)
+var (
+	_ backend.Backend  = (*Backend)(nil)
+	_ backend.RowExact = (*Backend)(nil)
+)
 
 // MiB formats a byte count as the log lines do.
 func MiB(n int64) string { return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20)) }

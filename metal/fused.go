@@ -1,6 +1,10 @@
 package metal
 
-import "github.com/inferno-go/inferno/backend"
+import (
+	"fmt"
+
+	"github.com/inferno-go/inferno/backend"
+)
 
 // The fused decode ops (backend.Backend's NormMatMul, NormAttention, NormSwiGLU,
 // MatMulAdd). On CUDA a single token runs matvec_fused (kernels/matvec_fused.metal):
@@ -10,16 +14,23 @@ import "github.com/inferno-go/inferno/backend"
 // products. Elsewhere — Metal, batches of several tokens, INFERNO_CUDA_FUSE=0 — they
 // record the dispatches of their composition, as before.
 
-// fusable says whether products with x run as matvec_fused: one token on CUDA, and
-// rows it can read in aligned chunks (FusedMaxUnalignedCols).
+// fusable says whether products with x run as matvec_fused: one token on CUDA (or
+// rows marked Singles, each computed as one token), fusion on, and rows it can read in
+// aligned chunks (FusedMaxUnalignedCols).
 func (b *Backend) fusable(x backend.Tensor) bool {
-	return b.oneTokenOnCUDA(x) && (x.Cols()%4 == 0 || x.Cols() <= FusedMaxUnalignedCols)
+	return b.fuse && (x.Rows() == 1 || singles(x)) && (x.Cols()%4 == 0 || x.Cols() <= FusedMaxUnalignedCols)
 }
 
-// oneTokenOnCUDA says whether x is one token's row on the CUDA target, fusion on: a
-// decode step.
-func (b *Backend) oneTokenOnCUDA(x backend.Tensor) bool {
-	return b.fuse && x.Rows() == 1
+// singles says whether x is marked Singles.
+func singles(x backend.Tensor) bool { return x.(*Tensor).singles }
+
+// Singles implements backend.RowExact: x marked so that MatMul and the fused ops run
+// the one-token kernels (matvec, matvec_fused) over all its rows, one grid row per
+// token: each row gets the sums it gets alone, the weights read once.
+func (b *Backend) Singles(x backend.Tensor) backend.Tensor {
+	c := *x.(*Tensor)
+	c.singles = true
+	return &c
 }
 
 func (b *Backend) NormMatMul(dst, w [3]backend.Tensor, x, norm backend.Tensor, eps float32, xn backend.Tensor) {
@@ -40,7 +51,7 @@ func (b *Backend) normMatMul(dst, w [3]backend.Tensor, x, norm backend.Tensor, e
 			continue
 		}
 		f := rope
-		f.Type, f.X, f.Norm, f.Eps, f.Cols, f.Tokens = w[i].DType(), arg(x), arg(norm), eps, x.Cols(), 1
+		f.Type, f.X, f.Norm, f.Eps, f.Cols, f.Tokens = w[i].DType(), arg(x), arg(norm), eps, x.Cols(), x.Rows()
 		f.Flags |= FusedNorm
 		n := 0
 		for j := i; j < len(w); j++ {
@@ -58,7 +69,7 @@ func (b *Backend) NormAttention(dst, x, norm backend.Tensor, eps float32, p back
 	cache backend.KVCache, pos []int32, rope backend.RopeParams, ap backend.AttentionParams) {
 	// the epilogues do Llama's block: biases, a q scale and rope factors take the ops
 	plain := p.Bias == [3]backend.Tensor{} && p.QScale == 0 && rope.Factors == nil && (rope.AttnFactor == 0 || rope.AttnFactor == 1)
-	if !b.fusable(x) || !plain || b.failed() || !b.headDimOK(ap) {
+	if x.Rows() != 1 || !b.fusable(x) || !plain || b.failed() || !b.headDimOK(ap) {
 		backend.NormAttention(b, dst, x, norm, eps, p, xn, cache, pos, rope, ap)
 		return
 	}
@@ -87,7 +98,7 @@ func (b *Backend) NormSwiGLU(dst, gate, up, x, norm backend.Tensor, eps float32,
 		b.SwiGLU(dst, dst, u)
 	default:
 		b.run(LaunchMatVecFused(MatVecFused{Type: gate.DType(), W: [3]Arg{arg(gate), arg(up)}, Rows: [3]int{gate.Rows(), up.Rows()},
-			X: arg(x), Norm: arg(norm), Eps: eps, Y: [3]Arg{arg(dst)}, Cols: x.Cols(), Tokens: 1, Flags: FusedNorm | FusedSwiGLU}))
+			X: arg(x), Norm: arg(norm), Eps: eps, Y: [3]Arg{arg(dst)}, Cols: x.Cols(), Tokens: x.Rows(), Flags: FusedNorm | FusedSwiGLU}))
 	}
 }
 
@@ -97,5 +108,48 @@ func (b *Backend) MatMulAdd(dst, w, x, tmp backend.Tensor) {
 		return
 	}
 	b.run(LaunchMatVecFused(MatVecFused{Type: w.DType(), W: [3]Arg{arg(w)}, Rows: [3]int{w.Rows()}, X: arg(x),
-		Res: arg(dst), Y: [3]Arg{arg(dst)}, Cols: x.Cols(), Tokens: 1, Flags: FusedResidual}))
+		Res: arg(dst), Y: [3]Arg{arg(dst)}, Cols: x.Cols(), Tokens: x.Rows(), Flags: FusedResidual}))
+}
+
+// NormAttentionSingles implements backend.RowExact: each row of x is one token of its
+// own sequence. On CUDA the q/k/v products of all rows are one matvec_fused launch with
+// the RoPE epilogue (k's rows rotated as q's, not stored: the caches differ by row), then
+// per row kv_store and attn_decode (NeoX: rope_kv per row, as a lone token's); the
+// stored halves and the attention's inputs are those of the row's NormAttention alone.
+// Elsewhere the composition, its products over Singles rows.
+func (b *Backend) NormAttentionSingles(dst, x, norm backend.Tensor, eps float32, p backend.QKV, xn backend.Tensor,
+	caches []backend.KVCache, pos []int32, rope backend.RopeParams, ap backend.AttentionParams) {
+	n := x.Rows()
+	if len(caches) != n || len(pos) != n {
+		b.fail(fmt.Errorf("metal: attention of %d single rows with %d caches and %d positions", n, len(caches), len(pos)))
+		return
+	}
+	x, xn = b.Singles(x), b.Singles(xn) // the composition's products read xn
+	row := func(t backend.Tensor, i int) backend.Tensor { return b.View(t, i, i+1) }
+	q, k, v := p.Out[0], p.Out[1], p.Out[2]
+	plain := p.Bias == [3]backend.Tensor{} && p.QScale == 0 && rope.Factors == nil && (rope.AttnFactor == 0 || rope.AttnFactor == 1)
+	if !b.fusable(x) || !plain || b.failed() || !b.headDimOK(ap) {
+		backend.NormQKV(b, x, norm, eps, p, xn, pos, rope, ap)
+		for i := range n {
+			b.Attention(row(dst, i), row(q, i), row(k, i), row(v, i), caches[i], pos[i:i+1], ap)
+		}
+		return
+	}
+	if rope.NeoX {
+		b.normMatMul(p.Out, p.W, x, norm, eps, [3]int{}, MatVecFused{})
+		for i := range n {
+			c := caches[i].(*KVCache)
+			layerOff := int64(ap.Layer) * int64(c.nCtx) * int64(ap.NKVHead*ap.HeadDim)
+			kc, vc, pa := Arg{Buf: c.k}, Arg{Buf: c.v}, b.upload(&b.pos, pos[i:i+1])
+			b.run(LaunchRopeKV(arg(row(q, i)), arg(row(k, i)), arg(row(v, i)), kc, vc, pa, 1, rope, ap, layerOff))
+			b.attendOne(row(dst, i), row(q, i), c, kc, vc, pa, ap, layerOff)
+		}
+		return
+	}
+	rope.HeadDim = ap.HeadDim
+	b.normMatMul(p.Out, p.W, x, norm, eps, [3]int{FusedRoleQ, FusedRoleQ},
+		MatVecFused{Flags: FusedRopeKV, Rope: rope, Pos: b.upload(&b.pos, pos)})
+	for i := range n {
+		b.Attention(row(dst, i), row(q, i), row(k, i), row(v, i), caches[i], pos[i:i+1], ap)
+	}
 }

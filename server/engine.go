@@ -108,7 +108,11 @@ type slot struct {
 	job     *job
 	gen     *inferno.Generation
 	pending []int32 // prompt tokens still to evaluate
-	next    int32   // the token to evaluate next once the prompt is in
+	// exact is how many of the session's first tokens hold what a run of them holds on
+	// a RowCountDependent model: whole --batch chunks of the last prompt, evaluated
+	// from a multiple of --batch (positions cut as run cuts them)
+	exact   int
+	next    int32 // the token to evaluate next once the prompt is in
 	start   time.Time
 	genAt   time.Time
 	lastUse time.Time
@@ -283,6 +287,10 @@ func (e *engine) assign(j *job) {
 	}
 	// at least the last prompt token is evaluated: its logits pick the first token
 	common := min(bestCommon, len(j.ids)-1)
+	if e.m.RowCountDependent() { // on a GPU a reused prefix is exact only in run's chunks
+		common = min(common, best.exact) / e.batch * e.batch
+		best.exact = len(j.ids) / e.batch * e.batch
+	}
 	best.sess.Truncate(common)
 	best.job, best.gen, best.pending = j, gen, j.ids[common:]
 	best.start = time.Now()

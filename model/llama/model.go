@@ -92,7 +92,71 @@ type scratch struct {
 	// views of the first vn rows, kept so a decode step makes none (views allocate)
 	vn                                              int
 	vx, vxn, vq, vk, vv, vatt, vo, vgate, vup, vffn backend.Tensor
-	seg                                             segViews // of a batch of several sequences
+	seg                                             segViews   // of a batch of several sequences
+	all                                             layerRows  // the rows of the whole batch (views above)
+	grp                                             groupViews // a RowExact backend's groups of rows
+}
+
+// layerRows are the views of the rows a layer computes together.
+type layerRows struct{ x, xn, q, k, v, att, o, gate, up, ffn backend.Tensor }
+
+// rows are the views of rows [lo, hi) of the scratch, marked Singles when re is set.
+func (sc *scratch) rows(b backend.Backend, re backend.RowExact, lo, hi int) layerRows {
+	v := func(t backend.Tensor) backend.Tensor {
+		t = b.View(t, lo, hi)
+		if re != nil {
+			t = re.Singles(t)
+		}
+		return t
+	}
+	return layerRows{v(sc.x), v(sc.xn), v(sc.q), v(sc.k), v(sc.v), v(sc.att), v(sc.o), v(sc.gate), v(sc.up), v(sc.ffn)}
+}
+
+// rowGroup is rows [lo, hi) of a batch that a RowExact backend computes apart from the
+// others, as its own Forward would: one segment of several rows (a prompt chunk: the
+// kernels its row count picks), or a run of one-row segments (decode tokens: each row
+// as alone, Singles, the weights read once for the run).
+type rowGroup struct {
+	lo, hi int
+	seg    int               // the segment of several rows; -1 for a run
+	caches []backend.KVCache // a run's segments' caches, row by row
+	rows   layerRows
+}
+
+// groupViews keeps the groups of one batch layout (the segments' rows and States), so
+// the decode steps of one set of sequences make their views once.
+type groupViews struct {
+	segs   []segment
+	groups []rowGroup
+}
+
+// rowGroups cuts segs into rowGroups on b, views and all.
+func (sc *scratch) rowGroups(b backend.Backend, re backend.RowExact, segs []segment) []rowGroup {
+	gv := &sc.grp
+	same := len(gv.segs) == len(segs)
+	for i := 0; same && i < len(segs); i++ {
+		g, h := gv.segs[i], segs[i]
+		same = g.st == h.st && g.lo == h.lo && g.hi == h.hi
+	}
+	if same {
+		return gv.groups
+	}
+	gv.segs, gv.groups = append(gv.segs[:0], segs...), gv.groups[:0]
+	for i := 0; i < len(segs); {
+		if g := segs[i]; g.hi-g.lo > 1 {
+			gv.groups = append(gv.groups, rowGroup{lo: g.lo, hi: g.hi, seg: i, rows: sc.rows(b, nil, g.lo, g.hi)})
+			i++
+			continue
+		}
+		gr := rowGroup{lo: segs[i].lo, seg: -1}
+		for ; i < len(segs) && segs[i].hi-segs[i].lo == 1; i++ {
+			gr.caches = append(gr.caches, segs[i].st.scr[b].cache)
+			gr.hi = segs[i].hi
+		}
+		gr.rows = sc.rows(b, re, gr.lo, gr.hi)
+		gv.groups = append(gv.groups, gr)
+	}
+	return gv.groups
 }
 
 // segment is one sequence's rows [lo, hi) of a batch: their K/V go to st's caches. seq
@@ -406,49 +470,77 @@ func (s *State) forwardBatch(ctx context.Context, tokens, pos []int32, segs []se
 		cur = b
 		sc := s.scr[b]
 		sc.views(b, n)
-		x, xn, q, k, vv, att, o := sc.vx, sc.vxn, sc.vq, sc.vk, sc.vv, sc.vatt, sc.vo
-		gate, up, ffn := sc.vgate, sc.vup, sc.vffn
 		// attention
 		ap.Layer = li
 		ap.Window = 0
 		if m.SlidingWindow > 0 && a.SlidingWindow != nil && a.SlidingWindow(li) {
 			ap.Window = m.SlidingWindow
 		}
-		qkv := backend.QKV{W: [3]backend.Tensor{l.Wq, l.Wk, l.Wv},
-			Out: [3]backend.Tensor{q, k, vv}, Bias: [3]backend.Tensor{l.Bq, l.Bk, l.Bv}, QScale: qScale}
+		re, exact := b.(backend.RowExact)
+		if exact && len(segs) > 1 { // each group of rows as its own Forward computes it
+			for gi, gr := range sc.rowGroups(b, re, segs) {
+				r := &sc.grp.groups[gi].rows
+				qkv := s.qkv(l, r, qScale)
+				switch {
+				case gr.seg >= 0:
+					b.NormAttention(r.att, r.x, l.AttnNorm, m.RMSEps, qkv, r.xn, segs[gr.seg].st.scr[b].cache, pos[gr.lo:gr.hi], rope, ap)
+				case len(gr.caches) == 1:
+					b.NormAttention(r.att, r.x, l.AttnNorm, m.RMSEps, qkv, r.xn, gr.caches[0], pos[gr.lo:gr.hi], rope, ap)
+				default:
+					re.NormAttentionSingles(r.att, r.x, l.AttnNorm, m.RMSEps, qkv, r.xn, gr.caches, pos[gr.lo:gr.hi], rope, ap)
+				}
+				s.outFFN(b, l, r)
+			}
+			continue
+		}
+		r := &sc.all
+		*r = layerRows{sc.vx, sc.vxn, sc.vq, sc.vk, sc.vv, sc.vatt, sc.vo, sc.vgate, sc.vup, sc.vffn}
+		qkv := s.qkv(l, r, qScale)
 		if len(segs) == 1 {
-			b.NormAttention(att, x, l.AttnNorm, m.RMSEps, qkv, xn, segs[0].st.scr[b].cache, pos, rope, ap)
+			b.NormAttention(r.att, r.x, l.AttnNorm, m.RMSEps, qkv, r.xn, segs[0].st.scr[b].cache, pos, rope, ap)
 		} else { // the composition, with attention per sequence (a GPU fuses one row only)
-			backend.NormQKV(b, x, l.AttnNorm, m.RMSEps, qkv, xn, pos, rope, ap)
+			backend.NormQKV(b, r.x, l.AttnNorm, m.RMSEps, qkv, r.xn, pos, rope, ap)
 			sv := sc.segments(b, segs)
 			for i, g := range segs {
 				b.Attention(sv.att[i], sv.q[i], sv.k[i], sv.v[i], g.st.scr[b].cache, pos[g.lo:g.hi], ap)
 			}
 		}
-		if l.PostAttnNorm != nil { // Gemma 2: x += RMSNorm(Wo att)
-			b.MatMul(o, l.Wo, att)
-			b.RMSNorm(xn, o, l.PostAttnNorm, m.RMSEps)
-			b.Add(x, x, xn)
-		} else {
-			b.MatMulAdd(x, l.Wo, att, o)
-		}
-		// feed-forward
-		if a.GELU { // Gemma 2: GELU-tanh gate
-			b.NormMatMul([3]backend.Tensor{gate, up}, [3]backend.Tensor{l.Gate, l.Up}, x, l.FFNNorm, m.RMSEps, xn)
-			ops(b).GeGLU(gate, gate, up)
-		} else {
-			b.NormSwiGLU(gate, l.Gate, l.Up, x, l.FFNNorm, m.RMSEps, xn, up)
-		}
-		if l.PostFFNorm != nil { // Gemma 2: x += RMSNorm(Wdown h)
-			b.MatMul(ffn, l.Down, gate)
-			b.RMSNorm(xn, ffn, l.PostFFNorm, m.RMSEps)
-			b.Add(x, x, xn)
-		} else {
-			b.MatMulAdd(x, l.Down, gate, ffn)
-		}
+		s.outFFN(b, l, r)
 	}
 	s.move(cur, m.W.OutB, n)
 	return nil
+}
+
+// qkv is the layer's projection of r.x to r.q, r.k, r.v.
+func (s *State) qkv(l *Layer, r *layerRows, qScale float32) backend.QKV {
+	return backend.QKV{W: [3]backend.Tensor{l.Wq, l.Wk, l.Wv},
+		Out: [3]backend.Tensor{r.q, r.k, r.v}, Bias: [3]backend.Tensor{l.Bq, l.Bk, l.Bv}, QScale: qScale}
+}
+
+// outFFN is the rest of a layer after attention over rows r: the output projection
+// added to x, then the feed-forward block added to x.
+func (s *State) outFFN(b backend.Backend, l *Layer, r *layerRows) {
+	m, a := s.m, s.m.ArchSpec
+	if l.PostAttnNorm != nil { // Gemma 2: x += RMSNorm(Wo att)
+		b.MatMul(r.o, l.Wo, r.att)
+		b.RMSNorm(r.xn, r.o, l.PostAttnNorm, m.RMSEps)
+		b.Add(r.x, r.x, r.xn)
+	} else {
+		b.MatMulAdd(r.x, l.Wo, r.att, r.o)
+	}
+	if a.GELU { // Gemma 2: GELU-tanh gate
+		b.NormMatMul([3]backend.Tensor{r.gate, r.up}, [3]backend.Tensor{l.Gate, l.Up}, r.x, l.FFNNorm, m.RMSEps, r.xn)
+		ops(b).GeGLU(r.gate, r.gate, r.up)
+	} else {
+		b.NormSwiGLU(r.gate, l.Gate, l.Up, r.x, l.FFNNorm, m.RMSEps, r.xn, r.up)
+	}
+	if l.PostFFNorm != nil { // Gemma 2: x += RMSNorm(Wdown h)
+		b.MatMul(r.ffn, l.Down, r.gate)
+		b.RMSNorm(r.xn, r.ffn, l.PostFFNorm, m.RMSEps)
+		b.Add(r.x, r.x, r.xn)
+	} else {
+		b.MatMulAdd(r.x, l.Down, r.gate, r.ffn)
+	}
 }
 
 // readLogits projects all n positions of the batch and returns their logits (a new slice).

@@ -150,12 +150,15 @@ type Status struct {
 	} `json:"models"`
 }
 
-// FetchStatus reads GET baseURL/inferno/status.
-func FetchStatus(ctx context.Context, baseURL string) (Status, error) {
+// FetchStatus reads GET baseURL/inferno/status, with the API key key when not "".
+func FetchStatus(ctx context.Context, baseURL, key string) (Status, error) {
 	var s Status
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/inferno/status", nil)
 	if err != nil {
 		return s, err
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -190,16 +193,29 @@ var speedLine = regexp.MustCompile(`\d+ tokens · \d+(\.\d+)? tok/s`)
 // the console as an error or exception. The screenshot is written to shot (a PNG).
 func Check(t testing.TB, baseURL, shot string) Result {
 	t.Helper()
+	return CheckWithKey(t, baseURL, "", shot)
+}
+
+// CheckWithKey is Check against a server run with --api-key key. Before the checks, the
+// page without a key and then with a wrong one typed into its API-key field must fail
+// visibly (the error banner names HTTP 401, and a chat message's reply fails with it);
+// then the right key is typed and the checks run. The browser console's 401s from those
+// refused requests are expected and not counted as errors.
+func CheckWithKey(t testing.TB, baseURL, key, shot string) Result {
+	t.Helper()
 	baseURL = strings.TrimSuffix(baseURL, "/")
 	b := Start(t)
 	var res Result
-	if err := check(b, baseURL, &res); err != nil {
+	if err := check(b, baseURL, key, &res); err != nil {
 		Screenshot(t, b, shot) // what the page showed when it failed
 		t.Fatalf("dashboard at %s: %v", baseURL, err)
 	}
 	res.Shot = Screenshot(t, b, shot)
 	for _, m := range b.Console() {
 		t.Logf("browser console: %s (%s:%d)", m, m.URL, m.Line)
+		if key != "" && strings.Contains(m.Text, "401") && !m.IsException() {
+			continue // the refused requests of the no-key and wrong-key checks
+		}
 		if m.Type == chromedp.ConsoleError || m.IsException() {
 			t.Errorf("dashboard at %s: browser console %s", baseURL, m)
 		}
@@ -207,8 +223,8 @@ func Check(t testing.TB, baseURL, shot string) Result {
 	return res
 }
 
-func check(b *Browser, baseURL string, res *Result) error {
-	status, err := FetchStatus(b.Ctx, baseURL)
+func check(b *Browser, baseURL, key string, res *Result) error {
+	status, err := FetchStatus(b.Ctx, baseURL, key)
 	if err != nil {
 		return err
 	}
@@ -221,6 +237,12 @@ func check(b *Browser, baseURL string, res *Result) error {
 	}
 	if resp.Status != http.StatusOK {
 		return fmt.Errorf("loading the page: status %d", resp.Status)
+	}
+
+	if key != "" {
+		if err := checkKey(b, key); err != nil {
+			return err
+		}
 	}
 
 	var want []string
@@ -314,4 +336,40 @@ func Screenshot(t testing.TB, b *Browser, path string) string {
 	}
 	t.Logf("dashboard screenshot: %s", path)
 	return path
+}
+
+// checkKey: with no key the page's banner shows the 401; with a wrong key typed a chat
+// message's reply fails with 401; then the right key is typed (and the chat cleared).
+func checkKey(b *Browser, key string) error {
+	if _, err := WaitFor[bool](b, "the banner to show HTTP 401 without a key", 10*time.Second,
+		`() => { const e = document.getElementById('error'); return !e.hidden && e.textContent.includes('HTTP 401'); }`); err != nil {
+		return err
+	}
+	if err := chromedp.Do(b.Ctx,
+		chromedp.SendKeys(chromedp.ID("api-key"), "wrong-"+key),
+		chromedp.SendKeys(chromedp.ID("message"), "Hello"),
+		chromedp.Click(chromedp.ID("send"))); err != nil {
+		return fmt.Errorf("sending a chat message with a wrong key: %w", err)
+	}
+	failed, err := WaitFor[string](b, "the reply with a wrong key to fail", 15*time.Second, `() => {
+		const m = document.querySelector('#messages .msg.assistant.failed');
+		return m ? m.querySelector('.meta').textContent : null;
+	}`)
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(failed, "HTTP 401") {
+		return fmt.Errorf("with a wrong key the reply failed with %q, want HTTP 401", failed)
+	}
+	if _, err := chromedp.Run(b.Ctx, chromedp.Evaluate[bool](`(() => {
+		const k = document.getElementById('api-key');
+		k.value = '';
+		k.dispatchEvent(new Event('input'));
+		return true;
+	})()`)); err != nil {
+		return err
+	}
+	return chromedp.Do(b.Ctx,
+		chromedp.SendKeys(chromedp.ID("api-key"), key),
+		chromedp.Click(chromedp.ID("new-chat")))
 }

@@ -51,6 +51,33 @@
 
   const fmtRate = (x) => num(x).toFixed(1);
 
+  // ---- the API key (inferno serve --api-key) ----
+
+  // The key is kept for the tab only (sessionStorage) and sent with every API call.
+  const KEY_STORE = 'inferno-api-key';
+  let key = (() => {
+    try { return sessionStorage.getItem(KEY_STORE) || ''; } catch (e) { return ''; }
+  })();
+
+  function setAPIKey(k) {
+    key = k;
+    try {
+      if (k) sessionStorage.setItem(KEY_STORE, k); else sessionStorage.removeItem(KEY_STORE);
+    } catch (e) { /* storage off: the key lasts until the page reloads */ }
+  }
+
+  // withKey adds Authorization: Bearer KEY to headers when a key is set.
+  function withKey(headers) {
+    if (key) headers.Authorization = 'Bearer ' + key;
+    return headers;
+  }
+
+  // httpError is a failed response's message; a 401 says where the key goes.
+  async function httpError(resp) {
+    const msg = 'HTTP ' + resp.status + ': ' + (await errorMessage(resp));
+    return new Error(resp.status === 401 ? msg + ' (enter the server\'s API key at the top)' : msg);
+  }
+
   // ---- status polling ----
 
   const history = [];
@@ -79,8 +106,8 @@
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), POLL_TIMEOUT_MS);
     try {
-      const resp = await fetch('/inferno/status', { signal: abort.signal, cache: 'no-store' });
-      if (!resp.ok) throw new Error('HTTP ' + resp.status + ': ' + (await errorMessage(resp)));
+      const resp = await fetch('/inferno/status', { signal: abort.signal, cache: 'no-store', headers: withKey({}) });
+      if (!resp.ok) throw await httpError(resp);
       const status = await resp.json();
       render(status);
       setConnection(true);
@@ -279,10 +306,10 @@
     const started = performance.now();
     const resp = await fetch('/v1/chat/completions', {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ model, messages, stream: true, stream_options: { include_usage: true }, max_tokens: maxTokens() }),
+      headers: withKey({ 'Content-Type': 'application/json' }),
+      body: JSON.stringify({ model: model || undefined, messages, stream: true, stream_options: { include_usage: true }, max_tokens: maxTokens() }),
     });
-    if (!resp.ok) throw new Error('HTTP ' + resp.status + ': ' + (await errorMessage(resp)));
+    if (!resp.ok) throw await httpError(resp);
     if (!resp.body) throw new Error('the response has no body');
     const r = { text: '', pieces: 0, usage: null, timings: null, finish: '', done: false, first: 0 };
     await readSSE(resp.body, (data) => {
@@ -345,7 +372,8 @@
     reply.meta.textContent = model ? 'waiting for ' + model + '…' : '';
     const user = { role: 'user', content: text };
     try {
-      if (!model) throw new Error('no model is loaded');
+      // without a model (the status not read yet, e.g. no API key) the server picks its
+      // only one, or answers why not
       const r = await streamChat(model, conversation.concat([user]), (soFar) => {
         reply.body.textContent = soFar;
         reply.meta.textContent = 'streaming…';
@@ -366,6 +394,9 @@
   }
 
   function start() {
+    const keyBox = $('api-key');
+    keyBox.value = key;
+    keyBox.addEventListener('input', () => setAPIKey(keyBox.value.trim()));
     $('chat-form').addEventListener('submit', (e) => { e.preventDefault(); send(); });
     $('message').addEventListener('keydown', (e) => {
       if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); }
