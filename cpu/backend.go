@@ -261,8 +261,9 @@ func (b *Backend) Add(dst, a, c backend.Tensor) {
 	}
 }
 
-// SwiGLU: silu(g) * u. Like ggml_vec_silu_f32, each row's elements in whole groups of 16
-// use the vectorized exp (SiLUF) and the tail uses libm's expf.
+// SwiGLU: silu(g) * u. Like ggml_vec_silu_f32 of llama.cpp's AVX2 build, each row's
+// elements in whole groups of 8 use the vectorized exp (SiLUF) and the tail uses libm's
+// expf.
 func (b *Backend) SwiGLU(dst, gate, up backend.Tensor) {
 	b.glu.d, b.glu.g, b.glu.u = dst.(*Tensor), gate.(*Tensor), up.(*Tensor)
 	for w := range b.gluScratch {
@@ -278,7 +279,7 @@ func (b *Backend) swigluRows(w, lo, hi int) {
 	n := g.cols
 	for r := lo; r < hi; r++ {
 		gr, ur, dr := g.f32[r*n:(r+1)*n], u.f32[r*n:(r+1)*n], d.f32[r*n:(r+1)*n]
-		vec := n / 16 * 16
+		vec := n / 8 * 8
 		if useAVX2 && !b.noAsm { // ExpF(-x) eight lanes at a time, then SiLUF's division
 			e := b.gluScratch[w][:vec]
 			for i := range e {
@@ -331,8 +332,9 @@ func (b *Backend) Rope(x backend.Tensor, pos []int32, p backend.RopeParams) {
 				}
 				x0, x1 := v[a], v[c]
 				cos, sin := cs[i][0], cs[i][1]
-				v[a] = x0*cos - x1*sin
-				v[c] = x0*sin + x1*cos
+				// as GCC contracts ggml's x0*cos - x1*sin and x0*sin + x1*cos (x86 -mfma)
+				v[a] = fma32(x0, cos, -(x1 * sin))
+				v[c] = fma32(x0, sin, x1*cos)
 			}
 		}
 	}

@@ -217,12 +217,6 @@ func TestLlamaDumpGGMLModels(t *testing.T) {
 
 func roundToF16(x float32) float32 { return tensor.FP16ToFP32(tensor.FP32ToFP16(x)) }
 
-// hsum8 is the order in which ggml's AVX2 code (hsum_float_8, tinyBLAS's hsum) adds
-// eight lanes.
-func hsum8(a [8]float32) float32 {
-	return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]))
-}
-
 // expAVX2 is the AVX2 build's ggml_v_expf: unlike the AVX-512 and portable form (ExpF,
 // j·2^n with j including the 1), it rounds once in fma(j, 2^n, 2^n) with j excluding it.
 func expAVX2(x float32) float32 {
@@ -270,7 +264,7 @@ func attentionModel(sh dumpShape, q, k, v []float32) (kq, sm, kqv []float32) {
 				for e := 0; e < hd; e++ {
 					lanes[e%8] = fma32(roundToF16(q[(h*n+i)*hd+e]), k[(kvh*n+j)*hd+e], lanes[e%8])
 				}
-				row[j] = hsum8(lanes)
+				row[j] = hsum8(&lanes)
 			}
 			mx := float32(math.Inf(-1))
 			for j := range w {
@@ -287,7 +281,7 @@ func attentionModel(sh dumpShape, q, k, v []float32) (kq, sm, kqv []float32) {
 					w[j] = expAVX2(w[j] - mx)
 					lanes[j-j0] = w[j]
 				}
-				sum += float64(hsum8(lanes))
+				sum += float64(hsum8(&lanes))
 			}
 			inv := float32(1 / sum)
 			p := sm[(h*n+i)*n : (h*n+i+1)*n]
@@ -299,7 +293,7 @@ func attentionModel(sh dumpShape, q, k, v []float32) (kq, sm, kqv []float32) {
 				for j := range p {
 					lanes[j%8] = fma32(v[(kvh*hd+e)*n+j], roundToF16(p[j]), lanes[j%8])
 				}
-				kqv[(h*n+i)*hd+e] = hsum8(lanes)
+				kqv[(h*n+i)*hd+e] = hsum8(&lanes)
 			}
 		}
 	}
@@ -393,7 +387,7 @@ func matMulModel(t *testing.T, f *gguf.File, name string, x []float32) []float32
 				for k := 0; k < cols; k++ {
 					acc[k%8] = fma32(math.Float32frombits(binary.LittleEndian.Uint32(data[4*(r*cols+k):])), xr[k], acc[k%8])
 				}
-				res = hsum8(acc)
+				res = hsum8(&acc)
 			case tensor.F16:
 				np := cols &^ 31
 				var acc [4][8]float32
@@ -445,7 +439,7 @@ func matMulModel(t *testing.T, f *gguf.File, name string, x []float32) []float32
 						acc[l] = fma32(dd, float32(s), acc[l])
 					}
 				}
-				res = hsum8(acc)
+				res = hsum8(&acc)
 			default:
 				t.Fatalf("%s: no model of ggml's product for %v", name, ti.Type)
 			}
