@@ -45,6 +45,9 @@ type Backend struct {
 	// once so that ops allocate nothing.
 	mm                            matmulOp
 	att                           attnOp
+	llo                           llamaOrderOp
+	llamaOrder                    bool // SetLlamaBatchOrder
+	lloFn                         func(w, lo, hi int)
 	glu                           struct{ d, g, u *Tensor }
 	mmF32, mmQuant, mmRows, attFn func(w, lo, hi int)
 	mmX8, gluFn                   func(w, lo, hi int)
@@ -81,6 +84,7 @@ func newBackendSet(threads int, kset string) *Backend {
 	}
 	b.mmF32, b.mmQuant, b.mmRows = b.matmulF32, b.matmulQuantize, b.matmulRows
 	b.attFn, b.gluFn, b.mmX8 = b.attentionJob, b.swigluRows, b.matmulX8
+	b.lloFn = b.llamaOrderRows
 	b.attScratch = make([][]float32, b.pool.Threads())
 	b.gluScratch = make([][]float32, b.pool.Threads())
 	b.x8Tail = make([][32]float32, b.pool.Threads())

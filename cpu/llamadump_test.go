@@ -117,6 +117,7 @@ func TestLlamaDumpOps(t *testing.T) {
 	sh := d.shape
 	b := New(2)
 	b.noAsm = os.Getenv("INFERNO_LLAMA_DUMP_NOASM") != ""
+	b.SetLlamaBatchOrder(os.Getenv("INFERNO_LLAMA_DUMP_ORDER") != "")
 	weight := func(name string) backend.Tensor {
 		ti, err := d.file.Tensor(name)
 		if err != nil {
