@@ -323,7 +323,8 @@ func (b *Backend) Rope(x backend.Tensor, pos []int32, p backend.RopeParams) {
 			if p.Factors != nil { // ggml divides before cosf/sinf
 				t /= p.Factors[i]
 			}
-			cs[i] = [2]float32{float32(math.Cos(float64(t))) * mscale, float32(math.Sin(float64(t))) * mscale}
+			sin, cos := sinCosF(t)
+			cs[i] = [2]float32{cos * mscale, sin * mscale}
 			theta *= step
 		}
 		row := xs.f32[r*xs.cols : (r+1)*xs.cols]

@@ -187,7 +187,7 @@ func TestLlamaDumpOps(t *testing.T) {
 }
 
 // TestLlamaDumpGGMLModels checks the Go models below against the same dump: each must
-// give llama.cpp's values exactly (RoPE excepted, see ropeModel).
+// give llama.cpp's values exactly.
 func TestLlamaDumpGGMLModels(t *testing.T) {
 	d := openLlamaDump(t)
 	sh := d.shape
@@ -209,7 +209,9 @@ func TestLlamaDumpGGMLModels(t *testing.T) {
 				t.Errorf("%s: the model differs from llama.cpp", c.name)
 			}
 		}
-		compareNode(t, fmt.Sprintf("Qcur-%d (rope model)", l), ropeModel(sh, d.node(t, "Qcur-%d (reshaped)", l)), d.node(t, "Qcur-%d", l))
+		if !compareNode(t, fmt.Sprintf("Qcur-%d (rope model)", l), ropeModel(sh, d.node(t, "Qcur-%d (reshaped)", l)), d.node(t, "Qcur-%d", l)) {
+			t.Errorf("Qcur-%d: the RoPE model differs from llama.cpp", l)
+		}
 	}
 	if !compareNode(t, "result_output", matMulModel(t, d.file, "output.weight", d.node(t, "result_norm")), d.node(t, "result_output")) {
 		t.Error("result_output: the model differs from llama.cpp")
@@ -318,8 +320,7 @@ func swigluModel(g, u []float32, cols int) []float32 {
 }
 
 // ropeModel is ggml's RoPE as GCC compiles it with FMA contraction:
-// x0' = fma(x0, cos, -(x1·sin)), x1' = fma(x0, sin, x1·cos). The cos and sin here are
-// correctly rounded; glibc's cosf/sinf are not always, so a few pairs still differ.
+// x0' = fma(x0, cos, -(x1·sin)), x1' = fma(x0, sin, x1·cos), with glibc's sincosf.
 func ropeModel(sh dumpShape, x []float32) []float32 {
 	out := make([]float32, len(x))
 	step := float32(math.Pow(10000, -2.0/float64(sh.hd)))
@@ -327,7 +328,7 @@ func ropeModel(sh dumpShape, x []float32) []float32 {
 	for p := 0; p < len(x)/row; p++ {
 		theta := float32(p)
 		for i := 0; i < sh.hd/2; i++ {
-			c, s := float32(math.Cos(float64(theta))), float32(math.Sin(float64(theta)))
+			s, c := sinCosF(theta)
 			for h := 0; h < sh.nh; h++ {
 				o := p*row + h*sh.hd + 2*i
 				x0, x1 := x[o], x[o+1]
