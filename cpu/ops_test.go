@@ -66,7 +66,32 @@ func TestRMSNormAndSwiGLU(t *testing.T) {
 	}
 }
 
+// ggml_v_expf of llama.cpp's AVX2 build (c392e50, gcc -mavx2 -mfma): the first two are
+// where the AVX-512 form (1 added inside the polynomial) gives another float; -100.5 a
+// subnormal result.
+var ggmlAVX2Exp = [][2]uint32{
+	{0xc2adf70f, 0x00b65ec6}, // -86.9825363
+	{0x422fe79e, 0x5f2e27b9}, // 43.9761887
+	{0xc2c90000, 0x00000010}, // -100.5
+	{0xbf000000, 0x3f1b4597}, // -0.5
+	{0x00000000, 0x3f800000}, // 0
+	{0x3f800000, 0x402df855}, // 1
+	{0x42b00000, 0x7ef882b7}, // 88
+}
+
 func TestExpFAccuracy(t *testing.T) {
+	for _, v := range ggmlAVX2Exp {
+		x := math.Float32frombits(v[0])
+		if got := ExpF(x); math.Float32bits(got) != v[1] {
+			t.Errorf("ExpF(%v) = %v, ggml_v_expf (AVX2) %v", x, got, math.Float32frombits(v[1]))
+		}
+		if useAVX2 { // the assembly, one lane block at a time
+			blk := [8]float32{x, x, x, x, x, x, x, x}
+			if n := expSubAVX2(&blk[0], 8, 0); n == 8 && math.Float32bits(blk[0]) != v[1] {
+				t.Errorf("expSubAVX2(%v) = %v, ggml_v_expf (AVX2) %v", x, blk[0], math.Float32frombits(v[1]))
+			}
+		}
+	}
 	for x := float32(-87); x < 88; x += 0.0137 { // normal float32 results
 		got, want := float64(ExpF(x)), math.Exp(float64(x))
 		if math.Abs(got-want) > 3e-7*want {
