@@ -27,15 +27,20 @@ import (
 
 // Options configure loading.
 type Options struct {
-	Threads     int    // CPU worker threads; 0: all cores
-	ContextSize int    // tokens per session; 0: the model's training context, at most 4096
-	BatchSize   int    // prompt tokens per forward pass; 0: 512
-	F32KVCache  bool   // store K/V in float32 instead of llama.cpp's default float16 (CPU)
-	Backend     string // "auto" (default: CUDA or Metal when a device exists), "cpu", "cuda", "metal", "metal-sim", "cuda-sim"
-	GPULayers   int    // transformer blocks on the GPU, first ones first; 0 or more than the model has: all
-	Log         io.Writer
-	Verbose     bool // log why "auto" chose its backend
-	Device      int  // the CUDA device's number on hosts with several (0: the first)
+	Threads     int  // CPU worker threads; 0: all cores
+	ContextSize int  // tokens per session; 0: the model's training context, at most 4096
+	BatchSize   int  // prompt tokens per forward pass; 0: 512
+	F32KVCache  bool // store K/V in float32 instead of llama.cpp's default float16 (CPU)
+	// LlamaBatchOrder computes the CPU layers' matrix products of F32, F16, Q4_0, Q5_0
+	// and Q8_0 weights in the float order of llama.cpp's AVX2 build (tinyBLAS for
+	// batches), slower than the kernels, for measurements that must agree with
+	// llama-perplexity to the last digit. Layers on a GPU compute in its own order.
+	LlamaBatchOrder bool
+	Backend         string // "auto" (default: CUDA or Metal when a device exists), "cpu", "cuda", "metal", "metal-sim", "cuda-sim"
+	GPULayers       int    // transformer blocks on the GPU, first ones first; 0 or more than the model has: all
+	Log             io.Writer
+	Verbose         bool // log why "auto" chose its backend
+	Device          int  // the CUDA device's number on hosts with several (0: the first)
 	// Sessions is how many sessions will be open at once (a server's slots); the memory
 	// check counts a KV cache and compute buffers for each. 0: 1.
 	Sessions int
@@ -123,6 +128,10 @@ func Load(path string, opts Options) (*Model, error) {
 		b.Close()
 		f.Close()
 		return nil, fmt.Errorf("--f32-kv: the %s backend keeps the KV cache in float16; use --backend cpu (or --gpu-layers 0) for a float32 cache", gpu.Name())
+	}
+	b.SetLlamaBatchOrder(opts.LlamaBatchOrder)
+	if gpu != nil && nGPU > 0 && opts.LlamaBatchOrder {
+		fmt.Fprintf(log, "llama.cpp's batch order: only the layers on the CPU (the %s backend computes in its own)\n", gpu.Name())
 	}
 	loaded := false
 	defer func() { // a failed load releases the device (a CUDA context) too

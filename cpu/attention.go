@@ -55,10 +55,12 @@ type attnOp struct {
 	base  int
 }
 
-// Attention mirrors llama.cpp's non-flash path: with an F16 cache the query is rounded
-// to F16 for KQ, softmax runs in F32 (sum in float64) on kq*scale (soft-capped when
-// asked) with the causal (and sliding-window) mask, and the probabilities are rounded
-// to F16 for KQV.
+// Attention mirrors llama.cpp's non-flash path for a batch (llamafile's tinyBLAS on its
+// AVX2 build): with an F16 cache the query is rounded to F16 for KQ, whose products
+// accumulate in eight lanes (element e in lane e%8, by FMA) added by hsum8; softmax runs
+// in F32 on kq*scale (soft-capped when asked) with the causal (and sliding-window) mask,
+// summing groups of eight exps into a float64; the probabilities are rounded to F16 for
+// KQV, whose products accumulate in eight lanes by key (key j in lane j%8), then hsum8.
 func (b *Backend) Attention(dst, q, k, v backend.Tensor, cache backend.KVCache, pos []int32, p backend.AttentionParams) {
 	ks, vs := k.(*Tensor), v.(*Tensor)
 	c := cache.(*KVCache)
@@ -69,13 +71,22 @@ func (b *Backend) Attention(dst, q, k, v backend.Tensor, cache backend.KVCache, 
 	a := &b.att
 	a.d, a.q, a.c, a.pos, a.p, a.kvDim = dst.(*Tensor), q.(*Tensor), c, pos, p, kvDim
 	a.base = p.Layer * c.nCtx * kvDim
-	need := (c.nCtx+31)/32*32 + 2*p.HeadDim
+	need := (c.nCtx+31)/32*32 + 9*p.HeadDim
 	for w := range b.attScratch {
 		if len(b.attScratch[w]) < need {
 			b.attScratch[w] = make([]float32, need)
 		}
 	}
 	b.pool.For(a.q.rows*p.NHead, 1, b.attFn)
+}
+
+// dotLanes8 is Σ x[e]·y[e] accumulated by FMA in eight lanes (e%8), then hsum8.
+func dotLanes8(x, y []float32) float32 {
+	var lanes [8]float32
+	for e := range x {
+		lanes[e%8] = fma32(x[e], y[e], lanes[e%8])
+	}
+	return hsum8(&lanes)
 }
 
 func (b *Backend) attentionJob(w, lo, hi int) {
@@ -86,12 +97,11 @@ func (b *Backend) attentionJob(w, lo, hi int) {
 	tab := b.fp16tab
 	scratch := b.attScratch[w]
 	npad := (c.nCtx + 31) / 32 * 32
-	scores, qh, acc := scratch[:npad], scratch[npad:npad+hd], scratch[npad+hd:npad+2*hd]
+	scores, qh, lanes := scratch[:npad], scratch[npad:npad+hd], scratch[npad+hd:npad+9*hd]
 	base := a.base
 	qs, d := a.q, a.d
-	// The AVX2 path does four keys per pass for the scores and keeps the output row in
-	// registers over all values, instead of a call per key.
-	fast := useAVX2 && !b.noAsm && hd%32 == 0
+	// The AVX2 path does four keys per pass for the scores (the same lanes and sums).
+	fast := useAVX2 && !b.noAsm && hd%8 == 0
 	for job := lo; job < hi; job++ {
 		i, h := job/p.NHead, job%p.NHead
 		kvh := h / group
@@ -114,9 +124,7 @@ func (b *Backend) attentionJob(w, lo, hi int) {
 			}
 			for j := 0; j < n; j++ {
 				off := base + j*kvDim + kvh*hd
-				s := b.dotF32s(c.k32[off:off+hd], qh)
-				s *= p.Scale
-				scores[j] = s
+				scores[j] = dotLanes8(c.k32[off:off+hd], qh) * p.Scale
 			}
 		}
 		if p.SoftCap != 0 {
@@ -132,7 +140,7 @@ func (b *Backend) attentionJob(w, lo, hi int) {
 			maxS = max(maxS, s)
 		}
 		// ggml's softmax runs over n_kv padded to 32 (masked entries give 0), with the
-		// vectorized exp and a float32 sum per group of 16 added into a float64.
+		// vectorized exp and a float32 sum per group of 8 added into a float64.
 		padded := (n + 31) / 32 * 32
 		for j := n; j < padded; j++ {
 			scores[j] = 0
@@ -145,24 +153,12 @@ func (b *Backend) attentionJob(w, lo, hi int) {
 			scores[j] = 0
 		}
 		var sum float64
-		for j := 0; j < padded; j += 16 {
-			sum += float64(reduceAdd16(scores[j : j+16]))
+		for j := 0; j < padded; j += 8 {
+			sum += float64(hsum8((*[8]float32)(scores[j : j+8])))
 		}
 		inv := float32(1 / sum)
-		for e := range acc {
-			acc[e] = 0
-		}
-		if fast {
-			if c.f16 {
-				scaleRoundF16AVX2(&scores[0], padded, inv) // the padding is 0 and stays so
-			} else {
-				for j := range scores[:n] {
-					scores[j] *= inv
-				}
-			}
-			attnAccumAVX2(&scores[0], &c.v32[base+kvh*hd], kvDim, n, hd, &acc[0])
-			copy(d.f32[i*d.cols+h*hd:], acc)
-			continue
+		for e := range lanes {
+			lanes[e] = 0
 		}
 		for j := 0; j < n; j++ {
 			pj := scores[j] * inv
@@ -170,8 +166,18 @@ func (b *Backend) attentionJob(w, lo, hi int) {
 				pj = tab[tensor.FP32ToFP16(pj)]
 			}
 			off := base + j*kvDim + kvh*hd
-			b.axpy(pj, c.v32[off:off+hd], acc)
+			acc := lanes[j%8*hd : (j%8+1)*hd]
+			for e, v := range c.v32[off : off+hd] {
+				acc[e] = fma32(v, pj, acc[e])
+			}
 		}
-		copy(d.f32[i*d.cols+h*hd:], acc)
+		out := d.f32[i*d.cols+h*hd : i*d.cols+(h+1)*hd]
+		for e := range out {
+			var l [8]float32
+			for k := range l {
+				l[k] = lanes[k*hd+e]
+			}
+			out[e] = hsum8(&l)
+		}
 	}
 }

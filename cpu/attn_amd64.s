@@ -4,7 +4,8 @@
 
 // func attnScoresAVX2(q, k *float32, kstride, n, hd int, scale float32, out *float32)
 // out[j] = scale · Σ_e q[e]·k[j·kstride+e] for j < n; hd a positive multiple of 8.
-// Four keys share each load of q and one horizontal reduction.
+// Lane e%8 accumulates by FMA; the lanes are added as hsum8 (tinyBLAS's order). Four
+// keys share each load of q.
 TEXT ·attnScoresAVX2(SB), NOSPLIT, $0-56
 	MOVQ q+0(FP), SI
 	MOVQ k+8(FP), DI
@@ -35,13 +36,39 @@ sc4inner:
 	ADDQ $32, AX
 	CMPQ AX, R12
 	JLT sc4inner
-	VHADDPS Y1, Y0, Y0
-	VHADDPS Y3, Y2, Y2
-	VHADDPS Y2, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VMULPS X15, X0, X0
-	VMOVUPS X0, (R8)
+	// each key's lanes added as hsum8: hi+lo, then (0+2)+(1+3)
+	VEXTRACTF128 $1, Y0, X5
+	VADDPS X5, X0, X0
+	VMOVHLPS X0, X0, X5
+	VADDPS X5, X0, X0
+	VMOVSHDUP X0, X5
+	VADDSS X5, X0, X0
+	VMULSS X15, X0, X0
+	VMOVSS X0, (R8)
+	VEXTRACTF128 $1, Y1, X5
+	VADDPS X5, X1, X1
+	VMOVHLPS X1, X1, X5
+	VADDPS X5, X1, X1
+	VMOVSHDUP X1, X5
+	VADDSS X5, X1, X1
+	VMULSS X15, X1, X1
+	VMOVSS X1, 4(R8)
+	VEXTRACTF128 $1, Y2, X5
+	VADDPS X5, X2, X2
+	VMOVHLPS X2, X2, X5
+	VADDPS X5, X2, X2
+	VMOVSHDUP X2, X5
+	VADDSS X5, X2, X2
+	VMULSS X15, X2, X2
+	VMOVSS X2, 8(R8)
+	VEXTRACTF128 $1, Y3, X5
+	VADDPS X5, X3, X3
+	VMOVHLPS X3, X3, X5
+	VADDPS X5, X3, X3
+	VMOVSHDUP X3, X5
+	VADDSS X5, X3, X3
+	VMULSS X15, X3, X3
+	VMOVSS X3, 12(R8)
 	ADDQ $16, R8
 	LEAQ (R11)(BX*1), DI
 	SUBQ $4, CX
@@ -59,8 +86,10 @@ sc1inner:
 	JLT sc1inner
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS X1, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
+	VMOVHLPS X0, X0, X1
+	VADDPS X1, X0, X0
+	VMOVSHDUP X0, X1
+	VADDSS X1, X0, X0
 	VMULSS X15, X0, X0
 	VMOVSS X0, (R8)
 	ADDQ $4, R8
@@ -68,48 +97,6 @@ sc1inner:
 	DECQ CX
 	JMP sc1
 scdone:
-	VZEROUPPER
-	RET
-
-// func attnAccumAVX2(p, v *float32, vstride, n, hd int, acc *float32)
-// acc[e] += Σ_j p[j]·v[j·vstride+e] for e < hd (a positive multiple of 32), j in order:
-// the same fused multiply-adds as one axpy per key, with acc kept in registers.
-TEXT ·attnAccumAVX2(SB), NOSPLIT, $0-48
-	MOVQ p+0(FP), SI
-	MOVQ v+8(FP), DI
-	MOVQ vstride+16(FP), BX
-	SHLQ $2, BX
-	MOVQ n+24(FP), R12
-	MOVQ hd+32(FP), DX
-	MOVQ acc+40(FP), R8
-accchunk:
-	VMOVUPS (R8), Y0
-	VMOVUPS 32(R8), Y1
-	VMOVUPS 64(R8), Y2
-	VMOVUPS 96(R8), Y3
-	MOVQ DI, R9
-	XORQ CX, CX
-	TESTQ R12, R12
-	JZ accstore
-acckey:
-	VBROADCASTSS (SI)(CX*4), Y4
-	VFMADD231PS (R9), Y4, Y0
-	VFMADD231PS 32(R9), Y4, Y1
-	VFMADD231PS 64(R9), Y4, Y2
-	VFMADD231PS 96(R9), Y4, Y3
-	ADDQ BX, R9
-	INCQ CX
-	CMPQ CX, R12
-	JLT acckey
-accstore:
-	VMOVUPS Y0, (R8)
-	VMOVUPS Y1, 32(R8)
-	VMOVUPS Y2, 64(R8)
-	VMOVUPS Y3, 96(R8)
-	ADDQ $128, R8
-	ADDQ $128, DI
-	SUBQ $32, DX
-	JG accchunk
 	VZEROUPPER
 	RET
 

@@ -45,6 +45,9 @@ type Backend struct {
 	// once so that ops allocate nothing.
 	mm                            matmulOp
 	att                           attnOp
+	llo                           llamaOrderOp
+	llamaOrder                    bool // SetLlamaBatchOrder
+	lloFn                         func(w, lo, hi int)
 	glu                           struct{ d, g, u *Tensor }
 	mmF32, mmQuant, mmRows, attFn func(w, lo, hi int)
 	mmX8, gluFn                   func(w, lo, hi int)
@@ -81,6 +84,7 @@ func newBackendSet(threads int, kset string) *Backend {
 	}
 	b.mmF32, b.mmQuant, b.mmRows = b.matmulF32, b.matmulQuantize, b.matmulRows
 	b.attFn, b.gluFn, b.mmX8 = b.attentionJob, b.swigluRows, b.matmulX8
+	b.lloFn = b.llamaOrderRows
 	b.attScratch = make([][]float32, b.pool.Threads())
 	b.gluScratch = make([][]float32, b.pool.Threads())
 	b.x8Tail = make([][8 * x8MaxTokens]float32, b.pool.Threads())
@@ -261,8 +265,9 @@ func (b *Backend) Add(dst, a, c backend.Tensor) {
 	}
 }
 
-// SwiGLU: silu(g) * u. Like ggml_vec_silu_f32, each row's elements in whole groups of 16
-// use the vectorized exp (SiLUF) and the tail uses libm's expf.
+// SwiGLU: silu(g) * u. Like ggml_vec_silu_f32 of llama.cpp's AVX2 build, each row's
+// elements in whole groups of 8 use the vectorized exp (SiLUF) and the tail uses libm's
+// expf.
 func (b *Backend) SwiGLU(dst, gate, up backend.Tensor) {
 	b.glu.d, b.glu.g, b.glu.u = dst.(*Tensor), gate.(*Tensor), up.(*Tensor)
 	for w := range b.gluScratch {
@@ -278,7 +283,7 @@ func (b *Backend) swigluRows(w, lo, hi int) {
 	n := g.cols
 	for r := lo; r < hi; r++ {
 		gr, ur, dr := g.f32[r*n:(r+1)*n], u.f32[r*n:(r+1)*n], d.f32[r*n:(r+1)*n]
-		vec := n / 16 * 16
+		vec := n / 8 * 8
 		if useAVX2 && !b.noAsm { // ExpF(-x) eight lanes at a time, then SiLUF's division
 			e := b.gluScratch[w][:vec]
 			for i := range e {
@@ -318,7 +323,8 @@ func (b *Backend) Rope(x backend.Tensor, pos []int32, p backend.RopeParams) {
 			if p.Factors != nil { // ggml divides before cosf/sinf
 				t /= p.Factors[i]
 			}
-			cs[i] = [2]float32{float32(math.Cos(float64(t))) * mscale, float32(math.Sin(float64(t))) * mscale}
+			sin, cos := sinCosF(t)
+			cs[i] = [2]float32{cos * mscale, sin * mscale}
 			theta *= step
 		}
 		row := xs.f32[r*xs.cols : (r+1)*xs.cols]
@@ -331,8 +337,9 @@ func (b *Backend) Rope(x backend.Tensor, pos []int32, p backend.RopeParams) {
 				}
 				x0, x1 := v[a], v[c]
 				cos, sin := cs[i][0], cs[i][1]
-				v[a] = x0*cos - x1*sin
-				v[c] = x0*sin + x1*cos
+				// as GCC contracts ggml's x0*cos - x1*sin and x0*sin + x1*cos (x86 -mfma)
+				v[a] = fma32(x0, cos, -(x1 * sin))
+				v[c] = fma32(x0, sin, x1*cos)
 			}
 		}
 	}

@@ -81,20 +81,12 @@ func expSubAVX2(x *float32, n int, m float32) int
 func streamSumAVX2(p *uint64, n int) uint64
 
 // attnScoresAVX2 is attention's scores for n keys kstride floats apart (hd a multiple
-// of 8):
+// of 8), each summed as dotLanes8 does (lane e%8 by FMA, then hsum8):
 //
-//	for j := range n { out[j] = scale * Σ_e q[e]*k[j*kstride+e] }
+//	for j := range n { out[j] = scale * dotLanes8(q, k[j*kstride:][:hd]) }
 //
 //go:noescape
 func attnScoresAVX2(q, k *float32, kstride, n, hd int, scale float32, out *float32)
-
-// attnAccumAVX2 is attention's weighted sum of n values vstride floats apart (hd a
-// multiple of 32), with acc in registers but the same FMAs as an axpy per key:
-//
-//	for j := range n { for e := range hd { acc[e] += p[j] * v[j*vstride+e] } }
-//
-//go:noescape
-func attnAccumAVX2(p, v *float32, vstride, n, hd int, acc *float32)
 
 // scaleRoundF16AVX2 is x[i] = float32(float16(x[i]*s)) for i < n (a multiple of 8),
 // rounding to nearest even as FP32ToFP16 does.

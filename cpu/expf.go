@@ -2,26 +2,34 @@ package cpu
 
 import "math"
 
-// ExpF is ggml's vectorized expf (ggml_v_expf, from ARM's optimized routines: at most
-// 1.45 ulp + 0.5 error), evaluated per element with the same float32 fused
-// multiply-adds. llama.cpp's x86 CPU backend uses it for softmax and SiLU, so using it
-// here keeps our activations bit-identical to llama.cpp's instead of 1 ulp away,
-// which matters when they are quantized to 8 bits afterwards.
+// ExpF is ggml's vectorized expf as llama.cpp's AVX2 build has it (ggml_v_expf, from
+// ARM's optimized routines: at most 1.45 ulp + 0.5 error), evaluated per element with
+// the same float32 fused multiply-adds: 2^n·(1+j) rounded once, as fma(j, 2^n, 2^n).
+// (The AVX-512 build rounds 1+j first, so its results differ in the last bit; the
+// references that must match to the last digit were made by an AVX2 build.) llama.cpp's
+// x86 CPU backend uses it for softmax and SiLU; matching it keeps our activations
+// bit-identical instead of 1 ulp away, which matters when they are quantized afterwards.
 func ExpF(x float32) float32 {
 	j, n := expFParts(x)
-	if absf32(n) > 192 {
-		if n <= 0 {
-			return 0
+	pow2 := func(e int32) float32 { return math.Float32frombits(uint32(e+127) << 23) }
+	switch {
+	case absf32(n) <= 126:
+		k := pow2(int32(n))
+		return fma32(j, k, k)
+	case absf32(n) > 192:
+		if n > 0 {
+			return float32(math.Inf(1))
 		}
-		return float32(math.Inf(1))
+		return 0
+	case n > 0: // 2^n as 2^(n-127)·2^127
+		s := pow2(int32(n) - 127)
+		return fma32(s, j, s) * pow2(127)
 	}
-	if absf32(n) <= 126 { // 2^n is a normal float32: one rounding, as Ldexp's
-		return j * math.Float32frombits(uint32(int32(n)+127)<<23)
-	}
-	return float32(math.Ldexp(float64(j), int(n)))
+	s := pow2(int32(n) + 125) // 2^n as 2^(n+125)·2^-125: the product rounds to a subnormal
+	return fma32(s, j, s) * pow2(-125)
 }
 
-// expFParts splits ExpF(x) into j·2^n (j near 1, n an integer-valued float32).
+// expFParts splits ExpF(x) into 2^n·(1+j) (j near 0, n an integer-valued float32).
 func expFParts(x float32) (j, n float32) {
 	const r = 0x1.8p23
 	z := fma32(x, 0x1.715476p+0, r)
@@ -31,7 +39,7 @@ func expFParts(x float32) (j, n float32) {
 	j = fma32(
 		fma32(fma32(0x1.0e4020p-7, b, 0x1.573e2ep-5), u, fma32(0x1.555e66p-3, b, 0x1.fffdb6p-2)),
 		u,
-		fma32(0x1.ffffecp-1, b, 1))
+		0x1.ffffecp-1*b)
 	return j, n
 }
 
@@ -51,18 +59,10 @@ func fnma32(a, b, c float32) float32 {
 
 func absf32(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }
 
-// reduceAdd16 sums 16 floats in the order of _mm512_reduce_add_ps (halving tree).
-func reduceAdd16(v []float32) float32 {
-	var a [8]float32
-	for i := 0; i < 8; i++ {
-		a[i] = v[i] + v[i+8]
-	}
-	for i := 0; i < 4; i++ {
-		a[i] += a[i+4]
-	}
-	a[0] += a[2]
-	a[1] += a[3]
-	return a[0] + a[1]
+// hsum8 adds eight lanes in the order of ggml's AVX2 hsum_float_8 and tinyBLAS's hsum:
+// ((x0+x4) + (x2+x6)) + ((x1+x5) + (x3+x7)).
+func hsum8(a *[8]float32) float32 {
+	return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]))
 }
 
 // expSub sets x[i] = ExpF(x[i]-m): eight lanes at a time with AVX2, per element

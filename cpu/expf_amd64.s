@@ -96,12 +96,11 @@ exploop:
 	VMOVUPS expc2<>(SB), Y6
 	VFMADD213PS expc1<>(SB), Y3, Y6
 	VFMADD213PS Y6, Y4, Y5
-	VMOVUPS expc0<>(SB), Y7
-	VFMADD213PS expone<>(SB), Y3, Y7
-	VFMADD213PS Y7, Y4, Y5       // j
+	VMULPS expc0<>(SB), Y3, Y7   // c0·b
+	VFMADD213PS Y7, Y4, Y5       // j, without the polynomial's 1
 	VPSLLD $23, Y1, Y1
-	VPADDD expone<>(SB), Y1, Y1  // 2^n from z's low bits
-	VMULPS Y1, Y5, Y5
+	VPADDD expone<>(SB), Y1, Y1  // k = 2^n from z's low bits
+	VFMADD213PS Y1, Y1, Y5       // j·k + k
 	VMOVUPS Y5, (SI)(AX*4)
 	ADDQ $8, AX
 	JMP exploop

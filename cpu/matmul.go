@@ -16,6 +16,10 @@ func (b *Backend) MatMul(dst, w, x backend.Tensor) {
 	if ws.cols != k || d.cols != nout || d.rows < ntok {
 		panic("cpu: MatMul shape mismatch")
 	}
+	if b.llamaOrder && llamaOrderTypes[ws.dt] {
+		b.matMulLlamaOrder(d, ws, xs)
+		return
+	}
 	if ws.lazy {
 		ws.lazy = false
 		b.repack(ws)

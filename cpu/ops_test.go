@@ -55,7 +55,7 @@ func TestRMSNormAndSwiGLU(t *testing.T) {
 	if e := nmse(out.(*Tensor).Floats(), want); e > 1e-12 {
 		t.Errorf("RMSNorm NMSE %.3g", e)
 	}
-	g, u := randVec(r, 2*40), randVec(r, 2*40) // 40: groups of 16 plus a scalar tail
+	g, u := randVec(r, 2*40), randVec(r, 2*40) // 40: groups of 8 plus a scalar tail
 	b.SwiGLU(out, act(b, 2, 40, g), act(b, 2, 40, u))
 	want = want[:80]
 	for i := range want {
@@ -67,7 +67,32 @@ func TestRMSNormAndSwiGLU(t *testing.T) {
 	}
 }
 
+// ggml_v_expf of llama.cpp's AVX2 build (c392e50, gcc -mavx2 -mfma): the first two are
+// where the AVX-512 form (1 added inside the polynomial) gives another float; -100.5 a
+// subnormal result.
+var ggmlAVX2Exp = [][2]uint32{
+	{0xc2adf70f, 0x00b65ec6}, // -86.9825363
+	{0x422fe79e, 0x5f2e27b9}, // 43.9761887
+	{0xc2c90000, 0x00000010}, // -100.5
+	{0xbf000000, 0x3f1b4597}, // -0.5
+	{0x00000000, 0x3f800000}, // 0
+	{0x3f800000, 0x402df855}, // 1
+	{0x42b00000, 0x7ef882b7}, // 88
+}
+
 func TestExpFAccuracy(t *testing.T) {
+	for _, v := range ggmlAVX2Exp {
+		x := math.Float32frombits(v[0])
+		if got := ExpF(x); math.Float32bits(got) != v[1] {
+			t.Errorf("ExpF(%v) = %v, ggml_v_expf (AVX2) %v", x, got, math.Float32frombits(v[1]))
+		}
+		if useAVX2 { // the assembly, one lane block at a time
+			blk := [8]float32{x, x, x, x, x, x, x, x}
+			if n := expSubAVX2(&blk[0], 8, 0); n == 8 && math.Float32bits(blk[0]) != v[1] {
+				t.Errorf("expSubAVX2(%v) = %v, ggml_v_expf (AVX2) %v", x, blk[0], math.Float32frombits(v[1]))
+			}
+		}
+	}
 	for x := float32(-87); x < 88; x += 0.0137 { // normal float32 results
 		got, want := float64(ExpF(x)), math.Exp(float64(x))
 		if math.Abs(got-want) > 3e-7*want {
@@ -77,11 +102,18 @@ func TestExpFAccuracy(t *testing.T) {
 	if ExpF(float32(math.Inf(-1))) != 0 || !math.IsInf(float64(ExpF(200)), 1) {
 		t.Error("ExpF limits")
 	}
-	// the exponent-bits fast path rounds exactly as Ldexp (subnormal results included)
-	for x := float32(-104); x < 89; x += 0.00731 {
+	// 2^n·(1+j) is rounded once, as the AVX2 build's fma(j, 2^n, 2^n) (normal results)
+	for x := float32(-87); x < 88; x += 0.00731 {
 		j, n := expFParts(x)
-		if got, want := ExpF(x), float32(math.Ldexp(float64(j), int(n))); math.Float32bits(got) != math.Float32bits(want) {
-			t.Fatalf("ExpF(%v) = %v, Ldexp path %v", x, got, want)
+		if got, want := ExpF(x), float32(math.Ldexp(1+float64(j), int(n))); math.Float32bits(got) != math.Float32bits(want) {
+			t.Fatalf("ExpF(%v) = %v, once-rounded %v", x, got, want)
+		}
+	}
+	// subnormal results: within one subnormal step of the exact value
+	for x := float32(-103); x < -87.4; x += 0.00731 {
+		j, n := expFParts(x)
+		if got, want := float64(ExpF(x)), math.Ldexp(1+float64(j), int(n)); math.Abs(got-want) > 0x1p-149 {
+			t.Fatalf("ExpF(%v) = %v, exact %v", x, got, want)
 		}
 	}
 }

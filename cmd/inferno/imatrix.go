@@ -82,6 +82,7 @@ func computeImatrix(ctx context.Context, modelPath, text string, o imatrixOption
 	}
 	b := cpu.New(o.threads)
 	defer b.Close()
+	b.SetLlamaBatchOrder(true) // llama-imatrix's values to the last bit
 	col := imatrix.NewCollector()
 	col.ProcessOutput = o.processOutput
 	m, err := llama.Load(col.Wrap(b), f)

@@ -32,8 +32,8 @@ func TestImatrixMatchesLlamaImatrix(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	// llama-imatrix's log: "Final estimate: PPL = 636.2469 +/- 18.44507"
-	if !strings.Contains(out, "Final estimate: PPL = 636.24") {
+	// llama-imatrix's log, to every digit (imatrix computes in llama.cpp's batch order)
+	if !strings.Contains(out, "Final estimate: PPL = 636.2469 +/- 18.44507") {
 		t.Errorf("perplexity line: %s", out)
 	}
 	got, err := imatrix.ReadFile("q.imatrix")
@@ -63,11 +63,10 @@ func TestImatrixMatchesLlamaImatrix(t *testing.T) {
 			n++
 		}
 	}
-	// The sums are collected exactly (blk.0's q/k/v inputs, the first norm's output, are
-	// bit-equal); what differs is the forward pass's float rounding further on.
+	// The bound: every value within 1e-5 relative of llama-imatrix's.
 	t.Logf("relative difference: worst %.3g, mean %.3g over %d values", worst, sum/float64(n), n)
-	if worst > 1e-4 || sum/float64(n) > 1e-5 {
-		t.Errorf("relative difference: worst %.3g (limit 1e-4), mean %.3g (limit 1e-5)", worst, sum/float64(n))
+	if worst > 1e-5 || sum/float64(n) > 1e-6 {
+		t.Errorf("relative difference: worst %.3g (limit 1e-5), mean %.3g (limit 1e-6)", worst, sum/float64(n))
 	}
 	if q, _ := got.Lookup("blk.0.attn_q.weight"); true {
 		r, _ := ref.Lookup("blk.0.attn_q.weight")

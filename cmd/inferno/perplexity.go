@@ -147,6 +147,7 @@ func newPerplexityCmd() *cobra.Command {
 					return err
 				}
 			}
+			mf.llamaOrder = true
 			m, err := mf.load(cmd.ErrOrStderr())
 			if err != nil {
 				return err
@@ -247,6 +248,7 @@ func runKLDivergence(cmd *cobra.Command, mf *modelFlags, base string, asJSON boo
 		return fmt.Errorf("--ctx %d: %s was computed with a context of %d tokens", mf.ctx, base, h.NCtx)
 	}
 	mf.ctx = h.NCtx
+	mf.llamaOrder = true
 	m, err := mf.load(cmd.ErrOrStderr())
 	if err != nil {
 		return err

@@ -29,6 +29,10 @@ type modelFlags struct {
 	device    int
 	origins   configOrigins
 	sessions  int // sessions open at once that the memory check counts (serve's --parallel); 0: 1
+	// llamaOrder: the CPU layers' matrix products in llama.cpp's float order
+	// (perplexity's measurements, which must agree with llama-perplexity's to the last
+	// digit)
+	llamaOrder bool
 }
 
 // configOrigins records, per flag, where the configuration set the value of a flag the
@@ -119,7 +123,7 @@ func (f *modelFlags) load(stderr io.Writer) (*inferno.Model, error) {
 	lp := newProgress(stderr, "loading")
 	lp.onlyDone = true // plain logs get one line when done, not ten
 	m, err := inferno.Load(path, inferno.Options{Threads: f.threads, ContextSize: f.ctx, BatchSize: f.batch,
-		F32KVCache: f.f32KV, Backend: backend, GPULayers: f.gpuLayers, Log: logWriter(stderr), Verbose: flagVerbose, Device: f.device, Sessions: f.sessions,
+		F32KVCache: f.f32KV, LlamaBatchOrder: f.llamaOrder, Backend: backend, GPULayers: f.gpuLayers, Log: logWriter(stderr), Verbose: flagVerbose, Device: f.device, Sessions: f.sessions,
 		LoadProgress: func(done, total int) { lp.update(done, total, "blocks") }})
 	var oe *inferno.OptionError
 	if errors.As(err, &oe) {

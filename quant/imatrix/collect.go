@@ -107,7 +107,7 @@ func (c *Collector) observe(b backend.Backend, w, x backend.Tensor) {
 	for r := 0; r < rows; r++ {
 		row := buf[r*cols : (r+1)*cols]
 		for j, v := range row {
-			s.sum[j] += v * v
+			s.sum[j] += float32(v * v) // rounded product, as imatrix.cpp (no FMA, also on arm64)
 		}
 	}
 	for j, v := range s.sum {
