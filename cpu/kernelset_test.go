@@ -76,14 +76,25 @@ var exactScales = map[tensor.DType][]int{
 	tensor.IQ4_NL: {0}, tensor.IQ4_XS: {0}, tensor.Q2_K: {80, 82}, tensor.Q3_K: {108},
 	tensor.Q4_K: {0, 2}, tensor.Q5_K: {0, 2}, tensor.Q6_K: {208},
 	tensor.IQ3_XXS: {0}, tensor.IQ3_S: {0}, tensor.TQ1_0: {52}, tensor.TQ2_0: {64},
+	tensor.IQ2_XXS: {0}, tensor.IQ2_XS: {0}, tensor.IQ2_S: {0}, tensor.IQ1_S: {0},
+}
+
+// exactBlockScale sets the scale of a block whose fp16 d is not one field to 1: IQ1_M
+// spreads d over the top nibbles of its four scale words (bytes 48..55).
+var exactBlockScale = map[tensor.DType]func(blk []byte){
+	tensor.IQ1_M: func(b []byte) {
+		b[49], b[51] = b[49]&0x0f, b[51]&0x0f
+		b[53], b[55] = b[53]&0x0f|0xc0, b[55]&0x0f|0x30 // 0x3c00
+	},
 }
 
 // TestX8KernelsExact: in every kernel set, every interleaved layout's kernels equal
 // tensor's reference dot exactly when nothing is rounded: weight blocks of random bytes
 // (every quant value, Q8_0's −128 too, every sub-block scale) with fp16 scales of 1,
 // and activations of small integers with one ±127 per block, so that the activation
-// scales are ±1 and every float is an integer (a quarter for IQ3_XXS) below 2^24. An offset, a sign or a lost
-// bit in a kernel's integer arithmetic shows as a difference of at least 1.
+// scales are ±1 and every float is an integer (a quarter for IQ3_XXS, an eighth for the
+// IQ2 and IQ1 types) below 2^24. An offset, a sign or a lost bit in a kernel's integer
+// arithmetic shows as a difference of at least 1.
 func TestX8KernelsExact(t *testing.T) {
 	forKernelSets(t, func(t *testing.T, set string) {
 		r := rand.New(rand.NewPCG(17, 17))
@@ -94,7 +105,8 @@ func TestX8KernelsExact(t *testing.T) {
 				continue
 			}
 			sc, ok := exactScales[dt]
-			if !ok {
+			fix := exactBlockScale[dt]
+			if !ok && fix == nil {
 				t.Fatalf("%s: exactScales lacks its scale fields", dt)
 			}
 			kern := xt.sets[set]
@@ -109,6 +121,9 @@ func TestX8KernelsExact(t *testing.T) {
 				for b := 0; b < len(raw); b += bs {
 					for _, o := range sc {
 						raw[b+o], raw[b+o+1] = 0x00, 0x3c // fp16 1.0
+					}
+					if fix != nil {
+						fix(raw[b : b+bs])
 					}
 				}
 				nb := n / xt.block
@@ -141,11 +156,11 @@ func TestX8KernelsExact(t *testing.T) {
 						for ri := 0; ri < 8; ri++ {
 							row := 8*g + ri
 							want, _ := tensor.Dot(dt, n, raw[row*rb:(row+1)*rb], mm.actRow(tk))
-							// integers, or quarters where a type's scales are (IQ3_XXS: (0.5+s)/2)
+							// integers, or eighths where a type's scales are (IQ3_XXS: (0.5+s)/2; IQ2, IQ1: (2s+1)/8)
 							integer := math.Abs(float64(want)) < 1<<24 && want == float32(int32(want))
-							quarter := math.Abs(float64(4*want)) < 1<<24 && 4*want == float32(int32(4*want))
-							if !integer && !quarter {
-								t.Fatalf("%s n=%d: reference %v is not an exact quarter: the test's premise fails", dt, n, want)
+							eighth := math.Abs(float64(8*want)) < 1<<24 && 8*want == float32(int32(8*want))
+							if !integer && !eighth {
+								t.Fatalf("%s n=%d: reference %v is not an exact eighth: the test's premise fails", dt, n, want)
 							}
 							if one[tk][ri] != want {
 								t.Errorf("%s %s n=%d row %d token %d: one-token kernel %v, reference %v", set, dt, n, row, tk, one[tk][ri], want)

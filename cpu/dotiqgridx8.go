@@ -1,0 +1,181 @@
+//go:build !noasm && (amd64 || arm64)
+
+package cpu
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/inferno-go/inferno/tensor"
+)
+
+// IQ2_XXS, IQ2_XS, IQ2_S, IQ1_S and IQ1_M share the gridx8 layout and one kernel per
+// architecture. Their values are d·sc·q with q eight at a time a signed grid entry
+// (IQ1: 8·grid ± 1), so at load each eight values become the index of their magnitudes
+// in the type's table of distinct magnitude patterns and a byte of signs; the kernel
+// gathers four table entries per 32 values, applies the signs to the activations and
+// multiplies as ggml's AVX2 kernels do. The grids' magnitudes (up to 43) and odd levels
+// fit no existing layout without an int8 copy of every value (4× the file); gridx8
+// holds 116 bytes per row and super-block against the files' 66 (IQ2_XXS, 1.76×), 74
+// (IQ2_XS, 1.57×), 82 (IQ2_S, 1.41×), 50 (IQ1_S, 2.32×) and 56 (IQ1_M, 2.07×).
+func init() {
+	if !hasX8Kernels {
+		return
+	}
+	for _, dt := range []tensor.DType{tensor.IQ2_XXS, tensor.IQ2_XS, tensor.IQ2_S, tensor.IQ1_S, tensor.IQ1_M} {
+		tab := newGridTable(dt)
+		one := func(mm *matmulOp, w *byte, t int, out *float32, _ int) {
+			var sums [8]int32
+			dotGridX8(mm.nb, w, &mm.act[t*mm.arb], &tab.mags[0], &gridSignMasks[0], &sums[0], out)
+		}
+		k := x8Kernels{one: one}
+		registerX8(x8Type{dt: dt, block: 256, groupBytes: gridx8GroupBytes, repack: repackGridx8(dt, tab),
+			prepare: prepareQ8K, amd64: k, arm64: k})
+	}
+}
+
+// The gridx8 layout: per group of eight rows and super-block, d[8] float32 (the type's
+// level scale, tensor.Codec.KLevels' d), then per row 112 bytes: the sixteen 16-element
+// group scales (uint8), the 32 table indices of its eight-value groups (uint16) and
+// their 32 sign bytes (bit j: value j negative).
+const (
+	gridx8RowBytes = 112
+	gridx8SBBytes  = 32 + 8*gridx8RowBytes
+)
+
+func gridx8GroupBytes(nsb int) int { return nsb * gridx8SBBytes }
+
+// gridSignMasks expands a sign byte into eight bytes, 0xFF where the bit is set: the
+// kernels negate activation a as (a ^ m) − m.
+var gridSignMasks = func() (t [256 * 8]byte) {
+	for s := range 256 {
+		for j := range 8 {
+			if s&(1<<j) != 0 {
+				t[8*s+j] = 0xFF
+			}
+		}
+	}
+	return t
+}()
+
+// gridTable is a type's distinct magnitude patterns of eight values (8 bytes each,
+// what the kernels gather) and, for each pattern of the three magnitude levels (a
+// base-3 number, digit j for value j), its entry or −1.
+type gridTable struct {
+	levels [3]int32 // the three magnitudes, ascending
+	mags   []byte
+	index  [6561]int16
+}
+
+// newGridTable builds dt's table from its grid: the grid entries themselves for IQ2
+// (magnitudes 8, 25, 43), for IQ1 the magnitudes |8·g ± 1| (1, 7, 9) of every entry and
+// shift.
+func newGridTable(dt tensor.DType) *gridTable {
+	t := &gridTable{levels: [3]int32{8, 25, 43}}
+	shifts := []int32{0}
+	mul := int32(1)
+	if dt == tensor.IQ1_S || dt == tensor.IQ1_M {
+		t.levels, shifts, mul = [3]int32{1, 7, 9}, []int32{1, -1}, 8
+	}
+	for i := range t.index {
+		t.index[i] = -1
+	}
+	for _, g := range tensor.IQGrid(dt) {
+		for _, sh := range shifts {
+			var m [8]int32
+			for j := range m {
+				m[j] = mul*int32(g[j]) + sh
+				if m[j] < 0 {
+					m[j] = -m[j]
+				}
+			}
+			p, ok := t.pattern(&m)
+			if !ok {
+				panic(fmt.Sprintf("cpu: %s grid entry %v has a magnitude outside %v", dt, g, t.levels))
+			}
+			if t.index[p] < 0 {
+				t.index[p] = int16(len(t.mags) / 8)
+				for _, v := range m {
+					t.mags = append(t.mags, byte(v))
+				}
+			}
+		}
+	}
+	return t
+}
+
+// pattern is the base-3 number of magnitudes m, false if one is not a level.
+func (t *gridTable) pattern(m *[8]int32) (int, bool) {
+	p := 0
+	for j := 7; j >= 0; j-- {
+		l := 0
+		for l < 3 && t.levels[l] != m[j] {
+			l++
+		}
+		if l == 3 {
+			return 0, false
+		}
+		p = 3*p + l
+	}
+	return p, true
+}
+
+// repackGridx8 returns the repack of dt's rows into gridx8 through the type's levels.
+// Every eight values a file can hold are a grid entry (signed), so every pattern is in
+// the table.
+func repackGridx8(dt tensor.DType, tab *gridTable) func(out, src []byte, nsb, r0, r1 int) {
+	levels, bs := kLevels(dt), dt.TypeSize()
+	return func(out, src []byte, nsb, r0, r1 int) {
+		var q [256]int32
+		var sc, mn [16]int32
+		for r := r0; r < r1; r++ {
+			g8, ri := r/8, r%8
+			for s := 0; s < nsb; s++ {
+				d := out[(g8*nsb+s)*gridx8SBBytes : (g8*nsb+s+1)*gridx8SBBytes]
+				dw, _ := levels(src[(r*nsb+s)*bs:(r*nsb+s+1)*bs], &q, &sc, &mn)
+				putF32(d[4*ri:], dw)
+				row := d[32+gridx8RowBytes*ri : 32+gridx8RowBytes*(ri+1)]
+				for g, v := range sc {
+					row[g] = byte(v) // 1..31
+				}
+				for l := 0; l < 32; l++ {
+					var m [8]int32
+					var signs byte
+					for j := range m {
+						v := q[8*l+j]
+						if v < 0 {
+							v, signs = -v, signs|1<<j
+						}
+						m[j] = v
+					}
+					p, ok := tab.pattern(&m)
+					if !ok || tab.index[p] < 0 {
+						panic(fmt.Sprintf("cpu: %s row %d super-block %d: values %v are not on the grid", dt, r, s, m))
+					}
+					binary.LittleEndian.PutUint16(row[16+2*l:], uint16(tab.index[p]))
+					row[80+l] = signs
+				}
+			}
+		}
+	}
+}
+
+// dotGridX8 is one Q8_K activation row a against a group of eight gridx8 rows of nsb
+// super-blocks, with the type's magnitude table mags, gridSignMasks and a scratch sums:
+//
+//	for sb := range nsb {
+//		for r := range 8 {
+//			sums[r] = 0
+//			for l := range 32 { // eight values at a time
+//				for j := range 8 {
+//					a := a_q[8l+j]
+//					if signs[r][l]&(1<<j) != 0 { a = -a }
+//					sums[r] += sc[r][l/2] * mags[8·idx[r][l]+j] * a
+//				}
+//			}
+//			out[r] += d_a · d[r] · float32(sums[r])
+//		}
+//	}
+//
+//go:noescape
+func dotGridX8(nsb int, w, a, mags, signs *byte, sums *int32, out *float32)
