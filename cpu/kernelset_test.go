@@ -70,7 +70,7 @@ func TestChooseKernelSet(t *testing.T) {
 }
 
 // exactScales are the byte offsets of each weight block's fp16 scale fields (d, and
-// dmin or m), which TestX8KernelsExact sets to 1.
+// dmin or m), which TestX8KernelsExact sets to 1 and TestX8Kernels to extremes.
 var exactScales = map[tensor.DType][]int{
 	tensor.Q4_0: {0}, tensor.Q8_0: {0}, tensor.Q4_1: {0, 2}, tensor.Q5_0: {0}, tensor.Q5_1: {0, 2},
 	tensor.IQ4_NL: {0}, tensor.IQ4_XS: {0}, tensor.Q2_K: {80, 82}, tensor.Q3_K: {108},
@@ -79,13 +79,21 @@ var exactScales = map[tensor.DType][]int{
 	tensor.IQ2_XXS: {0}, tensor.IQ2_XS: {0}, tensor.IQ2_S: {0}, tensor.IQ1_S: {0},
 }
 
-// exactBlockScale sets the scale of a block whose fp16 d is not one field to 1: IQ1_M
-// spreads d over the top nibbles of its four scale words (bytes 48..55).
-var exactBlockScale = map[tensor.DType]func(blk []byte){
-	tensor.IQ1_M: func(b []byte) {
-		b[49], b[51] = b[49]&0x0f, b[51]&0x0f
-		b[53], b[55] = b[53]&0x0f|0xc0, b[55]&0x0f|0x30 // 0x3c00
-	},
+// setBlockScales sets the fp16 scale fields of block blk of type dt (d, and dmin or m)
+// to h; false if the test does not know them. IQ1_M spreads d over the top nibbles of
+// its four scale words (bytes 48..55).
+func setBlockScales(dt tensor.DType, blk []byte, h uint16) bool {
+	if dt == tensor.IQ1_M {
+		for k := 0; k < 4; k++ {
+			blk[49+2*k] = blk[49+2*k]&0x0f | byte(h>>(4*k)&0xf)<<4
+		}
+		return true
+	}
+	offs, ok := exactScales[dt]
+	for _, o := range offs {
+		blk[o], blk[o+1] = byte(h), byte(h>>8)
+	}
+	return ok
 }
 
 // TestX8KernelsExact: in every kernel set, every interleaved layout's kernels equal
@@ -104,9 +112,7 @@ func TestX8KernelsExact(t *testing.T) {
 			if xt == nil {
 				continue
 			}
-			sc, ok := exactScales[dt]
-			fix := exactBlockScale[dt]
-			if !ok && fix == nil {
+			if !setBlockScales(dt, make([]byte, dt.TypeSize()), 0) {
 				t.Fatalf("%s: exactScales lacks its scale fields", dt)
 			}
 			kern := xt.sets[set]
@@ -119,12 +125,7 @@ func TestX8KernelsExact(t *testing.T) {
 					raw[i] = byte(r.Uint32())
 				}
 				for b := 0; b < len(raw); b += bs {
-					for _, o := range sc {
-						raw[b+o], raw[b+o+1] = 0x00, 0x3c // fp16 1.0
-					}
-					if fix != nil {
-						fix(raw[b : b+bs])
-					}
+					setBlockScales(dt, raw[b:b+bs], 0x3c00) // fp16 1.0
 				}
 				nb := n / xt.block
 				w := make([]byte, rows/8*xt.groupBytes(nb))
