@@ -14,7 +14,8 @@ import (
 // (IQ1: 8·grid ± 1), so at load each eight values become the index of their magnitudes
 // in the type's table of distinct magnitude patterns and a byte of signs; the kernel
 // gathers four table entries per 32 values, applies the signs to the activations and
-// multiplies as ggml's AVX2 kernels do. The grids' magnitudes (up to 43) and odd levels
+// multiplies as ggml's AVX2 kernels do; the prompt kernel shares the gathers among
+// four tokens. The grids' magnitudes (up to 43) and odd levels
 // fit no existing layout without an int8 copy of every value (4× the file); gridx8
 // holds 116 bytes per row and super-block against the files' 66 (IQ2_XXS, 1.76×), 74
 // (IQ2_XS, 1.57×), 82 (IQ2_S, 1.41×), 50 (IQ1_S, 2.32×) and 56 (IQ1_M, 2.07×).
@@ -28,7 +29,11 @@ func init() {
 			var sums [8]int32
 			dotGridX8(mm.nb, w, &mm.act[t*mm.arb], &tab.mags[0], &gridSignMasks[0], &sums[0], out)
 		}
-		k := x8Kernels{one: one}
+		four := func(mm *matmulOp, w *byte, t int, out *float32, ostride int) {
+			var sums [4 * 8]int32
+			dotGridX8x4(mm.nb, w, &mm.act[t*mm.arb], mm.arb, &tab.mags[0], &gridSignMasks[0], &sums[0], out, ostride)
+		}
+		k := x8Kernels{one: one, many: four, tokens: 4}
 		registerX8(x8Type{dt: dt, block: 256, groupBytes: gridx8GroupBytes, repack: repackGridx8(dt, tab),
 			prepare: prepareQ8K, amd64: k, arm64: k})
 	}
@@ -179,3 +184,9 @@ func repackGridx8(dt tensor.DType, tab *gridTable) func(out, src []byte, nsb, r0
 //
 //go:noescape
 func dotGridX8(nsb int, w, a, mags, signs *byte, sums *int32, out *float32)
+
+// dotGridX8x4 is dotGridX8 for four tokens, their activation rows astride bytes apart
+// from a and their results ostride bytes apart from out (sums: 32 int32 of scratch).
+//
+//go:noescape
+func dotGridX8x4(nsb int, w, a *byte, astride int, mags, signs *byte, sums *int32, out *float32, ostride int)
