@@ -168,6 +168,7 @@ func repackGridx8(dt tensor.DType, tab *gridTable) func(out, src []byte, nsb, r0
 // dotGridX8 is one Q8_K activation row a against a group of eight gridx8 rows of nsb
 // super-blocks, with the type's magnitude table mags, gridSignMasks and a scratch sums:
 //
+//	out[0:8] = 0
 //	for sb := range nsb {
 //		for r := range 8 {
 //			sums[r] = 0
@@ -186,7 +187,11 @@ func repackGridx8(dt tensor.DType, tab *gridTable) func(out, src []byte, nsb, r0
 func dotGridX8(nsb int, w, a, mags, signs *byte, sums *int32, out *float32)
 
 // dotGridX8x4 is dotGridX8 for four tokens, their activation rows astride bytes apart
-// from a and their results ostride bytes apart from out (sums: 32 int32 of scratch).
+// from a and their results ostride bytes apart from out (sums: 32 int32 of scratch):
+//
+//	for i := range 4 {
+//		dotGridX8(nsb, w, a + i·astride, mags, signs, sums[8i:], out + i·ostride)
+//	}
 //
 //go:noescape
 func dotGridX8x4(nsb int, w, a *byte, astride int, mags, signs *byte, sums *int32, out *float32, ostride int)
