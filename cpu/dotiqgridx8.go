@@ -14,11 +14,13 @@ import (
 // (IQ1: 8·grid ± 1), so at load each eight values become the index of their magnitudes
 // in the type's table of distinct magnitude patterns and a byte of signs; the kernel
 // gathers four table entries per 32 values, applies the signs to the activations and
-// multiplies as ggml's AVX2 kernels do; the prompt kernel shares the gathers among
-// four tokens. The grids' magnitudes (up to 43) and odd levels
-// fit no existing layout without an int8 copy of every value (4× the file); gridx8
-// holds 116 bytes per row and super-block against the files' 66 (IQ2_XXS, 1.76×), 74
-// (IQ2_XS, 1.57×), 82 (IQ2_S, 1.41×), 50 (IQ1_S, 2.32×) and 56 (IQ1_M, 2.07×).
+// multiplies as ggml's AVX2 kernels do; the prompt kernel shares the gathers among four
+// tokens. The grids' magnitudes (up to 43) and odd levels fit no existing layout
+// without an int8 copy of every value (4× the file); gridx8 holds 116 bytes per row and
+// super-block against the files' 66 (IQ2_XXS, 1.76×), 74 (IQ2_XS, 1.57×), 82 (IQ2_S,
+// 1.41×), 50 (IQ1_S, 2.32×) and 56 (IQ1_M, 2.07×). The integer sums are exact; the
+// float order is not tensor's (one sum per row and super-block, not ggml's eight lanes),
+// so results agree with its reference dot to rounding, bit for bit where nothing rounds.
 func init() {
 	if !hasX8Kernels {
 		return
