@@ -5,7 +5,7 @@
 
 // The gridx8 layout (dotiqgridx8.go): per group of eight rows and super-block d[8]
 // float32, then per row 112 bytes: sc[16] uint8, idx[32] uint16, signs[32]. Per row and
-// 32 values: the four table entries (magnitudes 1..43) in Y1, their sign masks in Y2,
+// 32 values: the four table entries (magnitudes 8..43) in Y1, their sign masks in Y2,
 // the activations negated where the sign is set ((a ^ m) − m; Q8_K has no −128), one
 // VPMADDUBSW (at most 2·43·127, no saturation) and one VPMADDWD with the two groups'
 // scales (·gridScaleShuf, const_amd64.s, spreads them over the two lanes' words); each
