@@ -6,7 +6,7 @@
 // dotGridSX8x4: dotiqgridsx8_arm64.s's kernel for four tokens, each table gather serving
 // all four (V8..V11 the tokens' row sums, V16..V23 their results).
 
-// GRIDS4TOK: one token's 16 activations at (Rp) (post-incremented) (post-incremented),
+// GRIDS4TOK: one token's 16 activations at (Rp) (post-incremented),
 // SDOT with the signed entries V1, times the group scale V6 into int32 accumulator V(acc).
 #define GRIDS4TOK(Rp, acc) \
 	VLD1.P 16(Rp), [V3.B16] \
