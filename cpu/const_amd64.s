@@ -22,3 +22,11 @@ DATA ·signbit8+8(SB)/8, $0x8080808080808080
 DATA ·signbit8+16(SB)/8, $0x8080808080808080
 DATA ·signbit8+24(SB)/8, $0x8080808080808080
 GLOBL ·signbit8(SB), RODATA|NOPTR, $32
+
+// The gridx8 kernels' word shuffle: a broadcast pair of byte scales (sc[2j], sc[2j+1])
+// into sc[2j] in the low lane's words and sc[2j+1] in the high lane's.
+DATA ·gridScaleShuf+0(SB)/8, $0x8000800080008000
+DATA ·gridScaleShuf+8(SB)/8, $0x8000800080008000
+DATA ·gridScaleShuf+16(SB)/8, $0x8001800180018001
+DATA ·gridScaleShuf+24(SB)/8, $0x8001800180018001
+GLOBL ·gridScaleShuf(SB), RODATA|NOPTR, $32

@@ -111,7 +111,8 @@ func TestQuantizeQ8_0(t *testing.T) {
 // TestX8Kernels: every interleaved layout this build has kernels for (x8Types), in each
 // assembly kernel set of the architecture (forKernelSets), its one- and many-token
 // kernels against tensor's reference dot, through the layout's own repack and the
-// kernels' activation preparation: 13 rows (a group padded with zero rows), rows of
+// kernels' activation preparation: 13 rows (a group padded with zero rows; all-zero
+// blocks, the largest and the smallest fp16 scales in some rows), rows of
 // one, odd and many blocks, sixteen tokens' activations a block apart more than a row (the
 // stride, not the row length, must be used) and many-token results 16 floats apart. The
 // many-token kernel gives each token the one-token kernel's bits.
@@ -158,6 +159,15 @@ func testX8Kernels(t *testing.T, dt tensor.DType, xt *x8Type, kern *x8Kernels) {
 		raw := make([]byte, rows*rb)
 		for row := 0; row < rows; row++ {
 			quantizeAny(dt, randVec(r, n), raw[row*rb:])
+		}
+		// all-zero blocks, and rows whose every block has the largest or the smallest
+		// (subnormal) fp16 scales
+		bs := dt.TypeSize()
+		clear(raw[3*rb : 3*rb+bs])
+		clear(raw[10*rb-bs : 10*rb])
+		for b := 0; b < rb; b += bs {
+			setBlockScales(dt, raw[10*rb+b:10*rb+b+bs], 0x7bff)
+			setBlockScales(dt, raw[11*rb+b:11*rb+b+bs], 0x0001)
 		}
 		gb := xt.groupBytes(nb)
 		w := make([]byte, (rows+7)/8*gb)

@@ -70,20 +70,39 @@ func TestChooseKernelSet(t *testing.T) {
 }
 
 // exactScales are the byte offsets of each weight block's fp16 scale fields (d, and
-// dmin or m), which TestX8KernelsExact sets to 1.
+// dmin or m), which TestX8KernelsExact sets to 1 and TestX8Kernels to extremes.
 var exactScales = map[tensor.DType][]int{
 	tensor.Q4_0: {0}, tensor.Q8_0: {0}, tensor.Q4_1: {0, 2}, tensor.Q5_0: {0}, tensor.Q5_1: {0, 2},
 	tensor.IQ4_NL: {0}, tensor.IQ4_XS: {0}, tensor.Q2_K: {80, 82}, tensor.Q3_K: {108},
 	tensor.Q4_K: {0, 2}, tensor.Q5_K: {0, 2}, tensor.Q6_K: {208},
 	tensor.IQ3_XXS: {0}, tensor.IQ3_S: {0}, tensor.TQ1_0: {52}, tensor.TQ2_0: {64},
+	tensor.IQ2_XXS: {0}, tensor.IQ2_XS: {0}, tensor.IQ2_S: {0}, tensor.IQ1_S: {0},
+}
+
+// setBlockScales sets the fp16 scale fields of block blk of type dt (d, and dmin or m)
+// to h; false if the test does not know them. IQ1_M spreads d over the top nibbles of
+// its four scale words (bytes 48..55).
+func setBlockScales(dt tensor.DType, blk []byte, h uint16) bool {
+	if dt == tensor.IQ1_M {
+		for k := 0; k < 4; k++ {
+			blk[49+2*k] = blk[49+2*k]&0x0f | byte(h>>(4*k)&0xf)<<4
+		}
+		return true
+	}
+	offs, ok := exactScales[dt]
+	for _, o := range offs {
+		blk[o], blk[o+1] = byte(h), byte(h>>8)
+	}
+	return ok
 }
 
 // TestX8KernelsExact: in every kernel set, every interleaved layout's kernels equal
 // tensor's reference dot exactly when nothing is rounded: weight blocks of random bytes
 // (every quant value, Q8_0's −128 too, every sub-block scale) with fp16 scales of 1,
 // and activations of small integers with one ±127 per block, so that the activation
-// scales are ±1 and every float is an integer (a quarter for IQ3_XXS) below 2^24. An offset, a sign or a lost
-// bit in a kernel's integer arithmetic shows as a difference of at least 1.
+// scales are ±1 and every float is an integer (a quarter for IQ3_XXS, an eighth for the
+// IQ2 and IQ1 types) below 2^24. An offset, a sign or a lost bit in a kernel's integer
+// arithmetic shows as a difference of at least 1.
 func TestX8KernelsExact(t *testing.T) {
 	forKernelSets(t, func(t *testing.T, set string) {
 		r := rand.New(rand.NewPCG(17, 17))
@@ -93,8 +112,7 @@ func TestX8KernelsExact(t *testing.T) {
 			if xt == nil {
 				continue
 			}
-			sc, ok := exactScales[dt]
-			if !ok {
+			if !setBlockScales(dt, make([]byte, dt.TypeSize()), 0) {
 				t.Fatalf("%s: exactScales lacks its scale fields", dt)
 			}
 			kern := xt.sets[set]
@@ -107,9 +125,7 @@ func TestX8KernelsExact(t *testing.T) {
 					raw[i] = byte(r.Uint32())
 				}
 				for b := 0; b < len(raw); b += bs {
-					for _, o := range sc {
-						raw[b+o], raw[b+o+1] = 0x00, 0x3c // fp16 1.0
-					}
+					setBlockScales(dt, raw[b:b+bs], 0x3c00) // fp16 1.0
 				}
 				nb := n / xt.block
 				w := make([]byte, rows/8*xt.groupBytes(nb))
@@ -141,11 +157,11 @@ func TestX8KernelsExact(t *testing.T) {
 						for ri := 0; ri < 8; ri++ {
 							row := 8*g + ri
 							want, _ := tensor.Dot(dt, n, raw[row*rb:(row+1)*rb], mm.actRow(tk))
-							// integers, or quarters where a type's scales are (IQ3_XXS: (0.5+s)/2)
+							// integers, or eighths where a type's scales are (IQ3_XXS: (0.5+s)/2; IQ2, IQ1: (2s+1)/8)
 							integer := math.Abs(float64(want)) < 1<<24 && want == float32(int32(want))
-							quarter := math.Abs(float64(4*want)) < 1<<24 && 4*want == float32(int32(4*want))
-							if !integer && !quarter {
-								t.Fatalf("%s n=%d: reference %v is not an exact quarter: the test's premise fails", dt, n, want)
+							eighth := math.Abs(float64(8*want)) < 1<<24 && 8*want == float32(int32(8*want))
+							if !integer && !eighth {
+								t.Fatalf("%s n=%d: reference %v is not an exact eighth: the test's premise fails", dt, n, want)
 							}
 							if one[tk][ri] != want {
 								t.Errorf("%s %s n=%d row %d token %d: one-token kernel %v, reference %v", set, dt, n, row, tk, one[tk][ri], want)

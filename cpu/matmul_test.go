@@ -17,7 +17,7 @@ func benchWeight(b *testing.B, be *Backend, dt tensor.DType, rows, cols int) *Te
 	const tileRows = 64
 	sz, _ := dt.RowSize(tileRows * cols)
 	tile := make([]byte, sz)
-	if err := tensor.Quantize(dt, randVec(r, tileRows*cols), tile); err != nil {
+	if err := quantizeAny(dt, randVec(r, tileRows*cols), tile); err != nil { // unit importance weights where the type requires them
 		b.Fatal(err)
 	}
 	raw := make([]byte, sz*(rows/tileRows))

@@ -4,6 +4,8 @@
 
 // SDOTE: vd.4s += per 32-bit lane, the dot of vn's four signed bytes with vm's byte lane i (dot product extension).
 #define SDOTE(vd, vn, vm, i) WORD $(0x4F80E000 | (((i)&1)<<21) | ((vm)<<16) | (((i)>>1)<<11) | ((vn)<<5) | (vd))
+// SDOTV: vd.4s += per 32-bit lane, the dot of vn's four signed bytes with vm's four.
+#define SDOTV(vd, vn, vm) WORD $(0x4E809400 | ((vm)<<16) | ((vn)<<5) | (vd))
 // SCVTF4S: vd.4s = float32(vn.4s as int32).
 #define SCVTF4S(vd, vn) WORD $(0x4E21D800 | ((vn)<<5) | (vd))
 // FCVTL4S / FCVTL24S: vd.4s = float32 of vn's lower / upper four fp16 lanes.

@@ -24,6 +24,23 @@ func expandGrid(kgrid []uint16, values [3]int8) [][8]int8 {
 	return g
 }
 
+// IQGrid is the dequantization grid of IQ2_XXS, IQ2_XS, IQ2_S (magnitudes 8, 25, 43) or
+// IQ1_S/IQ1_M (values −1, 0, 1), eight values per entry, as ggml-common.h holds it; nil
+// for another type. Callers must not modify it.
+func IQGrid(t DType) [][8]int8 {
+	switch t {
+	case IQ2_XXS:
+		return gridIQ2XXS
+	case IQ2_XS:
+		return gridIQ2XS
+	case IQ2_S:
+		return gridIQ2S
+	case IQ1_S, IQ1_M:
+		return gridIQ1S
+	}
+	return nil
+}
+
 // iqQuantGrid is one of ggml's iq2_data entries.
 type iqQuantGrid struct {
 	pos [][8]int8 // grid entries as odd levels 2l+1
