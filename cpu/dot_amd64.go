@@ -12,7 +12,8 @@ var hasX8Kernels = useAVX2
 
 // hasAVX512VNNI: this machine runs the avx512vnni kernel set: VPDPBUSD on YMM
 // registers (AVX512-VNNI with AVX512VL; x/sys/cpu reports AVX-512 only where the OS
-// saves the ZMM and mask state), besides AVX2 for everything else.
+// saves the ZMM and mask state), ZMM for the F16/BF16 rows and the activation
+// quantizers (AVX512F/BW), besides AVX2 for everything else.
 var hasAVX512VNNI = useAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI
 
 const hasNEONDot = false
@@ -23,11 +24,26 @@ var useF32Asm = useAVX2
 func dotF32Asm(a, b *float32, n int) float32         { return dotF32AVX2(a, b, n) }
 func axpyF32Asm(alpha float32, x, y *float32, n int) { axpyF32AVX2(alpha, x, y, n) }
 
-// useF16Asm selects dotF16Asm and dotBF16Asm (n a multiple of 8; see dotHalf).
-var useF16Asm = useAVX2
+// hasAVX512BF16: the avx512vnni set's BF16 dot multiplies with VDPBF16PS (AVX512-BF16),
+// not in every AVX-512 VNNI CPU (Cascade Lake has none); without it the set widens
+// bfloat16 to float32 as its AVX2 sibling does, sixteen lanes wide.
+var hasAVX512BF16 = hasAVX512VNNI && cpu.X86.HasAVX512BF16
 
-func dotF16Asm(n int, w, a *byte) float32  { return dotF16AVX2(n, w, a) }
-func dotBF16Asm(n int, w, a *byte) float32 { return dotBF16AVX2(n, w, a) }
+// setKernelsOf are the row dots and activation quantizers of kernel set set (one of
+// KernelSets; portable: none).
+func setKernelsOf(set string) setKernels {
+	switch set {
+	case SetAVX2:
+		return setKernels{dotF16: dotF16AVX2, dotBF16: dotBF16AVX2, q8_0: quantizeQ8_0AVX2, q8K: quantizeQ8_KAVX2}
+	case SetAVX512VNNI:
+		k := setKernels{dotF16: dotF16AVX512, dotBF16: dotBF16AVX512, q8_0: quantizeQ8_0AVX512, q8K: quantizeQ8_KAVX512}
+		if hasAVX512BF16 {
+			k.dotBF16 = dotBF16AVX512BF16
+		}
+		return k
+	}
+	return setKernels{}
+}
 
 // dotF16AVX2 is Σ float32(w[i])*float32(a[i]) over n (a multiple of 8) fp16 values.
 //
@@ -39,22 +55,31 @@ func dotF16AVX2(n int, w, a *byte) float32
 //go:noescape
 func dotBF16AVX2(n int, w, a *byte) float32
 
-// useQ8KAsm selects quantizeQ8_KAsm, tensor.QuantizeQ8_K for nsb super-blocks.
-var useQ8KAsm = useAVX2
+// dotF16AVX512 is dotF16AVX2 sixteen lanes wide.
+//
+//go:noescape
+func dotF16AVX512(n int, w, a *byte) float32
 
-func quantizeQ8_KAsm(x *float32, nsb int, dst *byte) { quantizeQ8_KAVX2(x, nsb, dst) }
+// dotBF16AVX512 is dotBF16AVX2 sixteen lanes wide.
+//
+//go:noescape
+func dotBF16AVX512(n int, w, a *byte) float32
+
+// dotBF16AVX512BF16 is dotBF16AVX2 with VDPBF16PS (AVX512-BF16): each pair's two
+// products added to a float32 lane, denormals as zero.
+//
+//go:noescape
+func dotBF16AVX512BF16(n int, w, a *byte) float32
 
 // quantizeQ8_KAVX2 is tensor.QuantizeQ8_K for nsb super-blocks of x into dst.
 //
 //go:noescape
 func quantizeQ8_KAVX2(x *float32, nsb int, dst *byte)
 
-// useQ8_0Asm selects quantizeQ8_0Asm (see quantizeQ8_0Scales).
-var useQ8_0Asm = useAVX2
-
-func quantizeQ8_0Asm(x *float32, nb int, dst *byte, sc *float32, sstride int) {
-	quantizeQ8_0AVX2(x, nb, dst, sc, sstride)
-}
+// quantizeQ8_KAVX512 is quantizeQ8_KAVX2 sixteen lanes wide (the same bytes).
+//
+//go:noescape
+func quantizeQ8_KAVX512(x *float32, nsb int, dst *byte)
 
 // dotF32AVX2 is Σ a[i]*b[i] for i < n, eight lanes at a time with FMA.
 //
@@ -108,6 +133,11 @@ func scaleRoundF16AVX2(x *float32, n int, s float32)
 //
 //go:noescape
 func quantizeQ8_0AVX2(x *float32, nb int, dst *byte, sc *float32, sstride int)
+
+// quantizeQ8_0AVX512 is quantizeQ8_0AVX2 sixteen lanes wide (the same bytes).
+//
+//go:noescape
+func quantizeQ8_0AVX512(x *float32, nb int, dst *byte, sc *float32, sstride int)
 
 // asmBuild: this build has assembly kernels (it may still find the CPU without them).
 const asmBuild = true

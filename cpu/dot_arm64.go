@@ -30,11 +30,14 @@ func dotF32NEON(a, b *float32, n int) float32
 //go:noescape
 func axpyF32NEON(alpha float32, x, y *float32, n int)
 
-// useF16Asm selects dotF16Asm and dotBF16Asm (n a multiple of 8; see dotHalf).
-const useF16Asm = true
-
-func dotF16Asm(n int, w, a *byte) float32  { return dotF16NEON(n, w, a) }
-func dotBF16Asm(n int, w, a *byte) float32 { return dotBF16NEON(n, w, a) }
+// setKernelsOf are the row dots and activation quantizers of kernel set set (one of
+// KernelSets; portable: none).
+func setKernelsOf(set string) setKernels {
+	if set == SetNEON {
+		return setKernels{dotF16: dotF16NEON, dotBF16: dotBF16NEON, q8_0: quantizeQ8_0NEON, q8K: quantizeQ8_KNEON}
+	}
+	return setKernels{}
+}
 
 // dotF16NEON is Σ float32(w[i])*float32(a[i]) over n (a multiple of 8) fp16 values.
 //
@@ -46,13 +49,6 @@ func dotF16NEON(n int, w, a *byte) float32
 //go:noescape
 func dotBF16NEON(n int, w, a *byte) float32
 
-// useQ8_0Asm selects quantizeQ8_0Asm (see quantizeQ8_0Scales).
-const useQ8_0Asm = true
-
-func quantizeQ8_0Asm(x *float32, nb int, dst *byte, sc *float32, sstride int) {
-	quantizeQ8_0NEON(x, nb, dst, sc, sstride)
-}
-
 // quantizeQ8_0NEON is tensor.QuantizeQ8_0Act for nb blocks of x into dst, also writing
 // each block's scale as float32 to sc[i*sstride] and, when sstride is 2, 8·Σq as an
 // int32 after it (a q8ScaleSum).
@@ -60,11 +56,8 @@ func quantizeQ8_0Asm(x *float32, nb int, dst *byte, sc *float32, sstride int) {
 //go:noescape
 func quantizeQ8_0NEON(x *float32, nb int, dst *byte, sc *float32, sstride int)
 
-// useQ8KAsm selects quantizeQ8_KAsm, tensor.QuantizeQ8_K for nsb super-blocks.
-const useQ8KAsm = true
-
-func quantizeQ8_KAsm(x *float32, nsb int, dst *byte) { quantizeQ8_KNEON(x, nsb, dst) }
-
+// quantizeQ8_KNEON is tensor.QuantizeQ8_K for nsb super-blocks of x into dst.
+//
 //go:noescape
 func quantizeQ8_KNEON(x *float32, nsb int, dst *byte)
 

@@ -9,8 +9,8 @@ import (
 )
 
 // TestDotKernels: the row-by-row kernels (types without an interleaved layout, and the
-// portable path for those with one, through its row layout) of every weight type
-// against tensor's reference dot, within float32 rounding (dotTol: 1e-6 of the sum of
+// portable path for those with one, through its row layout) of every weight type, in
+// every kernel set this machine runs, against tensor's reference dot, within float32 rounding (dotTol: 1e-6 of the sum of
 // |terms|; integer parts are exact).
 func TestDotKernels(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 9))
@@ -38,15 +38,14 @@ func TestDotKernels(t *testing.T) {
 		if rl, ok := rowLayouts[dt]; ok {
 			wr = rl.repack(make([]byte, rl.rowBytes(n)), w)
 		}
-		for _, noAsm := range []bool{false, true} {
-			b := newBackend(1, noAsm)
-			got := b.dotFor(dt)(n, wr, a)
+		for _, set := range KernelSets() {
+			got := newBackendSet(1, set).dotFor(dt)(n, wr, a)
 			if d := math.Abs(float64(got - want)); d > dotTol(dt, vt, n, w, a) {
-				t.Errorf("%s noasm=%v: %v, reference %v", dt, noAsm, got, want)
+				t.Errorf("%s %s: %v, reference %v", dt, set, got, want)
 			}
 		}
 	}
-	if !useF16Asm {
+	if sk := setKernelsOf(KernelSets()[0]); sk.dotF16 == nil {
 		t.Log("no F16/BF16 assembly in this build (noasm, or no AVX2): every row-by-row kernel here is Go")
 	}
 }
@@ -66,14 +65,11 @@ func dotTol(dt, vt tensor.DType, n int, w, a []byte) float64 {
 	return 1e-6 * s
 }
 
-// TestQuantizeQ8_0: the x8 layouts' activation quantizers (assembly where this build has
-// it) write tensor.QuantizeQ8_0Act's bytes and q8_0Scales' scales or q8_0ScaleSums'
-// scales and sums, for random blocks, all-zero blocks, and blocks whose values fall on
-// .5 after scaling (round half to even).
+// TestQuantizeQ8_0: the x8 layouts' activation quantizers of every kernel set this
+// machine runs (assembly but in the portable set) write tensor.QuantizeQ8_0Act's bytes
+// and q8_0Scales' scales or q8_0ScaleSums' scales and sums, for random blocks, all-zero
+// blocks, and blocks whose values fall on .5 after scaling (round half to even).
 func TestQuantizeQ8_0(t *testing.T) {
-	if !useQ8_0Asm {
-		t.Log("no quantizer assembly in this build (noasm, or no AVX2): testing the Go path")
-	}
 	r := rand.New(rand.NewPCG(7, 7))
 	const nb = 64
 	x := randVec(r, nb*32)
@@ -92,18 +88,24 @@ func TestQuantizeQ8_0(t *testing.T) {
 	wantSc, wantSS := make([]float32, nb), make([]q8ScaleSum, nb)
 	q8_0Scales(want, nb, wantSc)
 	q8_0ScaleSums(want, nb, wantSS)
-	got1, got2 := make([]byte, nb*34), make([]byte, nb*34)
-	sc, ss := make([]float32, nb), make([]q8ScaleSum, nb)
-	quantizeQ8_0Scales(x, nb, got1, sc)
-	quantizeQ8_0ScaleSums(x, nb, got2, ss)
-	for i := 0; i < nb; i++ {
-		for _, got := range [][]byte{got1, got2} {
-			if string(got[34*i:34*i+34]) != string(want[34*i:34*i+34]) {
-				t.Fatalf("block %d: % x, want % x", i, got[34*i:34*i+34], want[34*i:34*i+34])
-			}
+	for _, set := range KernelSets() {
+		sk := setKernelsOf(set)
+		if sk.q8_0 == nil {
+			t.Logf("%s: no quantizer assembly: testing the Go path", set)
 		}
-		if math.Float32bits(sc[i]) != math.Float32bits(wantSc[i]) || math.Float32bits(ss[i].d) != math.Float32bits(wantSS[i].d) || ss[i].sum8 != wantSS[i].sum8 {
-			t.Fatalf("block %d: scale %v, scale and sum %+v; want %v, %+v", i, sc[i], ss[i], wantSc[i], wantSS[i])
+		got1, got2 := make([]byte, nb*34), make([]byte, nb*34)
+		sc, ss := make([]float32, nb), make([]q8ScaleSum, nb)
+		quantizeQ8_0Scales(&sk, x, nb, got1, sc)
+		quantizeQ8_0ScaleSums(&sk, x, nb, got2, ss)
+		for i := 0; i < nb; i++ {
+			for _, got := range [][]byte{got1, got2} {
+				if string(got[34*i:34*i+34]) != string(want[34*i:34*i+34]) {
+					t.Fatalf("%s block %d: % x, want % x", set, i, got[34*i:34*i+34], want[34*i:34*i+34])
+				}
+			}
+			if math.Float32bits(sc[i]) != math.Float32bits(wantSc[i]) || math.Float32bits(ss[i].d) != math.Float32bits(wantSS[i].d) || ss[i].sum8 != wantSS[i].sum8 {
+				t.Fatalf("%s block %d: scale %v, scale and sum %+v; want %v, %+v", set, i, sc[i], ss[i], wantSc[i], wantSS[i])
+			}
 		}
 	}
 }
@@ -201,13 +203,11 @@ func testX8Kernels(t *testing.T, dt tensor.DType, xt *x8Type, kern *x8Kernels) {
 	}
 }
 
-// TestQuantizeQ8_K: the Q8_K activation quantizer's assembly (AVX2, NEON) writes tensor.QuantizeQ8_K's
-// bytes for random super-blocks, an all-zero one (±0), one whose largest magnitude occurs
-// twice with both signs (the first wins), and ties after scaling (round half to even).
+// TestQuantizeQ8_K: the Q8_K activation quantizer's assembly of every kernel set this
+// machine runs (AVX2, AVX-512, NEON) writes tensor.QuantizeQ8_K's bytes for random
+// super-blocks, an all-zero one (±0), one whose largest magnitude occurs twice with both
+// signs (the first wins), and ties after scaling (round half to even).
 func TestQuantizeQ8_K(t *testing.T) {
-	if !useQ8KAsm {
-		t.Skip("SKIP: no Q8_K quantizer assembly in this build (noasm, or no AVX2)")
-	}
 	r := rand.New(rand.NewPCG(29, 29))
 	const nsb = 12
 	x := randVec(r, nsb*256)
@@ -224,16 +224,27 @@ func TestQuantizeQ8_K(t *testing.T) {
 			x[i*256+j] *= float32(math.Pow(10, float64(2*i-18)))
 		}
 	}
-	want, got := make([]byte, nsb*292), make([]byte, nsb*292)
+	want := make([]byte, nsb*292)
 	tensor.QuantizeQ8_K(x, want)
-	for i := range got {
-		got[i] = 0xAA // every byte must be written
-	}
-	newBackend(1, false).quantizeAct(tensor.Q8_K, x, got)
-	for i := 0; i < nsb; i++ {
-		if string(got[292*i:292*i+292]) != string(want[292*i:292*i+292]) {
-			t.Fatalf("super-block %d: got\n% x\nwant\n% x", i, got[292*i:292*i+292], want[292*i:292*i+292])
+	tested := 0
+	for _, set := range KernelSets() {
+		if setKernelsOf(set).q8K == nil {
+			continue
 		}
+		tested++
+		got := make([]byte, nsb*292)
+		for i := range got {
+			got[i] = 0xAA // every byte must be written
+		}
+		newBackendSet(1, set).quantizeAct(tensor.Q8_K, x, got)
+		for i := 0; i < nsb; i++ {
+			if string(got[292*i:292*i+292]) != string(want[292*i:292*i+292]) {
+				t.Fatalf("%s super-block %d: got\n% x\nwant\n% x", set, i, got[292*i:292*i+292], want[292*i:292*i+292])
+			}
+		}
+	}
+	if tested == 0 {
+		t.Skipf("SKIP: no Q8_K quantizer assembly in this build or CPU (sets %v)", KernelSets())
 	}
 }
 

@@ -45,6 +45,7 @@ type x8Kernels struct {
 	side    sideKind
 	sideLen int
 	prepare func(mm *matmulOp, t int)
+	sk      setKernels // the set's activation quantizers, which prepare runs (registerX8)
 }
 
 // x8Kernel multiplies the group of eight rows at w by token t's activations (tokens t,
@@ -73,6 +74,7 @@ func registerX8(xt x8Type) {
 		if k.prepare == nil {
 			k.side, k.sideLen, k.prepare = xt.side, xt.sideLen, xt.prepare
 		}
+		k.sk = setKernelsOf(set)
 		// matmulX8 takes a partial group's results for every token of a call in an
 		// x8Tail, 32 floats: at most four tokens
 		if k.many != nil && (k.tokens < 2 || k.tokens > 4) || k.side != sideNone && k.sideLen == 0 {
@@ -176,12 +178,12 @@ func (mm *matmulOp) xRow(t int) []float32 { return mm.x.f32[t*mm.k : (t+1)*mm.k]
 
 func prepareQ8_0Scales(mm *matmulOp, t int) {
 	s := t * mm.sideStride
-	quantizeQ8_0Scales(mm.xRow(t), mm.nb, mm.actRow(t), mm.side.scales[s:s+mm.sideStride])
+	quantizeQ8_0Scales(&mm.kern.sk, mm.xRow(t), mm.nb, mm.actRow(t), mm.side.scales[s:s+mm.sideStride])
 }
 
 func prepareQ8_0ScaleSums(mm *matmulOp, t int) {
 	s := t * mm.sideStride
-	quantizeQ8_0ScaleSums(mm.xRow(t), mm.nb, mm.actRow(t), mm.side.scaleSums[s:s+mm.sideStride])
+	quantizeQ8_0ScaleSums(&mm.kern.sk, mm.xRow(t), mm.nb, mm.actRow(t), mm.side.scaleSums[s:s+mm.sideStride])
 }
 
 func prepareQ8_1(mm *matmulOp, t int) {
@@ -190,7 +192,7 @@ func prepareQ8_1(mm *matmulOp, t int) {
 	q8_1Scales(a, mm.nb, mm.side.q8_1[s:s+mm.sideStride])
 }
 
-func prepareQ8K(mm *matmulOp, t int) { quantizeQ8K(mm.xRow(t), mm.actRow(t)) }
+func prepareQ8K(mm *matmulOp, t int) { quantizeQ8K(&mm.kern.sk, mm.xRow(t), mm.actRow(t)) }
 
 // sums16Row and sums32Row are token t's side data of those kinds.
 func (mm *matmulOp) sums16Row(t int) []int16 {
@@ -201,10 +203,10 @@ func (mm *matmulOp) sums32Row(t int) []int32 {
 }
 
 // quantizeQ8_0Scales is tensor.QuantizeQ8_0Act of nb blocks of x into dst, also
-// writing each block's scale to sc (in one assembly pass where this build has it).
-func quantizeQ8_0Scales(x []float32, nb int, dst []byte, sc []float32) {
-	if useQ8_0Asm {
-		quantizeQ8_0Asm(&x[0], nb, &dst[0], &sc[0], 1)
+// writing each block's scale to sc (in one assembly pass where set sk has it).
+func quantizeQ8_0Scales(sk *setKernels, x []float32, nb int, dst []byte, sc []float32) {
+	if sk.q8_0 != nil {
+		sk.q8_0(&x[0], nb, &dst[0], &sc[0], 1)
 		return
 	}
 	tensor.QuantizeQ8_0Act(x[:32*nb], dst[:34*nb])
@@ -212,9 +214,9 @@ func quantizeQ8_0Scales(x []float32, nb int, dst []byte, sc []float32) {
 }
 
 // quantizeQ8_0ScaleSums is quantizeQ8_0Scales writing q8ScaleSums.
-func quantizeQ8_0ScaleSums(x []float32, nb int, dst []byte, ss []q8ScaleSum) {
-	if useQ8_0Asm {
-		quantizeQ8_0Asm(&x[0], nb, &dst[0], &ss[0].d, 2) // the assembly writes d, then sum8
+func quantizeQ8_0ScaleSums(sk *setKernels, x []float32, nb int, dst []byte, ss []q8ScaleSum) {
+	if sk.q8_0 != nil {
+		sk.q8_0(&x[0], nb, &dst[0], &ss[0].d, 2) // the assembly writes d, then sum8
 		return
 	}
 	tensor.QuantizeQ8_0Act(x[:32*nb], dst[:34*nb])
@@ -247,10 +249,10 @@ func q8_1Scales(a []byte, nb int, ds []q8_1Scale) {
 	}
 }
 
-// quantizeQ8K is tensor.QuantizeQ8_K, in assembly where this build has it.
-func quantizeQ8K(x []float32, dst []byte) {
-	if useQ8KAsm && len(x) >= 256 {
-		quantizeQ8_KAsm(&x[0], len(x)/256, &dst[0])
+// quantizeQ8K is tensor.QuantizeQ8_K, in assembly where set sk has it.
+func quantizeQ8K(sk *setKernels, x []float32, dst []byte) {
+	if sk.q8K != nil && len(x) >= 256 {
+		sk.q8K(&x[0], len(x)/256, &dst[0])
 		return
 	}
 	tensor.QuantizeQ8_K(x, dst)
