@@ -12,6 +12,9 @@ var useDotProd = cpu.ARM64.HasASIMDDP
 // hasX8Kernels: this machine runs the interleaved layouts' kernels (x8Types).
 var hasX8Kernels = useDotProd
 
+// hasAVX512BF16: no avx512vnni set on arm64.
+const hasAVX512BF16 = false
+
 // hasNEONDot: this machine runs the neon kernel set.
 var hasNEONDot = useDotProd
 

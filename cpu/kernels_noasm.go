@@ -18,5 +18,7 @@ func setKernelsOf(string) setKernels { return setKernels{} }
 
 const hasNEONDot = false
 
+const hasAVX512BF16 = false
+
 // asmBuild: this build has assembly kernels (it may still find the CPU without them).
 const asmBuild = false
