@@ -2,7 +2,11 @@
 
 package cpu
 
-import "golang.org/x/sys/cpu"
+import (
+	"golang.org/x/sys/cpu"
+
+	"github.com/inferno-go/inferno/tensor"
+)
 
 // useAVX2 selects the assembly kernels: AVX2 with FMA and F16C.
 var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
@@ -34,15 +38,32 @@ var hasAVX512BF16 = hasAVX512VNNI && cpu.X86.HasAVX512BF16
 func setKernelsOf(set string) setKernels {
 	switch set {
 	case SetAVX2:
-		return setKernels{dotF16: dotF16AVX2, dotBF16: dotBF16AVX2, q8_0: quantizeQ8_0AVX2, q8K: quantizeQ8_KAVX2}
+		return setKernels{dotF16: dotF16RowAVX2, dotBF16: dotBF16RowAVX2, q8_0: quantizeQ8_0AVX2, q8K: quantizeQ8_KAVX2}
 	case SetAVX512VNNI:
-		k := setKernels{dotF16: dotF16AVX512, dotBF16: dotBF16AVX512, q8_0: quantizeQ8_0AVX512, q8K: quantizeQ8_KAVX512}
+		k := setKernels{dotF16: dotF16RowAVX512, dotBF16: dotBF16RowAVX512, q8_0: quantizeQ8_0AVX512, q8K: quantizeQ8_KAVX512}
 		if hasAVX512BF16 {
-			k.dotBF16 = dotBF16AVX512BF16
+			k.dotBF16 = dotBF16RowAVX512BF16
 		}
 		return k
 	}
 	return setKernels{}
+}
+
+// The sets' row dots: the kernels over whole steps, dotHalf or dotHalf64 the rest.
+func dotF16RowAVX2(n int, w, a []byte) float32 {
+	return dotHalf(dotF16AVX2, tensor.FP16ToFP32, n, w, a)
+}
+func dotBF16RowAVX2(n int, w, a []byte) float32 {
+	return dotHalf(dotBF16AVX2, tensor.BF16ToFP32, n, w, a)
+}
+func dotF16RowAVX512(n int, w, a []byte) float32 {
+	return dotHalf64(dotF16AVX512, 64, tensor.FP16ToFP32, n, w, a)
+}
+func dotBF16RowAVX512(n int, w, a []byte) float32 {
+	return dotHalf64(dotBF16AVX512, 32, tensor.BF16ToFP32, n, w, a)
+}
+func dotBF16RowAVX512BF16(n int, w, a []byte) float32 {
+	return dotHalf64(dotBF16AVX512BF16, 64, tensor.BF16ToFP32, n, w, a)
 }
 
 // dotF16AVX2 is Σ float32(w[i])*float32(a[i]) over n (a multiple of 8) fp16 values.
@@ -55,21 +76,25 @@ func dotF16AVX2(n int, w, a *byte) float32
 //go:noescape
 func dotBF16AVX2(n int, w, a *byte) float32
 
-// dotF16AVX512 is dotF16AVX2 sixteen lanes wide.
+// dotF16AVX512 is dotF16AVX2 for n a multiple of 64, sixteen lanes wide in
+// ggml_vec_dot_f16's AVX-512 order, returning the sum as float64 (dotHalf64).
 //
 //go:noescape
-func dotF16AVX512(n int, w, a *byte) float32
+func dotF16AVX512(n int, w, a *byte) float64
 
-// dotBF16AVX512 is dotBF16AVX2 sixteen lanes wide.
+// dotBF16AVX512 is dotBF16AVX2 for n a multiple of 32, sixteen lanes wide in
+// ggml_vec_dot_bf16's AVX512F order (for CPUs without AVX512-BF16), returning the sum
+// as float64.
 //
 //go:noescape
-func dotBF16AVX512(n int, w, a *byte) float32
+func dotBF16AVX512(n int, w, a *byte) float64
 
-// dotBF16AVX512BF16 is dotBF16AVX2 with VDPBF16PS (AVX512-BF16): each pair's two
-// products added to a float32 lane, denormals as zero.
+// dotBF16AVX512BF16 is dotBF16AVX512 for n a multiple of 64 with VDPBF16PS
+// (AVX512-BF16) in ggml_vec_dot_bf16's order: each pair's two products added to a
+// float32 lane, denormals as zero.
 //
 //go:noescape
-func dotBF16AVX512BF16(n int, w, a *byte) float32
+func dotBF16AVX512BF16(n int, w, a *byte) float64
 
 // quantizeQ8_KAVX2 is tensor.QuantizeQ8_K for nsb super-blocks of x into dst.
 //

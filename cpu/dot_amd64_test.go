@@ -11,7 +11,7 @@ import (
 	"github.com/inferno-go/inferno/tensor"
 )
 
-// TestHalfDotsAVX512: every AVX2 and AVX-512 F16/BF16 row kernel, the BF16 ones the
+// TestHalfDotsAVX512: every AVX2 and AVX-512 F16/BF16 row dot, the BF16 ones the
 // avx512vnni set does not pick on this CPU included (VDPBF16PS or the widening one),
 // against the exact float64 sum of the products (each exact in float64), within 1e-6 of
 // Σ|terms| (dotTol), over lengths that end in every one of the kernels' tails. It logs
@@ -23,17 +23,17 @@ func TestHalfDotsAVX512(t *testing.T) {
 	type kernel struct {
 		name string
 		bf16 bool
-		f    func(n int, w, a *byte) float32
+		f    func(n int, w, a []byte) float32
 	}
-	ks := []kernel{{"dotF16AVX2", false, dotF16AVX2}, {"dotF16AVX512", false, dotF16AVX512},
-		{"dotBF16AVX2", true, dotBF16AVX2}, {"dotBF16AVX512", true, dotBF16AVX512}}
+	ks := []kernel{{"dotF16RowAVX2", false, dotF16RowAVX2}, {"dotF16RowAVX512", false, dotF16RowAVX512},
+		{"dotBF16RowAVX2", true, dotBF16RowAVX2}, {"dotBF16RowAVX512", true, dotBF16RowAVX512}}
 	if hasAVX512BF16 {
-		ks = append(ks, kernel{"dotBF16AVX512BF16", true, dotBF16AVX512BF16})
+		ks = append(ks, kernel{"dotBF16RowAVX512BF16", true, dotBF16RowAVX512BF16})
 	} else {
-		t.Logf("no AVX512-BF16 on this CPU: dotBF16AVX512BF16 not tested")
+		t.Logf("no AVX512-BF16 on this CPU: dotBF16RowAVX512BF16 not tested")
 	}
 	r := rand.New(rand.NewPCG(41, 41))
-	lens := []int{8, 16, 24, 32, 40, 56, 64, 72, 96, 120, 128, 136, 152, 248, 256, 264, 4096 + 120}
+	lens := []int{1, 7, 8, 16, 24, 31, 32, 33, 40, 56, 63, 64, 65, 72, 96, 120, 128, 129, 136, 152, 248, 256, 264, 4096 + 120, 4096 + 7}
 	for _, k := range ks {
 		var worst float64
 		for _, n := range lens {
@@ -55,7 +55,7 @@ func TestHalfDotsAVX512(t *testing.T) {
 					exact += float64(x) * float64(y)
 					mag += math.Abs(float64(x) * float64(y))
 				}
-				got := k.f(n, &w[0], &a[0])
+				got := k.f(n, w, a)
 				e := math.Abs(float64(got)-exact) / mag
 				worst = max(worst, e)
 				if e > 1e-6 {

@@ -2,7 +2,11 @@
 
 package cpu
 
-import "golang.org/x/sys/cpu"
+import (
+	"golang.org/x/sys/cpu"
+
+	"github.com/inferno-go/inferno/tensor"
+)
 
 // useDotProd selects the NEON kernels of the interleaved layouts: they multiply with
 // SDOT (by element), the Armv8.2 dot-product extension every Apple M-series core and
@@ -37,9 +41,17 @@ func axpyF32NEON(alpha float32, x, y *float32, n int)
 // KernelSets; portable: none).
 func setKernelsOf(set string) setKernels {
 	if set == SetNEON {
-		return setKernels{dotF16: dotF16NEON, dotBF16: dotBF16NEON, q8_0: quantizeQ8_0NEON, q8K: quantizeQ8_KNEON}
+		return setKernels{dotF16: dotF16RowNEON, dotBF16: dotBF16RowNEON, q8_0: quantizeQ8_0NEON, q8K: quantizeQ8_KNEON}
 	}
 	return setKernels{}
+}
+
+// The set's row dots: the kernels over multiples of 8, dotHalf the rest.
+func dotF16RowNEON(n int, w, a []byte) float32 {
+	return dotHalf(dotF16NEON, tensor.FP16ToFP32, n, w, a)
+}
+func dotBF16RowNEON(n int, w, a []byte) float32 {
+	return dotHalf(dotBF16NEON, tensor.BF16ToFP32, n, w, a)
 }
 
 // dotF16NEON is Σ float32(w[i])*float32(a[i]) over n (a multiple of 8) fp16 values.

@@ -2,32 +2,27 @@
 
 #include "textflag.h"
 
-// The avx512vnni set's F16 and BF16 dots: sixteen halves of each operand per ZMM
-// (VCVTPH2PS; BF16 widened by a 16-bit shift, or paired by VDPBF16PS where the CPU has
-// AVX512-BF16), four accumulators; n is a multiple of 8, and the last 8 (when n is not
-// a multiple of 16) go through YMM after the ZMM sums are folded to 8 lanes.
+// The avx512vnni set's F16 and BF16 dots, in ggml_vec_dot_f16's and ggml_vec_dot_bf16's
+// AVX-512 order (an AVX-512 build of llama.cpp): the same lanes, accumulators and sums,
+// so that one token's result has their bits. Each returns the float64 sum ggml holds
+// before its leftovers, which dotHalf64 adds in float64.
 
-// ymmsum folds Y0's eight lanes into X0's first and stores it as the result.
-#define YMMSUM \
-	VEXTRACTF128 $1, Y0, X1 \
-	VADDPS X1, X0, X0 \
-	VHADDPS X0, X0, X0 \
-	VHADDPS X0, X0, X0 \
-	VMOVSS X0, ret+24(FP) \
-	VZEROUPPER \
-	RET
+// ZSUM16 adds the sixteen lanes of z into x's first as _mm512_reduce_add_ps does (gcc
+// and clang alike): halves added down to four lanes, then (0+2)+(1+3). y and x are z's
+// lower halves; ty and tx a scratch register's.
+#define ZSUM16(z, y, x, ty, tx) \
+	VEXTRACTF64X4 $1, z, ty \
+	VADDPS ty, y, y \
+	VEXTRACTF128 $1, y, tx \
+	VADDPS tx, x, x \
+	VPERMILPS $0x4e, x, tx \
+	VADDPS tx, x, x \
+	VMOVSHDUP x, tx \
+	VADDSS tx, x, x
 
-// ZMMFOLD adds Z0..Z3 and folds the sum to Y0 (a VEX write to Y0 clears Z0's top half,
-// which is no longer needed).
-#define ZMMFOLD \
-	VADDPS Z1, Z0, Z0 \
-	VADDPS Z3, Z2, Z2 \
-	VADDPS Z2, Z0, Z0 \
-	VEXTRACTF64X4 $1, Z0, Y1 \
-	VADDPS Y1, Y0, Y0
-
-// func dotF16AVX512(n int, w, a *byte) float32
-TEXT ·dotF16AVX512(SB), NOSPLIT, $0-28
+// func dotF16AVX512(n int, w, a *byte) float64
+// n is a multiple of 64: four accumulators of sixteen lanes, as GGML_F16_STEP 64.
+TEXT ·dotF16AVX512(SB), NOSPLIT, $0-32
 	MOVQ n+0(FP), CX
 	MOVQ w+8(FP), SI
 	MOVQ a+16(FP), DI
@@ -36,8 +31,8 @@ TEXT ·dotF16AVX512(SB), NOSPLIT, $0-28
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
 f16z64:
-	CMPQ CX, $64
-	JLT f16z16
+	TESTQ CX, CX
+	JZ f16sum
 	VCVTPH2PS 0(SI), Z4
 	VCVTPH2PS 32(SI), Z5
 	VCVTPH2PS 64(SI), Z6
@@ -54,135 +49,84 @@ f16z64:
 	ADDQ $128, DI
 	SUBQ $64, CX
 	JMP f16z64
-f16z16:
-	CMPQ CX, $16
-	JLT f16fold
-	VCVTPH2PS (SI), Z4
-	VCVTPH2PS (DI), Z8
-	VFMADD231PS Z8, Z4, Z0
-	ADDQ $32, SI
-	ADDQ $32, DI
-	SUBQ $16, CX
-	JMP f16z16
-f16fold:
-	ZMMFOLD
-	CMPQ CX, $8
-	JLT f16sum
-	VCVTPH2PS (SI), Y4
-	VCVTPH2PS (DI), Y8
-	VFMADD231PS Y8, Y4, Y0
-f16sum:
-	YMMSUM
+f16sum: // GGML_F32x16_REDUCE: (sum0+sum2) + (sum1+sum3)
+	VADDPS Z2, Z0, Z0
+	VADDPS Z3, Z1, Z1
+	VADDPS Z1, Z0, Z0
+	ZSUM16(Z0, Y0, X0, Y1, X1)
+	VCVTSS2SD X0, X0, X0
+	VMOVSD X0, ret+24(FP)
+	VZEROUPPER
+	RET
 
-// BF16TOZ widens the sixteen bfloat16 at m to float32 in Z (the top half of a float32).
+// BF16TOZ widens the sixteen bfloat16 at m to float32 in z (the top half of a float32).
 #define BF16TOZ(m, z) \
 	VPMOVZXWD m, z \
 	VPSLLD $16, z, z
 
-// func dotBF16AVX512(n int, w, a *byte) float32
-TEXT ·dotBF16AVX512(SB), NOSPLIT, $0-28
+// BF16FINISH returns float64(Σ Z0) + float64(Σ Z1), as ggml adds its two accumulators'
+// sums to its float64 sum (from +0).
+#define BF16FINISH \
+	ZSUM16(Z0, Y0, X0, Y2, X2) \
+	ZSUM16(Z1, Y1, X1, Y2, X2) \
+	VCVTSS2SD X0, X0, X0 \
+	VCVTSS2SD X1, X1, X1 \
+	VXORPD X2, X2, X2 \
+	VADDSD X0, X2, X2 \
+	VADDSD X1, X2, X2 \
+	VMOVSD X2, ret+24(FP) \
+	VZEROUPPER \
+	RET
+
+// func dotBF16AVX512(n int, w, a *byte) float64
+// n is a multiple of 32: ggml's AVX512F path (no AVX512-BF16), two accumulators of
+// sixteen lanes (here with FMA, where ggml writes a multiply and an add, which the
+// compiler may or may not fuse).
+TEXT ·dotBF16AVX512(SB), NOSPLIT, $0-32
 	MOVQ n+0(FP), CX
 	MOVQ w+8(FP), SI
 	MOVQ a+16(FP), DI
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-bf16z64:
-	CMPQ CX, $64
-	JLT bf16z16
+bf16z32:
+	TESTQ CX, CX
+	JZ bf16sum
 	BF16TOZ(0(SI), Z4)
 	BF16TOZ(32(SI), Z5)
-	BF16TOZ(64(SI), Z6)
-	BF16TOZ(96(SI), Z7)
 	BF16TOZ(0(DI), Z8)
 	BF16TOZ(32(DI), Z9)
-	BF16TOZ(64(DI), Z10)
-	BF16TOZ(96(DI), Z11)
 	VFMADD231PS Z8, Z4, Z0
 	VFMADD231PS Z9, Z5, Z1
-	VFMADD231PS Z10, Z6, Z2
-	VFMADD231PS Z11, Z7, Z3
-	ADDQ $128, SI
-	ADDQ $128, DI
-	SUBQ $64, CX
-	JMP bf16z64
-bf16z16:
-	CMPQ CX, $16
-	JLT bf16fold
-	BF16TOZ((SI), Z4)
-	BF16TOZ((DI), Z8)
-	VFMADD231PS Z8, Z4, Z0
-	ADDQ $32, SI
-	ADDQ $32, DI
-	SUBQ $16, CX
-	JMP bf16z16
-bf16fold:
-	ZMMFOLD
-	CMPQ CX, $8
-	JLT bf16sum
-	VPMOVZXWD (SI), Y4
-	VPSLLD $16, Y4, Y4
-	VPMOVZXWD (DI), Y8
-	VPSLLD $16, Y8, Y8
-	VFMADD231PS Y8, Y4, Y0
-bf16sum:
-	YMMSUM
-
-// func dotBF16AVX512BF16(n int, w, a *byte) float32
-// VDPBF16PS adds the two products of each dword's pair of bfloat16s to a float32 lane
-// (denormals read and written as zero, round to nearest even, whatever MXCSR says), as
-// ggml's vec_dot_bf16 does on such a CPU; the Go assembler lacks it, hence the bytes.
-TEXT ·dotBF16AVX512BF16(SB), NOSPLIT, $0-28
-	MOVQ n+0(FP), CX
-	MOVQ w+8(FP), SI
-	MOVQ a+16(FP), DI
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-dpbf128:
-	CMPQ CX, $128
-	JLT dpbf32
-	VMOVDQU32 0(SI), Z4
-	VMOVDQU32 64(SI), Z5
-	VMOVDQU32 128(SI), Z6
-	VMOVDQU32 192(SI), Z7
-	VMOVDQU32 0(DI), Z8
-	VMOVDQU32 64(DI), Z9
-	VMOVDQU32 128(DI), Z10
-	VMOVDQU32 192(DI), Z11
-	BYTE $0x62; BYTE $0xd2; BYTE $0x5e; BYTE $0x48; BYTE $0x52; BYTE $0xc0 // VDPBF16PS Z8, Z4, Z0
-	BYTE $0x62; BYTE $0xd2; BYTE $0x56; BYTE $0x48; BYTE $0x52; BYTE $0xc9 // VDPBF16PS Z9, Z5, Z1
-	BYTE $0x62; BYTE $0xd2; BYTE $0x4e; BYTE $0x48; BYTE $0x52; BYTE $0xd2 // VDPBF16PS Z10, Z6, Z2
-	BYTE $0x62; BYTE $0xd2; BYTE $0x46; BYTE $0x48; BYTE $0x52; BYTE $0xdb // VDPBF16PS Z11, Z7, Z3
-	ADDQ $256, SI
-	ADDQ $256, DI
-	SUBQ $128, CX
-	JMP dpbf128
-dpbf32:
-	CMPQ CX, $32
-	JLT dpbffold
-	VMOVDQU32 (SI), Z4
-	VMOVDQU32 (DI), Z8
-	BYTE $0x62; BYTE $0xd2; BYTE $0x5e; BYTE $0x48; BYTE $0x52; BYTE $0xc0 // VDPBF16PS Z8, Z4, Z0
 	ADDQ $64, SI
 	ADDQ $64, DI
 	SUBQ $32, CX
-	JMP dpbf32
-dpbffold:
-	ZMMFOLD
-dpbf8: // up to three steps of 8, widened as in dotBF16AVX2
-	CMPQ CX, $8
-	JLT dpbfsum
-	VPMOVZXWD (SI), Y4
-	VPSLLD $16, Y4, Y4
-	VPMOVZXWD (DI), Y8
-	VPSLLD $16, Y8, Y8
-	VFMADD231PS Y8, Y4, Y0
-	ADDQ $16, SI
-	ADDQ $16, DI
-	SUBQ $8, CX
-	JMP dpbf8
+	JMP bf16z32
+bf16sum:
+	BF16FINISH
+
+// func dotBF16AVX512BF16(n int, w, a *byte) float64
+// n is a multiple of 64: ggml's AVX512-BF16 path, two accumulators, each VDPBF16PS
+// adding a dword's two products to a float32 lane (denormals read and written as zero,
+// round to nearest even whatever MXCSR says). The Go assembler lacks VDPBF16PS, hence
+// the bytes.
+TEXT ·dotBF16AVX512BF16(SB), NOSPLIT, $0-32
+	MOVQ n+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ a+16(FP), DI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+dpbf64:
+	TESTQ CX, CX
+	JZ dpbfsum
+	VMOVDQU32 0(SI), Z4
+	VMOVDQU32 64(SI), Z5
+	VMOVDQU32 0(DI), Z8
+	VMOVDQU32 64(DI), Z9
+	BYTE $0x62; BYTE $0xd2; BYTE $0x5e; BYTE $0x48; BYTE $0x52; BYTE $0xc0 // VDPBF16PS Z8, Z4, Z0
+	BYTE $0x62; BYTE $0xd2; BYTE $0x56; BYTE $0x48; BYTE $0x52; BYTE $0xc9 // VDPBF16PS Z9, Z5, Z1
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $64, CX
+	JMP dpbf64
 dpbfsum:
-	YMMSUM
+	BF16FINISH

@@ -110,14 +110,14 @@ func (b *Backend) matmulRows(_, lo, hi int) {
 func (b *Backend) dotFor(t tensor.DType) func(n int, w, a []byte) float32 {
 	switch t {
 	case tensor.F16:
-		if kern := b.sk.dotF16; kern != nil {
-			return func(n int, w, a []byte) float32 { return dotHalf(kern, tensor.FP16ToFP32, n, w, a) }
+		if b.sk.dotF16 != nil {
+			return b.sk.dotF16
 		}
 		tab := b.fp16tab
 		return func(n int, w, a []byte) float32 { return dotF16(tab, n, w, a) }
 	case tensor.BF16:
-		if kern := b.sk.dotBF16; kern != nil {
-			return func(n int, w, a []byte) float32 { return dotHalf(kern, tensor.BF16ToFP32, n, w, a) }
+		if b.sk.dotBF16 != nil {
+			return b.sk.dotBF16
 		}
 	}
 	if rl, ok := rowLayouts[t]; ok {

@@ -3,9 +3,9 @@ package cpu
 // setKernels are one kernel set's row-by-row F16/BF16 dots and activation quantizers
 // (setKernelsOf); a nil field means the set runs the portable Go code for it.
 type setKernels struct {
-	// dotF16 and dotBF16 are Σ float32(w[i])*float32(a[i]) over n (a multiple of 8;
-	// dotHalf does the rest) fp16 or bfloat16 values.
-	dotF16, dotBF16 func(n int, w, a *byte) float32
+	// dotF16 and dotBF16 are the row-by-row kernels of F16 and BF16 weights: Σ
+	// float32(w[i])*float32(a[i]) over n fp16 or bfloat16 values.
+	dotF16, dotBF16 func(n int, w, a []byte) float32
 	// q8_0 is tensor.QuantizeQ8_0Act for nb blocks of x into dst, also writing each
 	// block's scale as float32 to sc[i*sstride] and, when sstride is 2, 8·Σq as an int32
 	// after it (a q8ScaleSum).
