@@ -40,7 +40,7 @@ func setKernelsOf(set string) setKernels {
 	case SetAVX2:
 		return setKernels{dotF16: dotF16RowAVX2, dotBF16: dotBF16RowAVX2, q8_0: quantizeQ8_0AVX2, q8K: quantizeQ8_KAVX2}
 	case SetAVX512VNNI:
-		k := setKernels{dotF16: dotF16RowAVX512, dotBF16: dotBF16RowAVX512, q8_0: quantizeQ8_0AVX512, q8K: quantizeQ8_KAVX512}
+		k := setKernels{dotF16: dotF16RowAVX512, dotBF16: dotBF16RowAVX512, q8_0: quantizeQ8_0AVX512, q8_1: quantizeQ8_1AVX512, q8K: quantizeQ8_KAVX512}
 		if hasAVX512BF16 {
 			k.dotBF16 = dotBF16RowAVX512BF16
 		}
@@ -163,6 +163,12 @@ func quantizeQ8_0AVX2(x *float32, nb int, dst *byte, sc *float32, sstride int)
 //
 //go:noescape
 func quantizeQ8_0AVX512(x *float32, nb int, dst *byte, sc *float32, sstride int)
+
+// quantizeQ8_1AVX512 is tensor.QuantizeQ8_1Act for nb blocks of x into dst, also
+// writing each block's d and s as float32 to ds[2i], ds[2i+1] (a q8_1Scale).
+//
+//go:noescape
+func quantizeQ8_1AVX512(x *float32, nb int, dst *byte, ds *float32)
 
 // asmBuild: this build has assembly kernels (it may still find the CPU without them).
 const asmBuild = true

@@ -68,7 +68,8 @@ func TestHalfDotsAVX512(t *testing.T) {
 }
 
 // TestQuantizersAVX512LikeAVX2: the AVX-512 activation quantizers write the AVX2 ones'
-// bytes (and scales and sums) for many blocks of values spread over 2^±40, with ties
+// bytes (and scales and sums; Q8_1, which has no AVX2 assembly: tensor.QuantizeQ8_1Act's
+// and q8_1Scales') for many blocks of values spread over 2^±40, with ties
 // after scaling, zeros, and a block's largest magnitude repeated with either sign.
 func TestQuantizersAVX512LikeAVX2(t *testing.T) {
 	if !hasAVX512VNNI {
@@ -120,6 +121,19 @@ func TestQuantizersAVX512LikeAVX2(t *testing.T) {
 			if math.Float32bits(gsc[i]) != math.Float32bits(wsc[i]) {
 				t.Fatalf("Q8_0 sstride %d side word %d: %#x, want %#x", sstride, i, math.Float32bits(gsc[i]), math.Float32bits(wsc[i]))
 			}
+		}
+	}
+	want1, got1 := make([]byte, nb*36), make([]byte, nb*36)
+	wantDS, gotDS := make([]q8_1Scale, nb), make([]q8_1Scale, nb)
+	tensor.QuantizeQ8_1Act(x, want1)
+	q8_1Scales(want1, nb, wantDS)
+	quantizeQ8_1AVX512(&x[0], nb, &got1[0], &gotDS[0].d)
+	for i := 0; i < nb; i++ {
+		if string(got1[36*i:36*i+36]) != string(want1[36*i:36*i+36]) {
+			t.Fatalf("Q8_1 block %d: got % x, want % x", i, got1[36*i:36*i+36], want1[36*i:36*i+36])
+		}
+		if math.Float32bits(gotDS[i].d) != math.Float32bits(wantDS[i].d) || math.Float32bits(gotDS[i].s) != math.Float32bits(wantDS[i].s) {
+			t.Fatalf("Q8_1 block %d: d, s %+v; want %+v", i, gotDS[i], wantDS[i])
 		}
 	}
 }

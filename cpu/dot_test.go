@@ -110,6 +110,42 @@ func TestQuantizeQ8_0(t *testing.T) {
 	}
 }
 
+// TestQuantizeQ8_1: the Q8_1 activation quantizer of every kernel set this machine runs
+// (assembly in avx512vnni, Go elsewhere) writes tensor.QuantizeQ8_1Act's bytes and
+// q8_1Scales' d and s, on TestQuantizeQ8_0's blocks.
+func TestQuantizeQ8_1(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	const nb = 64
+	x := randVec(r, nb*32)
+	for j := range 32 {
+		x[5*32+j] = 0
+		x[7*32+j] = float32(j) - 15.5 // amax 127 below: id 1, every value a tie
+	}
+	x[7*32] = 127
+	for i := 10; i < 20; i++ {
+		for j := range 32 {
+			x[i*32+j] *= float32(math.Pow(10, float64(i-15)))
+		}
+	}
+	want := make([]byte, nb*36)
+	tensor.QuantizeQ8_1Act(x, want)
+	wantDS := make([]q8_1Scale, nb)
+	q8_1Scales(want, nb, wantDS)
+	for _, set := range KernelSets() {
+		sk := setKernelsOf(set)
+		got, ds := make([]byte, nb*36), make([]q8_1Scale, nb)
+		quantizeQ8_1Scales(&sk, x, nb, got, ds)
+		for i := 0; i < nb; i++ {
+			if string(got[36*i:36*i+36]) != string(want[36*i:36*i+36]) {
+				t.Fatalf("%s block %d: % x, want % x", set, i, got[36*i:36*i+36], want[36*i:36*i+36])
+			}
+			if math.Float32bits(ds[i].d) != math.Float32bits(wantDS[i].d) || math.Float32bits(ds[i].s) != math.Float32bits(wantDS[i].s) {
+				t.Fatalf("%s block %d: d, s %+v; want %+v", set, i, ds[i], wantDS[i])
+			}
+		}
+	}
+}
+
 // TestX8Kernels: every interleaved layout this build has kernels for (x8Types), in each
 // assembly kernel set of the architecture (forKernelSets), its one- and many-token
 // kernels against tensor's reference dot, through the layout's own repack and the

@@ -447,3 +447,73 @@ kzzero:
 kzdone:
 	VZEROUPPER
 	RET
+
+// func quantizeQ8_1AVX512(x *float32, nb int, dst *byte, ds *float32)
+// nb blocks of 32 floats into Q8_1 blocks as tensor.QuantizeQ8_1Act does (quantizeQ8_0's
+// d and q, then s = fp16(float32(Σq)·d) with d before its rounding to fp16); block i's d
+// and s as float32 (from their fp16) go to ds[2i] and ds[2i+1] (a q8_1Scale).
+TEXT ·quantizeQ8_1AVX512(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ nb+8(FP), CX
+	MOVQ dst+16(FP), DI
+	MOVQ ds+24(FP), R8
+	VPBROADCASTD absmask<>(SB), Z15
+	VMOVSS f127<>(SB), X14
+q1loop:
+	TESTQ CX, CX
+	JZ q1done
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VPANDD Z15, Z0, Z4
+	VPANDD Z15, Z1, Z5
+	VMAXPS Z5, Z4, Z4
+	VEXTRACTF64X4 $1, Z4, Y5
+	VMAXPS Y5, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VMAXPS X5, X4, X4
+	VPERMILPS $0x4e, X4, X5
+	VMAXPS X5, X4, X4
+	VPERMILPS $0xb1, X4, X5
+	VMAXPS X5, X4, X4            // amax in every lane
+	VDIVSS X14, X4, X6           // d = amax / 127
+	VCVTPS2PH $0, X6, X7
+	VPEXTRW $0, X7, AX
+	MOVW AX, (DI)
+	VCVTPH2PS X7, X7
+	VMOVSS X7, (R8)
+	VXORPS X9, X9, X9
+	VUCOMISS X9, X4
+	JEQ q1scale                  // amax 0: id 0
+	VDIVSS X4, X14, X9           // id = 127 / amax
+q1scale:
+	VBROADCASTSS X9, Z9
+	VMULPS Z9, Z0, Z0
+	VMULPS Z9, Z1, Z1
+	VCVTPS2DQ Z0, Z0             // round to nearest even (Go's MXCSR default)
+	VCVTPS2DQ Z1, Z1
+	VPADDD Z1, Z0, Z10           // Σq
+	VEXTRACTI64X4 $1, Z10, Y11
+	VPADDD Y11, Y10, Y10
+	VEXTRACTI128 $1, Y10, X11
+	VPADDD X11, X10, X10
+	VPSHUFD $0x4e, X10, X11
+	VPADDD X11, X10, X10
+	VPSHUFD $0xb1, X10, X11
+	VPADDD X11, X10, X10
+	VCVTDQ2PS X10, X10           // exact: |Σq| ≤ 32·127
+	VMULSS X6, X10, X10          // s = Σq·d
+	VCVTPS2PH $0, X10, X10
+	VPEXTRW $0, X10, AX
+	MOVW AX, 2(DI)
+	VCVTPH2PS X10, X10
+	VMOVSS X10, 4(R8)
+	VPMOVSDB Z0, 4(DI)
+	VPMOVSDB Z1, 20(DI)
+	ADDQ $128, SI
+	ADDQ $36, DI
+	ADDQ $8, R8
+	DECQ CX
+	JMP q1loop
+q1done:
+	VZEROUPPER
+	RET

@@ -10,6 +10,9 @@ type setKernels struct {
 	// block's scale as float32 to sc[i*sstride] and, when sstride is 2, 8·Σq as an int32
 	// after it (a q8ScaleSum).
 	q8_0 func(x *float32, nb int, dst *byte, sc *float32, sstride int)
+	// q8_1 is tensor.QuantizeQ8_1Act for nb blocks of x into dst, also writing each
+	// block's d and s as float32 to ds[2i], ds[2i+1] (a q8_1Scale).
+	q8_1 func(x *float32, nb int, dst *byte, ds *float32)
 	// q8K is tensor.QuantizeQ8_K for nsb super-blocks of x into dst.
 	q8K func(x *float32, nsb int, dst *byte)
 }

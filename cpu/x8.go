@@ -187,9 +187,8 @@ func prepareQ8_0ScaleSums(mm *matmulOp, t int) {
 }
 
 func prepareQ8_1(mm *matmulOp, t int) {
-	a, s := mm.actRow(t), t*mm.sideStride
-	tensor.QuantizeQ8_1Act(mm.xRow(t), a)
-	q8_1Scales(a, mm.nb, mm.side.q8_1[s:s+mm.sideStride])
+	s := t * mm.sideStride
+	quantizeQ8_1Scales(&mm.kern.sk, mm.xRow(t), mm.nb, mm.actRow(t), mm.side.q8_1[s:s+mm.sideStride])
 }
 
 func prepareQ8K(mm *matmulOp, t int) { quantizeQ8K(&mm.kern.sk, mm.xRow(t), mm.actRow(t)) }
@@ -221,6 +220,17 @@ func quantizeQ8_0ScaleSums(sk *setKernels, x []float32, nb int, dst []byte, ss [
 	}
 	tensor.QuantizeQ8_0Act(x[:32*nb], dst[:34*nb])
 	q8_0ScaleSums(dst, nb, ss)
+}
+
+// quantizeQ8_1Scales is tensor.QuantizeQ8_1Act of nb blocks of x into dst, also
+// writing each block's d and s to ds (in one assembly pass where set sk has it).
+func quantizeQ8_1Scales(sk *setKernels, x []float32, nb int, dst []byte, ds []q8_1Scale) {
+	if sk.q8_1 != nil {
+		sk.q8_1(&x[0], nb, &dst[0], &ds[0].d)
+		return
+	}
+	tensor.QuantizeQ8_1Act(x[:32*nb], dst[:36*nb])
+	q8_1Scales(dst, nb, ds)
 }
 
 // q8_0Scales writes the scale of each of the nb Q8_0 blocks of a to sc.
