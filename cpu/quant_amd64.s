@@ -232,9 +232,10 @@ kqdone:
 	RET
 
 // The avx512vnni set's activation quantizers: quantizeQ8_0AVX2 and quantizeQ8_KAVX2
-// sixteen floats per instruction. Every step that decides a byte is the AVX2 one (the
-// same maxima, the same scalar divisions, VCVTPS2DQ rounding to nearest even under Go's
-// MXCSR, signed saturation to bytes), so the bytes are the same.
+// sixteen floats per instruction, and Q8_1 (Go in the avx2 set). Every step that
+// decides a byte is the AVX2 one (the same maxima, the same scalar divisions, VCVTPS2DQ
+// rounding to nearest even under Go's MXCSR, signed saturation to bytes), so the bytes
+// are the same.
 
 // func quantizeQ8_0AVX512(x *float32, nb int, dst *byte, sc *float32, sstride int)
 TEXT ·quantizeQ8_0AVX512(SB), NOSPLIT, $0-40
