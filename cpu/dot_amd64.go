@@ -38,9 +38,9 @@ var hasAVX512BF16 = hasAVX512VNNI && cpu.X86.HasAVX512BF16
 func setKernelsOf(set string) setKernels {
 	switch set {
 	case SetAVX2:
-		return setKernels{dotF16: dotF16RowAVX2, dotBF16: dotBF16RowAVX2, q8_0: quantizeQ8_0AVX2, q8K: quantizeQ8_KAVX2}
+		return setKernels{dotF16: dotF16RowAVX2, dotBF16: dotBF16RowAVX2, q8_0: quantizeQ8_0AVX2, q8K: quantizeQ8_KAVX2, f16: quantizeF16AVX2}
 	case SetAVX512VNNI:
-		k := setKernels{dotF16: dotF16RowAVX512, dotBF16: dotBF16RowAVX512, q8_0: quantizeQ8_0AVX512, q8_1: quantizeQ8_1AVX512, q8K: quantizeQ8_KAVX512}
+		k := setKernels{dotF16: dotF16RowAVX512, dotBF16: dotBF16RowAVX512, q8_0: quantizeQ8_0AVX512, q8_1: quantizeQ8_1AVX512, q8K: quantizeQ8_KAVX512, f16: quantizeF16AVX512}
 		if hasAVX512BF16 {
 			k.dotBF16 = dotBF16RowAVX512BF16
 		}
@@ -95,6 +95,17 @@ func dotBF16AVX512(n int, w, a *byte) float64
 //
 //go:noescape
 func dotBF16AVX512BF16(n int, w, a *byte) float64
+
+// quantizeF16AVX2 is tensor.QuantizeF16 for n (a multiple of 8) floats of x into dst
+// (VCVTPS2PH, as ggml_fp32_to_fp16_row).
+//
+//go:noescape
+func quantizeF16AVX2(x *float32, n int, dst *byte)
+
+// quantizeF16AVX512 is quantizeF16AVX2 sixteen lanes wide.
+//
+//go:noescape
+func quantizeF16AVX512(x *float32, n int, dst *byte)
 
 // quantizeQ8_KAVX2 is tensor.QuantizeQ8_K for nsb super-blocks of x into dst.
 //

@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -141,6 +142,45 @@ func TestQuantizeQ8_1(t *testing.T) {
 			}
 			if math.Float32bits(ds[i].d) != math.Float32bits(wantDS[i].d) || math.Float32bits(ds[i].s) != math.Float32bits(wantDS[i].s) {
 				t.Fatalf("%s block %d: d, s %+v; want %+v", set, i, ds[i], wantDS[i])
+			}
+		}
+	}
+}
+
+// TestQuantizeF16: every kernel set's F16 activation conversion (VCVTPS2PH in the
+// assembly sets) writes tensor.QuantizeF16's bits (ggml_fp32_to_fp16_row's) for values
+// over the whole float32 range: normal and subnormal halves, ties at each, overflow to
+// infinity, infinities, NaNs and signed zeros, in rows whose lengths end in every tail.
+func TestQuantizeF16(t *testing.T) {
+	r := rand.New(rand.NewPCG(47, 47))
+	x := make([]float32, 1<<16+13)
+	for i := range x {
+		switch i % 4 {
+		case 0: // any bits
+			x[i] = math.Float32frombits(r.Uint32())
+		case 1: // around the half range, subnormals and overflow included
+			x[i] = float32(math.Ldexp(r.NormFloat64(), r.IntN(50)-30))
+		case 2: // a tie between two halves (or one ulp either side)
+			h := uint16(r.Uint32()) &^ 0x8000 % 0x7bff
+			lo, hi := tensor.FP16ToFP32(h), tensor.FP16ToFP32(h+1)
+			mid := math.Float32bits((lo + hi) / 2)
+			x[i] = math.Float32frombits(mid + uint32(r.IntN(3)) - 1)
+		case 3:
+			x[i] = []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 65504, 65520, -65519.99, 5.96e-8, 2.98e-8, -2.99e-8}[r.IntN(11)]
+		}
+	}
+	want := make([]byte, 2*len(x))
+	tensor.QuantizeF16(x, want)
+	for _, set := range KernelSets() {
+		b := newBackendSet(1, set)
+		for _, n := range []int{1, 7, 8, 15, 16, 24, 31, 4096, len(x)} {
+			got := make([]byte, 2*n)
+			b.quantizeAct(tensor.F16, x[:n], got)
+			for i := 0; i < n; i++ {
+				if got[2*i] != want[2*i] || got[2*i+1] != want[2*i+1] {
+					t.Fatalf("%s n=%d: element %d (%v, %#x): %#x, want %#x", set, n, i, x[i], math.Float32bits(x[i]),
+						binary.LittleEndian.Uint16(got[2*i:]), binary.LittleEndian.Uint16(want[2*i:]))
+				}
 			}
 		}
 	}

@@ -135,7 +135,7 @@ func (b *Backend) quantizeAct(vt tensor.DType, x []float32, dst []byte) {
 	case tensor.Q8_K:
 		quantizeQ8K(&b.sk, x, dst)
 	case tensor.F16:
-		tensor.QuantizeF16(x, dst)
+		quantizeF16(&b.sk, x, dst)
 	case tensor.BF16:
 		tensor.QuantizeBF16(x, dst)
 	default:

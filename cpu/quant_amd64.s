@@ -518,3 +518,47 @@ q1scale:
 q1done:
 	VZEROUPPER
 	RET
+
+// func quantizeF16AVX2(x *float32, n int, dst *byte)
+// n (a multiple of 8) floats to fp16, rounding to nearest even: ggml_fp32_to_fp16_row's
+// VCVTPS2PH, the bits of tensor.QuantizeF16.
+TEXT ·quantizeF16AVX2(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ dst+16(FP), DI
+h8avx2:
+	TESTQ CX, CX
+	JZ h8avx2done
+	VMOVUPS (SI), Y0
+	VCVTPS2PH $0, Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $16, DI
+	SUBQ $8, CX
+	JMP h8avx2
+h8avx2done:
+	VZEROUPPER
+	RET
+
+// func quantizeF16AVX512(x *float32, n int, dst *byte)
+// quantizeF16AVX2 sixteen at a time (the last 8 through YMM).
+TEXT ·quantizeF16AVX512(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ dst+16(FP), DI
+h16:
+	CMPQ CX, $16
+	JLT h16tail
+	VMOVUPS (SI), Z0
+	VCVTPS2PH $0, Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $32, DI
+	SUBQ $16, CX
+	JMP h16
+h16tail:
+	TESTQ CX, CX
+	JZ h16done
+	VMOVUPS (SI), Y0
+	VCVTPS2PH $0, Y0, (DI)
+h16done:
+	VZEROUPPER
+	RET

@@ -13,6 +13,8 @@ type setKernels struct {
 	// q8_1 is tensor.QuantizeQ8_1Act for nb blocks of x into dst, also writing each
 	// block's d and s as float32 to ds[2i], ds[2i+1] (a q8_1Scale).
 	q8_1 func(x *float32, nb int, dst *byte, ds *float32)
+	// f16 is tensor.QuantizeF16 for n (a multiple of 8) floats of x into dst.
+	f16 func(x *float32, n int, dst *byte)
 	// q8K is tensor.QuantizeQ8_K for nsb super-blocks of x into dst.
 	q8K func(x *float32, nsb int, dst *byte)
 }

@@ -259,6 +259,18 @@ func q8_1Scales(a []byte, nb int, ds []q8_1Scale) {
 	}
 }
 
+// quantizeF16 is tensor.QuantizeF16, in assembly where set sk has it (but for the last
+// len(x)%8).
+func quantizeF16(sk *setKernels, x []float32, dst []byte) {
+	m := 0
+	if sk.f16 != nil {
+		if m = len(x) &^ 7; m > 0 {
+			sk.f16(&x[0], m, &dst[0])
+		}
+	}
+	tensor.QuantizeF16(x[m:], dst[2*m:])
+}
+
 // quantizeQ8K is tensor.QuantizeQ8_K, in assembly where set sk has it.
 func quantizeQ8K(sk *setKernels, x []float32, dst []byte) {
 	if sk.q8K != nil && len(x) >= 256 {
