@@ -337,8 +337,8 @@ func quantizeAny(dt tensor.DType, x []float32, q []byte) error {
 	return tensor.Quantize(dt, x, q)
 }
 
-// BenchmarkQuantizeAct is each kernel set's activation quantizers on one token of 4096
-// floats (with the side data the x8 kernels take), reporting GB/s of float input.
+// BenchmarkQuantizeAct is each kernel set's activation quantizers (and F16 conversion)
+// on one token of 4096 floats (with the side data the x8 kernels take), reporting GB/s of float input.
 func BenchmarkQuantizeAct(b *testing.B) {
 	const n = 4096
 	x := randVec(rand.New(rand.NewPCG(3, 4)), n)
@@ -346,7 +346,7 @@ func BenchmarkQuantizeAct(b *testing.B) {
 		sk := setKernelsOf(set)
 		q0, ss := make([]byte, n/32*34), make([]q8ScaleSum, n/32)
 		q1, ds := make([]byte, n/32*36), make([]q8_1Scale, n/32)
-		qk := make([]byte, n/256*292)
+		qk, h := make([]byte, n/256*292), make([]byte, 2*n)
 		for _, c := range []struct {
 			name string
 			f    func()
@@ -354,6 +354,7 @@ func BenchmarkQuantizeAct(b *testing.B) {
 			{"Q8_0", func() { quantizeQ8_0ScaleSums(&sk, x, n/32, q0, ss) }},
 			{"Q8_1", func() { quantizeQ8_1Scales(&sk, x, n/32, q1, ds) }},
 			{"Q8_K", func() { quantizeQ8K(&sk, x, qk) }},
+			{"F16", func() { quantizeF16(&sk, x, h) }},
 		} {
 			b.Run(set+"/"+c.name, func(b *testing.B) {
 				b.SetBytes(4 * n)
