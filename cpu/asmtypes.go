@@ -11,9 +11,10 @@ func AssemblyTypes() []tensor.DType {
 		return nil
 	}
 	var ts []tensor.DType
+	sk := setKernelsOf(kernelSet)
 	for _, t := range tensor.AllTypes() {
 		x8 := x8Types[t] != nil && x8Types[t].kern != nil
-		half := (t == tensor.F16 || t == tensor.BF16) && useF16Asm
+		half := t == tensor.F16 && sk.dotF16 != nil || t == tensor.BF16 && sk.dotBF16 != nil
 		if x8 || half || (t == tensor.F32 && useF32Asm) {
 			ts = append(ts, t)
 		}

@@ -34,8 +34,9 @@ func (t *Tensor) Floats() []float32 { return t.f32[:t.rows*t.cols] }
 
 // Backend implements backend.Backend on the CPU.
 type Backend struct {
-	noAsm   bool   // the portable kernels (the portable set; tests compare both)
-	kset    string // the kernel set the interleaved layouts run (KernelSets)
+	noAsm   bool       // the portable kernels (the portable set; tests compare both)
+	kset    string     // the kernel set the interleaved layouts run (KernelSets)
+	sk      setKernels // that set's F16/BF16 row dots and activation quantizers
 	pool    *Pool
 	actBuf  []byte // quantized activations for MatMul
 	fp16tab *[1 << 16]float32
@@ -75,7 +76,7 @@ func newBackend(threads int, noAsm bool) *Backend {
 // newBackendSet is a backend running kernel set kset, one of KernelSets.
 func newBackendSet(threads int, kset string) *Backend {
 	noAsm := kset == SetPortable
-	b := &Backend{pool: NewPool(threads), fp16tab: fp16Table(), noAsm: noAsm, kset: kset}
+	b := &Backend{pool: NewPool(threads), fp16tab: fp16Table(), noAsm: noAsm, kset: kset, sk: setKernelsOf(kset)}
 	b.dots = map[tensor.DType]func(n int, w, a []byte) float32{}
 	for _, t := range tensor.AllTypes() {
 		if f := b.dotFor(t); f != nil {

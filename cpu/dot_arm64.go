@@ -2,7 +2,11 @@
 
 package cpu
 
-import "golang.org/x/sys/cpu"
+import (
+	"golang.org/x/sys/cpu"
+
+	"github.com/inferno-go/inferno/tensor"
+)
 
 // useDotProd selects the NEON kernels of the interleaved layouts: they multiply with
 // SDOT (by element), the Armv8.2 dot-product extension every Apple M-series core and
@@ -11,6 +15,9 @@ var useDotProd = cpu.ARM64.HasASIMDDP
 
 // hasX8Kernels: this machine runs the interleaved layouts' kernels (x8Types).
 var hasX8Kernels = useDotProd
+
+// hasAVX512BF16: no avx512vnni set on arm64.
+const hasAVX512BF16 = false
 
 // hasNEONDot: this machine runs the neon kernel set.
 var hasNEONDot = useDotProd
@@ -30,11 +37,22 @@ func dotF32NEON(a, b *float32, n int) float32
 //go:noescape
 func axpyF32NEON(alpha float32, x, y *float32, n int)
 
-// useF16Asm selects dotF16Asm and dotBF16Asm (n a multiple of 8; see dotHalf).
-const useF16Asm = true
+// setKernelsOf are the row dots and activation quantizers of kernel set set (one of
+// KernelSets; portable: none).
+func setKernelsOf(set string) setKernels {
+	if set == SetNEON {
+		return setKernels{dotF16: dotF16RowNEON, dotBF16: dotBF16RowNEON, q8_0: quantizeQ8_0NEON, q8K: quantizeQ8_KNEON}
+	}
+	return setKernels{}
+}
 
-func dotF16Asm(n int, w, a *byte) float32  { return dotF16NEON(n, w, a) }
-func dotBF16Asm(n int, w, a *byte) float32 { return dotBF16NEON(n, w, a) }
+// The set's row dots: the kernels over multiples of 8, dotHalf the rest.
+func dotF16RowNEON(n int, w, a []byte) float32 {
+	return dotHalf(dotF16NEON, tensor.FP16ToFP32, n, w, a)
+}
+func dotBF16RowNEON(n int, w, a []byte) float32 {
+	return dotHalf(dotBF16NEON, tensor.BF16ToFP32, n, w, a)
+}
 
 // dotF16NEON is Σ float32(w[i])*float32(a[i]) over n (a multiple of 8) fp16 values.
 //
@@ -46,13 +64,6 @@ func dotF16NEON(n int, w, a *byte) float32
 //go:noescape
 func dotBF16NEON(n int, w, a *byte) float32
 
-// useQ8_0Asm selects quantizeQ8_0Asm (see quantizeQ8_0Scales).
-const useQ8_0Asm = true
-
-func quantizeQ8_0Asm(x *float32, nb int, dst *byte, sc *float32, sstride int) {
-	quantizeQ8_0NEON(x, nb, dst, sc, sstride)
-}
-
 // quantizeQ8_0NEON is tensor.QuantizeQ8_0Act for nb blocks of x into dst, also writing
 // each block's scale as float32 to sc[i*sstride] and, when sstride is 2, 8·Σq as an
 // int32 after it (a q8ScaleSum).
@@ -60,11 +71,8 @@ func quantizeQ8_0Asm(x *float32, nb int, dst *byte, sc *float32, sstride int) {
 //go:noescape
 func quantizeQ8_0NEON(x *float32, nb int, dst *byte, sc *float32, sstride int)
 
-// useQ8KAsm selects quantizeQ8_KAsm, tensor.QuantizeQ8_K for nsb super-blocks.
-const useQ8KAsm = true
-
-func quantizeQ8_KAsm(x *float32, nsb int, dst *byte) { quantizeQ8_KNEON(x, nsb, dst) }
-
+// quantizeQ8_KNEON is tensor.QuantizeQ8_K for nsb super-blocks of x into dst.
+//
 //go:noescape
 func quantizeQ8_KNEON(x *float32, nsb int, dst *byte)
 

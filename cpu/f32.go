@@ -34,3 +34,18 @@ func dotHalf(kern func(n int, w, a *byte) float32, conv func(uint16) float32, n 
 	}
 	return s
 }
+
+// dotHalf64 is dotHalf as ggml_vec_dot_f16/bf16 end: kern (returning its float64 sum)
+// over the first n&^(step-1), the leftovers' float32 products added in float64, the
+// sum rounded to float32 last.
+func dotHalf64(kern func(n int, w, a *byte) float64, step int, conv func(uint16) float32, n int, w, a []byte) float32 {
+	m := n &^ (step - 1)
+	var s float64
+	if m > 0 {
+		s = kern(m, &w[0], &a[0])
+	}
+	for i := m; i < n; i++ {
+		s += float64(conv(binary.LittleEndian.Uint16(w[2*i:])) * conv(binary.LittleEndian.Uint16(a[2*i:])))
+	}
+	return float32(s)
+}

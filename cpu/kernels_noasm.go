@@ -13,20 +13,12 @@ const useF32Asm = false
 func dotF32Asm(a, b *float32, n int) float32         { panic("no assembly") }
 func axpyF32Asm(alpha float32, x, y *float32, n int) { panic("no assembly") }
 
-const useF16Asm = false
-
-func dotF16Asm(n int, w, a *byte) float32  { panic("no assembly") }
-func dotBF16Asm(n int, w, a *byte) float32 { panic("no assembly") }
-
-const useQ8KAsm = false
-
-func quantizeQ8_KAsm(x *float32, nsb int, dst *byte) { panic("no assembly") }
-
-const useQ8_0Asm = false
-
-func quantizeQ8_0Asm(x *float32, nb int, dst *byte, sc *float32, sstride int) { panic("no assembly") }
+// setKernelsOf: no set of this build has assembly row dots or quantizers.
+func setKernelsOf(string) setKernels { return setKernels{} }
 
 const hasNEONDot = false
+
+const hasAVX512BF16 = false
 
 // asmBuild: this build has assembly kernels (it may still find the CPU without them).
 const asmBuild = false

@@ -13,7 +13,7 @@ import (
 // types that have no AVX-512 ones), and "portable" is the Go path of the noasm build.
 const (
 	SetAVX512AMX  = "avx512amx"  // amd64 on Linux: AMX-INT8 tiles for prompts, avx512vnni for the rest
-	SetAVX512VNNI = "avx512vnni" // amd64: VPDPBUSD (AVX512-VNNI with AVX512VL) on the AVX2 layouts
+	SetAVX512VNNI = "avx512vnni" // amd64: VPDPBUSD (AVX512-VNNI with AVX512VL) on the AVX2 layouts, AVX-512 F16/BF16 rows and quantizers
 	SetAVX2       = "avx2"       // amd64: AVX2, FMA, F16C
 	SetNEON       = "neon"       // arm64: NEON with the dot-product extension
 	SetPortable   = "portable"   // plain Go, as built with -tags noasm
@@ -69,3 +69,8 @@ func chooseKernelSet(want string) (string, error) {
 // INFERNO_CPU_KERNELS named another, which a program should refuse (the set is then
 // the best this machine has).
 func KernelSet() (string, error) { return kernelSet, kernelSetErr }
+
+// AVX512BF16 reports whether the avx512vnni set multiplies BF16 rows with VDPBF16PS
+// (AVX512-BF16, which not every AVX-512 VNNI CPU has); without it the set widens them
+// to float32 for FMA.
+func AVX512BF16() bool { return hasAVX512BF16 }

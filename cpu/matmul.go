@@ -114,14 +114,14 @@ func (b *Backend) matmulRows(_, lo, hi int) {
 func (b *Backend) dotFor(t tensor.DType) func(n int, w, a []byte) float32 {
 	switch t {
 	case tensor.F16:
-		if useF16Asm && !b.noAsm {
-			return func(n int, w, a []byte) float32 { return dotHalf(dotF16Asm, tensor.FP16ToFP32, n, w, a) }
+		if b.sk.dotF16 != nil {
+			return b.sk.dotF16
 		}
 		tab := b.fp16tab
 		return func(n int, w, a []byte) float32 { return dotF16(tab, n, w, a) }
 	case tensor.BF16:
-		if useF16Asm && !b.noAsm {
-			return func(n int, w, a []byte) float32 { return dotHalf(dotBF16Asm, tensor.BF16ToFP32, n, w, a) }
+		if b.sk.dotBF16 != nil {
+			return b.sk.dotBF16
 		}
 	}
 	if rl, ok := rowLayouts[t]; ok {
@@ -137,13 +137,9 @@ func (b *Backend) quantizeAct(vt tensor.DType, x []float32, dst []byte) {
 	case tensor.Q8_1:
 		tensor.QuantizeQ8_1Act(x, dst)
 	case tensor.Q8_K:
-		if b.noAsm {
-			tensor.QuantizeQ8_K(x, dst)
-			return
-		}
-		quantizeQ8K(x, dst)
+		quantizeQ8K(&b.sk, x, dst)
 	case tensor.F16:
-		tensor.QuantizeF16(x, dst)
+		quantizeF16(&b.sk, x, dst)
 	case tensor.BF16:
 		tensor.QuantizeBF16(x, dst)
 	default:

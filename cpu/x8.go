@@ -50,6 +50,7 @@ type x8Kernels struct {
 	side    sideKind
 	sideLen int
 	prepare func(mm *matmulOp, t int)
+	sk      setKernels // the set's activation quantizers, which prepare runs (registerX8)
 }
 
 // x8Kernel multiplies the group of eight rows at w by token t's activations (tokens t,
@@ -78,6 +79,7 @@ func registerX8(xt x8Type) {
 		if k.prepare == nil {
 			k.side, k.sideLen, k.prepare = xt.side, xt.sideLen, xt.prepare
 		}
+		k.sk = setKernelsOf(set)
 		// matmulX8 takes a partial group's results for every token of a call in an
 		// x8Tail: at most x8MaxTokens tokens
 		if k.many != nil && (k.tokens < 2 || k.tokens > x8MaxTokens) ||
@@ -200,21 +202,20 @@ func (mm *matmulOp) xRow(t int) []float32 { return mm.x.f32[t*mm.k : (t+1)*mm.k]
 
 func prepareQ8_0Scales(mm *matmulOp, t int) {
 	s := t * mm.sideStride
-	quantizeQ8_0Scales(mm.xRow(t), mm.nb, mm.actRow(t), mm.side.scales[s:s+mm.sideStride])
+	quantizeQ8_0Scales(&mm.kern.sk, mm.xRow(t), mm.nb, mm.actRow(t), mm.side.scales[s:s+mm.sideStride])
 }
 
 func prepareQ8_0ScaleSums(mm *matmulOp, t int) {
 	s := t * mm.sideStride
-	quantizeQ8_0ScaleSums(mm.xRow(t), mm.nb, mm.actRow(t), mm.side.scaleSums[s:s+mm.sideStride])
+	quantizeQ8_0ScaleSums(&mm.kern.sk, mm.xRow(t), mm.nb, mm.actRow(t), mm.side.scaleSums[s:s+mm.sideStride])
 }
 
 func prepareQ8_1(mm *matmulOp, t int) {
-	a, s := mm.actRow(t), t*mm.sideStride
-	tensor.QuantizeQ8_1Act(mm.xRow(t), a)
-	q8_1Scales(a, mm.nb, mm.side.q8_1[s:s+mm.sideStride])
+	s := t * mm.sideStride
+	quantizeQ8_1Scales(&mm.kern.sk, mm.xRow(t), mm.nb, mm.actRow(t), mm.side.q8_1[s:s+mm.sideStride])
 }
 
-func prepareQ8K(mm *matmulOp, t int) { quantizeQ8K(mm.xRow(t), mm.actRow(t)) }
+func prepareQ8K(mm *matmulOp, t int) { quantizeQ8K(&mm.kern.sk, mm.xRow(t), mm.actRow(t)) }
 
 // sums16Row and sums32Row are token t's side data of those kinds.
 func (mm *matmulOp) sums16Row(t int) []int16 {
@@ -225,10 +226,10 @@ func (mm *matmulOp) sums32Row(t int) []int32 {
 }
 
 // quantizeQ8_0Scales is tensor.QuantizeQ8_0Act of nb blocks of x into dst, also
-// writing each block's scale to sc (in one assembly pass where this build has it).
-func quantizeQ8_0Scales(x []float32, nb int, dst []byte, sc []float32) {
-	if useQ8_0Asm {
-		quantizeQ8_0Asm(&x[0], nb, &dst[0], &sc[0], 1)
+// writing each block's scale to sc (in one assembly pass where set sk has it).
+func quantizeQ8_0Scales(sk *setKernels, x []float32, nb int, dst []byte, sc []float32) {
+	if sk.q8_0 != nil {
+		sk.q8_0(&x[0], nb, &dst[0], &sc[0], 1)
 		return
 	}
 	tensor.QuantizeQ8_0Act(x[:32*nb], dst[:34*nb])
@@ -236,13 +237,24 @@ func quantizeQ8_0Scales(x []float32, nb int, dst []byte, sc []float32) {
 }
 
 // quantizeQ8_0ScaleSums is quantizeQ8_0Scales writing q8ScaleSums.
-func quantizeQ8_0ScaleSums(x []float32, nb int, dst []byte, ss []q8ScaleSum) {
-	if useQ8_0Asm {
-		quantizeQ8_0Asm(&x[0], nb, &dst[0], &ss[0].d, 2) // the assembly writes d, then sum8
+func quantizeQ8_0ScaleSums(sk *setKernels, x []float32, nb int, dst []byte, ss []q8ScaleSum) {
+	if sk.q8_0 != nil {
+		sk.q8_0(&x[0], nb, &dst[0], &ss[0].d, 2) // the assembly writes d, then sum8
 		return
 	}
 	tensor.QuantizeQ8_0Act(x[:32*nb], dst[:34*nb])
 	q8_0ScaleSums(dst, nb, ss)
+}
+
+// quantizeQ8_1Scales is tensor.QuantizeQ8_1Act of nb blocks of x into dst, also
+// writing each block's d and s to ds (in one assembly pass where set sk has it).
+func quantizeQ8_1Scales(sk *setKernels, x []float32, nb int, dst []byte, ds []q8_1Scale) {
+	if sk.q8_1 != nil {
+		sk.q8_1(&x[0], nb, &dst[0], &ds[0].d)
+		return
+	}
+	tensor.QuantizeQ8_1Act(x[:32*nb], dst[:36*nb])
+	q8_1Scales(dst, nb, ds)
 }
 
 // q8_0Scales writes the scale of each of the nb Q8_0 blocks of a to sc.
@@ -271,10 +283,22 @@ func q8_1Scales(a []byte, nb int, ds []q8_1Scale) {
 	}
 }
 
-// quantizeQ8K is tensor.QuantizeQ8_K, in assembly where this build has it.
-func quantizeQ8K(x []float32, dst []byte) {
-	if useQ8KAsm && len(x) >= 256 {
-		quantizeQ8_KAsm(&x[0], len(x)/256, &dst[0])
+// quantizeF16 is tensor.QuantizeF16, in assembly where set sk has it (but for the last
+// len(x)%8).
+func quantizeF16(sk *setKernels, x []float32, dst []byte) {
+	m := 0
+	if sk.f16 != nil {
+		if m = len(x) &^ 7; m > 0 {
+			sk.f16(&x[0], m, &dst[0])
+		}
+	}
+	tensor.QuantizeF16(x[m:], dst[2*m:])
+}
+
+// quantizeQ8K is tensor.QuantizeQ8_K, in assembly where set sk has it.
+func quantizeQ8K(sk *setKernels, x []float32, dst []byte) {
+	if sk.q8K != nil && len(x) >= 256 {
+		sk.q8K(&x[0], len(x)/256, &dst[0])
 		return
 	}
 	tensor.QuantizeQ8_K(x, dst)

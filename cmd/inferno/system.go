@@ -58,6 +58,7 @@ func gatherSystem() systemInfo {
 		add(cpu.X86.HasAVX512BW, "AVX512BW")
 		add(cpu.X86.HasAVX512VL, "AVX512VL")
 		add(cpu.X86.HasAVX512VNNI, "AVX512_VNNI")
+		add(cpu.X86.HasAVX512BF16, "AVX512_BF16")
 		add(cpu.X86.HasAVXVNNI, "AVX_VNNI")
 	case "arm64":
 		add(cpu.ARM64.HasASIMD, "NEON")
@@ -112,8 +113,12 @@ func cpuKernels(kset string, asm []tensor.DType) string {
 			portable = append(portable, t.String())
 		}
 	}
-	isa := map[string]string{cpubackend.SetAVX512AMX: "avx512amx (AMX-INT8 tiles for prompts where a type has them, else avx512vnni)",
-		cpubackend.SetAVX512VNNI: "avx512vnni (AVX-512 VNNI, AVX2 where a type has none)",
+	vnni := "avx512vnni (AVX-512 VNNI, BF16 rows widened to float32 for want of AVX512-BF16, AVX2 where a type has none)"
+	if cpubackend.AVX512BF16() {
+		vnni = "avx512vnni (AVX-512 VNNI, AVX512-BF16 for BF16 rows, AVX2 where a type has none)"
+	}
+	isa := map[string]string{cpubackend.SetAVX512AMX: "avx512amx (AMX-INT8 tiles for prompts where a type has them, else " + vnni + ")",
+		cpubackend.SetAVX512VNNI: vnni,
 		cpubackend.SetAVX2:       "avx2 (AVX2+FMA)", cpubackend.SetNEON: "neon (NEON dot product)"}[kset]
 	switch {
 	case len(fast) == 0:
