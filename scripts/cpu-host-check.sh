@@ -35,6 +35,7 @@ LLAMA_COMMIT=c392e5094deaf2d1a7c18683214f007fad3fe42b
 case "${1:-}" in
 build)
 	dir=${2:?usage: cpu-host-check.sh build DIR}
+	mkdir -p "$dir" && dir=$(cd "$dir" && pwd) # absolute: git -C below runs elsewhere
 	ref=${INFERNO_REFDATA:-../shared/refdata}
 	mirror=${LLAMA_MIRROR:-/work/.mirror/ggerganov+llama.cpp/repo}
 	mkdir -p "$dir/models"
