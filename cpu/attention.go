@@ -157,6 +157,17 @@ func (b *Backend) attentionJob(w, lo, hi int) {
 			sum += float64(hsum8((*[8]float32)(scores[j : j+8])))
 		}
 		inv := float32(1 / sum)
+		if fast {
+			if c.f16 {
+				scaleRoundF16AVX2(&scores[0], padded, inv) // the padding is 0 and stays so
+			} else {
+				for j := range scores[:n] {
+					scores[j] *= inv
+				}
+			}
+			attnValuesAVX2(&scores[0], &c.v32[base+kvh*hd], kvDim, n, hd, &d.f32[i*d.cols+h*hd])
+			continue
+		}
 		for e := range lanes {
 			lanes[e] = 0
 		}
@@ -166,18 +177,14 @@ func (b *Backend) attentionJob(w, lo, hi int) {
 				pj = tab[tensor.FP32ToFP16(pj)]
 			}
 			off := base + j*kvDim + kvh*hd
-			acc := lanes[j%8*hd : (j%8+1)*hd]
-			for e, v := range c.v32[off : off+hd] {
-				acc[e] = fma32(v, pj, acc[e])
-			}
+			b.fmaAxpy(pj, c.v32[off:off+hd], lanes[j%8*hd:(j%8+1)*hd])
 		}
 		out := d.f32[i*d.cols+h*hd : i*d.cols+(h+1)*hd]
+		// hsum8 of the eight lanes, element by element
+		l0, l1, l2, l3 := lanes[:hd], lanes[hd:2*hd], lanes[2*hd:3*hd], lanes[3*hd:4*hd]
+		l4, l5, l6, l7 := lanes[4*hd:5*hd], lanes[5*hd:6*hd], lanes[6*hd:7*hd], lanes[7*hd:8*hd]
 		for e := range out {
-			var l [8]float32
-			for k := range l {
-				l[k] = lanes[k*hd+e]
-			}
-			out[e] = hsum8(&l)
+			out[e] = ((l0[e] + l4[e]) + (l2[e] + l6[e])) + ((l1[e] + l5[e]) + (l3[e] + l7[e]))
 		}
 	}
 }

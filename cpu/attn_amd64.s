@@ -119,3 +119,108 @@ srloop:
 srdone:
 	VZEROUPPER
 	RET
+
+// func attnValuesAVX2(p, v *float32, vstride, n, hd int, out *float32)
+// out[e] = hsum8 over lanes l of Σ_{j<n, j%8=l} p[j]·v[j·vstride+e] (each lane by FMA,
+// key order), for e < hd, a positive multiple of 8. Eight elements at a time, the
+// eight lanes in Y0–Y7 over all keys.
+TEXT ·attnValuesAVX2(SB), NOSPLIT, $0-48
+	MOVQ vstride+16(FP), BX
+	SHLQ $2, BX
+	MOVQ hd+32(FP), R12
+	MOVQ out+40(FP), R8
+	XORQ R13, R13                     // byte offset of this block of 8 elements
+avblock:
+	MOVQ p+0(FP), SI
+	MOVQ v+8(FP), DI
+	ADDQ R13, DI
+	MOVQ n+24(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+av8:
+	CMPQ CX, $8
+	JLT avtail
+	VBROADCASTSS 0(SI), Y8
+	VFMADD231PS (DI), Y8, Y0
+	ADDQ BX, DI
+	VBROADCASTSS 4(SI), Y8
+	VFMADD231PS (DI), Y8, Y1
+	ADDQ BX, DI
+	VBROADCASTSS 8(SI), Y8
+	VFMADD231PS (DI), Y8, Y2
+	ADDQ BX, DI
+	VBROADCASTSS 12(SI), Y8
+	VFMADD231PS (DI), Y8, Y3
+	ADDQ BX, DI
+	VBROADCASTSS 16(SI), Y8
+	VFMADD231PS (DI), Y8, Y4
+	ADDQ BX, DI
+	VBROADCASTSS 20(SI), Y8
+	VFMADD231PS (DI), Y8, Y5
+	ADDQ BX, DI
+	VBROADCASTSS 24(SI), Y8
+	VFMADD231PS (DI), Y8, Y6
+	ADDQ BX, DI
+	VBROADCASTSS 28(SI), Y8
+	VFMADD231PS (DI), Y8, Y7
+	ADDQ BX, DI
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP av8
+avtail: // fewer than 8 keys left: lanes 0, 1, ... in order
+	TESTQ CX, CX
+	JZ avsum
+	VBROADCASTSS 0(SI), Y8
+	VFMADD231PS (DI), Y8, Y0
+	ADDQ BX, DI
+	DECQ CX
+	JZ avsum
+	VBROADCASTSS 4(SI), Y8
+	VFMADD231PS (DI), Y8, Y1
+	ADDQ BX, DI
+	DECQ CX
+	JZ avsum
+	VBROADCASTSS 8(SI), Y8
+	VFMADD231PS (DI), Y8, Y2
+	ADDQ BX, DI
+	DECQ CX
+	JZ avsum
+	VBROADCASTSS 12(SI), Y8
+	VFMADD231PS (DI), Y8, Y3
+	ADDQ BX, DI
+	DECQ CX
+	JZ avsum
+	VBROADCASTSS 16(SI), Y8
+	VFMADD231PS (DI), Y8, Y4
+	ADDQ BX, DI
+	DECQ CX
+	JZ avsum
+	VBROADCASTSS 20(SI), Y8
+	VFMADD231PS (DI), Y8, Y5
+	ADDQ BX, DI
+	DECQ CX
+	JZ avsum
+	VBROADCASTSS 24(SI), Y8
+	VFMADD231PS (DI), Y8, Y6
+avsum: // ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)), as hsum8
+	VADDPS Y4, Y0, Y0
+	VADDPS Y6, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VADDPS Y7, Y3, Y3
+	VADDPS Y3, Y1, Y1
+	VADDPS Y1, Y0, Y0
+	VMOVUPS Y0, (R8)(R13*1)
+	ADDQ $32, R13
+	MOVQ R12, AX
+	SHLQ $2, AX
+	CMPQ R13, AX
+	JLT avblock
+	VZEROUPPER
+	RET

@@ -151,6 +151,17 @@ func streamSumAVX2(p *uint64, n int) uint64
 //go:noescape
 func attnScoresAVX2(q, k *float32, kstride, n, hd int, scale float32, out *float32)
 
+// attnValuesAVX2 is attention's output row from the probabilities p of n values
+// vstride floats apart (hd a multiple of 8), key j's products in lane j%8 by FMA, the
+// lanes added as hsum8:
+//
+//	var lanes [8][]float32 // hd floats each, zero
+//	for j := range n { for e := range hd { lanes[j%8][e] = fma(v[j*vstride+e], p[j], lanes[j%8][e]) } }
+//	for e := range hd { out[e] = hsum8(lanes[0..7][e]) }
+//
+//go:noescape
+func attnValuesAVX2(p, v *float32, vstride, n, hd int, out *float32)
+
 // scaleRoundF16AVX2 is x[i] = float32(float16(x[i]*s)) for i < n (a multiple of 8),
 // rounding to nearest even as FP32ToFP16 does.
 //

@@ -19,7 +19,8 @@ func streamSumAVX2(p *uint64, n int) uint64 { panic("no assembly") }
 func attnScoresAVX2(q, k *float32, kstride, n, hd int, scale float32, out *float32) {
 	panic("no assembly")
 }
-func scaleRoundF16AVX2(x *float32, n int, s float32) { panic("no assembly") }
+func attnValuesAVX2(p, v *float32, vstride, n, hd int, out *float32) { panic("no assembly") }
+func scaleRoundF16AVX2(x *float32, n int, s float32)                 { panic("no assembly") }
 
 func quantizeQ8_KAVX2(x *float32, nsb int, dst *byte) { panic("no assembly") }
 

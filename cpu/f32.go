@@ -21,6 +21,18 @@ func (b *Backend) axpy(alpha float32, x, y []float32) {
 	}
 }
 
+// fmaAxpy is y[i] = fma(x[i], alpha, y[i]): one rounding per element, as the assembly
+// axpy kernels (VFMADD231PS, FMLA) do, so that both paths give the same bits.
+func (b *Backend) fmaAxpy(alpha float32, x, y []float32) {
+	if useF32Asm && !b.noAsm && len(x) > 0 {
+		axpyF32Asm(alpha, &x[0], &y[0], len(x))
+		return
+	}
+	for i, v := range x {
+		y[i] = fma32(v, alpha, y[i])
+	}
+}
+
 // dotHalf is a dot product of n 2-byte floats (F16 or BF16, conv's format): kern over
 // the first n&^7, the rest in Go.
 func dotHalf(kern func(n int, w, a *byte) float32, conv func(uint16) float32, n int, w, a []byte) float32 {

@@ -443,3 +443,37 @@ func TestF32Kernels(t *testing.T) {
 		}
 	}
 }
+
+// TestAttentionAssemblyBits: the AVX2 scores and values kernels give the portable
+// path's bits (lanes by e%8 and by key j%8, hsum8), on F32 and F16 caches.
+func TestAttentionAssemblyBits(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("no AVX2 kernels in this build or on this CPU: nothing to compare")
+	}
+	r := rand.New(rand.NewPCG(5, 5))
+	for _, hd := range []int{8, 48, 64} {
+		const nHead, nKV, n = 4, 2, 45 // 45 keys: eight-key steps and every tail length on the way
+		q, k, v := randVec(r, n*nHead*hd), randVec(r, n*nKV*hd), randVec(r, n*nKV*hd)
+		pos := make([]int32, n)
+		for i := range pos {
+			pos[i] = int32(i)
+		}
+		for _, f16 := range []bool{false, true} {
+			var got [2][]float32
+			for i, noAsm := range []bool{false, true} {
+				b := newBackend(2, noAsm)
+				cache := b.NewKVCache(1, 64, nKV*hd, f16)
+				out := b.Activation(n, nHead*hd)
+				b.Attention(out, act(b, n, nHead*hd, q), act(b, n, nKV*hd, k), act(b, n, nKV*hd, v), cache, pos,
+					backend.AttentionParams{NHead: nHead, NKVHead: nKV, HeadDim: hd, Scale: 0.3})
+				got[i] = append([]float32(nil), out.(*Tensor).Floats()...)
+				b.Close()
+			}
+			for i := range got[0] {
+				if math.Float32bits(got[0][i]) != math.Float32bits(got[1][i]) {
+					t.Fatalf("hd=%d f16=%v: element %d (row %d) assembly %g, portable %g", hd, f16, i, i/(nHead*hd), got[0][i], got[1][i])
+				}
+			}
+		}
+	}
+}
