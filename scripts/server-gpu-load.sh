@@ -43,7 +43,7 @@ run)
 	model=${MODEL:-$mdir/tl-$typ.gguf} # MODEL=file: that model instead (a local trial)
 	say "$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1); $(nproc) host cores"
 	t0=$SECONDS
-	[ -s "$model" ] || "$here/inferno" gen --preset tinyllama-1.1b --type "$typ" --vocab-from "$here/ggml-vocab-llama-spm.gguf" --seed 42 -o "$model" >"$logs/gen.log" 2>&1 || { say "FAIL gen: $(tail -2 "$logs/gen.log")"; exit 1; }
+	[ -s "$model" ] || "$here/inferno" gen --preset tinyllama-1.1b --type "$typ" --vocab-from "$here/ggml-vocab-llama-spm.gguf" --seed 42 -t "$(nproc)" -o "$model" >"$logs/gen.log" 2>&1 || { say "FAIL gen: $(tail -2 "$logs/gen.log")"; exit 1; }
 	say "gen $typ: $((SECONDS - t0)) s"
 	wait_up() { # url: waits up to 120 s for /health
 		for _ in $(seq 240); do
