@@ -42,8 +42,6 @@ struct MatvecFusedArgs {
     int head_dim, rope_dims;  // RoPE: rows of head_dim, the first rope_dims of each rotated
     float rope_base;
     long layer_offset;        // elements to this layer's slice of the KV cache
-    int ntok;                 // tokens each threadgroup computes, one after another
-    int pad_;
 };
 
 // Shared with CUDA: threadgroup group (8 output rows) for token tok. xs holds
@@ -182,13 +180,8 @@ kernel void matvec_fused(device const uchar * w0 [[buffer(0)]],
                          ushort sgitg [[simdgroup_index_in_threadgroup]]) {
     threadgroup float4 xs[MVF_CHUNK / 4];
     threadgroup float part[2 * MVW_WARPS];
-    for (int tok = 0; tok < max(1, a.ntok); tok++) {
-        if (tok > 0) {
-            threadgroup_barrier(mem_flags::mem_threadgroup);   // xs and part are free again
-        }
-        matvec_fused_rows<B>(w0, w1, w2, x, nw, res, y0, y1, y2, kc, vc, pos, a.ncols, a.rows0, a.rows1, a.rows2, a.flags, a.eps,
-                             a.roles, a.head_dim, a.rope_dims, a.rope_base, a.layer_offset, tgpig.x, tok, tiitg, tiisg, sgitg,
-                             (threadgroup float *) xs, part);
-    }
+    matvec_fused_rows<B>(w0, w1, w2, x, nw, res, y0, y1, y2, kc, vc, pos, a.ncols, a.rows0, a.rows1, a.rows2, a.flags, a.eps,
+                         a.roles, a.head_dim, a.rope_dims, a.rope_base, a.layer_offset, tgpig.x, tgpig.y, tiitg, tiisg, sgitg,
+                         (threadgroup float *) xs, part);
 }
 #endif

@@ -344,8 +344,7 @@ type MatVecFused struct {
 	LayerOff     int64
 }
 
-// LaunchMatVecFused: one SIMD group per output row, 8 per threadgroup, each threadgroup
-// its rows for every token in turn (the weights read from memory once), x staged in
+// LaunchMatVecFused: one SIMD group per output row, 8 per threadgroup, x staged in
 // threadgroup memory (matvec_fused.metal). Unused bindings take X (a live buffer, never
 // read or written).
 func LaunchMatVecFused(f MatVecFused) Dispatch {
@@ -364,8 +363,8 @@ func LaunchMatVecFused(f MatVecFused) Dispatch {
 		Args: []Arg{or(f.W[0]), or(f.W[1]), or(f.W[2]), f.X, or(f.Norm), or(f.Res), or(f.Y[0]), or(f.Y[1]), or(f.Y[2]),
 			or(f.KC), or(f.VC), or(f.Pos),
 			packArgs(int32(f.Cols), int32(f.Rows[0]), int32(f.Rows[1]), int32(f.Rows[2]), int32(f.Flags), f.Eps,
-				roles, int32(f.Rope.HeadDim), int32(f.Rope.Dims), f.Rope.Base, f.LayerOff, int32(max(1, f.Tokens)), int32(0))},
-		Grid: [3]int{(n + wideWarps - 1) / wideWarps, 1, 1}, Threads: [3]int{32 * wideWarps, 1, 1}}
+				roles, int32(f.Rope.HeadDim), int32(f.Rope.Dims), f.Rope.Base, f.LayerOff)},
+		Grid: [3]int{(n + wideWarps - 1) / wideWarps, f.Tokens, 1}, Threads: [3]int{32 * wideWarps, 1, 1}}
 }
 
 // LaunchRopeKV rotates q (ap.NHead heads) and k (ap.NKVHead heads) in

@@ -87,7 +87,7 @@ FOR_EACH_WEIGHT_TYPE(MATMUL_MMA_ENTRY, matmul_mma, (const uchar * __restrict__ w
 // ---- decode fusion (matvec_fused.metal) ----
 
 // matvec_fused_<type>: as matvec_wide (8 warps, a warp per output row), grid =
-// (ceil(output rows / 8), 1), 256 threads, each block's rows for a.ntok tokens in turn; x staged in 24 KiB (+ 32 bytes) of static
+// (ceil(output rows / 8), tokens), 256 threads; x staged in 24 KiB (+ 32 bytes) of static
 // shared memory. W, x and the norm weight are read-only (ld.global.nc); res and y0 may
 // be one buffer (the residual in place), so neither is restrict; with RoPE and the KV
 // store, kc, vc (F16 caches) and pos are bound too.
@@ -97,14 +97,9 @@ template <typename B> __device__ __forceinline__ void matvec_fused(
     float * y0, float * y1, float * y2, half * kc, half * vc, const int * pos, MatvecFusedArgs a) {
     __shared__ float4 xs[MVF_CHUNK / 4];
     __shared__ float part[2 * MVW_WARPS];
-    for (int tok = 0; tok < max(1, a.ntok); tok++) {
-        if (tok > 0) {
-            threadgroup_barrier(mem_flags::mem_threadgroup);   // xs and part are free again
-        }
-        matvec_fused_rows<B>(w0, w1, w2, x, nw, res, y0, y1, y2, kc, vc, pos, a.ncols, a.rows0, a.rows1, a.rows2, a.flags, a.eps,
-                             a.roles, a.head_dim, a.rope_dims, a.rope_base, a.layer_offset, GROUP_X, tok, TID, LANE, SIMD_GROUP,
-                             (float *) xs, part);
-    }
+    matvec_fused_rows<B>(w0, w1, w2, x, nw, res, y0, y1, y2, kc, vc, pos, a.ncols, a.rows0, a.rows1, a.rows2, a.flags, a.eps,
+                         a.roles, a.head_dim, a.rope_dims, a.rope_base, a.layer_offset, GROUP_X, GROUP_Y, TID, LANE, SIMD_GROUP,
+                         (float *) xs, part);
 }
 // Q4_K's entry under launch_bounds(256, 4): at most 64 registers a thread (100 without),
 // so four blocks (32 warps) fit an SM. Measured on the H200 (docs/cuda.md, run 14) it
