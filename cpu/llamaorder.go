@@ -40,33 +40,22 @@ func (b *Backend) matMulLlamaOrder(d, w, x *Tensor) {
 	op := &b.llo
 	*op = llamaOrderOp{d: d, w: w, x: x}
 	if w.dt != tensor.F32 && w.dt != tensor.F16 {
+		// the activations as quantize_row_q8_0 of the AVX2 build makes them, unpacked
 		nb := w.cols / 32
 		op.xd, op.xq = make([]float32, x.rows*nb), make([]int8, x.rows*w.cols)
+		blocks := make([]byte, nb*34)
 		for t := 0; t < x.rows; t++ {
-			quantizeQ8_0LlamaAVX2(x.f32[t*w.cols:(t+1)*w.cols], op.xd[t*nb:(t+1)*nb], op.xq[t*w.cols:(t+1)*w.cols])
+			tensor.QuantizeQ8_0Act(x.f32[t*w.cols:(t+1)*w.cols], blocks)
+			for bi := range nb {
+				blk := blocks[bi*34 : bi*34+34]
+				op.xd[t*nb+bi] = tensor.FP16ToFP32(binary.LittleEndian.Uint16(blk))
+				for i, q := range blk[2:] {
+					op.xq[t*w.cols+bi*32+i] = int8(q)
+				}
+			}
 		}
 	}
 	b.pool.For(w.rows, 4, b.lloFn)
-}
-
-// quantizeQ8_0LlamaAVX2 is quantize_row_q8_0 of the AVX2 build: d = amax/127 (stored as
-// F16), the values multiplied by 127/amax and rounded to nearest even.
-func quantizeQ8_0LlamaAVX2(x, ds []float32, qs []int8) {
-	for bi := range ds {
-		blk := x[bi*32 : bi*32+32]
-		var amax float32
-		for _, v := range blk {
-			amax = max(amax, absf32(v))
-		}
-		id := float32(0)
-		if amax != 0 {
-			id = 127 / amax
-		}
-		ds[bi] = tensor.FP16ToFP32(tensor.FP32ToFP16(amax / 127))
-		for i, v := range blk {
-			qs[bi*32+i] = int8(math.RoundToEven(float64(v * id)))
-		}
-	}
 }
 
 func (b *Backend) llamaOrderRows(_, lo, hi int) {
