@@ -21,6 +21,12 @@ func (b *Backend) fusable(x backend.Tensor) bool {
 	return b.fuse && (x.Rows() == 1 || singles(x)) && (x.Cols()%4 == 0 || x.Cols() <= FusedMaxUnalignedCols)
 }
 
+// plainQKV says whether the q/k/v projection is Llama's own, which matvec_fused's
+// epilogues do: no biases, no q scale, no RoPE factors or attention factor.
+func plainQKV(p backend.QKV, rope backend.RopeParams) bool {
+	return p.Bias == [3]backend.Tensor{} && p.QScale == 0 && rope.Factors == nil && (rope.AttnFactor == 0 || rope.AttnFactor == 1)
+}
+
 // singles says whether x is marked Singles.
 func singles(x backend.Tensor) bool { return x.(*Tensor).singles }
 
@@ -68,7 +74,7 @@ func (b *Backend) normMatMul(dst, w [3]backend.Tensor, x, norm backend.Tensor, e
 func (b *Backend) NormAttention(dst, x, norm backend.Tensor, eps float32, p backend.QKV, xn backend.Tensor,
 	cache backend.KVCache, pos []int32, rope backend.RopeParams, ap backend.AttentionParams) {
 	// the epilogues do Llama's block: biases, a q scale and rope factors take the ops
-	plain := p.Bias == [3]backend.Tensor{} && p.QScale == 0 && rope.Factors == nil && (rope.AttnFactor == 0 || rope.AttnFactor == 1)
+	plain := plainQKV(p, rope)
 	if x.Rows() != 1 || !b.fusable(x) || !plain || b.failed() || !b.headDimOK(ap) {
 		backend.NormAttention(b, dst, x, norm, eps, p, xn, cache, pos, rope, ap)
 		return
@@ -127,7 +133,7 @@ func (b *Backend) NormAttentionSingles(dst, x, norm backend.Tensor, eps float32,
 	x, xn = b.Singles(x), b.Singles(xn) // the composition's products read xn
 	row := func(t backend.Tensor, i int) backend.Tensor { return b.View(t, i, i+1) }
 	q, k, v := p.Out[0], p.Out[1], p.Out[2]
-	plain := p.Bias == [3]backend.Tensor{} && p.QScale == 0 && rope.Factors == nil && (rope.AttnFactor == 0 || rope.AttnFactor == 1)
+	plain := plainQKV(p, rope)
 	if !b.fusable(x) || !plain || b.failed() || !b.headDimOK(ap) {
 		backend.NormQKV(b, x, norm, eps, p, xn, pos, rope, ap)
 		for i := range n {

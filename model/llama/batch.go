@@ -122,19 +122,13 @@ func (s *State) pass(ctx context.Context, tok, pos []int32, segs []segment, seqs
 // sums that depend on how many rows the call has (backend.RowExact: the GPUs). There a
 // sequence's results equal its own Forward's only where its tokens were cut into the
 // same batches: a cached prefix is exact up to the last whole batch of its prompt.
-func (m *Model) RowCountDependent() bool {
-	for _, b := range m.backends() {
-		if _, ok := b.(backend.RowExact); ok {
-			return true
-		}
-	}
-	return false
-}
+func (m *Model) RowCountDependent() bool { return anyRowExact(m.backends()) }
 
-// rowExact says whether one of the backends computes a row differently in a batch
-// (backend.RowExact).
-func (s *State) rowExact() bool {
-	for _, b := range s.bs {
+// rowExact is RowCountDependent for the State's backends (the model's).
+func (s *State) rowExact() bool { return anyRowExact(s.bs) }
+
+func anyRowExact(bs []backend.Backend) bool {
+	for _, b := range bs {
 		if _, ok := b.(backend.RowExact); ok {
 			return true
 		}
