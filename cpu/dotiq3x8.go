@@ -25,36 +25,27 @@ func init() {
 // d doubled when half. The layout is repackQ6Kx8Rows's: d[8] float32, each row's group
 // scale twice per 16-element group, then the quants q+32 as low nibbles and high bits.
 func repackLevelsQ6Kx8(dt tensor.DType, half bool) func(out, src []byte, nsb, r0, r1 int) {
-	levels, bs := kLevels(dt), dt.TypeSize()
-	return func(out, src []byte, nsb, r0, r1 int) {
-		var q [256]int32
-		var sc, mn [16]int32
-		for r := r0; r < r1; r++ {
-			g8, ri := r/8, r%8
-			for s := 0; s < nsb; s++ {
-				d := out[(g8*nsb+s)*1824 : (g8*nsb+s+1)*1824]
-				dw, _ := levels(src[(r*nsb+s)*bs:(r*nsb+s+1)*bs], &q, &sc, &mn)
-				if half {
-					dw *= 2
-					for i := range q {
-						q[i] /= 2 // even magnitudes: exact
-					}
-				}
-				putF32(d[4*ri:], dw)
-				for g := 0; g < 16; g++ {
-					d[32+16*g+2*ri], d[32+16*g+2*ri+1] = byte(int8(sc[g])), byte(int8(sc[g]))
-					quad := d[288+96*g : 288+96*g+96]
-					for e := 0; e < 4; e++ { // element e of each of the group's vectors
-						var v [4]byte
-						for k := range v {
-							v[k] = byte(q[16*g+4*k+e] + 32)
-						}
-						quad[4*ri+e] = v[0]&0xf | (v[1]&0xf)<<4
-						quad[32+4*ri+e] = v[2]&0xf | (v[3]&0xf)<<4
-						quad[64+4*ri+e] = v[0]>>4 | (v[1]>>4)<<2 | (v[2]>>4)<<4 | (v[3]>>4)<<6
-					}
-				}
+	return repackLevels(dt, 1824, func(d []byte, r, s int, dw float32, q *[tensor.QK_K]int32, sc *[16]int32) {
+		ri := r % 8
+		if half {
+			dw *= 2
+			for i := range q {
+				q[i] /= 2 // even magnitudes: exact
 			}
 		}
-	}
+		putF32(d[4*ri:], dw)
+		for g := 0; g < 16; g++ {
+			d[32+16*g+2*ri], d[32+16*g+2*ri+1] = byte(int8(sc[g])), byte(int8(sc[g]))
+			quad := d[288+96*g : 288+96*g+96]
+			for e := 0; e < 4; e++ { // element e of each of the group's vectors
+				var v [4]byte
+				for k := range v {
+					v[k] = byte(q[16*g+4*k+e] + 32)
+				}
+				quad[4*ri+e] = v[0]&0xf | (v[1]&0xf)<<4
+				quad[32+4*ri+e] = v[2]&0xf | (v[3]&0xf)<<4
+				quad[64+4*ri+e] = v[0]>>4 | (v[1]>>4)<<2 | (v[2]>>4)<<4 | (v[3]>>4)<<6
+			}
+		}
+	})
 }

@@ -137,40 +137,31 @@ func (t *gridTable) pattern(m *[8]int32) (int, bool) {
 // Every eight values a file can hold are a grid entry (signed), so every pattern is in
 // the table.
 func repackGridx8(dt tensor.DType, tab *gridTable) func(out, src []byte, nsb, r0, r1 int) {
-	levels, bs := kLevels(dt), dt.TypeSize()
-	return func(out, src []byte, nsb, r0, r1 int) {
-		var q [256]int32
-		var sc, mn [16]int32
-		for r := r0; r < r1; r++ {
-			g8, ri := r/8, r%8
-			for s := 0; s < nsb; s++ {
-				d := out[(g8*nsb+s)*gridx8SBBytes : (g8*nsb+s+1)*gridx8SBBytes]
-				dw, _ := levels(src[(r*nsb+s)*bs:(r*nsb+s+1)*bs], &q, &sc, &mn)
-				putF32(d[4*ri:], dw)
-				row := d[32+gridx8RowBytes*ri : 32+gridx8RowBytes*(ri+1)]
-				for g, v := range sc {
-					row[g] = byte(v) // 1..31
-				}
-				for l := 0; l < 32; l++ {
-					var m [8]int32
-					var signs byte
-					for j := range m {
-						v := q[8*l+j]
-						if v < 0 {
-							v, signs = -v, signs|1<<j
-						}
-						m[j] = v
-					}
-					p, ok := tab.pattern(&m)
-					if !ok || tab.index[p] < 0 {
-						panic(fmt.Sprintf("cpu: %s row %d super-block %d: values %v are not on the grid", dt, r, s, m))
-					}
-					binary.LittleEndian.PutUint16(row[16+2*l:], uint16(tab.index[p]))
-					row[80+l] = signs
-				}
-			}
+	return repackLevels(dt, gridx8SBBytes, func(d []byte, r, s int, dw float32, q *[tensor.QK_K]int32, sc *[16]int32) {
+		ri := r % 8
+		putF32(d[4*ri:], dw)
+		row := d[32+gridx8RowBytes*ri : 32+gridx8RowBytes*(ri+1)]
+		for g, v := range sc {
+			row[g] = byte(v) // 1..31
 		}
-	}
+		for l := 0; l < 32; l++ {
+			var m [8]int32
+			var signs byte
+			for j := range m {
+				v := q[8*l+j]
+				if v < 0 {
+					v, signs = -v, signs|1<<j
+				}
+				m[j] = v
+			}
+			p, ok := tab.pattern(&m)
+			if !ok || tab.index[p] < 0 {
+				panic(fmt.Sprintf("cpu: %s row %d super-block %d: values %v are not on the grid", dt, r, s, m))
+			}
+			binary.LittleEndian.PutUint16(row[16+2*l:], uint16(tab.index[p]))
+			row[80+l] = signs
+		}
+	})
 }
 
 // The gridsx8 layout (IQ1_S, IQ1_M): per group of eight rows and super-block, d[8]
@@ -215,40 +206,31 @@ func newGridSTable(dt tensor.DType) *gridSTable {
 // repackGridSx8 returns the repack of dt's rows (IQ1_S or IQ1_M) into gridsx8 through
 // the type's levels (8·g ± 1, one shift per eight values, g on the grid).
 func repackGridSx8(dt tensor.DType, tab *gridSTable) func(out, src []byte, nsb, r0, r1 int) {
-	levels, bs := kLevels(dt), dt.TypeSize()
-	return func(out, src []byte, nsb, r0, r1 int) {
-		var q [256]int32
-		var sc, mn [16]int32
-		for r := r0; r < r1; r++ {
-			g8, ri := r/8, r%8
-			for s := 0; s < nsb; s++ {
-				d := out[(g8*nsb+s)*gridsx8SBBytes : (g8*nsb+s+1)*gridsx8SBBytes]
-				dw, _ := levels(src[(r*nsb+s)*bs:(r*nsb+s+1)*bs], &q, &sc, &mn)
-				putF32(d[4*ri:], dw)
-				row := d[32+gridsx8RowBytes*ri : 32+gridsx8RowBytes*(ri+1)]
-				for g, v := range sc {
-					row[g] = byte(v) // 1..15
-				}
-				for l := 0; l < 32; l++ {
-					v := q[8*l : 8*l+8]
-					shift, neg := int32(1), 0
-					if v[0]&7 == 7 { // −1 mod 8
-						shift, neg = -1, 1
-					}
-					p, ok := 0, true
-					for j := 7; j >= 0; j-- {
-						g := (v[j] - shift) / 8
-						ok = ok && v[j] == 8*g+shift && g >= -1 && g <= 1
-						p = 3*p + int(g) + 1
-					}
-					if !ok || tab.index[p] < 0 {
-						panic(fmt.Sprintf("cpu: %s row %d super-block %d: values %v are not on the grid", dt, r, s, v))
-					}
-					binary.LittleEndian.PutUint16(row[16+2*l:], uint16(2*int(tab.index[p])+neg))
-				}
-			}
+	return repackLevels(dt, gridsx8SBBytes, func(d []byte, r, s int, dw float32, q *[tensor.QK_K]int32, sc *[16]int32) {
+		ri := r % 8
+		putF32(d[4*ri:], dw)
+		row := d[32+gridsx8RowBytes*ri : 32+gridsx8RowBytes*(ri+1)]
+		for g, v := range sc {
+			row[g] = byte(v) // 1..15
 		}
-	}
+		for l := 0; l < 32; l++ {
+			v := q[8*l : 8*l+8]
+			shift, neg := int32(1), 0
+			if v[0]&7 == 7 { // −1 mod 8
+				shift, neg = -1, 1
+			}
+			p, ok := 0, true
+			for j := 7; j >= 0; j-- {
+				g := (v[j] - shift) / 8
+				ok = ok && v[j] == 8*g+shift && g >= -1 && g <= 1
+				p = 3*p + int(g) + 1
+			}
+			if !ok || tab.index[p] < 0 {
+				panic(fmt.Sprintf("cpu: %s row %d super-block %d: values %v are not on the grid", dt, r, s, v))
+			}
+			binary.LittleEndian.PutUint16(row[16+2*l:], uint16(2*int(tab.index[p])+neg))
+		}
+	})
 }
 
 // dotGridX8 is one Q8_K activation row a against a group of eight gridx8 rows of nsb

@@ -41,28 +41,19 @@ func tq2x8GroupBytes(nsb int) int { return nsb * 528 }
 // codes c = q + 1 (Vk: elements 16g+4k..+3 of rows 0..7, row r at bytes 4r..4r+3) packed
 // as L_g = V0 | V1<<2 | V2<<4 | V3<<6 — q2kx8's quants. See dottq2_0x8_amd64.s.
 func repackTQx8(dt tensor.DType) func(out, src []byte, nsb, r0, r1 int) {
-	levels, bs := kLevels(dt), dt.TypeSize()
-	return func(out, src []byte, nsb, r0, r1 int) {
-		var q [256]int32
-		var sc, mn [16]int32
-		for r := r0; r < r1; r++ {
-			g8, ri := r/8, r%8
-			for s := 0; s < nsb; s++ {
-				d := out[(g8*nsb+s)*528 : (g8*nsb+s+1)*528]
-				dr, _ := levels(src[(r*nsb+s)*bs:(r*nsb+s+1)*bs], &q, &sc, &mn)
-				binary.LittleEndian.PutUint16(d[2*ri:], tensor.FP32ToFP16(dr)) // dr came from fp16: exact
-				for g := 0; g < 16; g++ {
-					for e := 0; e < 4; e++ {
-						var l byte
-						for k := 0; k < 4; k++ {
-							l |= byte(q[16*g+4*k+e]+1) << (2 * k)
-						}
-						d[16+32*g+4*ri+e] = l
-					}
+	return repackLevels(dt, 528, func(d []byte, r, s int, dr float32, q *[tensor.QK_K]int32, sc *[16]int32) {
+		ri := r % 8
+		binary.LittleEndian.PutUint16(d[2*ri:], tensor.FP32ToFP16(dr)) // dr came from fp16: exact
+		for g := 0; g < 16; g++ {
+			for e := 0; e < 4; e++ {
+				var l byte
+				for k := 0; k < 4; k++ {
+					l |= byte(q[16*g+4*k+e]+1) << (2 * k)
 				}
+				d[16+32*g+4*ri+e] = l
 			}
 		}
-	}
+	})
 }
 
 func tq2x8One(mm *matmulOp, w *byte, t int, out *float32, _ int) {

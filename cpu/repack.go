@@ -36,6 +36,24 @@ func kLevels(dt tensor.DType) func(b []byte, q *[tensor.QK_K]int32, sc, mn *[16]
 	return c.KLevels
 }
 
+// repackLevels returns a repack of dt's rows into an eight-row layout of sbBytes per
+// group and super-block, through the type's levels (value = d·sc·q, no mins): put writes
+// row r's part of super-block s (out's bytes d) from its levels.
+func repackLevels(dt tensor.DType, sbBytes int, put func(d []byte, r, s int, dw float32, q *[tensor.QK_K]int32, sc *[16]int32)) func(out, src []byte, nsb, r0, r1 int) {
+	levels, bs := kLevels(dt), dt.TypeSize()
+	return func(out, src []byte, nsb, r0, r1 int) {
+		var q [tensor.QK_K]int32
+		var sc, mn [16]int32
+		for r := r0; r < r1; r++ {
+			g8 := r / 8
+			for s := 0; s < nsb; s++ {
+				dw, _ := levels(src[(r*nsb+s)*bs:(r*nsb+s+1)*bs], &q, &sc, &mn)
+				put(out[(g8*nsb+s)*sbBytes:(g8*nsb+s+1)*sbBytes], r, s, dw, &q, &sc)
+			}
+		}
+	}
+}
+
 func putF32(b []byte, f float32) { binary.LittleEndian.PutUint32(b, math.Float32bits(f)) }
 
 func getF32(b []byte) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b)) }
